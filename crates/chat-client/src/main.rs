@@ -1,0 +1,2 @@
+//! chat-client
+fn main() {}
