@@ -1,1 +1,36 @@
-//! chat-proto
+//! chat-proto is the chat wire format: the kinds of line the server sends, the
+//! commands a client sends, the line and raw codecs, text sanitizing and the
+//! timestamp formats.
+//!
+//! **Architecture invariant:** chat-proto does no I/O and reads no clock. It
+//! never touches a socket, a file or the time of day: bytes and timestamps are
+//! passed in, bytes and values come out. That keeps it a pure library that the
+//! server, the client, the benchmark and fuzzers all share, and that tests can
+//! drive with fixed inputs.
+//!
+//! The protocol is specified in `PROTOCOL.md` at the repository root; this
+//! crate is its executable form.
+//!
+//! - [`LineDecoder`] splits a byte stream into lines (LF, CRLF or a lone CR),
+//!   bounded by a maximum length; [`raw_message`] treats one read as one message.
+//! - [`sanitize_text`] removes control characters and terminal escape sequences.
+//! - [`Command`] is what a client asks for; [`parse_command`] reads it.
+//! - [`Body`] is what the server says; [`encode_line`] and [`encode_raw`]
+//!   write it, [`parse_line`] reads it back.
+//! - [`TimestampFormat`] and [`StampCache`] format the leading `[stamp]`.
+
+mod codec;
+mod command;
+mod message;
+mod names;
+mod sanitize;
+mod timestamp;
+
+pub use codec::{Frame, LineDecoder, raw_message};
+pub use command::{Command, CommandError, parse_command};
+pub use message::{Body, Line, Notice, ParseError, encode_line, encode_raw, parse_line};
+pub use names::{
+    MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, validate_nick, validate_room,
+};
+pub use sanitize::sanitize_text;
+pub use timestamp::{ParsedStamp, StampCache, TimestampFormat, format_stamp, parse_stamp};

@@ -1,0 +1,163 @@
+//! What a client asks for: a line is a message to its room or a `/command`.
+
+/// One line from a client, understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// Plain text for the room (`//text` says the literal `/text`).
+    Say(&'a str),
+    Nick(&'a str),
+    Join(&'a str),
+    Msg {
+        to: &'a str,
+        text: &'a str,
+    },
+    Me(&'a str),
+    Who,
+    Rooms,
+    Help,
+    Quit(Option<&'a str>),
+}
+
+/// A `/command` that could not be understood. The connection stays; the
+/// server answers with an error notice built from the `Display` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    Unknown(String),
+    /// The command's arguments were missing or extra; carries its usage.
+    Usage(&'static str),
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandError::Unknown(name) => {
+                write!(f, "unknown command /{name} (try /help)")
+            }
+            CommandError::Usage(usage) => write!(f, "usage: {usage}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl Command<'_> {
+    /// Every command with its usage and what it does, for `/help`.
+    pub const HELP: &'static [(&'static str, &'static str)] = &[
+        ("/nick NAME", "change your nick"),
+        ("/join ROOM", "go to ROOM (created on first join)"),
+        ("/msg NICK TEXT", "send TEXT to NICK only"),
+        ("/me TEXT", "say TEXT as an action"),
+        ("/who", "list the members of your room"),
+        ("/rooms", "list the rooms"),
+        ("/help", "show this help"),
+        ("/quit [REASON]", "leave the chat"),
+        ("//TEXT", "say /TEXT literally"),
+    ];
+}
+
+/// Parses one client line (already sanitized).
+pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
+    let Some(command) = line.strip_prefix('/') else {
+        return Ok(Command::Say(line));
+    };
+    if command.starts_with('/') {
+        return Ok(Command::Say(command));
+    }
+    let (name, args) = match command.split_once([' ', '\t']) {
+        Some((name, args)) => (name, args.trim()),
+        None => (command, ""),
+    };
+    let one_word = |usage| match args {
+        "" => Err(CommandError::Usage(usage)),
+        word if word.contains([' ', '\t']) => Err(CommandError::Usage(usage)),
+        word => Ok(word),
+    };
+    let text = |usage| {
+        if args.is_empty() {
+            Err(CommandError::Usage(usage))
+        } else {
+            Ok(args)
+        }
+    };
+    let no_args = |command, usage| {
+        if args.is_empty() {
+            Ok(command)
+        } else {
+            Err(CommandError::Usage(usage))
+        }
+    };
+    match name.to_ascii_lowercase().as_str() {
+        "nick" => one_word("/nick NAME").map(Command::Nick),
+        "join" => one_word("/join ROOM").map(Command::Join),
+        "me" => text("/me TEXT").map(Command::Me),
+        "msg" => {
+            let (to, text) = args.split_once([' ', '\t']).unwrap_or((args, ""));
+            let text = text.trim_start();
+            if to.is_empty() || text.is_empty() {
+                return Err(CommandError::Usage("/msg NICK TEXT"));
+            }
+            Ok(Command::Msg { to, text })
+        }
+        "who" => no_args(Command::Who, "/who"),
+        "rooms" => no_args(Command::Rooms, "/rooms"),
+        "help" => Ok(Command::Help),
+        "quit" => Ok(Command::Quit((!args.is_empty()).then_some(args))),
+        _ => Err(CommandError::Unknown(name.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse_command("hello"), Ok(Command::Say("hello")));
+        assert_eq!(parse_command("//nick x"), Ok(Command::Say("/nick x")));
+        assert_eq!(parse_command("/nick alice"), Ok(Command::Nick("alice")));
+        assert_eq!(parse_command("/NICK  alice "), Ok(Command::Nick("alice")));
+        assert_eq!(parse_command("/join #dev"), Ok(Command::Join("#dev")));
+        assert_eq!(
+            parse_command("/msg bob hi  there"),
+            Ok(Command::Msg {
+                to: "bob",
+                text: "hi  there"
+            })
+        );
+        assert_eq!(parse_command("/me waves"), Ok(Command::Me("waves")));
+        assert_eq!(parse_command("/who"), Ok(Command::Who));
+        assert_eq!(parse_command("/rooms"), Ok(Command::Rooms));
+        assert_eq!(parse_command("/help"), Ok(Command::Help));
+        assert_eq!(parse_command("/quit"), Ok(Command::Quit(None)));
+        assert_eq!(
+            parse_command("/quit bye all"),
+            Ok(Command::Quit(Some("bye all")))
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            parse_command("/frob"),
+            Err(CommandError::Unknown("frob".into()))
+        );
+        assert_eq!(
+            parse_command("/"),
+            Err(CommandError::Unknown(String::new()))
+        );
+        assert_eq!(
+            parse_command("/nick"),
+            Err(CommandError::Usage("/nick NAME"))
+        );
+        assert_eq!(
+            parse_command("/nick a b"),
+            Err(CommandError::Usage("/nick NAME"))
+        );
+        assert_eq!(
+            parse_command("/msg bob"),
+            Err(CommandError::Usage("/msg NICK TEXT"))
+        );
+        assert_eq!(parse_command("/me"), Err(CommandError::Usage("/me TEXT")));
+        assert_eq!(parse_command("/who x"), Err(CommandError::Usage("/who")));
+    }
+}

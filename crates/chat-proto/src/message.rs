@@ -1,0 +1,341 @@
+//! What the server sends: one documented shape per kind of line, written and read here.
+//!
+//! A line is `[STAMP] BODY\n` (line framing) or `[STAMP]BODY` (raw framing).
+//! The shapes of BODY, each unambiguous because nicks and room names never
+//! hold spaces or the punctuation used as delimiters:
+//!
+//! | kind | body |
+//! |---|---|
+//! | message | `<alice> hello` |
+//! | action | `* alice waves` |
+//! | private message to you | `*alice* psst` |
+//! | your private message, as sent | `-> *bob* psst` |
+//! | operator | `-operator- hello` |
+//! | notice | `-!- ` then one of the [`Notice`] shapes |
+
+use bytes::BytesMut;
+
+/// One server line, read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The text between the brackets; see [`crate::parse_stamp`].
+    pub stamp: &'a str,
+    pub body: Body<'a>,
+}
+
+/// What a server line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// `<nick> text`: said in the room.
+    Message { nick: &'a str, text: &'a str },
+    /// `* nick text`: an action (`/me`).
+    Action { nick: &'a str, text: &'a str },
+    /// `*from* text`: a private message to the reader.
+    Private { from: &'a str, text: &'a str },
+    /// `-> *to* text`: the reader's own private message, confirmed.
+    PrivateSent { to: &'a str, text: &'a str },
+    /// `-name- text`: the server's operator speaking. In raw framing only the
+    /// text is sent, as the tutorial server did.
+    Operator { name: &'a str, text: &'a str },
+    /// `-!- ...`: the server speaking.
+    Notice(Notice<'a>),
+}
+
+/// The server's notices. Each has a fixed English shape; anything else the
+/// server says is [`Notice::Info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// `Welcome, alice! MOTD` (no space and no MOTD when it is empty).
+    Welcome { nick: &'a str, motd: &'a str },
+    /// `alice joined lobby`
+    Joined { nick: &'a str, room: &'a str },
+    /// `alice left lobby` or `alice left lobby (reason)`
+    Left {
+        nick: &'a str,
+        room: &'a str,
+        reason: Option<&'a str>,
+    },
+    /// `alice is now known as bob`
+    NickChanged { old: &'a str, new: &'a str },
+    /// `members of lobby (3): alice bob carol`: `nicks` is space-separated and
+    /// may end with `...` when the room is too large to list.
+    Members {
+        room: &'a str,
+        count: usize,
+        nicks: &'a str,
+    },
+    /// `rooms (2): lobby(3) dev(1)`
+    Rooms { count: usize, list: &'a str },
+    /// `error: text`: the request was refused; the connection stays.
+    Error { text: &'a str },
+    /// Anything else, e.g. `server shutting down`.
+    Info { text: &'a str },
+}
+
+/// Why a line could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// It does not start with `[stamp]`.
+    NoStamp,
+    /// The body has no known shape.
+    UnknownKind,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ParseError::NoStamp => "line does not start with [timestamp]",
+            ParseError::UnknownKind => "unknown kind of line",
+        })
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Appends `[stamp] body\n` (line framing).
+pub fn encode_line(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
+    out.extend_from_slice(b"[");
+    out.extend_from_slice(stamp.as_bytes());
+    out.extend_from_slice(b"] ");
+    body.pieces(|piece| out.extend_from_slice(piece.as_bytes()));
+    out.extend_from_slice(b"\n");
+}
+
+/// Appends `[stamp]body` (raw framing: no space, no newline; an operator's
+/// words go out bare, exactly as the tutorial server sent its replies).
+pub fn encode_raw(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
+    out.extend_from_slice(b"[");
+    out.extend_from_slice(stamp.as_bytes());
+    out.extend_from_slice(b"]");
+    match body {
+        Body::Operator { text, .. } => out.extend_from_slice(text.as_bytes()),
+        body => body.pieces(|piece| out.extend_from_slice(piece.as_bytes())),
+    }
+}
+
+impl Body<'_> {
+    /// Hands out the body's text in pieces, so that encoding needs no
+    /// intermediate string.
+    fn pieces(&self, mut put: impl FnMut(&str)) {
+        match *self {
+            Body::Message { nick, text } => {
+                put("<");
+                put(nick);
+                put("> ");
+                put(text);
+            }
+            Body::Action { nick, text } => {
+                put("* ");
+                put(nick);
+                put(" ");
+                put(text);
+            }
+            Body::Private { from, text } => {
+                put("*");
+                put(from);
+                put("* ");
+                put(text);
+            }
+            Body::PrivateSent { to, text } => {
+                put("-> *");
+                put(to);
+                put("* ");
+                put(text);
+            }
+            Body::Operator { name, text } => {
+                put("-");
+                put(name);
+                put("- ");
+                put(text);
+            }
+            Body::Notice(notice) => {
+                put("-!- ");
+                notice.pieces(put);
+            }
+        }
+    }
+}
+
+impl Notice<'_> {
+    fn pieces(&self, mut put: impl FnMut(&str)) {
+        match *self {
+            Notice::Welcome { nick, motd } => {
+                put("Welcome, ");
+                put(nick);
+                put("!");
+                if !motd.is_empty() {
+                    put(" ");
+                    put(motd);
+                }
+            }
+            Notice::Joined { nick, room } => {
+                put(nick);
+                put(" joined ");
+                put(room);
+            }
+            Notice::Left { nick, room, reason } => {
+                put(nick);
+                put(" left ");
+                put(room);
+                if let Some(reason) = reason {
+                    put(" (");
+                    put(reason);
+                    put(")");
+                }
+            }
+            Notice::NickChanged { old, new } => {
+                put(old);
+                put(" is now known as ");
+                put(new);
+            }
+            Notice::Members { room, count, nicks } => {
+                put("members of ");
+                put(room);
+                put(" (");
+                put(&count.to_string());
+                put("): ");
+                put(nicks);
+            }
+            Notice::Rooms { count, list } => {
+                put("rooms (");
+                put(&count.to_string());
+                put("): ");
+                put(list);
+            }
+            Notice::Error { text } => {
+                put("error: ");
+                put(text);
+            }
+            Notice::Info { text } => put(text),
+        }
+    }
+}
+
+impl std::fmt::Display for Body<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut result = Ok(());
+        self.pieces(|piece| result = result.and_then(|()| f.write_str(piece)));
+        result
+    }
+}
+
+/// Reads one server line in line framing (a trailing LF or CRLF is allowed).
+pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let rest = line.strip_prefix('[').ok_or(ParseError::NoStamp)?;
+    let (stamp, body) = rest.split_once(']').ok_or(ParseError::NoStamp)?;
+    let body = body.strip_prefix(' ').ok_or(ParseError::UnknownKind)?;
+    Ok(Line {
+        stamp,
+        body: parse_body(body).ok_or(ParseError::UnknownKind)?,
+    })
+}
+
+fn parse_body(body: &str) -> Option<Body<'_>> {
+    if let Some(rest) = body.strip_prefix('<') {
+        let (nick, text) = rest.split_once("> ")?;
+        return Some(Body::Message {
+            nick: word(nick)?,
+            text,
+        });
+    }
+    if let Some(rest) = body.strip_prefix("* ") {
+        let (nick, text) = rest.split_once(' ')?;
+        return Some(Body::Action {
+            nick: word(nick)?,
+            text,
+        });
+    }
+    if let Some(rest) = body.strip_prefix('*') {
+        let (from, text) = rest.split_once("* ")?;
+        return Some(Body::Private {
+            from: word(from)?,
+            text,
+        });
+    }
+    if let Some(rest) = body.strip_prefix("-> *") {
+        let (to, text) = rest.split_once("* ")?;
+        return Some(Body::PrivateSent {
+            to: word(to)?,
+            text,
+        });
+    }
+    if let Some(rest) = body.strip_prefix("-!- ") {
+        return Some(Body::Notice(parse_notice(rest)));
+    }
+    if let Some(rest) = body.strip_prefix('-') {
+        let (name, text) = rest.split_once("- ")?;
+        return Some(Body::Operator {
+            name: word(name)?,
+            text,
+        });
+    }
+    None
+}
+
+fn parse_notice(text: &str) -> Notice<'_> {
+    parse_structured_notice(text).unwrap_or(Notice::Info { text })
+}
+
+fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
+    if let Some(rest) = text.strip_prefix("Welcome, ") {
+        let (nick, motd) = rest.split_once('!')?;
+        let motd = match motd {
+            "" => "",
+            motd => motd.strip_prefix(' ')?,
+        };
+        return Some(Notice::Welcome {
+            nick: word(nick)?,
+            motd,
+        });
+    }
+    if let Some(rest) = text.strip_prefix("error: ") {
+        return Some(Notice::Error { text: rest });
+    }
+    if let Some(rest) = text.strip_prefix("members of ") {
+        let (room, rest) = rest.split_once(" (")?;
+        let (count, nicks) = rest.split_once("): ")?;
+        return Some(Notice::Members {
+            room: word(room)?,
+            count: count.parse().ok()?,
+            nicks,
+        });
+    }
+    if let Some(rest) = text.strip_prefix("rooms (") {
+        let (count, list) = rest.split_once("): ")?;
+        return Some(Notice::Rooms {
+            count: count.parse().ok()?,
+            list,
+        });
+    }
+    if let Some((old, new)) = text.split_once(" is now known as ") {
+        return Some(Notice::NickChanged {
+            old: word(old)?,
+            new: word(new)?,
+        });
+    }
+    if let Some((nick, room)) = text.split_once(" joined ") {
+        return Some(Notice::Joined {
+            nick: word(nick)?,
+            room: word(room)?,
+        });
+    }
+    if let Some((nick, rest)) = text.split_once(" left ") {
+        let (room, reason) = match rest.split_once(" (") {
+            Some((room, reason)) => (room, Some(reason.strip_suffix(')')?)),
+            None => (rest, None),
+        };
+        return Some(Notice::Left {
+            nick: word(nick)?,
+            room: word(room)?,
+            reason,
+        });
+    }
+    None
+}
+
+/// A nick or room: non-empty, no spaces.
+fn word(text: &str) -> Option<&str> {
+    (!text.is_empty() && !text.contains(' ')).then_some(text)
+}

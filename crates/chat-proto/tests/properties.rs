@@ -1,0 +1,118 @@
+//! Property tests: encoding then parsing gives back what was encoded, and no
+//! input, however hostile, makes a decoder or parser panic.
+
+use bytes::BytesMut;
+use chat_proto::{
+    Body, Frame, LineDecoder, Notice, encode_line, parse_command, parse_line, sanitize_text,
+};
+use proptest::prelude::*;
+
+fn nick() -> impl Strategy<Value = String> {
+    "[A-Za-z][A-Za-z0-9_-]{0,23}"
+}
+
+/// Text as the server sends it: anything, once sanitized.
+fn text() -> impl Strategy<Value = String> {
+    any::<Vec<u8>>().prop_map(|bytes| {
+        let mut out = String::new();
+        sanitize_text(&bytes, &mut out);
+        out
+    })
+}
+
+fn round_trip(body: Body<'_>) -> Result<(), TestCaseError> {
+    let mut out = BytesMut::new();
+    encode_line(&mut out, "Mon Nov  3 08:05:09 2026", &body);
+    let line = std::str::from_utf8(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(
+        line.matches('\n').count(),
+        1,
+        "one line per message: {:?}",
+        line
+    );
+    let parsed = parse_line(line).map_err(|e| TestCaseError::fail(format!("{line:?}: {e}")))?;
+    prop_assert_eq!(parsed.stamp, "Mon Nov  3 08:05:09 2026");
+    prop_assert_eq!(parsed.body, body);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn user_lines_round_trip(nick in nick(), other in nick(), text in text()) {
+        round_trip(Body::Message { nick: &nick, text: &text })?;
+        round_trip(Body::Action { nick: &nick, text: &text })?;
+        round_trip(Body::Private { from: &nick, text: &text })?;
+        round_trip(Body::PrivateSent { to: &other, text: &text })?;
+        round_trip(Body::Operator { name: &nick, text: &text })?;
+    }
+
+    #[test]
+    fn notices_round_trip(nick in nick(), room in nick(), text in text(), count in 0usize..100_000) {
+        round_trip(Body::Notice(Notice::Welcome { nick: &nick, motd: text.trim_start() }))?;
+        round_trip(Body::Notice(Notice::Joined { nick: &nick, room: &room }))?;
+        round_trip(Body::Notice(Notice::Left { nick: &nick, room: &room, reason: None }))?;
+        let reason = text.replace(')', "]");
+        round_trip(Body::Notice(Notice::Left { nick: &nick, room: &room, reason: Some(&reason) }))?;
+        round_trip(Body::Notice(Notice::NickChanged { old: &nick, new: &room }))?;
+        round_trip(Body::Notice(Notice::Members { room: &room, count, nicks: &text }))?;
+        round_trip(Body::Notice(Notice::Rooms { count, list: &text }))?;
+        round_trip(Body::Notice(Notice::Error { text: &text }))?;
+    }
+
+    #[test]
+    fn line_decoder_matches_a_simple_split(input in proptest::collection::vec(
+        prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a'), any::<u8>()], 0..300),
+        cuts in proptest::collection::vec(0usize..300, 0..6),
+    ) {
+        // Feeding the input in any pieces gives the same frames as feeding it whole.
+        let frames = |pieces: &[&[u8]]| {
+            let mut decoder = LineDecoder::new(16);
+            let mut out: Vec<Option<Vec<u8>>> = Vec::new();
+            for piece in pieces {
+                decoder.decode(piece, |f| out.push(match f {
+                    Frame::Line(l) => Some(l.to_vec()),
+                    Frame::TooLong => None,
+                }));
+            }
+            decoder.finish(|f| out.push(match f {
+                Frame::Line(l) => Some(l.to_vec()),
+                Frame::TooLong => None,
+            }));
+            out
+        };
+        let whole = frames(&[&input]);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+        cuts.sort_unstable();
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for cut in cuts {
+            pieces.push(&input[start..cut]);
+            start = cut;
+        }
+        pieces.push(&input[start..]);
+        prop_assert_eq!(&frames(&pieces), &whole);
+        for line in whole.iter().flatten() {
+            prop_assert!(line.len() <= 16);
+            let has_terminator = line.iter().any(|&b| b == b'\n' || b == b'\r');
+            prop_assert!(!has_terminator, "terminator inside a line");
+        }
+    }
+
+    #[test]
+    fn sanitized_text_is_terminal_safe(bytes in any::<Vec<u8>>()) {
+        let mut out = String::new();
+        sanitize_text(&bytes, &mut out);
+        let safe = out.chars().all(|c| c == '\t' || !c.is_control());
+        prop_assert!(safe, "control character left in {:?}", out);
+        prop_assert!(!out.contains(['\u{202e}', '\u{2028}']), "bidi override or line separator left");
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics(bytes in any::<Vec<u8>>()) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = parse_command(&text);
+        let _ = parse_line(&text);
+        let _ = chat_proto::parse_stamp(&text);
+        let _ = chat_proto::raw_message(&bytes, 10);
+    }
+}
