@@ -1,1 +1,10 @@
-//! x
+//! chat-server is the chat itself: the hub (rooms, nicks, commands, the
+//! operator) as a sans-I/O state machine, the configuration, and the binary
+//! that joins them to the reactor.
+//!
+//! **Architecture invariant:** the [`hub`] touches no socket and reads no
+//! clock. Events and the time go in; sends, closes and console lines come out
+//! through an [`hub::Outbox`]. Only this crate reads `server.toml`.
+
+pub mod config;
+pub mod hub;

@@ -1,0 +1,263 @@
+//! `server.toml`: the settings, their defaults, and errors that name the file,
+//! the line and the key.
+//!
+//! Built-in defaults come first, then the file given with `--config` (no file
+//! is read unless named), then command-line flags. Unknown keys and bad values
+//! stop the start: a half-configured server never runs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chat_proto::{TimestampFormat, validate_nick, validate_room};
+use serde::{Deserialize, Serialize};
+
+use crate::hub::{Framing, HubConfig};
+
+/// The default port, the tutorial's.
+pub const DEFAULT_PORT: u16 = 21263;
+
+/// Every setting of server.toml. Keys are top-level; tables are kept for
+/// later groups of settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// `line` or `raw` (the tutorial's chunk framing).
+    pub framing: Framing,
+    /// Longest line a client may send, in bytes.
+    pub max_line_bytes: usize,
+    /// Bytes queued for one client before it is disconnected as too slow.
+    pub max_queue_bytes: usize,
+    /// Operator console: unset = on when stdin is a terminal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console: Option<bool>,
+    /// The room every client starts in.
+    pub default_room: String,
+    /// Sent in the welcome notice.
+    pub motd: String,
+    /// `ctime`, `utc` or `rfc3339`.
+    pub timestamp: Timestamp,
+    /// The name the operator speaks as; reserved.
+    pub operator_name: String,
+    /// Announce joins, leaves and nick changes only in rooms up to this size.
+    pub announce_limit: usize,
+}
+
+/// `timestamp` in server.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Timestamp {
+    #[default]
+    Ctime,
+    Utc,
+    Rfc3339,
+}
+
+impl From<Timestamp> for TimestampFormat {
+    fn from(value: Timestamp) -> TimestampFormat {
+        match value {
+            Timestamp::Ctime => TimestampFormat::Ctime,
+            Timestamp::Utc => TimestampFormat::Utc,
+            Timestamp::Rfc3339 => TimestampFormat::Rfc3339,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let hub = HubConfig::default();
+        Config {
+            listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
+                SocketAddr::from(([0u16; 8], DEFAULT_PORT)),
+            ],
+            framing: Framing::Line,
+            max_line_bytes: hub.max_line_bytes,
+            max_queue_bytes: 1024 * 1024,
+            console: None,
+            default_room: hub.default_room,
+            motd: hub.motd,
+            timestamp: Timestamp::Ctime,
+            operator_name: hub.operator_name,
+            announce_limit: hub.announce_limit,
+        }
+    }
+}
+
+/// A configuration that cannot be used: where, which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: None,
+            key: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and checks `text`, naming `path` in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| line_of(text, span.start));
+            ConfigError {
+                file: path.to_owned(),
+                line,
+                key: line.and_then(|line| key_at(text, line)),
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        config.check().map_err(|(key, message)| ConfigError {
+            file: path.to_owned(),
+            line: find_key(text, key),
+            key: Some(key.to_owned()),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone do not. Returns the key at fault.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.listen.is_empty() {
+            return Err(("listen", "needs at least one address".into()));
+        }
+        if !(16..=1024 * 1024).contains(&self.max_line_bytes) {
+            return Err(("max_line_bytes", "must be between 16 and 1048576".into()));
+        }
+        if self.max_queue_bytes < 4096 {
+            return Err(("max_queue_bytes", "must be at least 4096".into()));
+        }
+        if let Err(why) = validate_room(&self.default_room) {
+            return Err(("default_room", format!("{:?} {why}", self.default_room)));
+        }
+        if let Err(why) = validate_nick(&self.operator_name) {
+            return Err(("operator_name", format!("{:?} {why}", self.operator_name)));
+        }
+        if self.motd.chars().any(char::is_control) {
+            return Err(("motd", "may not contain control characters".into()));
+        }
+        Ok(())
+    }
+
+    /// The hub's part of the configuration.
+    pub fn hub_config(&self, echo_messages: bool) -> HubConfig {
+        HubConfig {
+            framing: self.framing,
+            max_line_bytes: self.max_line_bytes,
+            default_room: self.default_room.clone(),
+            motd: self.motd.clone(),
+            timestamp: self.timestamp.into(),
+            operator_name: self.operator_name.clone(),
+            announce_limit: self.announce_limit,
+            echo_messages,
+        }
+    }
+
+    /// The effective configuration as TOML (`--print-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}
+
+/// 1-based line number of byte `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The key assigned on `line`, or on the nearest line above it that assigns
+/// one (a value may span lines, as a multi-line array does).
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().take(line).collect();
+    lines.iter().rev().find_map(|l| {
+        let (key, _) = l.split_once('=')?;
+        let key = key.trim();
+        (!key.is_empty() && !key.starts_with('#')).then(|| key.trim_matches('"').to_owned())
+    })
+}
+
+/// The line where `key` is assigned at top level.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match Config::parse(Path::new("server.toml"), text) {
+            Ok(config) => format!("unexpectedly fine: {config:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(Config::parse(Path::new("x"), ""), Ok(Config::default()));
+    }
+
+    #[test]
+    fn defaults_print_and_parse_back() {
+        let printed = Config::default().to_toml();
+        assert_eq!(
+            Config::parse(Path::new("x"), &printed),
+            Ok(Config::default())
+        );
+    }
+
+    #[test]
+    fn the_documented_example_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server.toml");
+        assert_eq!(Config::load(&path), Ok(Config::default()));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let text = [
+            error("motd = \"hi\"\nmax_line_bytez = 10\n"),
+            error("motd = \"hi\"\n\nmax_line_bytes = \"big\"\n"),
+            error("max_line_bytes = 5\n"),
+            error("framing = \"chunky\"\n"),
+            error("listen = [\n  \"127.0.0.1:1\",\n  \"nowhere\",\n]\n"),
+            error("default_room = \"two words\"\n"),
+            error("operator_name = \"\"\n"),
+            error("timestamp = \"iso\"\n"),
+            error("motd = \n"),
+        ]
+        .join("\n");
+        insta::assert_snapshot!(text);
+    }
+}

@@ -1,0 +1,63 @@
+//! The connected clients, indexed by their id.
+
+use chat_proto::LineDecoder;
+use std::net::SocketAddr;
+
+use super::{ClientId, Framing, rooms::Seat};
+
+#[derive(Debug)]
+pub(crate) struct Client {
+    pub(crate) nick: String,
+    pub(crate) seat: Seat,
+    pub(crate) peer: SocketAddr,
+    pub(crate) framing: Framing,
+    pub(crate) decoder: LineDecoder,
+}
+
+/// Clients by id. Ids are the reactor's connection numbers, which are small
+/// and reused, so a vector indexed by id is the whole map.
+#[derive(Debug, Default)]
+pub struct Clients {
+    slots: Vec<Option<Client>>,
+    len: usize,
+}
+
+impl Clients {
+    pub(crate) fn get(&self, id: ClientId) -> Option<&Client> {
+        self.slots.get(id.0).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.slots.get_mut(id.0).and_then(Option::as_mut)
+    }
+
+    pub(crate) fn insert(&mut self, id: ClientId, client: Client) {
+        if self.slots.len() <= id.0 {
+            self.slots.resize_with(id.0 + 1, || None);
+        }
+        if self.slots[id.0].replace(client).is_none() {
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: ClientId) -> Option<Client> {
+        let client = self.slots.get_mut(id.0)?.take()?;
+        self.len -= 1;
+        Some(client)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ClientId, &Client)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((ClientId(i), c.as_ref()?)))
+    }
+
+    pub(crate) fn ids(&self) -> Vec<ClientId> {
+        self.iter().map(|(id, _)| id).collect()
+    }
+}

@@ -1,0 +1,201 @@
+//! What a client's line does: room traffic or a `/command`.
+
+use chat_proto::{
+    Body, Command, Notice, nick_key, parse_command, room_key, sanitize_text, validate_nick,
+    validate_room,
+};
+
+use super::{Audience, ClientId, Hub, Now, Outbox};
+
+/// `/who` and `/rooms` list at most this many names.
+const MAX_LISTED: usize = 100;
+
+impl Hub {
+    /// One message from a client (a line, or a raw chunk), not yet sanitized.
+    pub(super) fn line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
+        self.stats.messages_in += 1;
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        sanitize_text(line, &mut text);
+        match parse_command(&text) {
+            Ok(command) => self.command(out, id, command, now),
+            Err(error) => self.error(out, id, &error.to_string(), now),
+        }
+        self.scratch = text;
+    }
+
+    fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
+        match command {
+            // A line that was nothing but control characters says nothing.
+            Command::Say("") => {}
+            Command::Say(text) => self.relay(out, id, false, text, now),
+            Command::Me(text) => self.relay(out, id, true, text, now),
+            Command::Nick(nick) => self.change_nick(out, id, nick, now),
+            Command::Join(room) => self.join(out, id, room, now),
+            Command::Msg { to, text } => self.private(out, id, to, text, now),
+            Command::Who => self.who(out, id, now),
+            Command::Rooms => self.list_rooms(out, id, now),
+            Command::Help => {
+                for (usage, what) in Command::HELP {
+                    self.info(out, id, &format!("{usage:16} {what}"), now);
+                }
+            }
+            Command::Quit(reason) => {
+                self.info(out, id, "Goodbye!", now);
+                let why = reason.map_or_else(|| "quit".to_owned(), |r| format!("quit: {r}"));
+                self.remove(out, id, &why, now);
+                out.close(id);
+            }
+        }
+    }
+
+    fn change_nick(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str, now: Now) {
+        if let Err(why) = validate_nick(nick) {
+            return self.error(out, id, &format!("nick {nick:?} {why}"), now);
+        }
+        let key = nick_key(nick);
+        if key == self.operator_key() {
+            return self.error(out, id, &format!("nick {nick} is reserved"), now);
+        }
+        match self.nicks.get(&key) {
+            Some(&owner) if owner != id => {
+                return self.error(out, id, &format!("nick {nick} is taken"), now);
+            }
+            _ => {}
+        }
+        let Some(client) = self.clients.get_mut(id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut client.nick, nick.to_owned());
+        self.nicks.remove(&nick_key(&old));
+        self.nicks.insert(key, id);
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        let body = Body::Notice(Notice::NickChanged {
+            old: &old,
+            new: nick,
+        });
+        let members = &self.rooms.get(client.seat.room).members;
+        if members.len() <= self.config.announce_limit {
+            self.stats.deliveries += self.encoder.send_many(
+                out,
+                &self.clients,
+                members,
+                None,
+                now,
+                &body,
+                Audience::LineClients,
+            );
+        } else {
+            self.send(out, id, &body, now);
+        }
+        if self.config.echo_messages {
+            out.console(&format!("{old} is now known as {nick}"));
+        }
+    }
+
+    fn join(&mut self, out: &mut dyn Outbox, id: ClientId, room: &str, now: Now) {
+        if let Err(why) = validate_room(room) {
+            return self.error(out, id, &format!("room name {room:?} {why}"), now);
+        }
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        let current = self.rooms.get(client.seat.room);
+        if room_key(&current.name) == room_key(room) {
+            let text = format!("you are already in {}", current.name);
+            return self.error(out, id, &text, now);
+        }
+        self.leave_room(out, id, None, now);
+        let room = self.rooms.find_or_create(room);
+        let seat = self.rooms.join(room, id);
+        if let Some(client) = self.clients.get_mut(id) {
+            client.seat = seat;
+        }
+        self.announce_join(out, id, room, now);
+    }
+
+    fn private(&mut self, out: &mut dyn Outbox, id: ClientId, to: &str, text: &str, now: Now) {
+        let Some(from) = self.clients.get(id) else {
+            return;
+        };
+        if nick_key(to) == self.operator_key() {
+            out.console(&format!("*{}* {text} ({})", from.nick, from.peer));
+            let body = Body::PrivateSent {
+                to: &self.config.operator_name,
+                text,
+            };
+            self.encoder.send_one(out, &self.clients, id, now, &body);
+            self.last_speaker = Some(id);
+            return;
+        }
+        let Some(&target) = self.nicks.get(&nick_key(to)) else {
+            return self.error(out, id, &format!("no such nick: {to}"), now);
+        };
+        let Some(recipient) = self.clients.get(target) else {
+            return;
+        };
+        let body = Body::Private {
+            from: &from.nick,
+            text,
+        };
+        self.encoder
+            .send_one(out, &self.clients, target, now, &body);
+        let body = Body::PrivateSent {
+            to: &recipient.nick,
+            text,
+        };
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+        self.stats.deliveries += 2;
+    }
+
+    fn who(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        let room = self.rooms.get(client.seat.room);
+        let mut nicks: Vec<&str> = room
+            .members
+            .iter()
+            .filter_map(|&member| self.clients.get(member).map(|c| c.nick.as_str()))
+            .take(MAX_LISTED)
+            .collect();
+        nicks.sort_unstable_by_key(|nick| nick.to_ascii_lowercase());
+        let mut list = nicks.join(" ");
+        if room.members.len() > MAX_LISTED {
+            list.push_str(" ...");
+        }
+        let body = Body::Notice(Notice::Members {
+            room: &room.name,
+            count: room.members.len(),
+            nicks: &list,
+        });
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+        self.stats.deliveries += 1;
+    }
+
+    fn list_rooms(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let mut rooms: Vec<(&str, usize)> = self
+            .rooms
+            .iter()
+            .map(|room| (room.name.as_str(), room.members.len()))
+            .collect();
+        rooms.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let mut list: Vec<String> = rooms
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(name, n)| format!("{name}({n})"))
+            .collect();
+        if rooms.len() > MAX_LISTED {
+            list.push("...".into());
+        }
+        let list = list.join(" ");
+        let body = Body::Notice(Notice::Rooms {
+            count: rooms.len(),
+            list: &list,
+        });
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+        self.stats.deliveries += 1;
+    }
+}

@@ -1,0 +1,161 @@
+//! The operator's console: the tutorial's `reply to client:`, grown up.
+//!
+//! A plain line answers the client that spoke last; `/to`, `/all`, `/who`,
+//! `/kick`, `/stats`, `/quit` and `/help` do the rest. Answers to the
+//! operator go to [`Outbox::console`].
+
+use chat_proto::{Body, nick_key, sanitize_text};
+
+use super::{Audience, ClientId, Hub, Now, Outbox};
+
+/// `/who` on the console lists at most this many clients.
+const MAX_LISTED: usize = 200;
+
+const CONSOLE_HELP: &[&str] = &[
+    "TEXT               reply to the client that spoke last",
+    "/to NICK TEXT      reply to NICK",
+    "/all TEXT          speak to every client",
+    "/who               list the clients",
+    "/kick NICK [WHY]   disconnect NICK",
+    "/stats             show counters",
+    "/quit              shut the server down",
+];
+
+impl Hub {
+    /// One line typed by the operator.
+    pub fn console_line(&mut self, out: &mut dyn Outbox, line: &str, now: Now) {
+        let mut text = String::new();
+        sanitize_text(line.as_bytes(), &mut text);
+        let text = text.trim();
+        let Some(command) = text.strip_prefix('/').filter(|c| !c.starts_with('/')) else {
+            let text = text.strip_prefix('/').unwrap_or(text);
+            return self.reply_to_last(out, text, now);
+        };
+        let (name, args) = command.split_once(' ').unwrap_or((command, ""));
+        let args = args.trim();
+        match name {
+            "to" => match args.split_once(' ') {
+                Some((nick, text)) => self.operator_to(out, nick, text.trim(), now),
+                None => out.console("usage: /to NICK TEXT"),
+            },
+            "all" if !args.is_empty() => {
+                let body = Body::Operator {
+                    name: &self.config.operator_name,
+                    text: args,
+                };
+                let everyone = self.clients.ids();
+                self.stats.deliveries += self.encoder.send_many(
+                    out,
+                    &self.clients,
+                    &everyone,
+                    None,
+                    now,
+                    &body,
+                    Audience::Everyone,
+                );
+                out.console(&format!("(to all {} clients) {args}", everyone.len()));
+            }
+            "all" => out.console("usage: /all TEXT"),
+            "who" => self.console_who(out),
+            "kick" if !args.is_empty() => {
+                let (nick, why) = args.split_once(' ').unwrap_or((args, ""));
+                self.kick(out, nick, why.trim(), now);
+            }
+            "kick" => out.console("usage: /kick NICK [REASON]"),
+            "stats" => self.console_stats(out, now),
+            "quit" => self.shutdown(out, now),
+            "help" => CONSOLE_HELP.iter().for_each(|line| out.console(line)),
+            _ => out.console(&format!("unknown console command /{name} (try /help)")),
+        }
+    }
+
+    fn reply_to_last(&mut self, out: &mut dyn Outbox, text: &str, now: Now) {
+        if text.is_empty() {
+            return;
+        }
+        match self
+            .last_speaker
+            .and_then(|id| Some((id, self.clients.get(id)?.nick.clone())))
+        {
+            Some((id, nick)) => self.operator_says(out, id, &nick, text, now),
+            None => out.console("nobody to reply to yet: use /to NICK TEXT or /all TEXT"),
+        }
+    }
+
+    fn operator_to(&mut self, out: &mut dyn Outbox, nick: &str, text: &str, now: Now) {
+        match self.nicks.get(&nick_key(nick)).copied() {
+            Some(id) => self.operator_says(out, id, nick, text, now),
+            None => out.console(&format!("no such nick: {nick}")),
+        }
+    }
+
+    fn operator_says(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        text: &str,
+        now: Now,
+    ) {
+        let body = Body::Operator {
+            name: &self.config.operator_name,
+            text,
+        };
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+        self.stats.deliveries += 1;
+        out.console(&format!("(to {nick}) {text}"));
+    }
+
+    fn kick(&mut self, out: &mut dyn Outbox, nick: &str, why: &str, now: Now) {
+        let Some(&id) = self.nicks.get(&nick_key(nick)) else {
+            return out.console(&format!("no such nick: {nick}"));
+        };
+        let reason = if why.is_empty() {
+            "kicked".to_owned()
+        } else {
+            format!("kicked: {why}")
+        };
+        let by = &self.config.operator_name;
+        let text = if why.is_empty() {
+            format!("you were kicked by {by}")
+        } else {
+            format!("you were kicked by {by} ({why})")
+        };
+        self.info(out, id, &text, now);
+        self.remove(out, id, &reason, now);
+        out.close(id);
+    }
+
+    fn console_who(&self, out: &mut dyn Outbox) {
+        out.console(&format!("{} clients:", self.clients.len()));
+        for (_, client) in self.clients.iter().take(MAX_LISTED) {
+            let room = &self.rooms.get(client.seat.room).name;
+            out.console(&format!("  {} {} in {room}", client.nick, client.peer));
+        }
+        if self.clients.len() > MAX_LISTED {
+            out.console(&format!(
+                "  ... and {} more",
+                self.clients.len() - MAX_LISTED
+            ));
+        }
+    }
+
+    fn console_stats(&self, out: &mut dyn Outbox, now: Now) {
+        let (bytes_in, bytes_out) = out.io_totals();
+        let stats = &self.stats;
+        out.console(&format!(
+            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {}s",
+            self.clients.len(),
+            self.rooms.len(),
+            stats.connections,
+            stats.messages_in,
+            stats.deliveries,
+            self.uptime_seconds(now),
+        ));
+    }
+
+    /// For tests: is `nick` somebody's?
+    pub fn has_nick(&self, nick: &str) -> bool {
+        self.nicks.contains_key(&nick_key(nick))
+    }
+}

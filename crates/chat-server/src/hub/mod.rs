@@ -1,0 +1,410 @@
+//! The chat hub: rooms, nicks, commands and the operator, as a state machine.
+//!
+//! Events go in through the `Hub` methods (`connected`, `received`,
+//! `read_closed`, `disconnected`, `console_line`, `shutdown`), each with the
+//! current time; everything the hub wants done comes out through an
+//! [`Outbox`]. The hub never touches a socket or a clock, which is what lets
+//! its tests drive it with plain function calls.
+
+mod clients;
+mod commands;
+mod console;
+mod encoder;
+mod outbox;
+mod rooms;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use chat_proto::{Body, Frame, LineDecoder, Notice, TimestampFormat, nick_key, raw_message};
+use chrono::{DateTime, FixedOffset};
+
+use clients::Client;
+pub use clients::Clients;
+use encoder::{Audience, Encoder};
+pub use outbox::{ClientId, Framing, Outbox};
+use rooms::{RoomId, Rooms};
+
+/// The hub's notion of now: local time with its UTC offset.
+pub type Now = DateTime<FixedOffset>;
+
+/// What the hub needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub framing: Framing,
+    pub max_line_bytes: usize,
+    pub default_room: String,
+    pub motd: String,
+    pub timestamp: TimestampFormat,
+    /// The name the operator speaks as; no client may take it.
+    pub operator_name: String,
+    /// Joins, leaves and nick changes are announced to a room only while it
+    /// has at most this many members, so a join costs the same in a room of
+    /// twenty thousand as in an empty one.
+    pub announce_limit: usize,
+    /// Show every client message on the console (on when an operator watches).
+    pub echo_messages: bool,
+}
+
+impl Default for HubConfig {
+    fn default() -> HubConfig {
+        HubConfig {
+            framing: Framing::Line,
+            max_line_bytes: 4096,
+            default_room: "lobby".into(),
+            motd: "Type /help for commands.".into(),
+            timestamp: TimestampFormat::Ctime,
+            operator_name: "operator".into(),
+            announce_limit: 200,
+            echo_messages: false,
+        }
+    }
+}
+
+/// Counters shown by `/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubStats {
+    pub connections: u64,
+    pub messages_in: u64,
+    /// Lines queued to clients, each recipient counted.
+    pub deliveries: u64,
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    config: HubConfig,
+    clients: Clients,
+    /// Nick keys (lowercase) to their owner.
+    nicks: HashMap<String, ClientId>,
+    rooms: Rooms,
+    next_guest: u64,
+    /// Whom the operator's plain line answers.
+    last_speaker: Option<ClientId>,
+    encoder: Encoder,
+    /// Reused for sanitizing each incoming line.
+    scratch: String,
+    stats: HubStats,
+    started: Option<Now>,
+    shutting_down: bool,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Hub {
+        Hub {
+            encoder: Encoder::new(config.timestamp),
+            config,
+            clients: Clients::default(),
+            nicks: HashMap::new(),
+            rooms: Rooms::default(),
+            next_guest: 1,
+            last_speaker: None,
+            scratch: String::new(),
+            stats: HubStats::default(),
+            started: None,
+            shutting_down: false,
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &HubStats {
+        &self.stats
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// The nick of a connected client.
+    pub fn nick(&self, id: ClientId) -> Option<&str> {
+        self.clients.get(id).map(|client| client.nick.as_str())
+    }
+
+    /// The server started; `now` is the start of its uptime.
+    pub fn start(&mut self, now: Now) {
+        self.started = Some(now);
+    }
+
+    /// A client connected: it gets a guest nick, the default room and, in
+    /// line framing, a welcome.
+    pub fn connected(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+        if self.shutting_down {
+            out.close(id);
+            return;
+        }
+        self.stats.connections += 1;
+        let nick = self.guest_nick();
+        self.nicks.insert(nick_key(&nick), id);
+        let room = self.rooms.find_or_create(&self.config.default_room);
+        let seat = self.rooms.join(room, id);
+        let framing = self.config.framing;
+        let decoder = LineDecoder::new(self.config.max_line_bytes);
+        self.clients.insert(
+            id,
+            Client {
+                nick,
+                seat,
+                peer,
+                framing,
+                decoder,
+            },
+        );
+        if self.config.echo_messages {
+            let nick = self.nick(id).unwrap_or_default();
+            out.console(&format!("{nick} connected from {peer}"));
+        }
+        if framing == Framing::Line {
+            let nick = self
+                .clients
+                .get(id)
+                .map_or("", |client| client.nick.as_str());
+            let welcome = Notice::Welcome {
+                nick,
+                motd: &self.config.motd,
+            };
+            self.encoder
+                .send_one(out, &self.clients, id, now, &Body::Notice(welcome));
+        }
+        self.announce_join(out, id, room, now);
+    }
+
+    /// Bytes arrived from a client.
+    pub fn received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
+        let Some(client) = self.clients.get_mut(id) else {
+            return;
+        };
+        match client.framing {
+            Framing::Raw => match raw_message(data, self.config.max_line_bytes) {
+                Some(message) => self.line(out, id, message, now),
+                None => self.too_long(out, id, now),
+            },
+            Framing::Line => {
+                // The decoder is taken out while its lines are handled, since
+                // handling one may change anything in the hub, even end this
+                // client (`/quit`); it goes back only if the client remains.
+                let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
+                decoder.decode(data, |frame| self.frame(out, id, frame, now));
+                if let Some(client) = self.clients.get_mut(id) {
+                    client.decoder = decoder;
+                }
+            }
+        }
+    }
+
+    /// The client ended its side of the connection (end of input). An
+    /// unfinished last line still counts; what is queued for it is written,
+    /// then it is closed.
+    pub fn read_closed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let Some(client) = self.clients.get_mut(id) else {
+            return;
+        };
+        let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
+        decoder.finish(|frame| self.frame(out, id, frame, now));
+        if self.clients.get(id).is_some() {
+            self.remove(out, id, "quit", now);
+            out.close(id);
+        }
+    }
+
+    /// The connection is gone, for `why`.
+    pub fn disconnected(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        if self.clients.get(id).is_some() {
+            self.remove(out, id, why, now);
+        }
+    }
+
+    /// Stop: every client is told, and closed once its queue is written.
+    pub fn shutdown(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.shutting_down = true;
+        let bye = Body::Notice(Notice::Info {
+            text: "server shutting down",
+        });
+        let everyone = self.clients.ids();
+        self.encoder.send_many(
+            out,
+            &self.clients,
+            &everyone,
+            None,
+            now,
+            &bye,
+            Audience::Everyone,
+        );
+        for id in everyone {
+            out.close(id);
+        }
+        out.console("shutting down");
+        out.shutdown();
+    }
+
+    fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
+        if self.clients.get(id).is_none() {
+            return; // it quit earlier in the same read
+        }
+        match frame {
+            Frame::Line(line) => self.line(out, id, line, now),
+            Frame::TooLong => self.too_long(out, id, now),
+        }
+    }
+
+    fn too_long(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let text = format!(
+            "line too long (over {} bytes), discarded",
+            self.config.max_line_bytes
+        );
+        self.error(out, id, &text, now);
+    }
+
+    fn error(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
+        let body = Body::Notice(Notice::Error { text });
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+    }
+
+    fn info(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
+        let body = Body::Notice(Notice::Info { text });
+        self.encoder.send_one(out, &self.clients, id, now, &body);
+    }
+
+    fn guest_nick(&mut self) -> String {
+        loop {
+            let nick = format!("guest{}", self.next_guest);
+            self.next_guest += 1;
+            if !self.nicks.contains_key(&nick) && nick_key(&nick) != self.operator_key() {
+                return nick;
+            }
+        }
+    }
+
+    fn operator_key(&self) -> String {
+        nick_key(&self.config.operator_name)
+    }
+
+    /// Tells the room (if small enough to announce) and the client itself
+    /// that it joined.
+    fn announce_join(&mut self, out: &mut dyn Outbox, id: ClientId, room: RoomId, now: Now) {
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        let members = &self.rooms.get(room).members;
+        let body = Body::Notice(Notice::Joined {
+            nick: &client.nick,
+            room: &self.rooms.get(room).name,
+        });
+        let sent = if members.len() <= self.config.announce_limit {
+            self.encoder.send_many(
+                out,
+                &self.clients,
+                members,
+                None,
+                now,
+                &body,
+                Audience::LineClients,
+            )
+        } else if client.framing == Framing::Line {
+            self.encoder.send_one(out, &self.clients, id, now, &body);
+            1
+        } else {
+            0
+        };
+        self.stats.deliveries += sent;
+    }
+
+    /// Takes a client out of its room (telling a small room), without
+    /// touching its nick or the client record.
+    fn leave_room(&mut self, out: &mut dyn Outbox, id: ClientId, reason: Option<&str>, now: Now) {
+        let Some(seat) = self.clients.get(id).map(|client| client.seat) else {
+            return;
+        };
+        if let Some(moved) = self.rooms.leave(seat, &self.config.default_room) {
+            if let Some(moved) = self.clients.get_mut(moved) {
+                moved.seat.index = seat.index;
+            }
+        }
+        if self.shutting_down {
+            return;
+        }
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        if let Some(room) = self.rooms.get_live(seat.room) {
+            if room.members.len() < self.config.announce_limit {
+                let body = Body::Notice(Notice::Left {
+                    nick: &client.nick,
+                    room: &room.name,
+                    reason,
+                });
+                self.stats.deliveries += self.encoder.send_many(
+                    out,
+                    &self.clients,
+                    &room.members,
+                    None,
+                    now,
+                    &body,
+                    Audience::LineClients,
+                );
+            }
+        }
+    }
+
+    /// Removes a client from the hub entirely.
+    fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        self.leave_room(out, id, Some(why), now);
+        let Some(client) = self.clients.remove(id) else {
+            return;
+        };
+        self.nicks.remove(&nick_key(&client.nick));
+        if self.last_speaker == Some(id) {
+            self.last_speaker = None;
+        }
+        if self.config.echo_messages || why != "quit" {
+            out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
+        }
+    }
+
+    /// Room traffic from `id`: to everyone else in its room.
+    fn relay(&mut self, out: &mut dyn Outbox, id: ClientId, action: bool, text: &str, now: Now) {
+        let Some(client) = self.clients.get(id) else {
+            return;
+        };
+        let nick = client.nick.as_str();
+        let body = if action {
+            Body::Action { nick, text }
+        } else {
+            Body::Message { nick, text }
+        };
+        let members = &self.rooms.get(client.seat.room).members;
+        self.stats.deliveries += self.encoder.send_many(
+            out,
+            &self.clients,
+            members,
+            Some(id),
+            now,
+            &body,
+            Audience::Everyone,
+        );
+        self.last_speaker = Some(id);
+        if self.config.echo_messages {
+            let room = &self.rooms.get(client.seat.room).name;
+            out.console(&format!("[{room}] {body} ({})", client.peer));
+        }
+    }
+
+    /// One private line for one client, counted.
+    fn send(&mut self, out: &mut dyn Outbox, to: ClientId, body: &Body<'_>, now: Now) {
+        self.encoder.send_one(out, &self.clients, to, now, body);
+        self.stats.deliveries += 1;
+    }
+
+    fn uptime_seconds(&self, now: Now) -> i64 {
+        self.started
+            .map_or(0, |started| (now - started).num_seconds())
+    }
+}
+
+#[cfg(test)]
+mod tests;
