@@ -6,5 +6,8 @@
 //! clock. Events and the time go in; sends, closes and console lines come out
 //! through an [`hub::Outbox`]. Only this crate reads `server.toml`.
 
+pub mod cli;
 pub mod config;
+pub mod console_input;
 pub mod hub;
+pub mod server;

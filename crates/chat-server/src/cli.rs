@@ -1,0 +1,82 @@
+//! Command-line flags of the chat-server binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::config::Config;
+use crate::hub::Framing;
+
+const LONG_ABOUT: &str = "\
+A chat server: one thread serves thousands of clients. Clients speak UTF-8 lines \
+(nc, socat and telnet work as clients), or the tutorial's raw chunks with framing = \"raw\".
+
+With no flags it listens on port 21263 on every IPv4 and IPv6 address, with built-in \
+defaults; `--config server.toml` reads settings, and flags override both. On start it \
+prints `listening on ADDR` on stderr for each listener.
+
+The operator console reads stdin: a plain line answers the client that spoke last; \
+/to NICK TEXT, /all TEXT, /who, /kick NICK [REASON], /stats, /quit and /help do the rest. \
+It is on when stdin is a terminal; --console turns it on for a pipe, --no-console off.
+
+SIGINT or SIGTERM: stop accepting, tell the clients, flush what is queued (at most 5 s), exit 0.
+Exit codes: 0 after a clean stop, 1 when a listener cannot be opened, 2 for a bad \
+command line or server.toml.";
+
+#[derive(Debug, Parser)]
+#[command(name = "chat-server", version, about = "A one-thread TCP chat server", long_about = LONG_ABOUT)]
+pub struct Args {
+    /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or [::1]:21263
+    #[arg(long = "listen", value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+
+    /// Read settings from PATH (see the documented server.toml)
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective configuration as TOML and exit
+    #[arg(long)]
+    pub print_config: bool,
+
+    /// Run the operator console on stdin even when it is not a terminal
+    #[arg(long, conflicts_with = "no_console")]
+    pub console: bool,
+
+    /// Never run the operator console
+    #[arg(long)]
+    pub no_console: bool,
+
+    /// How client bytes are cut into messages (overrides `framing`)
+    #[arg(long, value_enum, value_name = "FRAMING")]
+    pub framing: Option<FramingArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FramingArg {
+    /// UTF-8 lines ending in LF
+    Line,
+    /// One read is one message; replies are `[ctime]text` with no newline
+    Raw,
+}
+
+impl Args {
+    /// Applies the flags on top of `config`.
+    pub fn apply(&self, config: &mut Config) {
+        if !self.listen.is_empty() {
+            config.listen.clone_from(&self.listen);
+        }
+        if self.console {
+            config.console = Some(true);
+        }
+        if self.no_console {
+            config.console = Some(false);
+        }
+        if let Some(framing) = self.framing {
+            config.framing = match framing {
+                FramingArg::Line => Framing::Line,
+                FramingArg::Raw => Framing::Raw,
+            };
+        }
+    }
+}

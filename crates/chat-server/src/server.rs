@@ -1,0 +1,141 @@
+//! Joins the hub to the reactor: reactor events become hub events, hub actions
+//! become reactor calls.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net};
+use chat_proto::{Body, Notice};
+
+use crate::console_input::ConsoleInput;
+use crate::hub::{ClientId, Hub, Now, Outbox};
+
+/// How long a stopping server waits for queued output to drain.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub struct Server {
+    pub hub: Hub,
+    pub console: Option<Receiver<ConsoleInput>>,
+    /// Console lines go to stdout when an operator watches, else to the log
+    /// (stderr).
+    pub console_on_stdout: bool,
+    stopping: bool,
+}
+
+impl Server {
+    pub fn new(hub: Hub, console: Option<Receiver<ConsoleInput>>, console_on_stdout: bool) -> Server {
+        Server { hub, console, console_on_stdout, stopping: false }
+    }
+}
+
+fn now() -> Now {
+    chrono::Local::now().fixed_offset()
+}
+
+/// The hub's [`Outbox`] over the reactor.
+struct NetOutbox<'a> {
+    net: &'a mut Net,
+    console_on_stdout: bool,
+}
+
+impl Outbox for NetOutbox<'_> {
+    fn send(&mut self, to: ClientId, msg: Bytes) {
+        self.net.send(ConnId(to.0), msg);
+    }
+
+    fn close(&mut self, client: ClientId) {
+        self.net.close_after_flush(ConnId(client.0));
+    }
+
+    fn console(&mut self, line: &str) {
+        // A console or log that cannot be written must not stop the chat.
+        let _ = if self.console_on_stdout {
+            writeln!(std::io::stdout().lock(), "{line}")
+        } else {
+            writeln!(std::io::stderr().lock(), "chat-server: {line}")
+        };
+    }
+
+    fn shutdown(&mut self) {
+        self.net.close_listeners();
+        self.net.stop_when_drained(SHUTDOWN_GRACE);
+    }
+
+    fn io_totals(&self) -> (u64, u64) {
+        let stats = self.net.stats();
+        (stats.bytes_in, stats.bytes_out)
+    }
+}
+
+impl Server {
+    fn outbox<'a>(&self, net: &'a mut Net) -> NetOutbox<'a> {
+        NetOutbox { net, console_on_stdout: self.console_on_stdout }
+    }
+}
+
+impl Handler for Server {
+    fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, _listener: ListenerId) {
+        let mut out = self.outbox(net);
+        self.hub.connected(&mut out, ClientId(conn.0), peer, now());
+    }
+
+    fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
+        let mut out = self.outbox(net);
+        self.hub.received(&mut out, ClientId(conn.0), data, now());
+    }
+
+    fn read_closed(&mut self, net: &mut Net, conn: ConnId) {
+        let mut out = self.outbox(net);
+        self.hub.read_closed(&mut out, ClientId(conn.0), now());
+    }
+
+    fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
+        let why = match reason {
+            CloseReason::PeerClosed | CloseReason::Local => "connection closed".to_owned(),
+            CloseReason::QueueOverflow => "too slow: output queue over max_queue_bytes".to_owned(),
+            CloseReason::Error(kind) => format!("connection error: {kind}"),
+        };
+        let mut out = self.outbox(net);
+        self.hub.disconnected(&mut out, ClientId(conn.0), &why, now());
+    }
+
+    fn woken(&mut self, net: &mut Net) {
+        let Some(console) = &self.console else { return };
+        let inputs: Vec<ConsoleInput> = console.try_iter().collect();
+        for input in inputs {
+            let mut out = self.outbox(net);
+            match input {
+                ConsoleInput::Line(line) => self.hub.console_line(&mut out, &line, now()),
+                ConsoleInput::Closed => {
+                    out.console("console input ended; the server keeps running");
+                    self.console = None;
+                }
+            }
+        }
+    }
+
+    fn signal(&mut self, net: &mut Net, _signal: i32) {
+        if self.stopping {
+            // A second signal: stop now, without waiting for slow clients.
+            net.stop();
+            return;
+        }
+        self.stopping = true;
+        let mut out = self.outbox(net);
+        self.hub.shutdown(&mut out, now());
+    }
+
+    fn refusal_notice(&mut self, _peer: SocketAddr) -> Option<Bytes> {
+        let mut line = bytes::BytesMut::new();
+        let stamp = chat_proto::format_stamp(self.hub.config().timestamp, now());
+        let body = Body::Notice(Notice::Error { text: "server full" });
+        match self.hub.config().framing {
+            crate::hub::Framing::Line => chat_proto::encode_line(&mut line, &stamp, &body),
+            crate::hub::Framing::Raw => chat_proto::encode_raw(&mut line, &stamp, &body),
+        }
+        Some(line.freeze())
+    }
+}
