@@ -1,1 +1,78 @@
-//! chat-net
+//! A one-thread TCP reactor built on mio: listeners, connections, bounded
+//! write queues, timers, a cross-thread waker and signals.
+//!
+//! chat-net knows nothing of chat; it never parses what it carries; one
+//! thread, no locks, no thread per connection. It moves opaque bytes between
+//! sockets and a [`Handler`] that decides what they mean. Anything that needs
+//! to understand a byte (framing, commands, rooms) lives in the caller.
+//!
+//! # Shape
+//!
+//! A [`Reactor`] owns the `mio::Poll`, the listeners and a [`Net`]. [`Net`] is
+//! the part a [`Handler`] may touch while being called back: queueing output,
+//! closing connections, timers, stats. Every callback runs on the reactor's
+//! thread, so the handler needs no locks either.
+//!
+//! # Why it is built this way
+//!
+//! * **Messages are [`Bytes`].** A message relayed to N connections is encoded
+//!   once by the caller; each connection's queue holds a refcounted clone, never
+//!   a copy. A queue is a `VecDeque<Bytes>` plus an offset into its front, and
+//!   an idle connection's queue is released entirely, so idle connections hold
+//!   no buffers.
+//! * **One shared read buffer.** The reactor owns a single scratch buffer
+//!   ([`NetConfig::read_buffer_size`]); [`Handler::received`] borrows a slice
+//!   of it. Connections own no read buffer, so 10 000 idle connections cost no
+//!   read memory.
+//! * **Sending only enqueues.** [`Net::send`] appends to the queue and lists
+//!   the connection as pending (once). Just before the reactor sleeps it
+//!   flushes every pending connection with `write_vectored` (up to 64 slices
+//!   per call), so many small messages produced in one turn leave in one
+//!   syscall.
+//! * **Register once, READABLE | WRITABLE.** mio is edge-triggered, so a socket
+//!   registered for both interests costs nothing while it stays writable, and
+//!   there is no `reregister` syscall per message. Each connection keeps a
+//!   `writable` flag instead: cleared when a write hits `WouldBlock`, set again
+//!   by the WRITABLE edge, which resumes the flush.
+//! * **Fairness.** Per turn a connection reads at most
+//!   [`NetConfig::read_budget_per_turn`] bytes and writes at most
+//!   [`NetConfig::write_budget_per_turn`] bytes. A connection that spent its
+//!   budget without reaching `WouldBlock` is carried to the next turn (an
+//!   edge-triggered poll would never report it again) and the next poll does
+//!   not sleep.
+//! * **Bounded queues.** A connection whose queue would exceed
+//!   [`NetConfig::max_queue_bytes`] is closed with
+//!   [`CloseReason::QueueOverflow`]: one slow reader never grows memory
+//!   without bound nor slows the others.
+//! * **Deferred close.** A connection closed during a turn gets
+//!   [`Handler::closed`] exactly once and leaves the slab at the end of the
+//!   turn, so a [`ConnId`] is never reused within a turn.
+//! * **A transport seam.** A connection's stream is an internal enum with a
+//!   single plain-TCP variant today, so TLS can be added later without the
+//!   loop or any handler noticing.
+//! * **Other threads and the OS reach in through the loop.** A [`mio::Waker`]
+//!   ([`Reactor::waker`]) leads to [`Handler::woken`]; watched signals
+//!   ([`Reactor::watch_signals`]) to [`Handler::signal`]; timers
+//!   ([`Net::set_timer`]) to [`Handler::timer`]. There is no built-in tick.
+//! * **Running out of descriptors does not spin.** A reserve descriptor is
+//!   kept open; on `EMFILE`/`ENFILE` it is given up to accept and refuse one
+//!   connection politely ([`Handler::refusal_notice`]), then retaken; if even
+//!   that fails accepting pauses for 100 ms.
+
+mod config;
+mod conn;
+mod handler;
+mod ids;
+mod listener;
+mod net;
+mod queue;
+mod reactor;
+mod stream;
+mod timer;
+
+pub use bytes::Bytes;
+pub use config::NetConfig;
+pub use handler::{CloseReason, Handler};
+pub use ids::{ConnId, ListenerId, TimerId};
+pub use net::{Net, NetStats};
+pub use reactor::Reactor;

@@ -1,0 +1,410 @@
+//! The event loop: poll, dispatch, fire timers, flush, remove the closed.
+
+use std::io;
+use std::mem;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::conn::State;
+use crate::listener::{self, Reserve};
+use crate::timer::TimerKind;
+use crate::{CloseReason, ConnId, Handler, ListenerId, Net, NetConfig};
+
+/// Reserved tokens sit at the top of the token space; connection tokens are
+/// slab keys, which start at 0 and stay far below.
+const WAKER_TOKEN: usize = usize::MAX;
+const SIGNAL_TOKEN: usize = usize::MAX - 1;
+/// Listener `i` has token `LISTENER_TOKEN_TOP - i`.
+const LISTENER_TOKEN_TOP: usize = usize::MAX - 2;
+const MAX_LISTENERS: usize = 1024;
+/// Largest slab key usable as a connection token.
+pub(crate) const MAX_CONN_KEY: usize = LISTENER_TOKEN_TOP - MAX_LISTENERS;
+
+/// One poll event, copied out of `Events` so the loop can borrow the reactor
+/// mutably while dispatching.
+#[derive(Copy, Clone)]
+struct Ready {
+    token: usize,
+    readable: bool,
+    writable: bool,
+    error: bool,
+}
+
+/// The reactor: owns the poller, the listeners and the [`Net`]. Drive it with
+/// [`Reactor::run`] on the thread that should do all the I/O.
+pub struct Reactor {
+    pub(crate) poll: Poll,
+    pub(crate) net: Net,
+    pub(crate) listeners: Vec<Option<TcpListener>>,
+    pub(crate) reserve: Reserve,
+    events: Events,
+    /// Reused between turns to avoid reallocating.
+    ready: Vec<Ready>,
+    due: Vec<TimerKind>,
+    carried_reads: Vec<ConnId>,
+    /// The one read buffer all connections share.
+    scratch: Box<[u8]>,
+    waker: Arc<Waker>,
+    signals: Option<Signals>,
+}
+
+impl Reactor {
+    /// A reactor with no listeners yet. Also ignores `SIGPIPE` process-wide,
+    /// so writing to a vanished peer fails that connection with `EPIPE`
+    /// instead of killing the process.
+    pub fn new(config: NetConfig) -> io::Result<Self> {
+        // SAFETY: setting SIGPIPE's disposition to SIG_IGN installs no
+        // handler code and touches no memory; it is async-signal-safe and
+        // racing calls would all store the same value.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), Token(WAKER_TOKEN))?);
+        let scratch = vec![0; config.read_buffer_size.max(1)].into_boxed_slice();
+        Ok(Self {
+            poll,
+            net: Net::new(config),
+            listeners: Vec::new(),
+            reserve: Reserve::new(),
+            events: Events::with_capacity(1024),
+            ready: Vec::new(),
+            due: Vec::new(),
+            carried_reads: Vec::new(),
+            scratch,
+            waker,
+            signals: None,
+        })
+    }
+
+    /// Listen on `addr` (binds with `SO_REUSEADDR`; IPv6 sockets are
+    /// `IPV6_V6ONLY` so `0.0.0.0:P` and `[::]:P` can both be bound;
+    /// nonblocking; backlog from the config). Returns the listener's id and
+    /// the address really bound, so port 0 works.
+    pub fn listen(&mut self, addr: SocketAddr) -> io::Result<(ListenerId, SocketAddr)> {
+        let idx = self.listeners.len();
+        if idx >= MAX_LISTENERS {
+            return Err(io::Error::other("too many listeners"));
+        }
+        let mut listener = listener::bind(addr, self.net.config.backlog)?;
+        let local = listener.local_addr()?;
+        self.poll.registry().register(
+            &mut listener,
+            Token(LISTENER_TOKEN_TOP - idx),
+            Interest::READABLE,
+        )?;
+        self.listeners.push(Some(listener));
+        Ok((ListenerId(idx), local))
+    }
+
+    /// A handle other threads can use to wake the reactor; each wake leads
+    /// to [`Handler::woken`]. Clone it before `run` and move it anywhere.
+    pub fn waker(&self) -> Arc<Waker> {
+        Arc::clone(&self.waker)
+    }
+
+    /// Deliver these signals through [`Handler::signal`] instead of their
+    /// default action. May be called more than once to add signals.
+    pub fn watch_signals(&mut self, signals: &[i32]) -> io::Result<()> {
+        match &self.signals {
+            Some(watched) => {
+                for &signal in signals {
+                    watched.add_signal(signal)?;
+                }
+            }
+            None => {
+                let mut watched = Signals::new(signals.iter().copied())?;
+                self.poll.registry().register(
+                    &mut watched,
+                    Token(SIGNAL_TOKEN),
+                    Interest::READABLE,
+                )?;
+                self.signals = Some(watched);
+            }
+        }
+        Ok(())
+    }
+
+    /// The [`Net`], for setup before `run` (timers, say). Its clock is
+    /// refreshed so timers set now count from now.
+    pub fn net(&mut self) -> &mut Net {
+        self.net.now = Instant::now();
+        &mut self.net
+    }
+
+    /// Run the loop until [`Net::stop`] or [`Net::stop_when_drained`] ends
+    /// it. Connections still open then are closed and reported first, so
+    /// [`Handler::closed`] is called exactly once for every accepted
+    /// connection. Errors only if polling itself fails.
+    pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
+        loop {
+            let timeout = self.timeout();
+            match self.poll.poll(&mut self.events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            self.net.now = Instant::now();
+            self.turn(handler);
+            if self.net.drain && self.net.open_count == 0 {
+                self.net.stop = true;
+            }
+            if self.net.stop {
+                self.close_all(handler);
+                self.net.stop = false;
+                self.net.drain = false;
+                return Ok(());
+            }
+        }
+    }
+
+    /// How long poll may sleep: not at all if work is carried over,
+    /// otherwise until the next deadline.
+    fn timeout(&mut self) -> Option<Duration> {
+        let net = &mut self.net;
+        if net.stop
+            || !net.pending.is_empty()
+            || !net.read_ready.is_empty()
+            || (net.accept_retry && net.accepting())
+        {
+            return Some(Duration::ZERO);
+        }
+        net.timers
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    fn turn<H: Handler>(&mut self, handler: &mut H) {
+        // Connections whose read budget ran out last turn; taken before the
+        // events so a new budget overrun lands in a fresh list.
+        mem::swap(&mut self.carried_reads, &mut self.net.read_ready);
+
+        self.ready.extend(self.events.iter().map(|ev| Ready {
+            token: ev.token().0,
+            readable: ev.is_readable() || ev.is_read_closed(),
+            writable: ev.is_writable() || ev.is_write_closed(),
+            error: ev.is_error(),
+        }));
+        let ready = mem::take(&mut self.ready);
+        for r in &ready {
+            self.dispatch(handler, *r);
+        }
+        self.ready = ready;
+        self.ready.clear();
+
+        let carried = mem::take(&mut self.carried_reads);
+        for &id in &carried {
+            if let Some(conn) = self.net.conns.get_mut(id.0)
+                && conn.in_read_ready
+            {
+                conn.in_read_ready = false;
+                self.read_conn(handler, id);
+            }
+        }
+        self.carried_reads = carried;
+        self.carried_reads.clear();
+
+        self.fire_timers(handler);
+
+        if self.net.accept_retry && self.net.accepting() {
+            self.net.accept_retry = false;
+            for idx in 0..self.listeners.len() {
+                self.accept_from(handler, idx);
+            }
+        }
+        if self.net.close_listeners {
+            self.net.close_listeners = false;
+            for slot in &mut self.listeners {
+                if let Some(mut l) = slot.take() {
+                    let _ = self.poll.registry().deregister(&mut l);
+                }
+            }
+        }
+
+        self.settle(handler);
+        self.remove_dead();
+    }
+
+    fn dispatch<H: Handler>(&mut self, handler: &mut H, r: Ready) {
+        match r.token {
+            WAKER_TOKEN => handler.woken(&mut self.net),
+            SIGNAL_TOKEN => {
+                if let Some(signals) = &mut self.signals {
+                    for signal in signals.pending() {
+                        handler.signal(&mut self.net, signal);
+                    }
+                }
+            }
+            t if t > MAX_CONN_KEY => {
+                // While paused the event is dropped; resuming retries.
+                if self.net.accepting() {
+                    self.accept_from(handler, LISTENER_TOKEN_TOP - t);
+                }
+            }
+            key => self.conn_event(handler, key, r),
+        }
+    }
+
+    fn conn_event<H: Handler>(&mut self, handler: &mut H, key: usize, r: Ready) {
+        let id = ConnId(key);
+        // Stray events (connection gone or closing) are ignored.
+        let Some(conn) = self.net.conns.get_mut(key) else {
+            return;
+        };
+        if conn.is_closed() {
+            return;
+        }
+        if r.error {
+            match conn.stream.take_error() {
+                Ok(None) => {}
+                Ok(Some(e)) | Err(e) => {
+                    self.net.close_with(id, CloseReason::Error(e.kind()));
+                    return;
+                }
+            }
+        }
+        if r.writable {
+            conn.writable = true;
+            if conn.needs_flush() && !conn.in_pending {
+                conn.in_pending = true;
+                self.net.pending.push(id);
+            }
+        }
+        // A connection on the read-ready list is served from there.
+        if r.readable && !conn.in_read_ready {
+            self.read_conn(handler, id);
+        }
+    }
+
+    /// Read until `WouldBlock`, EOF, an error, or the read budget is spent
+    /// (then the connection waits on the read-ready list for next turn).
+    fn read_conn<H: Handler>(&mut self, handler: &mut H, id: ConnId) {
+        let mut budget = self.net.config.read_budget_per_turn.max(1);
+        loop {
+            let Some(conn) = self.net.conns.get_mut(id.0) else {
+                return;
+            };
+            if !conn.wants_read() {
+                return;
+            }
+            if budget == 0 {
+                if !conn.in_read_ready {
+                    conn.in_read_ready = true;
+                    self.net.read_ready.push(id);
+                }
+                return;
+            }
+            let max = budget.min(self.scratch.len());
+            self.net.stats.read_syscalls += 1;
+            match conn.stream.read(&mut self.scratch[..max]) {
+                Ok(0) => {
+                    conn.peer_eof = true;
+                    match conn.state {
+                        State::Open => handler.read_closed(&mut self.net, id),
+                        State::Draining { .. } if conn.write_shut => self.net.finish_draining(id),
+                        _ => {}
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    budget -= n;
+                    self.net.stats.bytes_in += n as u64;
+                    // A draining connection's input is read only to be dropped.
+                    if conn.state == State::Open {
+                        handler.received(&mut self.net, id, &self.scratch[..n]);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.net.close_with(id, CloseReason::Error(e.kind()));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fire_timers<H: Handler>(&mut self, handler: &mut H) {
+        let mut due = mem::take(&mut self.due);
+        self.net.timers.pop_due(self.net.now, &mut due);
+        for &kind in &due {
+            match kind {
+                TimerKind::User(id) => handler.timer(&mut self.net, id),
+                TimerKind::Linger(conn) => self.net.linger_expired(conn),
+                TimerKind::AcceptResume => {
+                    self.net.paused_until = None;
+                    self.net.accept_retry = true;
+                }
+                TimerKind::DrainDeadline => {
+                    if self.net.drain {
+                        self.net.stop = true;
+                    }
+                }
+            }
+        }
+        due.clear();
+        self.due = due;
+    }
+
+    /// Report this turn's closes and flush pending output, until neither
+    /// produces more (a `closed` callback may send; a flush may fail).
+    fn settle<H: Handler>(&mut self, handler: &mut H) {
+        loop {
+            self.report_closed(handler);
+            self.net.flush_pending();
+            if self.net.to_close.is_empty() {
+                break;
+            }
+        }
+        let carry = mem::take(&mut self.net.carry);
+        self.net.pending.extend_from_slice(&carry);
+        self.net.carry = carry;
+        self.net.carry.clear();
+    }
+
+    /// Call `Handler::closed` once for each connection closed this turn.
+    fn report_closed<H: Handler>(&mut self, handler: &mut H) {
+        while !self.net.to_close.is_empty() {
+            let batch = mem::take(&mut self.net.to_close);
+            for &id in &batch {
+                if let Some(State::Closed(reason)) = self.net.conns.get(id.0).map(|c| c.state) {
+                    handler.closed(&mut self.net, id, reason);
+                }
+            }
+            self.net.dead.extend_from_slice(&batch);
+        }
+    }
+
+    /// End of turn: closed connections leave the slab, so their keys can be
+    /// reused from the next turn on.
+    fn remove_dead(&mut self) {
+        for id in self.net.dead.drain(..) {
+            if let Some(mut conn) = self.net.conns.try_remove(id.0) {
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+            }
+        }
+    }
+
+    /// Close and report every connection still open, then remove them all.
+    fn close_all<H: Handler>(&mut self, handler: &mut H) {
+        let open: Vec<ConnId> = self
+            .net
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.is_closed())
+            .map(|(key, _)| ConnId(key))
+            .collect();
+        for id in open {
+            self.net.close_with(id, CloseReason::Local);
+        }
+        self.report_closed(handler);
+        self.remove_dead();
+        self.net.pending.clear();
+        self.net.read_ready.clear();
+    }
+}
