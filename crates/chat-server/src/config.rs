@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use chat_proto::{TimestampFormat, validate_nick, validate_room};
 use serde::{Deserialize, Serialize};
 
-use crate::hub::{Framing, HubConfig};
+use crate::hub::{Framing, HubConfig, Limits};
+use ipnet::IpNet;
 
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
@@ -43,6 +44,52 @@ pub struct Config {
     pub operator_name: String,
     /// Announce joins, leaves and nick changes only in rooms up to this size.
     pub announce_limit: usize,
+    /// Address ranges the per-address and flood limits do not apply to.
+    pub exempt: Vec<Network>,
+    /// Clients at once; more get `server full`.
+    pub max_clients: usize,
+    /// Clients at once from one address (IPv6: one /64).
+    pub max_clients_per_ip: usize,
+    /// Lines per second per client before lines are delayed; 0 = off.
+    pub flood_rate: f64,
+    /// Lines a client may send at once before the rate applies.
+    pub flood_burst: u32,
+    /// Seconds a silent new client may stay while the server is full; 0 = off.
+    pub handshake_timeout: u64,
+    /// Seconds without a line before a client is closed; 0 = off.
+    pub idle_timeout: u64,
+    /// Seconds of silence before TCP keepalive probes a peer; 0 = off.
+    pub keepalive: u64,
+}
+
+/// An address range in `exempt`: `127.0.0.0/8`, or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Network(pub IpNet);
+
+impl TryFrom<String> for Network {
+    type Error = String;
+    fn try_from(text: String) -> Result<Network, String> {
+        if let Ok(net) = text.parse::<IpNet>() {
+            return Ok(Network(net.trunc()));
+        }
+        match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(Network(IpNet::from(ip))),
+            Err(_) => Err(format!(
+                "{text:?} is not an address or a CIDR range like 10.0.0.0/8"
+            )),
+        }
+    }
+}
+
+impl From<Network> for String {
+    fn from(net: Network) -> String {
+        if net.0.prefix_len() == net.0.max_prefix_len() {
+            net.0.addr().to_string()
+        } else {
+            net.0.to_string()
+        }
+    }
 }
 
 /// `timestamp` in server.toml.
@@ -82,6 +129,14 @@ impl Default for Config {
             timestamp: Timestamp::Ctime,
             operator_name: hub.operator_name,
             announce_limit: hub.announce_limit,
+            exempt: hub.limits.exempt.iter().copied().map(Network).collect(),
+            max_clients: hub.limits.max_clients,
+            max_clients_per_ip: hub.limits.max_clients_per_ip,
+            flood_rate: hub.limits.flood_rate,
+            flood_burst: hub.limits.flood_burst,
+            handshake_timeout: hub.limits.handshake_timeout,
+            idle_timeout: hub.limits.idle_timeout,
+            keepalive: 60,
         }
     }
 }
@@ -159,6 +214,21 @@ impl Config {
         if let Err(why) = validate_nick(&self.operator_name) {
             return Err(("operator_name", format!("{:?} {why}", self.operator_name)));
         }
+        if self.max_clients == 0 {
+            return Err(("max_clients", "must be at least 1".into()));
+        }
+        if self.max_clients_per_ip == 0 {
+            return Err(("max_clients_per_ip", "must be at least 1".into()));
+        }
+        if !(self.flood_rate.is_finite() && self.flood_rate >= 0.0) {
+            return Err(("flood_rate", "must be 0 (off) or a positive number".into()));
+        }
+        if self.flood_rate > 0.0 && self.flood_burst == 0 {
+            return Err((
+                "flood_burst",
+                "must be at least 1 when flood_rate is set".into(),
+            ));
+        }
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));
         }
@@ -176,6 +246,15 @@ impl Config {
             operator_name: self.operator_name.clone(),
             announce_limit: self.announce_limit,
             echo_messages,
+            limits: Limits {
+                exempt: self.exempt.iter().map(|net| net.0).collect(),
+                max_clients: self.max_clients,
+                max_clients_per_ip: self.max_clients_per_ip,
+                flood_rate: self.flood_rate,
+                flood_burst: self.flood_burst,
+                handshake_timeout: self.handshake_timeout,
+                idle_timeout: self.idle_timeout,
+            },
         }
     }
 

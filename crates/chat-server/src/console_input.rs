@@ -20,7 +20,9 @@ pub enum ConsoleInput {
 /// Starts the reader thread. `wake` is called after each line is queued.
 pub fn spawn(wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Receiver<ConsoleInput>> {
     let (tx, rx) = channel();
-    std::thread::Builder::new().name("console".into()).spawn(move || read_lines(&tx, &*wake))?;
+    std::thread::Builder::new()
+        .name("console".into())
+        .spawn(move || read_lines(&tx, &*wake))?;
     Ok(rx)
 }
 

@@ -6,13 +6,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chat_net::{NetConfig, Reactor};
 use chat_server::cli::Args;
 use chat_server::config::Config;
 use chat_server::console_input;
 use chat_server::hub::Hub;
-use chat_server::server::Server;
+use chat_server::server::{Server, TICK};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -46,7 +47,12 @@ fn main() -> ExitCode {
 }
 
 fn run(config: &Config) -> Result<(), String> {
-    let net_config = NetConfig { max_queue_bytes: config.max_queue_bytes, ..NetConfig::default() };
+    let keepalive = (config.keepalive > 0).then(|| Duration::from_secs(config.keepalive));
+    let net_config = NetConfig {
+        max_queue_bytes: config.max_queue_bytes,
+        keepalive,
+        ..NetConfig::default()
+    };
     let mut reactor = Reactor::new(net_config).map_err(|e| format!("cannot start: {e}"))?;
     let defaults = Config::default().listen;
     let mut listening = 0;
@@ -70,7 +76,9 @@ fn run(config: &Config) -> Result<(), String> {
         .watch_signals(&[libc::SIGINT, libc::SIGTERM])
         .map_err(|e| format!("cannot watch signals: {e}"))?;
 
-    let console_on = config.console.unwrap_or_else(|| std::io::stdin().is_terminal());
+    let console_on = config
+        .console
+        .unwrap_or_else(|| std::io::stdin().is_terminal());
     let console = if console_on {
         let waker = reactor.waker();
         let wake = Arc::new(move || {
@@ -83,6 +91,9 @@ fn run(config: &Config) -> Result<(), String> {
     };
     let mut hub = Hub::new(config.hub_config(console_on));
     hub.start(chrono::Local::now().fixed_offset());
+    reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
-    reactor.run(&mut server).map_err(|e| format!("reactor failed: {e}"))
+    reactor
+        .run(&mut server)
+        .map_err(|e| format!("reactor failed: {e}"))
 }

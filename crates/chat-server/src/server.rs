@@ -7,7 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net};
+use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 use chat_proto::{Body, Notice};
 
 use crate::console_input::ConsoleInput;
@@ -15,6 +15,10 @@ use crate::hub::{ClientId, Hub, Now, Outbox};
 
 /// How long a stopping server waits for queued output to drain.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How often the hub's clock ticks: delayed (flood-controlled) lines are
+/// released at this granularity, and timeouts are swept once a second.
+pub const TICK: Duration = Duration::from_millis(100);
 
 pub struct Server {
     pub hub: Hub,
@@ -26,8 +30,17 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(hub: Hub, console: Option<Receiver<ConsoleInput>>, console_on_stdout: bool) -> Server {
-        Server { hub, console, console_on_stdout, stopping: false }
+    pub fn new(
+        hub: Hub,
+        console: Option<Receiver<ConsoleInput>>,
+        console_on_stdout: bool,
+    ) -> Server {
+        Server {
+            hub,
+            console,
+            console_on_stdout,
+            stopping: false,
+        }
     }
 }
 
@@ -72,7 +85,10 @@ impl Outbox for NetOutbox<'_> {
 
 impl Server {
     fn outbox<'a>(&self, net: &'a mut Net) -> NetOutbox<'a> {
-        NetOutbox { net, console_on_stdout: self.console_on_stdout }
+        NetOutbox {
+            net,
+            console_on_stdout: self.console_on_stdout,
+        }
     }
 }
 
@@ -99,7 +115,8 @@ impl Handler for Server {
             CloseReason::Error(kind) => format!("connection error: {kind}"),
         };
         let mut out = self.outbox(net);
-        self.hub.disconnected(&mut out, ClientId(conn.0), &why, now());
+        self.hub
+            .disconnected(&mut out, ClientId(conn.0), &why, now());
     }
 
     fn woken(&mut self, net: &mut Net) {
@@ -117,6 +134,12 @@ impl Handler for Server {
         }
     }
 
+    fn timer(&mut self, net: &mut Net, _timer: TimerId) {
+        let mut out = self.outbox(net);
+        self.hub.tick(&mut out, now());
+        net.set_timer(TICK);
+    }
+
     fn signal(&mut self, net: &mut Net, _signal: i32) {
         if self.stopping {
             // A second signal: stop now, without waiting for slow clients.
@@ -131,7 +154,9 @@ impl Handler for Server {
     fn refusal_notice(&mut self, _peer: SocketAddr) -> Option<Bytes> {
         let mut line = bytes::BytesMut::new();
         let stamp = chat_proto::format_stamp(self.hub.config().timestamp, now());
-        let body = Body::Notice(Notice::Error { text: "server full" });
+        let body = Body::Notice(Notice::Error {
+            text: "server full",
+        });
         match self.hub.config().framing {
             crate::hub::Framing::Line => chat_proto::encode_line(&mut line, &stamp, &body),
             crate::hub::Framing::Raw => chat_proto::encode_raw(&mut line, &stamp, &body),

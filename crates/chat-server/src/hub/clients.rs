@@ -3,7 +3,7 @@
 use chat_proto::LineDecoder;
 use std::net::SocketAddr;
 
-use super::{ClientId, Framing, rooms::Seat};
+use super::{ClientId, Framing, limits::FloodState, rooms::Seat};
 
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -12,6 +12,15 @@ pub(crate) struct Client {
     pub(crate) peer: SocketAddr,
     pub(crate) framing: Framing,
     pub(crate) decoder: LineDecoder,
+    pub(crate) flood: FloodState,
+    /// In an `exempt` range: no per-address or flood limits.
+    pub(crate) exempt: bool,
+    /// Unix seconds.
+    pub(crate) connected_at: i64,
+    /// Unix seconds of the last line received.
+    pub(crate) last_active: i64,
+    /// Has sent at least one line.
+    pub(crate) spoke: bool,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

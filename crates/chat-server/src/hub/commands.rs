@@ -5,14 +5,43 @@ use chat_proto::{
     validate_room,
 };
 
-use super::{Audience, ClientId, Hub, Now, Outbox};
+use super::{Audience, ClientId, Gate, Hub, Now, Outbox, Recipients};
 
 /// `/who` and `/rooms` list at most this many names.
 const MAX_LISTED: usize = 100;
 
 impl Hub {
-    /// One message from a client (a line, or a raw chunk), not yet sanitized.
+    /// One message from a client (a line, or a raw chunk), not yet sanitized:
+    /// through the flood gate first.
     pub(super) fn line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
+        if let Some(client) = self.clients.get_mut(id) {
+            client.last_active = now.timestamp();
+            client.spoke = true;
+        }
+        match self.flood_gate(id, line, now) {
+            Gate::Pass => self.process_line(out, id, line, now),
+            Gate::Delayed => {}
+            Gate::Warn => {
+                let text = "you are sending too fast: your lines are delayed; slow down or be disconnected";
+                self.error(out, id, text, now);
+            }
+            Gate::Disconnect => {
+                self.stats.flooders += 1;
+                self.error(out, id, "disconnected for flooding", now);
+                self.remove(out, id, "flooding", now);
+                out.close(id);
+            }
+        }
+    }
+
+    /// One message that passed the flood gate.
+    pub(super) fn process_line(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        line: &[u8],
+        now: Now,
+    ) {
         self.stats.messages_in += 1;
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
@@ -81,11 +110,13 @@ impl Hub {
             self.stats.deliveries += self.encoder.send_many(
                 out,
                 &self.clients,
-                members,
-                None,
+                Recipients {
+                    members,
+                    except: None,
+                    audience: Audience::LineClients,
+                },
                 now,
                 &body,
-                Audience::LineClients,
             );
         } else {
             self.send(out, id, &body, now);

@@ -6,7 +6,7 @@
 
 use chat_proto::{Body, nick_key, sanitize_text};
 
-use super::{Audience, ClientId, Hub, Now, Outbox};
+use super::{Audience, ClientId, Hub, Now, Outbox, Recipients};
 
 /// `/who` on the console lists at most this many clients.
 const MAX_LISTED: usize = 200;
@@ -47,11 +47,13 @@ impl Hub {
                 self.stats.deliveries += self.encoder.send_many(
                     out,
                     &self.clients,
-                    &everyone,
-                    None,
+                    Recipients {
+                        members: &everyone,
+                        except: None,
+                        audience: Audience::Everyone,
+                    },
                     now,
                     &body,
-                    Audience::Everyone,
                 );
                 out.console(&format!("(to all {} clients) {args}", everyone.len()));
             }

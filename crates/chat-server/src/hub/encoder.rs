@@ -22,7 +22,16 @@ pub(crate) struct Encoder {
     raw_stamps: StampCache,
 }
 
-/// Who a room-wide line is for.
+/// Who gets a line sent to many.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recipients<'a> {
+    pub(crate) members: &'a [ClientId],
+    /// The sender, who gets no echo.
+    pub(crate) except: Option<ClientId>,
+    pub(crate) audience: Audience,
+}
+
+/// Which clients among the recipients a line is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Audience {
     /// Room traffic: every member, raw ones included.
@@ -66,18 +75,21 @@ impl Encoder {
         }
     }
 
-    /// Sends `body` to `members` but `except`, encoding it at most once per
-    /// framing. Returns how many clients it was queued for.
+    /// Sends `body` to the recipients, encoding it at most once per framing.
+    /// Returns how many clients it was queued for.
     pub(crate) fn send_many(
         &mut self,
         out: &mut dyn Outbox,
         clients: &Clients,
-        members: &[ClientId],
-        except: Option<ClientId>,
+        to: Recipients<'_>,
         now: Now,
         body: &Body<'_>,
-        audience: Audience,
     ) -> u64 {
+        let Recipients {
+            members,
+            except,
+            audience,
+        } = to;
         let (mut line, mut raw) = (None::<Bytes>, None::<Bytes>);
         let mut sent = 0;
         for &member in members {

@@ -10,6 +10,7 @@ mod clients;
 mod commands;
 mod console;
 mod encoder;
+mod limits;
 mod outbox;
 mod rooms;
 
@@ -21,7 +22,9 @@ use chrono::{DateTime, FixedOffset};
 
 use clients::Client;
 pub use clients::Clients;
-use encoder::{Audience, Encoder};
+use encoder::{Audience, Encoder, Recipients};
+pub use limits::Limits;
+use limits::{AddressCounts, FloodState, Gate};
 pub use outbox::{ClientId, Framing, Outbox};
 use rooms::{RoomId, Rooms};
 
@@ -44,6 +47,7 @@ pub struct HubConfig {
     pub announce_limit: usize,
     /// Show every client message on the console (on when an operator watches).
     pub echo_messages: bool,
+    pub limits: Limits,
 }
 
 impl Default for HubConfig {
@@ -57,6 +61,7 @@ impl Default for HubConfig {
             operator_name: "operator".into(),
             announce_limit: 200,
             echo_messages: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -68,6 +73,10 @@ pub struct HubStats {
     pub messages_in: u64,
     /// Lines queued to clients, each recipient counted.
     pub deliveries: u64,
+    /// Connections turned away by `max_clients` or `max_clients_per_ip`.
+    pub refused: u64,
+    /// Clients disconnected for flooding.
+    pub flooders: u64,
 }
 
 #[derive(Debug)]
@@ -86,6 +95,12 @@ pub struct Hub {
     stats: HubStats,
     started: Option<Now>,
     shutting_down: bool,
+    /// Connections per address (IPv6 per /64), for `max_clients_per_ip`.
+    per_address: AddressCounts,
+    /// Clients with delayed lines (flood control), released on `tick`.
+    flooding: Vec<ClientId>,
+    /// The second of the last timeout sweep.
+    last_sweep: i64,
 }
 
 impl Hub {
@@ -102,6 +117,9 @@ impl Hub {
             stats: HubStats::default(),
             started: None,
             shutting_down: false,
+            per_address: AddressCounts::default(),
+            flooding: Vec::new(),
+            last_sweep: 0,
         }
     }
 
@@ -138,23 +156,41 @@ impl Hub {
             out.close(id);
             return;
         }
+        if let Some(why) = limits::refusal(self, peer) {
+            let body = Body::Notice(Notice::Error { text: why });
+            out.send(id, self.encoder.encode(self.config.framing, now, &body));
+            out.close(id);
+            self.stats.refused += 1;
+            if self.stats.refused.is_power_of_two() {
+                out.console(&format!(
+                    "refused {peer}: {why} ({} refusals so far)",
+                    self.stats.refused
+                ));
+            }
+            return;
+        }
         self.stats.connections += 1;
+        self.per_address.add(peer.ip());
         let nick = self.guest_nick();
         self.nicks.insert(nick_key(&nick), id);
         let room = self.rooms.find_or_create(&self.config.default_room);
         let seat = self.rooms.join(room, id);
         let framing = self.config.framing;
         let decoder = LineDecoder::new(self.config.max_line_bytes);
-        self.clients.insert(
-            id,
-            Client {
-                nick,
-                seat,
-                peer,
-                framing,
-                decoder,
-            },
-        );
+        let limits = &self.config.limits;
+        let client = Client {
+            nick,
+            seat,
+            peer,
+            framing,
+            decoder,
+            flood: FloodState::new(limits.flood_burst, now.timestamp_millis()),
+            exempt: limits.is_exempt(peer.ip()),
+            connected_at: now.timestamp(),
+            last_active: now.timestamp(),
+            spoke: false,
+        };
+        self.clients.insert(id, client);
         if self.config.echo_messages {
             let nick = self.nick(id).unwrap_or_default();
             out.console(&format!("{nick} connected from {peer}"));
@@ -201,6 +237,7 @@ impl Hub {
     /// unfinished last line still counts; what is queued for it is written,
     /// then it is closed.
     pub fn read_closed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        self.flush_delayed(out, id, now);
         let Some(client) = self.clients.get_mut(id) else {
             return;
         };
@@ -229,11 +266,13 @@ impl Hub {
         self.encoder.send_many(
             out,
             &self.clients,
-            &everyone,
-            None,
+            Recipients {
+                members: &everyone,
+                except: None,
+                audience: Audience::Everyone,
+            },
             now,
             &bye,
-            Audience::Everyone,
         );
         for id in everyone {
             out.close(id);
@@ -299,11 +338,13 @@ impl Hub {
             self.encoder.send_many(
                 out,
                 &self.clients,
-                members,
-                None,
+                Recipients {
+                    members,
+                    except: None,
+                    audience: Audience::LineClients,
+                },
                 now,
                 &body,
-                Audience::LineClients,
             )
         } else if client.framing == Framing::Line {
             self.encoder.send_one(out, &self.clients, id, now, &body);
@@ -320,10 +361,10 @@ impl Hub {
         let Some(seat) = self.clients.get(id).map(|client| client.seat) else {
             return;
         };
-        if let Some(moved) = self.rooms.leave(seat, &self.config.default_room) {
-            if let Some(moved) = self.clients.get_mut(moved) {
-                moved.seat.index = seat.index;
-            }
+        if let Some(moved) = self.rooms.leave(seat, &self.config.default_room)
+            && let Some(moved) = self.clients.get_mut(moved)
+        {
+            moved.seat.index = seat.index;
         }
         if self.shutting_down {
             return;
@@ -331,23 +372,25 @@ impl Hub {
         let Some(client) = self.clients.get(id) else {
             return;
         };
-        if let Some(room) = self.rooms.get_live(seat.room) {
-            if room.members.len() < self.config.announce_limit {
-                let body = Body::Notice(Notice::Left {
-                    nick: &client.nick,
-                    room: &room.name,
-                    reason,
-                });
-                self.stats.deliveries += self.encoder.send_many(
-                    out,
-                    &self.clients,
-                    &room.members,
-                    None,
-                    now,
-                    &body,
-                    Audience::LineClients,
-                );
-            }
+        if let Some(room) = self.rooms.get_live(seat.room)
+            && room.members.len() < self.config.announce_limit
+        {
+            let body = Body::Notice(Notice::Left {
+                nick: &client.nick,
+                room: &room.name,
+                reason,
+            });
+            self.stats.deliveries += self.encoder.send_many(
+                out,
+                &self.clients,
+                Recipients {
+                    members: &room.members,
+                    except: None,
+                    audience: Audience::LineClients,
+                },
+                now,
+                &body,
+            );
         }
     }
 
@@ -357,6 +400,7 @@ impl Hub {
         let Some(client) = self.clients.remove(id) else {
             return;
         };
+        self.per_address.remove(client.peer.ip());
         self.nicks.remove(&nick_key(&client.nick));
         if self.last_speaker == Some(id) {
             self.last_speaker = None;
@@ -381,11 +425,13 @@ impl Hub {
         self.stats.deliveries += self.encoder.send_many(
             out,
             &self.clients,
-            members,
-            Some(id),
+            Recipients {
+                members,
+                except: Some(id),
+                audience: Audience::Everyone,
+            },
             now,
             &body,
-            Audience::Everyone,
         );
         self.last_speaker = Some(id);
         if self.config.echo_messages {
