@@ -1,0 +1,96 @@
+//! A relayed line is encoded once and shared: the allocations it costs do not
+//! grow with the number of recipients. Counted with a counting global
+//! allocator around the hub alone (no sockets, no reactor).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use chat_server::hub::{ClientId, Hub, HubConfig, Outbox};
+use chrono::DateTime;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: defers to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Keeps what was sent in preallocated queues, as the reactor does, and
+/// drops it when "written".
+struct Queues(Vec<Vec<Bytes>>);
+
+impl Outbox for Queues {
+    fn send(&mut self, to: ClientId, msg: Bytes) {
+        if let Some(queue) = self.0.get_mut(to.0) {
+            queue.push(msg);
+        }
+    }
+    fn close(&mut self, _client: ClientId) {}
+    fn console(&mut self, _line: &str) {}
+}
+
+impl Queues {
+    fn written(&mut self) {
+        self.0.iter_mut().for_each(Vec::clear);
+    }
+}
+
+/// Allocations for `lines` relayed lines in a room of `members`, after warm-up.
+fn allocations_per_line(members: usize, lines: u64) -> f64 {
+    let now = DateTime::parse_from_rfc3339("2026-11-03T08:05:09+00:00").unwrap_or_default();
+    let mut hub = Hub::new(HubConfig {
+        announce_limit: 0,
+        ..HubConfig::default()
+    });
+    let mut out = Queues((0..members).map(|_| Vec::with_capacity(64)).collect());
+    let peer = "127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}"));
+    for id in 0..members {
+        hub.connected(&mut out, ClientId(id), peer, now);
+    }
+    let line = b"a line of chat that is about sixty-four bytes long, give or take\n";
+    // Warm up: scratch strings, arena, queues reach their steady capacity.
+    for _ in 0..100 {
+        hub.received(&mut out, ClientId(0), line, now);
+        out.written();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..lines {
+        hub.received(&mut out, ClientId(0), line, now);
+        out.written();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / lines as f64
+}
+
+#[test]
+fn allocations_per_relayed_line_do_not_grow_with_recipients() {
+    let small = allocations_per_line(10, 2000);
+    let large = allocations_per_line(1000, 2000);
+    eprintln!("allocations per relayed line: {small:.3} (10 members), {large:.3} (1000 members)");
+    assert!(
+        large <= small + 0.01,
+        "per-line allocations grew with the room: {small} -> {large}"
+    );
+    assert!(
+        large < 0.1,
+        "the arena should make steady relaying allocation-free: {large}"
+    );
+}
