@@ -2,6 +2,8 @@
 //! grow with the number of recipients. Counted with a counting global
 //! allocator around the hub alone (no sockets, no reactor).
 
+#![allow(clippy::print_stderr)] // the figures are worth seeing with --nocapture
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
