@@ -28,6 +28,9 @@ pub struct NetConfig {
     /// How long [`Net::close_after_flush`](crate::Net::close_after_flush) may
     /// take before the connection is closed anyway. Default 5 s.
     pub linger: Duration,
+    /// How long a TLS client may take to finish its handshake before it is
+    /// closed. Default 10 s.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for NetConfig {
@@ -41,6 +44,7 @@ impl Default for NetConfig {
             keepalive: Some(Duration::from_secs(60)),
             backlog: 1024,
             linger: Duration::from_secs(5),
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }

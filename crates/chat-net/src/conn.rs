@@ -54,10 +54,13 @@ pub(crate) struct Conn {
     pub(crate) in_pending: bool,
     /// Listed in `Net::read_ready` (read budget spent, more to read).
     pub(crate) in_read_ready: bool,
+    /// Which accepted connection this is (counts from 1), to tell it from a
+    /// later one that reuses its key.
+    pub(crate) serial: u64,
 }
 
 impl Conn {
-    pub(crate) fn new(stream: Stream, peer: SocketAddr) -> Self {
+    pub(crate) fn new(stream: Stream, peer: SocketAddr, serial: u64) -> Self {
         Self {
             stream,
             peer,
@@ -70,6 +73,7 @@ impl Conn {
             write_shut: false,
             in_pending: false,
             in_read_ready: false,
+            serial,
         }
     }
 
@@ -88,7 +92,7 @@ impl Conn {
     /// connection whose write side still needs shutting down.
     pub(crate) fn needs_flush(&self) -> bool {
         match self.state {
-            State::Open => !self.queue.is_empty(),
+            State::Open => !self.queue.is_empty() || self.stream.wants_write(),
             State::Draining { .. } => !self.write_shut,
             State::Closed(_) => false,
         }
@@ -117,10 +121,23 @@ impl Conn {
                 Err(e) => return Flush::Failed(e.kind()),
             }
         }
-        if self.queue.is_empty() {
-            Flush::Empty
-        } else {
-            Flush::Blocked
+        if !self.queue.is_empty() {
+            return Flush::Blocked;
         }
+        // TLS: records accepted from the queue may still wait for the socket.
+        if self.stream.wants_write() {
+            if !self.writable {
+                return Flush::Blocked;
+            }
+            match self.stream.flush_pending() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Flush::Blocked;
+                }
+                Err(e) => return Flush::Failed(e.kind()),
+            }
+        }
+        Flush::Empty
     }
 }

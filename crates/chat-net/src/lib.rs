@@ -47,9 +47,12 @@
 //! * **Deferred close.** A connection closed during a turn gets
 //!   [`Handler::closed`] exactly once and leaves the slab at the end of the
 //!   turn, so a [`ConnId`] is never reused within a turn.
-//! * **A transport seam.** A connection's stream is an internal enum with a
-//!   single plain-TCP variant today, so TLS can be added later without the
-//!   loop or any handler noticing.
+//! * **A transport seam.** A connection's stream is an internal enum, plain
+//!   TCP or TLS ([`Reactor::listen_tls`], rustls as a sans-I/O session
+//!   between the socket and the handler), so neither the loop nor any handler
+//!   notices which. A TLS handshake not finished within
+//!   [`NetConfig::tls_handshake_timeout`] closes the connection; garbage
+//!   instead of a ClientHello closes it at once.
 //! * **Other threads and the OS reach in through the loop.** A [`mio::Waker`]
 //!   ([`Reactor::waker`]) leads to [`Handler::woken`]; watched signals
 //!   ([`Reactor::watch_signals`]) to [`Handler::signal`]; timers
@@ -69,6 +72,7 @@ mod queue;
 mod reactor;
 mod stream;
 mod timer;
+mod tls;
 
 pub use bytes::Bytes;
 pub use config::NetConfig;
@@ -76,3 +80,4 @@ pub use handler::{CloseReason, Handler};
 pub use ids::{ConnId, ListenerId, TimerId};
 pub use net::{Net, NetStats};
 pub use reactor::Reactor;
+pub use rustls;

@@ -14,6 +14,7 @@ use crate::conn::Conn;
 use crate::reactor::{MAX_CONN_KEY, Reactor};
 use crate::stream::Stream;
 use crate::timer::TimerKind;
+use crate::tls::TlsStream;
 use crate::{ConnId, Handler, ListenerId};
 
 /// How long accepting pauses when descriptors cannot be freed.
@@ -154,7 +155,17 @@ impl Reactor {
         }
         let entry = self.net.conns.vacant_entry();
         let key = entry.key();
-        let mut stream = Stream::Plain(stream);
+        let tls = self.listener_tls.get(listener.0).cloned().flatten();
+        let mut stream = match tls {
+            None => Stream::Plain(stream),
+            Some(config) => match rustls::ServerConnection::new(config) {
+                Ok(session) => Stream::Tls(Box::new(TlsStream::new(stream, session))),
+                Err(_) => {
+                    self.net.stats.refused += 1;
+                    return;
+                }
+            },
+        };
         // Registered once for both directions; see the crate docs.
         let registered = key <= MAX_CONN_KEY
             && self
@@ -171,9 +182,17 @@ impl Reactor {
             self.net.stats.refused += 1;
             return;
         }
-        entry.insert(Conn::new(stream, peer));
-        self.net.open_count += 1;
+        let handshaking = stream.is_handshaking();
         self.net.stats.accepted += 1;
+        let serial = self.net.stats.accepted;
+        entry.insert(Conn::new(stream, peer, serial));
+        self.net.open_count += 1;
+        if handshaking {
+            let at = self.net.now + self.net.config.tls_handshake_timeout;
+            self.net
+                .timers
+                .schedule(at, TimerKind::TlsHandshake(ConnId(key), serial));
+        }
         handler.accepted(&mut self.net, ConnId(key), peer, listener);
     }
 }

@@ -41,6 +41,8 @@ pub struct Reactor {
     pub(crate) poll: Poll,
     pub(crate) net: Net,
     pub(crate) listeners: Vec<Option<TcpListener>>,
+    /// The TLS configuration of each listener (`None`: plain TCP).
+    pub(crate) listener_tls: Vec<Option<Arc<rustls::ServerConfig>>>,
     pub(crate) reserve: Reserve,
     events: Events,
     /// Reused between turns to avoid reallocating.
@@ -71,6 +73,7 @@ impl Reactor {
             poll,
             net: Net::new(config),
             listeners: Vec::new(),
+            listener_tls: Vec::new(),
             reserve: Reserve::new(),
             events: Events::with_capacity(1024),
             ready: Vec::new(),
@@ -99,7 +102,24 @@ impl Reactor {
             Interest::READABLE,
         )?;
         self.listeners.push(Some(listener));
+        self.listener_tls.push(None);
         Ok((ListenerId(idx), local))
+    }
+
+    /// Like [`Reactor::listen`], but every connection speaks TLS with
+    /// `config`; handlers receive and send plaintext. A client that does not
+    /// finish its handshake within [`NetConfig::tls_handshake_timeout`] is
+    /// closed.
+    pub fn listen_tls(
+        &mut self,
+        addr: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<(ListenerId, SocketAddr)> {
+        let (id, local) = self.listen(addr)?;
+        if let Some(slot) = self.listener_tls.get_mut(id.0) {
+            *slot = Some(config);
+        }
+        Ok((id, local))
     }
 
     /// A handle other threads can use to wake the reactor; each wake leads
@@ -319,7 +339,19 @@ impl Reactor {
                         handler.received(&mut self.net, id, &self.scratch[..n]);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // TLS: reading may have finished the handshake (releasing
+                    // buffered plaintext) or produced records of its own; try
+                    // writing, at the cost of at most one WouldBlock.
+                    if conn.stream.wants_write() || (!conn.queue.is_empty() && !conn.writable) {
+                        conn.writable = true;
+                        if !conn.in_pending {
+                            conn.in_pending = true;
+                            self.net.pending.push(id);
+                        }
+                    }
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.net.close_with(id, CloseReason::Error(e.kind()));
@@ -343,6 +375,15 @@ impl Reactor {
                 TimerKind::DrainDeadline => {
                     if self.net.drain {
                         self.net.stop = true;
+                    }
+                }
+                TimerKind::TlsHandshake(conn, serial) => {
+                    let stalled = self.net.conns.get(conn.0).is_some_and(|c| {
+                        c.serial == serial && !c.is_closed() && c.stream.is_handshaking()
+                    });
+                    if stalled {
+                        self.net
+                            .close_with(conn, CloseReason::Error(io::ErrorKind::TimedOut));
                     }
                 }
             }

@@ -1,7 +1,8 @@
 //! The transport seam: what the reactor needs from a connection's byte stream.
 //!
-//! Only plain TCP exists today; a TLS variant will join `Stream` later, and
-//! neither the reactor loop nor any handler will see the difference.
+//! A stream is plain TCP or TLS (`crate::tls`); neither the reactor loop
+//! nor any handler sees the difference, and the plain path pays nothing for
+//! TLS but a match on the variant.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
@@ -10,22 +11,54 @@ use mio::event::Source;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use crate::tls::TlsStream;
+
 /// A connection's transport.
 pub(crate) enum Stream {
     /// Cleartext TCP.
     Plain(TcpStream),
+    /// TLS over TCP (boxed: the session is large, and most streams are plain).
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
+        }
+    }
+
+    /// Bytes already accepted by `write_vectored` still wait for the socket
+    /// (TLS records); plain TCP never has any.
+    pub(crate) fn wants_write(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => s.wants_write(),
+        }
+    }
+
+    /// Writes what [`Stream::wants_write`] reports; `WouldBlock` if the
+    /// socket fills first.
+    pub(crate) fn flush_pending(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(_) => Ok(()),
+            Stream::Tls(s) => s.flush_pending(),
+        }
+    }
+
+    /// Still negotiating TLS.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => s.is_handshaking(),
         }
     }
 
@@ -33,6 +66,7 @@ impl Stream {
     pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.shutdown(Shutdown::Write),
+            Stream::Tls(s) => s.shutdown_write(),
         }
     }
 
@@ -40,6 +74,7 @@ impl Stream {
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {
             Stream::Plain(s) => s.take_error(),
+            Stream::Tls(s) => s.tcp.take_error(),
         }
     }
 }
@@ -53,6 +88,7 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.register(registry, token, interests),
+            Stream::Tls(s) => s.tcp.register(registry, token, interests),
         }
     }
 
@@ -64,12 +100,14 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.reregister(registry, token, interests),
+            Stream::Tls(s) => s.tcp.reregister(registry, token, interests),
         }
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.deregister(registry),
+            Stream::Tls(s) => s.tcp.deregister(registry),
         }
     }
 }

@@ -18,6 +18,9 @@ pub(crate) enum TimerKind {
     AcceptResume,
     /// End of `stop_when_drained`'s grace period.
     DrainDeadline,
+    /// A TLS connection's time to finish its handshake; the serial tells a
+    /// reused key from the connection the timer was set for.
+    TlsHandshake(ConnId, u64),
 }
 
 /// A min-heap of deadlines with lazy cancellation: cancelling only forgets

@@ -1,11 +1,10 @@
 //! Command-line flags of the chat-server binary.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, Listen};
 use crate::hub::Framing;
 
 const LONG_ABOUT: &str = "\
@@ -27,9 +26,10 @@ command line or server.toml.";
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version, about = "A one-thread TCP chat server", long_about = LONG_ABOUT)]
 pub struct Args {
-    /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or [::1]:21263
-    #[arg(long = "listen", value_name = "ADDR")]
-    pub listen: Vec<SocketAddr>,
+    /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or
+    /// [::1]:21263; for TLS add the PEM files: ADDR,cert=PATH,key=PATH
+    #[arg(long = "listen", value_name = "ADDR", value_parser = Listen::parse_flag)]
+    pub listen: Vec<Listen>,
 
     /// Read settings from PATH (see the documented server.toml)
     #[arg(long, value_name = "PATH")]

@@ -23,8 +23,8 @@ pub const DEFAULT_PORT: u16 = 21263;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Addresses to listen on.
-    pub listen: Vec<SocketAddr>,
+    /// Where to listen: addresses, or tables with TLS files.
+    pub listen: Vec<Listen>,
     /// `line` or `raw` (the tutorial's chunk framing).
     pub framing: Framing,
     /// Longest line a client may send, in bytes.
@@ -92,6 +92,99 @@ impl From<Network> for String {
     }
 }
 
+/// One entry of `listen`: `"ADDR"` for plain TCP, or
+/// `{ addr = "ADDR", tls = { cert = "PATH", key = "PATH" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Listen {
+    Plain(SocketAddr),
+    Table(ListenTable),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenTable {
+    pub addr: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of a TLS listener: the certificate chain and its private key
+/// (PKCS#8, RSA or EC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Listen {
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Listen::Plain(addr) => *addr,
+            Listen::Table(table) => table.addr,
+        }
+    }
+
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        match self {
+            Listen::Plain(_) => None,
+            Listen::Table(table) => table.tls.as_ref(),
+        }
+    }
+
+    /// The command-line form: `ADDR` or `ADDR,cert=PATH,key=PATH`.
+    pub fn parse_flag(text: &str) -> Result<Listen, String> {
+        let mut parts = text.split(',');
+        let addr = parts.next().unwrap_or_default();
+        let addr: SocketAddr = addr.parse().map_err(|_| {
+            format!("{addr:?} is not an address like 127.0.0.1:21263 or [::1]:21263")
+        })?;
+        let (mut cert, mut key) = (None, None);
+        for part in parts {
+            match part.split_once('=') {
+                Some(("cert", path)) => cert = Some(PathBuf::from(path)),
+                Some(("key", path)) => key = Some(PathBuf::from(path)),
+                _ => return Err(format!("{part:?}: expected cert=PATH or key=PATH")),
+            }
+        }
+        match (cert, key) {
+            (None, None) => Ok(Listen::Plain(addr)),
+            (Some(cert), Some(key)) => Ok(Listen::Table(ListenTable {
+                addr,
+                tls: Some(TlsFiles { cert, key }),
+            })),
+            _ => Err("a TLS listener needs both cert=PATH and key=PATH".into()),
+        }
+    }
+}
+
+// By hand rather than `#[serde(untagged)]`, whose error ("did not match any
+// variant") would lose both the reason and the element's line.
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Listen, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Listen;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address like \"127.0.0.1:21263\" or a table { addr = \"ADDR\", tls = { cert = \"PATH\", key = \"PATH\" } }")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Listen, E> {
+                text.parse().map(Listen::Plain).map_err(|_| {
+                    E::custom(format!(
+                        "{text:?} is not an address like \"127.0.0.1:21263\" or \"[::1]:21263\""
+                    ))
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Listen, A::Error> {
+                ListenTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Listen::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// `timestamp` in server.toml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,8 +210,8 @@ impl Default for Config {
         let hub = HubConfig::default();
         Config {
             listen: vec![
-                SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
-                SocketAddr::from(([0u16; 8], DEFAULT_PORT)),
+                Listen::Plain(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                Listen::Plain(SocketAddr::from(([0u16; 8], DEFAULT_PORT))),
             ],
             framing: Framing::Line,
             max_line_bytes: hub.max_line_bytes,
@@ -324,6 +417,26 @@ mod tests {
     }
 
     #[test]
+    fn tls_listeners_parse_from_the_file_and_the_flag() {
+        let text = "listen = [\"127.0.0.1:1\", { addr = \"[::1]:2\", tls = { cert = \"c.pem\", key = \"k.pem\" } }]";
+        let config = Config::parse(Path::new("x"), text).unwrap_or_else(|e| panic!("{e}"));
+        let flag =
+            Listen::parse_flag("[::1]:2,cert=c.pem,key=k.pem").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.listen[1], flag);
+        assert_eq!(
+            config.listen[0],
+            Listen::parse_flag("127.0.0.1:1").unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert!(Listen::parse_flag("[::1]:2,cert=c.pem").is_err());
+        let printed = config.to_toml();
+        assert_eq!(
+            Config::parse(Path::new("x"), &printed),
+            Ok(config),
+            "{printed}"
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_and_key() {
         let text = [
             error("motd = \"hi\"\nmax_line_bytez = 10\n"),
@@ -335,6 +448,8 @@ mod tests {
             error("operator_name = \"\"\n"),
             error("timestamp = \"iso\"\n"),
             error("motd = \n"),
+            error("listen = [{ addr = \"127.0.0.1:0\", tls = { cert = \"c.pem\" } }]\n"),
+            error("listen = [{ addr = \"127.0.0.1:0\", tsl = {} }]\n"),
         ]
         .join("\n");
         insta::assert_snapshot!(text);

@@ -11,3 +11,4 @@ pub mod config;
 pub mod console_input;
 pub mod hub;
 pub mod server;
+pub mod tls;

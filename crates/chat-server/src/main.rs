@@ -39,14 +39,35 @@ fn main() -> ExitCode {
     }
     match run(&config) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::Config(e)) => {
+            let file = args
+                .config
+                .as_deref()
+                .map_or("command line".into(), |p| p.display().to_string());
+            eprintln!("chat-server: error: {file}: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
             eprintln!("chat-server: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(config: &Config) -> Result<(), String> {
+/// Why the server could not run: a configuration fault (exit 2) or anything
+/// else (exit 1).
+enum Failure {
+    Config(String),
+    Run(String),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Failure {
+        Failure::Run(e)
+    }
+}
+
+fn run(config: &Config) -> Result<(), Failure> {
     let keepalive = (config.keepalive > 0).then(|| Duration::from_secs(config.keepalive));
     let net_config = NetConfig {
         max_queue_bytes: config.max_queue_bytes,
@@ -56,21 +77,31 @@ fn run(config: &Config) -> Result<(), String> {
     let mut reactor = Reactor::new(net_config).map_err(|e| format!("cannot start: {e}"))?;
     let defaults = Config::default().listen;
     let mut listening = 0;
-    for &addr in &config.listen {
-        match reactor.listen(addr) {
+    for listen in &config.listen {
+        let addr = listen.addr();
+        let bound = match listen.tls() {
+            None => reactor.listen(addr),
+            Some(files) => {
+                let tls = chat_server::tls::server_config(&files.cert, &files.key)
+                    .map_err(|e| Failure::Config(format!("key `listen`: {e}")))?;
+                reactor.listen_tls(addr, tls)
+            }
+        };
+        match bound {
             Ok((_, bound)) => {
-                eprintln!("listening on {bound}");
+                let scheme = if listen.tls().is_some() { " (TLS)" } else { "" };
+                eprintln!("listening on {bound}{scheme}");
                 listening += 1;
             }
             // The default IPv6 listener is a bonus on hosts without IPv6.
-            Err(e) if defaults.contains(&addr) && addr.is_ipv6() => {
+            Err(e) if defaults.contains(listen) && addr.is_ipv6() => {
                 eprintln!("chat-server: not listening on {addr}: {e}");
             }
-            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+            Err(e) => return Err(Failure::Run(format!("cannot listen on {addr}: {e}"))),
         }
     }
     if listening == 0 {
-        return Err("no address to listen on".into());
+        return Err(Failure::Run("no address to listen on".into()));
     }
     reactor
         .watch_signals(&[libc::SIGINT, libc::SIGTERM])
@@ -95,5 +126,5 @@ fn run(config: &Config) -> Result<(), String> {
     let mut server = Server::new(hub, console, console_on);
     reactor
         .run(&mut server)
-        .map_err(|e| format!("reactor failed: {e}"))
+        .map_err(|e| Failure::Run(format!("reactor failed: {e}")))
 }
