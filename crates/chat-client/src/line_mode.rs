@@ -16,11 +16,17 @@ use crate::stdio::{self, InputLines};
 const GRACE_AFTER_WRITE_ERROR: Duration = Duration::from_secs(2);
 
 /// Run a line-mode session on a connected socket.
-pub(crate) fn run(mut stream: TcpStream, peer: SocketAddr, nick: Option<&str>) -> Result<()> {
+/// With `json`, each received line is printed as a JSON object instead.
+pub(crate) fn run(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    nick: Option<&str>,
+    json: bool,
+) -> Result<()> {
     let incoming = stream
         .try_clone()
         .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
-    let reader = Reader::spawn(move || print_lines(incoming, peer))?;
+    let reader = Reader::spawn(move || print_lines(incoming, peer, json))?;
 
     if let Some(nick) = nick {
         send_line(&mut stream, nick_command(nick).as_bytes(), peer, &reader)?;
@@ -69,7 +75,14 @@ fn after_write_error(reader: &Reader, error: Error) -> Result<()> {
 
 /// The reader thread: print each complete line as it arrives; at EOF print a
 /// final partial line with a newline added.
-fn print_lines(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
+fn print_lines(mut stream: TcpStream, peer: SocketAddr, json: bool) -> Result<()> {
+    let print = |bytes: &[u8], suffix: &str| {
+        if json {
+            stdio::print_received(crate::json::render(bytes).as_bytes(), "")
+        } else {
+            stdio::print_received(bytes, suffix)
+        }
+    };
     let mut buf = [0_u8; 8192];
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -80,7 +93,7 @@ fn print_lines(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
             Err(err) => {
                 // Show what did arrive before reporting the break.
                 if !pending.is_empty() {
-                    stdio::print_received(&pending, "\n")?;
+                    print(&pending, "\n")?;
                 }
                 return Err(Error::connection_lost(peer, &err));
             }
@@ -88,12 +101,12 @@ fn print_lines(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
         pending.extend_from_slice(&buf[..read]);
         if let Some(last_lf) = pending.iter().rposition(|&byte| byte == b'\n') {
             let partial = pending.split_off(last_lf + 1);
-            stdio::print_received(&pending, "")?;
+            print(&pending, "")?;
             pending = partial;
         }
     }
     if !pending.is_empty() {
-        stdio::print_received(&pending, "\n")?;
+        print(&pending, "\n")?;
     }
     Ok(())
 }

@@ -1,30 +1,70 @@
-//! `chat-client`: a small, scriptable TCP client for the chat server.
+//! `chat-client`: the chat server's client, interactive or scriptable.
 //!
-//! It connects to one server and shuttles bytes between that connection and
-//! the terminal (or a script): lines typed on stdin go to the server, whatever
-//! the server sends is printed on stdout. In line mode (the default) it speaks
-//! the server's LF-terminated UTF-8 lines; in raw mode (`--raw`) it behaves
-//! like the classic socket-tutorial client (one unterminated chunk per input
-//! line, in lockstep with the server's replies).
+//! When stdin and stdout are both terminals it runs a full-screen chat
+//! interface ([`tui`]): messages scroll above an input line that incoming
+//! traffic never clobbers, with line editing, history, Tab completion,
+//! colours, a status line, scrollback and optional reconnect.
 //!
-//! What it must never do: re-stamp, reorder, filter or otherwise rewrite what
-//! the server sent (the only changes are a lossy decode of invalid UTF-8 and
-//! a newline after a final partial line or a raw chunk), send anything the
-//! user did not type (apart from the `/nick` asked for on the command line),
-//! or print anything but the server's data on stdout when driven by a script.
+//! Otherwise (a script) it shuttles bytes between the connection and
+//! stdin/stdout: lines on stdin go to the server, whatever the server sends
+//! is printed on stdout. In line mode (the default) it speaks the server's
+//! LF-terminated UTF-8 lines, or prints each as a JSON object with `--json`
+//! ([`json`]); in raw mode (`--raw`) it behaves like the classic
+//! socket-tutorial client (one unterminated chunk per input line, in lockstep
+//! with the server's replies).
+//!
+//! What scripted mode must never do: re-stamp, reorder, filter or otherwise
+//! rewrite what the server sent (the only changes are a lossy decode of
+//! invalid UTF-8 and a newline after a final partial line or a raw chunk),
+//! send anything the user did not type (apart from the `/nick` asked for on
+//! the command line), or print anything but the server's data on stdout.
 //!
 //! This file holds the command line and the dispatch; the work lives in
-//! [`connect`], [`line_mode`] and [`raw_mode`].
+//! [`connect`], [`line_mode`], [`raw_mode`], [`json`] and [`tui`].
+//!
+//! ## The terminal interface: crates and why
+//!
+//! - **ratatui** (with its re-exported **crossterm** backend) draws the
+//!   screen from state: messages, status line and input line are laid out
+//!   every frame and ratatui sends only the cells that changed. An incoming
+//!   message therefore cannot tear up the line being typed (there is no
+//!   "print above the prompt" trick to get wrong), resize is just a redraw,
+//!   and scrollback is an offset into our own list. `ratatui::try_init` /
+//!   `restore` enter and leave raw mode and the alternate screen and install
+//!   a panic hook that restores the terminal. Its `TestBackend` renders into
+//!   a buffer, so screens are snapshot-tested with insta without a terminal.
+//!   crossterm's event reader gives us keys (with modifiers) and resizes.
+//! - **tui-input** is the input line: cursor moves, Home/End, Ctrl-A/E/W/U/K,
+//!   word moves (Ctrl-Left/Right; Alt-B/F are mapped onto them), Backspace
+//!   and Delete, with correct handling of wide characters and horizontal
+//!   scrolling. It is a small, single-line editor made for ratatui, where
+//!   tui-textarea is a multi-line editor we would have to restrain.
+//! - History (a `Vec` plus an append-only file) and Tab completion (nicks
+//!   learned from chat-proto's parsed lines, commands from chat-proto's
+//!   `/help` table) are a few dozen lines each, so no crate for them.
+//! - Not chosen: **reedline**/**rustyline** with an external printer. They
+//!   give a good line editor with history and completion, but messages are
+//!   printed into the normal terminal flow above the prompt: no status line,
+//!   no PageUp/PageDown scrollback of our own, and less control over redraws
+//!   on resize; adding those back would mean a second screen model.
+//! - **serde_json** writes `--json` objects (correct escaping for free).
+//! - **chrono** (already in the workspace through chat-proto) turns the
+//!   protocol stamp, parsed by `chat_proto::parse_stamp`, into local time
+//!   with the user's `--time-format`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod connect;
 mod error;
+mod json;
 mod line_mode;
 mod raw_mode;
 mod reader;
 mod stdio;
+mod tui;
 
-use clap::Parser;
+use std::io::IsTerminal as _;
+
+use clap::{Parser, ValueEnum};
 
 use crate::error::Result;
 
@@ -40,6 +80,15 @@ the server sends is printed on stdout as soon as it arrives. At end of stdin the
 client half-closes the connection, keeps printing until the server closes it,
 then exits 0. If the server closes first (for example after `/quit`), the client
 prints what is left and exits 0 at once.
+
+Interactive mode: when stdin and stdout are both terminals (and neither --raw
+nor --json is given), a full-screen interface: messages above, a status line,
+the input line at the bottom. Keys: Enter sends; Left/Right, Home/End,
+Ctrl-A/E, Ctrl-Left/Right or Alt-B/F (words), Backspace/Delete, Ctrl-W/U/K
+edit; Up/Down recall history (kept in $XDG_DATA_HOME/chat-client/history or
+~/.local/share/chat-client/history unless --no-history); Tab completes nicks
+and /commands (again to cycle); PageUp/PageDown scroll; Ctrl-C, Ctrl-D on an
+empty line or /quit leave.
 
 Raw mode (--raw): compatible with the classic socket-tutorial client and server.
 Each input line is sent as one write with no newline, and the client waits for
@@ -57,13 +106,14 @@ Examples:
   chat-client                              # 127.0.0.1:21263, line mode
   chat-client ::1 21263 --nick alice       # IPv6, pick a nick first
   printf 'hello\\n/quit\\n' | chat-client    # scripted session
-  chat-client --raw example.org 12345      # talk to a tutorial server";
+  chat-client --raw example.org 12345      # talk to a tutorial server
+  chat-client --json < /dev/null | jq .    # received lines as JSON";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "chat-client",
     version,
-    about = "Connect to a chat server: line mode (default) or raw tutorial mode.",
+    about = "Connect to a chat server: a terminal chat interface, scripted line or JSON mode, or raw tutorial mode.",
     long_about = LONG_ABOUT,
     after_help = EXAMPLES,
 )]
@@ -89,6 +139,51 @@ struct Args {
     /// line of its own.
     #[arg(long)]
     raw: bool,
+
+    /// Print each received line as one JSON object (scripted mode)
+    ///
+    /// Keys: timestamp, kind, nick, room, text (null where they do not
+    /// apply), plus count for member and room lists.
+    #[arg(long, conflicts_with = "raw")]
+    json: bool,
+
+    /// Colours in the interactive mode (auto: on unless NO_COLOR is set)
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
+    /// How the interactive mode shows times (strftime, local time)
+    #[arg(long, value_name = "FORMAT", default_value = "%H:%M", value_parser = tui::parse_time_format)]
+    time_format: String,
+
+    /// Do not read or write the input history file
+    #[arg(long)]
+    no_history: bool,
+
+    /// Interactive mode: reconnect after a dropped connection (with
+    /// backoff) and rejoin the room and nick
+    #[arg(long)]
+    reconnect: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Never,
+    Auto,
+    Always,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Always => true,
+            Self::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+            }
+        }
+    }
 }
 
 /// A nick must be one non-empty line; anything else would smuggle in an
@@ -110,9 +205,24 @@ fn main() {
 
 fn run(args: &Args) -> Result<()> {
     let (stream, peer) = connect::connect(&args.host, args.port)?;
+    let interactive = !args.raw
+        && !args.json
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
     if args.raw {
         raw_mode::run(stream, peer)
+    } else if interactive {
+        let options = tui::Options {
+            host: args.host.clone(),
+            port: args.port,
+            nick: args.nick.clone(),
+            colors: args.color.enabled(),
+            time_format: args.time_format.clone(),
+            history: !args.no_history,
+            reconnect: args.reconnect,
+        };
+        tui::run(stream, peer, options)
     } else {
-        line_mode::run(stream, peer, args.nick.as_deref())
+        line_mode::run(stream, peer, args.nick.as_deref(), args.json)
     }
 }

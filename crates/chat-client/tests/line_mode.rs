@@ -113,3 +113,30 @@ fn reset_mid_session_is_one_line_naming_the_address() {
     );
     assert_eq!(client.stderr.lines().count(), 1, "{client}");
 }
+
+#[test]
+fn json_prints_one_object_per_line() {
+    let server = FakeServer::start(|mut stream| {
+        stream.write_all(
+            b"[Tue Nov 24 21:03:31 2026] <alice> hi \"there\"\n\
+              [2026-11-24T21:03:32Z] -!- bob joined lobby\n\
+              not a protocol line",
+        )?;
+        Ok(())
+    });
+    let client = run_client(["127.0.0.1", &server.port(), "--json"], b"");
+    server.join(&client);
+    assert_eq!(client.code(), Some(0), "{client}");
+    assert_eq!(
+        client.stdout,
+        concat!(
+            r#"{"kind":"message","nick":"alice","room":null,"text":"hi \"there\"","timestamp":"2026-11-24T21:03:31"}"#,
+            "\n",
+            r#"{"kind":"join","nick":"bob","room":"lobby","text":null,"timestamp":"2026-11-24T21:03:32+00:00"}"#,
+            "\n",
+            r#"{"kind":"unknown","nick":null,"room":null,"text":"not a protocol line","timestamp":null}"#,
+            "\n",
+        ),
+        "{client}"
+    );
+}

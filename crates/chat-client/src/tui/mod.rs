@@ -1,0 +1,236 @@
+//! Interactive mode: a full-screen chat interface when stdin and stdout are
+//! both terminals.
+//!
+//! Three threads: the terminal-input thread and the socket reader
+//! ([`net`]) send [`Event`]s to the main thread, which updates the state
+//! ([`app`]), writes to the server and redraws ([`view`]). Messages scroll
+//! above the input line and never touch what is being typed, because the
+//! whole screen is redrawn from state (ratatui only sends the cells that
+//! changed).
+//!
+//! The terminal is restored on every way out: `/quit`, Ctrl-C, Ctrl-D on an
+//! empty line, an error, and a panic (ratatui's init installs a panic hook
+//! that restores the terminal before the panic message is printed).
+
+mod app;
+mod complete;
+mod history;
+mod net;
+mod theme;
+mod view;
+
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event;
+
+use self::app::{Action, App, ConnState};
+use self::history::History;
+use self::net::{NetEvent, Target};
+use self::theme::Theme;
+pub(crate) use self::theme::parse_time_format;
+use crate::error::{Error, Result};
+
+/// How long `/quit` waits for the server to close before leaving anyway.
+const QUIT_WAIT: Duration = Duration::from_secs(2);
+
+/// The main thread's inputs.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Term(event::Event),
+    TermFailed(String),
+    Net(NetEvent),
+}
+
+/// What the command line chose for the interactive mode.
+#[derive(Debug)]
+pub(crate) struct Options {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) nick: Option<String>,
+    pub(crate) colors: bool,
+    pub(crate) time_format: String,
+    pub(crate) history: bool,
+    pub(crate) reconnect: bool,
+}
+
+/// Run the interface on a connected socket until the user leaves.
+pub(crate) fn run(stream: TcpStream, peer: SocketAddr, options: Options) -> Result<()> {
+    let (events, inbox) = mpsc::channel();
+    let writer = stream
+        .try_clone()
+        .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
+    let target = options.reconnect.then(|| Target {
+        host: options.host.clone(),
+        port: options.port,
+    });
+    net::spawn(stream, target, events.clone())?;
+
+    let history = History::load(options.history.then(history::default_path).flatten());
+    let mut app = App::new(peer.to_string(), options.time_format.clone(), history);
+    let theme = Theme {
+        colors: options.colors,
+    };
+    let mut session = Session {
+        writer: Some(writer),
+        peer,
+        reconnect: options.reconnect,
+    };
+    if let Some(nick) = &options.nick {
+        session.send(&mut app, &format!("/nick {nick}"));
+    }
+
+    let mut terminal = ratatui::try_init()
+        .map_err(|err| Error::new(format!("cannot set up the terminal: {err}")))?;
+    spawn_input(events)?;
+    let result = event_loop(&mut terminal, &mut app, &mut session, theme, &inbox);
+    ratatui::restore();
+    result
+}
+
+/// The write side of the connection (replaced on reconnect).
+struct Session {
+    writer: Option<TcpStream>,
+    peer: SocketAddr,
+    /// `--reconnect`: the reader will try again after a drop.
+    reconnect: bool,
+}
+
+impl Session {
+    fn send(&mut self, app: &mut App, line: &str) {
+        let Some(writer) = self.writer.as_mut() else {
+            app.say_local("not connected: line not sent");
+            return;
+        };
+        let mut message = line.as_bytes().to_vec();
+        message.push(b'\n');
+        if let Err(err) = writer.write_all(&message) {
+            app.say_local(format!("cannot send to {}: {err}", self.peer));
+            self.writer = None;
+        }
+    }
+}
+
+/// The terminal-input thread: every key and resize, in order.
+fn spawn_input(events: Sender<Event>) -> Result<()> {
+    thread::Builder::new()
+        .name("terminal-input".to_owned())
+        .spawn(move || {
+            loop {
+                let event = match event::read() {
+                    Ok(event) => Event::Term(event),
+                    Err(err) => Event::TermFailed(err.to_string()),
+                };
+                let failed = matches!(event, Event::TermFailed(_));
+                if events.send(event).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|err| Error::new(format!("cannot start the terminal reader: {err}")))
+}
+
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    session: &mut Session,
+    theme: Theme,
+    inbox: &Receiver<Event>,
+) -> Result<()> {
+    let mut quit_deadline: Option<Instant> = None;
+    loop {
+        terminal
+            .draw(|frame| view::draw(frame, app, theme))
+            .map_err(|err| Error::new(format!("cannot draw on the terminal: {err}")))?;
+        let first = match inbox.recv_timeout(Duration::from_millis(250)) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => {
+                if quit_deadline.is_some_and(|deadline| Instant::now() > deadline) {
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        // Take everything that is waiting before drawing again.
+        for event in std::iter::once(first).chain(inbox.try_iter().take(1000)) {
+            match handle(event, app, session)? {
+                Flow::Go => {}
+                Flow::Quit => return Ok(()),
+            }
+        }
+        if app.quitting && quit_deadline.is_none() {
+            quit_deadline = Some(Instant::now() + QUIT_WAIT);
+        }
+    }
+}
+
+enum Flow {
+    Go,
+    Quit,
+}
+
+fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
+    match event {
+        Event::Term(event) => match app.on_event(&event) {
+            Action::None => {}
+            Action::Send(line) => session.send(app, &line),
+            Action::Quit => return Ok(Flow::Quit),
+        },
+        Event::TermFailed(err) => {
+            return Err(Error::new(format!("cannot read the terminal: {err}")));
+        }
+        Event::Net(NetEvent::Line(line)) => app.on_line(&line),
+        Event::Net(NetEvent::Closed(error)) => {
+            session.writer = None;
+            if app.quitting {
+                return Ok(Flow::Quit);
+            }
+            app.conn = ConnState::Disconnected;
+            let what = match error {
+                Some(error) => format!("connection to {} lost: {error}", session.peer),
+                None => format!("{} closed the connection", session.peer),
+            };
+            if session.reconnect {
+                app.say_local(what);
+            } else {
+                app.say_local(format!("{what} (Ctrl-C to leave)"));
+            }
+        }
+        Event::Net(NetEvent::Reconnecting {
+            attempt,
+            delay,
+            error,
+        }) => {
+            app.conn = ConnState::Reconnecting { attempt };
+            if let Some(error) = error {
+                app.say_local(format!("reconnect failed: {error}"));
+            }
+            app.say_local(format!(
+                "reconnecting in {}s (attempt {attempt})",
+                delay.as_secs()
+            ));
+        }
+        Event::Net(NetEvent::Connected(writer, addr)) => {
+            session.writer = Some(writer);
+            session.peer = addr;
+            app.server = addr.to_string();
+            app.conn = ConnState::Connected;
+            let rejoin = app.rejoin_lines();
+            let how = match (&app.nick, &app.room) {
+                (Some(nick), Some(room)) => format!("; rejoining #{room} as {nick}"),
+                _ => String::new(),
+            };
+            app.say_local(format!("reconnected to {addr}{how}"));
+            for line in rejoin {
+                session.send(app, &line);
+            }
+        }
+    }
+    Ok(Flow::Go)
+}
