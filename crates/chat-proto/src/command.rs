@@ -16,6 +16,32 @@ pub enum Command<'a> {
     Rooms,
     Help,
     Quit(Option<&'a str>),
+    /// The server password; must be a client's first line where one is set.
+    Pass(&'a str),
+    /// Become an operator: `/oper NAME PASSWORD`.
+    Oper {
+        name: &'a str,
+        password: &'a str,
+    },
+    /// Operators: disconnect a user.
+    Kick {
+        nick: &'a str,
+        reason: Option<&'a str>,
+    },
+    /// Operators: ban an address, a CIDR range or a user's address, for a
+    /// duration like `30m` (default: one hour).
+    Ban {
+        target: &'a str,
+        duration: Option<&'a str>,
+    },
+    /// Operators: lift a ban.
+    Unban(&'a str),
+    /// Operators: list bans.
+    Bans,
+    /// Show the room's topic, or (operators) set it.
+    Topic(Option<&'a str>),
+    /// Operators: set the message of the day.
+    Motd(&'a str),
 }
 
 /// A `/command` that could not be understood. The connection stays; the
@@ -51,6 +77,17 @@ impl Command<'_> {
         ("/rooms", "list the rooms"),
         ("/help", "show this help"),
         ("/quit [REASON]", "leave the chat"),
+        ("/topic [TEXT]", "show the room's topic (operators: set it)"),
+        ("/pass PASSWORD", "log in to a server with a password"),
+        ("/oper NAME PASSWORD", "become an operator"),
+        ("/kick NICK [REASON]", "operators: disconnect NICK"),
+        (
+            "/ban TARGET [DURATION]",
+            "operators: ban an address, range or nick (e.g. 30m, 2h, 1d)",
+        ),
+        ("/unban TARGET", "operators: lift a ban"),
+        ("/bans", "operators: list the bans"),
+        ("/motd TEXT", "operators: set the message of the day"),
         ("//TEXT", "say /TEXT literally"),
     ];
 }
@@ -102,7 +139,39 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         "rooms" => no_args(Command::Rooms, "/rooms"),
         "help" => Ok(Command::Help),
         "quit" => Ok(Command::Quit((!args.is_empty()).then_some(args))),
+        "pass" => text("/pass PASSWORD").map(Command::Pass),
+        "oper" => match args.split_once([' ', '\t']) {
+            Some((name, password)) if !password.trim().is_empty() => Ok(Command::Oper {
+                name,
+                password: password.trim(),
+            }),
+            _ => Err(CommandError::Usage("/oper NAME PASSWORD")),
+        },
+        "kick" => {
+            let (nick, reason) = split_word(text("/kick NICK [REASON]")?);
+            Ok(Command::Kick { nick, reason })
+        }
+        "ban" => match split_word(text("/ban TARGET [DURATION]")?) {
+            (target, Some(duration)) if duration.contains([' ', '\t']) => {
+                let _ = target;
+                Err(CommandError::Usage("/ban TARGET [DURATION]"))
+            }
+            (target, duration) => Ok(Command::Ban { target, duration }),
+        },
+        "unban" => one_word("/unban TARGET").map(Command::Unban),
+        "bans" => no_args(Command::Bans, "/bans"),
+        "topic" => Ok(Command::Topic((!args.is_empty()).then_some(args))),
+        "motd" => text("/motd TEXT").map(Command::Motd),
         _ => Err(CommandError::Unknown(name.to_owned())),
+    }
+}
+
+/// The first word and the rest, if any.
+fn split_word(text: &str) -> (&str, Option<&str>) {
+    match text.split_once([' ', '\t']) {
+        Some((word, rest)) if !rest.trim().is_empty() => (word, Some(rest.trim())),
+        Some((word, _)) => (word, None),
+        None => (text, None),
     }
 }
 

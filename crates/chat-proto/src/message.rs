@@ -66,6 +66,8 @@ pub enum Notice<'a> {
     },
     /// `rooms (2): lobby(3) dev(1)`
     Rooms { count: usize, list: &'a str },
+    /// `topic of lobby: TEXT` (an empty TEXT: no topic).
+    Topic { room: &'a str, text: &'a str },
     /// `error: text`: the request was refused; the connection stays.
     Error { text: &'a str },
     /// Anything else, e.g. `server shutting down`.
@@ -202,6 +204,12 @@ impl Notice<'_> {
                 put("): ");
                 put(list);
             }
+            Notice::Topic { room, text } => {
+                put("topic of ");
+                put(room);
+                put(": ");
+                put(text);
+            }
             Notice::Error { text } => {
                 put("error: ");
                 put(text);
@@ -300,6 +308,13 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
             room: word(room)?,
             count: count.parse().ok()?,
             nicks,
+        });
+    }
+    if let Some(rest) = text.strip_prefix("topic of ") {
+        let (room, text) = rest.split_once(": ")?;
+        return Some(Notice::Topic {
+            room: word(room)?,
+            text,
         });
     }
     if let Some(rest) = text.strip_prefix("rooms (") {

@@ -57,6 +57,7 @@ proptest! {
         round_trip(Body::Notice(Notice::Members { room: &room, count, nicks: &text }))?;
         round_trip(Body::Notice(Notice::Rooms { count, list: &text }))?;
         round_trip(Body::Notice(Notice::Error { text: &text }))?;
+        round_trip(Body::Notice(Notice::Topic { room: &room, text: &text }))?;
     }
 
     #[test]

@@ -63,6 +63,10 @@ fn every_kind() -> Vec<Body<'static>> {
             count: 2,
             list: "lobby(3) dev(1)",
         }),
+        Body::Notice(Notice::Topic {
+            room: "lobby",
+            text: "Rust only, please",
+        }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),
@@ -108,6 +112,14 @@ fn command_errors() {
         "/me",
         "/who x",
         "/rooms x",
+        "/pass",
+        "/oper root",
+        "/kick",
+        "/ban",
+        "/ban a 2h x",
+        "/unban",
+        "/bans x",
+        "/motd",
     ];
     let text: String = inputs
         .iter()
