@@ -39,6 +39,10 @@ pub struct Args {
     #[arg(long)]
     pub print_config: bool,
 
+    /// Read a password from stdin, print its argon2 hash for an [[operators]] entry, and exit
+    #[arg(long)]
+    pub hash_password: bool,
+
     /// Run the operator console on stdin even when it is not a terminal
     #[arg(long, conflicts_with = "no_console")]
     pub console: bool,

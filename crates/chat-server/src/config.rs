@@ -60,6 +60,24 @@ pub struct Config {
     pub idle_timeout: u64,
     /// Seconds of silence before TCP keepalive probes a peer; 0 = off.
     pub keepalive: u64,
+    /// A client's first line must be `/pass` with this. Never printed.
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    /// A file whose first line is the password (instead of `password`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// Who may become an operator with `/oper NAME PASSWORD`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<OperatorEntry>,
+}
+
+/// An `[[operators]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorEntry {
+    pub name: String,
+    /// argon2 in PHC form; `chat-server --hash-password` prints one.
+    pub password_hash: String,
 }
 
 /// An address range in `exempt`: `127.0.0.0/8`, or a single address.
@@ -230,6 +248,9 @@ impl Default for Config {
             handshake_timeout: hub.limits.handshake_timeout,
             idle_timeout: hub.limits.idle_timeout,
             keepalive: 60,
+            password: None,
+            password_file: None,
+            operators: Vec::new(),
         }
     }
 }
@@ -281,12 +302,33 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
-        config.check().map_err(|(key, message)| ConfigError {
+        let mut config = config;
+        let located = |key: &'static str, message: String| ConfigError {
             file: path.to_owned(),
             line: find_key(text, key),
             key: Some(key.to_owned()),
             message,
-        })?;
+        };
+        if let Some(file) = &config.password_file {
+            if config.password.is_some() {
+                return Err(located(
+                    "password_file",
+                    "set `password` or `password_file`, not both".into(),
+                ));
+            }
+            // Relative to the config file, as a user reading it would expect.
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                located(
+                    "password_file",
+                    format!("cannot read {}: {e}", file.display()),
+                )
+            })?;
+            config.password = Some(text.lines().next().unwrap_or_default().to_owned());
+        }
+        config
+            .check()
+            .map_err(|(key, message)| located(key, message))?;
         Ok(config)
     }
 
@@ -322,6 +364,26 @@ impl Config {
                 "must be at least 1 when flood_rate is set".into(),
             ));
         }
+        if self.password.as_deref().is_some_and(str::is_empty) {
+            return Err((
+                "password",
+                "may not be empty (leave it out for no password)".into(),
+            ));
+        }
+        for op in &self.operators {
+            if let Err(why) = validate_nick(&op.name) {
+                return Err(("name", format!("operator name {:?} {why}", op.name)));
+            }
+            if let Err(e) = argon2::PasswordHash::new(&op.password_hash) {
+                return Err((
+                    "password_hash",
+                    format!(
+                        "operator {}: not an argon2 hash ({e}); make one with chat-server --hash-password",
+                        op.name
+                    ),
+                ));
+            }
+        }
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));
         }
@@ -348,12 +410,27 @@ impl Config {
                 handshake_timeout: self.handshake_timeout,
                 idle_timeout: self.idle_timeout,
             },
+            password: self.password.clone(),
+            operators: self
+                .operators
+                .iter()
+                .map(|op| crate::hub::Operator {
+                    name: op.name.clone(),
+                    password_hash: op.password_hash.clone(),
+                })
+                .collect(),
         }
     }
 
-    /// The effective configuration as TOML (`--print-config`).
+    /// The effective configuration as TOML (`--print-config`). The
+    /// password is never printed.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+        let mut text = toml::to_string(self)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"));
+        if self.password.is_some() && self.password_file.is_none() {
+            text.push_str("# password = (set, not shown)\n");
+        }
+        text
     }
 }
 

@@ -18,6 +18,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.hash_password {
+        return hash_password();
+    }
     let mut config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
@@ -127,4 +130,30 @@ fn run(config: &Config) -> Result<(), Failure> {
     reactor
         .run(&mut server)
         .map_err(|e| Failure::Run(format!("reactor failed: {e}")))
+}
+
+/// `--hash-password`: one line of stdin in, its argon2 PHC string out.
+fn hash_password() -> ExitCode {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("chat-server: cannot read the password: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("chat-server: the password is empty");
+        return ExitCode::from(2);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    match argon2::Argon2::default().hash_password(password.as_bytes(), &salt) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("chat-server: cannot hash the password: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

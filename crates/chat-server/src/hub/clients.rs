@@ -21,6 +21,8 @@ pub(crate) struct Client {
     pub(crate) last_active: i64,
     /// Has sent at least one line.
     pub(crate) spoke: bool,
+    /// The operator name it logged in as with `/oper`.
+    pub(crate) operator: Option<String>,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

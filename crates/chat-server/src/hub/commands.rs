@@ -69,6 +69,42 @@ impl Hub {
                     self.info(out, id, &format!("{usage:16} {what}"), now);
                 }
             }
+            Command::Pass(_) => self.error(out, id, "you are already logged in", now),
+            Command::Oper { name, password } => self.oper(out, id, name, password, now),
+            Command::Topic(None) => {
+                let Some(client) = self.clients.get(id) else {
+                    return;
+                };
+                let room = self.rooms.get(client.seat.room);
+                let body = Body::Notice(Notice::Topic {
+                    room: &room.name,
+                    text: &room.topic,
+                });
+                self.encoder.send_one(out, &self.clients, id, now, &body);
+            }
+            Command::Topic(Some(text)) if self.is_operator(id) => {
+                self.set_topic(out, id, text, now)
+            }
+            Command::Kick { .. }
+            | Command::Ban { .. }
+            | Command::Unban(_)
+            | Command::Bans
+            | Command::Motd(_)
+            | Command::Topic(Some(_)) => {
+                let Some(by) = self.clients.get(id).and_then(|c| c.operator.clone()) else {
+                    return self.error(
+                        out,
+                        id,
+                        "operators only: log in with /oper NAME PASSWORD",
+                        now,
+                    );
+                };
+                match self.operator_command(out, &by, &command, now) {
+                    Some(Ok(lines)) => lines.iter().for_each(|line| self.info(out, id, line, now)),
+                    Some(Err(e)) => self.error(out, id, &e, now),
+                    None => {}
+                }
+            }
             Command::Quit(reason) => {
                 self.info(out, id, "Goodbye!", now);
                 let why = reason.map_or_else(|| "quit".to_owned(), |r| format!("quit: {r}"));

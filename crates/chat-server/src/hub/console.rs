@@ -4,7 +4,7 @@
 //! `/kick`, `/stats`, `/quit` and `/help` do the rest. Answers to the
 //! operator go to [`Outbox::console`].
 
-use chat_proto::{Body, nick_key, sanitize_text};
+use chat_proto::{Body, Command, nick_key, parse_command, sanitize_text};
 
 use super::{Audience, ClientId, Hub, Now, Outbox, Recipients};
 
@@ -17,6 +17,10 @@ const CONSOLE_HELP: &[&str] = &[
     "/all TEXT          speak to every client",
     "/who               list the clients",
     "/kick NICK [WHY]   disconnect NICK",
+    "/ban TARGET [DUR]  ban an address, range or nick (30s, 10m, 2h, 1d; default 1h)",
+    "/unban TARGET      lift a ban",
+    "/bans              list the bans",
+    "/motd TEXT         set the message of the day",
     "/stats             show counters",
     "/quit              shut the server down",
 ];
@@ -59,11 +63,18 @@ impl Hub {
             }
             "all" => out.console("usage: /all TEXT"),
             "who" => self.console_who(out),
-            "kick" if !args.is_empty() => {
-                let (nick, why) = args.split_once(' ').unwrap_or((args, ""));
-                self.kick(out, nick, why.trim(), now);
+            "kick" | "ban" | "unban" | "bans" | "motd" => {
+                let by = self.config.operator_name.clone();
+                let result = match parse_command(text) {
+                    Ok(command) => self.operator_command(out, &by, &command, now),
+                    Err(e) => Some(Err(e.to_string())),
+                };
+                match result {
+                    Some(Ok(lines)) => lines.iter().for_each(|line| out.console(line)),
+                    Some(Err(e)) => out.console(&e),
+                    None => {}
+                }
             }
-            "kick" => out.console("usage: /kick NICK [REASON]"),
             "stats" => self.console_stats(out, now),
             "quit" => self.shutdown(out, now),
             "help" => CONSOLE_HELP.iter().for_each(|line| out.console(line)),
@@ -108,24 +119,53 @@ impl Hub {
         out.console(&format!("(to {nick}) {text}"));
     }
 
-    fn kick(&mut self, out: &mut dyn Outbox, nick: &str, why: &str, now: Now) {
+    /// Disconnects `nick`, telling it and its room why. `by` is the operator.
+    pub(crate) fn kick(
+        &mut self,
+        out: &mut dyn Outbox,
+        by: &str,
+        nick: &str,
+        why: Option<&str>,
+        now: Now,
+    ) -> Result<Vec<String>, String> {
         let Some(&id) = self.nicks.get(&nick_key(nick)) else {
-            return out.console(&format!("no such nick: {nick}"));
+            return Err(format!("no such nick: {nick}"));
         };
-        let reason = if why.is_empty() {
-            "kicked".to_owned()
-        } else {
-            format!("kicked: {why}")
-        };
-        let by = &self.config.operator_name;
-        let text = if why.is_empty() {
-            format!("you were kicked by {by}")
-        } else {
-            format!("you were kicked by {by} ({why})")
+        let (reason, text) = match why {
+            None => ("kicked".to_owned(), format!("you were kicked by {by}")),
+            Some(why) => (
+                format!("kicked: {why}"),
+                format!("you were kicked by {by} ({why})"),
+            ),
         };
         self.info(out, id, &text, now);
         self.remove(out, id, &reason, now);
         out.close(id);
+        Ok(vec![format!("kicked {nick}")])
+    }
+
+    /// The operator commands shared by the console and `/oper`ed clients.
+    /// `None`: not one of them.
+    pub(crate) fn operator_command(
+        &mut self,
+        out: &mut dyn Outbox,
+        by: &str,
+        command: &Command<'_>,
+        now: Now,
+    ) -> Option<Result<Vec<String>, String>> {
+        Some(match *command {
+            Command::Kick { nick, reason } => self.kick(out, by, nick, reason, now),
+            Command::Ban { target, duration } => {
+                self.ban(out, by, target, duration, now).map(|m| vec![m])
+            }
+            Command::Unban(target) => self.unban(target).map(|m| vec![m]),
+            Command::Bans => Ok(self.ban_list(now)),
+            Command::Motd(text) => {
+                self.config.motd = text.to_owned();
+                Ok(vec![format!("the message of the day is now: {text}")])
+            }
+            _ => return None,
+        })
     }
 
     fn console_who(&self, out: &mut dyn Outbox) {

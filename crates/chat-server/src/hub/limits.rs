@@ -17,6 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use bytes::Bytes;
 use ipnet::IpNet;
 
+use chat_proto::{Body, Notice};
+
 use super::{ClientId, Hub, Now, Outbox};
 
 /// The limits, from the configuration.
@@ -125,7 +127,7 @@ impl AddressCounts {
 /// Why a new connection is turned away.
 pub(crate) fn refusal(hub: &Hub, peer: SocketAddr) -> Option<&'static str> {
     let limits = &hub.config.limits;
-    if hub.clients.len() >= limits.max_clients {
+    if hub.clients.len() + hub.admission.pending.len() >= limits.max_clients {
         return Some("server full");
     }
     let exempt = limits.is_exempt(peer.ip());
@@ -205,6 +207,30 @@ impl Hub {
         }
     }
 
+    /// A connection that never logs in is closed after `handshake_timeout`.
+    fn sweep_logins(&mut self, out: &mut dyn Outbox, now: Now) {
+        let timeout = self.config.limits.handshake_timeout as i64;
+        if timeout == 0 || self.admission.pending.is_empty() {
+            return;
+        }
+        let second = now.timestamp();
+        let expired: Vec<ClientId> = self
+            .admission
+            .pending
+            .iter()
+            .filter(|(_, login)| second - login.connected_at >= timeout)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            let body = Body::Notice(Notice::Error {
+                text: "login timed out",
+            });
+            out.send(id, self.encoder.encode(self.config.framing, now, &body));
+            self.login_gone(id);
+            out.close(id);
+        }
+    }
+
     fn release_delayed(&mut self, out: &mut dyn Outbox, now: Now) {
         let flooding = std::mem::take(&mut self.flooding);
         for id in flooding {
@@ -246,8 +272,9 @@ impl Hub {
     }
 
     fn sweep_timeouts(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.sweep_logins(out, now);
         let limits = &self.config.limits;
-        let full = self.clients.len() >= limits.max_clients;
+        let full = self.clients.len() + self.admission.pending.len() >= limits.max_clients;
         if limits.idle_timeout == 0 && !(full && limits.handshake_timeout > 0) {
             return;
         }

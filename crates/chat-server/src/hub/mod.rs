@@ -6,6 +6,7 @@
 //! [`Outbox`]. The hub never touches a socket or a clock, which is what lets
 //! its tests drive it with plain function calls.
 
+mod admission;
 mod clients;
 mod commands;
 mod console;
@@ -20,6 +21,8 @@ use std::net::SocketAddr;
 use chat_proto::{Body, Frame, LineDecoder, Notice, TimestampFormat, nick_key, raw_message};
 use chrono::{DateTime, FixedOffset};
 
+use admission::Admission;
+pub use admission::Operator;
 use clients::Client;
 pub use clients::Clients;
 use encoder::{Audience, Encoder, Recipients};
@@ -48,6 +51,9 @@ pub struct HubConfig {
     /// Show every client message on the console (on when an operator watches).
     pub echo_messages: bool,
     pub limits: Limits,
+    /// Where set, a client's first line must be `/pass` with it.
+    pub password: Option<String>,
+    pub operators: Vec<Operator>,
 }
 
 impl Default for HubConfig {
@@ -62,6 +68,8 @@ impl Default for HubConfig {
             announce_limit: 200,
             echo_messages: false,
             limits: Limits::default(),
+            password: None,
+            operators: Vec::new(),
         }
     }
 }
@@ -101,6 +109,8 @@ pub struct Hub {
     flooding: Vec<ClientId>,
     /// The second of the last timeout sweep.
     last_sweep: i64,
+    /// Pending logins, bans, failed logins.
+    admission: Admission,
 }
 
 impl Hub {
@@ -120,6 +130,7 @@ impl Hub {
             per_address: AddressCounts::default(),
             flooding: Vec::new(),
             last_sweep: 0,
+            admission: Admission::default(),
         }
     }
 
@@ -156,7 +167,7 @@ impl Hub {
             out.close(id);
             return;
         }
-        if let Some(why) = limits::refusal(self, peer) {
+        if let Some(why) = limits::refusal(self, peer).or_else(|| self.barred(peer, now)) {
             let body = Body::Notice(Notice::Error { text: why });
             out.send(id, self.encoder.encode(self.config.framing, now, &body));
             out.close(id);
@@ -169,8 +180,16 @@ impl Hub {
             }
             return;
         }
-        self.stats.connections += 1;
         self.per_address.add(peer.ip());
+        if self.config.password.is_some() {
+            return self.await_login(out, id, peer, now);
+        }
+        self.admit(out, id, peer, now);
+    }
+
+    /// A client is in: a guest nick, the default room, a welcome.
+    fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+        self.stats.connections += 1;
         let nick = self.guest_nick();
         self.nicks.insert(nick_key(&nick), id);
         let room = self.rooms.find_or_create(&self.config.default_room);
@@ -189,6 +208,7 @@ impl Hub {
             connected_at: now.timestamp(),
             last_active: now.timestamp(),
             spoke: false,
+            operator: None,
         };
         self.clients.insert(id, client);
         if self.config.echo_messages {
@@ -213,7 +233,7 @@ impl Hub {
     /// Bytes arrived from a client.
     pub fn received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
         let Some(client) = self.clients.get_mut(id) else {
-            return;
+            return self.login_received(out, id, data, now);
         };
         match client.framing {
             Framing::Raw => match raw_message(data, self.config.max_line_bytes) {
@@ -237,6 +257,9 @@ impl Hub {
     /// unfinished last line still counts; what is queued for it is written,
     /// then it is closed.
     pub fn read_closed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        if self.login_gone(id) {
+            return out.close(id);
+        }
         self.flush_delayed(out, id, now);
         let Some(client) = self.clients.get_mut(id) else {
             return;
@@ -251,6 +274,7 @@ impl Hub {
 
     /// The connection is gone, for `why`.
     pub fn disconnected(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        self.login_gone(id);
         if self.clients.get(id).is_some() {
             self.remove(out, id, why, now);
         }
@@ -353,6 +377,14 @@ impl Hub {
             0
         };
         self.stats.deliveries += sent;
+        let room = self.rooms.get(room);
+        if !room.topic.is_empty() && client.framing == Framing::Line {
+            let topic = Body::Notice(Notice::Topic {
+                room: &room.name,
+                text: &room.topic,
+            });
+            self.encoder.send_one(out, &self.clients, id, now, &topic);
+        }
     }
 
     /// Takes a client out of its room (telling a small room), without

@@ -17,6 +17,8 @@ pub(crate) struct Room {
     /// Unordered; a member's index is kept by the caller so leaving is a
     /// `swap_remove`, not a search.
     pub(crate) members: Vec<ClientId>,
+    /// Empty: no topic.
+    pub(crate) topic: String,
 }
 
 #[derive(Debug, Default)]
@@ -56,9 +58,16 @@ impl Rooms {
         let room = RoomId(self.rooms.insert(Room {
             name,
             members: Vec::new(),
+            topic: String::new(),
         }));
         self.by_key.insert(room_key(&self.rooms[room.0].name), room);
         room
+    }
+
+    pub(crate) fn set_topic(&mut self, room: RoomId, topic: &str) {
+        if let Some(room) = self.rooms.get_mut(room.0) {
+            room.topic = topic.to_owned();
+        }
     }
 
     pub(crate) fn join(&mut self, room: RoomId, client: ClientId) -> Seat {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::DateTime;
 
 use super::*;
-use crate::hub::Limits;
+use crate::hub::{Limits, Operator};
 
 /// Records what the hub asked for.
 #[derive(Default)]
@@ -370,6 +370,7 @@ fn operator_kick_who_stats_and_quit() {
     ");
     insta::assert_snapshot!(f.out.console.join("\n"), @r"
     guest1 (127.0.0.1:40001) left: kicked: spam
+    kicked guest1
     1 clients:
       guest2 127.0.0.1:40002 in lobby
     clients 1 rooms 1 connections 2 messages in 1 deliveries 5 bytes in 0 bytes out 0 uptime 0s
@@ -558,4 +559,163 @@ fn idle_and_handshake_timeouts() {
     f.say(3, "hello\n");
     f.advance(3000);
     assert_eq!(f.out.closed, [ClientId(2)], "a client that spoke stays");
+}
+
+/// A cheap argon2 hash, so debug-build tests stay fast.
+fn cheap_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let params = argon2::Params::new(8, 1, 1, None).unwrap_or_else(|e| panic!("{e}"));
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"a fixed test salt").unwrap_or_else(|e| panic!("{e}"));
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string()
+}
+
+fn with_admission() -> Fixture {
+    Fixture::new(HubConfig {
+        password: Some("s3cret".into()),
+        operators: vec![Operator {
+            name: "root".into(),
+            password_hash: cheap_hash("hunter2"),
+        }],
+        ..HubConfig::default()
+    })
+}
+
+#[test]
+fn a_password_gates_everything() {
+    let mut f = with_admission();
+    f.connect(1);
+    f.connect(2);
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- password required: send /pass PASSWORD"]
+    );
+    f.say(2, "hello?\n/pass s3cret\n");
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "-!- password required: send /pass PASSWORD",
+            "-!- error: wrong password"
+        ]
+    );
+    assert_eq!(f.out.closed, [ClientId(2)]);
+    f.connect(3);
+    f.say(3, "/pass s3cret\n");
+    f.say(1, "/pass s3cret\nfirst words\nand a half");
+    f.say(1, " line\n");
+    let seen = f.lines_for(1);
+    assert_eq!(
+        seen[0], "-!- Welcome, guest2! Type /help for commands.",
+        "{seen:?}"
+    );
+    assert_eq!(f.hub.client_count(), 2);
+    assert!(
+        f.out.console.iter().all(|line| !line.contains("s3cret")),
+        "{:?}",
+        f.out.console
+    );
+    // The lines sent right behind /pass were not lost.
+    let heard = f.lines_for(3);
+    assert_eq!(
+        heard[heard.len() - 2..],
+        ["<guest2> first words", "<guest2> and a half line"],
+        "{heard:?}"
+    );
+}
+
+#[test]
+fn failed_logins_are_rate_limited_and_silent_ones_time_out() {
+    let mut f = with_admission();
+    for id in 1..=5 {
+        f.connect_from(id, "10.0.0.1:1");
+        f.say(id, "/pass wrong\n");
+    }
+    f.connect_from(6, "10.0.0.1:1");
+    assert_eq!(
+        f.lines_for(6),
+        ["-!- error: too many failed logins from your address; try again later"]
+    );
+    f.connect_from(7, "10.0.0.2:1");
+    assert_eq!(
+        f.lines_for(7),
+        ["-!- password required: send /pass PASSWORD"],
+        "others are unaffected"
+    );
+    f.advance(11_000);
+    assert_eq!(f.lines_for(7), ["-!- error: login timed out"]);
+    assert!(f.out.closed.contains(&ClientId(7)));
+}
+
+#[test]
+fn operators_kick_ban_and_set_the_topic() {
+    let mut f = with_admission();
+    f.connect_from(1, "10.0.0.1:1");
+    f.connect_from(2, "10.0.0.2:1");
+    f.connect_from(3, "[2001:db8::1]:1");
+    for id in 1..=3 {
+        f.say(id, "/pass s3cret\n");
+    }
+    for id in 1..=3 {
+        f.lines_for(id);
+    }
+    f.say(
+        2,
+        "/kick guest1\n/oper root wrong\n/oper root hunter2\n/topic Rust only\n",
+    );
+    insta::assert_snapshot!(f.lines_for(2).join("\n"), @r"
+    -!- error: operators only: log in with /oper NAME PASSWORD
+    -!- error: wrong operator name or password
+    -!- you are now an operator: /kick /ban /unban /bans /topic /motd
+    -!- topic of lobby: Rust only
+    ");
+    f.lines_for(1);
+    f.lines_for(3);
+    f.say(
+        2,
+        "/ban guest3 2h\n/bans\n/kick guest1 spam\n/motd new rules\n",
+    );
+    insta::assert_snapshot!(f.lines_for(2).join("\n"), @r"
+    -!- guest3 left lobby (banned by root)
+    -!- banned 2001:db8::/64 for 7200s (1 disconnected)
+    -!- ban 2001:db8::/64 for 7200s more, by root
+    -!- guest1 left lobby (kicked: spam)
+    -!- kicked guest1
+    -!- the message of the day is now: new rules
+    ");
+    assert_eq!(f.lines_for(3), ["-!- you were banned by root"]);
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- guest3 left lobby (banned by root)",
+            "-!- you were kicked by root (spam)"
+        ]
+    );
+    f.connect_from(4, "[2001:db8::99]:1");
+    assert_eq!(
+        f.lines_for(4),
+        ["-!- error: you are banned from this server"]
+    );
+    f.connect_from(5, "10.0.0.5:1");
+    f.say(5, "/pass s3cret\n/topic\n");
+    insta::assert_snapshot!(f.lines_for(5).join("\n"), @r"
+    -!- password required: send /pass PASSWORD
+    -!- Welcome, guest4! new rules
+    -!- guest4 joined lobby
+    -!- topic of lobby: Rust only
+    -!- topic of lobby: Rust only
+    ");
+    f.lines_for(2);
+    f.say(2, "/unban 2001:db8::/64\n/unban 2001:db8::/64\n");
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "-!- unbanned 2001:db8::/64",
+            "-!- error: 2001:db8::/64 is not banned"
+        ]
+    );
+    f.console("/bans");
+    assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
 }
