@@ -1,0 +1,75 @@
+//! The three servers' wire dialects: what a client says first, how a
+//! message is framed, and what makes a client ready.
+
+use crate::loadgen::Role;
+
+/// Which server a client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// chat-server's line protocol: everyone starts in `lobby`, a line reaches
+    /// everyone else in the room. Ready when the welcome arrives.
+    Ours,
+    /// `ncat --chat`: every line to every other client, prefixed `<userN> `.
+    /// Ready when its `<announce>` lines arrive.
+    Ncat,
+    /// Redis pub/sub: receivers `SUBSCRIBE lobby`, senders `PUBLISH lobby`.
+    /// Ready when the reply to the first command arrives.
+    Redis,
+}
+
+/// Every dialect, ours first.
+pub const ALL: [Dialect; 3] = [Dialect::Ours, Dialect::Redis, Dialect::Ncat];
+
+impl Dialect {
+    /// Short key used in JSON and on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Dialect::Ours => "chat-server",
+            Dialect::Ncat => "ncat",
+            Dialect::Redis => "redis",
+        }
+    }
+
+    /// What a new client sends first.
+    pub fn hello(self, role: Role) -> &'static [u8] {
+        match (self, role) {
+            (Dialect::Redis, Role::Sender) => b"PING\r\n",
+            (Dialect::Redis, _) => b"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nlobby\r\n",
+            _ => b"",
+        }
+    }
+
+    /// Bytes before the 64-byte payload of one message.
+    pub fn frame_prefix(self) -> &'static [u8] {
+        match self {
+            Dialect::Redis => b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nlobby\r\n$64\r\n",
+            _ => b"",
+        }
+    }
+
+    /// Bytes after the payload.
+    pub fn frame_suffix(self) -> &'static [u8] {
+        match self {
+            Dialect::Redis => b"\r\n",
+            _ => b"\n",
+        }
+    }
+
+    /// Clients waiting for their greeting at once while connecting many:
+    /// ncat listens with a backlog of 10, and a longer queue only earns SYN
+    /// retransmits a second long.
+    pub fn connect_burst(self) -> usize {
+        match self {
+            Dialect::Ncat => 8,
+            _ => 256,
+        }
+    }
+
+    /// Most clients the server takes (ncat's select() stops at 1,027).
+    pub fn max_clients(self) -> usize {
+        match self {
+            Dialect::Ncat => 1020,
+            _ => 19_500,
+        }
+    }
+}

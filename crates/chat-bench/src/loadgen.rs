@@ -1,0 +1,551 @@
+//! The load generator's event loop: one thread, one mio `Poll`, nonblocking
+//! sockets, no allocation per message.
+//!
+//! Clients belong to a [`Group`] (one server under test). Senders' messages
+//! are appended to a per-sender buffer that is reused, receivers' bytes land
+//! in one shared read buffer and are scanned for markers in place. Time is
+//! read once per generation step and once per read, never per message.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::bucket::TokenBucket;
+use crate::dialect::Dialect;
+use crate::marker::{self, MARKER_LEN, Scanner};
+
+/// Bytes of a message payload (marker included).
+pub const PAYLOAD_LEN: usize = 64;
+/// A sender with this much unsent output takes no new message (it is shed).
+const SENDER_BACKLOG_CAP: usize = 1 << 20;
+const READ_BUF_LEN: usize = 256 * 1024;
+/// Longest latency the histograms hold: 60 s.
+const MAX_LATENCY_NS: u64 = 60_000_000_000;
+
+/// What a client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Counts markers and records their latency.
+    Receiver,
+    /// Sends paced messages; discards what it receives.
+    Sender,
+    /// Connects, becomes ready, stays.
+    Idle,
+    /// Connects, becomes ready, leaves (churn).
+    Churn,
+}
+
+struct Client {
+    stream: TcpStream,
+    group: usize,
+    role: Role,
+    connected: bool,
+    ready: bool,
+    scanner: Scanner,
+    out: Vec<u8>,
+    out_pos: usize,
+}
+
+/// Counters of one measurement window of a group.
+#[derive(Debug)]
+pub struct Window {
+    /// Markers sent at or after this time are counted (ns since start).
+    pub from_ns: u64,
+    /// ... and before this one.
+    pub until_ns: u64,
+    /// Messages written to a sender's buffer.
+    pub sent: u64,
+    /// Messages not sent because the sender's backlog was full.
+    pub shed: u64,
+    /// Messages the pacing owed but the generator was too late to send.
+    pub lagged: u64,
+    /// Markers received by receivers.
+    pub delivered: u64,
+    /// Latency of each delivery, ns.
+    pub hist: Histogram<u64>,
+}
+
+/// The clients of one server under test.
+#[derive(Debug)]
+pub struct Group {
+    pub dialect: Dialect,
+    pub addr: SocketAddr,
+    senders: Vec<usize>,
+    rr: usize,
+    /// Clients (not churners) that are connected or connecting.
+    pub live: usize,
+    /// Of those, the ready ones.
+    pub ready: usize,
+    /// Clients (not churners) the server closed or that failed.
+    pub lost: usize,
+    /// When a byte last arrived for this group (ns since start).
+    pub last_rx_ns: u64,
+    pub window: Window,
+    /// Churners in flight, done (ready then left) and failed.
+    pub churn_inflight: usize,
+    pub churn_done: u64,
+    pub churn_failed: u64,
+}
+
+struct Pacing {
+    group: usize,
+    bucket: TokenBucket,
+}
+
+struct Churn {
+    group: usize,
+    bucket: TokenBucket,
+    max_inflight: usize,
+}
+
+/// The generator.
+pub struct Gen {
+    poll: Poll,
+    events: Events,
+    keys: Vec<usize>,
+    clients: Slab<Client>,
+    pub groups: Vec<Group>,
+    buf: Vec<u8>,
+    start: Instant,
+    pacing: Option<Pacing>,
+    churn: Option<Churn>,
+    next_src: u32,
+    payload: [u8; PAYLOAD_LEN],
+}
+
+fn histogram() -> io::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).map_err(|e| io::Error::other(e.to_string()))
+}
+
+impl Gen {
+    pub fn new() -> io::Result<Gen> {
+        let mut payload = [b'x'; PAYLOAD_LEN];
+        marker::encode(&mut payload[..MARKER_LEN], 0);
+        Ok(Gen {
+            poll: Poll::new()?,
+            events: Events::with_capacity(4096),
+            keys: Vec::with_capacity(4096),
+            clients: Slab::with_capacity(1024),
+            groups: Vec::new(),
+            buf: vec![0; READ_BUF_LEN],
+            start: Instant::now(),
+            pacing: None,
+            churn: None,
+            next_src: 0,
+            payload,
+        })
+    }
+
+    /// Nanoseconds since the generator started: the markers' clock.
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Adds a group of clients for the server at `addr`.
+    pub fn add_group(&mut self, dialect: Dialect, addr: SocketAddr) -> io::Result<usize> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::other(format!(
+                "{addr} is not a loopback address"
+            )));
+        }
+        self.groups.push(Group {
+            dialect,
+            addr,
+            senders: Vec::new(),
+            rr: 0,
+            live: 0,
+            ready: 0,
+            lost: 0,
+            last_rx_ns: 0,
+            window: Window {
+                from_ns: u64::MAX,
+                until_ns: u64::MAX,
+                sent: 0,
+                shed: 0,
+                lagged: 0,
+                delivered: 0,
+                hist: histogram()?,
+            },
+            churn_inflight: 0,
+            churn_done: 0,
+            churn_failed: 0,
+        });
+        Ok(self.groups.len() - 1)
+    }
+
+    /// Source addresses rotate over 127.0.0.2–127.0.0.254 so that tens of
+    /// thousands of connections never run short of ephemeral ports.
+    fn next_source(&mut self) -> SocketAddr {
+        let host = 2 + (self.next_src % 253) as u8;
+        self.next_src = self.next_src.wrapping_add(1);
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)), 0)
+    }
+
+    /// Starts a nonblocking connect of a new client; returns its key.
+    pub fn connect(&mut self, group: usize, role: Role) -> io::Result<usize> {
+        let addr = self.groups[group].addr;
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        sock.set_nonblocking(true)?;
+        sock.set_tcp_nodelay(true)?;
+        sock.bind(&self.next_source().into())?;
+        match sock.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        let mut stream = TcpStream::from_std(sock.into());
+        let entry = self.clients.vacant_entry();
+        let key = entry.key();
+        self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let g = &mut self.groups[group];
+        entry.insert(Client {
+            stream,
+            group,
+            role,
+            connected: false,
+            ready: false,
+            scanner: Scanner::default(),
+            out: g.dialect.hello(role).to_vec(),
+            out_pos: 0,
+        });
+        match role {
+            Role::Churn => g.churn_inflight += 1,
+            Role::Sender => {
+                g.senders.push(key);
+                g.live += 1;
+            }
+            _ => g.live += 1,
+        }
+        Ok(key)
+    }
+
+    /// One loop turn: poll, serve every ready socket, pace, churn.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        self.keys.clear();
+        self.keys.extend(self.events.iter().map(|e| e.token().0));
+        for i in 0..self.keys.len() {
+            let key = self.keys[i];
+            self.service(key);
+        }
+        if self.pacing.is_some() {
+            self.generate();
+        }
+        if self.churn.is_some() {
+            self.churn_step()?;
+        }
+        Ok(())
+    }
+
+    fn service(&mut self, key: usize) {
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        if !c.connected {
+            match c.stream.take_error() {
+                Ok(None) => {}
+                _ => return self.close(key, true),
+            }
+            match c.stream.peer_addr() {
+                Ok(_) => c.connected = true,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                Err(_) => return self.close(key, true),
+            }
+        }
+        if flush(c).is_err() {
+            return self.close(key, true);
+        }
+        let Gen {
+            clients,
+            groups,
+            buf,
+            start,
+            ..
+        } = self;
+        let c = &mut clients[key];
+        let g = &mut groups[c.group];
+        let mut gone = false;
+        loop {
+            match c.stream.read(buf) {
+                Ok(0) => {
+                    gone = true;
+                    break;
+                }
+                Ok(n) => {
+                    let now = start.elapsed().as_nanos() as u64;
+                    g.last_rx_ns = now;
+                    if !c.ready {
+                        c.ready = true;
+                        if c.role != Role::Churn {
+                            g.ready += 1;
+                        }
+                    }
+                    if c.role == Role::Receiver {
+                        let w = &mut g.window;
+                        c.scanner.scan(&buf[..n], |t| {
+                            if t >= w.from_ns && t < w.until_ns {
+                                w.delivered += 1;
+                                w.hist.saturating_record(now.saturating_sub(t).max(1));
+                            }
+                        });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    gone = true;
+                    break;
+                }
+            }
+        }
+        let churned = c.role == Role::Churn && c.ready;
+        if gone {
+            self.close(key, true);
+        } else if churned {
+            self.close(key, false);
+        }
+    }
+
+    fn generate(&mut self) {
+        let now = self.now_ns();
+        let Some(p) = &mut self.pacing else { return };
+        let n = p.bucket.take(now);
+        if n == 0 {
+            return;
+        }
+        let group = p.group;
+        let g = &mut self.groups[group];
+        if g.senders.is_empty() {
+            g.window.shed += n;
+            return;
+        }
+        let (prefix, suffix) = (g.dialect.frame_prefix(), g.dialect.frame_suffix());
+        marker::encode(&mut self.payload[..MARKER_LEN], now);
+        for _ in 0..n {
+            let key = g.senders[g.rr % g.senders.len()];
+            g.rr = g.rr.wrapping_add(1);
+            match self.clients.get_mut(key) {
+                Some(c)
+                    if c.role == Role::Sender
+                        && c.group == group
+                        && c.out.len() - c.out_pos < SENDER_BACKLOG_CAP =>
+                {
+                    c.out.extend_from_slice(prefix);
+                    c.out.extend_from_slice(&self.payload);
+                    c.out.extend_from_slice(suffix);
+                    g.window.sent += 1;
+                }
+                _ => g.window.shed += 1,
+            }
+        }
+        let mut failed = None;
+        for &key in &g.senders {
+            if let Some(c) = self.clients.get_mut(key)
+                && c.connected
+                && c.group == group
+                && c.role == Role::Sender
+                && flush(c).is_err()
+            {
+                failed = Some(key);
+            }
+        }
+        if let Some(key) = failed {
+            self.close(key, true);
+        }
+    }
+
+    fn churn_step(&mut self) -> io::Result<()> {
+        let now = self.now_ns();
+        let Some(ch) = &mut self.churn else {
+            return Ok(());
+        };
+        let n = ch.bucket.take(now);
+        let (group, max) = (ch.group, ch.max_inflight);
+        for _ in 0..n {
+            if self.groups[group].churn_inflight >= max {
+                self.groups[group].churn_failed += 1;
+                continue;
+            }
+            if self.connect(group, Role::Churn).is_err() {
+                self.groups[group].churn_failed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a client; `by_peer` when the server closed it or it failed.
+    fn close(&mut self, key: usize, by_peer: bool) {
+        if !self.clients.contains(key) {
+            return;
+        }
+        let mut c = self.clients.remove(key);
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        let g = &mut self.groups[c.group];
+        if c.role == Role::Churn {
+            g.churn_inflight -= 1;
+            if by_peer {
+                g.churn_failed += 1;
+            } else {
+                g.churn_done += 1;
+            }
+            return;
+        }
+        g.live -= 1;
+        if c.ready {
+            g.ready -= 1;
+        }
+        if by_peer {
+            g.lost += 1;
+        }
+        if c.role == Role::Sender {
+            g.senders.retain(|&k| k != key);
+        }
+    }
+
+    /// Closes every client of `group` and forgets its counters of lost clients.
+    pub fn teardown(&mut self, group: usize) {
+        self.churn = None;
+        if self.pacing.as_ref().is_some_and(|p| p.group == group) {
+            self.pacing = None;
+        }
+        let keys: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.group == group)
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            self.close(key, false);
+        }
+        let g = &mut self.groups[group];
+        g.lost = 0;
+        g.rr = 0;
+    }
+
+    /// Turns the loop until `group` has `n` ready clients, or `timeout`.
+    pub fn wait_ready(&mut self, group: usize, n: usize, timeout: Duration) -> io::Result<bool> {
+        let deadline = Instant::now() + timeout;
+        while self.groups[group].ready < n {
+            if Instant::now() > deadline || self.groups[group].live < n {
+                return Ok(false);
+            }
+            self.turn(Some(Duration::from_millis(5)))?;
+        }
+        Ok(true)
+    }
+
+    /// Turns the loop until no byte arrived for `groups` for `quiet`, or `max`.
+    pub fn settle(&mut self, groups: &[usize], quiet: Duration, max: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + max;
+        let quiet = quiet.as_nanos() as u64;
+        loop {
+            self.turn(Some(Duration::from_millis(5)))?;
+            let now = self.now_ns();
+            let idle = groups
+                .iter()
+                .all(|&g| now.saturating_sub(self.groups[g].last_rx_ns) >= quiet);
+            if idle || Instant::now() > deadline {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Opens a measurement window on `group`: counters reset, markers sent
+    /// from now on count; with `msg_rate`, paced sending starts.
+    pub fn open_window(&mut self, group: usize, msg_rate: Option<f64>) {
+        let now = self.now_ns();
+        let w = &mut self.groups[group].window;
+        w.from_ns = now;
+        w.until_ns = u64::MAX;
+        w.sent = 0;
+        w.shed = 0;
+        w.lagged = 0;
+        w.delivered = 0;
+        w.hist.reset();
+        self.pacing = msg_rate.map(|rate| Pacing {
+            group,
+            // A 20 ms burst: a generator stalled longer than that lags.
+            bucket: TokenBucket::new(rate, (rate * 0.02).max(1.0), now),
+        });
+    }
+
+    /// Stops paced sending; markers sent from now on no longer count.
+    pub fn close_window(&mut self, group: usize) {
+        let now = self.now_ns();
+        if let Some(p) = self.pacing.take() {
+            self.groups[p.group].window.lagged = p.bucket.overflow();
+        }
+        self.groups[group].window.until_ns = now;
+    }
+
+    /// Starts churn on `group`: `rate` clients a second connect, get ready and leave.
+    pub fn start_churn(&mut self, group: usize, rate: f64, max_inflight: usize) {
+        let now = self.now_ns();
+        let g = &mut self.groups[group];
+        g.churn_done = 0;
+        g.churn_failed = 0;
+        self.churn = Some(Churn {
+            group,
+            bucket: TokenBucket::new(rate, (rate * 0.02).max(1.0), now),
+            max_inflight,
+        });
+    }
+
+    /// Stops starting churners (those in flight finish).
+    pub fn stop_churn(&mut self) {
+        self.churn = None;
+    }
+
+    /// Sends one message from `sender` now (for ping-pong).
+    pub fn send_one(&mut self, sender: usize) -> io::Result<()> {
+        let now = self.now_ns();
+        let Some(c) = self.clients.get_mut(sender) else {
+            return Err(io::Error::other("sender is gone"));
+        };
+        let g = &mut self.groups[c.group];
+        marker::encode(&mut self.payload[..MARKER_LEN], now);
+        c.out.extend_from_slice(g.dialect.frame_prefix());
+        c.out.extend_from_slice(&self.payload);
+        c.out.extend_from_slice(g.dialect.frame_suffix());
+        g.window.sent += 1;
+        flush(c)
+    }
+}
+
+/// Writes what `c` has queued until done or `WouldBlock`.
+fn flush(c: &mut Client) -> io::Result<()> {
+    if !c.connected {
+        return Ok(());
+    }
+    while c.out_pos < c.out.len() {
+        match c.stream.write(&c.out[c.out_pos..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => c.out_pos += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if c.out_pos == c.out.len() {
+        c.out.clear();
+        c.out_pos = 0;
+    } else if c.out_pos >= 64 * 1024 {
+        c.out.drain(..c.out_pos);
+        c.out_pos = 0;
+    }
+    Ok(())
+}

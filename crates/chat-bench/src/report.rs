@@ -1,0 +1,272 @@
+//! What a bench run leaves behind: the table on stdout, results.json, the
+//! SVG plot of p99 against offered rate, and BENCHMARKS.md.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use plotters::prelude::*;
+use serde_json::{Value, json};
+
+use crate::dialect::Dialect;
+use crate::stats::{Spread, spread};
+use crate::sys::Machine;
+use crate::workloads::churn::{self, Churn};
+use crate::workloads::conns::Conns;
+use crate::workloads::fanout::{Point, Sweep};
+use crate::workloads::rtt::Rtt;
+
+/// Everything a full run measured.
+#[derive(Debug)]
+pub struct Results {
+    pub machine: Machine,
+    pub runs: usize,
+    pub secs: f64,
+    /// Peers that are not installed.
+    pub missing: Vec<Dialect>,
+    pub sweeps: Vec<Sweep>,
+    pub rtts: Vec<Rtt>,
+    pub churn_config: churn::Config,
+    pub churns: Vec<Churn>,
+    pub conns: Vec<Conns>,
+    pub elapsed: Duration,
+}
+
+fn m(x: f64) -> String {
+    format!("{:.2}M", x / 1e6)
+}
+
+fn spread_m(s: Spread) -> String {
+    format!("{} ({}–{})", m(s.median), m(s.min), m(s.max))
+}
+
+fn point_json(p: &Point) -> Value {
+    json!({
+        "server": p.dialect.key(),
+        "receivers": p.receivers,
+        "senders": p.senders,
+        "target_deliveries_per_s": p.target,
+        "sustained": p.sustained(),
+        "generator_bound": p.generator_bound(),
+        "offered": p.spread(|r| r.offered).json(),
+        "delivered_per_s": p.spread(|r| r.delivered_rate).json(),
+        "delivered_ratio": p.spread(|r| r.ratio).json(),
+        "p50_ms": p.spread(|r| r.p50_ms).json(),
+        "p99_ms": p.spread(|r| r.p99_ms).json(),
+        "p999_ms": p.spread(|r| r.p999_ms).json(),
+        "max_ms": p.spread(|r| r.max_ms).json(),
+        "server_syscalls_per_delivery": p.spread(|r| r.syscalls_per_delivery).json(),
+        "generator_cpu": p.spread(|r| r.gen_cpu).json(),
+        "runs": p.runs.iter().map(|r| json!({
+            "offered": r.offered, "delivered_per_s": r.delivered_rate, "ratio": r.ratio,
+            "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "p999_ms": r.p999_ms, "max_ms": r.max_ms,
+            "syscalls_per_delivery": r.syscalls_per_delivery, "generator_cpu": r.gen_cpu,
+            "shed": r.shed, "lagged": r.lagged, "lost_clients": r.lost_clients,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+impl Results {
+    /// The results as JSON.
+    pub fn json(&self) -> Value {
+        json!({
+            "machine": {
+                "nproc": self.machine.nproc, "cpu": self.machine.cpu,
+                "kernel": self.machine.kernel, "mem_gib": self.machine.mem_gib,
+            },
+            "runs_per_figure": self.runs,
+            "window_secs": self.secs,
+            "elapsed_secs": self.elapsed.as_secs_f64(),
+            "missing_peers": self.missing.iter().map(|d| d.key()).collect::<Vec<_>>(),
+            "fanout": self.sweeps.iter().map(|s| json!({
+                "receivers": s.config.receivers,
+                "senders": s.config.senders,
+                "skipped": s.skipped.iter().map(|(d, why)| json!({"server": d.key(), "why": why})).collect::<Vec<_>>(),
+                "points": s.points.iter().map(point_json).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "rtt": self.rtts.iter().map(|r| json!({
+                "server": r.dialect.key(), "p50_us": r.p50().json(), "p99_us": r.p99().json(), "lost": r.lost(),
+            })).collect::<Vec<_>>(),
+            "churn": self.churns.iter().map(|c| json!({
+                "server": c.dialect.key(),
+                "receivers": self.churn_config.receivers, "senders": self.churn_config.senders,
+                "deliveries_per_s": self.churn_config.rate, "churn_target_per_s": self.churn_config.churn_rate,
+                "joins_and_leaves_per_s": c.cycles_per_s().json(), "failed": c.failed(),
+                "quiet_p99_ms": spread(c.quiet.iter().map(|r| r.p99_ms)).json(),
+                "churn_p99_ms": spread(c.churned.iter().map(|r| r.p99_ms)).json(),
+                "quiet_ratio": spread(c.quiet.iter().map(|r| r.ratio)).json(),
+                "churn_ratio": spread(c.churned.iter().map(|r| r.ratio)).json(),
+            })).collect::<Vec<_>>(),
+            "conns": self.conns.iter().map(|c| json!({
+                "server": c.dialect.key(), "target": c.target,
+                "clients": c.clients().json(), "connects_per_s": c.rate().json(),
+                "rss_bytes_per_client": c.rss().json(), "kernel_slab_bytes_per_client": c.slab().json(),
+                "survived": c.runs.iter().all(|r| r.survived),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The table printed on stdout.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        for s in &self.sweeps {
+            let _ = writeln!(
+                t,
+                "\nfan-out R={} S={} (deliveries/s; median (min–max) of {} runs)",
+                s.config.receivers, s.config.senders, self.runs
+            );
+            let _ = writeln!(
+                t,
+                "{:<12} {:>8} {:>24} {:>9} {:>22} {:>9} {:>7}  verdict",
+                "server", "offered", "delivered", "ratio", "p99 ms", "sys/dlv", "lg cpu"
+            );
+            for p in &s.points {
+                let _ = writeln!(
+                    t,
+                    "{:<12} {:>8} {:>24} {:>9.4} {:>22} {:>9.4} {:>7.2}  {}",
+                    p.dialect.key(),
+                    m(p.target),
+                    spread_m(p.spread(|r| r.delivered_rate)),
+                    p.spread(|r| r.ratio).median,
+                    p.spread(|r| r.p99_ms).show(2),
+                    p.spread(|r| r.syscalls_per_delivery).median,
+                    p.spread(|r| r.gen_cpu).median,
+                    verdict(p)
+                );
+            }
+            for (d, why) in &s.skipped {
+                let _ = writeln!(t, "{:<12} skipped: {why}", d.key());
+            }
+        }
+        let _ = writeln!(t, "\nping-pong (µs)");
+        for r in &self.rtts {
+            let _ = writeln!(
+                t,
+                "{:<12} p50 {:<24} p99 {:<24} lost {}",
+                r.dialect.key(),
+                r.p50().show(1),
+                r.p99().show(1),
+                r.lost()
+            );
+        }
+        let _ = writeln!(
+            t,
+            "\nchurn ({} joins+leaves/s offered during R={} S={} at {} deliveries/s)",
+            self.churn_config.churn_rate,
+            self.churn_config.receivers,
+            self.churn_config.senders,
+            m(self.churn_config.rate)
+        );
+        for c in &self.churns {
+            let _ = writeln!(
+                t,
+                "{:<12} done/s {:<20} failed {:<5} p99 quiet {:<22} p99 churning {:<22} ratio {:.4}",
+                c.dialect.key(),
+                c.cycles_per_s().show(0),
+                c.failed(),
+                spread(c.quiet.iter().map(|r| r.p99_ms)).show(2),
+                spread(c.churned.iter().map(|r| r.p99_ms)).show(2),
+                spread(c.churned.iter().map(|r| r.ratio)).median
+            );
+        }
+        let _ = writeln!(t, "\nidle clients");
+        for c in &self.conns {
+            let _ = writeln!(
+                t,
+                "{:<12} {:>6.0} of {:<6} connects/s {:<26} RSS B/client {:<22} kernel slab B/client {}",
+                c.dialect.key(),
+                c.clients().median,
+                c.target,
+                c.rate().show(0),
+                c.rss().show(0),
+                c.slab().show(0)
+            );
+        }
+        t
+    }
+
+    /// The plot: p99 against offered deliveries per second, one line per
+    /// server and R.
+    pub fn svg(&self, path: &Path) -> Result<(), String> {
+        let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let max_x = self
+            .sweeps
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .map(|p| p.target / 1e6)
+            .fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "fan-out: p99 latency against offered deliveries/s",
+                ("sans-serif", 22),
+            )
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(0.0..max_x * 1.05, (0.01f64..10_000.0).log_scale())
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("offered deliveries per second (millions)")
+            .y_desc("p99 latency (ms, log)")
+            .draw()
+            .map_err(|e| err(&e))?;
+        let colors = [
+            RGBColor(200, 30, 30),
+            RGBColor(30, 90, 200),
+            RGBColor(20, 150, 60),
+        ];
+        for s in &self.sweeps {
+            for (ci, d) in crate::dialect::ALL.iter().enumerate() {
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .filter(|p| p.dialect == *d)
+                    .map(|p| {
+                        (
+                            p.target / 1e6,
+                            p.spread(|r| r.p99_ms).median.clamp(0.01, 10_000.0),
+                        )
+                    })
+                    .collect();
+                if pts.is_empty() {
+                    continue;
+                }
+                let width = match s.config.receivers {
+                    100 => 3,
+                    1000 => 2,
+                    _ => 1,
+                };
+                let style = ShapeStyle::from(&colors[ci]).stroke_width(width);
+                let label = format!("{} R={}", d.key(), s.config.receivers);
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), style))
+                    .map_err(|e| err(&e))?
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, style.filled())))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))
+    }
+}
+
+fn verdict(p: &Point) -> &'static str {
+    match (p.sustained(), p.generator_bound()) {
+        (true, false) => "sustained",
+        (true, true) => "sustained (generator-bound)",
+        (false, true) => "NOT sustained (generator-bound)",
+        (false, false) => "NOT sustained",
+    }
+}

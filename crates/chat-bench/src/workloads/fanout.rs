@@ -1,0 +1,290 @@
+//! Fan-out: R receivers and S senders in one room; a sweep of offered
+//! delivery rates, each run a few times, up to the first rate a server does
+//! not sustain (≥ 99.9 % delivered and p99 ≤ 200 ms).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::dialect::Dialect;
+use crate::loadgen::{Gen, Role};
+use crate::stats::{Spread, spread};
+use crate::sys;
+use crate::workloads::{Target, connect_many, ms};
+
+/// Sustained means at least this share delivered ...
+pub const MIN_DELIVERED: f64 = 0.999;
+/// ... and p99 at most this, in ms.
+pub const MAX_P99_MS: f64 = 200.0;
+
+/// One fan-out configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub receivers: usize,
+    pub senders: usize,
+    /// Offered deliveries per second, ascending.
+    pub rates: Vec<f64>,
+    pub runs: usize,
+    pub secs: f64,
+}
+
+/// One measurement window.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    /// Deliveries per second the generator offered (sent + shed) × R / s.
+    pub offered: f64,
+    pub delivered_rate: f64,
+    /// Delivered / offered.
+    pub ratio: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Server read + write syscalls per delivery.
+    pub syscalls_per_delivery: f64,
+    /// Generator CPU use during the window (1.0 = one core).
+    pub gen_cpu: f64,
+    /// Messages refused by a full sender backlog (server backpressure).
+    pub shed: u64,
+    /// Messages the generator was too late to offer.
+    pub lagged: u64,
+    /// Clients the server dropped.
+    pub lost_clients: usize,
+}
+
+/// A rate of the sweep for one server: its runs.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub dialect: Dialect,
+    pub receivers: usize,
+    pub senders: usize,
+    pub target: f64,
+    pub runs: Vec<Run>,
+}
+
+impl Point {
+    /// The spread of one figure over the runs.
+    pub fn spread(&self, f: impl Fn(&Run) -> f64) -> Spread {
+        spread(self.runs.iter().map(f))
+    }
+
+    /// Whether the median run met the bar.
+    pub fn sustained(&self) -> bool {
+        self.spread(|r| r.ratio).median >= MIN_DELIVERED
+            && self.spread(|r| r.p99_ms).median <= MAX_P99_MS
+            && self.runs.iter().all(|r| r.lost_clients == 0)
+    }
+
+    /// Whether the generator, not the server, was the limit.
+    pub fn generator_bound(&self) -> bool {
+        self.spread(|r| r.offered).median < 0.97 * self.target
+            || self.spread(|r| r.gen_cpu).median > 0.95
+    }
+}
+
+/// The sweep of one configuration, every server.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub config: Config,
+    pub points: Vec<Point>,
+    /// Servers left out, and why.
+    pub skipped: Vec<(Dialect, String)>,
+}
+
+impl Sweep {
+    /// The highest sustained point of `dialect`.
+    pub fn best(&self, dialect: Dialect) -> Option<&Point> {
+        self.points
+            .iter()
+            .filter(|p| p.dialect == dialect && p.sustained())
+            .max_by(|a, b| {
+                a.spread(|r| r.delivered_rate)
+                    .median
+                    .total_cmp(&b.spread(|r| r.delivered_rate).median)
+            })
+    }
+
+    /// The point of `dialect` at `target`, if measured.
+    pub fn at(&self, dialect: Dialect, target: f64) -> Option<&Point> {
+        self.points
+            .iter()
+            .find(|p| p.dialect == dialect && p.target == target)
+    }
+}
+
+/// Runs the sweep of `config` over `targets`; `log` hears progress.
+pub fn run(
+    lg: &mut Gen,
+    targets: &mut [Target],
+    config: &Config,
+    log: &mut dyn FnMut(&str),
+) -> io::Result<Sweep> {
+    let (r, s) = (config.receivers, config.senders);
+    let mut sweep = Sweep {
+        config: config.clone(),
+        points: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let mut eligible = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        if r + s + 8 > t.server.dialect.max_clients() {
+            sweep.skipped.push((
+                t.server.dialect,
+                format!("{} clients exceed its limit", r + s),
+            ));
+        } else {
+            eligible.push(i);
+        }
+    }
+    // Connect every server's clients at once when the file limit allows, so
+    // the runs interleave; otherwise one server at a time.
+    let budget = sys::fd_limit().saturating_sub(300) as usize;
+    let batches: Vec<Vec<usize>> = if eligible.len() * (r + s) <= budget {
+        vec![eligible]
+    } else {
+        eligible.into_iter().map(|i| vec![i]).collect()
+    };
+    for batch in batches {
+        let mut alive = Vec::new();
+        for &i in &batch {
+            let t = &targets[i];
+            let burst = t.server.dialect.connect_burst();
+            let (got_r, _) = connect_many(lg, t.group, Role::Receiver, r, burst, secs(60.0))?;
+            let (got_s, _) = connect_many(lg, t.group, Role::Sender, s, burst, secs(10.0))?;
+            if got_r < r || got_s < s {
+                sweep.skipped.push((
+                    t.server.dialect,
+                    format!("only {got_r}/{r} receivers and {got_s}/{s} senders got ready"),
+                ));
+                lg.teardown(t.group);
+            } else {
+                alive.push(i);
+            }
+        }
+        let groups: Vec<usize> = alive.iter().map(|&i| targets[i].group).collect();
+        lg.settle(&groups, ms_(300), secs(10.0))?;
+        for &rate in &config.rates {
+            if alive.is_empty() {
+                break;
+            }
+            let mut points: Vec<Point> = alive
+                .iter()
+                .map(|&i| Point {
+                    dialect: targets[i].server.dialect,
+                    receivers: r,
+                    senders: s,
+                    target: rate,
+                    runs: Vec::new(),
+                })
+                .collect();
+            for _ in 0..config.runs {
+                for (k, &i) in alive.iter().enumerate() {
+                    let run = window(lg, &mut targets[i], r, rate, config.secs)?;
+                    points[k].runs.push(run);
+                }
+            }
+            let mut still = Vec::new();
+            for (k, p) in points.into_iter().enumerate() {
+                let verdict = if !p.sustained() {
+                    "not sustained"
+                } else if p.generator_bound() {
+                    "sustained, generator-bound"
+                } else {
+                    "sustained"
+                };
+                log(&format!(
+                    "fanout R={r} S={s} {:<11} offered {:>6.2}M/s delivered {:>6.2}M/s ({:.4}) p99 {:>8.3} ms  {verdict}",
+                    p.dialect.key(),
+                    p.spread(|x| x.offered).median / 1e6,
+                    p.spread(|x| x.delivered_rate).median / 1e6,
+                    p.spread(|x| x.ratio).median,
+                    p.spread(|x| x.p99_ms).median,
+                ));
+                // A generator-bound point says nothing of the server: go on,
+                // unless the generator offered far less than asked.
+                let hopeless = p.spread(|x| x.offered).median < 0.8 * p.target;
+                if p.sustained() && !hopeless {
+                    still.push(alive[k]);
+                }
+                sweep.points.push(p);
+            }
+            alive = still;
+        }
+        for &i in &batch {
+            lg.teardown(targets[i].group);
+        }
+        lg.settle(&[], ms_(200), secs(1.0))?;
+    }
+    Ok(sweep)
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn ms_(m: u64) -> Duration {
+    Duration::from_millis(m)
+}
+
+/// One window: `rate` deliveries per second offered to `target`'s R
+/// receivers for `secs`, then a drain until everything arrived or the
+/// stream stayed quiet for 300 ms.
+pub fn window(
+    lg: &mut Gen,
+    target: &mut Target,
+    receivers: usize,
+    rate: f64,
+    secs_: f64,
+) -> io::Result<Run> {
+    let g = target.group;
+    let lost0 = lg.groups[g].lost;
+    let sys0 = target.server.syscalls();
+    let cpu0 = sys::cpu_time_ns();
+    let start = Instant::now();
+    lg.open_window(g, Some(rate / receivers as f64));
+    let length = secs(secs_);
+    while start.elapsed() < length {
+        lg.turn(Some(Duration::from_millis(1)))?;
+    }
+    lg.close_window(g);
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = (sys::cpu_time_ns() - cpu0) as f64 / 1e9 / wall;
+    let drain = Instant::now();
+    loop {
+        let w = &lg.groups[g].window;
+        if w.delivered >= w.sent * receivers as u64 || drain.elapsed() > secs(5.0) {
+            break;
+        }
+        let quiet = lg.now_ns().saturating_sub(lg.groups[g].last_rx_ns);
+        if quiet > 300_000_000 {
+            break;
+        }
+        lg.turn(Some(Duration::from_millis(1)))?;
+    }
+    let sys1 = target.server.syscalls();
+    let grp = &lg.groups[g];
+    let w = &grp.window;
+    let offered_msgs = (w.sent + w.shed) as f64;
+    let expected = offered_msgs * receivers as f64;
+    let syscalls = match (sys0, sys1) {
+        (Some((r0, w0)), Some((r1, w1))) => (r1 - r0 + w1 - w0) as f64,
+        _ => f64::NAN,
+    };
+    Ok(Run {
+        offered: expected / secs_,
+        delivered_rate: w.delivered as f64 / secs_,
+        ratio: if expected > 0.0 {
+            w.delivered as f64 / expected
+        } else {
+            1.0
+        },
+        p50_ms: ms(&w.hist, 0.5),
+        p99_ms: ms(&w.hist, 0.99),
+        p999_ms: ms(&w.hist, 0.999),
+        max_ms: w.hist.max() as f64 / 1e6,
+        syscalls_per_delivery: syscalls / w.delivered.max(1) as f64,
+        gen_cpu: cpu,
+        shed: w.shed,
+        lagged: w.lagged,
+        lost_clients: grp.lost.saturating_sub(lost0),
+    })
+}
