@@ -1,18 +1,111 @@
-//! Turning `HOST PORT` into a connected socket.
+//! Turning `HOST PORT` into a connected socket, plain or TLS.
 //!
 //! HOST may be an IPv4 literal, an IPv6 literal with or without brackets, or
-//! a host name; every resolved address is tried in order.
+//! a host name; every resolved address is tried in order. With TLS the
+//! handshake completes (or fails) before the connection counts as up, so
+//! its failures are reported like any other connection error.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::tls;
 
 /// How long one connection attempt may take before the next address is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where to connect, and how (kept for reconnects).
+#[derive(Debug, Clone)]
+pub(crate) struct Connector {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// `Some` with `--tls`.
+    pub(crate) tls: Option<tls::Setup>,
+}
+
+impl Connector {
+    /// Connect (and run the TLS handshake); also return the address that
+    /// answered.
+    pub(crate) fn connect(&self) -> Result<(Stream, SocketAddr)> {
+        let (tcp, peer) = connect(&self.host, self.port)?;
+        let stream = match &self.tls {
+            None => Stream::Plain(tcp),
+            Some(setup) => Stream::Tls(setup.start(tcp, peer)?),
+        };
+        Ok((stream, peer))
+    }
+}
+
+/// The name TLS checks by default: the HOST argument without brackets.
+pub(crate) fn default_tls_name(host: &str) -> &str {
+    strip_brackets(host)
+}
+
+/// A connection as the modes use it: read, write, clone, half-close.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    /// The local end of the TLS pump (see [`tls`]).
+    Tls(tls::Bridge),
+}
+
+impl Stream {
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(match self {
+            Self::Plain(tcp) => Self::Plain(tcp.try_clone()?),
+            Self::Tls(bridge) => Self::Tls(bridge.try_clone()?),
+        })
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.shutdown(how),
+            Self::Tls(bridge) => bridge.shutdown(how),
+        }
+    }
+}
+
+impl Read for &Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => (&*tcp).read(buf),
+            Stream::Tls(bridge) => bridge.read(buf),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for &Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => (&*tcp).write(buf),
+            Stream::Tls(bridge) => bridge.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Connect to `host:port`; on success also return the address that answered.
-pub(crate) fn connect(host: &str, port: u16) -> Result<(TcpStream, SocketAddr)> {
+fn connect(host: &str, port: u16) -> Result<(TcpStream, SocketAddr)> {
     let host = strip_brackets(host);
     let target = display_target(host, port);
     let addrs: Vec<SocketAddr> = (host, port)

@@ -38,6 +38,10 @@ pub(crate) fn line_to_json(line: &str) -> Value {
         Body::Private { from, text } => object(stamp, "private", Some(from), None, Some(text)),
         Body::PrivateSent { to, text } => object(stamp, "private_sent", Some(to), None, Some(text)),
         Body::Operator { name, text } => object(stamp, "operator", Some(name), None, Some(text)),
+        Body::History { nick, text, action } => {
+            let kind = if action { "history_action" } else { "history" };
+            object(stamp, kind, Some(nick), None, Some(text))
+        }
         Body::Notice(notice) => match notice {
             Notice::Welcome { nick, motd } => {
                 object(stamp, "welcome", Some(nick), None, Some(motd))
@@ -54,6 +58,7 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             Notice::Rooms { count, list } => {
                 with_count(object(stamp, "rooms", None, None, Some(list)), count)
             }
+            Notice::Topic { room, text } => object(stamp, "topic", None, Some(room), Some(text)),
             Notice::Error { text } => object(stamp, "error", None, None, Some(text)),
             Notice::Info { text } => object(stamp, "info", None, None, Some(text)),
         },

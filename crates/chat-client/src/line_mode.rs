@@ -4,10 +4,12 @@
 //! as they arrive and ends the process when the server closes.
 
 use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
+use crate::connect::Stream;
 use crate::error::{Error, Result};
+use crate::password::Password;
 use crate::reader::{self, Reader, WaitOutcome};
 use crate::stdio::{self, InputLines};
 
@@ -17,9 +19,11 @@ const GRACE_AFTER_WRITE_ERROR: Duration = Duration::from_secs(2);
 
 /// Run a line-mode session on a connected socket.
 /// With `json`, each received line is printed as a JSON object instead.
+/// A `password` goes first, then `/nick`.
 pub(crate) fn run(
-    mut stream: TcpStream,
+    mut stream: Stream,
     peer: SocketAddr,
+    password: Option<&Password>,
     nick: Option<&str>,
     json: bool,
 ) -> Result<()> {
@@ -28,6 +32,9 @@ pub(crate) fn run(
         .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
     let reader = Reader::spawn(move || print_lines(incoming, peer, json))?;
 
+    if let Some(password) = password {
+        send_line(&mut stream, password.command().as_bytes(), peer, &reader)?;
+    }
     if let Some(nick) = nick {
         send_line(&mut stream, nick_command(nick).as_bytes(), peer, &reader)?;
     }
@@ -55,7 +62,7 @@ fn nick_command(nick: &str) -> String {
 }
 
 /// Send `line` followed by `\n` in one write.
-fn send_line(stream: &mut TcpStream, line: &[u8], peer: SocketAddr, reader: &Reader) -> Result<()> {
+fn send_line(stream: &mut Stream, line: &[u8], peer: SocketAddr, reader: &Reader) -> Result<()> {
     let mut message = Vec::with_capacity(line.len() + 1);
     message.extend_from_slice(line);
     message.push(b'\n');
@@ -75,7 +82,7 @@ fn after_write_error(reader: &Reader, error: Error) -> Result<()> {
 
 /// The reader thread: print each complete line as it arrives; at EOF print a
 /// final partial line with a newline added.
-fn print_lines(mut stream: TcpStream, peer: SocketAddr, json: bool) -> Result<()> {
+fn print_lines(mut stream: Stream, peer: SocketAddr, json: bool) -> Result<()> {
     let print = |bytes: &[u8], suffix: &str| {
         if json {
             stdio::print_received(crate::json::render(bytes).as_bytes(), "")

@@ -16,8 +16,19 @@
 //! What scripted mode must never do: re-stamp, reorder, filter or otherwise
 //! rewrite what the server sent (the only changes are a lossy decode of
 //! invalid UTF-8 and a newline after a final partial line or a raw chunk),
-//! send anything the user did not type (apart from the `/nick` asked for on
-//! the command line), or print anything but the server's data on stdout.
+//! send anything the user did not type (apart from the `/pass` and `/nick`
+//! asked for on the command line or by `CHAT_PASSWORD`), or print anything
+//! but the server's data on stdout.
+//!
+//! With `--tls` the connection is TLS ([`tls`]): the handshake runs before
+//! the connection counts as up, then a small pump gives every mode a socket
+//! to use exactly like the plain one. The default trust is the Mozilla root
+//! store bundled by **webpki-roots** rather than the OS store
+//! (rustls-native-certs): the client then behaves the same on every machine
+//! and needs no system certificate store; `--ca FILE` trusts a private CA or
+//! a self-signed certificate instead. A server password
+//! (`--password-file`, `CHAT_PASSWORD`, [`password`]) goes out as the
+//! connection's first line, `/pass SECRET`.
 //!
 //! This file holds the command line and the dispatch; the work lives in
 //! [`connect`], [`line_mode`], [`raw_mode`], [`json`] and [`tui`].
@@ -57,15 +68,19 @@ mod connect;
 mod error;
 mod json;
 mod line_mode;
+mod password;
 mod raw_mode;
 mod reader;
 mod stdio;
+mod tls;
 mod tui;
 
 use std::io::IsTerminal as _;
+use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::connect::Connector;
 use crate::error::Result;
 
 /// Default server port (the chat server's default too).
@@ -97,6 +112,18 @@ sees two messages glued together. Every chunk received is printed followed by a
 newline. An empty line or end of stdin ends the session. When stdin is a
 terminal, the prompt `>>> ` is shown before each line.
 
+TLS (--tls): the certificate is checked against the Mozilla roots built into
+the client (the same on every machine), or against --ca FILE for a private CA
+or a self-signed certificate, for the name --tls-name or else HOST (an IP
+address must be in the certificate as an IP address). --insecure checks nothing
+and says so on stderr. TLS 1.2 or newer. A failed handshake is a connection
+error.
+
+Password: with --password-file FILE (its first line) or else the environment
+variable CHAT_PASSWORD, the client sends `/pass SECRET` as its very first line,
+before --nick (in raw mode: as the first chunk, waiting for the reply like any
+other). The secret is never printed.
+
 Exit status: 0 when the session ends normally, 1 when the server cannot be
 reached or the connection breaks (a one-line message on stderr names the
 address).";
@@ -107,7 +134,9 @@ Examples:
   chat-client ::1 21263 --nick alice       # IPv6, pick a nick first
   printf 'hello\\n/quit\\n' | chat-client    # scripted session
   chat-client --raw example.org 12345      # talk to a tutorial server
-  chat-client --json < /dev/null | jq .    # received lines as JSON";
+  chat-client --json < /dev/null | jq .    # received lines as JSON
+  chat-client --tls --ca ca.pem chat.lan   # TLS, trusting a private CA
+  CHAT_PASSWORD=s3cret chat-client         # a server with a password";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -163,6 +192,31 @@ struct Args {
     /// backoff) and rejoin the room and nick
     #[arg(long)]
     reconnect: bool,
+
+    /// Connect with TLS (certificates checked against the bundled Mozilla
+    /// roots unless --ca or --insecure)
+    #[arg(long)]
+    tls: bool,
+
+    /// Trust the certificates in this PEM file (a private CA or a
+    /// self-signed certificate) instead of the bundled roots
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca: Option<PathBuf>,
+
+    /// The name the server's certificate must carry, also sent as SNI
+    /// (default: HOST)
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    tls_name: Option<String>,
+
+    /// Accept any certificate: NO verification, anyone on the path can read
+    /// and change the chat (a warning is printed)
+    #[arg(long, requires = "tls", conflicts_with = "ca")]
+    insecure: bool,
+
+    /// Send `/pass` with the first line of FILE before anything else
+    /// (default: $CHAT_PASSWORD, if set)
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
 }
 
 /// `--color`.
@@ -204,17 +258,24 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let (stream, peer) = connect::connect(&args.host, args.port)?;
+    let password = password::load(args.password_file.as_deref())?;
+    let connector = Connector {
+        host: args.host.clone(),
+        port: args.port,
+        tls: tls_setup(args)?,
+    };
+    let (stream, peer) = connector.connect()?;
     let interactive = !args.raw
         && !args.json
         && std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal();
     if args.raw {
-        raw_mode::run(stream, peer)
+        raw_mode::run(stream, peer, password.as_ref())
     } else if interactive {
         let options = tui::Options {
-            host: args.host.clone(),
-            port: args.port,
+            connector,
+            password,
+            insecure: args.insecure,
             nick: args.nick.clone(),
             colors: args.color.enabled(),
             time_format: args.time_format.clone(),
@@ -223,6 +284,32 @@ fn run(args: &Args) -> Result<()> {
         };
         tui::run(stream, peer, options)
     } else {
-        line_mode::run(stream, peer, args.nick.as_deref(), args.json)
+        line_mode::run(
+            stream,
+            peer,
+            password.as_ref(),
+            args.nick.as_deref(),
+            args.json,
+        )
     }
+}
+
+/// The TLS configuration for `--tls` (printing the `--insecure` warning).
+fn tls_setup(args: &Args) -> Result<Option<tls::Setup>> {
+    if !args.tls {
+        return Ok(None);
+    }
+    let trust = if args.insecure {
+        eprintln!("chat-client: {}", tls::INSECURE_WARNING);
+        tls::Trust::Insecure
+    } else if let Some(ca) = &args.ca {
+        tls::Trust::Ca(ca.clone())
+    } else {
+        tls::Trust::Roots
+    };
+    let name = args
+        .tls_name
+        .as_deref()
+        .unwrap_or_else(|| connect::default_tls_name(&args.host));
+    tls::Setup::new(&trust, name).map(Some)
 }

@@ -5,13 +5,18 @@
 //! chunk-based server never reads two messages glued together. The reader
 //! thread prints every chunk it receives, followed by a newline, whether or
 //! not it answers something we sent.
+//!
+//! With a server password the first chunk is `/pass SECRET` (no newline,
+//! like every chunk), sent in lockstep too.
 
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::connect::Stream;
 use crate::error::{Error, Result};
+use crate::password::Password;
 use crate::reader::{self, Reader, WaitOutcome};
 use crate::stdio::{self, InputLines};
 
@@ -25,7 +30,7 @@ const CHUNK_SIZE: usize = 1024;
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Run a raw-mode session on a connected socket.
-pub(crate) fn run(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
+pub(crate) fn run(mut stream: Stream, peer: SocketAddr, password: Option<&Password>) -> Result<()> {
     let incoming = stream
         .try_clone()
         .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
@@ -35,6 +40,20 @@ pub(crate) fn run(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
         Reader::spawn(move || print_chunks(incoming, peer, &chunks))?
     };
 
+    let send_chunk = |stream: &mut Stream, chunk: &[u8]| {
+        let seen = chunks.count();
+        if let Err(err) = stream.write_all(chunk) {
+            let error = Error::connection_lost(peer, &err);
+            return match reader.wait(Some(CLOSE_WAIT)) {
+                WaitOutcome::TimedOut | WaitOutcome::ReaderDied => Err(error),
+            };
+        }
+        chunks.wait_past(seen);
+        Ok(())
+    };
+    if let Some(password) = password {
+        send_chunk(&mut stream, password.command().as_bytes())?;
+    }
     let prompt = io::stdin().is_terminal();
     let mut input = InputLines::new();
     loop {
@@ -47,14 +66,7 @@ pub(crate) fn run(mut stream: TcpStream, peer: SocketAddr) -> Result<()> {
         if line.is_empty() {
             break;
         }
-        let seen = chunks.count();
-        if let Err(err) = stream.write_all(line) {
-            let error = Error::connection_lost(peer, &err);
-            return match reader.wait(Some(CLOSE_WAIT)) {
-                WaitOutcome::TimedOut | WaitOutcome::ReaderDied => Err(error),
-            };
-        }
-        chunks.wait_past(seen);
+        send_chunk(&mut stream, line)?;
     }
 
     // Done: half-close, give the server a moment to close, and leave.
@@ -99,7 +111,7 @@ impl ChunkCounter {
 }
 
 /// The reader thread: print each chunk as it arrives, one per line.
-fn print_chunks(mut stream: TcpStream, peer: SocketAddr, chunks: &ChunkCounter) -> Result<()> {
+fn print_chunks(mut stream: Stream, peer: SocketAddr, chunks: &ChunkCounter) -> Result<()> {
     let mut buf = [0_u8; CHUNK_SIZE];
     loop {
         match stream.read(&mut buf) {

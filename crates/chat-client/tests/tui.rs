@@ -83,7 +83,8 @@ impl Server {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(addr) = line.split("listening on ").nth(1) {
-                        break addr.trim().parse().expect("server address");
+                        let addr = addr.trim().trim_end_matches(" (TLS)");
+                        break addr.parse().expect("server address");
                     }
                 }
                 _ => {
@@ -631,4 +632,46 @@ fn reconnect_rejoins_room_and_nick() {
     let mut nat = Peer::join(&server, "nat");
     nat.say("/join dev");
     tmux.wait_for("nat joined dev");
+}
+
+#[test]
+fn tls_session_with_the_insecure_warning_on_screen() {
+    if !tmux_available() {
+        return;
+    }
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("rcgen certificate");
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tui-tls-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    fs::write(&cert, made.cert.pem()).expect("write cert");
+    fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
+    let server = Server::start_on(&format!(
+        "127.0.0.1:0,cert={},key={}",
+        cert.display(),
+        key.display()
+    ));
+    let tmux = Tmux::client(
+        "tls",
+        &[],
+        &[
+            "--tls",
+            "--insecure",
+            "127.0.0.1",
+            &server.port(),
+            "--nick",
+            "tess",
+            "--no-history",
+        ],
+    );
+    // The nick went out and its notice came back, both through TLS.
+    let screen = tmux.wait_ready("tess");
+    assert!(
+        screen.contains("certificate verification is DISABLED"),
+        "{screen}"
+    );
+    tmux.type_text("/quit");
+    tmux.keys(&["Enter"]);
+    assert_eq!(tmux.wait_exit(), "0");
 }

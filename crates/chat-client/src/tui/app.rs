@@ -179,6 +179,13 @@ impl App {
                     own: self.is_me(nick),
                 }
             }
+            // Said before I came: shown like room talk (the nick may be gone).
+            Body::History { nick, text, action } => Kind::Chat {
+                nick: nick.to_owned(),
+                text: text.to_owned(),
+                action,
+                own: self.is_me(nick),
+            },
             Body::Private { from, text } => Kind::Private {
                 nick: from.to_owned(),
                 text: text.to_owned(),
@@ -251,7 +258,10 @@ impl App {
                     }
                 }
             }
-            Notice::Rooms { .. } | Notice::Error { .. } | Notice::Info { .. } => {}
+            Notice::Rooms { .. }
+            | Notice::Topic { .. }
+            | Notice::Error { .. }
+            | Notice::Info { .. } => {}
         }
     }
 

@@ -20,7 +20,7 @@ mod theme;
 mod view;
 
 use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -30,10 +30,12 @@ use ratatui::crossterm::event;
 
 use self::app::{Action, App, ConnState};
 use self::history::History;
-use self::net::{NetEvent, Target};
+use self::net::NetEvent;
 use self::theme::Theme;
 pub(crate) use self::theme::parse_time_format;
+use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
+use crate::password::Password;
 
 /// How long `/quit` waits for the server to close before leaving anyway.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
@@ -49,8 +51,12 @@ pub(crate) enum Event {
 /// What the command line chose for the interactive mode.
 #[derive(Debug)]
 pub(crate) struct Options {
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    /// Where to reconnect to (and how).
+    pub(crate) connector: Connector,
+    /// Sent as `/pass` first, and again after each reconnect.
+    pub(crate) password: Option<Password>,
+    /// `--insecure`: repeat the warning on screen.
+    pub(crate) insecure: bool,
     pub(crate) nick: Option<String>,
     pub(crate) colors: bool,
     pub(crate) time_format: String,
@@ -59,15 +65,12 @@ pub(crate) struct Options {
 }
 
 /// Run the interface on a connected socket until the user leaves.
-pub(crate) fn run(stream: TcpStream, peer: SocketAddr, options: Options) -> Result<()> {
+pub(crate) fn run(stream: Stream, peer: SocketAddr, options: Options) -> Result<()> {
     let (events, inbox) = mpsc::channel();
     let writer = stream
         .try_clone()
         .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
-    let target = options.reconnect.then(|| Target {
-        host: options.host.clone(),
-        port: options.port,
-    });
+    let target = options.reconnect.then(|| options.connector.clone());
     net::spawn(stream, target, events.clone())?;
 
     let history = History::load(options.history.then(history::default_path).flatten());
@@ -79,7 +82,12 @@ pub(crate) fn run(stream: TcpStream, peer: SocketAddr, options: Options) -> Resu
         writer: Some(writer),
         peer,
         reconnect: options.reconnect,
+        password: options.password,
     };
+    if options.insecure {
+        app.say_local(crate::tls::INSECURE_WARNING);
+    }
+    session.send_password(&mut app);
     if let Some(nick) = &options.nick {
         session.send(&mut app, &format!("/nick {nick}"));
     }
@@ -94,13 +102,21 @@ pub(crate) fn run(stream: TcpStream, peer: SocketAddr, options: Options) -> Resu
 
 /// The write side of the connection (replaced on reconnect).
 struct Session {
-    writer: Option<TcpStream>,
+    writer: Option<Stream>,
     peer: SocketAddr,
     /// `--reconnect`: the reader will try again after a drop.
     reconnect: bool,
+    password: Option<Password>,
 }
 
 impl Session {
+    /// `/pass SECRET`, first thing on every connection.
+    fn send_password(&mut self, app: &mut App) {
+        if let Some(command) = self.password.as_ref().map(Password::command) {
+            self.send(app, &command);
+        }
+    }
+
     fn send(&mut self, app: &mut App, line: &str) {
         let Some(writer) = self.writer.as_mut() else {
             app.say_local("not connected: line not sent");
@@ -227,6 +243,7 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
                 _ => String::new(),
             };
             app.say_local(format!("reconnected to {addr}{how}"));
+            session.send_password(app);
             for line in rejoin {
                 session.send(app, &line);
             }

@@ -6,13 +6,13 @@
 //! and hands over the new socket for writing.
 
 use std::io::{self, BufRead as _, BufReader};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
 use std::thread;
 use std::time::Duration;
 
 use super::Event;
-use crate::connect;
+use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
 
 /// The first wait before a reconnect, doubled after each failure.
@@ -34,20 +34,13 @@ pub(crate) enum NetEvent {
         error: Option<String>,
     },
     /// Connected again: the socket to write to from now on.
-    Connected(TcpStream, SocketAddr),
-}
-
-/// Where to reconnect to (`--reconnect`), as given on the command line.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    Connected(Stream, SocketAddr),
 }
 
 /// Start reading `stream`; `reconnect` says where to go after a drop.
 pub(crate) fn spawn(
-    stream: TcpStream,
-    reconnect: Option<Target>,
+    stream: Stream,
+    reconnect: Option<Connector>,
     events: Sender<Event>,
 ) -> Result<()> {
     thread::Builder::new()
@@ -57,7 +50,7 @@ pub(crate) fn spawn(
         .map_err(|err| Error::new(format!("cannot start the socket reader: {err}")))
 }
 
-fn pump(mut stream: TcpStream, reconnect: Option<&Target>, events: &Sender<Event>) {
+fn pump(mut stream: Stream, reconnect: Option<&Connector>, events: &Sender<Event>) {
     loop {
         let closed = read_lines(&stream, events);
         if events.send(Event::Net(NetEvent::Closed(closed))).is_err() {
@@ -74,7 +67,7 @@ fn pump(mut stream: TcpStream, reconnect: Option<&Target>, events: &Sender<Event
 }
 
 /// Forward lines until the connection ends; the error if it broke.
-fn read_lines(stream: &TcpStream, events: &Sender<Event>) -> Option<String> {
+fn read_lines(stream: &Stream, events: &Sender<Event>) -> Option<String> {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -99,7 +92,7 @@ fn read_lines(stream: &TcpStream, events: &Sender<Event>) -> Option<String> {
 }
 
 /// Try until connected (or the event loop is gone); backs off between tries.
-fn reconnect_to(target: &Target, events: &Sender<Event>) -> Option<TcpStream> {
+fn reconnect_to(target: &Connector, events: &Sender<Event>) -> Option<Stream> {
     let mut delay = FIRST_BACKOFF;
     let mut error = None;
     for attempt in 1.. {
@@ -110,7 +103,7 @@ fn reconnect_to(target: &Target, events: &Sender<Event>) -> Option<TcpStream> {
         };
         events.send(Event::Net(waiting)).ok()?;
         thread::sleep(delay);
-        match connect::connect(&target.host, target.port) {
+        match target.connect() {
             Ok((stream, addr)) => {
                 let writer = stream.try_clone().ok()?;
                 events

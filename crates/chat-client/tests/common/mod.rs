@@ -85,8 +85,20 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        Self::spawn_env(args, &[])
+    }
+
+    /// Like [`Client::spawn`], with extra environment variables. (A
+    /// `CHAT_PASSWORD` of the test's own environment is never passed on.)
+    pub fn spawn_env<I, S>(args: I, env: &[(&str, &str)]) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-client"))
             .args(args)
+            .env_remove("CHAT_PASSWORD")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -158,7 +170,16 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut client = Client::spawn(args);
+    run_client_env(args, &[], input)
+}
+
+/// [`run_client`] with extra environment variables.
+pub fn run_client_env<I, S>(args: I, env: &[(&str, &str)], input: &[u8]) -> Finished
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut client = Client::spawn_env(args, env);
     client.write_stdin(input);
     client.close_stdin();
     client.finish()
