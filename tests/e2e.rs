@@ -9,6 +9,7 @@ mod config;
 mod console;
 mod ipv6;
 mod lifecycle;
+mod limits;
 mod netcat;
 mod raw;
 mod sanitize;

@@ -35,10 +35,46 @@ impl ServerProcess {
         ServerProcess::start_in(dir, &all)
     }
 
+    /// Like [`ServerProcess::start_with_config`], with the server's file
+    /// descriptor limit lowered to `max_fds` (soft and hard), so running out
+    /// of descriptors is reachable in a test.
+    pub fn start_with_fd_limit(config: &str, args: &[&str], max_fds: u64) -> ServerProcess {
+        let dir = TempDir::new("server");
+        dir.write("server.toml", config);
+        let mut all = vec!["--config", "server.toml"];
+        all.extend_from_slice(args);
+        ServerProcess::start_customized(dir, &all, |cmd| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only setrlimit runs, which is
+            // async-signal-safe and touches no memory of the parent.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: max_fds,
+                        rlim_max: max_fds,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        })
+    }
+
     fn start_in(dir: TempDir, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_customized(dir, args, |_| {})
+    }
+
+    fn start_customized(
+        dir: TempDir,
+        args: &[&str],
+        customize: impl FnOnce(&mut std::process::Command),
+    ) -> ServerProcess {
         let mut listeners = args.iter().filter(|&&a| a == "--listen").count();
         let mut cmd = command("chat-server");
         cmd.current_dir(dir.path()).args(args);
+        customize(&mut cmd);
         if listeners == 0 {
             cmd.args(["--listen", "127.0.0.1:0"]);
             listeners = 1;
@@ -47,7 +83,8 @@ impl ServerProcess {
         let addrs = (0..listeners)
             .map(|_| {
                 let line = proc.expect_stderr("listening on ");
-                let addr = line.rsplit(' ').next().unwrap_or_default();
+                // `listening on ADDR` or `listening on ADDR (TLS)`.
+                let addr = line.split_whitespace().nth(2).unwrap_or_default();
                 addr.parse()
                     .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()))
             })
