@@ -14,6 +14,8 @@ pub enum Command<'a> {
     Me(&'a str),
     Who,
     Rooms,
+    /// `/history [N]`: the room's last N lines again (default: all it keeps).
+    History(Option<usize>),
     Help,
     Quit(Option<&'a str>),
     /// The server password; must be a client's first line where one is set.
@@ -75,6 +77,7 @@ impl Command<'_> {
         ("/me TEXT", "say TEXT as an action"),
         ("/who", "list the members of your room"),
         ("/rooms", "list the rooms"),
+        ("/history [N]", "show the room's last N lines again"),
         ("/help", "show this help"),
         ("/quit [REASON]", "leave the chat"),
         ("/topic [TEXT]", "show the room's topic (operators: set it)"),
@@ -137,6 +140,13 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         }
         "who" => no_args(Command::Who, "/who"),
         "rooms" => no_args(Command::Rooms, "/rooms"),
+        "history" => match args {
+            "" => Ok(Command::History(None)),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Command::History(Some(n))),
+                _ => Err(CommandError::Usage("/history [N]")),
+            },
+        },
         "help" => Ok(Command::Help),
         "quit" => Ok(Command::Quit((!args.is_empty()).then_some(args))),
         "pass" => text("/pass PASSWORD").map(Command::Pass),
@@ -197,6 +207,8 @@ mod tests {
         assert_eq!(parse_command("/who"), Ok(Command::Who));
         assert_eq!(parse_command("/rooms"), Ok(Command::Rooms));
         assert_eq!(parse_command("/help"), Ok(Command::Help));
+        assert_eq!(parse_command("/history"), Ok(Command::History(None)));
+        assert_eq!(parse_command("/history 20"), Ok(Command::History(Some(20))));
         assert_eq!(parse_command("/quit"), Ok(Command::Quit(None)));
         assert_eq!(
             parse_command("/quit bye all"),

@@ -11,6 +11,7 @@
 //! | private message to you | `*alice* psst` |
 //! | your private message, as sent | `-> *bob* psst` |
 //! | operator | `-operator- hello` |
+//! | history (said before you came) | `(history) <alice> hello`, `(history) * alice waves` |
 //! | notice | `-!- ` then one of the [`Notice`] shapes |
 
 use bytes::BytesMut;
@@ -37,6 +38,14 @@ pub enum Body<'a> {
     /// `-name- text`: the server's operator speaking. In raw framing only the
     /// text is sent, as the tutorial server did.
     Operator { name: &'a str, text: &'a str },
+    /// `(history) <nick> text` or, for an action, `(history) * nick text`: a
+    /// room line said before the reader joined, replayed with its original
+    /// stamp.
+    History {
+        nick: &'a str,
+        text: &'a str,
+        action: bool,
+    },
     /// `-!- ...`: the server speaking.
     Notice(Notice<'a>),
 }
@@ -150,6 +159,14 @@ impl Body<'_> {
                 put("- ");
                 put(text);
             }
+            Body::History { nick, text, action } => {
+                put("(history) ");
+                if action {
+                    Body::Action { nick, text }.pieces(put);
+                } else {
+                    Body::Message { nick, text }.pieces(put);
+                }
+            }
             Body::Notice(notice) => {
                 put("-!- ");
                 notice.pieces(put);
@@ -241,6 +258,21 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
 }
 
 fn parse_body(body: &str) -> Option<Body<'_>> {
+    if let Some(rest) = body.strip_prefix("(history) ") {
+        return match parse_body(rest)? {
+            Body::Message { nick, text } => Some(Body::History {
+                nick,
+                text,
+                action: false,
+            }),
+            Body::Action { nick, text } => Some(Body::History {
+                nick,
+                text,
+                action: true,
+            }),
+            _ => None,
+        };
+    }
     if let Some(rest) = body.strip_prefix('<') {
         let (nick, text) = rest.split_once("> ")?;
         return Some(Body::Message {

@@ -44,6 +44,8 @@ proptest! {
         round_trip(Body::Private { from: &nick, text: &text })?;
         round_trip(Body::PrivateSent { to: &other, text: &text })?;
         round_trip(Body::Operator { name: &nick, text: &text })?;
+        round_trip(Body::History { nick: &nick, text: &text, action: false })?;
+        round_trip(Body::History { nick: &nick, text: &text, action: true })?;
     }
 
     #[test]

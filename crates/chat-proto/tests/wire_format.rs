@@ -28,6 +28,16 @@ fn every_kind() -> Vec<Body<'static>> {
             name: "operator",
             text: "hello",
         },
+        Body::History {
+            nick: "alice",
+            text: "hello from before",
+            action: false,
+        },
+        Body::History {
+            nick: "alice",
+            text: "waved before",
+            action: true,
+        },
         Body::Notice(Notice::Welcome {
             nick: "guest1",
             motd: "Be kind.",
@@ -112,6 +122,8 @@ fn command_errors() {
         "/me",
         "/who x",
         "/rooms x",
+        "/history x",
+        "/history 0",
         "/pass",
         "/oper root",
         "/kick",

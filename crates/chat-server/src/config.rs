@@ -66,9 +66,34 @@ pub struct Config {
     /// A file whose first line is the password (instead of `password`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// Lines of history a joining client gets first; 0 = off.
+    pub history_lines: usize,
     /// Who may become an operator with `/oper NAME PASSWORD`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<OperatorEntry>,
+    /// `[cluster]`: this server is one node of several sharing Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// The `[cluster]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://HOST:PORT` (optionally `/DB`).
+    pub redis_url: String,
+    /// Unique in the cluster; default: this host's name and the port of
+    /// the first listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// Seconds a node's claim on a nick lasts without renewal; a node that
+    /// dies frees its nicks after this.
+    #[serde(default = "default_nick_lease")]
+    pub nick_lease_seconds: u64,
+}
+
+fn default_nick_lease() -> u64 {
+    15
 }
 
 /// An `[[operators]]` entry.
@@ -250,7 +275,9 @@ impl Default for Config {
             keepalive: 60,
             password: None,
             password_file: None,
+            history_lines: hub.history_lines,
             operators: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -384,6 +411,27 @@ impl Config {
                 ));
             }
         }
+        if let Some(cluster) = &self.cluster {
+            if !cluster.redis_url.starts_with("redis://") {
+                return Err((
+                    "redis_url",
+                    format!(
+                        "{:?} is not a URL like redis://127.0.0.1:6379",
+                        cluster.redis_url
+                    ),
+                ));
+            }
+            if cluster.nick_lease_seconds < 2 {
+                return Err(("nick_lease_seconds", "must be at least 2".into()));
+            }
+            if cluster
+                .node_name
+                .as_deref()
+                .is_some_and(|n| n.is_empty() || n.contains(char::is_whitespace))
+            {
+                return Err(("node_name", "may not be empty or contain spaces".into()));
+            }
+        }
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));
         }
@@ -411,6 +459,8 @@ impl Config {
                 idle_timeout: self.idle_timeout,
             },
             password: self.password.clone(),
+            history_lines: self.history_lines,
+            cluster: None,
             operators: self
                 .operators
                 .iter()

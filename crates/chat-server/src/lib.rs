@@ -7,6 +7,7 @@
 //! through an [`hub::Outbox`]. Only this crate reads `server.toml`.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod console_input;
 pub mod hub;

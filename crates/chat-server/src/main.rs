@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use chat_net::{NetConfig, Reactor};
 use chat_server::cli::Args;
-use chat_server::config::Config;
+use chat_server::cluster::BridgeConfig;
+use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
+use chat_server::hub::ClusterSettings;
 use chat_server::hub::Hub;
 use chat_server::server::{Server, TICK};
 use clap::Parser;
@@ -80,6 +82,7 @@ fn run(config: &Config) -> Result<(), Failure> {
     let mut reactor = Reactor::new(net_config).map_err(|e| format!("cannot start: {e}"))?;
     let defaults = Config::default().listen;
     let mut listening = 0;
+    let mut first_port = None;
     for listen in &config.listen {
         let addr = listen.addr();
         let bound = match listen.tls() {
@@ -95,6 +98,7 @@ fn run(config: &Config) -> Result<(), Failure> {
                 let scheme = if listen.tls().is_some() { " (TLS)" } else { "" };
                 eprintln!("listening on {bound}{scheme}");
                 listening += 1;
+                first_port.get_or_insert(bound.port());
             }
             // The default IPv6 listener is a bonus on hosts without IPv6.
             Err(e) if defaults.contains(listen) && addr.is_ipv6() => {
@@ -123,13 +127,54 @@ fn run(config: &Config) -> Result<(), Failure> {
     } else {
         None
     };
-    let mut hub = Hub::new(config.hub_config(console_on));
+    let mut hub_config = config.hub_config(console_on);
+    let bridge = match &config.cluster {
+        None => None,
+        Some(cluster) => {
+            let node = cluster.node_name.clone().unwrap_or_else(|| {
+                format!("{}:{}", hostname(), first_port.unwrap_or(DEFAULT_PORT))
+            });
+            let lease = Duration::from_secs(cluster.nick_lease_seconds);
+            hub_config.cluster = Some(ClusterSettings {
+                node: node.clone(),
+                // Three renewals per lease: one lost renewal loses no nick.
+                sync_seconds: (cluster.nick_lease_seconds / 3).max(1) as i64,
+            });
+            eprintln!("cluster: node {node}, redis {}", cluster.redis_url);
+            let waker = reactor.waker();
+            let wake = Arc::new(move || {
+                let _ = waker.wake();
+            });
+            let bridge_config = BridgeConfig {
+                redis_url: cluster.redis_url.clone(),
+                node,
+                lease,
+                history_keep: hub_config.history_keep(),
+            };
+            Some(
+                chat_server::cluster::spawn(bridge_config, wake)
+                    .map_err(|e| Failure::Config(format!("key `redis_url`: {e}")))?,
+            )
+        }
+    };
+    let mut hub = Hub::new(hub_config);
     hub.start(chrono::Local::now().fixed_offset());
     reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
+    server.cluster = bridge;
     reactor
         .run(&mut server)
         .map_err(|e| Failure::Run(format!("reactor failed: {e}")))
+}
+
+/// This host's name, for the default node name.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// `--hash-password`: one line of stdin in, its argon2 PHC string out.

@@ -3,15 +3,20 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 use chat_proto::{Body, Notice};
 
+use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
-use crate::hub::{ClientId, Hub, Now, Outbox};
+use crate::hub::{ClientId, ClusterRequest, Hub, Now, Outbox};
+
+/// Cluster events handled per wake; more wait for the next turn (the bridge
+/// wakes the reactor again for each one it sends).
+const EVENTS_PER_WAKE: usize = 4096;
 
 /// How long a stopping server waits for queued output to drain.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -26,6 +31,8 @@ pub struct Server {
     /// Console lines go to stdout when an operator watches, else to the log
     /// (stderr).
     pub console_on_stdout: bool,
+    /// The Redis bridge, when this server is a cluster node.
+    pub cluster: Option<Bridge>,
     stopping: bool,
 }
 
@@ -39,6 +46,7 @@ impl Server {
             hub,
             console,
             console_on_stdout,
+            cluster: None,
             stopping: false,
         }
     }
@@ -52,6 +60,7 @@ fn now() -> Now {
 struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
+    cluster: Option<&'a SyncSender<ClusterRequest>>,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -77,6 +86,12 @@ impl Outbox for NetOutbox<'_> {
         self.net.stop_when_drained(SHUTDOWN_GRACE);
     }
 
+    fn cluster(&mut self, request: ClusterRequest) -> bool {
+        // Never blocks: a full channel (a slow Redis) drops the request.
+        self.cluster
+            .is_some_and(|requests| requests.try_send(request).is_ok())
+    }
+
     fn io_totals(&self) -> (u64, u64) {
         let stats = self.net.stats();
         (stats.bytes_in, stats.bytes_out)
@@ -84,28 +99,31 @@ impl Outbox for NetOutbox<'_> {
 }
 
 impl Server {
-    fn outbox<'a>(&self, net: &'a mut Net) -> NetOutbox<'a> {
-        NetOutbox {
+    /// The hub, and an outbox over the reactor for it.
+    fn parts<'a>(&'a mut self, net: &'a mut Net) -> (&'a mut Hub, NetOutbox<'a>) {
+        let out = NetOutbox {
             net,
             console_on_stdout: self.console_on_stdout,
-        }
+            cluster: self.cluster.as_ref().map(|bridge| &bridge.requests),
+        };
+        (&mut self.hub, out)
     }
 }
 
 impl Handler for Server {
     fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, _listener: ListenerId) {
-        let mut out = self.outbox(net);
-        self.hub.connected(&mut out, ClientId(conn.0), peer, now());
+        let (hub, mut out) = self.parts(net);
+        hub.connected(&mut out, ClientId(conn.0), peer, now());
     }
 
     fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
-        let mut out = self.outbox(net);
-        self.hub.received(&mut out, ClientId(conn.0), data, now());
+        let (hub, mut out) = self.parts(net);
+        hub.received(&mut out, ClientId(conn.0), data, now());
     }
 
     fn read_closed(&mut self, net: &mut Net, conn: ConnId) {
-        let mut out = self.outbox(net);
-        self.hub.read_closed(&mut out, ClientId(conn.0), now());
+        let (hub, mut out) = self.parts(net);
+        hub.read_closed(&mut out, ClientId(conn.0), now());
     }
 
     fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
@@ -114,29 +132,40 @@ impl Handler for Server {
             CloseReason::QueueOverflow => "too slow: output queue over max_queue_bytes".to_owned(),
             CloseReason::Error(kind) => format!("connection error: {kind}"),
         };
-        let mut out = self.outbox(net);
-        self.hub
-            .disconnected(&mut out, ClientId(conn.0), &why, now());
+        let (hub, mut out) = self.parts(net);
+        hub.disconnected(&mut out, ClientId(conn.0), &why, now());
     }
 
     fn woken(&mut self, net: &mut Net) {
+        let events: Vec<_> = match &self.cluster {
+            Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),
+            None => Vec::new(),
+        };
+        for event in events {
+            let (hub, mut out) = self.parts(net);
+            hub.cluster_event(&mut out, event, now());
+        }
         let Some(console) = &self.console else { return };
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();
+        let mut closed = false;
         for input in inputs {
-            let mut out = self.outbox(net);
+            let (hub, mut out) = self.parts(net);
             match input {
-                ConsoleInput::Line(line) => self.hub.console_line(&mut out, &line, now()),
+                ConsoleInput::Line(line) => hub.console_line(&mut out, &line, now()),
                 ConsoleInput::Closed => {
                     out.console("console input ended; the server keeps running");
-                    self.console = None;
+                    closed = true;
                 }
             }
+        }
+        if closed {
+            self.console = None;
         }
     }
 
     fn timer(&mut self, net: &mut Net, _timer: TimerId) {
-        let mut out = self.outbox(net);
-        self.hub.tick(&mut out, now());
+        let (hub, mut out) = self.parts(net);
+        hub.tick(&mut out, now());
         net.set_timer(TICK);
     }
 
@@ -147,8 +176,8 @@ impl Handler for Server {
             return;
         }
         self.stopping = true;
-        let mut out = self.outbox(net);
-        self.hub.shutdown(&mut out, now());
+        let (hub, mut out) = self.parts(net);
+        hub.shutdown(&mut out, now());
     }
 
     fn refusal_notice(&mut self, _peer: SocketAddr) -> Option<Bytes> {

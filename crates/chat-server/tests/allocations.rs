@@ -69,8 +69,9 @@ fn allocations_per_line(members: usize, lines: u64) -> f64 {
         hub.connected(&mut out, ClientId(id), peer, now);
     }
     let line = b"a line of chat that is about sixty-four bytes long, give or take\n";
-    // Warm up: scratch strings, arena, queues reach their steady capacity.
-    for _ in 0..100 {
+    // Warm up: scratch strings, arena, queues and the room's history ring
+    // (at most 1000 slots) reach their steady capacity.
+    for _ in 0..1100 {
         hub.received(&mut out, ClientId(0), line, now);
         out.written();
     }

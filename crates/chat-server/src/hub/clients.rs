@@ -23,6 +23,8 @@ pub(crate) struct Client {
     pub(crate) spoke: bool,
     /// The operator name it logged in as with `/oper`.
     pub(crate) operator: Option<String>,
+    /// A nick being claimed in the cluster (`/nick` waits for it).
+    pub(crate) pending_nick: Option<String>,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

@@ -7,9 +7,6 @@ use chat_proto::{
 
 use super::{Audience, ClientId, Gate, Hub, Now, Outbox, Recipients};
 
-/// `/who` and `/rooms` list at most this many names.
-const MAX_LISTED: usize = 100;
-
 impl Hub {
     /// One message from a client (a line, or a raw chunk), not yet sanitized:
     /// through the flood gate first.
@@ -64,6 +61,7 @@ impl Hub {
             Command::Msg { to, text } => self.private(out, id, to, text, now),
             Command::Who => self.who(out, id, now),
             Command::Rooms => self.list_rooms(out, id, now),
+            Command::History(count) => self.history_command(out, id, count, now),
             Command::Help => {
                 for (usage, what) in Command::HELP {
                     self.info(out, id, &format!("{usage:16} {what}"), now);
@@ -128,15 +126,30 @@ impl Hub {
             }
             _ => {}
         }
-        let Some(client) = self.clients.get_mut(id) else {
+        let same = self.nick(id).is_some_and(|old| nick_key(old) == key);
+        if self.in_cluster() && !same {
+            if !self.claim_nick(out, id, nick) {
+                self.error(out, id, "the cluster is busy: try again", now);
+            }
             return;
-        };
+        }
+        self.rename(out, id, nick, now);
+    }
+
+    /// Gives `id` the nick `nick` and tells its room. Returns the old nick.
+    pub(super) fn rename(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) -> Option<String> {
+        let key = nick_key(nick);
+        let client = self.clients.get_mut(id)?;
         let old = std::mem::replace(&mut client.nick, nick.to_owned());
         self.nicks.remove(&nick_key(&old));
         self.nicks.insert(key, id);
-        let Some(client) = self.clients.get(id) else {
-            return;
-        };
+        let client = self.clients.get(id)?;
         let body = Body::Notice(Notice::NickChanged {
             old: &old,
             new: nick,
@@ -160,6 +173,30 @@ impl Hub {
         if self.config.echo_messages {
             out.console(&format!("{old} is now known as {nick}"));
         }
+        self.tell_member(out, id);
+        Some(old)
+    }
+
+    /// `/history [N]`: the room's last N lines again.
+    fn history_command(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        count: Option<usize>,
+        now: Now,
+    ) {
+        let keep = self.config.history_keep();
+        if keep == 0 {
+            return self.error(out, id, "this server keeps no history", now);
+        }
+        if self
+            .clients
+            .get(id)
+            .is_some_and(|c| c.framing != super::Framing::Line)
+        {
+            return self.error(out, id, "history needs line framing", now);
+        }
+        self.send_history(out, id, count.unwrap_or(keep).min(keep), now);
     }
 
     fn join(&mut self, out: &mut dyn Outbox, id: ClientId, room: &str, now: Now) {
@@ -181,6 +218,14 @@ impl Hub {
             client.seat = seat;
         }
         self.announce_join(out, id, room, now);
+        self.tell_member(out, id);
+        if self
+            .clients
+            .get(id)
+            .is_some_and(|c| c.framing == super::Framing::Line)
+        {
+            self.send_history(out, id, self.config.history_lines, now);
+        }
     }
 
     fn private(&mut self, out: &mut dyn Outbox, id: ClientId, to: &str, text: &str, now: Now) {
@@ -198,6 +243,16 @@ impl Hub {
             return;
         }
         let Some(&target) = self.nicks.get(&nick_key(to)) else {
+            let request = super::ClusterRequest::Private {
+                client: id,
+                from: from.nick.clone(),
+                to: to.to_owned(),
+                text: text.to_owned(),
+                time: now,
+            };
+            if self.in_cluster() && self.ask(out, request) {
+                return;
+            }
             return self.error(out, id, &format!("no such nick: {to}"), now);
         };
         let Some(recipient) = self.clients.get(target) else {
@@ -215,54 +270,5 @@ impl Hub {
         };
         self.encoder.send_one(out, &self.clients, id, now, &body);
         self.stats.deliveries += 2;
-    }
-
-    fn who(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
-        let Some(client) = self.clients.get(id) else {
-            return;
-        };
-        let room = self.rooms.get(client.seat.room);
-        let mut nicks: Vec<&str> = room
-            .members
-            .iter()
-            .filter_map(|&member| self.clients.get(member).map(|c| c.nick.as_str()))
-            .take(MAX_LISTED)
-            .collect();
-        nicks.sort_unstable_by_key(|nick| nick.to_ascii_lowercase());
-        let mut list = nicks.join(" ");
-        if room.members.len() > MAX_LISTED {
-            list.push_str(" ...");
-        }
-        let body = Body::Notice(Notice::Members {
-            room: &room.name,
-            count: room.members.len(),
-            nicks: &list,
-        });
-        self.encoder.send_one(out, &self.clients, id, now, &body);
-        self.stats.deliveries += 1;
-    }
-
-    fn list_rooms(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
-        let mut rooms: Vec<(&str, usize)> = self
-            .rooms
-            .iter()
-            .map(|room| (room.name.as_str(), room.members.len()))
-            .collect();
-        rooms.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        let mut list: Vec<String> = rooms
-            .iter()
-            .take(MAX_LISTED)
-            .map(|(name, n)| format!("{name}({n})"))
-            .collect();
-        if rooms.len() > MAX_LISTED {
-            list.push("...".into());
-        }
-        let list = list.join(" ");
-        let body = Body::Notice(Notice::Rooms {
-            count: rooms.len(),
-            list: &list,
-        });
-        self.encoder.send_one(out, &self.clients, id, now, &body);
-        self.stats.deliveries += 1;
     }
 }

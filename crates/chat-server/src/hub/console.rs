@@ -194,6 +194,17 @@ impl Hub {
             stats.deliveries,
             self.uptime_seconds(now),
         ));
+        if let Some(cluster) = &self.config.cluster {
+            let status = match self.cluster_status.as_str() {
+                "" => "cluster: connecting",
+                status => status,
+            };
+            let link = if self.cluster_connected { "up" } else { "down" };
+            out.console(&format!(
+                "{status} [node {}, link {link}, {} cluster requests dropped (queue toward redis full)]",
+                cluster.node, self.stats.cluster_dropped
+            ));
+        }
     }
 
     /// For tests: is `nick` somebody's?

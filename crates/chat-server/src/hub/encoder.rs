@@ -5,6 +5,8 @@
 //! reference-count increments, and the arena is reused once every handle into
 //! it has been written, so steady traffic allocates nothing per message.
 
+use std::collections::HashMap;
+
 use bytes::{Bytes, BytesMut};
 use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_raw};
 
@@ -13,6 +15,9 @@ use super::{ClientId, Clients, Framing, Now, Outbox};
 /// Room left in the arena before a fresh block is reserved.
 const ARENA_MIN_FREE: usize = 8 * 1024;
 const ARENA_BLOCK: usize = 64 * 1024;
+/// Lines held for one client while its history is fetched; past this they
+/// are let go (in order) and the late history is skipped.
+pub(crate) const HOLD_MAX: usize = 1000;
 
 #[derive(Debug)]
 pub(crate) struct Encoder {
@@ -20,6 +25,9 @@ pub(crate) struct Encoder {
     stamps: StampCache,
     /// Raw framing always speaks ctime, as the tutorial did.
     raw_stamps: StampCache,
+    /// Output held back from clients waiting for their history, so that
+    /// history comes first and no live line is lost meanwhile.
+    held: HashMap<ClientId, Vec<Bytes>>,
 }
 
 /// Who gets a line sent to many.
@@ -47,7 +55,43 @@ impl Encoder {
             arena: BytesMut::new(),
             stamps: StampCache::new(format),
             raw_stamps: StampCache::new(TimestampFormat::Ctime),
+            held: HashMap::new(),
         }
+    }
+
+    /// Writes `body` as a history line stamped `time` into `slot`.
+    pub(crate) fn history_line(&mut self, slot: &mut BytesMut, time: Now, body: &Body<'_>) {
+        encode_line(slot, self.stamps.get(time), body);
+    }
+
+    /// Holds what is sent to `id` from now on, until [`Encoder::release`].
+    pub(crate) fn hold(&mut self, id: ClientId) {
+        self.held.entry(id).or_default();
+    }
+
+    pub(crate) fn is_holding(&self, id: ClientId) -> bool {
+        self.held.contains_key(&id)
+    }
+
+    /// Stops holding for `id`; returns what was held, in order.
+    pub(crate) fn release(&mut self, id: ClientId) -> Vec<Bytes> {
+        self.held.remove(&id).unwrap_or_default()
+    }
+
+    /// Queues `msg` for `to`, or holds it.
+    fn deliver(&mut self, out: &mut dyn Outbox, to: ClientId, msg: Bytes) {
+        if !self.held.is_empty()
+            && let Some(queue) = self.held.get_mut(&to)
+        {
+            if queue.len() < HOLD_MAX {
+                return queue.push(msg);
+            }
+            // Too much waited: everything goes now, in order.
+            for held in self.release(to) {
+                out.send(to, held);
+            }
+        }
+        out.send(to, msg);
     }
 
     pub(crate) fn encode(&mut self, framing: Framing, now: Now, body: &Body<'_>) -> Bytes {
@@ -71,7 +115,8 @@ impl Encoder {
         body: &Body<'_>,
     ) {
         if let Some(client) = clients.get(to) {
-            out.send(to, self.encode(client.framing, now, body));
+            let msg = self.encode(client.framing, now, body);
+            self.deliver(out, to, msg);
         }
     }
 
@@ -105,7 +150,8 @@ impl Encoder {
                 (Framing::Raw, Audience::LineClients) => continue,
             };
             let bytes = encoded.get_or_insert_with(|| self.encode(client.framing, now, body));
-            out.send(member, bytes.clone());
+            let bytes = bytes.clone();
+            self.deliver(out, member, bytes);
             sent += 1;
         }
         sent

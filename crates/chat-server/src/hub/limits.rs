@@ -200,6 +200,7 @@ impl Hub {
     /// timeouts are enforced. The server calls this a few times a second.
     pub fn tick(&mut self, out: &mut dyn Outbox, now: Now) {
         self.release_delayed(out, now);
+        self.cluster_tick(out, now);
         let second = now.timestamp();
         if second != self.last_sweep {
             self.last_sweep = second;

@@ -8,6 +8,7 @@
 
 mod admission;
 mod clients;
+mod cluster;
 mod commands;
 mod console;
 mod encoder;
@@ -25,6 +26,8 @@ use admission::Admission;
 pub use admission::Operator;
 use clients::Client;
 pub use clients::Clients;
+use cluster::PendingHistory;
+pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
 use encoder::{Audience, Encoder, Recipients};
 pub use limits::Limits;
 use limits::{AddressCounts, FloodState, Gate};
@@ -54,6 +57,22 @@ pub struct HubConfig {
     /// Where set, a client's first line must be `/pass` with it.
     pub password: Option<String>,
     pub operators: Vec<Operator>,
+    /// Lines of history a joining client gets first (0: none). A room keeps
+    /// [`HubConfig::history_keep`] lines for `/history`.
+    pub history_lines: usize,
+    /// Set: this server is one node of a cluster.
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// The most lines a room keeps for `/history`.
+pub const MAX_HISTORY_KEEP: usize = 1000;
+
+impl HubConfig {
+    /// Lines a room keeps: four times `history_lines`, at most
+    /// [`MAX_HISTORY_KEEP`].
+    pub fn history_keep(&self) -> usize {
+        self.history_lines.saturating_mul(4).min(MAX_HISTORY_KEEP)
+    }
 }
 
 impl Default for HubConfig {
@@ -70,6 +89,8 @@ impl Default for HubConfig {
             limits: Limits::default(),
             password: None,
             operators: Vec::new(),
+            history_lines: 50,
+            cluster: None,
         }
     }
 }
@@ -85,6 +106,9 @@ pub struct HubStats {
     pub refused: u64,
     /// Clients disconnected for flooding.
     pub flooders: u64,
+    /// Cluster requests (mostly cross-node lines) dropped because the
+    /// channel toward Redis was full.
+    pub cluster_dropped: u64,
 }
 
 #[derive(Debug)]
@@ -111,16 +135,25 @@ pub struct Hub {
     last_sweep: i64,
     /// Pending logins, bans, failed logins.
     admission: Admission,
+    /// Clients waiting for their history from the cluster.
+    pending_history: HashMap<ClientId, PendingHistory>,
+    next_token: u64,
+    /// The second of the last member snapshot sent to the cluster.
+    last_cluster_sync: i64,
+    /// The link to Redis, as last reported.
+    cluster_status: String,
+    cluster_connected: bool,
 }
 
 impl Hub {
     pub fn new(config: HubConfig) -> Hub {
+        let history_keep = config.history_keep();
         Hub {
             encoder: Encoder::new(config.timestamp),
             config,
             clients: Clients::default(),
             nicks: HashMap::new(),
-            rooms: Rooms::default(),
+            rooms: Rooms::new(history_keep),
             next_guest: 1,
             last_speaker: None,
             scratch: String::new(),
@@ -131,6 +164,11 @@ impl Hub {
             flooding: Vec::new(),
             last_sweep: 0,
             admission: Admission::default(),
+            pending_history: HashMap::new(),
+            next_token: 0,
+            last_cluster_sync: 0,
+            cluster_status: String::new(),
+            cluster_connected: false,
         }
     }
 
@@ -209,6 +247,7 @@ impl Hub {
             last_active: now.timestamp(),
             spoke: false,
             operator: None,
+            pending_nick: None,
         };
         self.clients.insert(id, client);
         if self.config.echo_messages {
@@ -228,6 +267,16 @@ impl Hub {
                 .send_one(out, &self.clients, id, now, &Body::Notice(welcome));
         }
         self.announce_join(out, id, room, now);
+        if let Some(client) = self.clients.get(id)
+            && self.in_cluster()
+        {
+            let nick = client.nick.clone();
+            self.ask(out, ClusterRequest::Claim { client: id, nick });
+            self.tell_member(out, id);
+        }
+        if framing == Framing::Line {
+            self.send_history(out, id, self.config.history_lines, now);
+        }
     }
 
     /// Bytes arrived from a client.
@@ -334,8 +383,14 @@ impl Hub {
     }
 
     fn guest_nick(&mut self) -> String {
+        // In a cluster a guest nick carries the node's tag, so nodes never
+        // hand out the same one.
+        let tag = match &self.config.cluster {
+            Some(cluster) => format!("-{}", cluster::node_tag(&cluster.node)),
+            None => String::new(),
+        };
         loop {
-            let nick = format!("guest{}", self.next_guest);
+            let nick = format!("guest{}{tag}", self.next_guest);
             self.next_guest += 1;
             if !self.nicks.contains_key(&nick) && nick_key(&nick) != self.operator_key() {
                 return nick;
@@ -434,6 +489,12 @@ impl Hub {
         };
         self.per_address.remove(client.peer.ip());
         self.nicks.remove(&nick_key(&client.nick));
+        self.pending_history.remove(&id);
+        self.encoder.release(id);
+        if self.in_cluster() {
+            let nick = client.nick.clone();
+            self.ask(out, ClusterRequest::Release { nick });
+        }
         if self.last_speaker == Some(id) {
             self.last_speaker = None;
         }
@@ -469,6 +530,15 @@ impl Hub {
         if self.config.echo_messages {
             let room = &self.rooms.get(client.seat.room).name;
             out.console(&format!("[{room}] {body} ({})", client.peer));
+        }
+        let room = client.seat.room;
+        let history = Body::History { nick, text, action };
+        if let Some(slot) = self.rooms.get_mut(room).history.slot() {
+            self.encoder.history_line(slot, now, &history);
+        }
+        if self.in_cluster() {
+            let (room, nick) = (self.rooms.get(room).name.clone(), nick.to_owned());
+            self.publish(out, &room, &nick, text, action, now);
         }
     }
 

@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use super::ClusterRequest;
+
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +33,12 @@ pub trait Outbox {
     fn console(&mut self, line: &str);
     /// The operator asked the server to stop. Goodbyes are already queued.
     fn shutdown(&mut self) {}
+    /// Hands a request to the cluster bridge. `false`: it could not be
+    /// taken (no cluster, or the bounded channel toward Redis is full) and
+    /// is dropped; the hub falls back to what it knows locally.
+    fn cluster(&mut self, _request: ClusterRequest) -> bool {
+        false
+    }
     /// Bytes read and written so far, for `/stats`.
     fn io_totals(&self) -> (u64, u64) {
         (0, 0)

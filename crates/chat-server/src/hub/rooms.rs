@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use bytes::{Bytes, BytesMut};
 use chat_proto::room_key;
 use slab::Slab;
 
@@ -19,12 +20,70 @@ pub(crate) struct Room {
     pub(crate) members: Vec<ClientId>,
     /// Empty: no topic.
     pub(crate) topic: String,
+    /// The room's last lines, encoded as history lines.
+    pub(crate) history: History,
+}
+
+/// A ring of the room's last lines, each kept encoded (line framing, with
+/// its original stamp) in a slot whose buffer is reused once the ring is
+/// full: storing a line costs a copy, not an allocation.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    slots: Vec<BytesMut>,
+    /// The oldest slot once the ring is full (and the next to reuse).
+    next: usize,
+    keep: usize,
+}
+
+impl History {
+    fn new(keep: usize) -> History {
+        History {
+            slots: Vec::new(),
+            next: 0,
+            keep,
+        }
+    }
+
+    /// A cleared slot for the newest line; `None` when history is off.
+    pub(crate) fn slot(&mut self) -> Option<&mut BytesMut> {
+        if self.keep == 0 {
+            return None;
+        }
+        if self.slots.len() < self.keep {
+            if self.slots.capacity() == 0 {
+                self.slots.reserve_exact(self.keep);
+            }
+            self.slots.push(BytesMut::new());
+            return self.slots.last_mut();
+        }
+        let slot = &mut self.slots[self.next];
+        self.next = (self.next + 1) % self.keep;
+        slot.clear();
+        Some(slot)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The last `count` lines, oldest first, in one buffer.
+    pub(crate) fn recent(&self, count: usize) -> Bytes {
+        let (newer, older) = self.slots.split_at(self.next.min(self.slots.len()));
+        let skip = self.slots.len().saturating_sub(count);
+        let lines = older.iter().chain(newer).skip(skip);
+        let mut out = BytesMut::with_capacity(lines.clone().map(BytesMut::len).sum());
+        lines.for_each(|line| out.extend_from_slice(line));
+        out.freeze()
+    }
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Rooms {
     rooms: Slab<Room>,
     by_key: HashMap<String, RoomId>,
+    /// Lines of history each room keeps (0: none).
+    history_keep: usize,
 }
 
 /// Where a member sits in its room: the room and the index in `members`.
@@ -35,6 +94,17 @@ pub(crate) struct Seat {
 }
 
 impl Rooms {
+    pub(crate) fn new(history_keep: usize) -> Rooms {
+        Rooms {
+            history_keep,
+            ..Rooms::default()
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, room: RoomId) -> &mut Room {
+        &mut self.rooms[room.0]
+    }
+
     pub(crate) fn get(&self, room: RoomId) -> &Room {
         &self.rooms[room.0]
     }
@@ -59,6 +129,7 @@ impl Rooms {
             name,
             members: Vec::new(),
             topic: String::new(),
+            history: History::new(self.history_keep),
         }));
         self.by_key.insert(room_key(&self.rooms[room.0].name), room);
         room
@@ -98,5 +169,24 @@ impl Rooms {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Room> {
         self.rooms.iter().map(|(_, room)| room)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::History;
+
+    #[test]
+    fn the_ring_keeps_the_last_lines_in_order() {
+        let mut ring = History::new(3);
+        for line in ["a\n", "b\n", "c\n", "d\n", "e\n"] {
+            if let Some(slot) = ring.slot() {
+                slot.extend_from_slice(line.as_bytes());
+            }
+        }
+        assert_eq!(ring.len(), 3);
+        assert_eq!(&ring.recent(10)[..], b"c\nd\ne\n");
+        assert_eq!(&ring.recent(2)[..], b"d\ne\n");
+        assert!(History::new(0).slot().is_none());
     }
 }

@@ -15,6 +15,9 @@ struct Recorder {
     closed: Vec<ClientId>,
     console: Vec<String>,
     shutdown: bool,
+    /// Requests to the cluster, taken when `cluster_up`.
+    requests: Vec<ClusterRequest>,
+    cluster_up: bool,
 }
 
 impl Outbox for Recorder {
@@ -29,6 +32,12 @@ impl Outbox for Recorder {
     }
     fn shutdown(&mut self) {
         self.shutdown = true;
+    }
+    fn cluster(&mut self, request: ClusterRequest) -> bool {
+        if self.cluster_up {
+            self.requests.push(request);
+        }
+        self.cluster_up
     }
 }
 
@@ -718,4 +727,345 @@ fn operators_kick_ban_and_set_the_topic() {
     );
     f.console("/bans");
     assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
+}
+
+#[test]
+fn a_joining_client_gets_the_history_first() {
+    let mut f = Fixture::with_clients(&[1, 2]);
+    f.say(1, "one\n/me waves\n");
+    f.time += chrono::Duration::seconds(5);
+    f.say(1, "three\n");
+    f.connect(3);
+    insta::assert_snapshot!(f.out.take(3), @r"
+    [Tue Nov  3 08:05:14 2026] -!- Welcome, guest3! Type /help for commands.
+    [Tue Nov  3 08:05:14 2026] -!- guest3 joined lobby
+    [Tue Nov  3 08:05:09 2026] (history) <guest1> one
+    [Tue Nov  3 08:05:09 2026] (history) * guest1 waves
+    [Tue Nov  3 08:05:14 2026] (history) <guest1> three
+    ");
+    f.say(3, "/history 1\n/history x\n");
+    insta::assert_snapshot!(f.out.take(3), @r"
+    [Tue Nov  3 08:05:14 2026] (history) <guest1> three
+    [Tue Nov  3 08:05:14 2026] -!- error: usage: /history [N]
+    ");
+    f.say(2, "/join dev\n");
+    let dev = f.lines_for(2);
+    assert!(!dev.iter().any(|l| l.contains("(history)")), "{dev:?}");
+}
+
+#[test]
+fn history_is_bounded_and_can_be_off() {
+    let mut f = Fixture::new(HubConfig {
+        history_lines: 2,
+        ..HubConfig::default()
+    });
+    f.connect(1);
+    for i in 0..20 {
+        f.say(1, &format!("line {i}\n"));
+    }
+    f.connect(2);
+    let lines = f.lines_for(2);
+    assert_eq!(
+        lines[2..],
+        ["(history) <guest1> line 18", "(history) <guest1> line 19"]
+    );
+    f.say(2, "/history 500\n");
+    assert_eq!(
+        f.lines_for(2).len(),
+        8,
+        "a room keeps four times history_lines"
+    );
+
+    let mut off = Fixture::new(HubConfig {
+        history_lines: 0,
+        ..HubConfig::default()
+    });
+    off.connect(1);
+    off.say(1, "hello\n");
+    off.connect(2);
+    off.say(2, "/history\n");
+    let lines = off.lines_for(2);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("-!- error: this server keeps no history")
+    );
+    assert!(!lines.iter().any(|l| l.contains("(history)")));
+}
+
+fn cluster_fixture() -> Fixture {
+    let mut f = Fixture::new(HubConfig {
+        cluster: Some(ClusterSettings {
+            node: "a:1".into(),
+            sync_seconds: 5,
+        }),
+        ..HubConfig::default()
+    });
+    f.out.cluster_up = true;
+    f
+}
+
+impl Fixture {
+    /// Connects `id` in a cluster and answers its history request (empty).
+    fn connect_node(&mut self, id: u64) {
+        self.connect(id);
+        let token = self.out.requests.iter().find_map(|r| match r {
+            ClusterRequest::History { client, token, .. } if *client == ClientId(id as usize) => {
+                Some(*token)
+            }
+            _ => None,
+        });
+        let mut out = std::mem::take(&mut self.out);
+        if let Some(token) = token {
+            let event = ClusterEvent::History {
+                client: ClientId(id as usize),
+                token,
+                lines: Some(Vec::new()),
+            };
+            self.hub.cluster_event(&mut out, event, self.time);
+        }
+        self.out = out;
+    }
+}
+
+fn remote_line(text: &str, time: Now) -> RoomLine {
+    RoomLine {
+        origin: "b:2".into(),
+        room: "Lobby".into(),
+        nick: "bob".into(),
+        text: text.into(),
+        action: false,
+        time,
+    }
+}
+
+#[test]
+fn cluster_lines_cross_nodes_with_their_stamp() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    let guest = f.hub.nick(ClientId(1)).unwrap_or_default().to_owned();
+    assert!(
+        guest.starts_with("guest1-"),
+        "guest nicks carry the node's tag: {guest}"
+    );
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "hi all\n");
+    assert_eq!(
+        f.out.requests,
+        [ClusterRequest::Publish(RoomLine {
+            origin: "a:1".into(),
+            room: "lobby".into(),
+            nick: guest.clone(),
+            text: "hi all".into(),
+            action: false,
+            time: now(),
+        })]
+    );
+    let earlier = now() - chrono::Duration::seconds(61);
+    let (mut out, time) = (std::mem::take(&mut f.out), f.time);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::Line(remote_line("from b", earlier)),
+        time,
+    );
+    let mut elsewhere = remote_line("nobody here", earlier);
+    elsewhere.room = "dev".into();
+    f.hub
+        .cluster_event(&mut out, ClusterEvent::Line(elsewhere), time);
+    f.out = out;
+    assert_eq!(f.out.take(1), "[Tue Nov  3 08:04:08 2026] <bob> from b\n");
+    f.out.requests.clear();
+    f.connect(2);
+    assert!(
+        matches!(
+            &f.out.requests[..],
+            [
+                ClusterRequest::Claim { .. },
+                ClusterRequest::Member { .. },
+                ClusterRequest::History { count: 50, .. }
+            ]
+        ),
+        "{:?}",
+        f.out.requests
+    );
+}
+
+#[test]
+fn cluster_history_comes_first_and_live_lines_wait_for_it() {
+    let mut f = cluster_fixture();
+    f.connect(1);
+    f.connect(2);
+    f.out.take(2);
+    let token = f
+        .out
+        .requests
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            ClusterRequest::History { client, token, .. } if *client == ClientId(2) => Some(*token),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no history request: {:?}", f.out.requests));
+    f.say(1, "live while waiting\n");
+    assert_eq!(f.out.take(2), "", "held until the history is sent");
+    let lines = Some(vec![remote_line(
+        "old one",
+        now() - chrono::Duration::hours(1),
+    )]);
+    let mut out = std::mem::take(&mut f.out);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::History {
+            client: ClientId(2),
+            token,
+            lines,
+        },
+        now(),
+    );
+    f.out = out;
+    let guest1 = f.hub.nick(ClientId(1)).unwrap_or_default().to_owned();
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "(history) <bob> old one".to_owned(),
+            format!("<{guest1}> live while waiting")
+        ]
+    );
+}
+
+#[test]
+fn cluster_history_falls_back_to_local_after_a_wait() {
+    let mut f = cluster_fixture();
+    f.connect(1);
+    f.say(1, "said here\n");
+    f.connect(2);
+    f.out.take(2);
+    f.say(1, "meanwhile\n");
+    f.advance(3100);
+    let lines = f.lines_for(2);
+    assert!(lines[0].starts_with("(history) <guest1-"), "{lines:?}");
+    assert!(lines[1].ends_with("> meanwhile"), "{lines:?}");
+}
+
+#[test]
+fn cluster_nicks_are_claimed_before_they_change() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "/nick bob\n");
+    assert_eq!(
+        f.out.requests,
+        [ClusterRequest::Claim {
+            client: ClientId(1),
+            nick: "bob".into()
+        }]
+    );
+    assert!(!f.hub.has_nick("bob"), "not before the claim is granted");
+    let mut out = std::mem::take(&mut f.out);
+    let claimed = |result| ClusterEvent::Claimed {
+        client: ClientId(1),
+        nick: "bob".into(),
+        result,
+    };
+    f.hub
+        .cluster_event(&mut out, claimed(ClaimResult::Taken), now());
+    f.out = out;
+    assert_eq!(f.lines_for(1), ["-!- error: nick bob is taken"]);
+    f.say(1, "/nick bob\n");
+    let mut out = std::mem::take(&mut f.out);
+    out.requests.clear();
+    f.hub
+        .cluster_event(&mut out, claimed(ClaimResult::Claimed), now());
+    f.out = out;
+    assert!(f.hub.has_nick("bob"));
+    assert!(
+        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
+        "{:?}",
+        f.out.requests
+    );
+    // A lease lost during an outage: the local holder becomes a guest.
+    let mut out = std::mem::take(&mut f.out);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::NickLost { nick: "bob".into() },
+        now(),
+    );
+    f.out = out;
+    assert!(!f.hub.has_nick("bob"));
+}
+
+#[test]
+fn cluster_private_messages_and_who() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    f.say(1, "/nick alice\n");
+    let mut out = std::mem::take(&mut f.out);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::Claimed {
+            client: ClientId(1),
+            nick: "alice".into(),
+            result: ClaimResult::Claimed,
+        },
+        now(),
+    );
+    f.out = out;
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "/msg carol psst\n");
+    assert!(matches!(&f.out.requests[..], [ClusterRequest::Private { to, .. }] if to == "carol"));
+    let events = [
+        ClusterEvent::PrivateSent {
+            client: ClientId(1),
+            from: "alice".into(),
+            to: "carol".into(),
+            text: "psst".into(),
+            error: None,
+        },
+        ClusterEvent::Private {
+            from: "carol".into(),
+            to: "ALICE".into(),
+            text: "hi back".into(),
+            time: now(),
+        },
+        ClusterEvent::Members {
+            client: ClientId(1),
+            room: "lobby".into(),
+            nicks: Some(vec!["carol".into(), "dave".into()]),
+        },
+        ClusterEvent::Rooms {
+            client: ClientId(1),
+            rooms: Some(vec![("dev".into(), 3), ("LOBBY".into(), 2)]),
+        },
+        ClusterEvent::Status {
+            connected: false,
+            text: "cluster: redis://x unreachable, retrying".into(),
+        },
+    ];
+    let mut out = std::mem::take(&mut f.out);
+    for event in events {
+        f.hub.cluster_event(&mut out, event, now());
+    }
+    f.out = out;
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-> *carol* psst",
+            "*carol* hi back",
+            "-!- members of lobby (3): alice carol dave",
+            "-!- rooms (2): dev(3) lobby(3)",
+        ]
+    );
+    f.console("/stats");
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l.contains("unreachable, retrying"))
+    );
+    // A full channel toward Redis: the line is dropped and counted.
+    f.out.cluster_up = false;
+    f.say(1, "not published\n");
+    assert_eq!(f.hub.stats().cluster_dropped, 1);
 }
