@@ -51,6 +51,10 @@ impl LineDecoder {
 
     /// Feeds `input` and calls `emit` once per frame, in order.
     pub fn decode(&mut self, input: &[u8], mut emit: impl FnMut(Frame<'_>)) {
+        if input.is_empty() {
+            // Nothing to see; above all, a CR's pending LF is still pending.
+            return;
+        }
         let mut rest = input;
         if self.after_cr {
             self.after_cr = false;
@@ -164,6 +168,7 @@ mod tests {
             ["L:a", "L:b", "L:c", "L:d"]
         );
         assert_eq!(decode_all(10, &[b"a\r", b"\nb\n"]), ["L:a", "L:b"]);
+        assert_eq!(decode_all(10, &[b"a\r", b"", b"\nb\n"]), ["L:a", "L:b"]);
         assert_eq!(decode_all(10, &[b"\n\n"]), ["L:", "L:"]);
         assert_eq!(decode_all(10, &[b"\r\r\n"]), ["L:", "L:"]);
     }
