@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, e2e, run_status};
+use crate::{Result, bench, cargo, e2e, fuzz, run_status, tools};
 
 /// One check: the header printed before it, and the function that runs it.
 type Step = (&'static str, fn() -> Result);
@@ -20,6 +20,8 @@ const STEPS: &[Step] = &[
     ("cargo build --workspace --bins", build),
     ("cargo test --workspace (CI=true)", test),
     ("cargo xtask e2e", e2e::run),
+    ("cargo xtask bench --smoke", bench_smoke),
+    ("cargo xtask fuzz --seconds 10", fuzz_briefly),
     ("cargo deny check bans licenses sources", deny),
 ];
 
@@ -77,17 +79,18 @@ fn test() -> Result {
     run_status(cargo(&["test", "--workspace"]).env("CI", "true"))
 }
 
+fn bench_smoke() -> Result {
+    bench::run(&["--smoke"])
+}
+
+/// Each fuzz target for a few seconds: enough to catch a regression in the
+/// targets or the code they reach; long runs are `cargo xtask fuzz`.
+fn fuzz_briefly() -> Result {
+    fuzz::run(&["--seconds", "10"])
+}
+
 fn deny() -> Result {
-    let installed = cargo(&["deny", "--version"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !installed {
-        return Err(
-            "cargo-deny is not installed; install it: cargo install --locked cargo-deny".to_owned(),
-        );
-    }
+    tools::ensure("deny", "cargo-deny")?;
     // The advisory database cannot be fetched on CI, so `advisories` is not run here.
     run_status(&mut cargo(&[
         "deny", "check", "bans", "licenses", "sources",

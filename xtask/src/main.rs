@@ -1,13 +1,17 @@
 //! Project tasks, run as `cargo xtask TASK` (the alias is in `.cargo/config.toml`).
 //!
-//! Std only, no dependencies. One file per task: `ci.rs`, `e2e.rs`. Cargo is
+//! Std only, no dependencies. One file per task: `ci.rs`, `e2e.rs`,
+//! `bench.rs`, `fuzz.rs`; `tools.rs` installs the cargo tools they need. Cargo is
 //! called through the `CARGO` environment variable and every command runs in
 //! the repository root, found from `CARGO_MANIFEST_DIR`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is the xtask's job
 
+mod bench;
 mod ci;
 mod e2e;
+mod fuzz;
+mod tools;
 
 use std::env;
 use std::ffi::OsString;
@@ -18,9 +22,12 @@ const USAGE: &str = "\
 Usage: cargo xtask TASK
 
 Tasks:
-  ci     fmt, clippy, build, test, e2e, cargo deny: what CI runs, failing fast
-  e2e    build the binaries and drive a scripted chat against the real server
-  help   show this text";
+  ci                          fmt, clippy, build, test, e2e, bench --smoke, fuzz
+                              (short), cargo deny: what CI runs, failing fast
+  e2e                         build the binaries and drive a scripted chat
+  bench [--smoke] [ARGS]      the benchmark beside Redis and ncat (crates/chat-bench)
+  fuzz [--seconds N] [TARGET] run the cargo-fuzz targets in fuzz/ (default 60 s each)
+  help                        show this text";
 
 /// What a task returns: `Err` carries the whole message to print.
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
@@ -35,6 +42,8 @@ fn main() -> ExitCode {
     {
         ["ci"] => ci::run(),
         ["e2e"] => e2e::run(),
+        ["bench", rest @ ..] => bench::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
