@@ -8,6 +8,9 @@ use bytes::Bytes;
 /// Most slices handed to one `write_vectored` call (well under `IOV_MAX`).
 pub(crate) const MAX_IOV: usize = 64;
 
+/// Slots an emptied queue keeps (8 × 32 bytes); see [`OutQueue::consume`].
+const KEEP_SLOTS: usize = 8;
+
 /// Queued output: whole messages plus how far into the first one has been
 /// written. Messages are `Bytes` clones, so a broadcast shares one buffer.
 #[derive(Default)]
@@ -76,7 +79,14 @@ impl OutQueue {
             self.bufs.pop_front();
         }
         if self.bufs.is_empty() {
-            self.clear();
+            self.offset = 0;
+            self.len = 0;
+            // A small deque is kept: a busy connection empties its queue
+            // every turn, and reallocating it each time would cost an
+            // allocation per message. A large one (a burst) is given back.
+            if self.bufs.capacity() > KEEP_SLOTS {
+                self.bufs = VecDeque::new();
+            }
         }
     }
 
@@ -112,6 +122,17 @@ mod tests {
         assert_eq!(gather(&q), b"orld");
         assert_eq!(q.len(), 4);
         q.consume(4);
+        assert!(q.is_empty());
+        assert!(q.bufs.capacity() <= KEEP_SLOTS, "a small queue keeps its slots");
+    }
+
+    #[test]
+    fn a_burst_gives_its_memory_back() {
+        let mut q = OutQueue::default();
+        for _ in 0..100 {
+            q.push(Bytes::from_static(b"ab"));
+        }
+        q.consume(200);
         assert!(q.is_empty());
         assert_eq!(q.bufs.capacity(), 0);
     }
