@@ -17,7 +17,7 @@ use chat_proto::{Body, Frame, LineDecoder, Notice, nick_key, raw_message};
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
-use super::{Audience, ClientId, Framing, Hub, Now, Outbox, Recipients};
+use super::{ClientId, Framing, Hub, Now, Outbox};
 
 /// Failed logins (passwords or `/oper`) from one address within
 /// [`FAILURE_WINDOW`] seconds before it is refused outright.
@@ -400,16 +400,8 @@ impl Hub {
             room: &room.name,
             text: &room.topic,
         });
-        if room.members.len() <= self.config.announce_limit {
-            let to = Recipients {
-                members: &room.members,
-                except: None,
-                audience: Audience::LineClients,
-            };
-            self.stats.deliveries += self.encoder.send_many(out, &self.clients, to, now, &body);
-        } else {
-            self.encoder.send_one(out, &self.clients, id, now, &body);
-        }
+        let to = self.announcement(&room.members, &id);
+        self.stats.deliveries += self.encoder.send_many(out, &self.clients, to, now, &body);
     }
 }
 

@@ -5,7 +5,7 @@ use chat_proto::{
     validate_room,
 };
 
-use super::{Audience, ClientId, Gate, Hub, Now, Outbox, Recipients};
+use super::{ClientId, Gate, Hub, Now, Outbox};
 
 impl Hub {
     /// One message from a client (a line, or a raw chunk), not yet sanitized:
@@ -155,21 +155,8 @@ impl Hub {
             new: nick,
         });
         let members = &self.rooms.get(client.seat.room).members;
-        if members.len() <= self.config.announce_limit {
-            self.stats.deliveries += self.encoder.send_many(
-                out,
-                &self.clients,
-                Recipients {
-                    members,
-                    except: None,
-                    audience: Audience::LineClients,
-                },
-                now,
-                &body,
-            );
-        } else {
-            self.send(out, id, &body, now);
-        }
+        let to = self.announcement(members, &id);
+        self.stats.deliveries += self.encoder.send_many(out, &self.clients, to, now, &body);
         if self.config.echo_messages {
             out.console(&format!("{old} is now known as {nick}"));
         }

@@ -402,6 +402,27 @@ impl Hub {
         nick_key(&self.config.operator_name)
     }
 
+    /// Whom a notice about `concerned` (its join, nick change, a topic it
+    /// set) goes to: the room's line clients while the room has at most
+    /// `announce_limit` members, else `concerned` alone. This bound is what
+    /// keeps a join O(1) in a room of any size.
+    pub(crate) fn announcement<'a>(
+        &self,
+        members: &'a [ClientId],
+        concerned: &'a ClientId,
+    ) -> Recipients<'a> {
+        let members = if members.len() <= self.config.announce_limit {
+            members
+        } else {
+            std::slice::from_ref(concerned)
+        };
+        Recipients {
+            members,
+            except: None,
+            audience: Audience::LineClients,
+        }
+    }
+
     /// Tells the room (if small enough to announce) and the client itself
     /// that it joined.
     fn announce_join(&mut self, out: &mut dyn Outbox, id: ClientId, room: RoomId, now: Now) {
@@ -413,25 +434,8 @@ impl Hub {
             nick: &client.nick,
             room: &self.rooms.get(room).name,
         });
-        let sent = if members.len() <= self.config.announce_limit {
-            self.encoder.send_many(
-                out,
-                &self.clients,
-                Recipients {
-                    members,
-                    except: None,
-                    audience: Audience::LineClients,
-                },
-                now,
-                &body,
-            )
-        } else if client.framing == Framing::Line {
-            self.encoder.send_one(out, &self.clients, id, now, &body);
-            1
-        } else {
-            0
-        };
-        self.stats.deliveries += sent;
+        let to = self.announcement(members, &id);
+        self.stats.deliveries += self.encoder.send_many(out, &self.clients, to, now, &body);
         let room = self.rooms.get(room);
         if !room.topic.is_empty() && client.framing == Framing::Line {
             let topic = Body::Notice(Notice::Topic {
