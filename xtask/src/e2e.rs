@@ -1,23 +1,45 @@
 //! `cargo xtask e2e`: a scripted chat against the real `chat-server` binary.
 //!
-//! Builds `chat-server` and `chat-client`, writes a `server.toml` into a temp
-//! dir, starts the server with `--config` and the operator console on a piped
-//! stdin, and waits for `listening on ADDR` on its stderr (read on a thread,
-//! with a timeout, so a hang cannot block us). Then three clients talk:
-//! `alice` and `bob` are raw TCP sockets driven from here (read timeouts, no
-//! threads), `carol` is a real `chat-client --nick carol` process. They set
-//! nicks, chat in `lobby`, bob joins `dev`, alice sends bob a `/msg`, the
-//! operator answers carol and speaks to `/all`, and `/quit` ends it.
+//! Builds `chat-server` and `chat-client`, makes a self-signed certificate
+//! for `localhost` and 127.0.0.1 with the `openssl` command (required), and,
+//! when `redis-server` is on PATH, starts one on a free loopback port without
+//! persistence, waiting for its `+PONG` over raw RESP. It writes a
+//! `server.toml` into a temp dir (a plain and a TLS listener on free ports;
+//! with Redis, a `[cluster]` table naming this node `a`), starts the server
+//! with `--config` and the operator console on a piped stdin, and waits for
+//! `listening on ADDR` and `listening on ADDR (TLS)` on its stderr (read on a
+//! thread, with a timeout, so a hang cannot block us).
+//!
+//! With Redis, a second server joins as node `b` (its own config: one plain
+//! listener, the same Redis, `--no-console`). The run waits until both nodes
+//! report `cluster: connected` and both subscribe to Redis (`PUBSUB
+//! NUMSUB`), so no line is published before the other node can hear it.
+//! Without redis-server the two-node part is skipped, and the run says so.
+//!
+//! Then the clients talk. On node `a`: `alice` and `bob` are raw TCP sockets
+//! driven from here (read timeouts, no threads), `carol` is a real
+//! `chat-client --nick carol` process and `dave` another over TLS (`--tls
+//! --ca cert.pem --tls-name localhost`). On node `b`: `erin`, a raw TCP
+//! socket, whose guest nick carries node b's tag and whose `/nick` is
+//! claimed through Redis. They set nicks, and every line said in `lobby`
+//! reaches every other member, on either node and over TLS or not; bob joins
+//! `dev`; alice sends bob a `/msg`, and erin one across nodes; bob is refused
+//! erin's nick on node `a`; the operator answers carol and speaks to `/all`
+//! (node `a`'s clients only); the console's `/quit` ends node `a`, and erin
+//! `/quit`s node `b`. Join, leave and nick notices do not cross nodes.
 //!
 //! Every line a client is told to expect must arrive, in order. While waiting,
 //! a client may skip notices (`-!- …`, but not `-!- error: …`); any other line
 //! is a failure, so a message that reaches the wrong client (its sender,
-//! another room, a third party) is caught, at the latest when the transcripts
-//! are drained after shutdown. On failure every transcript is printed.
+//! another room, a third party, the other node) is caught, at the latest when
+//! the transcripts are drained at the end. On failure every transcript is
+//! printed: the clients', both servers' and redis-server's.
 //!
-//! Every process is killed and waited for on every path, panics included
-//! ([`Proc`]'s `Drop`); the whole conversation must finish within
-//! [`RUN_TIMEOUT`].
+//! Every process (both servers, the chat-clients, redis-server) is killed and
+//! waited for on every path, panics included ([`Proc`]'s `Drop`); the whole
+//! conversation must finish within [`RUN_TIMEOUT`].
+
+mod setup;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -29,31 +51,32 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{Result, cargo, run_status, show};
+use setup::{Redis, TlsFiles, toml_string};
 
-/// How long the server may take to print `listening on`.
+/// How long a server may take to print `listening on`.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long any one expected line may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The whole conversation, from starting the server to its exit.
-const RUN_TIMEOUT: Duration = Duration::from_secs(20);
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The server.toml the server runs with: any free port, and a MOTD and
-/// RFC 3339 stamps we can recognise, so we know the file was read.
-const CONFIG: &str = r#"# Written by `cargo xtask e2e`.
-listen = ["127.0.0.1:0"]
-motd = "xtask e2e: be nice"
+/// Both nodes' settings besides `listen` and `[cluster]`: a MOTD and RFC
+/// 3339 stamps we can recognise, so we know the file was read.
+const SETTINGS: &str = r#"motd = "xtask e2e: be nice"
 timestamp = "rfc3339"
 default_room = "lobby"
 operator_name = "operator"
 "#;
 
-/// The welcome notice with `CONFIG`'s MOTD.
+/// The welcome notice with `SETTINGS`' MOTD.
 const WELCOME: &str = "-!- Welcome, {*}! xtask e2e: be nice";
 
-// Indices into `Chat::clients`, in the order they connect.
+// Indices into `Chat::clients`, in the order they connect. Erin only with Redis.
 const ALICE: usize = 0;
 const BOB: usize = 1;
 const CAROL: usize = 2;
+const DAVE: usize = 3;
+const ERIN: usize = 4;
 
 pub(crate) fn run() -> Result {
     let start = Instant::now();
@@ -67,11 +90,24 @@ pub(crate) fn run() -> Result {
     ]))?;
     let bin_dir = bin_dir()?;
     let dir = TempDir::new()?;
+    let tls = TlsFiles::make(&dir.path)?;
+    let redis = if Redis::installed() {
+        Some(Redis::start(&dir.path)?)
+    } else {
+        println!("e2e: skipping the two-node part: redis-server not installed");
+        None
+    };
     let config = dir.path.join("server.toml");
-    fs::write(&config, CONFIG).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let listen = format!(
+        "[\"127.0.0.1:0\", {{ addr = \"127.0.0.1:0\", tls = {{ cert = {}, key = {} }} }}]",
+        toml_string(&tls.cert.to_string_lossy()),
+        toml_string(&tls.key.to_string_lossy()),
+    );
+    let url = redis.as_ref().map(Redis::url);
+    write_config(&config, &listen, url.as_deref().map(|url| (url, "a")))?;
 
-    let mut chat = Chat::start(&bin_dir, &dir.path, &config)?;
-    match chat.conversation() {
+    let mut chat = Chat::start(&bin_dir, &dir.path, &config, tls, redis)?;
+    match chat.join_cluster().and_then(|()| chat.conversation()) {
         Ok(()) => {
             chat.step(&format!(
                 "ok ({:.1} s with the build)",
@@ -88,7 +124,21 @@ pub(crate) fn run() -> Result {
         }
     }
     // `chat` drops here: every client is closed and every process killed and
-    // waited for, then the temp dir is removed.
+    // waited for (redis-server last), then the temp dir is removed.
+}
+
+/// A node's server.toml: `listen` (TOML), `SETTINGS`, and with
+/// `(redis_url, node_name)` a `[cluster]` table.
+fn write_config(path: &Path, listen: &str, cluster: Option<(&str, &str)>) -> Result {
+    let mut text = format!("# Written by `cargo xtask e2e`.\nlisten = {listen}\n{SETTINGS}");
+    if let Some((url, node)) = cluster {
+        text.push_str(&format!(
+            "\n[cluster]\nredis_url = {}\nnode_name = {}\n",
+            toml_string(url),
+            toml_string(node)
+        ));
+    }
+    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Where `cargo build` put the binaries: next to this xtask binary, which
@@ -112,27 +162,48 @@ fn bin_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The server, the clients and what each has said, for one run.
+/// The servers, the clients and what each has said, for one run.
 struct Chat {
     start: Instant,
     /// Past this, every wait fails.
     deadline: Instant,
-    // Declaration order is drop order: clients close before the processes go.
+    // Declaration order is drop order: clients close before the processes
+    // go, and redis-server goes last.
     clients: Vec<Client>,
     console_in: Option<ChildStdin>,
     /// The server's stdout: the operator console's output.
     console: Transcript,
     server_stderr: Transcript,
-    carol_stderr: Option<Transcript>,
+    /// The chat-clients' stderr, in the order they started.
+    client_logs: Vec<Transcript>,
+    chat_clients: Vec<Proc>,
     server: Proc,
-    carol: Option<Proc>,
+    node_b: Option<NodeB>,
+    redis: Option<Redis>,
     bin_dir: PathBuf,
+    dir: PathBuf,
+    tls: TlsFiles,
     addr: SocketAddr,
+    tls_addr: SocketAddr,
+}
+
+/// The second node of the cluster: `--no-console`, so its console lines go
+/// to its stderr.
+struct NodeB {
+    addr: SocketAddr,
+    stderr: Transcript,
+    proc: Proc,
 }
 
 impl Chat {
-    /// Start the server and wait for `listening on ADDR`.
-    fn start(bin_dir: &Path, dir: &Path, config: &Path) -> Result<Chat> {
+    /// Start the server and wait for its plain and TLS `listening on ADDR`.
+    fn start(
+        bin_dir: &Path,
+        dir: &Path,
+        config: &Path,
+        tls: TlsFiles,
+        redis: Option<Redis>,
+    ) -> Result<Chat> {
         let start = Instant::now();
         let mut command = Command::new(bin_dir.join("chat-server"));
         command
@@ -150,20 +221,34 @@ impl Chat {
         let mut server_stderr =
             Transcript::pipe("server stderr", server.child.stderr.take(), false);
 
-        let listening = server_stderr
-            .expect("listening on {*}", Instant::now() + LISTEN_TIMEOUT)
-            .map_err(|e| {
-                let status = server.child.try_wait().ok().flatten();
-                let status = status.map_or_else(String::new, |s| format!(" (server {s})"));
-                format!(
-                    "chat-server did not start{status}: {e}\n\n{}",
-                    server_stderr.render()
-                )
-            })?;
-        let addr = listening
-            .strip_prefix("listening on ")
-            .and_then(|addr| addr.trim().parse::<SocketAddr>().ok())
-            .ok_or_else(|| format!("cannot read the address in `{listening}`"))?;
+        let listen_deadline = Instant::now() + LISTEN_TIMEOUT;
+        let (mut addr, mut tls_addr) = (None, None);
+        while addr.is_none() || tls_addr.is_none() {
+            let listening = match server_stderr.expect("listening on {*}", listen_deadline) {
+                Ok(line) => line,
+                Err(e) => {
+                    let status = server.child.try_wait().ok().flatten();
+                    let status = status.map_or_else(String::new, |s| format!(" (server {s})"));
+                    return Err(format!(
+                        "chat-server did not start{status}: {e}\n\n{}",
+                        server_stderr.render()
+                    ));
+                }
+            };
+            let rest = listening.strip_prefix("listening on ").unwrap_or_default();
+            let (text, slot) = match rest.strip_suffix(" (TLS)") {
+                Some(text) => (text, &mut tls_addr),
+                None => (rest, &mut addr),
+            };
+            *slot = Some(
+                text.trim()
+                    .parse::<SocketAddr>()
+                    .map_err(|_| format!("cannot read the address in `{listening}`"))?,
+            );
+        }
+        let (Some(addr), Some(tls_addr)) = (addr, tls_addr) else {
+            unreachable!("the loop ends with both addresses");
+        };
 
         let chat = Chat {
             start,
@@ -172,55 +257,172 @@ impl Chat {
             console_in,
             console,
             server_stderr,
-            carol_stderr: None,
+            client_logs: Vec::new(),
+            chat_clients: Vec::new(),
             server,
-            carol: None,
+            node_b: None,
+            redis,
             bin_dir: bin_dir.to_path_buf(),
+            dir: dir.to_path_buf(),
+            tls,
             addr,
+            tls_addr,
         };
         chat.step(&format!(
-            "server listening on {addr} (config {})",
+            "server listening on {addr} and {tls_addr} (TLS, self-signed cert.pem) (config {})",
             config.display()
         ));
         Ok(chat)
     }
 
+    /// With Redis: node `a` connected, node `b` started and connected, and
+    /// both subscribed, before any client speaks.
+    fn join_cluster(&mut self) -> Result {
+        let Some(redis) = &self.redis else {
+            return Ok(());
+        };
+        let (url, port) = (redis.url(), redis.port);
+        // Before this, a `/nick` on node a would be refused as unavailable.
+        self.expect_console("cluster: connected to {*} as node a")?;
+
+        let config = self.dir.join("node-b.toml");
+        write_config(&config, r#"["127.0.0.1:0"]"#, Some((&url, "b")))?;
+        let mut command = Command::new(self.bin_dir.join("chat-server"));
+        command
+            .arg("--config")
+            .arg(&config)
+            .arg("--no-console")
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut proc = Proc::spawn("chat-server (node b)", &mut command)?;
+        let stderr = Transcript::pipe("node b's stderr", proc.child.stderr.take(), false);
+        let listen_deadline = (Instant::now() + LISTEN_TIMEOUT).min(self.deadline);
+        let connect_deadline = self.wait_deadline().max(listen_deadline);
+        let node = self.node_b.insert(NodeB {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            stderr,
+            proc,
+        });
+        let listening = node
+            .stderr
+            .expect("listening on {*}", listen_deadline)
+            .map_err(|e| {
+                let status = node.proc.child.try_wait().ok().flatten();
+                let status = status.map_or_else(String::new, |s| format!(" ({s})"));
+                format!("node b did not start{status}: {e}")
+            })?;
+        node.addr = listening
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.trim().parse::<SocketAddr>().ok())
+            .ok_or_else(|| format!("cannot read the address in node b's `{listening}`"))?;
+        node.stderr.expect(
+            "chat-server: cluster: connected to {*} as node b",
+            connect_deadline,
+        )?;
+        let addr = node.addr;
+        let wanted = [("chat:rooms", 2), ("chat:node:a", 1), ("chat:node:b", 1)];
+        if let Some(redis) = &self.redis {
+            redis.wait_subscribers(&wanted, self.wait_deadline())?;
+        }
+        self.step(&format!(
+            "node b listening on {addr}; both nodes connected to redis-server on port {port} and subscribed"
+        ));
+        Ok(())
+    }
+
     /// The script. Each step waits for its effect before the next one starts.
     fn conversation(&mut self) -> Result {
-        self.connect_tcp("alice")?;
-        self.expect(ALICE, WELCOME)?;
+        let cluster = self.node_b.is_some();
+        self.connect_tcp("alice", self.addr, "raw TCP")?;
+        let alice_welcome = self.expect_body(ALICE, WELCOME)?;
         self.say(ALICE, "/nick alice")?;
         self.expect(ALICE, "-!- {*} is now known as alice")?;
         self.step("alice joined (raw TCP) and took her nick");
 
-        self.connect_tcp("bob")?;
+        self.connect_tcp("bob", self.addr, "raw TCP")?;
         self.expect(BOB, WELCOME)?;
         self.expect(ALICE, "-!- {*} joined lobby")?;
         self.say(BOB, "/nick bob")?;
         self.expect_all(&[ALICE, BOB], "-!- {*} is now known as bob")?;
         self.step("bob joined (raw TCP) and took his nick; alice saw both");
 
-        self.spawn_chat_client("carol")?;
+        self.spawn_chat_client("carol", false)?;
         self.expect(CAROL, WELCOME)?;
         self.expect_all(&[ALICE, BOB, CAROL], "-!- {*} is now known as carol")?;
         self.step("carol joined (chat-client --nick carol); alice and bob saw it");
 
+        self.spawn_chat_client("dave", true)?;
+        self.expect(DAVE, WELCOME)?;
+        self.expect_all(&[ALICE, BOB, CAROL, DAVE], "-!- {*} is now known as dave")?;
+        self.step(
+            "dave joined over TLS (chat-client --tls --ca cert.pem --tls-name localhost --nick dave); the others saw it",
+        );
+
+        if let Some(node) = &self.node_b {
+            self.connect_tcp("erin", node.addr, "raw TCP to node b")?;
+            let erin_welcome = self.expect_body(ERIN, WELCOME)?;
+            let (alice_guest, erin_guest) = (guest_nick(&alice_welcome), guest_nick(&erin_welcome));
+            let (a_tag, b_tag) = (node_tag(alice_guest), node_tag(erin_guest));
+            if a_tag.is_none() || b_tag.is_none() || a_tag == b_tag {
+                return Err(format!(
+                    "in a cluster guest nicks carry their node's tag (guestN-TAG), but node a \
+                     named alice `{alice_guest}` and node b named erin `{erin_guest}`"
+                ));
+            }
+            self.say(ERIN, "/nick erin")?;
+            self.expect(ERIN, &format!("-!- {erin_guest} is now known as erin"))?;
+            self.step(&format!(
+                "erin joined node b (raw TCP) as {erin_guest} (alice was {alice_guest}) and took her nick through Redis"
+            ));
+        } else if let Some(tag) = node_tag(guest_nick(&alice_welcome)) {
+            return Err(format!(
+                "a single node's guest nicks have no tag, but got `-{tag}`"
+            ));
+        }
+
         self.say(ALICE, "hi all")?;
-        self.expect_all(&[BOB, CAROL], "<alice> hi all")?;
+        self.expect_all(&self.and_erin(&[BOB, CAROL, DAVE]), "<alice> hi all")?;
         let alice = self.clients[ALICE].addr_pattern();
         self.expect_console(&format!("[lobby] <alice> hi all ({alice})"))?;
-        self.step("alice said `hi all`: bob and carol got it, the console logged it");
+        self.step(&format!(
+            "alice said `hi all`: bob, carol, dave{} got it, the console logged it",
+            self.erin_text(" and erin (node b)")
+        ));
 
         self.say(CAROL, "hello from carol")?;
-        self.expect_all(&[ALICE, BOB], "<carol> hello from carol")?;
-        self.step("carol said `hello from carol` through chat-client: alice and bob got it");
+        self.expect_all(
+            &self.and_erin(&[ALICE, BOB, DAVE]),
+            "<carol> hello from carol",
+        )?;
+        self.step(&format!(
+            "carol said `hello from carol` through chat-client: alice, bob, dave{} got it",
+            self.erin_text(", erin")
+        ));
+
+        self.say(DAVE, "hello over TLS")?;
+        self.expect_all(
+            &self.and_erin(&[ALICE, BOB, CAROL]),
+            "<dave> hello over TLS",
+        )?;
+        self.step(&format!(
+            "dave said `hello over TLS`: alice, bob, carol{} got it",
+            self.erin_text(", erin")
+        ));
+
+        if cluster {
+            self.say(ERIN, "hello from node b")?;
+            self.expect_all(&[ALICE, BOB, CAROL, DAVE], "<erin> hello from node b")?;
+            self.step("erin said `hello from node b`: alice, bob, carol, dave on node a got it");
+        }
 
         self.say(BOB, "/join dev")?;
         self.expect(BOB, "-!- bob joined dev")?;
         self.step("bob /join'ed dev");
 
         self.say(ALICE, "lobby only")?;
-        self.expect(CAROL, "<alice> lobby only")?;
+        self.expect_all(&self.and_erin(&[CAROL, DAVE]), "<alice> lobby only")?;
         self.say(BOB, "anyone in dev?")?;
         let bob = self.clients[BOB].addr_pattern();
         self.expect_console(&format!("[dev] <bob> anyone in dev? ({bob})"))?;
@@ -231,26 +433,66 @@ impl Chat {
         self.expect(ALICE, "-> *bob* psst, alice here")?;
         self.step("alice sent bob a /msg: bob got it, alice got her copy");
 
+        if cluster {
+            self.say(ALICE, "/msg erin psst, across nodes")?;
+            self.expect(ERIN, "*alice* psst, across nodes")?;
+            self.expect(ALICE, "-> *erin* psst, across nodes")?;
+            self.step("alice sent erin a /msg from node a: erin got it on node b, alice her copy");
+
+            self.say(BOB, "/nick erin")?;
+            self.expect(BOB, "-!- error: nick erin is taken")?;
+            self.step("bob tried /nick erin on node a: refused, node b holds it");
+        }
+
         self.say(CAROL, "anyone there, operator?")?;
-        self.expect(ALICE, "<carol> anyone there, operator?")?;
+        self.expect_all(
+            &self.and_erin(&[ALICE, DAVE]),
+            "<carol> anyone there, operator?",
+        )?;
         self.expect_console("[lobby] <carol> anyone there, operator? ({*})")?;
         self.operator("hello carol, operator here")?;
         self.expect(CAROL, "-operator- hello carol, operator here")?;
         self.step("carol asked the operator; the console's plain reply went to her only");
 
         self.operator("/all back in a moment")?;
-        self.expect_all(&[ALICE, BOB, CAROL], "-operator- back in a moment")?;
-        self.step("the operator spoke to /all: everyone got it");
+        self.expect_all(&[ALICE, BOB, CAROL, DAVE], "-operator- back in a moment")?;
+        self.step(&format!(
+            "the operator spoke to /all: everyone{} got it{}",
+            self.erin_text(" on node a"),
+            self.erin_text(" (checked at the end: erin on node b did not)")
+        ));
 
         self.operator("/quit")?;
-        self.expect_all(&[ALICE, BOB, CAROL], "-!- server shutting down")?;
-        self.step("the operator sent /quit: everyone was told");
+        self.expect_all(&[ALICE, BOB, CAROL, DAVE], "-!- server shutting down")?;
+        self.step(&format!(
+            "the operator sent /quit: everyone{} was told",
+            self.erin_text(" on node a")
+        ));
+        if cluster {
+            self.say(ERIN, "/quit")?;
+            self.expect(ERIN, "-!- Goodbye!")?;
+            self.step("erin sent /quit to node b: it said goodbye");
+        }
         self.finish()
     }
 
+    /// `who` and, in a cluster, erin: a lobby audience.
+    fn and_erin(&self, who: &[usize]) -> Vec<usize> {
+        let mut who = who.to_vec();
+        if self.node_b.is_some() {
+            who.push(ERIN);
+        }
+        who
+    }
+
+    /// `text` in a cluster, else nothing: for step messages.
+    fn erin_text<'a>(&self, text: &'a str) -> &'a str {
+        if self.node_b.is_some() { text } else { "" }
+    }
+
     /// After `/quit`: every client sees the end of its stream with nothing
-    /// unexpected before it, both processes exit 0, and no line reached a
-    /// client it was not for.
+    /// unexpected before it, the server and the chat-clients exit 0, and no
+    /// line reached a client it was not for. Node b is killed on drop.
     fn finish(&mut self) -> Result {
         let deadline = self.wait_deadline();
         for client in &mut self.clients {
@@ -261,36 +503,51 @@ impl Chat {
         }
         let status = self.server.wait_exit(deadline)?;
         check_exit("chat-server", status)?;
-        if let Some(carol) = &mut self.carol {
-            let status = carol.wait_exit(deadline)?;
+        for chat_client in &mut self.chat_clients {
+            let status = chat_client.wait_exit(deadline)?;
             check_exit("chat-client", status)?;
         }
-        self.step("all connections closed; chat-server and chat-client exited 0");
+        self.step("all connections closed; chat-server and both chat-clients exited 0");
 
         // Strict waiting already rejects these; name them for a clear message.
         let never: &[(usize, &str)] = &[
             (ALICE, "<alice> "),
             (BOB, "<bob> "),
             (CAROL, "<carol> "),
+            (DAVE, "<dave> "),
+            (ERIN, "<erin> "),
             (BOB, "<alice> lobby only"),
             (ALICE, "<bob> anyone in dev?"),
             (CAROL, "<bob> anyone in dev?"),
-            (CAROL, "psst, alice here"),
+            (DAVE, "<bob> anyone in dev?"),
+            (ERIN, "<bob> anyone in dev?"),
+            (CAROL, "psst"),
+            (DAVE, "psst"),
+            (ERIN, "psst, alice here"),
+            (BOB, "psst, across nodes"),
             (ALICE, "-operator- hello carol"),
             (BOB, "-operator- hello carol"),
+            (DAVE, "-operator- hello carol"),
+            (ERIN, "-operator-"),
+            (ERIN, "server shutting down"),
         ];
+        let mut checked = 0;
         for &(who, text) in never {
-            let transcript = &self.clients[who].transcript;
+            let Some(client) = self.clients.get(who) else {
+                continue; // erin, without Redis
+            };
+            let transcript = &client.transcript;
             if let Some(line) = transcript.lines.iter().find(|line| line.contains(text)) {
                 return Err(format!(
                     "{} must not get `{text}`, but got `{line}`",
                     transcript.who
                 ));
             }
+            checked += 1;
         }
         self.step(&format!(
-            "no client got its own lines, another room's, or another's private ones ({} checks)",
-            never.len()
+            "no client got its own lines, another room's, another's private ones{} ({checked} checks)",
+            self.erin_text(", or the other node's operator lines")
         ));
         Ok(())
     }
@@ -304,10 +561,15 @@ impl Chat {
         (Instant::now() + STEP_TIMEOUT).min(self.deadline)
     }
 
-    fn connect_tcp(&mut self, name: &'static str) -> Result {
-        let stream = TcpStream::connect_timeout(&self.addr, STEP_TIMEOUT)
-            .map_err(|e| format!("{name}: cannot connect to {}: {e}", self.addr))?;
+    /// A raw TCP client `name` of the server at `addr`; `how` for its transcript.
+    fn connect_tcp(&mut self, name: &'static str, addr: SocketAddr, how: &str) -> Result {
+        let stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT)
+            .map_err(|e| format!("{name}: cannot connect to {addr}: {e}"))?;
         let local = stream.local_addr().map_err(|e| format!("{name}: {e}"))?;
+        // Each line goes out at once, not held back by Nagle for an ACK.
+        stream
+            .set_nodelay(true)
+            .map_err(|e| format!("{name}: {e}"))?;
         let input = stream.try_clone().map_err(|e| format!("{name}: {e}"))?;
         input
             .set_write_timeout(Some(STEP_TIMEOUT))
@@ -316,16 +578,26 @@ impl Chat {
             name,
             addr: Some(local),
             input: Some(Box::new(input)),
-            transcript: Transcript::socket(format!("{name} (raw TCP from {local})"), stream),
+            transcript: Transcript::socket(format!("{name} ({how} from {local})"), stream),
         });
         Ok(())
     }
 
-    fn spawn_chat_client(&mut self, name: &'static str) -> Result {
+    /// A `chat-client --nick NAME` process, to the TLS listener with `tls`.
+    fn spawn_chat_client(&mut self, name: &'static str, tls: bool) -> Result {
+        let addr = if tls { self.tls_addr } else { self.addr };
         let mut command = Command::new(self.bin_dir.join("chat-client"));
         command
-            .arg(self.addr.ip().to_string())
-            .arg(self.addr.port().to_string())
+            .arg(addr.ip().to_string())
+            .arg(addr.port().to_string());
+        if tls {
+            command
+                .arg("--tls")
+                .arg("--ca")
+                .arg(&self.tls.cert)
+                .args(["--tls-name", "localhost"]);
+        }
+        command
             .arg("--nick")
             .arg(name)
             .stdin(Stdio::piped())
@@ -339,12 +611,12 @@ impl Chat {
             .take()
             .map(|stdin| Box::new(stdin) as Box<dyn Write>);
         let stdout = process.child.stdout.take();
-        self.carol_stderr = Some(Transcript::pipe(
-            "carol's chat-client stderr",
+        self.client_logs.push(Transcript::pipe(
+            format!("{name}'s chat-client stderr"),
             process.child.stderr.take(),
             false,
         ));
-        self.carol = Some(process);
+        self.chat_clients.push(process);
         self.clients.push(Client {
             name,
             addr: None,
@@ -379,11 +651,13 @@ impl Chat {
     }
 
     fn expect(&mut self, who: usize, pattern: &str) -> Result {
+        self.expect_body(who, pattern).map(drop)
+    }
+
+    /// Like [`Chat::expect`], returning the matching line's body.
+    fn expect_body(&mut self, who: usize, pattern: &str) -> Result<String> {
         let deadline = self.wait_deadline();
-        self.clients[who]
-            .transcript
-            .expect(pattern, deadline)
-            .map(drop)
+        self.clients[who].transcript.expect(pattern, deadline)
     }
 
     fn expect_all(&mut self, who: &[usize], pattern: &str) -> Result {
@@ -395,30 +669,51 @@ impl Chat {
         self.console.expect(pattern, deadline).map(drop)
     }
 
+    /// Every transcript but the clients', in report order.
+    fn logs(&mut self) -> impl Iterator<Item = &mut Transcript> {
+        [&mut self.console, &mut self.server_stderr]
+            .into_iter()
+            .chain(&mut self.client_logs)
+            .chain(self.node_b.as_mut().map(|node| &mut node.stderr))
+            .chain(self.redis.as_mut().map(|redis| &mut redis.log))
+    }
+
     /// Pick up what arrived but was not waited for, for the failure report.
     fn collect_leftovers(&mut self) {
         let deadline = Instant::now() + Duration::from_millis(200);
-        let transcripts = self
-            .clients
-            .iter_mut()
-            .map(|client| &mut client.transcript)
-            .chain([&mut self.console, &mut self.server_stderr])
-            .chain(self.carol_stderr.as_mut());
-        for transcript in transcripts {
+        for client in &mut self.clients {
+            while let Ok(Next::Line(_)) = client.transcript.next(deadline) {}
+        }
+        for transcript in self.logs() {
             while let Ok(Next::Line(_)) = transcript.next(deadline) {}
         }
     }
 
-    fn transcripts(&self) -> String {
-        self.clients
+    fn transcripts(&mut self) -> String {
+        let clients: Vec<String> = self
+            .clients
             .iter()
-            .map(|client| &client.transcript)
-            .chain([&self.console, &self.server_stderr])
-            .chain(self.carol_stderr.as_ref())
-            .map(Transcript::render)
+            .map(|client| client.transcript.render())
+            .collect();
+        clients
+            .into_iter()
+            .chain(self.logs().map(|transcript| transcript.render()))
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The guest nick in a welcome notice's body.
+fn guest_nick(welcome: &str) -> &str {
+    welcome
+        .strip_prefix("-!- Welcome, ")
+        .and_then(|rest| rest.split_once('!'))
+        .map_or(welcome, |(nick, _)| nick)
+}
+
+/// The node tag of a guest nick in a cluster: `k3fa` in `guest7-k3fa`.
+fn node_tag(guest: &str) -> Option<&str> {
+    guest.split_once('-').map(|(_, tag)| tag)
 }
 
 fn check_exit(name: &str, status: ExitStatus) -> Result {
