@@ -15,9 +15,15 @@ pub enum Dialect {
     /// Redis pub/sub: receivers `SUBSCRIBE lobby`, senders `PUBLISH lobby`.
     /// Ready when the reply to the first command arrives.
     Redis,
+    /// chat-server's line protocol over TLS (its TLS listener).
+    OursTls,
+    /// chat-server's line protocol on two cluster nodes sharing a Redis:
+    /// senders on node A, receivers alternating between A and B.
+    OursCluster,
 }
 
-/// Every dialect, ours first.
+/// Ours and the peers it is compared with, ours first (the TLS and
+/// cluster variants of ours are not peers).
 pub const ALL: [Dialect; 3] = [Dialect::Ours, Dialect::Redis, Dialect::Ncat];
 
 impl Dialect {
@@ -27,6 +33,8 @@ impl Dialect {
             Dialect::Ours => "chat-server",
             Dialect::Ncat => "ncat",
             Dialect::Redis => "redis",
+            Dialect::OursTls => "chat-server-tls",
+            Dialect::OursCluster => "chat-server-2-nodes",
         }
     }
 

@@ -5,14 +5,25 @@
 //! are appended to a per-sender buffer that is reused, receivers' bytes land
 //! in one shared read buffer and are scanned for markers in place. Time is
 //! read once per generation step and once per read, never per message.
+//!
+//! A group may speak TLS: each client then carries a rustls
+//! `ClientConnection` between its socket and the same buffers (one socket
+//! read feeds rustls from memory, the plaintext lands in a second shared
+//! buffer; a sender's queued plaintext goes through rustls's writer). A
+//! group may also have a second server (another cluster node): its
+//! receivers alternate between the two, senders stay on the first, and the
+//! second node's deliveries are counted apart as well.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -25,6 +36,10 @@ pub const PAYLOAD_LEN: usize = 64;
 /// A sender with this much unsent output takes no new message (it is shed).
 const SENDER_BACKLOG_CAP: usize = 1 << 20;
 const READ_BUF_LEN: usize = 256 * 1024;
+/// rustls hands out at most one record's plaintext (16 KiB) at a time.
+const PLAIN_BUF_LEN: usize = 64 * 1024;
+/// The name the bench's certificate is issued to and TLS clients verify.
+pub const TLS_NAME: &str = "localhost";
 /// Longest latency the histograms hold: 60 s.
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
@@ -43,8 +58,12 @@ pub enum Role {
 
 struct Client {
     stream: TcpStream,
+    /// The TLS session, when the group speaks TLS.
+    tls: Option<Box<ClientConnection>>,
     group: usize,
     role: Role,
+    /// A receiver on the group's second server.
+    remote: bool,
     connected: bool,
     ready: bool,
     scanner: Scanner,
@@ -69,6 +88,10 @@ pub struct Window {
     pub delivered: u64,
     /// Latency of each delivery, ns.
     pub hist: Histogram<u64>,
+    /// Of the deliveries, those to receivers on the second server ...
+    pub delivered_remote: u64,
+    /// ... and their latency, ns.
+    pub hist_remote: Histogram<u64>,
 }
 
 /// The clients of one server under test.
@@ -76,6 +99,13 @@ pub struct Window {
 pub struct Group {
     pub dialect: Dialect,
     pub addr: SocketAddr,
+    /// Speak TLS with this configuration.
+    tls: Option<Arc<ClientConfig>>,
+    /// A second server (cluster node): receivers alternate between the two.
+    remote_addr: Option<SocketAddr>,
+    next_remote: bool,
+    /// Receivers (connected or connecting) on the second server.
+    pub remote_receivers: usize,
     senders: Vec<usize>,
     rr: usize,
     /// Clients (not churners) that are connected or connecting.
@@ -112,6 +142,8 @@ pub struct Gen {
     clients: Slab<Client>,
     pub groups: Vec<Group>,
     buf: Vec<u8>,
+    /// Decrypted bytes of a TLS read.
+    plain: Vec<u8>,
     start: Instant,
     pacing: Option<Pacing>,
     churn: Option<Churn>,
@@ -134,6 +166,7 @@ impl Gen {
             clients: Slab::with_capacity(1024),
             groups: Vec::new(),
             buf: vec![0; READ_BUF_LEN],
+            plain: vec![0; PLAIN_BUF_LEN],
             start: Instant::now(),
             pacing: None,
             churn: None,
@@ -157,6 +190,10 @@ impl Gen {
         self.groups.push(Group {
             dialect,
             addr,
+            tls: None,
+            remote_addr: None,
+            next_remote: false,
+            remote_receivers: 0,
             senders: Vec::new(),
             rr: 0,
             live: 0,
@@ -171,12 +208,31 @@ impl Gen {
                 lagged: 0,
                 delivered: 0,
                 hist: histogram()?,
+                delivered_remote: 0,
+                hist_remote: histogram()?,
             },
             churn_inflight: 0,
             churn_done: 0,
             churn_failed: 0,
         });
         Ok(self.groups.len() - 1)
+    }
+
+    /// Makes `group`'s clients speak TLS with `config`.
+    pub fn set_tls(&mut self, group: usize, config: Arc<ClientConfig>) {
+        self.groups[group].tls = Some(config);
+    }
+
+    /// Gives `group` a second server: its receivers alternate between the
+    /// first and `addr`, starting with the first.
+    pub fn set_remote(&mut self, group: usize, addr: SocketAddr) -> io::Result<()> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::other(format!(
+                "{addr} is not a loopback address"
+            )));
+        }
+        self.groups[group].remote_addr = Some(addr);
+        Ok(())
     }
 
     /// Source addresses rotate over 127.0.0.2–127.0.0.254 so that tens of
@@ -189,7 +245,23 @@ impl Gen {
 
     /// Starts a nonblocking connect of a new client; returns its key.
     pub fn connect(&mut self, group: usize, role: Role) -> io::Result<usize> {
-        let addr = self.groups[group].addr;
+        let g = &mut self.groups[group];
+        let remote = role == Role::Receiver && g.remote_addr.is_some() && g.next_remote;
+        if role == Role::Receiver {
+            g.next_remote = !g.next_remote;
+        }
+        let addr = match g.remote_addr {
+            Some(a) if remote => a,
+            _ => g.addr,
+        };
+        let tls = match &g.tls {
+            Some(config) => {
+                let name = ServerName::try_from(TLS_NAME).map_err(io::Error::other)?;
+                let conn = ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+                Some(Box::new(conn))
+            }
+            None => None,
+        };
         let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
         sock.set_nonblocking(true)?;
         sock.set_tcp_nodelay(true)?;
@@ -210,8 +282,10 @@ impl Gen {
         let g = &mut self.groups[group];
         entry.insert(Client {
             stream,
+            tls,
             group,
             role,
+            remote,
             connected: false,
             ready: false,
             scanner: Scanner::default(),
@@ -225,6 +299,9 @@ impl Gen {
                 g.live += 1;
             }
             _ => g.live += 1,
+        }
+        if remote {
+            g.remote_receivers += 1;
         }
         Ok(key)
     }
@@ -273,6 +350,7 @@ impl Gen {
             clients,
             groups,
             buf,
+            plain,
             start,
             ..
         } = self;
@@ -288,20 +366,23 @@ impl Gen {
                 Ok(n) => {
                     let now = start.elapsed().as_nanos() as u64;
                     g.last_rx_ns = now;
-                    if !c.ready {
-                        c.ready = true;
-                        if c.role != Role::Churn {
-                            g.ready += 1;
-                        }
-                    }
-                    if c.role == Role::Receiver {
-                        let w = &mut g.window;
-                        c.scanner.scan(&buf[..n], |t| {
-                            if t >= w.from_ns && t < w.until_ns {
-                                w.delivered += 1;
-                                w.hist.saturating_record(now.saturating_sub(t).max(1));
+                    let mut inbox = Inbox {
+                        ready: &mut c.ready,
+                        role: c.role,
+                        remote: c.remote,
+                        scanner: &mut c.scanner,
+                        group: g,
+                        now,
+                    };
+                    match c.tls.as_deref_mut() {
+                        None => inbox.receive(&buf[..n]),
+                        Some(tls) => match decrypt(tls, &buf[..n], plain, |p| inbox.receive(p)) {
+                            Ok(false) => {}
+                            Ok(true) | Err(_) => {
+                                gone = true;
+                                break;
                             }
-                        });
+                        },
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -311,6 +392,10 @@ impl Gen {
                     break;
                 }
             }
+        }
+        // TLS: the handshake may have something to say back.
+        if !gone && c.tls.is_some() && flush(c).is_err() {
+            gone = true;
         }
         let churned = c.role == Role::Churn && c.ready;
         if gone {
@@ -405,6 +490,9 @@ impl Gen {
             return;
         }
         g.live -= 1;
+        if c.remote {
+            g.remote_receivers -= 1;
+        }
         if c.ready {
             g.ready -= 1;
         }
@@ -434,6 +522,7 @@ impl Gen {
         let g = &mut self.groups[group];
         g.lost = 0;
         g.rr = 0;
+        g.next_remote = false;
     }
 
     /// Turns the loop until `group` has `n` ready clients, or `timeout`.
@@ -476,6 +565,8 @@ impl Gen {
         w.lagged = 0;
         w.delivered = 0;
         w.hist.reset();
+        w.delivered_remote = 0;
+        w.hist_remote.reset();
         self.pacing = msg_rate.map(|rate| Pacing {
             group,
             // A 20 ms burst: a generator stalled longer than that lags.
@@ -526,19 +617,110 @@ impl Gen {
     }
 }
 
-/// Writes what `c` has queued until done or `WouldBlock`.
+/// What a read hands to: the reading client's state and its group.
+struct Inbox<'a> {
+    ready: &'a mut bool,
+    role: Role,
+    remote: bool,
+    scanner: &'a mut Scanner,
+    group: &'a mut Group,
+    now: u64,
+}
+
+impl Inbox<'_> {
+    /// Bytes from the server (plaintext): the first makes the client ready,
+    /// a receiver counts the markers in them.
+    fn receive(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let g = &mut *self.group;
+        if !*self.ready {
+            *self.ready = true;
+            if self.role != Role::Churn {
+                g.ready += 1;
+            }
+        }
+        if self.role == Role::Receiver {
+            let (w, now, remote) = (&mut g.window, self.now, self.remote);
+            self.scanner.scan(bytes, |t| {
+                if t >= w.from_ns && t < w.until_ns {
+                    let latency = now.saturating_sub(t).max(1);
+                    w.delivered += 1;
+                    w.hist.saturating_record(latency);
+                    if remote {
+                        w.delivered_remote += 1;
+                        w.hist_remote.saturating_record(latency);
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Feeds `data` (bytes read from the socket) to `tls` and hands every
+/// piece of plaintext to `found`. `Ok(true)`: the server closed the session.
+fn decrypt(
+    tls: &mut ClientConnection,
+    mut data: &[u8],
+    plain: &mut [u8],
+    mut found: impl FnMut(&[u8]),
+) -> io::Result<bool> {
+    // An empty slice would read as end of stream to rustls.
+    while !data.is_empty() {
+        tls.read_tls(&mut data)?;
+        tls.process_new_packets().map_err(io::Error::other)?;
+        loop {
+            match tls.reader().read(plain) {
+                Ok(0) => return Ok(true),
+                Ok(n) => found(&plain[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Writes what `c` has queued until done or `WouldBlock` (through its TLS
+/// session, if it has one).
 fn flush(c: &mut Client) -> io::Result<()> {
     if !c.connected {
         return Ok(());
     }
-    while c.out_pos < c.out.len() {
-        match c.stream.write(&c.out[c.out_pos..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => c.out_pos += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    match c.tls.as_deref_mut() {
+        None => {
+            while c.out_pos < c.out.len() {
+                match c.stream.write(&c.out[c.out_pos..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => c.out_pos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
+        Some(tls) => 'out: loop {
+            while tls.wants_write() {
+                match tls.write_tls(&mut c.stream) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'out,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if c.out_pos == c.out.len() {
+                break;
+            }
+            // rustls takes what its buffer limit allows (before the
+            // handshake ends it keeps the plaintext for later).
+            let n = tls.writer().write(&c.out[c.out_pos..])?;
+            if n == 0 {
+                break;
+            }
+            c.out_pos += n;
+        },
     }
     if c.out_pos == c.out.len() {
         c.out.clear();

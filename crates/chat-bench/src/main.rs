@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chat_bench::plan::{self, Options};
+use chat_bench::plan::{self, Options, Workload};
 use chat_bench::servers::Launch;
 use clap::Parser;
 
@@ -41,6 +41,21 @@ struct Args {
     /// Do not write files; print the table only
     #[arg(long)]
     no_write: bool,
+    /// Run only these workloads (comma-separated: fanout, rtt, churn,
+    /// tls-fanout, cluster-fanout, conns); implies --no-write, so a partial
+    /// run never replaces the full figures
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
+    only: Vec<Workload>,
+    /// Leave these workloads out (same names; also implies --no-write)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
+    skip: Vec<Workload>,
+}
+
+fn workload(name: &str) -> Result<Workload, String> {
+    Workload::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+        format!("no workload {name:?}; the workloads: {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -71,6 +86,11 @@ fn main() -> ExitCode {
         r10k: !args.no_r10k,
         conns: args.conns.min(19_400),
         gen_cpu: two_cpus.then_some(1),
+        workloads: Workload::ALL
+            .into_iter()
+            .filter(|w| args.only.is_empty() || args.only.contains(w))
+            .filter(|w| !args.skip.contains(w))
+            .collect(),
     };
     let mut log = |line: &str| eprintln!("chat-bench: {line}");
     let code = if args.smoke {
@@ -86,7 +106,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, rtt, churn, conns: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS, rtt, churn, conns: every message delivered once)"
             );
             ExitCode::SUCCESS
         }
@@ -112,7 +132,10 @@ fn full(args: &Args, opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
         }
     };
     println!("{}", results.table());
-    if args.no_write {
+    if args.no_write || !args.only.is_empty() || !args.skip.is_empty() {
+        if !args.no_write {
+            eprintln!("chat-bench: a partial run (--only/--skip): nothing written");
+        }
         return ExitCode::SUCCESS;
     }
     let root = args.root.clone().unwrap_or_else(|| {

@@ -1,13 +1,14 @@
 //! BENCHMARKS.md: the figures of one full run beside the targets of issue 3,
-//! with ratios against Redis and ncat, the plot, the idle-client figures and
-//! the paper projection to a million clients.
+//! with ratios against Redis and ncat, the plot, the idle-client figures,
+//! the paper projection to a million clients, and the cost of TLS (issue 5)
+//! and of a two-node cluster (issue 7) beside plain single-node fan-out.
 
 use std::fmt::Write as _;
 
 use crate::dialect::Dialect;
-use crate::report::Results;
+use crate::report::{self, Results};
 use crate::stats::spread;
-use crate::workloads::fanout::{Point, Sweep};
+use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 
 fn m(x: f64) -> String {
     format!("{:.2}M", x / 1e6)
@@ -34,12 +35,21 @@ fn sweep_table(md: &mut String, s: &Sweep, runs: usize) {
         "\n### R = {} receivers, S = {} senders\n\nMedian (min–max) of {runs} runs per rate; a server's sweep stops at its first rate not sustained.\n",
         s.config.receivers, s.config.senders
     );
-    md.push_str("| server | offered/s | delivered/s | delivered share | p50 ms | p99 ms | server syscalls per delivery | generator CPU | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
+    let second = s.points.iter().any(|p| p.dialect == Dialect::OursCluster);
+    md.push_str("| server | offered/s | delivered/s | delivered share | p50 ms | p99 ms | server syscalls per delivery | server CPU (cores) | generator CPU |");
+    if second {
+        md.push_str(" share on node B | p99 ms on node B |");
+    }
+    md.push_str(" verdict |\n|---|---|---|---|---|---|---|---|---|");
+    if second {
+        md.push_str("---|---|");
+    }
+    md.push_str("---|\n");
     for p in &s.points {
         let d = p.spread(|r| r.delivered_rate);
-        let _ = writeln!(
+        let _ = write!(
             md,
-            "| {} | {} | {} ({}–{}) | {:.4} | {:.3} | {} | {:.3} | {:.2} | {} |",
+            "| {} | {} | {} ({}–{}) | {:.4} | {:.3} | {} | {:.3} | {:.2} | {:.2} |",
             p.dialect.key(),
             m(p.target),
             m(d.median),
@@ -49,9 +59,22 @@ fn sweep_table(md: &mut String, s: &Sweep, runs: usize) {
             p.spread(|r| r.p50_ms).median,
             p.spread(|r| r.p99_ms).show(3),
             p.spread(|r| r.syscalls_per_delivery).median,
+            p.spread(|r| r.server_cpu).median,
             p.spread(|r| r.gen_cpu).median,
-            verdict(p)
         );
+        if second {
+            if p.dialect == Dialect::OursCluster {
+                let _ = write!(
+                    md,
+                    " {:.4} | {} |",
+                    p.spread(|r| r.remote_ratio).median,
+                    p.spread(|r| r.p99_remote_ms).show(3)
+                );
+            } else {
+                md.push_str(" | |");
+            }
+        }
+        let _ = writeln!(md, " {} |", verdict(p));
     }
     for (d, why) in &s.skipped {
         let _ = writeln!(md, "\n{} skipped: {why}.", d.key());
@@ -216,6 +239,9 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         sweep_table(&mut md, s, r.runs);
     }
 
+    tls_section(&mut md, r);
+    cluster_section(&mut md, r);
+
     // Ping-pong.
     md.push_str("\n## Ping-pong\n\nOne sender, one receiver, one message in flight, the generator busy-polling: the time from the sender's write to the receiver's read (client → server → other client).\n\n| server | p50 µs | p99 µs | lost |\n|---|---|---|---|\n");
     for t in &r.rtts {
@@ -283,7 +309,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         );
     }
 
-    md.push_str("\n## Method\n\n- Markers: every 64-byte payload starts with `~` + 16 hex digits of nanoseconds since the generator started + `;`. Receivers scan their byte stream for markers (a marker split across reads is still found; unit tests in `marker.rs`), so ncat's mid-line prefixes and Redis's RESP framing need no parser; a marker ncat's prefix cuts in two is lost and counted as lost.\n- Latency: one clock read per `read()` on the receiver side, recorded in an HDR histogram (1 ns – 60 s, 3 digits).\n- Senders: a token bucket releases messages at the offered rate whatever the server does (open loop). A sender with 1 MiB unsent takes no more (shed, counted as lost); a generator that falls 20 ms behind loses the tokens (counted, and the point is marked generator-bound).\n- Each window is followed by a drain (until every delivery arrived or 300 ms passed without a byte); markers from earlier windows are not counted.\n- chat-server runs with a temporary server.toml: `flood_rate = 0.0`, `max_clients = 19500`, `max_clients_per_ip = 19500`, `max_queue_bytes = 4194304`, `keepalive = 0`, console off. Redis: `--save \"\" --appendonly no --maxclients 19500`. ncat: `ncat -l --chat --max-conns 1020 127.0.0.1 PORT`.\n- Only loopback addresses are used; every wait has a deadline.\n");
+    md.push_str("\n## Method\n\n- Markers: every 64-byte payload starts with `~` + 16 hex digits of nanoseconds since the generator started + `;`. Receivers scan their byte stream for markers (a marker split across reads is still found; unit tests in `marker.rs`), so ncat's mid-line prefixes and Redis's RESP framing need no parser; a marker ncat's prefix cuts in two is lost and counted as lost.\n- Latency: one clock read per `read()` on the receiver side, recorded in an HDR histogram (1 ns – 60 s, 3 digits).\n- Senders: a token bucket releases messages at the offered rate whatever the server does (open loop). A sender with 1 MiB unsent takes no more (shed, counted as lost); a generator that falls 20 ms behind loses the tokens (counted, and the point is marked generator-bound).\n- Each window is followed by a drain (until every delivery arrived or 300 ms passed without a byte); markers from earlier windows are not counted.\n- chat-server runs with a temporary server.toml: `flood_rate = 0.0`, `max_clients = 19500`, `max_clients_per_ip = 19500`, `max_queue_bytes = 4194304`, `keepalive = 0`, console off. Redis: `--save \"\" --appendonly no --maxclients 19500`. ncat: `ncat -l --chat --max-conns 1020 127.0.0.1 PORT`.\n- TLS fan-out: chat-server's TLS listener (`listen = [{ addr, tls = { cert, key } }]`, TLS 1.3 with rustls and ring) with a certificate rcgen makes at start; the generator's clients wrap each socket in a rustls `ClientConnection` (one socket read is fed to rustls from memory, the plaintext is scanned like any other), trusting only that certificate.\n- Cross-node fan-out: two chat-server nodes with `[cluster]` (`node_name` a and b) on one `redis-server --save \"\" --appendonly no`; senders on A, receivers alternating A, B; each node waits until it logs `cluster: connected` before any client connects.\n- Server CPU: `utime + stime` of /proc/PID/stat (every thread; for the cluster, both nodes and Redis; 10 ms ticks) from the window's start to the drain's end, shown as cores used over that time and as CPU time per delivery.\n- Only loopback addresses are used; every wait has a deadline.\n");
 
     if let Some(notes) = notes {
         md.push_str("\n## Notes and profile\n\n");
@@ -291,4 +317,229 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         md.push('\n');
     }
     md
+}
+
+fn opt_m(x: Option<f64>) -> String {
+    x.map_or("—".into(), m)
+}
+
+fn times(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{v:.2}×"))
+}
+
+/// The summary rows of a comparison: best sustained, p99 and CPU per
+/// delivery at the highest rate both sustained.
+fn comparison_rows(md: &mut String, c: &Comparison, other: &str, cost: &str) {
+    let _ = writeln!(
+        md,
+        "| | plain, one node | {other} | {cost} |\n|---|---|---|---|\n| best sustained deliveries/s | {} | {} | {} (plain / {other}) |",
+        opt_m(c.base_best),
+        opt_m(c.other_best),
+        times(c.throughput_cost())
+    );
+    match (c.common, c.base_p99, c.other_p99) {
+        (Some(rate), Some(a), Some(b)) => {
+            let _ = writeln!(
+                md,
+                "| p99 ms at {} offered (the highest rate both sustain) | {} | {} | {} |",
+                m(rate),
+                a.show(3),
+                b.show(3),
+                if a.median > 0.0 {
+                    format!("{:.2}×", b.median / a.median)
+                } else {
+                    "—".into()
+                }
+            );
+            let _ = writeln!(
+                md,
+                "| server CPU per delivery at {} (ns) | {} | {} | {} ({other} / plain) |",
+                m(rate),
+                c.base_cpu_ns.map_or("—".into(), |x| format!("{x:.0}")),
+                c.other_cpu_ns.map_or("—".into(), |x| format!("{x:.0}")),
+                times(c.cpu_cost())
+            );
+        }
+        _ => md.push_str("| p99 at a common rate | — | — | no rate both sustained |\n"),
+    }
+}
+
+fn tls_section(md: &mut String, r: &Results) {
+    let Some(result) = &r.tls else { return };
+    md.push_str("\n## TLS fan-out (issue 5)\n\nThe R = 100, S = 4 fan-out again, with every client on chat-server's TLS listener (TLS 1.3, rustls with ring, a self-signed certificate made at start) and the generator's clients speaking TLS through rustls in the same one-thread loop. A plain single-node chat-server is swept in the same run, window for window interleaved with the TLS one, with the same rates, runs and verdicts (≥ 99.9 % delivered, p99 ≤ 200 ms), so both saw the same machine. The *TLS cost* is plain's best sustained rate over TLS's; the server's CPU per delivery (its CPU time over the window and the drain after it, divided by the deliveries) is compared at the highest rate both sustained, where both did the same work. The generator also decrypts every delivery, so a generator-bound TLS point says little of the server.\n\n");
+    match result {
+        Err(why) => {
+            let _ = writeln!(md, "Not measured: {why}.");
+        }
+        Ok(s) => {
+            comparison_rows(md, &report::tls_comparison(s), "TLS", "TLS cost");
+            sweep_table(md, s, r.runs);
+        }
+    }
+}
+
+fn cluster_section(md: &mut String, r: &Results) {
+    let Some(result) = &r.cluster else { return };
+    md.push_str("\n## Cross-node fan-out (issue 7)\n\nTwo chat-server nodes (`[cluster]`, nodes a and b) on one `redis-server`; the S = 4 senders on node A, the R = 100 receivers alternating between A and B (50 each), everyone in `lobby`. A's receivers get a line directly; B's through Redis (A's bridge thread PUBLISHes it on the cluster's channel and XADDs it to the room's history stream, B's subscriber thread hands it to B's reactor). Deliveries per second count both nodes' receivers; the share delivered and p99 on node B are shown apart. Both nodes (with their bridge threads) and Redis are pinned to CPU 0, the one core a single node has to itself in the plain runs, and the generator to CPU 1: so this measures what the cluster's path costs on one core, not what a second machine would add. A plain single-node chat-server is swept in the same run, interleaved, with the same rates and verdicts (one rate lower, 0.25M, is added for the cluster).\n\n");
+    match result {
+        Err(why) => {
+            let _ = writeln!(md, "Not measured: {why}.");
+        }
+        Ok(s) => {
+            let c = report::cluster_comparison(s);
+            comparison_rows(md, &c, "two nodes", "cluster cost");
+            if let Some(p) = c.common.and_then(|t| s.at(Dialect::OursCluster, t)) {
+                let _ = writeln!(
+                    md,
+                    "| p99 ms on node B alone at {} | | {} | |",
+                    m(p.target),
+                    p.spread(|x| x.p99_remote_ms).show(3)
+                );
+            }
+            if let Some(p) = s.best(Dialect::OursCluster) {
+                let _ = writeln!(
+                    md,
+                    "\nAt its best sustained rate the cluster used {:.2} cores of CPU 0 ({:.0} ns per delivery).",
+                    p.spread(|x| x.server_cpu).median,
+                    fanout::cpu_ns_per_delivery(p)
+                );
+            }
+            sweep_table(md, s, r.runs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::Workload;
+    use crate::sys::Machine;
+    use crate::workloads::churn;
+    use crate::workloads::fanout::{Config, Run};
+
+    fn point(dialect: Dialect, target: f64, delivered: f64, p99: f64, cpu: f64) -> Point {
+        let run = Run {
+            offered: target,
+            delivered_rate: delivered,
+            ratio: delivered / target,
+            p99_ms: p99,
+            server_cpu: cpu,
+            server_cpu_ns_per_delivery: cpu / delivered * 1e9,
+            p99_remote_ms: if dialect == Dialect::OursCluster {
+                p99 + 1.0
+            } else {
+                f64::NAN
+            },
+            remote_ratio: f64::NAN,
+            ..Run::default()
+        };
+        Point {
+            dialect,
+            receivers: 100,
+            senders: 4,
+            target,
+            runs: vec![run],
+        }
+    }
+
+    fn sweep(other: Dialect) -> Sweep {
+        Sweep {
+            config: Config {
+                receivers: 100,
+                senders: 4,
+                rates: vec![1e6, 2e6],
+                runs: 1,
+                secs: 1.0,
+            },
+            points: vec![
+                point(Dialect::Ours, 1e6, 1e6, 1.0, 0.2),
+                point(other, 1e6, 1e6, 2.0, 0.4),
+                point(Dialect::Ours, 2e6, 2e6, 1.5, 0.4),
+                point(other, 2e6, 1.5e6, 900.0, 0.9),
+            ],
+            skipped: Vec::new(),
+        }
+    }
+
+    fn results(cluster: Result<Sweep, String>) -> Results {
+        Results {
+            machine: Machine {
+                nproc: 2,
+                cpu: "test".into(),
+                kernel: "test".into(),
+                mem_gib: 1.0,
+            },
+            runs: 1,
+            secs: 1.0,
+            missing: Vec::new(),
+            sweeps: Vec::new(),
+            rtts: Vec::new(),
+            churn_config: churn::Config {
+                receivers: 100,
+                senders: 4,
+                rate: 1e6,
+                churn_rate: 1000.0,
+                runs: 1,
+                secs: 1.5,
+            },
+            churns: Vec::new(),
+            conns: Vec::new(),
+            tls: Some(Ok(sweep(Dialect::OursTls))),
+            cluster: Some(cluster),
+            workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn tls_and_cluster_sit_beside_plain() {
+        let r = results(Ok(sweep(Dialect::OursCluster)));
+        let c = report::tls_comparison(&sweep(Dialect::OursTls));
+        assert_eq!(c.common, Some(1e6));
+        assert_eq!(c.throughput_cost(), Some(2.0));
+        assert_eq!(c.cpu_cost().map(|x| (x * 100.0).round()), Some(200.0));
+        let md = markdown(&r, "test", None);
+        assert!(md.contains("## TLS fan-out (issue 5)"), "{md}");
+        assert!(
+            md.contains("| best sustained deliveries/s | 2.00M | 1.00M | 2.00× (plain / TLS) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| server CPU per delivery at 1.00M (ns) | 200 | 400 | 2.00× (TLS / plain) |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("## Cross-node fan-out (issue 7)"), "{md}");
+        assert!(
+            md.contains("| p99 ms on node B alone at 1.00M | | 3.000 (3.000–3.000) | |"),
+            "{md}"
+        );
+        assert!(md.contains("share on node B"), "{md}");
+        let json = r.json();
+        assert_eq!(
+            json["tls_fanout"]["comparison"]["base_over_other_best"],
+            2.0
+        );
+        assert_eq!(json["cluster_fanout"]["ran"], true);
+        let table = r.table();
+        assert!(table.contains("TLS cost (plain / other) 2.00×"), "{table}");
+    }
+
+    #[test]
+    fn a_missing_redis_is_a_note() {
+        let r = results(Err("redis-server is not installed".into()));
+        let md = markdown(&r, "test", None);
+        assert!(
+            md.contains("Not measured: redis-server is not installed."),
+            "{md}"
+        );
+        assert_eq!(
+            r.json()["cluster_fanout"]["skipped"],
+            "redis-server is not installed"
+        );
+        assert!(r.table().contains("skipped: redis-server is not installed"));
+    }
 }

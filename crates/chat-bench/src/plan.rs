@@ -1,6 +1,6 @@
 //! What a bench run does, in order: the full run (every workload, every
-//! installed server) and the smoke run (seconds, chat-server only, counts
-//! checked exactly).
+//! installed server; or the workloads chosen with `--only`/`--skip`) and the
+//! smoke run (seconds, chat-server only, counts checked exactly).
 
 use std::time::Instant;
 
@@ -9,7 +9,54 @@ use crate::loadgen::Gen;
 use crate::report::Results;
 use crate::servers::{Launch, Server};
 use crate::sys;
+use crate::workloads::fanout::Sweep;
 use crate::workloads::{Target, churn, conns, fanout, rtt};
+
+/// A workload of the full run, as `--only` and `--skip` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Fan-out sweeps at R = 100, 1,000 (and 10,000), every server.
+    Fanout,
+    /// Ping-pong, every server.
+    Rtt,
+    /// Fan-out with clients coming and going, every server.
+    Churn,
+    /// Idle clients up to the file limit, every server.
+    Conns,
+    /// Fan-out R = 100 over TLS beside plain (issue 5).
+    TlsFanout,
+    /// Fan-out R = 100 across two cluster nodes beside one node (issue 7).
+    ClusterFanout,
+}
+
+impl Workload {
+    /// Every workload, in the order the full run takes them.
+    pub const ALL: [Workload; 6] = [
+        Workload::Fanout,
+        Workload::Rtt,
+        Workload::Churn,
+        Workload::TlsFanout,
+        Workload::ClusterFanout,
+        Workload::Conns,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Fanout => "fanout",
+            Workload::Rtt => "rtt",
+            Workload::Churn => "churn",
+            Workload::Conns => "conns",
+            Workload::TlsFanout => "tls-fanout",
+            Workload::ClusterFanout => "cluster-fanout",
+        }
+    }
+
+    /// The workload called `name`.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name.trim())
+    }
+}
 
 /// Choices of a run.
 #[derive(Debug, Clone)]
@@ -27,6 +74,14 @@ pub struct Options {
     pub conns: usize,
     /// CPU for the generator (None: not pinned).
     pub gen_cpu: Option<usize>,
+    /// The workloads of the full run (default: [`Workload::ALL`]).
+    pub workloads: Vec<Workload>,
+}
+
+impl Options {
+    fn wants(&self, w: Workload) -> bool {
+        self.workloads.contains(&w)
+    }
 }
 
 fn start_targets(
@@ -45,6 +100,15 @@ fn start_targets(
             server.pid
         ));
         let group = lg.add_group(d, server.addr).map_err(|e| e.to_string())?;
+        if let Some(config) = &server.tls {
+            lg.set_tls(group, config.clone());
+        }
+        if let Some(b) = server.remote_addr {
+            log(&format!(
+                "  ... with node B on {b} (receivers alternate A, B)"
+            ));
+            lg.set_remote(group, b).map_err(|e| e.to_string())?;
+        }
         targets.push(Target { server, group });
     }
     Ok(targets)
@@ -58,7 +122,10 @@ fn pin(opts: &Options, log: &mut dyn FnMut(&str)) {
     }
 }
 
-/// The full bench.
+/// Offered deliveries/s of the R = 100 sweeps, in millions.
+const R100_RATES: [f64; 11] = [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0];
+
+/// The full bench (the workloads `opts` names).
 pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String> {
     let began = Instant::now();
     pin(opts, log);
@@ -75,36 +142,10 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
     }
     let io = |e: std::io::Error| e.to_string();
     let mut lg = Gen::new().map_err(io)?;
-    let mut targets = start_targets(&mut lg, &opts.launch, &dialects, log)?;
     let m = 1e6;
     let mut sweeps = Vec::new();
-    let configs = [
-        (
-            100,
-            4,
-            vec![0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0],
-        ),
-        (
-            1000,
-            2,
-            vec![0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0],
-        ),
-        (10_000, 1, vec![1.0, 2.0, 4.0, 6.0, 8.0, 10.0]),
-    ];
-    for (r, s, rates) in configs {
-        if r == 10_000 && !opts.r10k {
-            continue;
-        }
-        let config = fanout::Config {
-            receivers: r,
-            senders: s,
-            rates: rates.into_iter().map(|x| x * m).collect(),
-            runs: opts.runs,
-            secs: opts.secs,
-        };
-        sweeps.push(fanout::run(&mut lg, &mut targets, &config, log).map_err(io)?);
-    }
-    let rtts = rtt::run(&mut lg, &mut targets, 5000, opts.runs, log).map_err(io)?;
+    let mut rtts = Vec::new();
+    let mut churns = Vec::new();
     let churn_config = churn::Config {
         receivers: 100,
         senders: 4,
@@ -113,10 +154,58 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         runs: opts.runs,
         secs: opts.secs.max(1.5),
     };
-    let churns = churn::run(&mut lg, &mut targets, &churn_config, log).map_err(io)?;
-    drop(targets);
-    let conns =
-        conns::run(&mut lg, &opts.launch, &dialects, opts.conns, opts.runs, log).map_err(io)?;
+    if [Workload::Fanout, Workload::Rtt, Workload::Churn]
+        .into_iter()
+        .any(|w| opts.wants(w))
+    {
+        let mut targets = start_targets(&mut lg, &opts.launch, &dialects, log)?;
+        let configs = [
+            (100, 4, R100_RATES.to_vec()),
+            (
+                1000,
+                2,
+                vec![0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0],
+            ),
+            (10_000, 1, vec![1.0, 2.0, 4.0, 6.0, 8.0, 10.0]),
+        ];
+        for (r, s, rates) in configs {
+            if !opts.wants(Workload::Fanout) || (r == 10_000 && !opts.r10k) {
+                continue;
+            }
+            let config = fanout::Config {
+                receivers: r,
+                senders: s,
+                rates: rates.into_iter().map(|x| x * m).collect(),
+                runs: opts.runs,
+                secs: opts.secs,
+            };
+            sweeps.push(fanout::run(&mut lg, &mut targets, &config, log).map_err(io)?);
+        }
+        if opts.wants(Workload::Rtt) {
+            rtts = rtt::run(&mut lg, &mut targets, 5000, opts.runs, log).map_err(io)?;
+        }
+        if opts.wants(Workload::Churn) {
+            churns = churn::run(&mut lg, &mut targets, &churn_config, log).map_err(io)?;
+        }
+    }
+    let tls = opts
+        .wants(Workload::TlsFanout)
+        .then(|| beside(&mut lg, opts, Dialect::OursTls, R100_RATES.to_vec(), log));
+    let cluster = opts.wants(Workload::ClusterFanout).then(|| {
+        if crate::servers::installed(Dialect::OursCluster) {
+            let mut rates = vec![0.25];
+            rates.extend(R100_RATES);
+            beside(&mut lg, opts, Dialect::OursCluster, rates, log)
+        } else {
+            log("cluster-fanout skipped: redis-server is not installed");
+            Err("redis-server is not installed (`apt-get install redis-server`)".into())
+        }
+    });
+    let conns = if opts.wants(Workload::Conns) {
+        conns::run(&mut lg, &opts.launch, &dialects, opts.conns, opts.runs, log).map_err(io)?
+    } else {
+        Vec::new()
+    };
     Ok(Results {
         machine: sys::machine(),
         runs: opts.runs,
@@ -127,8 +216,38 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         churn_config,
         churns,
         conns,
+        tls,
+        cluster,
+        workloads: opts.workloads.clone(),
         elapsed: began.elapsed(),
     })
+}
+
+/// An R = 100, S = 4 sweep of plain single-node chat-server and `other`
+/// (its TLS or cluster variant), interleaved run by run. A variant that
+/// cannot start is reported, not fatal.
+fn beside(
+    lg: &mut Gen,
+    opts: &Options,
+    other: Dialect,
+    rates_m: Vec<f64>,
+    log: &mut dyn FnMut(&str),
+) -> Result<Sweep, String> {
+    let mut targets = match start_targets(lg, &opts.launch, &[Dialect::Ours, other], log) {
+        Ok(t) => t,
+        Err(e) => {
+            log(&format!("{} skipped: {e}", other.key()));
+            return Err(e);
+        }
+    };
+    let config = fanout::Config {
+        receivers: 100,
+        senders: 4,
+        rates: rates_m.into_iter().map(|x| x * 1e6).collect(),
+        runs: opts.runs,
+        secs: opts.secs,
+    };
+    fanout::run(lg, &mut targets, &config, log).map_err(|e| e.to_string())
 }
 
 /// The smoke run: small counts against chat-server, every count checked.
@@ -147,21 +266,17 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
         secs: 0.5,
     };
     let sweep = fanout::run(&mut lg, &mut targets, &config, log).map_err(io)?;
-    if !sweep.skipped.is_empty() {
-        failures.push(format!("fanout skipped: {:?}", sweep.skipped));
-    }
-    for p in &sweep.points {
-        for (i, run) in p.runs.iter().enumerate() {
-            let expected = run.offered * config.secs;
-            let delivered = run.delivered_rate * config.secs;
-            if run.ratio != 1.0 || run.shed != 0 || run.lost_clients != 0 || expected < 1.0 {
-                failures.push(format!(
-                    "fanout run {i}: delivered {delivered:.0} of {expected:.0}, shed {}, clients lost {}",
-                    run.shed, run.lost_clients
-                ));
-            }
-        }
-    }
+    failures.extend(exact("fanout", &sweep, config.secs));
+    // The same fan-out, briefly, over TLS: the generator's TLS clients and
+    // the server's TLS listener deliver every message once.
+    let mut tls_targets = start_targets(&mut lg, &opts.launch, &[Dialect::OursTls], log)?;
+    let tls_config = fanout::Config {
+        runs: 1,
+        ..config.clone()
+    };
+    let tls_sweep = fanout::run(&mut lg, &mut tls_targets, &tls_config, log).map_err(io)?;
+    drop(tls_targets);
+    failures.extend(exact("tls fanout", &tls_sweep, tls_config.secs));
     let rtts = rtt::run(&mut lg, &mut targets, 200, 1, log).map_err(io)?;
     match rtts.first() {
         Some(r) if r.lost() == 0 && r.runs.len() == 1 => {}
@@ -193,4 +308,28 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
         None => failures.push("conns: no result".into()),
     }
     Ok(failures)
+}
+
+/// Failures of a smoke sweep: anything but every message delivered once.
+fn exact(name: &str, sweep: &Sweep, secs: f64) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !sweep.skipped.is_empty() {
+        failures.push(format!("{name} skipped: {:?}", sweep.skipped));
+    }
+    if sweep.points.is_empty() {
+        failures.push(format!("{name}: nothing measured"));
+    }
+    for p in &sweep.points {
+        for (i, run) in p.runs.iter().enumerate() {
+            let expected = run.offered * secs;
+            let delivered = run.delivered_rate * secs;
+            if run.ratio != 1.0 || run.shed != 0 || run.lost_clients != 0 || expected < 1.0 {
+                failures.push(format!(
+                    "{name} run {i}: delivered {delivered:.0} of {expected:.0}, shed {}, clients lost {}",
+                    run.shed, run.lost_clients
+                ));
+            }
+        }
+    }
+    failures
 }

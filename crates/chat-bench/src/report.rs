@@ -9,11 +9,12 @@ use plotters::prelude::*;
 use serde_json::{Value, json};
 
 use crate::dialect::Dialect;
+use crate::plan::Workload;
 use crate::stats::{Spread, spread};
 use crate::sys::Machine;
 use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
-use crate::workloads::fanout::{Point, Sweep};
+use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::rtt::Rtt;
 
 /// Everything a full run measured.
@@ -29,7 +30,64 @@ pub struct Results {
     pub churn_config: churn::Config,
     pub churns: Vec<Churn>,
     pub conns: Vec<Conns>,
+    /// Plain beside TLS, R = 100 (None: not run; Err: could not run).
+    pub tls: Option<Result<Sweep, String>>,
+    /// One node beside two cluster nodes, R = 100 (None: not run; Err:
+    /// could not run, e.g. no redis-server).
+    pub cluster: Option<Result<Sweep, String>>,
+    /// The workloads that ran.
+    pub workloads: Vec<Workload>,
     pub elapsed: Duration,
+}
+
+/// chat-server plain beside its TLS listener, in a sweep.
+pub fn tls_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::Ours, Dialect::OursTls)
+}
+
+/// chat-server on one node beside two cluster nodes, in a sweep.
+pub fn cluster_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::Ours, Dialect::OursCluster)
+}
+
+fn opt_json(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, |v| json!(v))
+}
+
+fn comparison_json(c: &Comparison) -> Value {
+    json!({
+        "base_best_deliveries_per_s": opt_json(c.base_best),
+        "other_best_deliveries_per_s": opt_json(c.other_best),
+        "base_over_other_best": opt_json(c.throughput_cost()),
+        "common_rate": opt_json(c.common),
+        "base_p99_ms_at_common": c.base_p99.map_or(Value::Null, |s| s.json()),
+        "other_p99_ms_at_common": c.other_p99.map_or(Value::Null, |s| s.json()),
+        "base_server_cpu_ns_per_delivery_at_common": opt_json(c.base_cpu_ns),
+        "other_server_cpu_ns_per_delivery_at_common": opt_json(c.other_cpu_ns),
+        "other_over_base_cpu_per_delivery": opt_json(c.cpu_cost()),
+    })
+}
+
+fn sweep_json(s: &Sweep) -> Value {
+    json!({
+        "receivers": s.config.receivers,
+        "senders": s.config.senders,
+        "skipped": s.skipped.iter().map(|(d, why)| json!({"server": d.key(), "why": why})).collect::<Vec<_>>(),
+        "points": s.points.iter().map(point_json).collect::<Vec<_>>(),
+    })
+}
+
+fn beside_json(r: &Option<Result<Sweep, String>>, compare: fn(&Sweep) -> Comparison) -> Value {
+    match r {
+        None => json!({"ran": false}),
+        Some(Err(why)) => json!({"ran": false, "skipped": why}),
+        Some(Ok(s)) => {
+            let mut v = sweep_json(s);
+            v["ran"] = json!(true);
+            v["comparison"] = comparison_json(&compare(s));
+            v
+        }
+    }
 }
 
 fn m(x: f64) -> String {
@@ -56,11 +114,18 @@ fn point_json(p: &Point) -> Value {
         "p999_ms": p.spread(|r| r.p999_ms).json(),
         "max_ms": p.spread(|r| r.max_ms).json(),
         "server_syscalls_per_delivery": p.spread(|r| r.syscalls_per_delivery).json(),
+        "server_cpu": p.spread(|r| r.server_cpu).json(),
+        "server_cpu_ns_per_delivery": fanout::cpu_ns_per_delivery(p),
+        "second_node_p99_ms": p.spread(|r| r.p99_remote_ms).json(),
+        "second_node_delivered_ratio": p.spread(|r| r.remote_ratio).json(),
         "generator_cpu": p.spread(|r| r.gen_cpu).json(),
         "runs": p.runs.iter().map(|r| json!({
             "offered": r.offered, "delivered_per_s": r.delivered_rate, "ratio": r.ratio,
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "p999_ms": r.p999_ms, "max_ms": r.max_ms,
             "syscalls_per_delivery": r.syscalls_per_delivery, "generator_cpu": r.gen_cpu,
+            "server_cpu": r.server_cpu, "server_cpu_ns_per_delivery": r.server_cpu_ns_per_delivery,
+            "second_node_p99_ms": r.p99_remote_ms,
+            "second_node_delivered_ratio": r.remote_ratio,
             "shed": r.shed, "lagged": r.lagged, "lost_clients": r.lost_clients,
         })).collect::<Vec<_>>(),
     })
@@ -78,12 +143,10 @@ impl Results {
             "window_secs": self.secs,
             "elapsed_secs": self.elapsed.as_secs_f64(),
             "missing_peers": self.missing.iter().map(|d| d.key()).collect::<Vec<_>>(),
-            "fanout": self.sweeps.iter().map(|s| json!({
-                "receivers": s.config.receivers,
-                "senders": s.config.senders,
-                "skipped": s.skipped.iter().map(|(d, why)| json!({"server": d.key(), "why": why})).collect::<Vec<_>>(),
-                "points": s.points.iter().map(point_json).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+            "workloads": self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+            "fanout": self.sweeps.iter().map(sweep_json).collect::<Vec<_>>(),
+            "tls_fanout": beside_json(&self.tls, tls_comparison),
+            "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
             "rtt": self.rtts.iter().map(|r| json!({
                 "server": r.dialect.key(), "p50_us": r.p50().json(), "p99_us": r.p99().json(), "lost": r.lost(),
             })).collect::<Vec<_>>(),
@@ -115,27 +178,37 @@ impl Results {
                 "\nfan-out R={} S={} (deliveries/s; median (min–max) of {} runs)",
                 s.config.receivers, s.config.senders, self.runs
             );
-            let _ = writeln!(
-                t,
-                "{:<12} {:>8} {:>24} {:>9} {:>22} {:>9} {:>7}  verdict",
-                "server", "offered", "delivered", "ratio", "p99 ms", "sys/dlv", "lg cpu"
-            );
-            for p in &s.points {
-                let _ = writeln!(
-                    t,
-                    "{:<12} {:>8} {:>24} {:>9.4} {:>22} {:>9.4} {:>7.2}  {}",
-                    p.dialect.key(),
-                    m(p.target),
-                    spread_m(p.spread(|r| r.delivered_rate)),
-                    p.spread(|r| r.ratio).median,
-                    p.spread(|r| r.p99_ms).show(2),
-                    p.spread(|r| r.syscalls_per_delivery).median,
-                    p.spread(|r| r.gen_cpu).median,
-                    verdict(p)
-                );
-            }
-            for (d, why) in &s.skipped {
-                let _ = writeln!(t, "{:<12} skipped: {why}", d.key());
+            sweep_rows(&mut t, s);
+        }
+        for (title, r, compare, what) in [
+            (
+                "TLS fan-out",
+                &self.tls,
+                tls_comparison as fn(&Sweep) -> Comparison,
+                "TLS cost",
+            ),
+            (
+                "cross-node fan-out (senders on A, receivers on A and B)",
+                &self.cluster,
+                cluster_comparison,
+                "cluster cost",
+            ),
+        ] {
+            match r {
+                None => {}
+                Some(Err(why)) => {
+                    let _ = writeln!(t, "\n{title}: skipped: {why}");
+                }
+                Some(Ok(s)) => {
+                    let _ = writeln!(
+                        t,
+                        "\n{title} R={} S={} (deliveries/s; median (min–max) of {} runs)",
+                        s.config.receivers, s.config.senders, self.runs
+                    );
+                    sweep_rows(&mut t, s);
+                    let c = compare(s);
+                    let _ = writeln!(t, "{}", comparison_line(&c, what));
+                }
             }
         }
         let _ = writeln!(t, "\nping-pong (µs)");
@@ -260,6 +333,77 @@ impl Results {
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))
     }
+}
+
+fn sweep_rows(t: &mut String, s: &Sweep) {
+    let second = s.points.iter().any(|p| p.dialect == Dialect::OursCluster);
+    let _ = write!(
+        t,
+        "{:<19} {:>8} {:>24} {:>9} {:>22} {:>9} {:>7} {:>7}",
+        "server", "offered", "delivered", "ratio", "p99 ms", "sys/dlv", "srv cpu", "lg cpu"
+    );
+    if second {
+        let _ = write!(t, " {:>9} {:>10}", "B ratio", "B p99 ms");
+    }
+    let _ = writeln!(t, "  verdict");
+    for p in &s.points {
+        let _ = write!(
+            t,
+            "{:<19} {:>8} {:>24} {:>9.4} {:>22} {:>9.4} {:>7.2} {:>7.2}",
+            p.dialect.key(),
+            m(p.target),
+            spread_m(p.spread(|r| r.delivered_rate)),
+            p.spread(|r| r.ratio).median,
+            p.spread(|r| r.p99_ms).show(2),
+            p.spread(|r| r.syscalls_per_delivery).median,
+            p.spread(|r| r.server_cpu).median,
+            p.spread(|r| r.gen_cpu).median,
+        );
+        if second {
+            if p.dialect == Dialect::OursCluster {
+                let _ = write!(
+                    t,
+                    " {:>9.4} {:>10.2}",
+                    p.spread(|r| r.remote_ratio).median,
+                    p.spread(|r| r.p99_remote_ms).median
+                );
+            } else {
+                let _ = write!(t, " {:>9} {:>10}", "", "");
+            }
+        }
+        let _ = writeln!(t, "  {}", verdict(p));
+    }
+    for (d, why) in &s.skipped {
+        let _ = writeln!(t, "{:<19} skipped: {why}", d.key());
+    }
+}
+
+/// One line: best sustained of both, the ratio, p99 and CPU per delivery
+/// at the highest rate both sustained.
+pub fn comparison_line(c: &Comparison, what: &str) -> String {
+    let opt = |x: Option<f64>| x.map_or("—".to_owned(), m);
+    let mut line = format!(
+        "best sustained: plain one node {}, other {}; {what} (plain / other) {}",
+        opt(c.base_best),
+        opt(c.other_best),
+        c.throughput_cost()
+            .map_or("—".to_owned(), |x| format!("{x:.2}×"))
+    );
+    if let (Some(rate), Some(a), Some(b)) = (c.common, c.base_p99, c.other_p99) {
+        line.push_str(&format!(
+            "; at {} both sustain: p99 {:.2} vs {:.2} ms",
+            m(rate),
+            a.median,
+            b.median
+        ));
+        if let (Some(x), Some(y)) = (c.base_cpu_ns, c.other_cpu_ns) {
+            line.push_str(&format!(
+                ", server CPU {x:.0} vs {y:.0} ns per delivery ({:.2}×)",
+                y / x
+            ));
+        }
+    }
+    line
 }
 
 fn verdict(p: &Point) -> &'static str {

@@ -1,17 +1,19 @@
 //! Starting, pinning and stopping the servers under test: chat-server with a
-//! temporary server.toml, `redis-server` and `ncat --chat`, each on a free
-//! loopback port and pinned to CPU 0 with `taskset`.
+//! temporary server.toml (plain, with a TLS listener, or as two cluster
+//! nodes sharing a `redis-server`), `redis-server` and `ncat --chat`, each
+//! on a free loopback port and pinned to CPU 0 with `taskset`.
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::dialect::Dialect;
 use crate::sys;
+use crate::tls;
 
 /// How the servers are started.
 #[derive(Debug, Clone)]
@@ -30,7 +32,13 @@ pub struct Server {
     pub dialect: Dialect,
     pub addr: SocketAddr,
     pub pid: u32,
+    /// For a TLS listener: the client side that trusts its certificate.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// For a cluster: node B's address (`addr` is node A's).
+    pub remote_addr: Option<SocketAddr>,
     child: Child,
+    /// Processes that serve with this one (node B and Redis), stopped with it.
+    companions: Vec<Server>,
 }
 
 /// The server.toml chat-server runs with in the bench.
@@ -50,10 +58,16 @@ keepalive = 0
 /// Whether a peer's program is installed.
 pub fn installed(dialect: Dialect) -> bool {
     let prog = match dialect {
-        Dialect::Ours => return true,
+        Dialect::Ours | Dialect::OursTls => return true,
+        Dialect::OursCluster => "redis-server",
         Dialect::Ncat => "ncat",
         Dialect::Redis => "redis-server",
     };
+    program_installed(prog)
+}
+
+/// Whether `prog --version` runs.
+pub fn program_installed(prog: &str) -> bool {
     Command::new(prog)
         .arg("--version")
         .stdout(Stdio::null())
@@ -91,7 +105,36 @@ impl Server {
     /// Starts `dialect`'s server and waits until it accepts connections.
     pub fn start(dialect: Dialect, launch: &Launch) -> Result<Server, String> {
         match dialect {
-            Dialect::Ours => start_ours(launch),
+            Dialect::Ours => start_ours(launch, &Variant::Plain),
+            Dialect::OursTls => {
+                let creds = tls::credentials(&launch.scratch)?;
+                let mut server = start_ours(launch, &Variant::Tls(&creds))?;
+                server.dialect = dialect;
+                server.tls = Some(creds.client);
+                Ok(server)
+            }
+            Dialect::OursCluster => {
+                let redis = Server::start(Dialect::Redis, launch)?;
+                let url = format!("redis://{}", redis.addr);
+                let b = start_ours(
+                    launch,
+                    &Variant::Node {
+                        url: &url,
+                        name: "b",
+                    },
+                )?;
+                let mut a = start_ours(
+                    launch,
+                    &Variant::Node {
+                        url: &url,
+                        name: "a",
+                    },
+                )?;
+                a.dialect = dialect;
+                a.remote_addr = Some(b.addr);
+                a.companions = vec![b, redis];
+                Ok(a)
+            }
             Dialect::Redis => {
                 let port = sys::free_port().map_err(|e| e.to_string())?;
                 let mut cmd = pinned(launch, Path::new("redis-server"));
@@ -114,19 +157,35 @@ impl Server {
         }
     }
 
+    /// CPU time (user + system, every thread) of the server and its
+    /// companions, in nanoseconds.
+    pub fn cpu_ns(&self) -> Option<u64> {
+        let mut total = sys::process_cpu_ns(self.pid)?;
+        for c in &self.companions {
+            total += c.cpu_ns()?;
+        }
+        Some(total)
+    }
+
     /// The server's resident memory, in KiB.
     pub fn rss_kib(&self) -> Option<u64> {
         sys::status_kib(self.pid, "VmRSS")
     }
 
-    /// Read and write syscalls the server has made.
+    /// Read and write syscalls the server (and its companions) made.
     pub fn syscalls(&self) -> Option<(u64, u64)> {
-        sys::syscalls(self.pid)
+        let (mut r, mut w) = sys::syscalls(self.pid)?;
+        for c in &self.companions {
+            let (cr, cw) = c.syscalls()?;
+            r += cr;
+            w += cw;
+        }
+        Some((r, w))
     }
 
-    /// Whether the server still runs.
+    /// Whether the server (and every companion) still runs.
     pub fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.child.try_wait(), Ok(None)) && self.companions.iter_mut().all(Server::running)
     }
 }
 
@@ -137,10 +196,69 @@ impl Drop for Server {
     }
 }
 
-fn start_ours(launch: &Launch) -> Result<Server, String> {
+/// Which chat-server to start.
+enum Variant<'a> {
+    Plain,
+    /// A TLS listener with these files.
+    Tls(&'a tls::Credentials),
+    /// A cluster node named `name` on the Redis at `url`.
+    Node {
+        url: &'a str,
+        name: &'a str,
+    },
+}
+
+/// A TOML basic string.
+fn toml_str(text: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The server.toml of `variant`.
+fn our_config(variant: &Variant<'_>) -> String {
+    match variant {
+        Variant::Plain => OUR_CONFIG.to_owned(),
+        Variant::Tls(creds) => OUR_CONFIG.replace(
+            "listen = [\"127.0.0.1:0\"]",
+            &format!(
+                "listen = [{{ addr = \"127.0.0.1:0\", tls = {{ cert = {}, key = {} }} }}]",
+                toml_str(&creds.cert_pem.to_string_lossy()),
+                toml_str(&creds.key_pem.to_string_lossy())
+            ),
+        ),
+        Variant::Node { url, name } => format!(
+            "{OUR_CONFIG}\n[cluster]\nredis_url = {}\nnode_name = {}\n",
+            toml_str(url),
+            toml_str(name)
+        ),
+    }
+}
+
+/// What the server's log says that the bench waits for.
+enum Said {
+    Listening(String),
+    ClusterConnected,
+}
+
+fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> {
     std::fs::create_dir_all(&launch.scratch).map_err(|e| e.to_string())?;
-    let config = launch.scratch.join("server.toml");
-    std::fs::write(&config, OUR_CONFIG).map_err(|e| format!("{}: {e}", config.display()))?;
+    let file = match variant {
+        Variant::Plain => "server.toml".to_owned(),
+        Variant::Tls(_) => "server-tls.toml".to_owned(),
+        Variant::Node { name, .. } => format!("server-node-{name}.toml"),
+    };
+    let config = launch.scratch.join(file);
+    std::fs::write(&config, our_config(variant))
+        .map_err(|e| format!("{}: {e}", config.display()))?;
     let mut cmd = pinned(launch, &launch.server_bin);
     cmd.arg("--config")
         .arg(&config)
@@ -156,36 +274,66 @@ fn start_ours(launch: &Launch) -> Result<Server, String> {
         return Err("no stderr pipe".into());
     };
     let (tx, rx) = mpsc::channel();
-    // Reads the `listening on ADDR` line, then drains the log so the server
-    // never blocks on a full pipe.
+    // Reads the `listening on ADDR` line (and, for a cluster node, the news
+    // that it reached Redis), then drains the log so the server never
+    // blocks on a full pipe.
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.trim().to_owned());
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                // `ADDR` or `ADDR (TLS)`.
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(Said::Listening(addr.to_owned()));
+            } else if line.contains("cluster: connected to ") {
+                let _ = tx.send(Said::ClusterConnected);
             }
         }
     });
     let pid = child.id();
-    let addr = match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(a) => a,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("chat-server printed no `listening on` line within 10 s".into());
-        }
+    let fail = |mut child: Child, why: String| {
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(why)
     };
-    let addr: SocketAddr = addr
-        .parse()
-        .map_err(|e| format!("bad listen address {addr}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut addr, mut joined) = (None, !matches!(variant, Variant::Node { .. }));
+    while addr.is_none() || !joined {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Said::Listening(a)) => addr = Some(a),
+            Ok(Said::ClusterConnected) => joined = true,
+            Err(_) if addr.is_none() => {
+                return fail(
+                    child,
+                    "chat-server printed no `listening on` line within 10 s".into(),
+                );
+            }
+            Err(_) => {
+                return fail(
+                    child,
+                    "the cluster node did not reach Redis within 10 s".into(),
+                );
+            }
+        }
+    }
+    let addr = addr.unwrap_or_default();
+    let addr: SocketAddr = match addr.parse() {
+        Ok(a) => a,
+        Err(e) => return fail(child, format!("bad listen address {addr}: {e}")),
+    };
     if !addr.ip().is_loopback() {
-        return Err(format!("chat-server listens on {addr}, not loopback"));
+        return fail(
+            child,
+            format!("chat-server listens on {addr}, not loopback"),
+        );
     }
     Ok(Server {
         dialect: Dialect::Ours,
         addr,
         pid,
+        tls: None,
+        remote_addr: None,
         child,
+        companions: Vec::new(),
     })
 }
 
@@ -220,6 +368,29 @@ fn start_plain(dialect: Dialect, mut cmd: Command, port: u16) -> Result<Server, 
         dialect,
         addr,
         pid,
+        tls: None,
+        remote_addr: None,
         child,
+        companions: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_of_each_variant() {
+        assert_eq!(toml_str(r#"a"b\c"#), r#""a\"b\\c""#);
+        let node = our_config(&Variant::Node {
+            url: "redis://127.0.0.1:7000",
+            name: "a",
+        });
+        assert!(
+            node.ends_with(
+                "[cluster]\nredis_url = \"redis://127.0.0.1:7000\"\nnode_name = \"a\"\n"
+            )
+        );
+        assert!(node.contains("flood_rate = 0.0"));
+    }
 }

@@ -71,6 +71,29 @@ pub fn syscalls(pid: u32) -> Option<(u64, u64)> {
     Some((get("syscr:")?, get("syscw:")?))
 }
 
+/// CPU time (user + system, every thread) a process has used, in
+/// nanoseconds (`utime` + `stime` of /proc/PID/stat, clock-tick resolution).
+pub fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks_of_stat(&text).map(|t| t * 1_000_000_000 / clock_ticks())
+}
+
+/// `utime` + `stime` (fields 14 and 15) of a /proc/PID/stat line; the
+/// command name in parentheses may hold spaces.
+fn ticks_of_stat(text: &str) -> Option<u64> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as u64 } else { 100 }
+}
+
 /// The machine, as BENCHMARKS.md states it.
 #[derive(Debug, Clone)]
 pub struct Machine {
@@ -116,5 +139,8 @@ mod tests {
         assert_eq!(field(text, "VmSwap"), None);
         assert!(status_kib(std::process::id(), "VmRSS").is_some());
         assert!(syscalls(std::process::id()).is_some());
+        assert!(process_cpu_ns(std::process::id()).is_some());
+        let stat = "42 (a b) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 1 0";
+        assert_eq!(ticks_of_stat(stat), Some(280));
     }
 }

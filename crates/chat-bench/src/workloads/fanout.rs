@@ -1,6 +1,9 @@
 //! Fan-out: R receivers and S senders in one room; a sweep of offered
 //! delivery rates, each run a few times, up to the first rate a server does
 //! not sustain (≥ 99.9 % delivered and p99 ≤ 200 ms).
+//!
+//! The same sweep measures the TLS and cluster variants of chat-server
+//! beside the plain single node ([`compare`] sets one beside the other).
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -41,6 +44,15 @@ pub struct Run {
     pub max_ms: f64,
     /// Server read + write syscalls per delivery.
     pub syscalls_per_delivery: f64,
+    /// Server CPU use from the window's start to the drain's end (1.0 =
+    /// one core; every process and thread of the server under test) ...
+    pub server_cpu: f64,
+    /// ... and that CPU time per delivery, ns.
+    pub server_cpu_ns_per_delivery: f64,
+    /// Receivers on a second node (cluster): p99 of their deliveries ...
+    pub p99_remote_ms: f64,
+    /// ... and their delivered share (NaN without a second node).
+    pub remote_ratio: f64,
     /// Generator CPU use during the window (1.0 = one core).
     pub gen_cpu: f64,
     /// Messages refused by a full sender backlog (server backpressure).
@@ -238,6 +250,7 @@ pub fn window(
     let g = target.group;
     let lost0 = lg.groups[g].lost;
     let sys0 = target.server.syscalls();
+    let server_cpu0 = target.server.cpu_ns();
     let cpu0 = sys::cpu_time_ns();
     let start = Instant::now();
     lg.open_window(g, Some(rate / receivers as f64));
@@ -261,10 +274,17 @@ pub fn window(
         lg.turn(Some(Duration::from_millis(1)))?;
     }
     let sys1 = target.server.syscalls();
+    let server_cpu1 = target.server.cpu_ns();
+    let with_drain = start.elapsed().as_secs_f64();
     let grp = &lg.groups[g];
     let w = &grp.window;
     let offered_msgs = (w.sent + w.shed) as f64;
     let expected = offered_msgs * receivers as f64;
+    let expected_remote = offered_msgs * grp.remote_receivers as f64;
+    let server_cpu_ns = match (server_cpu0, server_cpu1) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64,
+        _ => f64::NAN,
+    };
     let syscalls = match (sys0, sys1) {
         (Some((r0, w0)), Some((r1, w1))) => (r1 - r0 + w1 - w0) as f64,
         _ => f64::NAN,
@@ -282,9 +302,88 @@ pub fn window(
         p999_ms: ms(&w.hist, 0.999),
         max_ms: w.hist.max() as f64 / 1e6,
         syscalls_per_delivery: syscalls / w.delivered.max(1) as f64,
+        server_cpu: server_cpu_ns / 1e9 / with_drain,
+        server_cpu_ns_per_delivery: server_cpu_ns / w.delivered.max(1) as f64,
+        p99_remote_ms: ms(&w.hist_remote, 0.99),
+        remote_ratio: if expected_remote > 0.0 {
+            w.delivered_remote as f64 / expected_remote
+        } else {
+            f64::NAN
+        },
         gen_cpu: cpu,
         shed: w.shed,
         lagged: w.lagged,
         lost_clients: grp.lost.saturating_sub(lost0),
     })
+}
+
+/// One variant of chat-server set beside another measured in the same
+/// sweep (interleaved, so both saw the same machine).
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// Best sustained deliveries/s (median) of the base and of the other.
+    pub base_best: Option<f64>,
+    pub other_best: Option<f64>,
+    /// The highest offered rate both sustained ...
+    pub common: Option<f64>,
+    /// ... p99 there (ms) ...
+    pub base_p99: Option<Spread>,
+    pub other_p99: Option<Spread>,
+    /// ... and server CPU per delivery there (ns; NaN when unknown).
+    pub base_cpu_ns: Option<f64>,
+    pub other_cpu_ns: Option<f64>,
+}
+
+impl Comparison {
+    /// Base best / other best: how many times more the base sustains.
+    pub fn throughput_cost(&self) -> Option<f64> {
+        match (self.base_best, self.other_best) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        }
+    }
+
+    /// Other CPU per delivery / base CPU per delivery at the common rate.
+    pub fn cpu_cost(&self) -> Option<f64> {
+        match (self.base_cpu_ns, self.other_cpu_ns) {
+            (Some(a), Some(b)) if a > 0.0 && a.is_finite() && b.is_finite() => Some(b / a),
+            _ => None,
+        }
+    }
+}
+
+/// Server CPU per delivery of a point, ns (median over its runs).
+pub fn cpu_ns_per_delivery(p: &Point) -> f64 {
+    p.spread(|r| r.server_cpu_ns_per_delivery).median
+}
+
+/// Sets `other` beside `base` in `sweep`.
+pub fn compare(sweep: &Sweep, base: Dialect, other: Dialect) -> Comparison {
+    let best = |d| {
+        sweep
+            .best(d)
+            .map(|p: &Point| p.spread(|r| r.delivered_rate).median)
+    };
+    let common = sweep
+        .points
+        .iter()
+        .filter(|p| p.dialect == other && p.sustained())
+        .filter(|p| sweep.at(base, p.target).is_some_and(Point::sustained))
+        .map(|p| p.target)
+        .max_by(f64::total_cmp);
+    let at = |d| common.and_then(|t| sweep.at(d, t));
+    let cpu = |d| {
+        at(d)
+            .map(cpu_ns_per_delivery)
+            .filter(|x| x.is_finite() && *x > 0.0)
+    };
+    Comparison {
+        base_best: best(base),
+        other_best: best(other),
+        common,
+        base_p99: at(base).map(|p| p.spread(|r| r.p99_ms)),
+        other_p99: at(other).map(|p| p.spread(|r| r.p99_ms)),
+        base_cpu_ns: cpu(base),
+        other_cpu_ns: cpu(other),
+    }
 }
