@@ -40,6 +40,9 @@ use crate::hub::{ClaimResult, ClusterEvent, ClusterRequest, Now, RoomLine};
 pub const REQUEST_QUEUE: usize = 4096;
 /// Events waiting for the reactor; the bridge waits when it is full.
 const EVENT_QUEUE: usize = 4096;
+/// Room lines sent to Redis in one pipeline: one round trip carries many
+/// lines, so a busy room is not limited to one line per round trip.
+const PUBLISH_BATCH: usize = 512;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A command that takes longer counts as a lost connection.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
@@ -244,6 +247,31 @@ impl CommandThread {
                 self.next_attempt.saturating_duration_since(Instant::now())
             };
             match requests.recv_timeout(wait) {
+                Ok(ClusterRequest::Publish(line)) => {
+                    // Take every room line already waiting, in order, and
+                    // send them in one round trip; a request of another kind
+                    // found behind them runs after them.
+                    let mut batch = vec![line];
+                    let mut behind = None;
+                    while batch.len() < PUBLISH_BATCH {
+                        match requests.try_recv() {
+                            Ok(ClusterRequest::Publish(line)) => batch.push(line),
+                            Ok(other) => {
+                                behind = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if !self.publish(&batch) {
+                        return;
+                    }
+                    if let Some(request) = behind
+                        && !self.handle(request)
+                    {
+                        return;
+                    }
+                }
                 Ok(request) => {
                     if !self.handle(request) {
                         return;
@@ -265,6 +293,9 @@ impl CommandThread {
 
     /// Runs one request. `false`: the reactor is gone, stop.
     fn handle(&mut self, request: ClusterRequest) -> bool {
+        if let ClusterRequest::Publish(line) = request {
+            return self.publish(std::slice::from_ref(&line));
+        }
         if let ClusterRequest::Sync { members } = &request {
             self.members.clone_from(members);
         }
@@ -285,6 +316,49 @@ impl CommandThread {
                     connected: false,
                     text,
                 }) && self.unavailable(request)
+            }
+        }
+    }
+
+    /// Publishes room lines (and appends them to their rooms' history) in
+    /// one pipeline. `false`: the reactor is gone, stop.
+    fn publish(&mut self, lines: &[RoomLine]) -> bool {
+        let Some(con) = self.con.as_mut() else {
+            self.lost += lines.len() as u64;
+            return true;
+        };
+        let keep = self.config.history_keep.max(1);
+        let mut pipe = redis::pipe();
+        for line in lines {
+            let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
+            pipe.cmd("PUBLISH")
+                .arg(ROOMS_CHANNEL)
+                .arg(&payload)
+                .ignore();
+            pipe.cmd("XADD")
+                .arg(history_key(&line.room))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(keep)
+                .arg("*")
+                .arg("line")
+                .arg(&payload)
+                .ignore();
+        }
+        match pipe.query::<()>(con) {
+            Ok(()) => true,
+            Err(e) => {
+                self.con = None;
+                self.next_attempt = Instant::now() + BACKOFF_MIN;
+                self.lost += lines.len() as u64;
+                let text = format!(
+                    "cluster: lost {} ({e}), reconnecting; this node runs alone meanwhile",
+                    self.config.redis_url
+                );
+                self.emit.emit(ClusterEvent::Status {
+                    connected: false,
+                    text,
+                })
             }
         }
     }
@@ -363,25 +437,8 @@ fn run(
     let node = config.node.as_str();
     let lease = config.lease.as_secs().max(1);
     Ok(match request {
-        ClusterRequest::Publish(line) => {
-            let payload = serde_json::to_string(&WireLine::from_line(&line)).unwrap_or_default();
-            redis::pipe()
-                .cmd("PUBLISH")
-                .arg(ROOMS_CHANNEL)
-                .arg(&payload)
-                .ignore()
-                .cmd("XADD")
-                .arg(history_key(&line.room))
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(config.history_keep.max(1))
-                .arg("*")
-                .arg("line")
-                .arg(&payload)
-                .ignore()
-                .query::<()>(con)?;
-            Vec::new()
-        }
+        // `CommandThread::handle` sends these to `publish`, in batches.
+        ClusterRequest::Publish(_) => Vec::new(),
         ClusterRequest::Claim { client, nick } => {
             let ours: i64 = redis::cmd("EVAL")
                 .arg(CLAIM)
