@@ -97,7 +97,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
     let mc = &r.machine;
     let _ = writeln!(
         md,
-        "# Benchmarks\n\n*Written by `chat-bench` (crates/chat-bench); do not edit by hand: notes belong in `bench/notes.md`, which is copied in below.*\n\nOne run of:\n\n```\n{command}\n```\n\non {} CPUs ({}), Linux {}, {:.0} GiB; chat-server pinned to CPU 0 and the peers too, the one-thread mio generator pinned to CPU 1; release build; console off; {} runs per figure, {:.1} s per fan-out window; the whole run took {:.0} s. Raw figures: `bench/results.json`.\n\nThe machine is shared with other work (compilers run beside the bench), so figures are noisy: every figure is a median with its min and max, and ours and the peers run interleaved in the same run, so the ratios hold better than the absolute numbers.",
+        "# Benchmarks\n\n*Written by `chat-bench` (crates/chat-bench); do not edit by hand: notes belong in `bench/notes.md`, which is copied in below.*\n\nOne run of:\n\n```\n{command}\n```\n\non {} CPUs ({}), Linux {}, {:.0} GiB; chat-server pinned to CPU 0 and the peers too, the one-thread mio generator pinned to CPU 1; release build; console off; {} runs per figure, {:.1} s per fan-out window; the whole run took {:.0} s. Raw figures: `bench/results.json`.\n\nEvery figure is a median with its min and max, and ours and the peers run interleaved in the same run, so the ratios hold better than the absolute numbers, which move with whatever else the machine does.",
         mc.nproc,
         mc.cpu,
         mc.kernel,

@@ -115,7 +115,9 @@ pub fn machine() -> Machine {
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "unknown".into());
     Machine {
-        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // Every CPU of the machine, not this process's affinity (the bench
+        // pins itself to one).
+        nproc: cpuinfo.lines().filter(|l| l.starts_with("processor")).count().max(1),
         cpu,
         kernel,
         mem_gib: meminfo_kib("MemTotal").unwrap_or(0) as f64 / 1024.0 / 1024.0,
