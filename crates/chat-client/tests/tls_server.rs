@@ -13,35 +13,14 @@ mod common;
 use std::fs;
 use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Instant;
 
 use common::{Client, DEADLINE};
-
-/// The chat-server binary (built once per test run).
-fn server_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHAT_SERVER_BIN") {
-            return PathBuf::from(path);
-        }
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-server-build");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let built = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "chat-server", "--target-dir"])
-            .arg(&target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build -p chat-server");
-        assert!(built.success(), "cargo build -p chat-server failed");
-        target.join("debug").join("chat-server")
-    })
-}
 
 /// A certificate for `localhost` and `127.0.0.1` with its key, as PEM files.
 struct Pki {
@@ -91,7 +70,7 @@ impl Server {
             pki.cert.display(),
             pki.key.display()
         );
-        let mut child = Command::new(server_binary())
+        let mut child = Command::new(common::server_binary())
             .args([
                 "--listen",
                 "127.0.0.1:0",

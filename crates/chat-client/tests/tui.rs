@@ -12,12 +12,13 @@
 //! wait polls the screen for at most [`DEADLINE`].
 #![allow(clippy::print_stderr, reason = "say why a test did nothing")]
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,26 +39,6 @@ fn tmux_available() -> bool {
     found
 }
 
-/// The chat-server binary (built once per test run).
-fn server_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHAT_SERVER_BIN") {
-            return PathBuf::from(path);
-        }
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-server-build");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let built = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "chat-server", "--target-dir"])
-            .arg(&target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build -p chat-server");
-        assert!(built.success(), "cargo build -p chat-server failed");
-        target.join("debug").join("chat-server")
-    })
-}
-
 /// A running chat-server, killed on drop.
 struct Server {
     child: Child,
@@ -70,7 +51,7 @@ impl Server {
     }
 
     fn start_on(listen: &str) -> Self {
-        let mut child = Command::new(server_binary())
+        let mut child = Command::new(common::server_binary())
             .args(["--listen", listen, "--no-console"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

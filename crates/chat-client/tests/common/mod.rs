@@ -5,8 +5,9 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -256,4 +257,26 @@ pub fn read_exactly(stream: &mut TcpStream, want: usize) -> io::Result<Vec<u8>> 
     let mut all = vec![0; want];
     stream.read_exact(&mut all)?;
     Ok(all)
+}
+
+/// The chat-server binary, built once per test binary into a target dir of
+/// its own (the running `cargo test` holds the main one's lock), or
+/// `$CHAT_SERVER_BIN`.
+pub(crate) fn server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("CHAT_SERVER_BIN") {
+            return PathBuf::from(path);
+        }
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-server-build");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "chat-server", "--target-dir"])
+            .arg(&target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build -p chat-server");
+        assert!(built.success(), "cargo build -p chat-server failed");
+        target.join("debug").join("chat-server")
+    })
 }
