@@ -117,7 +117,11 @@ pub fn machine() -> Machine {
     Machine {
         // Every CPU of the machine, not this process's affinity (the bench
         // pins itself to one).
-        nproc: cpuinfo.lines().filter(|l| l.starts_with("processor")).count().max(1),
+        nproc: cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count()
+            .max(1),
         cpu,
         kernel,
         mem_gib: meminfo_kib("MemTotal").unwrap_or(0) as f64 / 1024.0 / 1024.0,

@@ -123,7 +123,10 @@ mod tests {
         assert_eq!(q.len(), 4);
         q.consume(4);
         assert!(q.is_empty());
-        assert!(q.bufs.capacity() <= KEEP_SLOTS, "a small queue keeps its slots");
+        assert!(
+            q.bufs.capacity() <= KEEP_SLOTS,
+            "a small queue keeps its slots"
+        );
     }
 
     #[test]
