@@ -10,7 +10,7 @@
 
 use chat_proto::{Body, Notice, nick_key, room_key};
 
-use super::{Audience, ClientId, Hub, Now, Outbox, Recipients, encoder::HOLD_MAX};
+use super::{ClientId, Hub, Now, Outbox, Recipients, encoder::HOLD_MAX};
 
 /// A client waiting this long for its history gets the local one instead.
 const HISTORY_WAIT_SECONDS: i64 = 3;
@@ -276,17 +276,9 @@ impl Hub {
             Body::Message { nick, text }
         };
         let members = &self.rooms.get(room).members;
-        self.stats.deliveries += self.encoder.send_many(
-            out,
-            &self.clients,
-            Recipients {
-                members,
-                except: None,
-                audience: Audience::Everyone,
-            },
-            time,
-            &body,
-        );
+        self.stats.deliveries +=
+            self.encoder
+                .send_many(out, &self.clients, Recipients::all(members), time, &body);
         let history = Body::History {
             nick,
             text,

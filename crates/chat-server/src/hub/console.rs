@@ -6,7 +6,7 @@
 
 use chat_proto::{Body, Command, nick_key, parse_command, sanitize_text};
 
-use super::{Audience, ClientId, Hub, Now, Outbox, Recipients};
+use super::{ClientId, Hub, Now, Outbox, Recipients};
 
 /// `/who` on the console lists at most this many clients.
 const MAX_LISTED: usize = 200;
@@ -51,11 +51,7 @@ impl Hub {
                 self.stats.deliveries += self.encoder.send_many(
                     out,
                     &self.clients,
-                    Recipients {
-                        members: &everyone,
-                        except: None,
-                        audience: Audience::Everyone,
-                    },
+                    Recipients::all(&everyone),
                     now,
                     &body,
                 );

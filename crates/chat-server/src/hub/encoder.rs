@@ -39,6 +39,17 @@ pub(crate) struct Recipients<'a> {
     pub(crate) audience: Audience,
 }
 
+impl<'a> Recipients<'a> {
+    /// Every one of `members`, raw clients included, no one excepted.
+    pub(crate) fn all(members: &'a [ClientId]) -> Recipients<'a> {
+        Recipients {
+            members,
+            except: None,
+            audience: Audience::Everyone,
+        }
+    }
+}
+
 /// Which clients among the recipients a line is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Audience {

@@ -336,17 +336,8 @@ impl Hub {
             text: "server shutting down",
         });
         let everyone = self.clients.ids();
-        self.encoder.send_many(
-            out,
-            &self.clients,
-            Recipients {
-                members: &everyone,
-                except: None,
-                audience: Audience::Everyone,
-            },
-            now,
-            &bye,
-        );
+        self.encoder
+            .send_many(out, &self.clients, Recipients::all(&everyone), now, &bye);
         for id in everyone {
             out.close(id);
         }
