@@ -72,9 +72,21 @@ impl Stream {
 
     /// The pending socket error (`SO_ERROR`), reported by an error event.
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.tcp().take_error()
+    }
+
+    /// The socket under either transport: what the poller watches.
+    fn tcp(&self) -> &TcpStream {
         match self {
-            Stream::Plain(s) => s.take_error(),
-            Stream::Tls(s) => s.tcp.take_error(),
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.tcp,
+        }
+    }
+
+    fn tcp_mut(&mut self) -> &mut TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &mut s.tcp,
         }
     }
 }
@@ -86,10 +98,7 @@ impl Source for Stream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.register(registry, token, interests),
-            Stream::Tls(s) => s.tcp.register(registry, token, interests),
-        }
+        self.tcp_mut().register(registry, token, interests)
     }
 
     fn reregister(
@@ -98,16 +107,10 @@ impl Source for Stream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.reregister(registry, token, interests),
-            Stream::Tls(s) => s.tcp.reregister(registry, token, interests),
-        }
+        self.tcp_mut().reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.deregister(registry),
-            Stream::Tls(s) => s.tcp.deregister(registry),
-        }
+        self.tcp_mut().deregister(registry)
     }
 }
