@@ -6,7 +6,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use chat_server::hub::{ClientId, Hub, HubConfig, Outbox};
+use chat_hub::{ClientId, Hub, HubConfig, Outbox};
 use libfuzzer_sys::fuzz_target;
 
 struct Check;
@@ -36,7 +36,7 @@ fuzz_target!(|script: Vec<(u8, u8, Vec<u8>)>| {
             0 => hub.connected(&mut out, id, peer, now),
             1 | 2 => hub.received(&mut out, id, &bytes, now),
             3 => hub.read_closed(&mut out, id, now),
-            4 => hub.disconnected(&mut out, id, "gone", now),
+            4 => hub.disconnected(&mut out, id, chat_hub::Gone::Closed, now),
             _ => hub.console_line(&mut out, &String::from_utf8_lossy(&bytes), now),
         }
     }

@@ -18,6 +18,24 @@ pub enum TimestampFormat {
     Rfc3339,
 }
 
+impl TimestampFormat {
+    /// Every format with its name in server.toml, in the order documented.
+    pub const NAMES: [(&'static str, TimestampFormat); 3] = [
+        ("ctime", TimestampFormat::Ctime),
+        ("utc", TimestampFormat::Utc),
+        ("rfc3339", TimestampFormat::Rfc3339),
+    ];
+
+    /// The name server.toml uses for this format.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampFormat::Ctime => "ctime",
+            TimestampFormat::Utc => "utc",
+            TimestampFormat::Rfc3339 => "rfc3339",
+        }
+    }
+}
+
 const CTIME: &str = "%a %b %e %H:%M:%S %Y";
 
 /// Formats `time` (a local time with its offset) as `format` says.

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::config::{Config, Listen};
-use crate::hub::Framing;
+use chat_hub::Framing;
 
 const LONG_ABOUT: &str = "\
 A chat server: one thread serves thousands of clients. Clients speak UTF-8 lines \
@@ -52,16 +53,19 @@ pub struct Args {
     pub no_console: bool,
 
     /// How client bytes are cut into messages (overrides `framing`)
-    #[arg(long, value_enum, value_name = "FRAMING")]
-    pub framing: Option<FramingArg>,
+    #[arg(long, value_name = "FRAMING", value_parser = framing_parser())]
+    pub framing: Option<Framing>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FramingArg {
-    /// UTF-8 lines ending in LF
-    Line,
-    /// One read is one message; replies are `[ctime]text` with no newline
-    Raw,
+/// `--framing`: the names and meanings the hub gives its framings.
+fn framing_parser() -> impl TypedValueParser<Value = Framing> {
+    let values = Framing::NAMES.map(|(name, _, help)| PossibleValue::new(name).help(help));
+    PossibleValuesParser::new(values).map(|name| {
+        Framing::NAMES
+            .into_iter()
+            .find(|&(known, _, _)| known == name)
+            .map_or(Framing::Line, |(_, framing, _)| framing)
+    })
 }
 
 impl Args {
@@ -77,10 +81,7 @@ impl Args {
             config.console = Some(false);
         }
         if let Some(framing) = self.framing {
-            config.framing = match framing {
-                FramingArg::Line => Framing::Line,
-                FramingArg::Raw => Framing::Raw,
-            };
+            config.framing = framing;
         }
     }
 }

@@ -33,7 +33,7 @@ use chrono::{FixedOffset, TimeZone};
 use redis::{Commands, Connection, RedisResult};
 use serde::{Deserialize, Serialize};
 
-use crate::hub::{ClaimResult, ClusterEvent, ClusterRequest, Now, RoomLine};
+use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, Now, RoomLine};
 
 /// Requests waiting for Redis. Past this, the hub's requests are dropped
 /// (and counted) rather than queued: a slow Redis costs no memory.

@@ -9,72 +9,74 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use chat_proto::{TimestampFormat, validate_nick, validate_room};
-use serde::{Deserialize, Serialize};
-
-use crate::hub::{Framing, HubConfig, Limits};
-use ipnet::IpNet;
+use chat_hub::{Framing, HubConfig, IpNet, Operator, TimestampFormat};
+use chat_net::NetConfig;
+use chat_proto::{validate_nick, validate_room};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
 
-/// Every setting of server.toml. Keys are top-level; tables are kept for
-/// later groups of settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Where to listen: addresses, or tables with TLS files.
-    pub listen: Vec<Listen>,
-    /// `line` or `raw` (the tutorial's chunk framing).
-    pub framing: Framing,
-    /// Longest line a client may send, in bytes.
-    pub max_line_bytes: usize,
-    /// Bytes queued for one client before it is disconnected as too slow.
-    pub max_queue_bytes: usize,
-    /// Operator console: unset = on when stdin is a terminal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub console: Option<bool>,
-    /// The room every client starts in.
-    pub default_room: String,
-    /// Sent in the welcome notice.
-    pub motd: String,
-    /// `ctime`, `utc` or `rfc3339`.
-    pub timestamp: Timestamp,
-    /// The name the operator speaks as; reserved.
-    pub operator_name: String,
-    /// Announce joins, leaves and nick changes only in rooms up to this size.
-    pub announce_limit: usize,
-    /// Address ranges the per-address and flood limits do not apply to.
-    pub exempt: Vec<Network>,
-    /// Clients at once; more get `server full`.
-    pub max_clients: usize,
-    /// Clients at once from one address (IPv6: one /64).
-    pub max_clients_per_ip: usize,
-    /// Lines per second per client before lines are delayed; 0 = off.
-    pub flood_rate: f64,
-    /// Lines a client may send at once before the rate applies.
-    pub flood_burst: u32,
-    /// Seconds a silent new client may stay while the server is full; 0 = off.
-    pub handshake_timeout: u64,
-    /// Seconds without a line before a client is closed; 0 = off.
-    pub idle_timeout: u64,
-    /// Seconds of silence before TCP keepalive probes a peer; 0 = off.
-    pub keepalive: u64,
-    /// A client's first line must be `/pass` with this. Never printed.
-    #[serde(skip_serializing)]
-    pub password: Option<String>,
-    /// A file whose first line is the password (instead of `password`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-    /// Lines of history a joining client gets first; 0 = off.
-    pub history_lines: usize,
-    /// Who may become an operator with `/oper NAME PASSWORD`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub operators: Vec<OperatorEntry>,
-    /// `[cluster]`: this server is one node of several sharing Redis.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterConfig>,
+/// Builds [`Config`] from the hub's list of settings (`chat_hub::hub_settings!`)
+/// and the settings only the server has, so each is defined once.
+macro_rules! define_config {
+    ($( $(#[$doc:meta])* $name:ident : $type:ty = $default:expr $(, toml = $adapter:literal)? ;)*) => {
+        /// Every setting of server.toml. Keys are top-level; tables are kept
+        /// for groups of settings.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Config {
+            /// Where to listen: addresses, or tables with TLS files.
+            pub listen: Vec<Listen>,
+            /// Bytes queued for one client before it is disconnected as too slow.
+            pub max_queue_bytes: usize,
+            /// Operator console: unset = on when stdin is a terminal.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub console: Option<bool>,
+            /// Seconds of silence before TCP keepalive probes a peer; 0 = off.
+            pub keepalive: u64,
+            /// A file whose first line is the password (instead of `password`).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub password_file: Option<PathBuf>,
+            $( $(#[$doc])* $(#[serde(with = $adapter)])? pub $name: $type, )*
+            /// `[cluster]`: this server is one node of several sharing Redis.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub cluster: Option<ClusterConfig>,
+        }
+
+        impl Default for Config {
+            fn default() -> Config {
+                let hub = HubConfig::default();
+                let net = NetConfig::default();
+                Config {
+                    listen: vec![
+                        Listen::Plain(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                        Listen::Plain(SocketAddr::from(([0u16; 8], DEFAULT_PORT))),
+                    ],
+                    max_queue_bytes: net.max_queue_bytes,
+                    console: None,
+                    keepalive: net.keepalive.map_or(0, |idle| idle.as_secs()),
+                    password_file: None,
+                    $( $name: hub.$name, )*
+                    cluster: None,
+                }
+            }
+        }
+
+        impl Config {
+            /// The hub's part of the configuration.
+            pub fn hub_config(&self, echo_messages: bool) -> HubConfig {
+                HubConfig {
+                    $( $name: self.$name.clone(), )*
+                    echo_messages,
+                    cluster: None,
+                }
+            }
+        }
+    };
 }
+
+chat_hub::hub_settings!(define_config);
 
 /// The `[cluster]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,15 +96,6 @@ pub struct ClusterConfig {
 
 fn default_nick_lease() -> u64 {
     15
-}
-
-/// An `[[operators]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperatorEntry {
-    pub name: String,
-    /// argon2 in PHC form; `chat-server --hash-password` prints one.
-    pub password_hash: String,
 }
 
 /// An address range in `exempt`: `127.0.0.0/8`, or a single address.
@@ -225,60 +218,6 @@ impl<'de> Deserialize<'de> for Listen {
             }
         }
         deserializer.deserialize_any(Visitor)
-    }
-}
-
-/// `timestamp` in server.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Timestamp {
-    #[default]
-    Ctime,
-    Utc,
-    Rfc3339,
-}
-
-impl From<Timestamp> for TimestampFormat {
-    fn from(value: Timestamp) -> TimestampFormat {
-        match value {
-            Timestamp::Ctime => TimestampFormat::Ctime,
-            Timestamp::Utc => TimestampFormat::Utc,
-            Timestamp::Rfc3339 => TimestampFormat::Rfc3339,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        let hub = HubConfig::default();
-        Config {
-            listen: vec![
-                Listen::Plain(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
-                Listen::Plain(SocketAddr::from(([0u16; 8], DEFAULT_PORT))),
-            ],
-            framing: Framing::Line,
-            max_line_bytes: hub.max_line_bytes,
-            max_queue_bytes: 1024 * 1024,
-            console: None,
-            default_room: hub.default_room,
-            motd: hub.motd,
-            timestamp: Timestamp::Ctime,
-            operator_name: hub.operator_name,
-            announce_limit: hub.announce_limit,
-            exempt: hub.limits.exempt.iter().copied().map(Network).collect(),
-            max_clients: hub.limits.max_clients,
-            max_clients_per_ip: hub.limits.max_clients_per_ip,
-            flood_rate: hub.limits.flood_rate,
-            flood_burst: hub.limits.flood_burst,
-            handshake_timeout: hub.limits.handshake_timeout,
-            idle_timeout: hub.limits.idle_timeout,
-            keepalive: 60,
-            password: None,
-            password_file: None,
-            history_lines: hub.history_lines,
-            operators: Vec::new(),
-            cluster: None,
-        }
     }
 }
 
@@ -438,40 +377,6 @@ impl Config {
         Ok(())
     }
 
-    /// The hub's part of the configuration.
-    pub fn hub_config(&self, echo_messages: bool) -> HubConfig {
-        HubConfig {
-            framing: self.framing,
-            max_line_bytes: self.max_line_bytes,
-            default_room: self.default_room.clone(),
-            motd: self.motd.clone(),
-            timestamp: self.timestamp.into(),
-            operator_name: self.operator_name.clone(),
-            announce_limit: self.announce_limit,
-            echo_messages,
-            limits: Limits {
-                exempt: self.exempt.iter().map(|net| net.0).collect(),
-                max_clients: self.max_clients,
-                max_clients_per_ip: self.max_clients_per_ip,
-                flood_rate: self.flood_rate,
-                flood_burst: self.flood_burst,
-                handshake_timeout: self.handshake_timeout,
-                idle_timeout: self.idle_timeout,
-            },
-            password: self.password.clone(),
-            history_lines: self.history_lines,
-            cluster: None,
-            operators: self
-                .operators
-                .iter()
-                .map(|op| crate::hub::Operator {
-                    name: op.name.clone(),
-                    password_hash: op.password_hash.clone(),
-                })
-                .collect(),
-        }
-    }
-
     /// The effective configuration as TOML (`--print-config`). The
     /// password is never printed.
     pub fn to_toml(&self) -> String {
@@ -481,6 +386,166 @@ impl Config {
             text.push_str("# password = (set, not shown)\n");
         }
         text
+    }
+}
+
+// The serde adapters the settings list names (`toml = "..."`): how a hub
+// type is written in server.toml.
+
+/// A value written as one of its names (`framing`, `timestamp`).
+trait Named: Sized + Copy + 'static {
+    fn names() -> Vec<(&'static str, Self)>;
+}
+
+impl Named for Framing {
+    fn names() -> Vec<(&'static str, Framing)> {
+        Framing::NAMES
+            .iter()
+            .map(|&(name, framing, _)| (name, framing))
+            .collect()
+    }
+}
+
+impl Named for TimestampFormat {
+    fn names() -> Vec<(&'static str, TimestampFormat)> {
+        TimestampFormat::NAMES.to_vec()
+    }
+}
+
+mod named {
+    use super::*;
+
+    pub(super) fn serialize<T: Named + PartialEq, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let name = T::names()
+            .into_iter()
+            .find(|(_, v)| v == value)
+            .map_or("", |(name, _)| name);
+        serializer.serialize_str(name)
+    }
+
+    pub(super) fn deserialize<'de, T: Named, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let names = T::names();
+        if let Some(&(_, value)) = names.iter().find(|(name, _)| *name == text) {
+            return Ok(value);
+        }
+        let quoted: Vec<String> = names.iter().map(|(name, _)| format!("`{name}`")).collect();
+        let expected = match quoted.as_slice() {
+            [one, two] => format!("`{}` or `{}`", one.trim_matches('`'), two.trim_matches('`')),
+            _ => format!("one of {}", quoted.join(", ")),
+        };
+        Err(serde::de::Error::custom(format!(
+            "unknown variant `{text}`, expected {expected}"
+        )))
+    }
+}
+
+/// `exempt`: addresses and CIDR ranges as strings.
+mod networks {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        nets: &[IpNet],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(nets.iter().map(|&net| String::from(Network(net))))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<IpNet>, D::Error> {
+        let nets = Vec::<Network>::deserialize(deserializer)?;
+        Ok(nets.into_iter().map(|net| net.0).collect())
+    }
+}
+
+/// `password`: read as a string, never written back, and never echoed in
+/// an error (a secret typed without quotes must not end up in a log).
+mod secret {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        _: &Option<String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_none()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string in quotes (the value is not shown)")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Option<String>, E> {
+                Ok(Some(text.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<String>, E> {
+                Err(E::custom(self::NOT_A_STRING))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<String>, E> {
+                Err(E::custom(self::NOT_A_STRING))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<String>, E> {
+                Err(E::custom(self::NOT_A_STRING))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<String>, E> {
+                Err(E::custom(self::NOT_A_STRING))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+
+    const NOT_A_STRING: &str = "must be a string in quotes (the value is not shown)";
+}
+
+/// `[[operators]]`: tables of `name` and `password_hash`.
+mod operators {
+    use super::*;
+
+    /// The shape of one entry in the file.
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        name: String,
+        /// argon2 in PHC form; `chat-server --hash-password` prints one.
+        password_hash: String,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        operators: &[Operator],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(operators.iter().map(|op| Entry {
+            name: op.name.clone(),
+            password_hash: op.password_hash.clone(),
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Operator>, D::Error> {
+        let entries = Vec::<Entry>::deserialize(deserializer)?;
+        Ok(entries
+            .into_iter()
+            .map(
+                |Entry {
+                     name,
+                     password_hash,
+                 }| Operator {
+                    name,
+                    password_hash,
+                },
+            )
+            .collect())
     }
 }
 
@@ -560,6 +625,15 @@ mod tests {
             Config::parse(Path::new("x"), &printed),
             Ok(config),
             "{printed}"
+        );
+    }
+
+    #[test]
+    fn a_secret_is_never_echoed_in_an_error() {
+        let message = error("motd = \"hi\"\npassword = 86421357\n");
+        assert_eq!(
+            message,
+            "server.toml:2: key `password`: must be a string in quotes (the value is not shown)"
         );
     }
 

@@ -1,15 +1,14 @@
-//! chat-server is the chat itself: the hub (rooms, nicks, commands, the
-//! operator) as a sans-I/O state machine, the configuration, and the binary
-//! that joins them to the reactor.
+//! chat-server is the binary and its adapters: it reads the configuration,
+//! joins the hub (crate `chat_hub`) to the reactor (crate `chat_net`), reads
+//! the operator's console, and in a cluster bridges to Redis.
 //!
-//! **Architecture invariant:** the [`hub`] touches no socket and reads no
-//! clock. Events and the time go in; sends, closes and console lines come out
-//! through an [`hub::Outbox`]. Only this crate reads `server.toml`.
+//! **Architecture invariant:** the chat's decisions live in chat-hub; this
+//! crate only carries events in and actions out. Only this crate reads
+//! `server.toml`, and only this crate talks to Redis.
 
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod console_input;
-pub mod hub;
 pub mod server;
 pub mod tls;

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_hub::ClusterSettings;
+use chat_hub::Hub;
 use chat_net::{NetConfig, Reactor};
 use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
-use chat_server::hub::ClusterSettings;
-use chat_server::hub::Hub;
 use chat_server::server::{Server, TICK};
 use clap::Parser;
 

@@ -1,5 +1,6 @@
 //! Joins the hub to the reactor: reactor events become hub events, hub actions
-//! become reactor calls.
+//! become reactor calls. Every byte a client receives is the hub's: this
+//! adapter only carries it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,12 +8,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
+use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, Outbox};
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
-use chat_proto::{Body, Notice};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
-use crate::hub::{ClientId, ClusterRequest, Hub, Now, Outbox};
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -128,12 +128,12 @@ impl Handler for Server {
 
     fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
         let why = match reason {
-            CloseReason::PeerClosed | CloseReason::Local => "connection closed".to_owned(),
-            CloseReason::QueueOverflow => "too slow: output queue over max_queue_bytes".to_owned(),
-            CloseReason::Error(kind) => format!("connection error: {kind}"),
+            CloseReason::PeerClosed | CloseReason::Local => Gone::Closed,
+            CloseReason::QueueOverflow => Gone::TooSlow,
+            CloseReason::Error(kind) => Gone::Failed(kind),
         };
         let (hub, mut out) = self.parts(net);
-        hub.disconnected(&mut out, ClientId(conn.0), &why, now());
+        hub.disconnected(&mut out, ClientId(conn.0), why, now());
     }
 
     fn woken(&mut self, net: &mut Net) {
@@ -181,15 +181,6 @@ impl Handler for Server {
     }
 
     fn refusal_notice(&mut self, _peer: SocketAddr) -> Option<Bytes> {
-        let mut line = bytes::BytesMut::new();
-        let stamp = chat_proto::format_stamp(self.hub.config().timestamp, now());
-        let body = Body::Notice(Notice::Error {
-            text: "server full",
-        });
-        match self.hub.config().framing {
-            crate::hub::Framing::Line => chat_proto::encode_line(&mut line, &stamp, &body),
-            crate::hub::Framing::Raw => chat_proto::encode_raw(&mut line, &stamp, &body),
-        }
-        Some(line.freeze())
+        Some(self.hub.refusal(now()))
     }
 }

@@ -1,9 +1,11 @@
-//! The connected clients, indexed by their id.
+//! The connected clients, indexed by their id: one record per client, whose
+//! fields belong to the state machines that use them (its seat to
+//! membership, its bucket to flood control, …).
 
 use chat_proto::LineDecoder;
 use std::net::SocketAddr;
 
-use super::{ClientId, Framing, limits::FloodState, rooms::Seat};
+use crate::{ClientId, Framing, flood::FloodState, rooms::Seat};
 
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -13,8 +15,6 @@ pub(crate) struct Client {
     pub(crate) framing: Framing,
     pub(crate) decoder: LineDecoder,
     pub(crate) flood: FloodState,
-    /// In an `exempt` range: no per-address or flood limits.
-    pub(crate) exempt: bool,
     /// Unix seconds.
     pub(crate) connected_at: i64,
     /// Unix seconds of the last line received.
@@ -30,7 +30,7 @@ pub(crate) struct Client {
 /// Clients by id. Ids are the reactor's connection numbers, which are small
 /// and reused, so a vector indexed by id is the whole map.
 #[derive(Debug, Default)]
-pub struct Clients {
+pub(crate) struct Clients {
     slots: Vec<Option<Client>>,
     len: usize,
 }

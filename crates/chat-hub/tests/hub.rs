@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use chrono::DateTime;
 
-use super::*;
-use crate::hub::{Limits, Operator};
+use chat_hub::*;
 
 /// Records what the hub asked for.
 #[derive(Default)]
@@ -382,7 +381,7 @@ fn operator_kick_who_stats_and_quit() {
     kicked guest1
     1 clients:
       guest2 127.0.0.1:40002 in lobby
-    clients 1 rooms 1 connections 2 messages in 1 deliveries 5 bytes in 0 bytes out 0 uptime 0s
+    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s
     unknown console command /frob (try /help)
     shutting down
     ");
@@ -390,20 +389,17 @@ fn operator_kick_who_stats_and_quit() {
     assert!(f.out.shutdown);
 }
 
-fn limited(limits: Limits) -> Fixture {
-    Fixture::new(HubConfig {
-        limits,
-        ..HubConfig::default()
-    })
+fn limited(config: HubConfig) -> Fixture {
+    Fixture::new(config)
 }
 
 #[test]
 fn too_many_clients_or_from_one_address_are_refused_politely() {
-    let limits = Limits {
+    let limits = HubConfig {
         exempt: vec![],
         max_clients: 5,
         max_clients_per_ip: 2,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     f.connect_from(1, "10.0.0.1:1");
@@ -428,16 +424,17 @@ fn too_many_clients_or_from_one_address_are_refused_politely() {
     assert_eq!(f.hub.client_count(), 5);
     assert_eq!(f.hub.stats().refused, 3);
     // A place frees up: the address may connect again.
-    f.hub.disconnected(&mut f.out, ClientId(1), "gone", f.time);
+    f.hub
+        .disconnected(&mut f.out, ClientId(1), Gone::Closed, f.time);
     f.connect_from(9, "10.0.0.1:9");
     assert!(f.hub.nick(ClientId(9)).is_some());
 }
 
 #[test]
 fn exempt_addresses_skip_the_per_address_limit() {
-    let limits = Limits {
+    let limits = HubConfig {
         max_clients_per_ip: 1,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     for id in 1..=3 {
@@ -448,11 +445,11 @@ fn exempt_addresses_skip_the_per_address_limit() {
 
 #[test]
 fn a_flood_is_delayed_not_dropped_then_warned_then_cut() {
-    let limits = Limits {
+    let limits = HubConfig {
         exempt: vec![],
         flood_rate: 10.0,
         flood_burst: 2,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     f.connect_from(1, "10.0.0.1:1");
@@ -503,11 +500,11 @@ fn a_flood_is_delayed_not_dropped_then_warned_then_cut() {
 
 #[test]
 fn delayed_lines_are_said_when_the_client_leaves() {
-    let limits = Limits {
+    let limits = HubConfig {
         exempt: vec![],
         flood_rate: 1.0,
         flood_burst: 1,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     f.connect_from(1, "10.0.0.1:1");
@@ -528,9 +525,9 @@ fn delayed_lines_are_said_when_the_client_leaves() {
 
 #[test]
 fn idle_and_handshake_timeouts() {
-    let limits = Limits {
+    let limits = HubConfig {
         idle_timeout: 5,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     f.connect(1);
@@ -549,10 +546,10 @@ fn idle_and_handshake_timeouts() {
             .contains(&"-!- closing: idle timeout".to_owned())
     );
 
-    let limits = Limits {
+    let limits = HubConfig {
         max_clients: 2,
         handshake_timeout: 2,
-        ..Limits::default()
+        ..HubConfig::default()
     };
     let mut f = limited(limits);
     f.connect(1);

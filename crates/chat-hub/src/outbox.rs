@@ -1,24 +1,36 @@
-//! The hub's way out: everything it wants done goes through [`Outbox`].
+//! The hub's edges: [`ClientId`] names a connection, [`Gone`] says why one
+//! ended, and [`Outbox`] is the hub's only way out.
 
 use bytes::Bytes;
 
-use super::ClusterRequest;
+use crate::ClusterRequest;
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientId(pub usize);
 
-/// How a client's byte stream is cut into messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Framing {
-    /// Lines ending in LF (CRLF and CR accepted); every server line ends in LF.
-    #[default]
-    Line,
-    /// The tutorial's framing: one read is one message, and every write is
-    /// `[ctime]text` with no newline.
-    Raw,
+/// Why a connection ended without the hub closing it. The hub turns it into
+/// the reason its room is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// The peer closed, or the server closed it after the hub asked.
+    Closed,
+    /// It read too slowly: its output queue went over `max_queue_bytes`.
+    TooSlow,
+    /// The socket failed.
+    Failed(std::io::ErrorKind),
+}
+
+impl Gone {
+    /// The leave reason, as the room and the console see it.
+    pub(crate) fn reason(self) -> String {
+        match self {
+            Gone::Closed => "connection closed".to_owned(),
+            Gone::TooSlow => "too slow: output queue over max_queue_bytes".to_owned(),
+            Gone::Failed(kind) => format!("connection error: {kind}"),
+        }
+    }
 }
 
 /// The actions the hub asks for. The server maps them onto the reactor; the

@@ -1,16 +1,21 @@
-//! Encoding server lines once into shared buffers.
+//! Delivery: every line the hub sends leaves through here, encoded once and
+//! handed out, and counted once per recipient.
 //!
 //! Every line is written into one growing arena and split off as a `Bytes`
 //! handle: a line relayed to a thousand clients is one encode and a thousand
 //! reference-count increments, and the arena is reused once every handle into
 //! it has been written, so steady traffic allocates nothing per message.
+//!
+//! Delivery can also hold a client's lines back (while its history is
+//! fetched from the cluster), so history comes first and nothing live is
+//! lost meanwhile.
 
 use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
 use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_raw};
 
-use super::{ClientId, Clients, Framing, Now, Outbox};
+use crate::{ClientId, Framing, Now, Outbox, clients::Clients};
 
 /// Room left in the arena before a fresh block is reserved.
 const ARENA_MIN_FREE: usize = 8 * 1024;
@@ -20,7 +25,7 @@ const ARENA_BLOCK: usize = 64 * 1024;
 pub(crate) const HOLD_MAX: usize = 1000;
 
 #[derive(Debug)]
-pub(crate) struct Encoder {
+pub(crate) struct Delivery {
     arena: BytesMut,
     stamps: StampCache,
     /// Raw framing always speaks ctime, as the tutorial did.
@@ -28,6 +33,8 @@ pub(crate) struct Encoder {
     /// Output held back from clients waiting for their history, so that
     /// history comes first and no live line is lost meanwhile.
     held: HashMap<ClientId, Vec<Bytes>>,
+    /// Lines queued to connections, each recipient counted.
+    delivered: u64,
 }
 
 /// Who gets a line sent to many.
@@ -60,14 +67,20 @@ pub(crate) enum Audience {
     LineClients,
 }
 
-impl Encoder {
-    pub(crate) fn new(format: TimestampFormat) -> Encoder {
-        Encoder {
+impl Delivery {
+    pub(crate) fn new(format: TimestampFormat) -> Delivery {
+        Delivery {
             arena: BytesMut::new(),
             stamps: StampCache::new(format),
             raw_stamps: StampCache::new(TimestampFormat::Ctime),
             held: HashMap::new(),
+            delivered: 0,
         }
+    }
+
+    /// Lines queued to connections so far, each recipient counted.
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivered
     }
 
     /// Writes `body` as a history line stamped `time` into `slot`.
@@ -75,7 +88,7 @@ impl Encoder {
         encode_line(slot, self.stamps.get(time), body);
     }
 
-    /// Holds what is sent to `id` from now on, until [`Encoder::release`].
+    /// Holds what is sent to `id` from now on, until [`Delivery::release`].
     pub(crate) fn hold(&mut self, id: ClientId) {
         self.held.entry(id).or_default();
     }
@@ -84,13 +97,21 @@ impl Encoder {
         self.held.contains_key(&id)
     }
 
-    /// Stops holding for `id`; returns what was held, in order.
-    pub(crate) fn release(&mut self, id: ClientId) -> Vec<Bytes> {
-        self.held.remove(&id).unwrap_or_default()
+    /// Stops holding for `id`: what was held goes out, in order.
+    pub(crate) fn release(&mut self, out: &mut dyn Outbox, id: ClientId) {
+        for held in self.held.remove(&id).unwrap_or_default() {
+            out.send(id, held);
+        }
+    }
+
+    /// Forgets what was held for `id` (it is gone).
+    pub(crate) fn forget(&mut self, id: ClientId) {
+        self.held.remove(&id);
     }
 
     /// Queues `msg` for `to`, or holds it.
     fn deliver(&mut self, out: &mut dyn Outbox, to: ClientId, msg: Bytes) {
+        self.delivered += 1;
         if !self.held.is_empty()
             && let Some(queue) = self.held.get_mut(&to)
         {
@@ -98,13 +119,36 @@ impl Encoder {
                 return queue.push(msg);
             }
             // Too much waited: everything goes now, in order.
-            for held in self.release(to) {
-                out.send(to, held);
-            }
+            self.release(out, to);
         }
         out.send(to, msg);
     }
 
+    /// Lines already encoded (a batch of history) for `to`, ahead of
+    /// anything held for it.
+    pub(crate) fn send_encoded(&mut self, out: &mut dyn Outbox, to: ClientId, lines: Bytes) {
+        if !lines.is_empty() {
+            self.delivered += 1;
+            out.send(to, lines);
+        }
+    }
+
+    /// Sends `body` to a connection that is not a client yet (a login, a
+    /// refusal), in `framing`.
+    pub(crate) fn send_to_connection(
+        &mut self,
+        out: &mut dyn Outbox,
+        to: ClientId,
+        framing: Framing,
+        now: Now,
+        body: &Body<'_>,
+    ) {
+        let msg = self.encode(framing, now, body);
+        self.deliver(out, to, msg);
+    }
+
+    /// `body` encoded in `framing`, for a connection the hub never sees (the
+    /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, framing: Framing, now: Now, body: &Body<'_>) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
             self.arena.reserve(ARENA_BLOCK);

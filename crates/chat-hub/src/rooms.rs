@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use bytes::{Bytes, BytesMut};
 use chat_proto::room_key;
 use slab::Slab;
 
-use super::ClientId;
+use crate::{ClientId, history::Ring};
 
 /// Index of a room in [`Rooms`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,61 +20,7 @@ pub(crate) struct Room {
     /// Empty: no topic.
     pub(crate) topic: String,
     /// The room's last lines, encoded as history lines.
-    pub(crate) history: History,
-}
-
-/// A ring of the room's last lines, each kept encoded (line framing, with
-/// its original stamp) in a slot whose buffer is reused once the ring is
-/// full: storing a line costs a copy, not an allocation.
-#[derive(Debug, Default)]
-pub(crate) struct History {
-    slots: Vec<BytesMut>,
-    /// The oldest slot once the ring is full (and the next to reuse).
-    next: usize,
-    keep: usize,
-}
-
-impl History {
-    fn new(keep: usize) -> History {
-        History {
-            slots: Vec::new(),
-            next: 0,
-            keep,
-        }
-    }
-
-    /// A cleared slot for the newest line; `None` when history is off.
-    pub(crate) fn slot(&mut self) -> Option<&mut BytesMut> {
-        if self.keep == 0 {
-            return None;
-        }
-        if self.slots.len() < self.keep {
-            if self.slots.capacity() == 0 {
-                self.slots.reserve_exact(self.keep);
-            }
-            self.slots.push(BytesMut::new());
-            return self.slots.last_mut();
-        }
-        let slot = &mut self.slots[self.next];
-        self.next = (self.next + 1) % self.keep;
-        slot.clear();
-        Some(slot)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// The last `count` lines, oldest first, in one buffer.
-    pub(crate) fn recent(&self, count: usize) -> Bytes {
-        let (newer, older) = self.slots.split_at(self.next.min(self.slots.len()));
-        let skip = self.slots.len().saturating_sub(count);
-        let lines = older.iter().chain(newer).skip(skip);
-        let mut out = BytesMut::with_capacity(lines.clone().map(BytesMut::len).sum());
-        lines.for_each(|line| out.extend_from_slice(line));
-        out.freeze()
-    }
+    pub(crate) history: Ring,
 }
 
 #[derive(Debug, Default)]
@@ -129,16 +74,10 @@ impl Rooms {
             name,
             members: Vec::new(),
             topic: String::new(),
-            history: History::new(self.history_keep),
+            history: Ring::new(self.history_keep),
         }));
         self.by_key.insert(room_key(&self.rooms[room.0].name), room);
         room
-    }
-
-    pub(crate) fn set_topic(&mut self, room: RoomId, topic: &str) {
-        if let Some(room) = self.rooms.get_mut(room.0) {
-            room.topic = topic.to_owned();
-        }
     }
 
     pub(crate) fn join(&mut self, room: RoomId, client: ClientId) -> Seat {
@@ -174,19 +113,26 @@ impl Rooms {
 
 #[cfg(test)]
 mod tests {
-    use super::History;
+    use super::*;
 
     #[test]
-    fn the_ring_keeps_the_last_lines_in_order() {
-        let mut ring = History::new(3);
-        for line in ["a\n", "b\n", "c\n", "d\n", "e\n"] {
-            if let Some(slot) = ring.slot() {
-                slot.extend_from_slice(line.as_bytes());
-            }
-        }
-        assert_eq!(ring.len(), 3);
-        assert_eq!(&ring.recent(10)[..], b"c\nd\ne\n");
-        assert_eq!(&ring.recent(2)[..], b"d\ne\n");
-        assert!(History::new(0).slot().is_none());
+    fn rooms_are_found_in_any_case_and_with_or_without_a_hash() {
+        let mut rooms = Rooms::new(0);
+        let dev = rooms.find_or_create("#Dev");
+        assert_eq!(rooms.get(dev).name, "Dev");
+        assert_eq!(rooms.find("dev"), Some(dev));
+        assert_eq!(rooms.find_or_create("DEV"), dev);
+        assert_eq!(rooms.len(), 1);
+    }
+
+    #[test]
+    fn leaving_swaps_the_last_member_into_the_seat() {
+        let mut rooms = Rooms::new(0);
+        let room = rooms.find_or_create("lobby");
+        let first = rooms.join(room, ClientId(1));
+        rooms.join(room, ClientId(2));
+        rooms.join(room, ClientId(3));
+        assert_eq!(rooms.leave(first, "lobby"), Some(ClientId(3)));
+        assert_eq!(rooms.get(room).members, [ClientId(3), ClientId(2)]);
     }
 }

@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use chat_server::hub::{ClientId, Hub, HubConfig, Outbox};
+use chat_hub::{ClientId, Hub, HubConfig, Outbox};
 use chrono::DateTime;
 
 struct Counting;

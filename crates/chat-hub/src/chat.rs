@@ -1,0 +1,693 @@
+//! The conversation on this server: once a client is in, everything it says
+//! and hears here.
+//!
+//! [`Chat`] owns who is here ([`Membership`]), the way out ([`Delivery`]) and
+//! whom the operator's plain line answers ([`Console`]). It handles room
+//! lines, nicks, joins, private messages, `/who`, `/rooms`, `/history` and
+//! topics among local clients, and applies what the cluster reports
+//! (`crate::node` decides when). The settings come with each call.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
+
+use crate::clients::Client;
+use crate::cluster::local_time;
+use crate::console::{self, Console};
+use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
+use crate::flood::FloodState;
+use crate::membership::Membership;
+use crate::rooms::RoomId;
+use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
+
+/// What `/nick NAME` may do.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NickChange {
+    /// Refused, and the client told why.
+    Refused,
+    /// The same nick in another case: no one else is concerned.
+    Recase,
+    /// A nick nobody here holds.
+    New,
+}
+
+#[derive(Debug)]
+pub(crate) struct Chat {
+    members: Membership,
+    delivery: Delivery,
+    console: Console,
+    /// Stopping: nobody is told of leaves any more.
+    shutting_down: bool,
+}
+
+impl Chat {
+    pub(crate) fn new(config: &HubConfig) -> Chat {
+        Chat {
+            members: Membership::new(config.history_keep()),
+            delivery: Delivery::new(config.timestamp),
+            console: Console::default(),
+            shutting_down: false,
+        }
+    }
+
+    pub(crate) fn members(&self) -> &Membership {
+        &self.members
+    }
+
+    pub(crate) fn members_mut(&mut self) -> &mut Membership {
+        &mut self.members
+    }
+
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivery.delivered()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    /// `text` as an error notice in `framing`, for a connection the hub
+    /// never sees (the reactor's refusal when it is out of descriptors).
+    pub(crate) fn refusal(&mut self, framing: Framing, now: Now, text: &str) -> Bytes {
+        let body = Body::Notice(Notice::Error { text });
+        self.delivery.encode(framing, now, &body)
+    }
+
+    /// A notice to a connection that is not a client (yet): a login prompt,
+    /// a refusal.
+    pub(crate) fn tell_connection(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        framing: Framing,
+        now: Now,
+        notice: Notice<'_>,
+    ) {
+        let body = Body::Notice(notice);
+        self.delivery
+            .send_to_connection(out, id, framing, now, &body);
+    }
+
+    pub(crate) fn error(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
+        self.send(out, id, &Body::Notice(Notice::Error { text }), now);
+    }
+
+    pub(crate) fn info(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
+        self.send(out, id, &Body::Notice(Notice::Info { text }), now);
+    }
+
+    pub(crate) fn send(&mut self, out: &mut dyn Outbox, to: ClientId, body: &Body<'_>, now: Now) {
+        self.delivery
+            .send_one(out, self.members.clients(), to, now, body);
+    }
+
+    /// A client is in: a guest nick (ending in `tag`), the default room, in
+    /// line framing a welcome; its room is told.
+    pub(crate) fn admit(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        peer: SocketAddr,
+        tag: &str,
+        now: Now,
+    ) {
+        let nick = self.members.guest_nick(config, tag);
+        let room = self
+            .members
+            .enter(id, nick, &config.default_room, |nick, seat| Client {
+                nick,
+                seat,
+                peer,
+                framing: config.framing,
+                decoder: LineDecoder::new(config.max_line_bytes),
+                flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
+                connected_at: now.timestamp(),
+                last_active: now.timestamp(),
+                spoke: false,
+                operator: None,
+                pending_nick: None,
+            });
+        let nick = self.members.nick(id).unwrap_or_default();
+        if config.echo_messages {
+            out.console(&format!("{nick} connected from {peer}"));
+        }
+        if config.framing == Framing::Line {
+            let motd = &config.motd;
+            let welcome = Body::Notice(Notice::Welcome { nick, motd });
+            self.delivery
+                .send_one(out, self.members.clients(), id, now, &welcome);
+        }
+        self.announce_join(config, out, id, room, now);
+    }
+
+    /// Says `body` about `concerned` (its join, nick change, a topic it
+    /// set) in `room`: to the room's line clients while the room has at
+    /// most `announce_limit` members, else to `concerned` alone. This bound
+    /// is what keeps a join O(1) in a room of any size.
+    fn announce(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        room: RoomId,
+        concerned: ClientId,
+        body: &Body<'_>,
+        now: Now,
+    ) {
+        let members = &self.members.room(room).members;
+        let members = if members.len() <= config.announce_limit {
+            members
+        } else {
+            std::slice::from_ref(&concerned)
+        };
+        let to = Recipients {
+            members,
+            except: None,
+            audience: Audience::LineClients,
+        };
+        self.delivery
+            .send_many(out, self.members.clients(), to, now, body);
+    }
+
+    /// Tells the room (if small enough) and the client itself that it
+    /// joined, and the client the room's topic.
+    fn announce_join(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        room: RoomId,
+        now: Now,
+    ) {
+        let Some(client) = self.members.client(id) else {
+            return;
+        };
+        let line_framing = client.framing == Framing::Line;
+        let (nick, name) = (client.nick.clone(), self.members.room(room).name.clone());
+        let joined = Body::Notice(Notice::Joined {
+            nick: &nick,
+            room: &name,
+        });
+        self.announce(config, out, room, id, &joined, now);
+        let topic = &self.members.room(room).topic;
+        if !topic.is_empty() && line_framing {
+            let body = Body::Notice(Notice::Topic {
+                room: &name,
+                text: topic,
+            });
+            self.delivery
+                .send_one(out, self.members.clients(), id, now, &body);
+        }
+    }
+
+    /// Takes a client out of its room, telling the room if it is small.
+    fn leave_room(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        reason: Option<&str>,
+        now: Now,
+    ) {
+        let Some(nick) = self.members.nick(id).map(str::to_owned) else {
+            return;
+        };
+        let Some(room) = self.members.leave_room(id, &config.default_room) else {
+            return;
+        };
+        let room = self.members.room(room);
+        if self.shutting_down || room.members.len() >= config.announce_limit {
+            return;
+        }
+        let body = Body::Notice(Notice::Left {
+            nick: &nick,
+            room: &room.name,
+            reason,
+        });
+        let to = Recipients {
+            members: &room.members,
+            except: None,
+            audience: Audience::LineClients,
+        };
+        self.delivery
+            .send_many(out, self.members.clients(), to, now, &body);
+    }
+
+    /// Removes a client from the conversation (its room is told why);
+    /// returns its record.
+    pub(crate) fn remove(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        why: &str,
+        now: Now,
+    ) -> Option<Client> {
+        self.leave_room(config, out, id, Some(why), now);
+        let client = self.members.remove(id)?;
+        self.delivery.forget(id);
+        self.console.forget(id);
+        if config.echo_messages || why != "quit" {
+            out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
+        }
+        Some(client)
+    }
+
+    /// Stop: every client is told, and closed once its queue is written.
+    pub(crate) fn goodbye(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.shutting_down = true;
+        let bye = Body::Notice(Notice::Info {
+            text: "server shutting down",
+        });
+        let everyone = self.members.clients().ids();
+        let clients = self.members.clients();
+        self.delivery
+            .send_many(out, clients, Recipients::all(&everyone), now, &bye);
+        for id in everyone {
+            out.close(id);
+        }
+    }
+
+    /// Room traffic from `id`: to everyone else in its room, and into the
+    /// room's history.
+    pub(crate) fn relay(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        action: bool,
+        text: &str,
+        now: Now,
+    ) {
+        let Some(client) = self.members.client(id) else {
+            return;
+        };
+        let nick = client.nick.as_str();
+        let body = if action {
+            Body::Action { nick, text }
+        } else {
+            Body::Message { nick, text }
+        };
+        let room = client.seat.room;
+        let to = Recipients {
+            members: &self.members.room(room).members,
+            except: Some(id),
+            audience: Audience::Everyone,
+        };
+        self.delivery
+            .send_many(out, self.members.clients(), to, now, &body);
+        self.console.heard(id);
+        if config.echo_messages {
+            let name = &self.members.room(room).name;
+            out.console(&format!("[{name}] {body} ({})", client.peer));
+        }
+        if let Some((client, room)) = self.members.client_and_room_mut(id)
+            && let Some(slot) = room.history.slot()
+        {
+            let nick = &client.nick;
+            let history = Body::History { nick, text, action };
+            self.delivery.history_line(slot, now, &history);
+        }
+    }
+
+    /// Whether `id` may take `nick`; if not, it is told why.
+    pub(crate) fn check_nick(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) -> NickChange {
+        let refusal = if let Err(why) = validate_nick(nick) {
+            format!("nick {nick:?} {why}")
+        } else if nick_key(nick) == nick_key(&config.operator_name) {
+            format!("nick {nick} is reserved")
+        } else if self.members.owner(nick).is_some_and(|owner| owner != id) {
+            format!("nick {nick} is taken")
+        } else if self.members.owner(nick) == Some(id) {
+            return NickChange::Recase;
+        } else {
+            return NickChange::New;
+        };
+        self.error(out, id, &refusal, now);
+        NickChange::Refused
+    }
+
+    /// Gives `id` the nick `nick` and tells its room. Returns the old nick.
+    pub(crate) fn rename(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) -> Option<String> {
+        let old = self.members.rename(id, nick)?;
+        let room = self.members.room_of(id)?;
+        let body = Body::Notice(Notice::NickChanged {
+            old: &old,
+            new: nick,
+        });
+        self.announce(config, out, room, id, &body, now);
+        if config.echo_messages {
+            out.console(&format!("{old} is now known as {nick}"));
+        }
+        Some(old)
+    }
+
+    /// `/join ROOM`; `false` if it did not move (it was told why).
+    pub(crate) fn join(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        room: &str,
+        now: Now,
+    ) -> bool {
+        if let Err(why) = validate_room(room) {
+            self.error(out, id, &format!("room name {room:?} {why}"), now);
+            return false;
+        }
+        let Some(current) = self.members.room_of(id) else {
+            return false;
+        };
+        let current = &self.members.room(current).name;
+        if room_key(current) == room_key(room) {
+            let text = format!("you are already in {current}");
+            self.error(out, id, &text, now);
+            return false;
+        }
+        self.leave_room(config, out, id, None, now);
+        let room = self.members.join_room(id, room);
+        self.announce_join(config, out, id, room, now);
+        true
+    }
+
+    /// `/msg NICK TEXT` to the operator or a local nick; `false` if no one
+    /// here holds `to`.
+    pub(crate) fn private(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        to: &str,
+        text: &str,
+        now: Now,
+    ) -> bool {
+        let Some(from) = self.members.client(id) else {
+            return true;
+        };
+        let clients = self.members.clients();
+        if nick_key(to) == nick_key(&config.operator_name) {
+            out.console(&format!("*{}* {text} ({})", from.nick, from.peer));
+            let to = &config.operator_name;
+            let body = Body::PrivateSent { to, text };
+            self.delivery.send_one(out, clients, id, now, &body);
+            self.console.heard(id);
+            return true;
+        }
+        let Some(target) = self.members.owner(to) else {
+            return false;
+        };
+        let Some(recipient) = self.members.client(target) else {
+            return true;
+        };
+        let body = Body::Private {
+            from: &from.nick,
+            text,
+        };
+        self.delivery.send_one(out, clients, target, now, &body);
+        let body = Body::PrivateSent {
+            to: &recipient.nick,
+            text,
+        };
+        self.delivery.send_one(out, clients, id, now, &body);
+        true
+    }
+
+    /// A private message from another node for the local `to`.
+    pub(crate) fn private_from_afar(
+        &mut self,
+        out: &mut dyn Outbox,
+        from: &str,
+        to: &str,
+        text: &str,
+        time: Now,
+    ) {
+        if let Some(target) = self.members.owner(to) {
+            self.send(out, target, &Body::Private { from, text }, time);
+        }
+    }
+
+    /// `/who` for `id`'s room, with the members other nodes reported.
+    pub(crate) fn who_reply(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        room: &str,
+        remote: Vec<String>,
+        now: Now,
+    ) {
+        let Some(room) = self.members.rooms().find(room) else {
+            return;
+        };
+        let room = self.members.room(room);
+        let local = room
+            .members
+            .iter()
+            .filter_map(|&member| self.members.nick(member));
+        let (count, nicks) = listing::members(local, remote);
+        let body = Body::Notice(Notice::Members {
+            room: &room.name,
+            count,
+            nicks: &nicks,
+        });
+        self.delivery
+            .send_one(out, self.members.clients(), id, now, &body);
+    }
+
+    /// `/rooms`, with the rooms other nodes reported.
+    pub(crate) fn rooms_reply(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        remote: Vec<(String, usize)>,
+        now: Now,
+    ) {
+        let local = self
+            .members
+            .rooms()
+            .iter()
+            .map(|room| (room.name.as_str(), room.members.len()));
+        let (count, list) = listing::rooms(local, remote);
+        let body = Body::Notice(Notice::Rooms { count, list: &list });
+        self.send(out, id, &body, now);
+    }
+
+    /// How many lines `/history [N]` may send `id`, or `None` (it was told
+    /// why not).
+    pub(crate) fn history_count(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        count: Option<usize>,
+        now: Now,
+    ) -> Option<usize> {
+        let keep = config.history_keep();
+        let error = if keep == 0 {
+            "this server keeps no history"
+        } else if self.is_raw(id) {
+            "history needs line framing"
+        } else {
+            return Some(crate::history::requested(count, keep));
+        };
+        self.error(out, id, error, now);
+        None
+    }
+
+    /// A raw (tutorial) client: it gets no history and no notices unasked.
+    pub(crate) fn is_raw(&self, id: ClientId) -> bool {
+        self.members
+            .client(id)
+            .is_some_and(|client| client.framing == Framing::Raw)
+    }
+
+    /// The last `count` lines of `id`'s room from this server's memory.
+    pub(crate) fn send_local_history(&mut self, out: &mut dyn Outbox, id: ClientId, count: usize) {
+        let Some(room) = self.members.room_of(id) else {
+            return;
+        };
+        let lines = self.members.room(room).history.recent(count);
+        self.delivery.send_encoded(out, id, lines);
+    }
+
+    /// History from the cluster, oldest first (at most as many lines as
+    /// may be held).
+    pub(crate) fn send_history_lines(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        lines: &[RoomLine],
+        now: Now,
+    ) {
+        let mut text = BytesMut::new();
+        for line in lines.iter().rev().take(HOLD_MAX).rev() {
+            let body = Body::History {
+                nick: &line.nick,
+                text: &line.text,
+                action: line.action,
+            };
+            let time = local_time(line.time, now);
+            self.delivery.history_line(&mut text, time, &body);
+        }
+        self.delivery.send_encoded(out, id, text.freeze());
+    }
+
+    /// Holds what is sent to `id` until [`Chat::release`] (its history is
+    /// on the way).
+    pub(crate) fn hold(&mut self, id: ClientId) {
+        self.delivery.hold(id);
+    }
+
+    pub(crate) fn is_holding(&self, id: ClientId) -> bool {
+        self.delivery.is_holding(id)
+    }
+
+    /// What was held for `id` goes out, in order.
+    pub(crate) fn release(&mut self, out: &mut dyn Outbox, id: ClientId) {
+        self.delivery.release(out, id);
+    }
+
+    /// `/topic`: the room's topic, to `id`.
+    pub(crate) fn show_topic(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let Some(room) = self.members.room_of(id) else {
+            return;
+        };
+        let room = self.members.room(room);
+        let body = Body::Notice(Notice::Topic {
+            room: &room.name,
+            text: &room.topic,
+        });
+        self.delivery
+            .send_one(out, self.members.clients(), id, now, &body);
+    }
+
+    /// `/topic TEXT` by `id`: set, and the room told (if small enough).
+    pub(crate) fn set_topic(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        text: &str,
+        now: Now,
+    ) {
+        let Some(room) = self.members.room_of(id) else {
+            return;
+        };
+        self.members.room_mut(room).topic = text.to_owned();
+        let name = self.members.room(room).name.clone();
+        let body = Body::Notice(Notice::Topic { room: &name, text });
+        self.announce(config, out, room, id, &body, now);
+    }
+
+    /// A line said on another node: to the local members of its room, and
+    /// into its history here.
+    pub(crate) fn remote_line(&mut self, out: &mut dyn Outbox, line: &RoomLine, now: Now) {
+        let Some(room) = self.members.rooms().find(&line.room) else {
+            return; // nobody here
+        };
+        let time = local_time(line.time, now);
+        let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
+        let body = if action {
+            Body::Action { nick, text }
+        } else {
+            Body::Message { nick, text }
+        };
+        let members = Recipients::all(&self.members.room(room).members);
+        self.delivery
+            .send_many(out, self.members.clients(), members, time, &body);
+        let history = Body::History { nick, text, action };
+        if let Some(slot) = self.members.room_mut(room).history.slot() {
+            self.delivery.history_line(slot, time, &history);
+        }
+    }
+
+    /// The operator's plain line: to whoever spoke last.
+    pub(crate) fn reply_to_last(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        text: &str,
+        now: Now,
+    ) {
+        let target = self.console.reply_target();
+        match target.and_then(|id| Some((id, self.members.nick(id)?.to_owned()))) {
+            Some((id, nick)) => self.operator_says(config, out, id, &nick, text, now),
+            None => out.console("nobody to reply to yet: use /to NICK TEXT or /all TEXT"),
+        }
+    }
+
+    /// The operator's `/to NICK TEXT`.
+    pub(crate) fn operator_to(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        nick: &str,
+        text: &str,
+        now: Now,
+    ) {
+        match self.members.owner(nick) {
+            Some(id) => self.operator_says(config, out, id, nick, text, now),
+            None => out.console(&format!("no such nick: {nick}")),
+        }
+    }
+
+    fn operator_says(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        text: &str,
+        now: Now,
+    ) {
+        let name = &config.operator_name;
+        let body = Body::Operator { name, text };
+        self.delivery
+            .send_one(out, self.members.clients(), id, now, &body);
+        out.console(&format!("(to {nick}) {text}"));
+    }
+
+    /// The operator's `/all TEXT`.
+    pub(crate) fn operator_to_all(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        text: &str,
+        now: Now,
+    ) {
+        let name = &config.operator_name;
+        let body = Body::Operator { name, text };
+        let everyone = self.members.clients().ids();
+        let clients = self.members.clients();
+        self.delivery
+            .send_many(out, clients, Recipients::all(&everyone), now, &body);
+        out.console(&format!("(to all {} clients) {text}", everyone.len()));
+    }
+
+    /// The console's `/who`.
+    pub(crate) fn console_who(&self, out: &mut dyn Outbox) {
+        let count = self.members.len();
+        out.console(&format!("{count} clients:"));
+        for (nick, room, peer) in self.members.list().take(console::MAX_LISTED) {
+            out.console(&format!("  {nick} {peer} in {room}"));
+        }
+        if count > console::MAX_LISTED {
+            let more = count - console::MAX_LISTED;
+            out.console(&format!("  ... and {more} more"));
+        }
+    }
+}

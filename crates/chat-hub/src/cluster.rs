@@ -1,0 +1,156 @@
+//! The messages between the hub and its Redis bridge: what the hub asks
+//! ([`ClusterRequest`]) and what it is told ([`ClusterEvent`]). What the hub
+//! keeps and does about them is `crate::node`.
+//!
+//! Several servers behave as one chat through Redis. The hub never talks to
+//! Redis: it asks for things with [`Outbox::cluster`](crate::Outbox::cluster) and is told what
+//! happened with [`Hub::cluster_event`](crate::Hub::cluster_event). The
+//! server carries both across a bounded channel to its Redis bridge, which
+//! does the talking. A request the channel cannot take is dropped and
+//! counted; whatever needed an answer then falls back to what this node
+//! knows (local members, local history).
+
+use crate::{ClientId, Now};
+
+/// This node in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// The node's name, unique in the cluster.
+    pub node: String,
+    /// Seconds between two snapshots of the local members (which renew the
+    /// nick leases and the member list in Redis).
+    pub sync_seconds: i64,
+}
+
+/// A line said in a room, as it crosses the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomLine {
+    /// The node it was said on.
+    pub origin: String,
+    pub room: String,
+    pub nick: String,
+    pub text: String,
+    /// `/me`.
+    pub action: bool,
+    /// When it was said (its stamp everywhere).
+    pub time: Now,
+}
+
+/// What the hub asks of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterRequest {
+    /// Tell the other nodes, and keep it in the room's shared history.
+    Publish(RoomLine),
+    /// Claim `nick` for this node; answered by [`ClusterEvent::Claimed`].
+    Claim { client: ClientId, nick: String },
+    /// This node no longer uses `nick`.
+    Release { nick: String },
+    /// `nick` is now in `room`.
+    Member { nick: String, room: String },
+    /// Every local member and its room: renews the leases, repairs anything
+    /// a dropped request left behind. Sent every `sync_seconds`.
+    Sync { members: Vec<(String, String)> },
+    /// A private message for a nick not on this node; answered by
+    /// [`ClusterEvent::PrivateSent`].
+    Private {
+        client: ClientId,
+        from: String,
+        to: String,
+        text: String,
+        time: Now,
+    },
+    /// The room's last `count` lines; answered by [`ClusterEvent::History`].
+    History {
+        client: ClientId,
+        token: u64,
+        room: String,
+        count: usize,
+    },
+    /// Members of `room` on the other nodes; answered by [`ClusterEvent::Members`].
+    Who { client: ClientId, room: String },
+    /// Rooms on the other nodes; answered by [`ClusterEvent::Rooms`].
+    Rooms { client: ClientId },
+}
+
+/// The answer to a [`ClusterRequest::Claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimResult {
+    Claimed,
+    /// Another node holds it.
+    Taken,
+    /// Redis cannot be asked right now.
+    Unavailable,
+}
+
+/// What the cluster tells the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// A line said on another node.
+    Line(RoomLine),
+    /// A private message from another node for a local nick.
+    Private {
+        from: String,
+        to: String,
+        text: String,
+        time: Now,
+    },
+    /// What became of a [`ClusterRequest::Private`]: `error` is `None` when
+    /// it was delivered to the node holding the nick.
+    PrivateSent {
+        client: ClientId,
+        from: String,
+        to: String,
+        text: String,
+        error: Option<String>,
+    },
+    Claimed {
+        client: ClientId,
+        nick: String,
+        result: ClaimResult,
+    },
+    /// A room's shared history, oldest first; `None`: not available.
+    History {
+        client: ClientId,
+        token: u64,
+        lines: Option<Vec<RoomLine>>,
+    },
+    /// Members of `room` on the other nodes; `None`: not available.
+    Members {
+        client: ClientId,
+        room: String,
+        nicks: Option<Vec<String>>,
+    },
+    /// Rooms and member counts on the other nodes; `None`: not available.
+    Rooms {
+        client: ClientId,
+        rooms: Option<Vec<(String, usize)>>,
+    },
+    /// The link to Redis changed (for the log and `/stats`).
+    Status { connected: bool, text: String },
+    /// Another node holds `nick` now (its lease lapsed, e.g. during an
+    /// outage): the local holder becomes a guest.
+    NickLost { nick: String },
+}
+
+/// A short tag from the node's name, for guest nicks unique in the cluster.
+pub(crate) fn node_tag(node: &str) -> String {
+    // FNV-1a: stable across builds and platforms, unlike the std hasher.
+    let hash = node.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let alphabet = b"abcdefghijkmnpqrstuvwxyz23456789";
+    (0..4)
+        .map(|i| char::from(alphabet[((hash >> (i * 5)) & 31) as usize]))
+        .collect()
+}
+
+pub(crate) fn release(nick: &str) -> ClusterRequest {
+    ClusterRequest::Release {
+        nick: nick.to_owned(),
+    }
+}
+
+/// `time` in the offset of `now`: stamps are in this server's local time.
+pub(crate) fn local_time(time: Now, now: Now) -> Now {
+    time.with_timezone(now.offset())
+}

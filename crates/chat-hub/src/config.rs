@@ -1,0 +1,186 @@
+//! The hub's settings, each defined once: its name, type, default and doc.
+//!
+//! [`hub_settings!`] is the list. This crate builds [`HubConfig`] from it;
+//! chat-server builds the matching keys of `server.toml` from the same list
+//! (the `toml = "..."` part names the serde adapter it uses there, and is
+//! ignored here, since this crate never depends on serde). Adding a setting
+//! is one entry in the list: the file, the defaults, `--print-config` and the
+//! hub all follow.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::cluster::ClusterSettings;
+
+/// Hands the list of hub settings to `$then!`, one entry per setting:
+/// `/// doc`, `name: Type = default`, optionally `, toml = "adapter"`, `;`.
+#[macro_export]
+macro_rules! hub_settings {
+    ($then:ident) => {
+        $then! {
+            /// `line` or `raw` (the tutorial's chunk framing).
+            framing: $crate::Framing = $crate::Framing::Line, toml = "named";
+            /// Longest line a client may send, in bytes.
+            max_line_bytes: usize = 4096;
+            /// The room every client starts in.
+            default_room: String = "lobby".into();
+            /// Sent in the welcome notice.
+            motd: String = "Type /help for commands.".into();
+            /// `ctime`, `utc` or `rfc3339`.
+            timestamp: $crate::TimestampFormat = $crate::TimestampFormat::Ctime, toml = "named";
+            /// The name the operator speaks as; no client may take it.
+            operator_name: String = "operator".into();
+            /// Joins, leaves and nick changes are announced to a room only
+            /// while it has at most this many members, so a join costs the
+            /// same in a room of twenty thousand as in an empty one.
+            announce_limit: usize = 200;
+            /// Address ranges the per-address and flood limits do not apply to.
+            exempt: Vec<$crate::IpNet> = $crate::loopback(), toml = "networks";
+            /// Clients at once; more get `server full`.
+            max_clients: usize = 10_000;
+            /// Clients at once from one address (IPv6: one /64).
+            max_clients_per_ip: usize = 20;
+            /// Lines per second per client before lines are delayed; 0 = off.
+            flood_rate: f64 = 5.0;
+            /// Lines a client may send at once before the rate applies.
+            flood_burst: u32 = 10;
+            /// Seconds a silent new client may stay while the server is full
+            /// (and a login may take); 0 = off.
+            handshake_timeout: u64 = 10;
+            /// Seconds without a line before a client is closed; 0 = off.
+            idle_timeout: u64 = 0;
+            /// A client's first line must be `/pass` with this. Never printed.
+            password: Option<String> = None, toml = "secret";
+            /// Lines of history a joining client gets first; 0 = off. A room
+            /// keeps four times as many (at most 1000) for `/history`.
+            history_lines: usize = 50;
+            /// Who may become an operator with `/oper NAME PASSWORD`.
+            operators: Vec<$crate::Operator> = Vec::new(), toml = "operators";
+        }
+    };
+}
+
+macro_rules! define_hub_config {
+    ($( $(#[$doc:meta])* $name:ident : $type:ty = $default:expr $(, toml = $adapter:literal)? ;)*) => {
+        /// What the hub needs to know: the settings of [`hub_settings!`], and
+        /// two that do not come from the file.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct HubConfig {
+            $( $(#[$doc])* pub $name: $type, )*
+            /// Show every client message on the console (on when an operator
+            /// watches).
+            pub echo_messages: bool,
+            /// Set: this server is one node of a cluster.
+            pub cluster: Option<ClusterSettings>,
+        }
+
+        impl Default for HubConfig {
+            fn default() -> HubConfig {
+                HubConfig {
+                    $( $name: $default, )*
+                    echo_messages: false,
+                    cluster: None,
+                }
+            }
+        }
+    };
+}
+
+hub_settings!(define_hub_config);
+
+/// The most lines a room keeps for `/history`.
+pub const MAX_HISTORY_KEEP: usize = 1000;
+
+/// The default `exempt`: loopback, where tests and local tools connect from.
+pub fn loopback() -> Vec<IpNet> {
+    // Literals known to parse; `filter_map` only to avoid an unwrap.
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|net| net.parse().ok())
+        .collect()
+}
+
+impl HubConfig {
+    /// Lines a room keeps: four times `history_lines`, at most
+    /// [`MAX_HISTORY_KEEP`].
+    pub fn history_keep(&self) -> usize {
+        self.history_lines.saturating_mul(4).min(MAX_HISTORY_KEEP)
+    }
+
+    /// Delayed lines a flooding client may have before it is warned.
+    pub fn flood_queue(&self) -> usize {
+        (self.flood_burst as usize).max(8)
+    }
+
+    /// In an `exempt` range (an IPv4-mapped address counts as IPv4).
+    pub fn is_exempt(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.exempt.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// An IPv4-mapped IPv6 address is its IPv4 address.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// How a client's byte stream is cut into messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Framing {
+    /// Lines ending in LF (CRLF and CR accepted); every server line ends in LF.
+    #[default]
+    Line,
+    /// The tutorial's framing: one read is one message, and every write is
+    /// `[ctime]text` with no newline.
+    Raw,
+}
+
+impl Framing {
+    /// Every framing with its name in server.toml and on the command line,
+    /// and what it means.
+    pub const NAMES: [(&'static str, Framing, &'static str); 2] = [
+        ("line", Framing::Line, "UTF-8 lines ending in LF"),
+        (
+            "raw",
+            Framing::Raw,
+            "One read is one message; replies are `[ctime]text` with no newline",
+        ),
+    ];
+
+    /// The name server.toml uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Line => "line",
+            Framing::Raw => "raw",
+        }
+    }
+}
+
+/// An `[[operators]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    /// An argon2 hash in PHC form (`chat-server --hash-password` makes one).
+    pub password_hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_exempt_by_default_and_nothing_else_is() {
+        let config = HubConfig::default();
+        assert!(config.is_exempt("127.0.0.1".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(config.is_exempt("127.9.9.9".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(config.is_exempt("::ffff:127.0.0.1".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(config.is_exempt("::1".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(!config.is_exempt("10.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))));
+        let names: Vec<String> = config.exempt.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["127.0.0.0/8", "::1/128"]);
+    }
+}

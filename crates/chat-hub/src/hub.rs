@@ -1,0 +1,666 @@
+//! The [`Hub`]: holds the state machines and routes each event through them.
+//!
+//! Entry points, each with the current time and an [`Outbox`]:
+//! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
+//! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
+//! [`Hub::cluster_event`], [`Hub::shutdown`], and [`Hub::refusal`] for the
+//! reactor's own refusals. The hub is the front door (admission, logins,
+//! flood control, timeouts), reads each line, and says which machine
+//! handles it: [`Hub::command`] is the map from a client's command to its
+//! handler; [`Hub::console_line`] the map for the operator's.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
+
+use crate::admission::{Admission, Login};
+use crate::bans::{self, Bans, DEFAULT_BAN_SECONDS};
+use crate::chat::{Chat, NickChange};
+use crate::console::{self, ConsoleCommand};
+use crate::flood::{Flooding, Gate, Release};
+use crate::node::Node;
+use crate::timeouts::{self, Sweep};
+use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
+
+/// Counters shown by `/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubStats {
+    pub connections: u64,
+    pub messages_in: u64,
+    /// Lines queued to connections, each recipient counted.
+    pub deliveries: u64,
+    /// Connections turned away (limits, bans, failed logins).
+    pub refused: u64,
+    /// Clients disconnected for flooding.
+    pub flooders: u64,
+    /// Cluster requests (mostly cross-node lines) dropped because the
+    /// channel toward Redis was full.
+    pub cluster_dropped: u64,
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    config: HubConfig,
+    chat: Chat,
+    node: Node,
+    admission: Admission,
+    flooding: Flooding,
+    sweep: Sweep,
+    /// Reused for sanitizing each incoming line.
+    scratch: String,
+    connections: u64,
+    messages_in: u64,
+    refused: u64,
+    flooders: u64,
+    started: Option<Now>,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Hub {
+        Hub {
+            chat: Chat::new(&config),
+            node: Node::new(config.cluster.clone()),
+            config,
+            admission: Admission::default(),
+            flooding: Flooding::default(),
+            sweep: Sweep::default(),
+            scratch: String::new(),
+            connections: 0,
+            messages_in: 0,
+            refused: 0,
+            flooders: 0,
+            started: None,
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            connections: self.connections,
+            messages_in: self.messages_in,
+            deliveries: self.chat.delivered(),
+            refused: self.refused,
+            flooders: self.flooders,
+            cluster_dropped: self.node.dropped(),
+        }
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.chat.members().len()
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.chat.members().rooms().len()
+    }
+
+    /// The nick of a connected client.
+    pub fn nick(&self, id: ClientId) -> Option<&str> {
+        self.chat.members().nick(id)
+    }
+
+    /// Is `nick` somebody's here?
+    pub fn has_nick(&self, nick: &str) -> bool {
+        self.chat.members().owner(nick).is_some()
+    }
+
+    /// The server started; `now` is the start of its uptime.
+    pub fn start(&mut self, now: Now) {
+        self.started = Some(now);
+    }
+
+    /// What the reactor says to a connection it cannot take at all (out of
+    /// descriptors), in this server's framing.
+    pub fn refusal(&mut self, now: Now) -> Bytes {
+        self.chat.refusal(self.config.framing, now, "server full")
+    }
+
+    /// A connection came in: refused, asked for the password, or admitted.
+    pub fn connected(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+        if self.chat.is_shutting_down() {
+            return out.close(id);
+        }
+        let (clients, framing) = (self.chat.members().len(), self.config.framing);
+        let refusal = self
+            .admission
+            .refusal(&self.config, clients, peer, now.timestamp());
+        if let Some(text) = refusal {
+            self.chat
+                .tell_connection(out, id, framing, now, Notice::Error { text });
+            out.close(id);
+            self.refused += 1;
+            if self.refused.is_power_of_two() {
+                let refused = self.refused;
+                out.console(&format!(
+                    "refused {peer}: {text} ({refused} refusals so far)"
+                ));
+            }
+            return;
+        }
+        self.admission.arrived(peer.ip());
+        if self.config.password.is_none() {
+            return self.admit(out, id, peer, now);
+        }
+        self.admission
+            .await_password(&self.config, id, peer, now.timestamp());
+        if framing == Framing::Line {
+            let text = "password required: send /pass PASSWORD";
+            self.chat
+                .tell_connection(out, id, framing, now, Notice::Info { text });
+        }
+    }
+
+    /// A client is in: a guest nick, the default room, a welcome, history.
+    fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+        self.connections += 1;
+        let tag = self.node.guest_tag();
+        self.chat.admit(&self.config, out, id, peer, &tag, now);
+        self.node.admitted(&self.chat, out, id);
+        if self.config.framing == Framing::Line {
+            let count = self.config.history_lines;
+            self.node.send_history(&mut self.chat, out, id, count, now);
+        }
+    }
+
+    /// Bytes arrived from a connection.
+    pub fn received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
+        let Some(client) = self.chat.members_mut().client_mut(id) else {
+            return self.login_received(out, id, data, now);
+        };
+        match client.framing {
+            Framing::Raw => match raw_message(data, self.config.max_line_bytes) {
+                Some(message) => self.line(out, id, message, now),
+                None => self.too_long(out, id, now),
+            },
+            Framing::Line => {
+                // The decoder is taken out while its lines are handled, since
+                // handling one may change anything in the hub, even end this
+                // client (`/quit`); it goes back only if the client remains.
+                let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
+                decoder.decode(data, |frame| self.frame(out, id, frame, now));
+                if let Some(client) = self.chat.members_mut().client_mut(id) {
+                    client.decoder = decoder;
+                }
+            }
+        }
+    }
+
+    fn login_received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
+        let login = self
+            .admission
+            .login_input(&self.config, id, data, now.timestamp());
+        match login {
+            Login::Waiting => {}
+            Login::Accepted {
+                peer,
+                decoder,
+                rest,
+            } => {
+                self.admit(out, id, peer, now);
+                // What came right behind /pass is not lost: whole lines now,
+                // a partial one with the decoder that holds it.
+                if let Some(client) = self.chat.members_mut().client_mut(id) {
+                    client.decoder = decoder;
+                }
+                for line in rest {
+                    match line {
+                        Ok(line) => self.line(out, id, &line, now),
+                        Err(()) => self.too_long(out, id, now),
+                    }
+                }
+            }
+            Login::Refused { peer, framing } => {
+                // The secret is never logged, right or wrong.
+                out.console(&format!("wrong password from {peer}"));
+                let text = "wrong password";
+                self.chat
+                    .tell_connection(out, id, framing, now, Notice::Error { text });
+                out.close(id);
+            }
+        }
+    }
+
+    /// The client ended its side of the connection (end of input). An
+    /// unfinished last line still counts; what is queued for it is written,
+    /// then it is closed.
+    pub fn read_closed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        if self.admission.gone(id) {
+            return out.close(id);
+        }
+        self.flush_delayed(out, id, now);
+        let Some(client) = self.chat.members_mut().client_mut(id) else {
+            return;
+        };
+        let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
+        decoder.finish(|frame| self.frame(out, id, frame, now));
+        if self.chat.members().client(id).is_some() {
+            self.remove(out, id, "quit", now);
+            out.close(id);
+        }
+    }
+
+    /// The connection is gone, for `why`.
+    pub fn disconnected(&mut self, out: &mut dyn Outbox, id: ClientId, why: Gone, now: Now) {
+        self.admission.gone(id);
+        if self.chat.members().client(id).is_some() {
+            self.remove(out, id, &why.reason(), now);
+        }
+    }
+
+    /// Stop: every client is told, and closed once its queue is written.
+    pub fn shutdown(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.chat.goodbye(out, now);
+        out.console("shutting down");
+        out.shutdown();
+    }
+
+    /// Time passes: delayed lines are released as tokens come back, the
+    /// cluster's schedule is kept, and once a second timeouts are enforced.
+    /// The server calls this a few times a second.
+    pub fn tick(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.release_delayed(out, now);
+        self.node.tick(&mut self.chat, &self.config, out, now);
+        if self.sweep.due(now.timestamp()) {
+            self.sweep_timeouts(out, now);
+        }
+    }
+
+    /// Something happened in the cluster.
+    pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
+        self.node
+            .event(&mut self.chat, &self.config, out, event, now);
+    }
+
+    fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
+        if self.chat.members().client(id).is_none() {
+            return; // it quit earlier in the same read
+        }
+        match frame {
+            Frame::Line(line) => self.line(out, id, line, now),
+            Frame::TooLong => self.too_long(out, id, now),
+        }
+    }
+
+    fn too_long(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        let max = self.config.max_line_bytes;
+        let text = format!("line too long (over {max} bytes), discarded");
+        self.chat.error(out, id, &text, now);
+    }
+
+    /// Removes a client from everything that knows it.
+    fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
+            self.admission.left(client.peer.ip());
+            self.node.left(out, id, &client.nick);
+        }
+    }
+
+    /// Removes `id` with a last word to it, and closes it.
+    fn expel(&mut self, out: &mut dyn Outbox, id: ClientId, notice: &str, why: &str, now: Now) {
+        self.chat.info(out, id, notice, now);
+        self.remove(out, id, why, now);
+        out.close(id);
+    }
+
+    /// One message from a client (a line, or a raw chunk), not yet
+    /// sanitized: through the flood gate first.
+    fn line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
+        let Some(client) = self.chat.members_mut().client_mut(id) else {
+            return;
+        };
+        client.last_active = now.timestamp();
+        client.spoke = true;
+        let now_ms = now.timestamp_millis();
+        match client
+            .flood
+            .gate(&self.config, &mut self.flooding, id, line, now_ms)
+        {
+            Gate::Pass => self.process_line(out, id, line, now),
+            Gate::Delayed => {}
+            Gate::Warn => {
+                let text = "you are sending too fast: your lines are delayed; slow down or be disconnected";
+                self.chat.error(out, id, text, now);
+            }
+            Gate::Disconnect => {
+                self.flooders += 1;
+                self.chat.error(out, id, "disconnected for flooding", now);
+                self.remove(out, id, "flooding", now);
+                out.close(id);
+            }
+        }
+    }
+
+    fn release_delayed(&mut self, out: &mut dyn Outbox, now: Now) {
+        for id in self.flooding.take() {
+            while let Some(client) = self.chat.members_mut().client_mut(id) {
+                match client.flood.release(&self.config, now.timestamp_millis()) {
+                    Release::Line(line) => self.process_line(out, id, &line, now),
+                    Release::Later => {
+                        self.flooding.still(id);
+                        break;
+                    }
+                    Release::Done => break,
+                }
+            }
+        }
+    }
+
+    /// A client is leaving: its delayed lines are said now, so nothing it
+    /// sent is lost.
+    fn flush_delayed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        while let Some(line) = self
+            .chat
+            .members_mut()
+            .client_mut(id)
+            .and_then(|client| client.flood.take_delayed())
+        {
+            self.process_line(out, id, &line, now);
+        }
+    }
+
+    /// One message that passed the flood gate.
+    fn process_line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
+        self.messages_in += 1;
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        sanitize_text(line, &mut text);
+        match parse_command(&text) {
+            Ok(command) => self.command(out, id, command, now),
+            Err(error) => self.chat.error(out, id, &error.to_string(), now),
+        }
+        self.scratch = text;
+    }
+
+    /// Where each client command is handled.
+    fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
+        let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        match command {
+            // A line that was nothing but control characters says nothing.
+            Command::Say("") => {}
+            Command::Say(text) | Command::Me(text) => {
+                let action = matches!(command, Command::Me(_));
+                chat.relay(config, out, id, action, text, now);
+                node.publish(chat, out, id, action, text, now);
+            }
+            Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
+                NickChange::Refused => {}
+                NickChange::New if node.is_on() => {
+                    if !node.claim_nick(chat, out, id, nick) {
+                        chat.error(out, id, "the cluster is busy: try again", now);
+                    }
+                }
+                NickChange::New | NickChange::Recase => {
+                    chat.rename(config, out, id, nick, now);
+                    node.tell_member(chat, out, id);
+                }
+            },
+            Command::Join(room) => {
+                if chat.join(config, out, id, room, now) {
+                    node.tell_member(chat, out, id);
+                    if !chat.is_raw(id) {
+                        node.send_history(chat, out, id, config.history_lines, now);
+                    }
+                }
+            }
+            Command::Msg { to, text } => {
+                if !chat.private(config, out, id, to, text, now)
+                    && !node.private(chat, out, id, to, text, now)
+                {
+                    chat.error(out, id, &format!("no such nick: {to}"), now);
+                }
+            }
+            Command::Who => {
+                if !node.who(chat, out, id)
+                    && let Some(room) = chat.members().room_of(id)
+                {
+                    let room = chat.members().room(room).name.clone();
+                    chat.who_reply(out, id, &room, Vec::new(), now);
+                }
+            }
+            Command::Rooms => {
+                if !node.rooms(out, id) {
+                    chat.rooms_reply(out, id, Vec::new(), now);
+                }
+            }
+            Command::History(count) => {
+                if let Some(count) = chat.history_count(config, out, id, count, now) {
+                    node.send_history(chat, out, id, count, now);
+                }
+            }
+            Command::Help => {
+                for (usage, what) in Command::HELP {
+                    chat.info(out, id, &format!("{usage:16} {what}"), now);
+                }
+            }
+            Command::Pass(_) => chat.error(out, id, "you are already logged in", now),
+            Command::Oper { name, password } => self.oper(out, id, name, password, now),
+            Command::Topic(None) => chat.show_topic(out, id, now),
+            Command::Kick { .. }
+            | Command::Ban { .. }
+            | Command::Unban(_)
+            | Command::Bans
+            | Command::Motd(_)
+            | Command::Topic(Some(_)) => {
+                let operator = chat.members().client(id).and_then(|c| c.operator.clone());
+                let Some(by) = operator else {
+                    let text = "operators only: log in with /oper NAME PASSWORD";
+                    return chat.error(out, id, text, now);
+                };
+                match self.operator_command(out, Some(id), &by, &command, now) {
+                    Ok(lines) => lines
+                        .iter()
+                        .for_each(|line| self.chat.info(out, id, line, now)),
+                    Err(e) => self.chat.error(out, id, &e, now),
+                }
+            }
+            Command::Quit(reason) => {
+                let why = reason.map_or_else(|| "quit".to_owned(), |r| format!("quit: {r}"));
+                self.expel(out, id, "Goodbye!", &why, now);
+            }
+        }
+    }
+
+    /// `/oper NAME PASSWORD`.
+    fn oper(&mut self, out: &mut dyn Outbox, id: ClientId, name: &str, password: &str, now: Now) {
+        let Some(peer) = self.chat.members().client(id).map(|c| c.peer) else {
+            return;
+        };
+        let second = now.timestamp();
+        if self.admission.too_many_failures(peer.ip(), second) {
+            let text = "too many failed logins from your address; try again later";
+            return self.chat.error(out, id, text, now);
+        }
+        if !operators::verify(&self.config.operators, name, password) {
+            self.admission.record_failure(peer.ip(), second);
+            out.console(&format!("failed /oper {name} from {peer}"));
+            return self
+                .chat
+                .error(out, id, "wrong operator name or password", now);
+        }
+        if let Some(client) = self.chat.members_mut().client_mut(id) {
+            client.operator = Some(name.to_owned());
+        }
+        let nick = self.chat.members().nick(id).unwrap_or_default();
+        out.console(&format!("{nick} ({peer}) is now operator {name}"));
+        self.chat.info(out, id, operators::WELCOME, now);
+    }
+
+    /// The operator commands, shared by the console (`asker` `None`) and
+    /// `/oper`ed clients. `by` is the operator's name.
+    fn operator_command(
+        &mut self,
+        out: &mut dyn Outbox,
+        asker: Option<ClientId>,
+        by: &str,
+        command: &Command<'_>,
+        now: Now,
+    ) -> Result<Vec<String>, String> {
+        let answer = match *command {
+            Command::Kick { nick, reason } => self.kick(out, by, nick, reason, now)?,
+            Command::Ban { target, duration } => self.ban(out, by, target, duration, now)?,
+            Command::Unban(target) => {
+                let net = self.target_range(target)?;
+                if !self.admission.bans.remove(net) {
+                    return Err(format!("{net} is not banned"));
+                }
+                format!("unbanned {net}")
+            }
+            Command::Bans => return Ok(self.admission.bans.list(now.timestamp())),
+            Command::Motd(text) => {
+                self.config.motd = text.to_owned();
+                format!("the message of the day is now: {text}")
+            }
+            Command::Topic(Some(text)) => {
+                if let Some(id) = asker {
+                    self.chat.set_topic(&self.config, out, id, text, now);
+                }
+                return Ok(Vec::new());
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(vec![answer])
+    }
+
+    /// Disconnects `nick`, telling it and its room why.
+    fn kick(
+        &mut self,
+        out: &mut dyn Outbox,
+        by: &str,
+        nick: &str,
+        why: Option<&str>,
+        now: Now,
+    ) -> Result<String, String> {
+        let Some(id) = self.chat.members().owner(nick) else {
+            return Err(format!("no such nick: {nick}"));
+        };
+        let (reason, text) = match why {
+            None => ("kicked".to_owned(), format!("you were kicked by {by}")),
+            Some(why) => (
+                format!("kicked: {why}"),
+                format!("you were kicked by {by} ({why})"),
+            ),
+        };
+        self.expel(out, id, &text, &reason, now);
+        Ok(format!("kicked {nick}"))
+    }
+
+    /// Bans `target` (an address, a range or a nick's address) and closes
+    /// every client it covers.
+    fn ban(
+        &mut self,
+        out: &mut dyn Outbox,
+        by: &str,
+        target: &str,
+        duration: Option<&str>,
+        now: Now,
+    ) -> Result<String, String> {
+        let seconds = match duration {
+            None => DEFAULT_BAN_SECONDS,
+            Some(text) => bans::parse_duration(text)
+                .ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m, 2h or 1d"))?,
+        };
+        let net = self.target_range(target)?;
+        self.admission.bans.add(net, now.timestamp() + seconds, by);
+        let covered = self
+            .chat
+            .members()
+            .at_addresses(|ip| Bans::range_covers(net, ip));
+        let (notice, why) = (
+            format!("you were banned by {by}"),
+            format!("banned by {by}"),
+        );
+        for &victim in &covered {
+            self.expel(out, victim, &notice, &why, now);
+        }
+        let message = format!(
+            "banned {net} for {seconds}s ({} disconnected)",
+            covered.len()
+        );
+        out.console(&format!("{by}: {message}"));
+        Ok(message)
+    }
+
+    /// An address, a CIDR range, or a connected nick's address.
+    fn target_range(&self, target: &str) -> Result<IpNet, String> {
+        if let Ok(net) = target.parse::<IpNet>() {
+            return Ok(net.trunc());
+        }
+        if let Ok(ip) = target.parse() {
+            return Ok(bans::ban_range(ip));
+        }
+        let members = self.chat.members();
+        match members.owner(target).and_then(|id| members.client(id)) {
+            Some(client) => Ok(bans::ban_range(client.peer.ip())),
+            None => Err(format!(
+                "{target} is neither an address, a range nor a connected nick"
+            )),
+        }
+    }
+
+    /// Logins that took too long, and clients idle (or, on a full server,
+    /// silent) too long, are closed.
+    fn sweep_timeouts(&mut self, out: &mut dyn Outbox, now: Now) {
+        let second = now.timestamp();
+        let timeout = self.config.handshake_timeout;
+        for id in self.admission.expired_logins(second, timeout) {
+            let (framing, text) = (self.config.framing, "login timed out");
+            self.chat
+                .tell_connection(out, id, framing, now, Notice::Error { text });
+            self.admission.gone(id);
+            out.close(id);
+        }
+        let members = self.chat.members();
+        let full = self.admission.is_full(&self.config, members.len());
+        for (id, why) in timeouts::expired(members.clients(), &self.config, full, second) {
+            self.expel(out, id, &format!("closing: {why}"), why, now);
+        }
+    }
+
+    /// One line typed by the operator.
+    pub fn console_line(&mut self, out: &mut dyn Outbox, line: &str, now: Now) {
+        let mut text = String::new();
+        sanitize_text(line.as_bytes(), &mut text);
+        let config = &self.config;
+        match console::parse(text.trim()) {
+            ConsoleCommand::Reply("") => {}
+            ConsoleCommand::Reply(text) => self.chat.reply_to_last(config, out, text, now),
+            ConsoleCommand::To { nick, text } => {
+                self.chat.operator_to(config, out, nick, text, now)
+            }
+            ConsoleCommand::All(text) => self.chat.operator_to_all(config, out, text, now),
+            ConsoleCommand::Who => self.chat.console_who(out),
+            ConsoleCommand::Operator(command) => {
+                let by = self.config.operator_name.clone();
+                match self.operator_command(out, None, &by, &command, now) {
+                    Ok(lines) => lines.iter().for_each(|line| out.console(line)),
+                    Err(e) => out.console(&e),
+                }
+            }
+            ConsoleCommand::Stats => self.console_stats(out, now),
+            ConsoleCommand::Quit => self.shutdown(out, now),
+            ConsoleCommand::Help => console::HELP.iter().for_each(|line| out.console(line)),
+            ConsoleCommand::Answer(text) => out.console(&text),
+        }
+    }
+
+    fn console_stats(&self, out: &mut dyn Outbox, now: Now) {
+        let (bytes_in, bytes_out) = out.io_totals();
+        let uptime = self
+            .started
+            .map_or(0, |started| (now - started).num_seconds());
+        out.console(&format!(
+            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s",
+            self.client_count(),
+            self.room_count(),
+            self.connections,
+            self.messages_in,
+            self.chat.delivered(),
+        ));
+        if let Some(line) = self.node.stats_line() {
+            out.console(&line);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! chat-hub is the chat itself, as sans-I/O state machines: rooms and nicks,
+//! admission, flood control, history, operators, the console, and this
+//! node's side of a cluster.
+//!
+//! Events and the time go in through [`Hub`]'s methods; everything the hub
+//! wants done comes out through an [`Outbox`]: send these bytes to that
+//! client, close it, print this on the console, ask the cluster that. The
+//! hub never touches a socket and never reads a clock, so its tests drive it
+//! with plain function calls and a recording `Outbox`.
+//!
+//! **Architecture invariant:** this crate depends on chat-proto and small
+//! pure crates only — never on mio, chat-net, redis, clap, toml, serde,
+//! socket2 or rustls (`tests/tidy.rs` checks it). What the compiler cannot
+//! see, it cannot get wrong.
+//!
+//! Each concern is a type that owns its fields, in its own file; [`Hub`]
+//! holds them and routes events between them:
+//!
+//! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
+//!   `rooms.rs`;
+//! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
+//!   `operators.rs` (`/oper`);
+//! - `flood.rs` (fakelag), `timeouts.rs`;
+//! - `delivery.rs` (`Delivery`: encode once, hand out, count);
+//! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
+//! - `console.rs` (the operator's console), `cluster.rs` (`ClusterState`
+//!   and the messages to and from the Redis bridge);
+//! - `config.rs` (`HubConfig`, each setting defined once).
+
+mod admission;
+mod bans;
+mod chat;
+mod clients;
+mod cluster;
+mod config;
+mod console;
+mod delivery;
+mod flood;
+mod history;
+mod hub;
+mod listing;
+mod membership;
+mod node;
+mod operators;
+mod outbox;
+mod rooms;
+mod timeouts;
+
+use chrono::{DateTime, FixedOffset};
+
+pub use chat_proto::TimestampFormat;
+pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
+pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
+pub use hub::{Hub, HubStats};
+pub use ipnet::IpNet;
+pub use outbox::{ClientId, Gone, Outbox};
+
+/// The hub's notion of now: local time with its UTC offset.
+pub type Now = DateTime<FixedOffset>;

@@ -1,0 +1,249 @@
+//! Membership: who is here, under which nick, in which room.
+//!
+//! Owns the clients, the nick index and the rooms, and keeps them agreeing:
+//! a nick names at most one client, every client sits in exactly one room,
+//! and a member's seat index is right after any leave (rooms swap-remove).
+//! It sends nothing: the hub announces what changed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use chat_proto::nick_key;
+
+use crate::clients::{Client, Clients};
+use crate::rooms::{Room, RoomId, Rooms, Seat};
+use crate::{ClientId, HubConfig};
+
+#[derive(Debug)]
+pub(crate) struct Membership {
+    clients: Clients,
+    /// Nick keys (lowercase) to their owner.
+    nicks: HashMap<String, ClientId>,
+    rooms: Rooms,
+    next_guest: u64,
+}
+
+impl Membership {
+    pub(crate) fn new(history_keep: usize) -> Membership {
+        Membership {
+            clients: Clients::default(),
+            nicks: HashMap::new(),
+            rooms: Rooms::new(history_keep),
+            next_guest: 1,
+        }
+    }
+
+    pub(crate) fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    pub(crate) fn client(&self, id: ClientId) -> Option<&Client> {
+        self.clients.get(id)
+    }
+
+    pub(crate) fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub(crate) fn nick(&self, id: ClientId) -> Option<&str> {
+        self.clients.get(id).map(|client| client.nick.as_str())
+    }
+
+    /// The client holding `nick` (any case).
+    pub(crate) fn owner(&self, nick: &str) -> Option<ClientId> {
+        self.nicks.get(&nick_key(nick)).copied()
+    }
+
+    pub(crate) fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+
+    pub(crate) fn room(&self, room: RoomId) -> &Room {
+        self.rooms.get(room)
+    }
+
+    pub(crate) fn room_mut(&mut self, room: RoomId) -> &mut Room {
+        self.rooms.get_mut(room)
+    }
+
+    /// `id`'s record and its room at once (a line it says goes into the
+    /// room's history under its nick).
+    pub(crate) fn client_and_room_mut(&mut self, id: ClientId) -> Option<(&Client, &mut Room)> {
+        let client = self.clients.get(id)?;
+        Some((client, self.rooms.get_mut(client.seat.room)))
+    }
+
+    /// The room `id` sits in.
+    pub(crate) fn room_of(&self, id: ClientId) -> Option<RoomId> {
+        self.clients.get(id).map(|client| client.seat.room)
+    }
+
+    /// A guest nick nobody holds: `guestN`, with `tag` (a cluster node's)
+    /// appended, never the operator's.
+    pub(crate) fn guest_nick(&mut self, config: &HubConfig, tag: &str) -> String {
+        let reserved = nick_key(&config.operator_name);
+        loop {
+            let nick = format!("guest{}{tag}", self.next_guest);
+            self.next_guest += 1;
+            if !self.nicks.contains_key(&nick) && nick_key(&nick) != reserved {
+                return nick;
+            }
+        }
+    }
+
+    /// A new client called `nick` enters `room`; `client` makes its record
+    /// from its seat.
+    pub(crate) fn enter(
+        &mut self,
+        id: ClientId,
+        nick: String,
+        room: &str,
+        client: impl FnOnce(String, Seat) -> Client,
+    ) -> RoomId {
+        self.nicks.insert(nick_key(&nick), id);
+        let room = self.rooms.find_or_create(room);
+        let seat = self.rooms.join(room, id);
+        self.clients.insert(id, client(nick, seat));
+        room
+    }
+
+    /// Takes `id` out of its room, which is removed if it is now empty and
+    /// not `default_room`. Returns the room if it still exists.
+    pub(crate) fn leave_room(&mut self, id: ClientId, default_room: &str) -> Option<RoomId> {
+        let seat = self.clients.get(id)?.seat;
+        if let Some(moved) = self.rooms.leave(seat, default_room)
+            && let Some(moved) = self.clients.get_mut(moved)
+        {
+            moved.seat.index = seat.index;
+        }
+        self.rooms.get_live(seat.room).map(|_| seat.room)
+    }
+
+    /// Seats `id` (out of any room) in `room`, created if need be.
+    pub(crate) fn join_room(&mut self, id: ClientId, room: &str) -> RoomId {
+        let room = self.rooms.find_or_create(room);
+        let seat = self.rooms.join(room, id);
+        if let Some(client) = self.clients.get_mut(id) {
+            client.seat = seat;
+        }
+        room
+    }
+
+    /// Gives `id` the nick `nick`. Returns the old one.
+    pub(crate) fn rename(&mut self, id: ClientId, nick: &str) -> Option<String> {
+        let client = self.clients.get_mut(id)?;
+        let old = std::mem::replace(&mut client.nick, nick.to_owned());
+        self.nicks.remove(&nick_key(&old));
+        self.nicks.insert(nick_key(nick), id);
+        Some(old)
+    }
+
+    /// Removes `id` and frees its nick; it must have left its room.
+    pub(crate) fn remove(&mut self, id: ClientId) -> Option<Client> {
+        let client = self.clients.remove(id)?;
+        self.nicks.remove(&nick_key(&client.nick));
+        Some(client)
+    }
+
+    /// The clients `covers` says yes to, by address.
+    pub(crate) fn at_addresses(&self, covers: impl Fn(IpAddr) -> bool) -> Vec<ClientId> {
+        self.clients
+            .iter()
+            .filter(|(_, client)| covers(client.peer.ip()))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Every client with its nick, room and address, for the console.
+    pub(crate) fn list(&self) -> impl Iterator<Item = (&str, &str, SocketAddr)> {
+        self.clients.iter().map(|(_, client)| {
+            let room = self.rooms.get(client.seat.room).name.as_str();
+            (client.nick.as_str(), room, client.peer)
+        })
+    }
+
+    /// Every client's nick and room name, for the cluster's member snapshot.
+    pub(crate) fn snapshot(&self) -> Vec<(String, String)> {
+        self.list()
+            .map(|(nick, room, _)| (nick.to_owned(), room.to_owned()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_proto::LineDecoder;
+
+    use super::*;
+    use crate::Framing;
+    use crate::flood::FloodState;
+
+    fn enter(members: &mut Membership, id: usize, nick: &str, room: &str) -> RoomId {
+        let config = HubConfig::default();
+        members.enter(ClientId(id), nick.to_owned(), room, |nick, seat| Client {
+            nick,
+            seat,
+            peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
+            framing: Framing::Line,
+            decoder: LineDecoder::new(64),
+            flood: FloodState::new(&config, false, 0),
+            connected_at: 0,
+            last_active: 0,
+            spoke: false,
+            operator: None,
+            pending_nick: None,
+        })
+    }
+
+    #[test]
+    fn seats_stay_right_when_a_member_in_the_middle_leaves() {
+        let mut members = Membership::new(0);
+        let lobby = enter(&mut members, 1, "a", "lobby");
+        enter(&mut members, 2, "b", "lobby");
+        enter(&mut members, 3, "c", "lobby");
+        assert_eq!(members.leave_room(ClientId(1), "lobby"), Some(lobby));
+        assert_eq!(members.room(lobby).members, [ClientId(3), ClientId(2)]);
+        let seat = members.client(ClientId(3)).map(|c| c.seat.index);
+        assert_eq!(seat, Some(0), "the last member moved into the freed seat");
+    }
+
+    #[test]
+    fn an_emptied_room_goes_but_the_default_room_stays() {
+        let mut members = Membership::new(0);
+        enter(&mut members, 1, "a", "lobby");
+        enter(&mut members, 2, "b", "side");
+        assert_eq!(members.leave_room(ClientId(2), "lobby"), None);
+        assert!(members.rooms().find("side").is_none());
+        assert!(members.leave_room(ClientId(1), "lobby").is_some());
+        assert!(members.rooms().find("lobby").is_some());
+    }
+
+    #[test]
+    fn nicks_are_unique_in_any_case_and_freed_on_rename_and_removal() {
+        let mut members = Membership::new(0);
+        enter(&mut members, 1, "Alice", "lobby");
+        assert_eq!(members.owner("ALICE"), Some(ClientId(1)));
+        assert_eq!(members.rename(ClientId(1), "bob").as_deref(), Some("Alice"));
+        assert_eq!(members.owner("alice"), None);
+        members.leave_room(ClientId(1), "lobby");
+        assert!(members.remove(ClientId(1)).is_some());
+        assert_eq!(members.owner("bob"), None);
+        assert_eq!(members.len(), 0);
+    }
+
+    #[test]
+    fn guest_nicks_skip_taken_ones_and_the_operator() {
+        let mut members = Membership::new(0);
+        enter(&mut members, 1, "guest1", "lobby");
+        let config = HubConfig {
+            operator_name: "guest2".into(),
+            ..HubConfig::default()
+        };
+        assert_eq!(members.guest_nick(&config, ""), "guest3");
+        assert_eq!(members.guest_nick(&config, "-ab"), "guest4-ab");
+    }
+}

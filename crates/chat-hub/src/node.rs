@@ -1,0 +1,561 @@
+//! This node's side of a cluster, still without I/O: [`Node`] keeps what
+//! the hub must remember between requests and answers (history waits and
+//! their tokens, when the member snapshot is due, the link's status, what
+//! was dropped) and decides what each [`ClusterEvent`] does to the local
+//! [`Chat`].
+//!
+//! Without `[cluster]` a `Node` is off: it asks nothing and every answer is
+//! local.
+
+use std::collections::HashMap;
+
+use chat_proto::{Body, nick_key};
+
+use crate::chat::Chat;
+use crate::cluster::{local_time, node_tag, release};
+use crate::{
+    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, Now, Outbox,
+    RoomLine,
+};
+
+/// A client waiting this long for its history gets the local one instead.
+const HISTORY_WAIT_SECONDS: i64 = 3;
+
+#[derive(Debug, Default)]
+pub(crate) struct Node {
+    /// `None`: a single server; nothing here is used.
+    settings: Option<ClusterSettings>,
+    /// Clients waiting for their history, with the token of their request
+    /// and when they began to wait.
+    waiting: HashMap<ClientId, (u64, i64)>,
+    next_token: u64,
+    /// The second of the last member snapshot.
+    last_sync: i64,
+    /// The link to Redis, as last reported.
+    status: String,
+    connected: bool,
+    /// Requests dropped because the channel toward Redis was full.
+    dropped: u64,
+}
+
+impl Node {
+    pub(crate) fn new(settings: Option<ClusterSettings>) -> Node {
+        Node {
+            settings,
+            ..Node::default()
+        }
+    }
+
+    pub(crate) fn is_on(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Hands `request` to the bridge; counts what the channel could not take.
+    pub(crate) fn ask(&mut self, out: &mut dyn Outbox, request: ClusterRequest) -> bool {
+        let taken = self.is_on() && out.cluster(request);
+        if !taken && self.is_on() {
+            self.dropped += 1;
+        }
+        taken
+    }
+
+    /// A guest nick's suffix: in a cluster it carries the node's tag, so
+    /// nodes never hand out the same one.
+    pub(crate) fn guest_tag(&self) -> String {
+        match &self.settings {
+            Some(settings) => format!("-{}", node_tag(&settings.node)),
+            None => String::new(),
+        }
+    }
+
+    /// A local room line, as it goes to the other nodes.
+    fn room_line(
+        &self,
+        room: &str,
+        nick: &str,
+        text: &str,
+        action: bool,
+        time: Now,
+    ) -> Option<ClusterRequest> {
+        let settings = self.settings.as_ref()?;
+        Some(ClusterRequest::Publish(RoomLine {
+            origin: settings.node.clone(),
+            room: room.to_owned(),
+            nick: nick.to_owned(),
+            text: text.to_owned(),
+            action,
+            time,
+        }))
+    }
+
+    /// Is a member snapshot due at `second`? (Then it is the last one.)
+    fn sync_due(&mut self, second: i64) -> bool {
+        let Some(settings) = &self.settings else {
+            return false;
+        };
+        let due = second - self.last_sync >= settings.sync_seconds;
+        if due {
+            self.last_sync = second;
+        }
+        due
+    }
+
+    /// A new history wait for `id` (replacing any older one); its token.
+    fn wait_for_history(&mut self, id: ClientId, second: i64) -> u64 {
+        self.next_token += 1;
+        self.waiting.insert(id, (self.next_token, second));
+        self.next_token
+    }
+
+    /// Is `token` the wait `id` is in? Ends the wait either way when it is.
+    fn end_wait(&mut self, id: ClientId, token: u64) -> bool {
+        let current = self.waiting.get(&id).is_some_and(|&(t, _)| t == token);
+        if current {
+            self.waiting.remove(&id);
+        }
+        current
+    }
+
+    /// `id` no longer waits (it left, or waits anew).
+    fn forget(&mut self, id: ClientId) {
+        self.waiting.remove(&id);
+    }
+
+    /// Waits that lasted too long at `second`, with their tokens.
+    fn overdue(&self, second: i64) -> Vec<(ClientId, u64)> {
+        self.waiting
+            .iter()
+            .filter(|(_, (_, since))| second - since >= HISTORY_WAIT_SECONDS)
+            .map(|(&id, &(token, _))| (id, token))
+            .collect()
+    }
+
+    /// The link changed; `true` if the text is news (worth a console line).
+    fn set_status(&mut self, connected: bool, text: String) -> bool {
+        self.connected = connected;
+        let news = self.status != text;
+        self.status = text;
+        news
+    }
+
+    /// The `/stats` line about the cluster, if this is a node.
+    pub(crate) fn stats_line(&self) -> Option<String> {
+        let settings = self.settings.as_ref()?;
+        let status = match self.status.as_str() {
+            "" => "cluster: connecting",
+            status => status,
+        };
+        let link = if self.connected { "up" } else { "down" };
+        Some(format!(
+            "{status} [node {}, link {link}, {} cluster requests dropped (queue toward redis full)]",
+            settings.node, self.dropped
+        ))
+    }
+
+    /// A client was admitted here: its guest nick is claimed, its room told.
+    pub(crate) fn admitted(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) {
+        let Some(nick) = chat.members().nick(id) else {
+            return;
+        };
+        if self.is_on() {
+            let nick = nick.to_owned();
+            self.ask(out, ClusterRequest::Claim { client: id, nick });
+            self.tell_member(chat, out, id);
+        }
+    }
+
+    /// `id` left with `nick`: it waits for nothing, and its nick is free.
+    pub(crate) fn left(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str) {
+        self.forget(id);
+        if self.is_on() {
+            self.ask(out, release(nick));
+        }
+    }
+
+    /// A local room line: to the other nodes too.
+    pub(crate) fn publish(
+        &mut self,
+        chat: &Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        action: bool,
+        text: &str,
+        now: Now,
+    ) {
+        let members = chat.members();
+        let Some(client) = members.client(id).filter(|_| self.is_on()) else {
+            return;
+        };
+        let room = &members.room(client.seat.room).name;
+        if let Some(request) = self.room_line(room, &client.nick, text, action, now) {
+            self.ask(out, request);
+        }
+    }
+
+    /// `/nick` in a cluster: claimed first, changed when the claim is
+    /// granted ([`ClusterEvent::Claimed`]). `false`: the bridge is busy.
+    pub(crate) fn claim_nick(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+    ) -> bool {
+        if let Some(client) = chat.members_mut().client_mut(id) {
+            client.pending_nick = Some(nick.to_owned());
+        }
+        let request = ClusterRequest::Claim {
+            client: id,
+            nick: nick.to_owned(),
+        };
+        self.ask(out, request)
+    }
+
+    /// Tells the cluster where `id` is now.
+    pub(crate) fn tell_member(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) {
+        let members = chat.members();
+        let Some(client) = members.client(id).filter(|_| self.is_on()) else {
+            return;
+        };
+        let request = ClusterRequest::Member {
+            nick: client.nick.clone(),
+            room: members.room(client.seat.room).name.clone(),
+        };
+        self.ask(out, request);
+    }
+
+    /// A private message for a nick not on this node; `false`: it cannot
+    /// be asked (no cluster, or the bridge is busy).
+    pub(crate) fn private(
+        &mut self,
+        chat: &Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        to: &str,
+        text: &str,
+        now: Now,
+    ) -> bool {
+        let Some(from) = chat.members().nick(id) else {
+            return false;
+        };
+        let request = ClusterRequest::Private {
+            client: id,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            text: text.to_owned(),
+            time: now,
+        };
+        self.ask(out, request)
+    }
+
+    /// `/who`: the other nodes' members are asked for first; `false`: the
+    /// answer is local only.
+    pub(crate) fn who(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) -> bool {
+        let members = chat.members();
+        let Some(room) = members.room_of(id).filter(|_| self.is_on()) else {
+            return false;
+        };
+        let room = members.room(room).name.clone();
+        self.ask(out, ClusterRequest::Who { client: id, room })
+    }
+
+    /// `/rooms`: the other nodes' rooms are asked for first; `false`: the
+    /// answer is local only.
+    pub(crate) fn rooms(&mut self, out: &mut dyn Outbox, id: ClientId) -> bool {
+        self.ask(out, ClusterRequest::Rooms { client: id })
+    }
+
+    /// Sends `id` the last `count` lines of its room, before anything else
+    /// it is sent from now on. In a cluster they come from Redis, later;
+    /// meanwhile what it is sent is held.
+    pub(crate) fn send_history(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        count: usize,
+        now: Now,
+    ) {
+        let Some(room) = chat.members().room_of(id) else {
+            return;
+        };
+        if count == 0 {
+            return;
+        }
+        if self.is_on() {
+            // One wait at a time: what an earlier one held goes first.
+            self.forget(id);
+            chat.release(out, id);
+            let token = self.wait_for_history(id, now.timestamp());
+            let room = chat.members().room(room).name.clone();
+            let request = ClusterRequest::History {
+                client: id,
+                token,
+                room,
+                count,
+            };
+            if self.ask(out, request) {
+                return chat.hold(id);
+            }
+            self.forget(id);
+        }
+        chat.send_local_history(out, id, count);
+    }
+
+    /// Something happened in the cluster.
+    pub(crate) fn event(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        event: ClusterEvent,
+        now: Now,
+    ) {
+        match event {
+            ClusterEvent::Line(line) => chat.remote_line(out, &line, now),
+            ClusterEvent::Private {
+                from,
+                to,
+                text,
+                time,
+            } => chat.private_from_afar(out, &from, &to, &text, local_time(time, now)),
+            ClusterEvent::PrivateSent {
+                client,
+                from,
+                to,
+                text,
+                error,
+            } => {
+                if chat.members().nick(client) != Some(from.as_str()) {
+                    return; // gone, or someone else by now
+                }
+                match error {
+                    Some(error) => chat.error(out, client, &error, now),
+                    None => {
+                        let body = Body::PrivateSent {
+                            to: &to,
+                            text: &text,
+                        };
+                        chat.send(out, client, &body, now);
+                    }
+                }
+            }
+            ClusterEvent::Claimed {
+                client,
+                nick,
+                result,
+            } => self.claimed(chat, config, out, client, &nick, result, now),
+            ClusterEvent::History {
+                client,
+                token,
+                lines,
+            } => self.history_arrived(chat, config, out, client, token, lines, now),
+            ClusterEvent::Members {
+                client,
+                room,
+                nicks,
+            } => chat.who_reply(out, client, &room, nicks.unwrap_or_default(), now),
+            ClusterEvent::Rooms { client, rooms } => {
+                chat.rooms_reply(out, client, rooms.unwrap_or_default(), now)
+            }
+            ClusterEvent::Status { connected, text } => {
+                if self.set_status(connected, text.clone()) {
+                    out.console(&text);
+                }
+            }
+            ClusterEvent::NickLost { nick } => self.nick_lost(chat, config, out, &nick, now),
+        }
+    }
+
+    /// Time passes: every `sync_seconds` the local members go to the
+    /// cluster (renewing the leases); history waits that lasted too long
+    /// get the local history.
+    pub(crate) fn tick(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        now: Now,
+    ) {
+        let second = now.timestamp();
+        if self.sync_due(second) {
+            let members = chat.members().snapshot();
+            self.ask(out, ClusterRequest::Sync { members });
+        }
+        for (id, token) in self.overdue(second) {
+            self.history_arrived(chat, config, out, id, token, None, now);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
+    fn history_arrived(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        token: u64,
+        lines: Option<Vec<RoomLine>>,
+        now: Now,
+    ) {
+        if !self.end_wait(id, token) {
+            return; // an old request, or the client is gone
+        }
+        if !chat.is_holding(id) {
+            // Its held lines overflowed and went out: late history would
+            // come after newer lines, so it is skipped.
+            return;
+        }
+        match lines {
+            Some(lines) => chat.send_history_lines(out, id, &lines, now),
+            None => chat.send_local_history(out, id, config.history_lines),
+        }
+        chat.release(out, id);
+    }
+
+    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
+    fn claimed(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        result: ClaimResult,
+        now: Now,
+    ) {
+        let key = nick_key(nick);
+        let Some(client) = chat.members_mut().client_mut(id) else {
+            if result == ClaimResult::Claimed && chat.members().owner(nick).is_none() {
+                self.ask(out, release(nick));
+            }
+            return;
+        };
+        if client.pending_nick.as_deref() != Some(nick) {
+            if nick_key(&client.nick) == key && result == ClaimResult::Taken {
+                out.console(&format!(
+                    "cluster: guest nick {nick} is held by another node"
+                ));
+            }
+            return;
+        }
+        client.pending_nick = None;
+        match result {
+            ClaimResult::Claimed => {
+                if chat.members().owner(nick).is_some_and(|owner| owner != id) {
+                    // Taken locally while the claim was on its way.
+                    return chat.error(out, id, &format!("nick {nick} is taken"), now);
+                }
+                if let Some(old) = chat.rename(config, out, id, nick, now) {
+                    self.tell_member(chat, out, id);
+                    self.ask(out, release(&old));
+                }
+            }
+            ClaimResult::Taken => chat.error(out, id, &format!("nick {nick} is taken"), now),
+            ClaimResult::Unavailable => {
+                let text = "nick changes are unavailable while the cluster is unreachable";
+                chat.error(out, id, text, now);
+            }
+        }
+    }
+
+    /// Another node holds `nick` now: the local holder becomes a guest.
+    fn nick_lost(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        nick: &str,
+        now: Now,
+    ) {
+        let Some(id) = chat.members().owner(nick) else {
+            return;
+        };
+        let guest = chat.members_mut().guest_nick(config, &self.guest_tag());
+        let text = format!("another server holds the nick {nick} now; you are {guest}");
+        chat.info(out, id, &text, now);
+        chat.rename(config, out, id, &guest, now);
+        self.tell_member(chat, out, id);
+        let request = ClusterRequest::Claim {
+            client: id,
+            nick: guest,
+        };
+        self.ask(out, request);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Channel {
+        full: bool,
+        taken: Vec<ClusterRequest>,
+    }
+
+    impl Outbox for Channel {
+        fn send(&mut self, _to: ClientId, _msg: bytes::Bytes) {}
+        fn close(&mut self, _client: ClientId) {}
+        fn console(&mut self, _line: &str) {}
+        fn cluster(&mut self, request: ClusterRequest) -> bool {
+            if !self.full {
+                self.taken.push(request);
+            }
+            !self.full
+        }
+    }
+
+    fn node() -> Node {
+        Node::new(Some(ClusterSettings {
+            node: "a".into(),
+            sync_seconds: 5,
+        }))
+    }
+
+    #[test]
+    fn a_single_server_asks_nothing_and_counts_nothing() {
+        let mut state = Node::new(None);
+        let mut channel = Channel::default();
+        assert!(!state.ask(&mut channel, release("x")));
+        assert!(channel.taken.is_empty());
+        assert_eq!(state.dropped(), 0);
+        assert!(!state.sync_due(100));
+        assert_eq!(state.guest_tag(), "");
+    }
+
+    #[test]
+    fn a_full_channel_drops_and_counts() {
+        let mut state = node();
+        let mut channel = Channel {
+            full: true,
+            ..Channel::default()
+        };
+        assert!(!state.ask(&mut channel, release("x")));
+        assert_eq!(state.dropped(), 1);
+    }
+
+    #[test]
+    fn only_the_latest_history_wait_counts_and_old_ones_expire() {
+        let mut state = node();
+        let first = state.wait_for_history(ClientId(1), 10);
+        let second = state.wait_for_history(ClientId(1), 11);
+        assert!(!state.end_wait(ClientId(1), first));
+        assert_eq!(state.overdue(13), []);
+        assert_eq!(state.overdue(14), [(ClientId(1), second)]);
+        assert!(state.end_wait(ClientId(1), second));
+        assert!(state.overdue(100).is_empty());
+    }
+
+    #[test]
+    fn snapshots_are_due_every_sync_seconds() {
+        let mut state = node();
+        assert!(state.sync_due(100));
+        assert!(!state.sync_due(104));
+        assert!(state.sync_due(105));
+    }
+}
