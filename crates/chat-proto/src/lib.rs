@@ -13,7 +13,8 @@
 //!
 //! - [`LineDecoder`] splits a byte stream into lines (LF, CRLF or a lone CR),
 //!   bounded by a maximum length; [`raw_message`] treats one read as one message.
-//! - [`sanitize_text`] removes control characters and terminal escape sequences.
+//! - [`sanitize_text`] removes control characters, terminal escape sequences
+//!   and invisible characters.
 //! - [`Command`] is what a client asks for; [`parse_command`] reads it.
 //! - [`Body`] is what the server says; [`encode_line`] and [`encode_raw`]
 //!   write it, [`parse_line`] reads it back.
