@@ -7,8 +7,9 @@
 
 use chat_proto::{nick_key, room_key};
 
-/// Pub/sub channel: every room line of the cluster (one channel for all
-/// rooms; each node drops the lines of rooms it has nobody in).
+/// Pub/sub channel: every room line of the cluster, as JSON (node, room,
+/// nick, text, action, time in ms and UTC offset: `wire.rs`). One channel
+/// for all rooms; each node drops the lines of rooms it has nobody in.
 pub(super) const ROOMS: &str = "chat:rooms";
 
 /// Sorted set, node → the end of its lease in ms since the epoch: the live
@@ -20,18 +21,21 @@ pub(super) fn node(node: &str) -> String {
     format!("chat:node:{node}")
 }
 
-/// String, with a lease (`EX`): the node holding `nick`.
+/// String, with a lease (`EX lease`): the node holding `nick` (the key is
+/// lowercase; the value is the node's name).
 pub(super) fn nick(nick: &str) -> String {
     format!("chat:nick:{}", nick_key(nick))
 }
 
-/// Hash nick → room, expiring with the lease: `node`'s members, for `/who`
-/// and `/rooms` on the other nodes.
+/// Hash nick → room, `EXPIRE lease`: `node`'s members, for `/who` and
+/// `/rooms` on the other nodes.
 pub(super) fn members(node: &str) -> String {
     format!("chat:members:{node}")
 }
 
-/// Stream (`XADD MAXLEN ~`): the history of `room`.
+/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
+/// at most 1000): the history of `room`, each entry a `line` field holding
+/// the room line's JSON.
 pub(super) fn history(room: &str) -> String {
     format!("chat:history:{}", room_key(room))
 }

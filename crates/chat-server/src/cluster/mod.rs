@@ -19,6 +19,17 @@
 //! The keys and channels are named in `keys.rs`, the Lua scripts that keep a
 //! nick on one node are in `scripts.rs`, and what crosses Redis as JSON is in
 //! `wire.rs`.
+//!
+//! ## One channel for every room, not one per room
+//!
+//! Reasoned, not measured: per-room channels would save a node the lines of
+//! rooms it has nobody in, but cost a SUBSCRIBE/UNSUBSCRIBE round trip on
+//! joins and leaves, and a line said just as the first local member joins
+//! would be lost in that window. Chat clusters have few nodes (Redis's
+//! fan-out cost is per subscriber connection, so N nodes cost N deliveries
+//! either way) and a node drops an unknown room's line with one hash lookup.
+//! If nodes ever serve disjoint sets of many busy rooms, per-room channels
+//! are the change to make, and this module is the only place that knows.
 
 mod commands;
 mod keys;
