@@ -15,4 +15,5 @@ mod limits;
 mod netcat;
 mod raw;
 mod sanitize;
+mod scenario;
 mod tui;
