@@ -5,6 +5,8 @@
 mod chat;
 mod cli;
 mod client_binary;
+mod client_tls;
+mod cluster;
 mod config;
 mod console;
 mod ipv6;
@@ -13,3 +15,5 @@ mod limits;
 mod netcat;
 mod raw;
 mod sanitize;
+mod scenario;
+mod tui;

@@ -1,51 +1,58 @@
 //! The end-to-end test harness: the real `chat-server` and `chat-client`
-//! binaries, run as child processes, talked to over real sockets.
+//! binaries, run as child processes, talked to over real sockets. Every
+//! end-to-end test in the workspace uses it (they all live in this package).
 //!
 //! - [`bin`] finds a binary in the target directory (built once per test
 //!   process by `cargo build`, so `cargo test -p chat-tests` alone is enough).
 //! - [`ServerProcess`] runs `chat-server` in a temp dir of its own on a free
-//!   port and knows the addresses it listens on.
+//!   port and knows the addresses it listens on ([`ServerBuilder`] for a
+//!   config file, more listeners or a lower descriptor limit).
 //! - [`Client`] is a line client over a `TcpStream`, with deadlines.
+//! - [`RedisProcess`] runs a `redis-server` of the test's own.
+//! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
+//! - [`TlsCert`] is a self-signed certificate for `localhost`.
+//! - [`require_tool`], [`ipv6_available`] and [`missing`]: what a test needs
+//!   from outside; missing, it skips, or fails under `CHAT_TESTS_REQUIRE=1`.
 //!
 //! Nothing here waits longer than [`TIMEOUT`]; every failure message shows the
-//! command and what it printed, or every line a client received.
+//! command, its directory and what it printed, or every line a client
+//! received; a server or redis-server alive when a test fails prints its
+//! report as it is dropped.
 
 mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
     pub(crate) mod proc;
+    pub(crate) mod redis;
+    pub(crate) mod require;
     pub(crate) mod server;
     pub(crate) mod stamp;
     pub(crate) mod tempdir;
+    pub(crate) mod tls;
+    pub(crate) mod tmux;
 }
 
 use std::time::Duration;
 
 pub use support::bins::{bin, command};
 pub use support::client::Client;
-pub use support::proc::Proc;
-pub use support::server::ServerProcess;
+pub use support::proc::{Proc, Stream};
+pub use support::redis::RedisProcess;
+pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};
+pub use support::server::{ServerBuilder, ServerProcess};
 pub use support::stamp::{is_ctime, split_stamp};
 pub use support::tempdir::TempDir;
+pub use support::tls::TlsCert;
+pub use support::tmux::Tmux;
 
 /// The longest any single wait in a test may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Can this host bind the IPv6 loopback? If not, says the calling test is
-/// skipped (on stderr) and returns `false`.
-pub fn ipv6_available(test: &str) -> bool {
-    match std::net::TcpListener::bind("[::1]:0") {
-        Ok(_) => true,
-        Err(e) => {
-            skip(test, &format!("cannot bind [::1]:0: {e}"));
-            false
-        }
-    }
-}
-
-/// Says on stderr that `test` is skipped, and why.
-#[allow(clippy::print_stderr)]
-pub fn skip(test: &str, why: &str) {
-    eprintln!("skipped {test}: {why}");
+/// A loopback port nothing listens on right now (bound, then let go).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
 }

@@ -1,12 +1,17 @@
 //! `nc` (netcat-openbsd) as a client: plain lines work, as documented.
-//! Skipped, with a message, where no OpenBSD `nc` is installed.
+//! Skipped, with a message, where no OpenBSD `nc` is installed (a failure
+//! under `CHAT_TESTS_REQUIRE=1`).
 
-use chat_tests::{Proc, ServerProcess, skip};
+use chat_tests::{Proc, ServerProcess, missing, require_tool};
 use std::process::Command;
 
-/// Is an OpenBSD netcat (with `-N`) on the PATH?
+/// Is an OpenBSD netcat (with `-N`) on the PATH? If not, says so (see
+/// [`missing`]) and returns `false`.
 fn openbsd_nc() -> bool {
-    match Command::new("nc").arg("-h").output() {
+    let Some(nc) = require_tool("nc") else {
+        return false;
+    };
+    let openbsd = match Command::new(nc).arg("-h").output() {
         Ok(out) => {
             let text = format!(
                 "{}{}",
@@ -16,16 +21,19 @@ fn openbsd_nc() -> bool {
             text.contains("OpenBSD") || text.contains("-N")
         }
         Err(_) => false,
+    };
+    if !openbsd {
+        missing(
+            "OpenBSD nc",
+            "the nc on PATH is not OpenBSD's (apt-get install netcat-openbsd)",
+        );
     }
+    openbsd
 }
 
 #[test]
 fn nc_as_a_client() {
     if !openbsd_nc() {
-        skip(
-            "nc_as_a_client",
-            "no OpenBSD nc installed (apt-get install netcat-openbsd)",
-        );
         return;
     }
     let server = ServerProcess::start(&[]);

@@ -107,7 +107,7 @@ fn chunk_client_talks_to_the_operator() {
 
 #[test]
 fn chunk_client_talks_to_the_operator_over_ipv6() {
-    if !ipv6_available("chunk_client_talks_to_the_operator_over_ipv6") {
+    if !ipv6_available() {
         return;
     }
     talk_to_the_operator("[::1]:0");

@@ -37,9 +37,12 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A `Command` for a workspace binary.
+/// A `Command` for a workspace binary. A `CHAT_PASSWORD` of the test's own
+/// environment is never passed on (a test that wants one sets it).
 pub fn command(name: &str) -> Command {
-    Command::new(bin(name))
+    let mut cmd = Command::new(bin(name));
+    cmd.env_remove("CHAT_PASSWORD");
+    cmd
 }
 
 /// The layout of the target directory the test executable runs from.

@@ -13,6 +13,21 @@ use crate::{TIMEOUT, split_stamp};
 /// How long one `read` blocks before the deadline is checked again.
 const POLL: Duration = Duration::from_millis(50);
 
+/// Why [`Client::read_until`] found no line.
+enum NotFound {
+    Closed,
+    TimedOut,
+}
+
+impl NotFound {
+    fn message(&self, what: &str) -> String {
+        match self {
+            NotFound::Closed => format!("connection closed before a line {what}"),
+            NotFound::TimedOut => format!("no line {what} within {TIMEOUT:?}"),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Client {
     stream: TcpStream,
@@ -93,6 +108,13 @@ impl Client {
         }
     }
 
+    /// Closes the connection both ways, as a client does once the server has
+    /// closed it. What was received stays in [`Client::history`].
+    pub fn hang_up(&mut self) {
+        // Fails only when already closed.
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
     /// Half-closes: no more sending; reading goes on.
     pub fn shutdown_write(&mut self) {
         if let Err(e) = self.stream.shutdown(Shutdown::Write) {
@@ -122,7 +144,39 @@ impl Client {
     /// The bodies of every line up to and including the first one that
     /// satisfies `pred`.
     pub fn lines_until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + TIMEOUT;
+        match self.read_until(Instant::now() + TIMEOUT, &pred) {
+            Ok(lines) => lines.into_iter().map(|(_, body)| body).collect(),
+            Err(why) => self.fail(&why.message(what)),
+        }
+    }
+
+    /// Like [`Client::expect`], but returns the whole line, `[stamp] `
+    /// included.
+    pub fn expect_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        match self.read_until(Instant::now() + TIMEOUT, &pred) {
+            Ok(mut lines) => lines.pop().expect("read_until returns the match").0,
+            Err(why) => self.fail(&why.message(what)),
+        }
+    }
+
+    /// Reads for at most `within` until a line whose body contains `needle`
+    /// and returns that whole line, or `None` if none came in time (or the
+    /// connection closed first). Lines before it are skipped.
+    pub fn expect_within(&mut self, needle: &str, within: Duration) -> Option<String> {
+        let found = self.read_until(Instant::now() + within, &|b: &str| b.contains(needle));
+        found
+            .ok()
+            .and_then(|mut lines| lines.pop())
+            .map(|(line, _)| line)
+    }
+
+    /// `(line, body)` of every line up to and including the first whose
+    /// body satisfies `pred`, or why there was none before `deadline`.
+    fn read_until(
+        &mut self,
+        deadline: Instant,
+        pred: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, NotFound> {
         let mut skipped = Vec::new();
         loop {
             while let Some(line) = self.pending.pop_front() {
@@ -131,16 +185,16 @@ impl Client {
                 };
                 let body = body.to_owned();
                 let done = pred(&body);
-                skipped.push(body);
+                skipped.push((line, body));
                 if done {
-                    return skipped;
+                    return Ok(skipped);
                 }
             }
             if self.eof {
-                self.fail(&format!("connection closed before a line {what}"));
+                return Err(NotFound::Closed);
             }
             if Instant::now() >= deadline {
-                self.fail(&format!("no line {what} within {TIMEOUT:?}"));
+                return Err(NotFound::TimedOut);
             }
             self.read_some();
         }

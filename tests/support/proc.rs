@@ -1,5 +1,9 @@
 //! A child process with piped stdio, its output collected as it arrives, and
 //! deadlines on everything. Dropping it kills the process.
+//!
+//! Every failure message is [`Proc::report`], in ripgrep's style: the
+//! command, its working directory, its status, and all of its stdout and
+//! stderr.
 
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -63,14 +67,16 @@ impl Pipe {
 /// Which output of a [`Proc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
-    Stdout,
-    Stderr,
+    Stdout = 0,
+    Stderr = 1,
 }
 
 /// A running child process. See the module docs.
 #[derive(Debug)]
 pub struct Proc {
     shown: String,
+    /// The working directory it was started in, for messages.
+    cwd: String,
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: Arc<Pipe>,
@@ -86,6 +92,13 @@ impl Proc {
     /// Spawns `cmd` with stdin, stdout and stderr piped.
     pub fn spawn(mut cmd: Command) -> Proc {
         let shown = format!("{cmd:?}");
+        let cwd = match cmd.get_current_dir() {
+            Some(dir) => dir.display().to_string(),
+            None => std::env::current_dir().map_or_else(
+                |e| format!("(unknown: {e})"),
+                |dir| format!("{} (inherited)", dir.display()),
+            ),
+        };
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -106,6 +119,7 @@ impl Proc {
         ];
         Proc {
             shown,
+            cwd,
             stdin: child.stdin.take(),
             child,
             stdout,
@@ -153,18 +167,32 @@ impl Proc {
         self.status.and_then(|s| s.code())
     }
 
-    /// The command, its status and both outputs, for failure messages.
+    /// The command, its working directory, its status and both outputs,
+    /// for failure messages.
     pub fn report(&self) -> String {
         let status = match self.status {
             Some(status) => status.to_string(),
             None => "still running".to_owned(),
         };
         format!(
-            "command: {}\nstatus: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            "command: {}\ncwd: {}\nstatus: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.shown,
+            self.cwd,
             self.stdout(),
             self.stderr()
         )
+    }
+
+    /// The complete lines (without `\n`) of `stream` so far, consumed or not.
+    pub fn lines(&self, stream: Stream) -> Vec<String> {
+        Pipe::lines(&self.pipe(stream).lock())
+    }
+
+    fn pipe(&self, stream: Stream) -> &Arc<Pipe> {
+        match stream {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        }
     }
 
     /// Writes `bytes` to the child's stdin.
@@ -196,10 +224,7 @@ impl Proc {
         what: &str,
         pred: impl Fn(&str) -> bool,
     ) -> String {
-        let (pipe, index) = match stream {
-            Stream::Stdout => (Arc::clone(&self.stdout), 0),
-            Stream::Stderr => (Arc::clone(&self.stderr), 1),
-        };
+        let (pipe, index) = (Arc::clone(self.pipe(stream)), stream as usize);
         let deadline = Instant::now() + TIMEOUT;
         let mut state = pipe.lock();
         loop {
@@ -246,6 +271,58 @@ impl Proc {
         self.expect_line(Stream::Stderr, &format!("containing {needle:?}"), |l| {
             l.contains(needle)
         })
+    }
+
+    /// Waits until `stream` ends (the process closed it, usually by
+    /// exiting) and returns the lines not consumed yet, an unterminated last
+    /// one included. Panics with the outputs after [`TIMEOUT`].
+    pub fn expect_end(&mut self, stream: Stream) -> Vec<String> {
+        let pipe = Arc::clone(self.pipe(stream));
+        let deadline = Instant::now() + TIMEOUT;
+        let mut state = pipe.lock();
+        while !state.closed {
+            let now = Instant::now();
+            if now >= deadline {
+                drop(state);
+                panic!(
+                    "{stream:?} of the child did not end within {TIMEOUT:?}\n{}",
+                    self.report()
+                );
+            }
+            state = pipe
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        let mut rest: Vec<String> = Pipe::lines(&state)
+            .into_iter()
+            .skip(self.cursor[stream as usize])
+            .collect();
+        if let Some(last) = state.bytes.rsplit(|&b| b == b'\n').next()
+            && !last.is_empty()
+        {
+            rest.push(String::from_utf8_lossy(last).into_owned());
+        }
+        self.cursor[stream as usize] += rest.len();
+        rest
+    }
+
+    /// Has the process exited? Does not wait; once it has, its status and
+    /// both outputs are complete.
+    pub fn has_exited(&mut self) -> bool {
+        if self.status.is_none() && matches!(self.child.try_wait(), Ok(Some(_))) {
+            self.wait_exit(TIMEOUT);
+        }
+        self.status.is_some()
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            self.wait_exit(TIMEOUT);
+        }
     }
 
     /// Waits up to `timeout` for the process to exit; kills it and panics

@@ -1,95 +1,163 @@
 //! `chat-server` as a child process on free ports, in a temp dir of its own.
+//!
+//! This is the one place in the test code that starts `chat-server` and
+//! waits for its `listening on` lines.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitStatus;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use crate::{Client, Proc, TempDir, command};
 
 /// A running `chat-server`. Dropping it kills the server and removes its
-/// temp dir.
+/// temp dir; when the test is failing, its report goes to stderr first.
 #[derive(Debug)]
 pub struct ServerProcess {
     // Declared before `dir`: the process goes before its directory.
     proc: Proc,
+    /// Every listener, in the order printed, and whether it is TLS.
+    listeners: Vec<(SocketAddr, bool)>,
     addrs: Vec<SocketAddr>,
     dir: TempDir,
 }
 
+/// How to start a server: see [`ServerProcess::builder`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    dir: TempDir,
+    args: Vec<String>,
+    listeners: Option<usize>,
+    max_fds: Option<u64>,
+}
+
+impl ServerBuilder {
+    /// Writes `config` to `server.toml` in the server's temp dir and adds
+    /// `--config server.toml`.
+    pub fn config(mut self, config: &str) -> ServerBuilder {
+        self.dir.write("server.toml", config);
+        self.args
+            .extend(["--config".to_owned(), "server.toml".to_owned()]);
+        self
+    }
+
+    /// Adds command-line arguments.
+    pub fn args(mut self, args: &[&str]) -> ServerBuilder {
+        self.args.extend(args.iter().map(|&arg| arg.to_owned()));
+        self
+    }
+
+    /// How many `listening on` lines to wait for, when the config file
+    /// names the listeners (then no `--listen` is added). By default: one
+    /// per `--listen` argument, or, without any, one for an added
+    /// `--listen 127.0.0.1:0`.
+    pub fn listeners(mut self, count: usize) -> ServerBuilder {
+        self.listeners = Some(count);
+        self
+    }
+
+    /// Lowers the server's file descriptor limit to `max_fds` (soft and
+    /// hard), so running out of descriptors is reachable in a test.
+    pub fn fd_limit(mut self, max_fds: u64) -> ServerBuilder {
+        self.max_fds = Some(max_fds);
+        self
+    }
+
+    /// Starts the server in its temp dir and waits for its `listening on`
+    /// lines (panicking with its output if they do not come).
+    pub fn start(self) -> ServerProcess {
+        let ServerBuilder {
+            dir,
+            mut args,
+            listeners,
+            max_fds,
+        } = self;
+        let listeners =
+            listeners.unwrap_or_else(|| match args.iter().filter(|&a| a == "--listen").count() {
+                0 => {
+                    args.extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
+                    1
+                }
+                n => n,
+            });
+        let mut cmd = command("chat-server");
+        cmd.current_dir(dir.path()).args(&args);
+        if let Some(max_fds) = max_fds {
+            limit_fds(&mut cmd, max_fds);
+        }
+        let mut proc = Proc::spawn(cmd);
+        let listeners: Vec<(SocketAddr, bool)> = (0..listeners)
+            .map(|_| {
+                let line = proc.expect_stderr("listening on ");
+                // `listening on ADDR` or `listening on ADDR (TLS)`.
+                let addr = line.split_whitespace().nth(2).unwrap_or_default();
+                let addr = addr
+                    .parse()
+                    .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
+                (addr, line.ends_with(" (TLS)"))
+            })
+            .collect();
+        let addrs = listeners.iter().map(|&(addr, _)| addr).collect();
+        ServerProcess {
+            proc,
+            listeners,
+            addrs,
+            dir,
+        }
+    }
+}
+
+/// Sets RLIMIT_NOFILE to `max_fds` in the child before it runs.
+fn limit_fds(cmd: &mut Command, max_fds: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only setrlimit runs, which is
+    // async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: max_fds,
+                rlim_max: max_fds,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 impl ServerProcess {
+    /// A server to configure, in a fresh temp dir; see [`ServerBuilder`].
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            dir: TempDir::new("server"),
+            args: Vec::new(),
+            listeners: None,
+            max_fds: None,
+        }
+    }
+
     /// Starts `chat-server ARGS` and waits for its `listening on` lines (one
     /// per `--listen`). Without `--listen` in `args`, `--listen 127.0.0.1:0`
     /// is added.
     pub fn start(args: &[&str]) -> ServerProcess {
-        ServerProcess::start_in(TempDir::new("server"), args)
+        ServerProcess::builder().args(args).start()
     }
 
     /// Like [`ServerProcess::start`], with `config` written to `server.toml`
     /// in the server's temp dir and `--config server.toml` added.
     pub fn start_with_config(config: &str, args: &[&str]) -> ServerProcess {
-        let dir = TempDir::new("server");
-        dir.write("server.toml", config);
-        let mut all = vec!["--config", "server.toml"];
-        all.extend_from_slice(args);
-        ServerProcess::start_in(dir, &all)
+        ServerProcess::builder().config(config).args(args).start()
     }
 
     /// Like [`ServerProcess::start_with_config`], with the server's file
-    /// descriptor limit lowered to `max_fds` (soft and hard), so running out
-    /// of descriptors is reachable in a test.
+    /// descriptor limit lowered to `max_fds` (soft and hard).
     pub fn start_with_fd_limit(config: &str, args: &[&str], max_fds: u64) -> ServerProcess {
-        let dir = TempDir::new("server");
-        dir.write("server.toml", config);
-        let mut all = vec!["--config", "server.toml"];
-        all.extend_from_slice(args);
-        ServerProcess::start_customized(dir, &all, |cmd| {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: between fork and exec only setrlimit runs, which is
-            // async-signal-safe and touches no memory of the parent.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let limit = libc::rlimit {
-                        rlim_cur: max_fds,
-                        rlim_max: max_fds,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        })
-    }
-
-    fn start_in(dir: TempDir, args: &[&str]) -> ServerProcess {
-        ServerProcess::start_customized(dir, args, |_| {})
-    }
-
-    fn start_customized(
-        dir: TempDir,
-        args: &[&str],
-        customize: impl FnOnce(&mut std::process::Command),
-    ) -> ServerProcess {
-        let mut listeners = args.iter().filter(|&&a| a == "--listen").count();
-        let mut cmd = command("chat-server");
-        cmd.current_dir(dir.path()).args(args);
-        customize(&mut cmd);
-        if listeners == 0 {
-            cmd.args(["--listen", "127.0.0.1:0"]);
-            listeners = 1;
-        }
-        let mut proc = Proc::spawn(cmd);
-        let addrs = (0..listeners)
-            .map(|_| {
-                let line = proc.expect_stderr("listening on ");
-                // `listening on ADDR` or `listening on ADDR (TLS)`.
-                let addr = line.split_whitespace().nth(2).unwrap_or_default();
-                addr.parse()
-                    .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()))
-            })
-            .collect();
-        ServerProcess { proc, addrs, dir }
+        ServerProcess::builder()
+            .config(config)
+            .args(args)
+            .fd_limit(max_fds)
+            .start()
     }
 
     /// The first address the server listens on.
@@ -100,6 +168,27 @@ impl ServerProcess {
     /// Every address the server listens on, in the order printed.
     pub fn addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The first plain (not TLS) address the server listens on.
+    pub fn plain_addr(&self) -> SocketAddr {
+        self.listener(false)
+    }
+
+    /// The first TLS address the server listens on.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.listener(true)
+    }
+
+    fn listener(&self, tls: bool) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|&&(_, is_tls)| is_tls == tls)
+            .map(|&(addr, _)| addr)
+            .unwrap_or_else(|| {
+                let kind = if tls { "TLS" } else { "plain" };
+                panic!("the server has no {kind} listener\n{}", self.report())
+            })
     }
 
     /// The server's working directory.
@@ -146,7 +235,24 @@ impl ServerProcess {
         self.proc.report()
     }
 
+    /// Kills the server (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
     pub fn proc(&mut self) -> &mut Proc {
         &mut self.proc
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.proc.kill();
+        if std::thread::panicking() {
+            #[allow(clippy::print_stderr, reason = "the failing test's report")]
+            {
+                eprintln!("--- chat-server at {:?}:\n{}", self.addrs, self.report());
+            }
+        }
     }
 }

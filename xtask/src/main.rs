@@ -24,7 +24,7 @@ Usage: cargo xtask TASK
 Tasks:
   ci                          fmt, clippy, build, test, e2e, bench --smoke, fuzz
                               (short), cargo deny: what CI runs, failing fast
-  e2e                         build the binaries and drive a scripted chat
+  e2e                         the scripted chat (tests/scenario.rs), step by step
   bench [--smoke] [ARGS]      the benchmark beside Redis and ncat (crates/chat-bench)
   fuzz [--seconds N] [TARGET] run the cargo-fuzz targets in fuzz/ (default 60 s each)
   help                        show this text";

@@ -25,5 +25,6 @@ pub mod report;
 pub mod servers;
 pub mod stats;
 pub mod sys;
+pub mod template;
 pub mod tls;
 pub mod workloads;

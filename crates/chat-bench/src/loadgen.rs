@@ -13,13 +13,19 @@
 //! group may also have a second server (another cluster node): its
 //! receivers alternate between the two, senders stay on the first, and the
 //! second node's deliveries are counted apart as well.
+//!
+//! This file is the loop; `loadgen/client.rs` is one client's bytes (socket,
+//! TLS session, output queue, what a read hands on) and `loadgen/group.rs`
+//! a group and the counters of its measurement window.
 
-use std::io::{self, Read, Write};
+mod client;
+mod group;
+
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use rustls::pki_types::ServerName;
@@ -30,6 +36,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::bucket::TokenBucket;
 use crate::dialect::Dialect;
 use crate::marker::{self, MARKER_LEN, Scanner};
+use client::{Client, Inbox, decrypt, flush};
+pub use group::{Group, Window};
 
 /// Bytes of a message payload (marker included).
 pub const PAYLOAD_LEN: usize = 64;
@@ -40,8 +48,6 @@ const READ_BUF_LEN: usize = 256 * 1024;
 const PLAIN_BUF_LEN: usize = 64 * 1024;
 /// The name the bench's certificate is issued to and TLS clients verify.
 pub const TLS_NAME: &str = "localhost";
-/// Longest latency the histograms hold: 60 s.
-const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
 /// What a client does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,73 +60,6 @@ pub enum Role {
     Idle,
     /// Connects, becomes ready, leaves (churn).
     Churn,
-}
-
-struct Client {
-    stream: TcpStream,
-    /// The TLS session, when the group speaks TLS.
-    tls: Option<Box<ClientConnection>>,
-    group: usize,
-    role: Role,
-    /// A receiver on the group's second server.
-    remote: bool,
-    connected: bool,
-    ready: bool,
-    scanner: Scanner,
-    out: Vec<u8>,
-    out_pos: usize,
-}
-
-/// Counters of one measurement window of a group.
-#[derive(Debug)]
-pub struct Window {
-    /// Markers sent at or after this time are counted (ns since start).
-    pub from_ns: u64,
-    /// ... and before this one.
-    pub until_ns: u64,
-    /// Messages written to a sender's buffer.
-    pub sent: u64,
-    /// Messages not sent because the sender's backlog was full.
-    pub shed: u64,
-    /// Messages the pacing owed but the generator was too late to send.
-    pub lagged: u64,
-    /// Markers received by receivers.
-    pub delivered: u64,
-    /// Latency of each delivery, ns.
-    pub hist: Histogram<u64>,
-    /// Of the deliveries, those to receivers on the second server ...
-    pub delivered_remote: u64,
-    /// ... and their latency, ns.
-    pub hist_remote: Histogram<u64>,
-}
-
-/// The clients of one server under test.
-#[derive(Debug)]
-pub struct Group {
-    pub dialect: Dialect,
-    pub addr: SocketAddr,
-    /// Speak TLS with this configuration.
-    tls: Option<Arc<ClientConfig>>,
-    /// A second server (cluster node): receivers alternate between the two.
-    remote_addr: Option<SocketAddr>,
-    next_remote: bool,
-    /// Receivers (connected or connecting) on the second server.
-    pub remote_receivers: usize,
-    senders: Vec<usize>,
-    rr: usize,
-    /// Clients (not churners) that are connected or connecting.
-    pub live: usize,
-    /// Of those, the ready ones.
-    pub ready: usize,
-    /// Clients (not churners) the server closed or that failed.
-    pub lost: usize,
-    /// When a byte last arrived for this group (ns since start).
-    pub last_rx_ns: u64,
-    pub window: Window,
-    /// Churners in flight, done (ready then left) and failed.
-    pub churn_inflight: usize,
-    pub churn_done: u64,
-    pub churn_failed: u64,
 }
 
 struct Pacing {
@@ -149,10 +88,6 @@ pub struct Gen {
     churn: Option<Churn>,
     next_src: u32,
     payload: [u8; PAYLOAD_LEN],
-}
-
-fn histogram() -> io::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).map_err(|e| io::Error::other(e.to_string()))
 }
 
 impl Gen {
@@ -187,34 +122,7 @@ impl Gen {
                 "{addr} is not a loopback address"
             )));
         }
-        self.groups.push(Group {
-            dialect,
-            addr,
-            tls: None,
-            remote_addr: None,
-            next_remote: false,
-            remote_receivers: 0,
-            senders: Vec::new(),
-            rr: 0,
-            live: 0,
-            ready: 0,
-            lost: 0,
-            last_rx_ns: 0,
-            window: Window {
-                from_ns: u64::MAX,
-                until_ns: u64::MAX,
-                sent: 0,
-                shed: 0,
-                lagged: 0,
-                delivered: 0,
-                hist: histogram()?,
-                delivered_remote: 0,
-                hist_remote: histogram()?,
-            },
-            churn_inflight: 0,
-            churn_done: 0,
-            churn_failed: 0,
-        });
+        self.groups.push(Group::new(dialect, addr)?);
         Ok(self.groups.len() - 1)
     }
 
@@ -615,119 +523,4 @@ impl Gen {
         g.window.sent += 1;
         flush(c)
     }
-}
-
-/// What a read hands to: the reading client's state and its group.
-struct Inbox<'a> {
-    ready: &'a mut bool,
-    role: Role,
-    remote: bool,
-    scanner: &'a mut Scanner,
-    group: &'a mut Group,
-    now: u64,
-}
-
-impl Inbox<'_> {
-    /// Bytes from the server (plaintext): the first makes the client ready,
-    /// a receiver counts the markers in them.
-    fn receive(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        let g = &mut *self.group;
-        if !*self.ready {
-            *self.ready = true;
-            if self.role != Role::Churn {
-                g.ready += 1;
-            }
-        }
-        if self.role == Role::Receiver {
-            let (w, now, remote) = (&mut g.window, self.now, self.remote);
-            self.scanner.scan(bytes, |t| {
-                if t >= w.from_ns && t < w.until_ns {
-                    let latency = now.saturating_sub(t).max(1);
-                    w.delivered += 1;
-                    w.hist.saturating_record(latency);
-                    if remote {
-                        w.delivered_remote += 1;
-                        w.hist_remote.saturating_record(latency);
-                    }
-                }
-            });
-        }
-    }
-}
-
-/// Feeds `data` (bytes read from the socket) to `tls` and hands every
-/// piece of plaintext to `found`. `Ok(true)`: the server closed the session.
-fn decrypt(
-    tls: &mut ClientConnection,
-    mut data: &[u8],
-    plain: &mut [u8],
-    mut found: impl FnMut(&[u8]),
-) -> io::Result<bool> {
-    // An empty slice would read as end of stream to rustls.
-    while !data.is_empty() {
-        tls.read_tls(&mut data)?;
-        tls.process_new_packets().map_err(io::Error::other)?;
-        loop {
-            match tls.reader().read(plain) {
-                Ok(0) => return Ok(true),
-                Ok(n) => found(&plain[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// Writes what `c` has queued until done or `WouldBlock` (through its TLS
-/// session, if it has one).
-fn flush(c: &mut Client) -> io::Result<()> {
-    if !c.connected {
-        return Ok(());
-    }
-    match c.tls.as_deref_mut() {
-        None => {
-            while c.out_pos < c.out.len() {
-                match c.stream.write(&c.out[c.out_pos..]) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => c.out_pos += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Some(tls) => 'out: loop {
-            while tls.wants_write() {
-                match tls.write_tls(&mut c.stream) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'out,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            if c.out_pos == c.out.len() {
-                break;
-            }
-            // rustls takes what its buffer limit allows (before the
-            // handshake ends it keeps the plaintext for later).
-            let n = tls.writer().write(&c.out[c.out_pos..])?;
-            if n == 0 {
-                break;
-            }
-            c.out_pos += n;
-        },
-    }
-    if c.out_pos == c.out.len() {
-        c.out.clear();
-        c.out_pos = 0;
-    } else if c.out_pos >= 64 * 1024 {
-        c.out.drain(..c.out_pos);
-        c.out_pos = 0;
-    }
-    Ok(())
 }

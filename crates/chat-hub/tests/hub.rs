@@ -187,7 +187,7 @@ fn nick_changes_are_checked_and_announced() {
     f.say(1, "/nick Alice\n");
     f.say(
         2,
-        "/nick alice\n/nick OPERATOR\n/nick 9lives\n/nick b\u{200b}ob\n",
+        "/nick alice\n/nick OPERATOR\n/nick 9lives\n/nick b\u{430}ob\n",
     );
     f.say(1, "/nick ALICE\n");
     insta::assert_snapshot!(f.out.take(2), @r#"
@@ -195,10 +195,26 @@ fn nick_changes_are_checked_and_announced() {
     [Tue Nov  3 08:05:09 2026] -!- error: nick alice is taken
     [Tue Nov  3 08:05:09 2026] -!- error: nick OPERATOR is reserved
     [Tue Nov  3 08:05:09 2026] -!- error: nick "9lives" must start with a letter
-    [Tue Nov  3 08:05:09 2026] -!- error: nick "b\u{200b}ob" may not contain '\u{200b}' (use letters, digits, '_' and '-')
+    [Tue Nov  3 08:05:09 2026] -!- error: nick "bаob" may not contain 'а' (U+0430; use letters, digits, '_' and '-')
     [Tue Nov  3 08:05:09 2026] -!- Alice is now known as ALICE
     "#);
     assert!(f.hub.has_nick("alice") && !f.hub.has_nick("guest1"));
+}
+
+#[test]
+fn an_invisible_character_in_a_nick_is_removed_before_the_nick_is_checked() {
+    let mut f = Fixture::with_clients(&[1, 2]);
+    f.say(1, "/nick Al\u{200b}ice\u{3164}\n");
+    f.say(2, "/nick al\u{e0041}ice\n");
+    assert_eq!(f.lines_for(1), ["-!- guest1 is now known as Alice"]);
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "-!- guest1 is now known as Alice",
+            "-!- error: nick alice is taken"
+        ]
+    );
+    assert!(f.hub.has_nick("alice"));
 }
 
 #[test]

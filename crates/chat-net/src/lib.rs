@@ -50,9 +50,13 @@
 //! * **A transport seam.** A connection's stream is an internal enum, plain
 //!   TCP or TLS ([`Reactor::listen_tls`], rustls as a sans-I/O session
 //!   between the socket and the handler), so neither the loop nor any handler
-//!   notices which. A TLS handshake not finished within
-//!   [`NetConfig::tls_handshake_timeout`] closes the connection; garbage
-//!   instead of a ClientHello closes it at once.
+//!   notices which: TLS is a variant of the stream, not a layer of the loop,
+//!   the handler sees plaintext, and the plain path pays one `match`. rustls
+//!   buffers at most 64 KiB of plaintext ahead of the socket, so a slow TLS
+//!   reader is bounded like a plain one; ciphertext accepted but not yet
+//!   written keeps the connection on the flush list. A TLS handshake not
+//!   finished within [`NetConfig::tls_handshake_timeout`] closes the
+//!   connection; garbage instead of a ClientHello closes it at once.
 //! * **Other threads and the OS reach in through the loop.** A [`mio::Waker`]
 //!   ([`Reactor::waker`]) leads to [`Handler::woken`]; watched signals
 //!   ([`Reactor::watch_signals`]) to [`Handler::signal`]; timers

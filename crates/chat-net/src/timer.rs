@@ -117,7 +117,11 @@ mod tests {
             ]
         );
         assert_eq!(t.next_deadline(), None);
-        // Cancelling a fired timer is harmless.
+        // Cancelling a fired timer is harmless: nothing is due or pending.
         t.cancel(a);
+        assert_eq!(t.next_deadline(), None);
+        out.clear();
+        t.pop_due(t0 + Duration::from_secs(60), &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 }

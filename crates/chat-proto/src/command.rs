@@ -176,6 +176,21 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
     }
 }
 
+/// Whether `line` is a `/pass` or `/oper` command, well formed or not: its
+/// arguments may be a password, so it must never be written down (a client's
+/// input history, a log). It errs on the side of secrecy: leading white space
+/// and any letter case still count, and so does `/oper` with its name alone
+/// (the password may have been typed in the name's place). `//pass` says
+/// `/pass` to the room and is no command. Pass the line as the server would
+/// parse it, that is sanitized ([`crate::sanitize_text`]).
+pub fn is_secret_command(line: &str) -> bool {
+    let Some(command) = line.trim_start().strip_prefix('/') else {
+        return false;
+    };
+    let name = command.split([' ', '\t']).next().unwrap_or_default();
+    name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("oper")
+}
+
 /// The first word and the rest, if any.
 fn split_word(text: &str) -> (&str, Option<&str>) {
     match text.split_once([' ', '\t']) {
@@ -240,5 +255,30 @@ mod tests {
         );
         assert_eq!(parse_command("/me"), Err(CommandError::Usage("/me TEXT")));
         assert_eq!(parse_command("/who x"), Err(CommandError::Usage("/who")));
+    }
+
+    #[test]
+    fn pass_and_oper_are_secret_however_they_are_typed() {
+        for line in [
+            "/pass hunter2",
+            "/PASS hunter2",
+            "  /Pass\thunter2",
+            "/pass",
+            "/oper root hunter2",
+            "/OPER hunter2",
+            "/oper",
+        ] {
+            assert!(is_secret_command(line), "{line:?}");
+        }
+        for line in [
+            "//pass hunter2",
+            "/passwd x",
+            "/operator",
+            "/msg bob /pass x",
+            "pass hunter2",
+            "",
+        ] {
+            assert!(!is_secret_command(line), "{line:?}");
+        }
     }
 }

@@ -13,8 +13,10 @@
 //!
 //! - [`LineDecoder`] splits a byte stream into lines (LF, CRLF or a lone CR),
 //!   bounded by a maximum length; [`raw_message`] treats one read as one message.
-//! - [`sanitize_text`] removes control characters and terminal escape sequences.
-//! - [`Command`] is what a client asks for; [`parse_command`] reads it.
+//! - [`sanitize_text`] removes control characters, terminal escape sequences
+//!   and invisible characters.
+//! - [`Command`] is what a client asks for; [`parse_command`] reads it;
+//!   [`is_secret_command`] tells the lines that hold a password.
 //! - [`Body`] is what the server says; [`encode_line`] and [`encode_raw`]
 //!   write it, [`parse_line`] reads it back.
 //! - [`TimestampFormat`] and [`StampCache`] format the leading `[stamp]`.
@@ -27,7 +29,7 @@ mod sanitize;
 mod timestamp;
 
 pub use codec::{Frame, LineDecoder, raw_message};
-pub use command::{Command, CommandError, parse_command};
+pub use command::{Command, CommandError, is_secret_command, parse_command};
 pub use message::{Body, Line, Notice, ParseError, encode_line, encode_raw, parse_line};
 pub use names::{
     MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, validate_nick, validate_room,

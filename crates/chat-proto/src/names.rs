@@ -1,4 +1,13 @@
 //! Nicks and room names: what is allowed, and how they compare.
+//!
+//! Names are ASCII, so no invisible, combining or look-alike character can be
+//! part of one. An invisible character is refused with its own reason
+//! ([`NameError::Invisible`]), naming its code point, since quoting it would
+//! show nothing. On the server a client's line is sanitized before it is
+//! parsed, and sanitizing already removes invisible characters
+//! ([`crate::sanitize_text`]): `/nick al<U+200B>ice` asks for `alice`. The
+//! refusal is for every other caller (configuration, a client checking a nick
+//! before it sends one).
 
 /// Longest nick, in bytes (nicks are ASCII).
 pub const MAX_NICK_LEN: usize = 24;
@@ -14,6 +23,9 @@ pub enum NameError {
     },
     /// The first character must be a letter.
     BadStart,
+    /// A character drawn as nothing: a zero width space or joiner, a Hangul
+    /// filler, a tag character, a bidi control…
+    Invisible(char),
     BadChar(char),
 }
 
@@ -23,12 +35,22 @@ impl std::fmt::Display for NameError {
             NameError::Empty => f.write_str("is empty"),
             NameError::TooLong { max } => write!(f, "is longer than {max} characters"),
             NameError::BadStart => f.write_str("must start with a letter"),
-            NameError::BadChar(c) => {
+            NameError::Invisible(c) => write!(
+                f,
+                "may not contain the invisible character U+{:04X} (use letters, digits, '_' and '-')",
+                u32::from(*c)
+            ),
+            NameError::BadChar(c) if c.is_ascii() => {
                 write!(
                     f,
                     "may not contain {c:?} (use letters, digits, '_' and '-')"
                 )
             }
+            NameError::BadChar(c) => write!(
+                f,
+                "may not contain {c:?} (U+{:04X}; use letters, digits, '_' and '-')",
+                u32::from(*c)
+            ),
         }
     }
 }
@@ -54,7 +76,11 @@ fn validate(name: &str, max: usize) -> Result<(), NameError> {
         .chars()
         .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
     {
-        return Err(NameError::BadChar(bad));
+        return Err(if crate::sanitize::is_invisible(bad) {
+            NameError::Invisible(bad)
+        } else {
+            NameError::BadChar(bad)
+        });
     }
     if name.len() > max {
         return Err(NameError::TooLong { max });
@@ -86,10 +112,6 @@ mod tests {
         assert_eq!(validate_nick("2alice"), Err(NameError::BadStart));
         assert_eq!(validate_nick("al ice"), Err(NameError::BadChar(' ')));
         assert_eq!(
-            validate_nick("al\u{200b}ice"),
-            Err(NameError::BadChar('\u{200b}'))
-        );
-        assert_eq!(
             validate_nick("аlice"),
             Err(NameError::BadChar('а')),
             "Cyrillic a"
@@ -99,6 +121,37 @@ mod tests {
             Err(NameError::TooLong { max: 24 })
         );
         assert_eq!(nick_key("ALice"), "alice");
+    }
+
+    #[test]
+    fn a_nick_with_an_invisible_character_is_refused_with_its_code_point() {
+        for (nick, invisible) in [
+            ("al\u{200b}ice", '\u{200b}'),
+            ("alice\u{200d}", '\u{200d}'),
+            ("al\u{3164}ice", '\u{3164}'),
+            ("al\u{115f}ice", '\u{115f}'),
+            ("al\u{ffa0}ice", '\u{ffa0}'),
+            ("alice\u{e0041}", '\u{e0041}'),
+            ("al\u{feff}ice", '\u{feff}'),
+            ("al\u{2060}ice", '\u{2060}'),
+            ("al\u{034f}ice", '\u{034f}'),
+            ("al\u{202e}ice", '\u{202e}'),
+        ] {
+            assert_eq!(validate_nick(nick), Err(NameError::Invisible(invisible)));
+            assert_eq!(validate_room(nick), Err(NameError::Invisible(invisible)));
+        }
+        assert_eq!(
+            NameError::Invisible('\u{3164}').to_string(),
+            "may not contain the invisible character U+3164 (use letters, digits, '_' and '-')"
+        );
+        assert_eq!(
+            NameError::BadChar('а').to_string(),
+            "may not contain 'а' (U+0430; use letters, digits, '_' and '-')"
+        );
+        assert_eq!(
+            NameError::BadChar(' ').to_string(),
+            "may not contain ' ' (use letters, digits, '_' and '-')"
+        );
     }
 
     #[test]

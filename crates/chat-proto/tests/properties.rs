@@ -20,6 +20,66 @@ fn text() -> impl Strategy<Value = String> {
     })
 }
 
+/// Characters drawn as nothing, which sanitized text never contains (the
+/// zero width joiner and variation selectors U+FE00–U+FE0F, kept where emoji
+/// need them, are checked on their own).
+const INVISIBLE: &[(char, char)] = &[
+    ('\u{00ad}', '\u{00ad}'),
+    ('\u{034f}', '\u{034f}'),
+    ('\u{061c}', '\u{061c}'),
+    ('\u{115f}', '\u{1160}'),
+    ('\u{17b4}', '\u{17b5}'),
+    ('\u{180b}', '\u{180f}'),
+    ('\u{200b}', '\u{200c}'),
+    ('\u{200e}', '\u{200f}'),
+    ('\u{202a}', '\u{202e}'),
+    ('\u{2060}', '\u{206f}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{feff}', '\u{feff}'),
+    ('\u{ffa0}', '\u{ffa0}'),
+    ('\u{1d173}', '\u{1d17a}'),
+    ('\u{e0000}', '\u{e0fff}'),
+];
+
+const ZWJ: char = '\u{200d}';
+
+fn is_invisible(c: char) -> bool {
+    INVISIBLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+fn is_selector(c: char) -> bool {
+    ('\u{fe00}'..='\u{fe0f}').contains(&c)
+}
+
+fn is_pictograph(c: char) -> bool {
+    let c = u32::from(c);
+    (0x1f000..=0x1faff).contains(&c)
+        || (0x2600..=0x27bf).contains(&c)
+        || (0x2b00..=0x2bff).contains(&c)
+        || (0x2300..=0x23ff).contains(&c)
+        || (0x2190..=0x21ff).contains(&c)
+}
+
+/// Bytes that mix text, emoji, escapes and every kind of invisible
+/// character, with now and then an invalid byte.
+fn hostile_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        "[a-z ]{1,3}".prop_map(String::into_bytes),
+        prop::sample::select(vec![
+            "😀", "👩", "🏳", "🌈", "❤", "♀", "⬛", "🏽", "é", "\x1b[1m", "\u{9b}1m"
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+        prop::sample::select(INVISIBLE.to_vec())
+            .prop_flat_map(|(lo, hi)| u32::from(lo)..=u32::from(hi))
+            .prop_map(|c| char::from_u32(c).unwrap_or(' ').to_string().into_bytes()),
+        Just(ZWJ.to_string().into_bytes()),
+        (0xfe00u32..=0xfe0f)
+            .prop_map(|c| char::from_u32(c).unwrap_or(' ').to_string().into_bytes()),
+        Just(vec![0xff]),
+    ];
+    proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
 fn round_trip(body: Body<'_>) -> Result<(), TestCaseError> {
     let mut out = BytesMut::new();
     encode_line(&mut out, "Mon Nov  3 08:05:09 2026", &body);
@@ -108,6 +168,37 @@ proptest! {
         let safe = out.chars().all(|c| c == '\t' || !c.is_control());
         prop_assert!(safe, "control character left in {:?}", out);
         prop_assert!(!out.contains(['\u{202e}', '\u{2028}']), "bidi override or line separator left");
+        prop_assert!(!out.chars().any(is_invisible), "invisible character left in {:?}", out);
+    }
+
+    #[test]
+    fn sanitized_text_has_no_invisible_characters(bytes in hostile_text()) {
+        let mut out = String::new();
+        sanitize_text(&bytes, &mut out);
+        let chars: Vec<char> = out.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            prop_assert!(!is_invisible(c), "U+{:04X} left in {:?}", u32::from(c), out);
+            prop_assert!(c == '\t' || !c.is_control(), "control character left in {:?}", out);
+            let before = i.checked_sub(1).map(|j| chars[j]);
+            if c == ZWJ {
+                // Between two pictographs, the first maybe with its selector.
+                let base = match before {
+                    Some(s) if is_selector(s) => i.checked_sub(2).map(|j| chars[j]),
+                    other => other,
+                };
+                prop_assert!(base.is_some_and(is_pictograph), "joiner after no pictograph in {:?}", out);
+                let after = chars.get(i + 1).copied();
+                prop_assert!(after.is_some_and(is_pictograph), "joiner before no pictograph in {:?}", out);
+            }
+            if is_selector(c) {
+                let alone = before.is_some_and(|b| !is_selector(b) && b != ZWJ);
+                prop_assert!(alone, "selector not directly after a character in {:?}", out);
+            }
+        }
+        // Sanitizing is idempotent.
+        let mut again = String::new();
+        sanitize_text(out.as_bytes(), &mut again);
+        prop_assert_eq!(again, out);
     }
 
     #[test]

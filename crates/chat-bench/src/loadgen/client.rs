@@ -1,0 +1,141 @@
+//! One client's bytes: its socket and TLS session, what it has queued to
+//! send, and what a read from it hands to (the [`Inbox`]).
+
+use std::io::{self, Read, Write};
+
+use mio::net::TcpStream;
+use rustls::ClientConnection;
+
+use super::{Group, Role};
+use crate::marker::Scanner;
+
+/// A connection of the generator.
+pub(super) struct Client {
+    pub(super) stream: TcpStream,
+    /// The TLS session, when the group speaks TLS.
+    pub(super) tls: Option<Box<ClientConnection>>,
+    pub(super) group: usize,
+    pub(super) role: Role,
+    /// A receiver on the group's second server.
+    pub(super) remote: bool,
+    pub(super) connected: bool,
+    pub(super) ready: bool,
+    pub(super) scanner: Scanner,
+    pub(super) out: Vec<u8>,
+    pub(super) out_pos: usize,
+}
+
+/// What a read hands to: the reading client's state and its group.
+pub(super) struct Inbox<'a> {
+    pub(super) ready: &'a mut bool,
+    pub(super) role: Role,
+    pub(super) remote: bool,
+    pub(super) scanner: &'a mut Scanner,
+    pub(super) group: &'a mut Group,
+    pub(super) now: u64,
+}
+
+impl Inbox<'_> {
+    /// Bytes from the server (plaintext): the first makes the client ready,
+    /// a receiver counts the markers in them.
+    pub(super) fn receive(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let g = &mut *self.group;
+        if !*self.ready {
+            *self.ready = true;
+            if self.role != Role::Churn {
+                g.ready += 1;
+            }
+        }
+        if self.role == Role::Receiver {
+            let (w, now, remote) = (&mut g.window, self.now, self.remote);
+            self.scanner.scan(bytes, |t| {
+                if t >= w.from_ns && t < w.until_ns {
+                    let latency = now.saturating_sub(t).max(1);
+                    w.delivered += 1;
+                    w.hist.saturating_record(latency);
+                    if remote {
+                        w.delivered_remote += 1;
+                        w.hist_remote.saturating_record(latency);
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Feeds `data` (bytes read from the socket) to `tls` and hands every
+/// piece of plaintext to `found`. `Ok(true)`: the server closed the session.
+pub(super) fn decrypt(
+    tls: &mut ClientConnection,
+    mut data: &[u8],
+    plain: &mut [u8],
+    mut found: impl FnMut(&[u8]),
+) -> io::Result<bool> {
+    // An empty slice would read as end of stream to rustls.
+    while !data.is_empty() {
+        tls.read_tls(&mut data)?;
+        tls.process_new_packets().map_err(io::Error::other)?;
+        loop {
+            match tls.reader().read(plain) {
+                Ok(0) => return Ok(true),
+                Ok(n) => found(&plain[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Writes what `c` has queued until done or `WouldBlock` (through its TLS
+/// session, if it has one).
+pub(super) fn flush(c: &mut Client) -> io::Result<()> {
+    if !c.connected {
+        return Ok(());
+    }
+    match c.tls.as_deref_mut() {
+        None => {
+            while c.out_pos < c.out.len() {
+                match c.stream.write(&c.out[c.out_pos..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => c.out_pos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Some(tls) => 'out: loop {
+            while tls.wants_write() {
+                match tls.write_tls(&mut c.stream) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'out,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if c.out_pos == c.out.len() {
+                break;
+            }
+            // rustls takes what its buffer limit allows (before the
+            // handshake ends it keeps the plaintext for later).
+            let n = tls.writer().write(&c.out[c.out_pos..])?;
+            if n == 0 {
+                break;
+            }
+            c.out_pos += n;
+        },
+    }
+    if c.out_pos == c.out.len() {
+        c.out.clear();
+        c.out_pos = 0;
+    } else if c.out_pos >= 64 * 1024 {
+        c.out.drain(..c.out_pos);
+        c.out_pos = 0;
+    }
+    Ok(())
+}

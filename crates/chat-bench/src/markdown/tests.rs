@@ -1,0 +1,279 @@
+//! BENCHMARKS.md from fixed figures: every section filled, nothing left of
+//! the template's placeholders or comments, the figures where they belong.
+
+use std::time::Duration;
+
+use super::*;
+use crate::plan::Workload;
+use crate::sys::Machine;
+use crate::workloads::churn;
+use crate::workloads::fanout::{Config, Run};
+
+fn point(dialect: Dialect, target: f64, delivered: f64, p99: f64, cpu: f64) -> Point {
+    let run = Run {
+        offered: target,
+        delivered_rate: delivered,
+        ratio: delivered / target,
+        p99_ms: p99,
+        server_cpu: cpu,
+        server_cpu_ns_per_delivery: cpu / delivered * 1e9,
+        p99_remote_ms: if dialect == Dialect::OursCluster {
+            p99 + 1.0
+        } else {
+            f64::NAN
+        },
+        remote_ratio: f64::NAN,
+        ..Run::default()
+    };
+    Point {
+        dialect,
+        receivers: 100,
+        senders: 4,
+        target,
+        runs: vec![run],
+    }
+}
+
+fn sweep(other: Dialect) -> Sweep {
+    Sweep {
+        config: Config {
+            receivers: 100,
+            senders: 4,
+            rates: vec![1e6, 2e6],
+            runs: 1,
+            secs: 1.0,
+        },
+        points: vec![
+            point(Dialect::Ours, 1e6, 1e6, 1.0, 0.2),
+            point(other, 1e6, 1e6, 2.0, 0.4),
+            point(Dialect::Ours, 2e6, 2e6, 1.5, 0.4),
+            point(other, 2e6, 1.5e6, 900.0, 0.9),
+        ],
+        skipped: Vec::new(),
+    }
+}
+
+fn results(cluster: Result<Sweep, String>) -> Results {
+    Results {
+        machine: Machine {
+            nproc: 2,
+            cpu: "test".into(),
+            kernel: "test".into(),
+            mem_gib: 1.0,
+        },
+        runs: 1,
+        secs: 1.0,
+        missing: Vec::new(),
+        sweeps: Vec::new(),
+        rtts: Vec::new(),
+        churn_config: churn::Config {
+            receivers: 100,
+            senders: 4,
+            rate: 1e6,
+            churn_rate: 1000.0,
+            runs: 1,
+            secs: 1.5,
+        },
+        churns: Vec::new(),
+        conns: Vec::new(),
+        tls: Some(Ok(sweep(Dialect::OursTls))),
+        cluster: Some(cluster),
+        workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
+        elapsed: Duration::from_secs(1),
+    }
+}
+
+/// Every section present: three sweeps with the peers (one skipped),
+/// ping-pong, idle clients, churn, TLS, a cluster, missing peers, notes.
+fn full_results() -> Results {
+    use crate::workloads::churn::Churn;
+    use crate::workloads::conns::{Conns, ConnsRun};
+    use crate::workloads::rtt::Rtt;
+    let mut sweeps = Vec::new();
+    for receivers in [100, 1000, 10_000] {
+        let mut s = sweep(Dialect::Redis);
+        s.config.receivers = receivers;
+        s.points.push(point(Dialect::Ncat, 1e6, 1e6, 0.5, 0.1));
+        s.points.push(point(Dialect::Redis, 5e5, 5e5, 1.0, 0.1));
+        if receivers == 10_000 {
+            s.skipped.push((Dialect::Ncat, "too many clients".into()));
+        }
+        if receivers == 100 {
+            s.points.push(point(Dialect::Ours, 5e5, 5e5, 3.0, 0.1));
+        }
+        if receivers == 1000 {
+            s.points[2].runs[0].gen_cpu = 0.99;
+        }
+        sweeps.push(s);
+    }
+    let run = |p99| Run {
+        p99_ms: p99,
+        ratio: 0.9995,
+        ..Run::default()
+    };
+    let conns = |dialect, rss| Conns {
+        dialect,
+        target: 19_000,
+        runs: vec![ConnsRun {
+            clients: 19_000,
+            rate: 25_000.0,
+            rss_per_client: rss,
+            slab_per_client: 2000.0,
+            survived: true,
+            ..ConnsRun::default()
+        }],
+    };
+    Results {
+        missing: vec![Dialect::Ncat],
+        sweeps,
+        rtts: vec![
+            Rtt {
+                dialect: Dialect::Ours,
+                runs: vec![(20.0, 40.0, 0), (22.0, 45.0, 1)],
+            },
+            Rtt {
+                dialect: Dialect::Redis,
+                runs: vec![(25.0, 50.0, 0)],
+            },
+        ],
+        churns: vec![Churn {
+            dialect: Dialect::Ours,
+            quiet: vec![run(1.0)],
+            churned: vec![run(2.0)],
+            cycles: vec![(1000.0, 0)],
+        }],
+        conns: vec![conns(Dialect::Ours, 900.0), conns(Dialect::Redis, 1500.0)],
+        ..results(Ok(sweep(Dialect::OursCluster)))
+    }
+}
+
+/// Every placeholder filled, whichever sections a run fills.
+fn assert_filled(md: &str) {
+    assert!(!md.contains("{{"), "a placeholder is left:\n{md}");
+    assert!(!md.contains("<!--"), "a template comment is left:\n{md}");
+}
+
+#[test]
+fn the_template_is_filled_from_the_figures() {
+    let md = markdown(
+        &full_results(),
+        "cargo xtask bench",
+        Some("\nSome notes.\n\n"),
+    );
+    assert_filled(&md);
+    for heading in [
+        "# Benchmarks\n",
+        "\n## Targets of issue 3\n",
+        "\n## Fan-out\n",
+        "\n### R = 100 receivers, S = 4 senders\n",
+        "\n### R = 10000 receivers, S = 4 senders\n",
+        "\n## TLS fan-out (issue 5)\n",
+        "\n## Cross-node fan-out (issue 7)\n",
+        "\n## Ping-pong\n",
+        "\n## Idle clients at the file limit\n",
+        "\n## On paper: 1,000,000 clients\n",
+        "\n## Churn\n",
+        "\n## Method\n",
+        "\n## Notes and profile\n\nSome notes.\n",
+    ] {
+        assert!(md.contains(heading), "no {heading:?} in\n{md}");
+    }
+    assert!(md.starts_with("# Benchmarks\n"), "{md}");
+    assert!(md.contains("\n```\ncargo xtask bench\n```\n"), "{md}");
+    assert!(md.contains("on 2 CPUs (test), Linux test, 1 GiB;"), "{md}");
+    assert!(
+        md.contains("\nNot installed, so not compared: ncat.\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 1 | fan-out R=1000 S=4: ≥ 2× Redis, approach ncat | ours 2.00M (generator-bound) vs Redis 1.00M (2.00×) and ncat 1.00M (2.00×) | **met** |\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2 | p99 below Redis's at every rate both sustain (R=100) | 2 rates compared; ours not below at: 0.50M: 3.000 vs 1.000 ms | **not met** |\n"),
+        "{md}"
+    );
+    assert!(md.contains("| total | 1900 B | 1.77 GiB |\n"), "{md}");
+    assert!(md.contains("\nncat skipped: too many clients.\n"), "{md}");
+    assert!(
+        md.contains("\nAt its best sustained rate the cluster used 0.40 cores of CPU 0 (400 ns per delivery).\n"),
+        "{md}"
+    );
+    // A table goes straight from its rule to its rows, and ends the file
+    // with one newline.
+    assert!(!md.contains("|\n\n|"), "{md}");
+    assert!(
+        md.ends_with("Some notes.\n") && !md.ends_with("\n\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn sections_left_out_leave_no_trace() {
+    let mut r = results(Err("no redis".into()));
+    let mut tls = sweep(Dialect::OursTls);
+    tls.points[1].runs[0].p99_ms = 500.0;
+    r.tls = Some(Ok(tls));
+    let md = markdown(&r, "x", None);
+    assert_filled(&md);
+    assert!(
+        md.contains("| p99 at a common rate | — | — | no rate both sustained |\n"),
+        "{md}"
+    );
+    for absent in ["Not installed", "## On paper", "## Notes", "| 3 |", "| 4 |"] {
+        assert!(!md.contains(absent), "{absent:?} in\n{md}");
+    }
+    // Empty tables keep their header and rule, and nothing else.
+    assert!(
+        md.contains("| server | p50 µs | p99 µs | lost |\n|---|---|---|---|\n\n## Idle"),
+        "{md}"
+    );
+}
+
+#[test]
+fn tls_and_cluster_sit_beside_plain() {
+    let r = results(Ok(sweep(Dialect::OursCluster)));
+    let c = report::tls_comparison(&sweep(Dialect::OursTls));
+    assert_eq!(c.common, Some(1e6));
+    assert_eq!(c.throughput_cost(), Some(2.0));
+    assert_eq!(c.cpu_cost().map(|x| (x * 100.0).round()), Some(200.0));
+    let md = markdown(&r, "test", None);
+    assert!(md.contains("## TLS fan-out (issue 5)"), "{md}");
+    assert!(
+        md.contains("| best sustained deliveries/s | 2.00M | 1.00M | 2.00× (plain / TLS) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| server CPU per delivery at 1.00M (ns) | 200 | 400 | 2.00× (TLS / plain) |"),
+        "{md}"
+    );
+    assert!(md.contains("## Cross-node fan-out (issue 7)"), "{md}");
+    assert!(
+        md.contains("| p99 ms on node B alone at 1.00M | | 3.000 (3.000–3.000) | |"),
+        "{md}"
+    );
+    assert!(md.contains("share on node B"), "{md}");
+    let json = r.json();
+    assert_eq!(
+        json["tls_fanout"]["comparison"]["base_over_other_best"],
+        2.0
+    );
+    assert_eq!(json["cluster_fanout"]["ran"], true);
+    let table = r.table();
+    assert!(table.contains("TLS cost (plain / other) 2.00×"), "{table}");
+}
+
+#[test]
+fn a_missing_redis_is_a_note() {
+    let r = results(Err("redis-server is not installed".into()));
+    let md = markdown(&r, "test", None);
+    assert!(
+        md.contains("Not measured: redis-server is not installed."),
+        "{md}"
+    );
+    assert_eq!(
+        r.json()["cluster_fanout"]["skipped"],
+        "redis-server is not installed"
+    );
+    assert!(r.table().contains("skipped: redis-server is not installed"));
+}

@@ -1,0 +1,56 @@
+//! Every Redis key and pub/sub channel of the cluster, named once.
+//!
+//! All live under `chat:`. Nodes of different builds share them, so a value
+//! here is part of the cluster's wire format: the tests below pin each one.
+//! Nicks and rooms are keyed by their case-folded form (`nick_key`,
+//! `room_key`), as the hub compares them.
+
+use chat_proto::{nick_key, room_key};
+
+/// Pub/sub channel: every room line of the cluster, as JSON (node, room,
+/// nick, text, action, time in ms and UTC offset: `wire.rs`). One channel
+/// for all rooms; each node drops the lines of rooms it has nobody in.
+pub(super) const ROOMS: &str = "chat:rooms";
+
+/// Sorted set, node → the end of its lease in ms since the epoch: the live
+/// nodes.
+pub(super) const NODES: &str = "chat:nodes";
+
+/// Pub/sub channel: private messages for the nicks `node` holds.
+pub(super) fn node(node: &str) -> String {
+    format!("chat:node:{node}")
+}
+
+/// String, with a lease (`EX lease`): the node holding `nick` (the key is
+/// lowercase; the value is the node's name).
+pub(super) fn nick(nick: &str) -> String {
+    format!("chat:nick:{}", nick_key(nick))
+}
+
+/// Hash nick → room, `EXPIRE lease`: `node`'s members, for `/who` and
+/// `/rooms` on the other nodes.
+pub(super) fn members(node: &str) -> String {
+    format!("chat:members:{node}")
+}
+
+/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
+/// at most 1000): the history of `room`, each entry a `line` field holding
+/// the room line's JSON.
+pub(super) fn history(room: &str) -> String {
+    format!("chat:history:{}", room_key(room))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_are_the_wire_format() {
+        assert_eq!(ROOMS, "chat:rooms");
+        assert_eq!(NODES, "chat:nodes");
+        assert_eq!(node("host:21263"), "chat:node:host:21263");
+        assert_eq!(nick("Alice"), "chat:nick:alice");
+        assert_eq!(members("a"), "chat:members:a");
+        assert_eq!(history("#Dev"), "chat:history:dev");
+    }
+}

@@ -1,0 +1,202 @@
+//! What each [`ClusterRequest`] does in Redis, and the events it answers
+//! with: nick claims and releases (through the [`scripts`]), member lists,
+//! private messages to the node holding a nick, history reads, and the
+//! periodic snapshot that renews this node's leases.
+//!
+//! Room lines are not here: the command thread publishes them in batches
+//! (`CommandThread::publish`).
+
+use std::collections::{HashMap, HashSet};
+
+use chat_proto::{nick_key, room_key};
+use redis::{Commands, Connection, RedisResult};
+
+use super::wire::{WireLine, WirePrivate};
+use super::{BridgeConfig, keys, scripts};
+use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Runs one request against Redis; returns the events it produces.
+pub(super) fn run(
+    con: &mut Connection,
+    config: &BridgeConfig,
+    request: ClusterRequest,
+) -> RedisResult<Vec<ClusterEvent>> {
+    let node = config.node.as_str();
+    let lease = config.lease.as_secs().max(1);
+    Ok(match request {
+        // `CommandThread::handle` sends these to `publish`, in batches.
+        ClusterRequest::Publish(_) => Vec::new(),
+        ClusterRequest::Claim { client, nick } => {
+            let ours: i64 = redis::cmd("EVAL")
+                .arg(scripts::CLAIM)
+                .arg(1)
+                .arg(keys::nick(&nick))
+                .arg(node)
+                .arg(lease)
+                .query(con)?;
+            let result = if ours == 1 {
+                ClaimResult::Claimed
+            } else {
+                ClaimResult::Taken
+            };
+            vec![ClusterEvent::Claimed {
+                client,
+                nick,
+                result,
+            }]
+        }
+        ClusterRequest::Release { nick } => {
+            redis::pipe()
+                .cmd("EVAL")
+                .arg(scripts::RELEASE)
+                .arg(1)
+                .arg(keys::nick(&nick))
+                .arg(node)
+                .ignore()
+                .cmd("HDEL")
+                .arg(keys::members(node))
+                .arg(&nick)
+                .ignore()
+                .query::<()>(con)?;
+            Vec::new()
+        }
+        ClusterRequest::Member { nick, room } => {
+            con.hset::<_, _, _, ()>(keys::members(node), nick, room)?;
+            Vec::new()
+        }
+        ClusterRequest::Sync { members } => sync(con, node, lease, &members)?,
+        ClusterRequest::Private {
+            client,
+            from,
+            to,
+            text,
+            time,
+        } => {
+            let holder: Option<String> = con.get(keys::nick(&to))?;
+            let mut receivers = 0;
+            if let Some(holder) = holder.filter(|holder| holder != node) {
+                let payload = WirePrivate::new(&from, &to, &text, time);
+                let payload = serde_json::to_string(&payload).unwrap_or_default();
+                receivers = con.publish(keys::node(&holder), payload)?;
+            }
+            let error: Option<String> = (receivers == 0u64).then(|| format!("no such nick: {to}"));
+            vec![ClusterEvent::PrivateSent {
+                client,
+                from,
+                to,
+                text,
+                error,
+            }]
+        }
+        ClusterRequest::History {
+            client,
+            token,
+            room,
+            count,
+        } => {
+            let reply: redis::streams::StreamRangeReply =
+                con.xrevrange_count(keys::history(&room), "+", "-", count)?;
+            let mut lines: Vec<RoomLine> = reply
+                .ids
+                .iter()
+                .filter_map(|entry| entry.get::<String>("line"))
+                .filter_map(|json| serde_json::from_str::<WireLine>(&json).ok())
+                .filter_map(WireLine::into_line)
+                .collect();
+            lines.reverse();
+            vec![ClusterEvent::History {
+                client,
+                token,
+                lines: Some(lines),
+            }]
+        }
+        ClusterRequest::Who { client, room } => {
+            let key = room_key(&room);
+            let mut nicks = Vec::new();
+            for (nick, their_room) in remote_members(con, node)? {
+                if room_key(&their_room) == key {
+                    nicks.push(nick);
+                }
+            }
+            vec![ClusterEvent::Members {
+                client,
+                room,
+                nicks: Some(nicks),
+            }]
+        }
+        ClusterRequest::Rooms { client } => {
+            let mut counts: HashMap<String, (String, usize)> = HashMap::new();
+            for (_, room) in remote_members(con, node)? {
+                counts.entry(room_key(&room)).or_insert((room, 0)).1 += 1;
+            }
+            vec![ClusterEvent::Rooms {
+                client,
+                rooms: Some(counts.into_values().collect()),
+            }]
+        }
+    })
+}
+
+/// Renews this node's leases and member list from a snapshot.
+fn sync(
+    con: &mut Connection,
+    node: &str,
+    lease: u64,
+    members: &[(String, String)],
+) -> RedisResult<Vec<ClusterEvent>> {
+    let mut claims = redis::pipe();
+    for (nick, _) in members {
+        claims
+            .cmd("EVAL")
+            .arg(scripts::CLAIM)
+            .arg(1)
+            .arg(keys::nick(nick))
+            .arg(node)
+            .arg(lease);
+    }
+    let ours: Vec<i64> = if members.is_empty() {
+        Vec::new()
+    } else {
+        claims.query(con)?
+    };
+    let key = keys::members(node);
+    let mut list = redis::pipe();
+    list.atomic().del(&key).ignore();
+    for chunk in members.chunks(512) {
+        list.hset_multiple(&key, chunk).ignore();
+    }
+    let lease_ms = i64::try_from(lease).unwrap_or(15) * 1000;
+    list.expire(&key, lease as i64)
+        .ignore()
+        .zadd(keys::NODES, node, now_ms() + lease_ms)
+        .ignore()
+        .zrembyscore(keys::NODES, "-inf", now_ms())
+        .ignore()
+        .query::<()>(con)?;
+    let lost = members
+        .iter()
+        .zip(ours)
+        .filter(|(_, ours)| *ours == 0)
+        .map(|((nick, _), _)| ClusterEvent::NickLost { nick: nick.clone() });
+    Ok(lost.collect())
+}
+
+/// Every (nick, room) on the other live nodes.
+fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, String)>> {
+    let nodes: Vec<String> = con.zrangebyscore(keys::NODES, now_ms(), "+inf")?;
+    let mut members = Vec::new();
+    let mut seen = HashSet::new();
+    for other in nodes.iter().filter(|other| *other != node) {
+        let theirs: HashMap<String, String> = con.hgetall(keys::members(other))?;
+        for (nick, room) in theirs {
+            if seen.insert(nick_key(&nick)) {
+                members.push((nick, room));
+            }
+        }
+    }
+    Ok(members)
+}
