@@ -303,7 +303,7 @@ impl Chat {
             out.console(&format!("[{name}] {body} ({})", client.peer));
         }
         if let Some((client, room)) = self.members.client_and_room_mut(id)
-            && let Some(slot) = room.history.slot()
+            && let Some(slot) = room.history.slot(now.timestamp())
         {
             let nick = &client.nick;
             let history = Body::History { nick, text, action };
@@ -515,12 +515,19 @@ impl Chat {
             .is_some_and(|client| client.framing == Framing::Raw)
     }
 
-    /// The last `count` lines of `id`'s room from this server's memory.
-    pub(crate) fn send_local_history(&mut self, out: &mut dyn Outbox, id: ClientId, count: usize) {
+    /// The last `count` lines of `id`'s room from this server's memory,
+    /// none said before `since` (Unix seconds).
+    pub(crate) fn send_local_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        count: usize,
+        since: i64,
+    ) {
         let Some(room) = self.members.room_of(id) else {
             return;
         };
-        let lines = self.members.room(room).history.recent(count);
+        let lines = self.members.room(room).history.recent(count, since);
         self.delivery.send_encoded(out, id, lines);
     }
 
@@ -610,7 +617,7 @@ impl Chat {
         self.delivery
             .send_many(out, self.members.clients(), members, time, &body);
         let history = Body::History { nick, text, action };
-        if let Some(slot) = self.members.room_mut(room).history.slot() {
+        if let Some(slot) = self.members.room_mut(room).history.slot(time.timestamp()) {
             self.delivery.history_line(slot, time, &history);
         }
     }

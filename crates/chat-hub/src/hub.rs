@@ -161,7 +161,8 @@ impl Hub {
         self.node.admitted(&self.chat, out, id);
         if self.config.framing == Framing::Line {
             let count = self.config.history_lines;
-            self.node.send_history(&mut self.chat, out, id, count, now);
+            let (chat, config) = (&mut self.chat, &self.config);
+            self.node.send_history(chat, config, out, id, count, now);
         }
     }
 
@@ -401,7 +402,7 @@ impl Hub {
                 if chat.join(config, out, id, room, now) {
                     node.tell_member(chat, out, id);
                     if !chat.is_raw(id) {
-                        node.send_history(chat, out, id, config.history_lines, now);
+                        node.send_history(chat, config, out, id, config.history_lines, now);
                     }
                 }
             }
@@ -427,7 +428,7 @@ impl Hub {
             }
             Command::History(count) => {
                 if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    node.send_history(chat, out, id, count, now);
+                    node.send_history(chat, config, out, id, count, now);
                 }
             }
             Command::Help => {

@@ -50,7 +50,7 @@ use chrono::{DateTime, FixedOffset};
 
 pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
-pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
+pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::{Hub, HubStats};
 pub use ipnet::IpNet;
 pub use outbox::{ClientId, Gone, Outbox};

@@ -275,6 +275,7 @@ impl Node {
     pub(crate) fn send_history(
         &mut self,
         chat: &mut Chat,
+        config: &HubConfig,
         out: &mut dyn Outbox,
         id: ClientId,
         count: usize,
@@ -303,7 +304,8 @@ impl Node {
             }
             self.forget(id);
         }
-        chat.send_local_history(out, id, count);
+        let since = config.history_retention.since(now.timestamp());
+        chat.send_local_history(out, id, count, since);
     }
 
     /// Something happened in the cluster.
@@ -410,9 +412,13 @@ impl Node {
             // come after newer lines, so it is skipped.
             return;
         }
+        let since = config.history_retention.since(now.timestamp());
         match lines {
-            Some(lines) => chat.send_history_lines(out, id, &lines, now),
-            None => chat.send_local_history(out, id, config.history_lines),
+            Some(mut lines) => {
+                lines.retain(|line| line.time.timestamp() >= since);
+                chat.send_history_lines(out, id, &lines, now);
+            }
+            None => chat.send_local_history(out, id, config.history_lines, since),
         }
         chat.release(out, id);
     }

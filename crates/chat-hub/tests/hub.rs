@@ -1082,3 +1082,67 @@ fn cluster_private_messages_and_who() {
     f.say(1, "not published\n");
     assert_eq!(f.hub.stats().cluster_dropped, 1);
 }
+
+impl Fixture {
+    /// Hands the hub one event from the cluster.
+    fn event(&mut self, event: ClusterEvent) {
+        let mut out = std::mem::take(&mut self.out);
+        self.hub.cluster_event(&mut out, event, self.time);
+        self.out = out;
+    }
+
+    /// The token of `id`'s last history request.
+    fn history_token(&self, id: u64) -> u64 {
+        self.out
+            .requests
+            .iter()
+            .rev()
+            .find_map(|r| match r {
+                ClusterRequest::History { client, token, .. }
+                    if *client == ClientId(id as usize) =>
+                {
+                    Some(*token)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no history request: {:?}", self.out.requests))
+    }
+}
+
+#[test]
+fn history_older_than_the_retention_is_never_sent() {
+    let config = HubConfig {
+        history_retention: Retention::Seconds(60),
+        ..HubConfig::default()
+    };
+    let mut f = Fixture::new(config.clone());
+    f.connect(1);
+    f.say(1, "old\n");
+    f.time += chrono::Duration::seconds(30);
+    f.say(1, "newer\n");
+    f.time += chrono::Duration::seconds(31);
+    f.connect(2);
+    assert_eq!(f.lines_for(2)[2..], ["(history) <guest1> newer"]);
+    f.say(2, "/history\n");
+    assert_eq!(f.lines_for(2), ["(history) <guest1> newer"]);
+
+    // In a cluster, what Redis sends back obeys the same rule.
+    let mut f = Fixture::new(HubConfig {
+        cluster: cluster_fixture().hub.config().cluster.clone(),
+        ..config
+    });
+    f.out.cluster_up = true;
+    f.connect(1);
+    f.out.take(1);
+    let token = f.history_token(1);
+    let lines = vec![
+        remote_line("too old", now() - chrono::Duration::seconds(61)),
+        remote_line("recent", now() - chrono::Duration::seconds(59)),
+    ];
+    f.event(ClusterEvent::History {
+        client: ClientId(1),
+        token,
+        lines: Some(lines),
+    });
+    assert_eq!(f.lines_for(1), ["(history) <bob> recent"]);
+}

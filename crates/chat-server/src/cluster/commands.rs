@@ -17,7 +17,7 @@ use redis::{Connection, RedisResult};
 use super::wire::WireLine;
 use super::{
     BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Emitter, keys,
-    requests,
+    millis, now_ms, requests,
 };
 use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
 
@@ -183,7 +183,9 @@ impl CommandThread {
     }
 
     /// Publishes room lines (and appends them to their rooms' history) in
-    /// one pipeline. `false`: the reactor is gone, stop.
+    /// one pipeline; each room's stream is then trimmed to the retention
+    /// and set to expire a retention after this line. `false`: the reactor
+    /// is gone, stop.
     fn publish(&mut self, lines: &[RoomLine]) -> bool {
         let Some(con) = self.con.as_mut() else {
             self.lost += lines.len() as u64;
@@ -191,11 +193,13 @@ impl CommandThread {
         };
         let keep = self.config.history_keep.max(1);
         let mut pipe = redis::pipe();
+        let mut streams: Vec<String> = Vec::new();
         for line in lines {
             let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
+            let stream = keys::history(&line.room);
             pipe.cmd("PUBLISH").arg(keys::ROOMS).arg(&payload).ignore();
             pipe.cmd("XADD")
-                .arg(keys::history(&line.room))
+                .arg(&stream)
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(keep)
@@ -203,6 +207,22 @@ impl CommandThread {
                 .arg("line")
                 .arg(&payload)
                 .ignore();
+            if !streams.contains(&stream) {
+                streams.push(stream);
+            }
+        }
+        if let Some(retention) = self.config.history_retention {
+            let oldest = now_ms().saturating_sub(millis(retention));
+            let seconds = retention.as_secs().max(1);
+            for stream in &streams {
+                pipe.cmd("XTRIM")
+                    .arg(stream)
+                    .arg("MINID")
+                    .arg("~")
+                    .arg(oldest)
+                    .ignore();
+                pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
+            }
         }
         match pipe.query::<()>(con) {
             Ok(()) => true,

@@ -34,8 +34,9 @@ pub(super) fn members(node: &str) -> String {
 }
 
 /// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
-/// at most 1000): the history of `room`, each entry a `line` field holding
-/// the room line's JSON.
+/// at most 1000; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
+/// history_retention`): the history of `room`, each entry a `line` field
+/// holding the room line's JSON. An abandoned room's stream expires.
 pub(super) fn history(room: &str) -> String {
     format!("chat:history:{}", room_key(room))
 }

@@ -55,6 +55,16 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
+/// Milliseconds since the epoch, as Redis stream ids and leases count them.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `duration` in whole milliseconds, saturating.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// What the bridge needs to know.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
@@ -63,6 +73,9 @@ pub struct BridgeConfig {
     pub lease: Duration,
     /// Lines each room's stream keeps (`MAXLEN ~`).
     pub history_keep: usize,
+    /// How long a room's stream keeps a line (`MINID ~`) and lives after
+    /// its last one (`EXPIRE`); `None`: for ever.
+    pub history_retention: Option<Duration>,
 }
 
 /// The reactor's ends of the bridge.

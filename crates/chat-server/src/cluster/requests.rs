@@ -12,12 +12,8 @@ use chat_proto::{nick_key, room_key};
 use redis::{Commands, Connection, RedisResult};
 
 use super::wire::{WireLine, WirePrivate};
-use super::{BridgeConfig, keys, scripts};
+use super::{BridgeConfig, keys, millis, now_ms, scripts};
 use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// Runs one request against Redis; returns the events it produces.
 pub(super) fn run(
@@ -98,8 +94,14 @@ pub(super) fn run(
             room,
             count,
         } => {
+            // Entry ids are the milliseconds they were added at: none
+            // older than the retention is read.
+            let oldest = match config.history_retention {
+                Some(retention) => now_ms().saturating_sub(millis(retention)).to_string(),
+                None => "-".to_owned(),
+            };
             let reply: redis::streams::StreamRangeReply =
-                con.xrevrange_count(keys::history(&room), "+", "-", count)?;
+                con.xrevrange_count(keys::history(&room), "+", oldest, count)?;
             let mut lines: Vec<RoomLine> = reply
                 .ids
                 .iter()
