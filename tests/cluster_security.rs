@@ -4,12 +4,14 @@
 //! Like `cluster.rs`, each test starts its own redis-server, and without one
 //! installed says so and passes (or fails under `CHAT_TESTS_REQUIRE=1`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_tests::{RedisProcess, ServerProcess, TIMEOUT};
 
-use crate::cluster::{client, nick};
+use crate::cluster::{client, nick, until_heard};
 
 /// A node named `name` in the cluster at `redis_url`, with `settings`
 /// (top-level keys of server.toml) and `args`.
@@ -71,4 +73,88 @@ fn a_room_stream_expires_with_the_retention_and_older_lines_are_not_sent() {
     eventually("the stream expired", || {
         redis_query(&redis, &["EXISTS", "chat:history:lobby"]) == ["0"]
     });
+}
+
+/// A node "ghost" that Redis believes alive, with `count` members in the
+/// lobby: every `/who` and `/rooms` reads them all.
+fn ghost_members(redis: &RedisProcess, count: usize) {
+    let nicks: Vec<String> = (0..count).map(|i| format!("ghost{i}")).collect();
+    let mut args = vec!["HSET", "chat:members:ghost"];
+    for nick in &nicks {
+        args.extend([nick.as_str(), "lobby"]);
+    }
+    redis_query(redis, &args);
+    let far = (chrono::Utc::now().timestamp_millis() + 3_600_000).to_string();
+    redis_query(redis, &["ZADD", "chat:nodes", &far, "ghost"]);
+}
+
+#[test]
+fn lines_cross_nodes_within_500ms_while_ten_clients_hammer_queries() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    ghost_members(&redis, 20_000);
+    let a = node_with("nodeA", &redis.url(), "", &["--no-console"]);
+    let b = node_with("nodeB", &redis.url(), "", &["--no-console"]);
+    let mut alice = client(&a);
+    nick(&mut alice, "alice");
+    let mut bob = client(&b);
+    nick(&mut bob, "bob");
+    until_heard(&mut bob, &mut alice, "probe");
+    until_heard(&mut alice, &mut bob, "probe");
+
+    // Ten clients of node A ask as fast as they are answered.
+    let stop = Arc::new(AtomicBool::new(false));
+    let hammers: Vec<_> = (0..10)
+        .map(|_| {
+            let mut hammer = client(&a);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    hammer.send_line("/who");
+                    hammer.send_line("/rooms");
+                    hammer.send_line("/history 5");
+                    // Reads (and keeps) what came for 20 ms.
+                    let _ = hammer.expect_within("\u{1}", Duration::from_millis(20));
+                }
+                hammer
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    // Lines said on node A, where the queries queue, and on node B: each
+    // reaches the other node within 500 ms, and none is lost.
+    for i in 0..30 {
+        let (from, to) = if i % 2 == 0 {
+            (&mut alice, &mut bob)
+        } else {
+            (&mut bob, &mut alice)
+        };
+        let line = format!("tick {i:02}");
+        from.send_line(&line);
+        let heard = to.expect_within(&format!("> {line}"), Duration::from_millis(500));
+        if heard.is_none() {
+            stop.store(true, Ordering::Relaxed);
+            to.fail(&format!("{line:?} did not cross nodes within 500 ms"));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let heard: Vec<String> = hammers
+        .into_iter()
+        .flat_map(|hammer| {
+            hammer
+                .join()
+                .map(|c| c.history().to_vec())
+                .unwrap_or_default()
+        })
+        .collect();
+    // The queries were answered from the whole cluster, and paced.
+    assert!(
+        heard
+            .iter()
+            .any(|l| l.contains("-!- members of lobby (2001")),
+        "no /who answer with the ghost's members"
+    );
+    assert!(heard.iter().any(|l| l.contains("error: slow down")));
 }

@@ -414,7 +414,7 @@ impl Hub {
                 }
             }
             Command::Who => {
-                if !node.who(chat, out, id)
+                if !node.who(chat, out, id, now)
                     && let Some(room) = chat.members().room_of(id)
                 {
                     let room = chat.members().room(room).name.clone();
@@ -422,7 +422,7 @@ impl Hub {
                 }
             }
             Command::Rooms => {
-                if !node.rooms(out, id) {
+                if !node.rooms(chat, out, id, now) {
                     chat.rooms_reply(out, id, Vec::new(), now);
                 }
             }

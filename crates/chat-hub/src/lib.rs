@@ -23,8 +23,10 @@
 //! - `flood.rs` (fakelag), `timeouts.rs`;
 //! - `delivery.rs` (`Delivery`: encode once, hand out, count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
-//! - `console.rs` (the operator's console), `cluster.rs` (`ClusterState`
-//!   and the messages to and from the Redis bridge);
+//! - `console.rs` (the operator's console), `cluster.rs` (the messages to
+//!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
+//!   cluster), `pace.rs` (`QueryPace`: one cluster query a second per
+//!   client);
 //! - `config.rs` (`HubConfig`, each setting defined once).
 
 mod admission;
@@ -43,6 +45,7 @@ mod membership;
 mod node;
 mod operators;
 mod outbox;
+mod pace;
 mod rooms;
 mod timeouts;
 

@@ -13,6 +13,7 @@ use chat_proto::{Body, nick_key};
 
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
+use crate::pace::{QueryPace, SLOW_DOWN};
 use crate::{
     ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, Now, Outbox,
     RoomLine,
@@ -36,6 +37,8 @@ pub(crate) struct Node {
     connected: bool,
     /// Requests dropped because the channel toward Redis was full.
     dropped: u64,
+    /// One `/who` or `/rooms` a second per client.
+    pace: QueryPace,
 }
 
 impl Node {
@@ -171,6 +174,7 @@ impl Node {
     /// `id` left with `nick`: it waits for nothing, and its nick is free.
     pub(crate) fn left(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str) {
         self.forget(id);
+        self.pace.forget(id);
         if self.is_on() {
             self.ask(out, release(nick));
         }
@@ -252,21 +256,44 @@ impl Node {
         self.ask(out, request)
     }
 
-    /// `/who`: the other nodes' members are asked for first; `false`: the
-    /// answer is local only.
-    pub(crate) fn who(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) -> bool {
+    /// `/who`: the other nodes' members are asked for first (or `id` is
+    /// told to slow down); `false`: the answer is local only.
+    pub(crate) fn who(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        now: Now,
+    ) -> bool {
         let members = chat.members();
         let Some(room) = members.room_of(id).filter(|_| self.is_on()) else {
             return false;
         };
         let room = members.room(room).name.clone();
-        self.ask(out, ClusterRequest::Who { client: id, room })
+        self.paced(chat, out, id, now) || self.ask(out, ClusterRequest::Who { client: id, room })
     }
 
-    /// `/rooms`: the other nodes' rooms are asked for first; `false`: the
-    /// answer is local only.
-    pub(crate) fn rooms(&mut self, out: &mut dyn Outbox, id: ClientId) -> bool {
-        self.ask(out, ClusterRequest::Rooms { client: id })
+    /// `/rooms`: the other nodes' rooms are asked for first (or `id` is
+    /// told to slow down); `false`: the answer is local only.
+    pub(crate) fn rooms(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        now: Now,
+    ) -> bool {
+        self.is_on()
+            && (self.paced(chat, out, id, now)
+                || self.ask(out, ClusterRequest::Rooms { client: id }))
+    }
+
+    /// Too soon for `id` to ask the cluster again: it is told so.
+    fn paced(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId, now: Now) -> bool {
+        let too_soon = !self.pace.allow(id, now.timestamp_millis());
+        if too_soon {
+            chat.error(out, id, SLOW_DOWN, now);
+        }
+        too_soon
     }
 
     /// Sends `id` the last `count` lines of its room, before anything else

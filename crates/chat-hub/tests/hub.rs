@@ -1146,3 +1146,40 @@ fn history_older_than_the_retention_is_never_sent() {
     });
     assert_eq!(f.lines_for(1), ["(history) <bob> recent"]);
 }
+
+#[test]
+fn cluster_queries_are_paced_per_client_and_a_single_server_is_not() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    f.connect_node(2);
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "/who\n/rooms\n/who\n/rooms\n");
+    f.say(2, "/who\n");
+    let asked: Vec<ClientId> = f
+        .out
+        .requests
+        .iter()
+        .filter_map(|r| match r {
+            ClusterRequest::Who { client, .. } | ClusterRequest::Rooms { client } => Some(*client),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, [ClientId(1), ClientId(1), ClientId(2)]);
+    let slow_down = "-!- error: slow down: /who and /rooms ask every server, at most once a second";
+    assert_eq!(f.lines_for(1), [slow_down, slow_down]);
+    f.time += chrono::Duration::seconds(1);
+    f.out.requests.clear();
+    f.say(1, "/who\n");
+    assert!(
+        matches!(&f.out.requests[..], [ClusterRequest::Who { .. }]),
+        "{:?}",
+        f.out.requests
+    );
+
+    let mut single = Fixture::with_clients(&[1]);
+    single.say(1, "/who\n/rooms\n/who\n/rooms\n/who\n");
+    let lines = single.lines_for(1);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("slow down")), "{lines:?}");
+}

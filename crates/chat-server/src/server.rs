@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -60,7 +60,7 @@ fn now() -> Now {
 struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
-    cluster: Option<&'a SyncSender<ClusterRequest>>,
+    cluster: Option<&'a Bridge>,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -88,8 +88,7 @@ impl Outbox for NetOutbox<'_> {
 
     fn cluster(&mut self, request: ClusterRequest) -> bool {
         // Never blocks: a full channel (a slow Redis) drops the request.
-        self.cluster
-            .is_some_and(|requests| requests.try_send(request).is_ok())
+        self.cluster.is_some_and(|bridge| bridge.send(request))
     }
 
     fn io_totals(&self) -> (u64, u64) {
@@ -104,7 +103,7 @@ impl Server {
         let out = NetOutbox {
             net,
             console_on_stdout: self.console_on_stdout,
-            cluster: self.cluster.as_ref().map(|bridge| &bridge.requests),
+            cluster: self.cluster.as_ref(),
         };
         (&mut self.hub, out)
     }

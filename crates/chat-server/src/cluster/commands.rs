@@ -9,17 +9,16 @@
 //! "unavailable" at once, counting the room lines it could not send; once
 //! connected again it claims this node's nicks from the last member snapshot.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use redis::{Connection, RedisResult};
 
 use super::wire::WireLine;
-use super::{
-    BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Emitter, keys,
-    millis, now_ms, requests,
-};
-use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
+use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests};
+use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
 /// Room lines sent to Redis in one pipeline: one round trip carries many
 /// lines, so a busy room is not limited to one line per round trip.
@@ -35,12 +34,19 @@ pub(super) struct CommandThread {
     members: Vec<(String, String)>,
     /// Room lines not published because Redis was unreachable.
     lost: u64,
+    /// Room lines done with (written or lost), for the query thread.
+    written: Arc<AtomicU64>,
     /// When to try connecting again, while not connected.
     next_attempt: Instant,
 }
 
 impl CommandThread {
-    pub(super) fn new(client: redis::Client, config: BridgeConfig, emit: Emitter) -> CommandThread {
+    pub(super) fn new(
+        client: redis::Client,
+        config: BridgeConfig,
+        emit: Emitter,
+        written: Arc<AtomicU64>,
+    ) -> CommandThread {
         CommandThread {
             client,
             config,
@@ -48,6 +54,7 @@ impl CommandThread {
             con: None,
             members: Vec::new(),
             lost: 0,
+            written,
             next_attempt: Instant::now(),
         }
     }
@@ -146,11 +153,7 @@ impl CommandThread {
     }
 
     fn connect(&self) -> RedisResult<Connection> {
-        let mut con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-        con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-        con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-        redis::cmd("PING").query::<()>(&mut con)?;
-        Ok(con)
+        super::connect(&self.client)
     }
 
     /// Runs one request. `false`: the reactor is gone, stop.
@@ -187,6 +190,13 @@ impl CommandThread {
     /// and set to expire a retention after this line. `false`: the reactor
     /// is gone, stop.
     fn publish(&mut self, lines: &[RoomLine]) -> bool {
+        let going_on = self.write(lines);
+        self.written
+            .fetch_add(lines.len() as u64, Ordering::Release);
+        going_on
+    }
+
+    fn write(&mut self, lines: &[RoomLine]) -> bool {
         let Some(con) = self.con.as_mut() else {
             self.lost += lines.len() as u64;
             return true;
@@ -244,49 +254,10 @@ impl CommandThread {
 
     /// Answers a request that Redis cannot serve now.
     fn unavailable(&mut self, request: ClusterRequest) -> bool {
-        let event = match request {
-            ClusterRequest::Publish(_) => {
-                self.lost += 1;
-                return true;
-            }
-            ClusterRequest::Claim { client, nick } => ClusterEvent::Claimed {
-                client,
-                nick,
-                result: ClaimResult::Unavailable,
-            },
-            ClusterRequest::Private {
-                client,
-                from,
-                to,
-                text,
-                ..
-            } => ClusterEvent::PrivateSent {
-                client,
-                error: Some(format!(
-                    "no such nick on this server: {to} (the cluster is unreachable)"
-                )),
-                from,
-                to,
-                text,
-            },
-            ClusterRequest::History { client, token, .. } => ClusterEvent::History {
-                client,
-                token,
-                lines: None,
-            },
-            ClusterRequest::Who { client, room } => ClusterEvent::Members {
-                client,
-                room,
-                nicks: None,
-            },
-            ClusterRequest::Rooms { client } => ClusterEvent::Rooms {
-                client,
-                rooms: None,
-            },
-            ClusterRequest::Release { .. }
-            | ClusterRequest::Member { .. }
-            | ClusterRequest::Sync { .. } => return true,
-        };
-        self.emit.emit(event)
+        if let ClusterRequest::Publish(_) = request {
+            self.lost += 1;
+            return true;
+        }
+        requests::unavailable(request).is_none_or(|event| self.emit.emit(event))
     }
 }

@@ -4,7 +4,9 @@
 //! periodic snapshot that renews this node's leases.
 //!
 //! Room lines are not here: the command thread publishes them in batches
-//! (`CommandThread::publish`).
+//! (`CommandThread::publish`). The command thread runs the writes, the query
+//! thread the reads (`/who`, `/rooms`, history); both answer with
+//! [`unavailable`] when Redis cannot be asked.
 
 use std::collections::{HashMap, HashSet};
 
@@ -201,4 +203,48 @@ fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, 
         }
     }
     Ok(members)
+}
+
+/// The answer to `request` when Redis cannot be asked; `None`: it needs none.
+pub(super) fn unavailable(request: ClusterRequest) -> Option<ClusterEvent> {
+    Some(match request {
+        ClusterRequest::Claim { client, nick } => ClusterEvent::Claimed {
+            client,
+            nick,
+            result: ClaimResult::Unavailable,
+        },
+        ClusterRequest::Private {
+            client,
+            from,
+            to,
+            text,
+            ..
+        } => ClusterEvent::PrivateSent {
+            client,
+            error: Some(format!(
+                "no such nick on this server: {to} (the cluster is unreachable)"
+            )),
+            from,
+            to,
+            text,
+        },
+        ClusterRequest::History { client, token, .. } => ClusterEvent::History {
+            client,
+            token,
+            lines: None,
+        },
+        ClusterRequest::Who { client, room } => ClusterEvent::Members {
+            client,
+            room,
+            nicks: None,
+        },
+        ClusterRequest::Rooms { client } => ClusterEvent::Rooms {
+            client,
+            rooms: None,
+        },
+        ClusterRequest::Publish(_)
+        | ClusterRequest::Release { .. }
+        | ClusterRequest::Member { .. }
+        | ClusterRequest::Sync { .. } => return None,
+    })
 }
