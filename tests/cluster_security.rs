@@ -158,3 +158,41 @@ fn lines_cross_nodes_within_500ms_while_ten_clients_hammer_queries() {
     );
     assert!(heard.iter().any(|l| l.contains("error: slow down")));
 }
+
+#[test]
+fn guest_nicks_cannot_be_squatted_across_nodes() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    let a = node_with("nodeA", &redis.url(), "", &["--no-console"]);
+    let b = node_with("nodeB", &redis.url(), "", &["--no-console"]);
+    let first = b.join();
+    let tag = first
+        .nick()
+        .strip_prefix("guest1-")
+        .unwrap_or_else(|| first.fail("not node B's first guest"))
+        .to_owned();
+    // A client on node A cannot take the guest nick node B gives out next,
+    // nor any other guest nick.
+    let mut squatter = a.join();
+    for taken in [format!("guest2-{tag}"), "Guest99".to_owned()] {
+        squatter.send_line(&format!("/nick {taken}"));
+        squatter.expect_body(&format!(
+            "-!- error: nick {taken} is reserved for guests: the server gives them to newcomers"
+        ));
+    }
+    // Held elsewhere all the same (a lease some other node left behind):
+    // the newcomer who was given it gets another, claimed in turn.
+    let held = format!("chat:nick:guest2-{tag}");
+    redis_query(&redis, &["SET", &held, "nodeX", "EX", "60"]);
+    let mut newcomer = b.connect();
+    newcomer.expect_contains(&format!("Welcome, guest2-{tag}!"));
+    newcomer.expect_body(&format!("-!- guest2-{tag} is now known as guest3-{tag}"));
+    let key = format!("chat:nick:guest3-{tag}");
+    eventually("node B holds the new guest nick", || {
+        redis_query(&redis, &["GET", &key]) == ["nodeB"]
+    });
+    assert_eq!(redis_query(&redis, &["GET", &held]), ["nodeX"]);
+    squatter.send_line(&format!("/msg guest3-{tag} found you"));
+    newcomer.expect_contains("found you");
+}

@@ -17,7 +17,7 @@ use crate::cluster::local_time;
 use crate::console::{self, Console};
 use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
 use crate::flood::FloodState;
-use crate::membership::Membership;
+use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
 
@@ -322,8 +322,8 @@ impl Chat {
     ) -> NickChange {
         let refusal = if let Err(why) = validate_nick(nick) {
             format!("nick {nick:?} {why}")
-        } else if nick_key(nick) == nick_key(&config.operator_name) {
-            format!("nick {nick} is reserved")
+        } else if let Some(whose) = membership::reserved(config, nick) {
+            format!("nick {nick} is reserved{whose}")
         } else if self.members.owner(nick).is_some_and(|owner| owner != id) {
             format!("nick {nick} is taken")
         } else if self.members.owner(nick) == Some(id) {

@@ -83,7 +83,8 @@ impl Membership {
     }
 
     /// A guest nick nobody holds: `guestN`, with `tag` (a cluster node's)
-    /// appended, never the operator's.
+    /// appended, never the operator's. Only the server gives these out
+    /// ([`reserved`]).
     pub(crate) fn guest_nick(&mut self, config: &HubConfig, tag: &str) -> String {
         let reserved = nick_key(&config.operator_name);
         loop {
@@ -174,6 +175,21 @@ impl Membership {
     }
 }
 
+/// Why no client may take `nick` with `/nick`, as the end of `nick N is
+/// reserved…`: the operator's name, and the guest nicks, which only the
+/// server gives out (`guestN`, `guestN-TAG`, any case), so that no client
+/// can squat the one a newcomer on another node is about to get.
+pub(crate) fn reserved(config: &HubConfig, nick: &str) -> Option<&'static str> {
+    if nick_key(nick) == nick_key(&config.operator_name) {
+        return Some("");
+    }
+    let key = nick_key(nick);
+    let number = key.strip_prefix("guest")?;
+    let rest = number.trim_start_matches(|c: char| c.is_ascii_digit());
+    let guest = rest.len() < number.len() && (rest.is_empty() || rest.starts_with('-'));
+    guest.then_some(" for guests: the server gives them to newcomers")
+}
+
 #[cfg(test)]
 mod tests {
     use chat_proto::LineDecoder;
@@ -245,5 +261,18 @@ mod tests {
         };
         assert_eq!(members.guest_nick(&config, ""), "guest3");
         assert_eq!(members.guest_nick(&config, "-ab"), "guest4-ab");
+    }
+
+    #[test]
+    fn guest_nicks_and_the_operator_are_reserved() {
+        let config = HubConfig::default();
+        for nick in ["guest1", "GUEST12", "guest2-7arh", "Guest3-x_y", "operator"] {
+            assert!(reserved(&config, nick).is_some(), "{nick}");
+        }
+        for nick in [
+            "guest", "guests", "guest-1", "guest1x", "guest_1", "myguest1", "alice",
+        ] {
+            assert_eq!(reserved(&config, nick), None, "{nick}");
+        }
     }
 }

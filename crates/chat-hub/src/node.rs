@@ -469,10 +469,9 @@ impl Node {
             return;
         };
         if client.pending_nick.as_deref() != Some(nick) {
+            // The claim of its guest nick: held elsewhere, it gets another.
             if nick_key(&client.nick) == key && result == ClaimResult::Taken {
-                out.console(&format!(
-                    "cluster: guest nick {nick} is held by another node"
-                ));
+                self.new_guest(chat, config, out, id, nick, now);
             }
             return;
         }
@@ -505,9 +504,22 @@ impl Node {
         nick: &str,
         now: Now,
     ) {
-        let Some(id) = chat.members().owner(nick) else {
-            return;
-        };
+        if let Some(id) = chat.members().owner(nick) {
+            self.new_guest(chat, config, out, id, nick, now);
+        }
+    }
+
+    /// `id`'s nick `nick` is another node's: it becomes a new guest, whose
+    /// nick is claimed in turn.
+    fn new_guest(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) {
         let guest = chat.members_mut().guest_nick(config, &self.guest_tag());
         let text = format!("another server holds the nick {nick} now; you are {guest}");
         chat.info(out, id, &text, now);

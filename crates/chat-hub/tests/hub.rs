@@ -1183,3 +1183,46 @@ fn cluster_queries_are_paced_per_client_and_a_single_server_is_not() {
     assert_eq!(lines.len(), 5, "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains("slow down")), "{lines:?}");
 }
+
+#[test]
+fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.say(1, "/nick guest7\n/nick Guest2-7arh\n/nick guest\n");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- error: nick guest7 is reserved for guests: the server gives them to newcomers",
+            "-!- error: nick Guest2-7arh is reserved for guests: the server gives them to newcomers",
+            "-!- guest1 is now known as guest",
+        ]
+    );
+
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    let guest = f.hub.nick(ClientId(1)).unwrap_or_default().to_owned();
+    let tag = guest.trim_start_matches("guest1");
+    f.out.take(1);
+    f.out.requests.clear();
+    f.event(ClusterEvent::Claimed {
+        client: ClientId(1),
+        nick: guest.clone(),
+        result: ClaimResult::Taken,
+    });
+    let next = format!("guest2{tag}");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            format!("-!- another server holds the nick {guest} now; you are {next}"),
+            format!("-!- {guest} is now known as {next}"),
+        ]
+    );
+    assert!(
+        matches!(
+            &f.out.requests[..],
+            [ClusterRequest::Member { nick: member, .. }, ClusterRequest::Claim { nick, .. }]
+                if *member == next && *nick == next
+        ),
+        "{:?}",
+        f.out.requests
+    );
+}
