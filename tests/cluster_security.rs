@@ -196,3 +196,68 @@ fn guest_nicks_cannot_be_squatted_across_nodes() {
     squatter.send_line(&format!("/msg guest3-{tag} found you"));
     newcomer.expect_contains("found you");
 }
+
+/// A new connection to `node`: welcomed (`true`) or refused as banned.
+fn welcomed(node: &ServerProcess) -> bool {
+    let mut probe = node.connect();
+    let first = probe.expect("a welcome or a refusal", |line| {
+        line.starts_with("-!- Welcome, ") || line.contains("error: you are banned")
+    });
+    first.starts_with("-!- Welcome, ")
+}
+
+#[test]
+fn a_ban_on_one_node_holds_on_every_node_and_an_unban_lifts_it_everywhere() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    let mut a = node_with("nodeA", &redis.url(), "", &["--console"]);
+    let b = node_with("nodeB", &redis.url(), "", &["--no-console"]);
+    redis.wait_subscribers(&[("chat:ban-notices", 2)]);
+    let mut bob = b.join();
+
+    a.console("/ban 127.0.0.1 10m");
+    a.expect_console("banned 127.0.0.1/32 for 600s");
+    // On node B: its client is disconnected, and a new one refused.
+    bob.expect_body("-!- you were banned by operator");
+    bob.expect_eof();
+    assert!(!welcomed(&b), "node B let a banned address in");
+    assert!(!welcomed(&a));
+    assert_eq!(
+        redis_query(&redis, &["ZRANGE", "chat:bans", "0", "-1"]),
+        ["127.0.0.1/32 operator"]
+    );
+    // A node that starts now reads the bans in force.
+    let c = node_with("nodeC", &redis.url(), "", &["--no-console"]);
+    redis.wait_subscribers(&[("chat:ban-notices", 3)]);
+    eventually("node C refuses the banned address", || !welcomed(&c));
+
+    a.console("/unban 127.0.0.1");
+    a.expect_console("unbanned 127.0.0.1/32");
+    for node in [&a, &b, &c] {
+        eventually("the unban reached every node", || welcomed(node));
+    }
+    assert!(redis_query(&redis, &["ZRANGE", "chat:bans", "0", "-1"]).is_empty());
+}
+
+#[test]
+fn an_operator_kicks_a_nick_held_by_another_node() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    let mut a = node_with("nodeA", &redis.url(), "", &["--console"]);
+    let b = node_with("nodeB", &redis.url(), "", &["--no-console"]);
+    redis.wait_subscribers(&[("chat:node:nodeB", 1)]);
+    let mut carol = client(&b);
+    nick(&mut carol, "carol");
+    let mut dave = client(&b);
+    nick(&mut dave, "dave");
+
+    a.console("/kick carol enough");
+    a.expect_console("kicked carol (on another node)");
+    carol.expect_body("-!- you were kicked by operator (enough)");
+    carol.expect_eof();
+    dave.expect_body("-!- carol left lobby (kicked: enough)");
+    a.console("/kick nobody");
+    a.expect_console("no such nick: nobody");
+}

@@ -15,11 +15,12 @@ use bytes::Bytes;
 use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
 
 use crate::admission::{Admission, Login};
-use crate::bans::{self, Bans, DEFAULT_BAN_SECONDS};
+use crate::bans::{self, DEFAULT_BAN_SECONDS};
 use crate::chat::{Chat, NickChange};
 use crate::console::{self, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
+use crate::sanctions::{self, Expel};
 use crate::timeouts::{self, Sweep};
 use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
 
@@ -271,8 +272,9 @@ impl Hub {
 
     /// Something happened in the cluster.
     pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
-        self.node
-            .event(&mut self.chat, &self.config, out, event, now);
+        let (chat, bans) = (&mut self.chat, &mut self.admission.bans);
+        let expel = self.node.event(chat, bans, &self.config, out, event, now);
+        self.expel_all(out, expel, now);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -302,8 +304,16 @@ impl Hub {
     /// Removes `id` with a last word to it, and closes it.
     fn expel(&mut self, out: &mut dyn Outbox, id: ClientId, notice: &str, why: &str, now: Now) {
         self.chat.info(out, id, notice, now);
+        // Even while its history is awaited: what is held goes out first.
+        self.chat.release(out, id);
         self.remove(out, id, why, now);
         out.close(id);
+    }
+
+    fn expel_all(&mut self, out: &mut dyn Outbox, expel: Vec<Expel>, now: Now) {
+        for Expel { id, notice, why } in expel {
+            self.expel(out, id, &notice, &why, now);
+        }
     }
 
     /// One message from a client (a line, or a raw chunk), not yet
@@ -500,13 +510,18 @@ impl Hub {
         now: Now,
     ) -> Result<Vec<String>, String> {
         let answer = match *command {
-            Command::Kick { nick, reason } => self.kick(out, by, nick, reason, now)?,
+            Command::Kick { nick, reason } => match self.kick(out, by, nick, reason, now) {
+                // Held by another node: it answers (`ClusterEvent::KickSent`).
+                Err(_) if self.node.kick(out, asker, nick, by, reason) => return Ok(Vec::new()),
+                answer => answer?,
+            },
             Command::Ban { target, duration } => self.ban(out, by, target, duration, now)?,
             Command::Unban(target) => {
                 let net = self.target_range(target)?;
                 if !self.admission.bans.remove(net) {
                     return Err(format!("{net} is not banned"));
                 }
+                self.node.unban(out, net);
                 format!("unbanned {net}")
             }
             Command::Bans => return Ok(self.admission.bans.list(now.timestamp())),
@@ -537,13 +552,7 @@ impl Hub {
         let Some(id) = self.chat.members().owner(nick) else {
             return Err(format!("no such nick: {nick}"));
         };
-        let (reason, text) = match why {
-            None => ("kicked".to_owned(), format!("you were kicked by {by}")),
-            Some(why) => (
-                format!("kicked: {why}"),
-                format!("you were kicked by {by} ({why})"),
-            ),
-        };
+        let (text, reason) = sanctions::kick_words(by, why);
         self.expel(out, id, &text, &reason, now);
         Ok(format!("kicked {nick}"))
     }
@@ -565,21 +574,13 @@ impl Hub {
         };
         let net = self.target_range(target)?;
         self.admission.bans.add(net, now.timestamp() + seconds, by);
-        let covered = self
-            .chat
-            .members()
-            .at_addresses(|ip| Bans::range_covers(net, ip));
-        let (notice, why) = (
-            format!("you were banned by {by}"),
-            format!("banned by {by}"),
-        );
-        for &victim in &covered {
-            self.expel(out, victim, &notice, &why, now);
-        }
+        self.node.ban(out, net, now.timestamp() + seconds, by);
+        let covered = sanctions::covered(&self.chat, net, by);
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
             covered.len()
         );
+        self.expel_all(out, covered, now);
         out.console(&format!("{by}: {message}"));
         Ok(message)
     }

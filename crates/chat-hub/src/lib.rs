@@ -19,7 +19,8 @@
 //! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
 //!   `rooms.rs`;
 //! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
-//!   `operators.rs` (`/oper`);
+//!   `operators.rs` (`/oper`), `sanctions.rs` (bans and kicks across a
+//!   cluster);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
 //! - `delivery.rs` (`Delivery`: encode once, hand out, count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
@@ -47,6 +48,7 @@ mod operators;
 mod outbox;
 mod pace;
 mod rooms;
+mod sanctions;
 mod timeouts;
 
 use chrono::{DateTime, FixedOffset};

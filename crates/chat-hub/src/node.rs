@@ -11,12 +11,14 @@ use std::collections::HashMap;
 
 use chat_proto::{Body, nick_key};
 
+use crate::bans::Bans;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
 use crate::pace::{QueryPace, SLOW_DOWN};
+use crate::sanctions::{self, Expel};
 use crate::{
-    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, Now, Outbox,
-    RoomLine,
+    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet, Now,
+    Outbox, RoomLine,
 };
 
 /// A client waiting this long for its history gets the local one instead.
@@ -335,15 +337,52 @@ impl Node {
         chat.send_local_history(out, id, count, since);
     }
 
-    /// Something happened in the cluster.
+    /// A ban made here: for the whole cluster.
+    pub(crate) fn ban(&mut self, out: &mut dyn Outbox, net: IpNet, until: i64, by: &str) {
+        if self.is_on() {
+            let by = by.to_owned();
+            self.ask(out, ClusterRequest::Ban { net, until, by });
+        }
+    }
+
+    /// A ban lifted here: lifted in the whole cluster.
+    pub(crate) fn unban(&mut self, out: &mut dyn Outbox, net: IpNet) {
+        if self.is_on() {
+            self.ask(out, ClusterRequest::Unban { net });
+        }
+    }
+
+    /// `/kick` of a nick not on this node, asked of the node holding it;
+    /// `false`: it cannot be asked (no cluster, or the bridge is busy).
+    pub(crate) fn kick(
+        &mut self,
+        out: &mut dyn Outbox,
+        asker: Option<ClientId>,
+        nick: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> bool {
+        let (nick, by, reason) = (nick.to_owned(), by.to_owned(), reason.map(str::to_owned));
+        let request = ClusterRequest::Kick {
+            asker,
+            nick,
+            by,
+            reason,
+        };
+        self.is_on() && self.ask(out, request)
+    }
+
+    /// Something happened in the cluster. A ban, an unban or a kick made
+    /// elsewhere is applied to `bans`; returns whom to expel.
     pub(crate) fn event(
         &mut self,
         chat: &mut Chat,
+        bans: &mut Bans,
         config: &HubConfig,
         out: &mut dyn Outbox,
         event: ClusterEvent,
         now: Now,
-    ) {
+    ) -> Vec<Expel> {
         match event {
             ClusterEvent::Line(line) => chat.remote_line(out, &line, now),
             ClusterEvent::Private {
@@ -360,7 +399,7 @@ impl Node {
                 error,
             } => {
                 if chat.members().nick(client) != Some(from.as_str()) {
-                    return; // gone, or someone else by now
+                    return Vec::new(); // gone, or someone else by now
                 }
                 match error {
                     Some(error) => chat.error(out, client, &error, now),
@@ -397,7 +436,22 @@ impl Node {
                 }
             }
             ClusterEvent::NickLost { nick } => self.nick_lost(chat, config, out, &nick, now),
+            ClusterEvent::KickSent { asker, nick, error } => {
+                let done = format!("kicked {nick} (on another node)");
+                let operator = |id| chat.members().client(id)?.operator.as_ref();
+                match (asker, error) {
+                    (None, error) => out.console(error.as_deref().unwrap_or(&done)),
+                    // Unless the asker is gone, or no operator now.
+                    (Some(id), _) if operator(id).is_none() => {}
+                    (Some(id), Some(error)) => chat.error(out, id, &error, now),
+                    (Some(id), None) => chat.info(out, id, &done, now),
+                }
+            }
+            sanction @ (ClusterEvent::Banned { .. }
+            | ClusterEvent::Unbanned { .. }
+            | ClusterEvent::Kick { .. }) => return sanctions::from_afar(chat, bans, out, sanction),
         }
+        Vec::new()
     }
 
     /// Time passes: every `sync_seconds` the local members go to the

@@ -1226,3 +1226,91 @@ fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
         f.out.requests
     );
 }
+
+#[test]
+fn cluster_bans_and_kicks_go_to_every_node_and_come_from_any() {
+    let mut f = cluster_fixture();
+    f.connect_from(1, "10.0.0.7:5000");
+    f.connect_from(2, "10.0.0.8:5000");
+    f.out.requests.clear();
+    // Made here: told to the cluster.
+    f.console("/ban 10.0.0.9 2h");
+    f.console("/unban 10.0.0.9");
+    f.console("/kick carol spam");
+    let net: IpNet = "10.0.0.9/32".parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        f.out.requests,
+        [
+            ClusterRequest::Ban {
+                net,
+                until: now().timestamp() + 7200,
+                by: "operator".into()
+            },
+            ClusterRequest::Unban { net },
+            ClusterRequest::Kick {
+                asker: None,
+                nick: "carol".into(),
+                by: "operator".into(),
+                reason: Some("spam".into())
+            },
+        ]
+    );
+    f.event(ClusterEvent::KickSent {
+        asker: None,
+        nick: "carol".into(),
+        error: None,
+    });
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("kicked carol (on another node)")
+    );
+
+    // Made elsewhere: applied here, once.
+    let net: IpNet = "10.0.0.7/32".parse().unwrap_or_else(|e| panic!("{e}"));
+    let banned = ClusterEvent::Banned {
+        net,
+        until: now().timestamp() + 600,
+        by: "bob".into(),
+    };
+    f.event(banned.clone());
+    assert!(f.out.closed.contains(&ClientId(1)));
+    assert!(!f.out.closed.contains(&ClientId(2)));
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l == "cluster: bob banned 10.0.0.7/32 (1 disconnected here)"),
+        "{:?}",
+        f.out.console
+    );
+    let console = f.out.console.len();
+    f.event(banned);
+    assert_eq!(f.out.console.len(), console, "known already: no news");
+    f.connect_from(3, "10.0.0.7:5001");
+    assert!(f.lines_for(3)[0].ends_with("error: you are banned from this server"));
+    f.console("/bans");
+    assert!(
+        f.out
+            .console
+            .last()
+            .is_some_and(|l| l.starts_with("ban 10.0.0.7/32 for 600s more, by bob")),
+        "{:?}",
+        f.out.console
+    );
+    f.event(ClusterEvent::Unbanned { net });
+    f.connect_from(4, "10.0.0.7:5002");
+    assert!(f.hub.nick(ClientId(4)).is_some(), "welcome back");
+
+    let guest2 = f.hub.nick(ClientId(2)).unwrap_or_default().to_owned();
+    f.event(ClusterEvent::Kick {
+        nick: guest2.to_uppercase(),
+        by: "bob".into(),
+        reason: None,
+    });
+    assert!(f.out.closed.contains(&ClientId(2)));
+    assert!(
+        f.lines_for(2)
+            .iter()
+            .any(|l| l.ends_with("you were kicked by bob"))
+    );
+}

@@ -11,8 +11,9 @@
 //!   `/rooms`, history reads) from a bounded channel of their own, so a room
 //!   line never waits behind a query, however many clients ask;
 //! - the *subscriber* thread (`subscriber.rs`) listens on the cluster's room
-//!   channel and on this node's own channel (private messages) and turns
-//!   what it hears into [`ClusterEvent`]s.
+//!   channel, on its ban notices and on this node's own channel (private
+//!   messages, kicks), reads the bans in force each time it subscribes, and
+//!   turns what it hears into [`ClusterEvent`]s.
 //!
 //! [`Bridge::send`] sorts the hub's requests between the two channels.
 //! Events go back through a bounded channel and the reactor's waker. The
