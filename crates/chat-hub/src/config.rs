@@ -55,6 +55,9 @@ macro_rules! hub_settings {
             /// Lines of history a joining client gets first; 0 = off. A room
             /// keeps four times as many (at most 1000) for `/history`.
             history_lines: usize = 50;
+            /// Bytes of history every room together may keep in memory; past
+            /// it the oldest lines of the largest rooms go first.
+            history_memory_bytes: usize = 64 * 1024 * 1024;
             /// Who may become an operator with `/oper NAME PASSWORD`.
             operators: Vec<$crate::Operator> = Vec::new(), toml = "operators";
         }

@@ -2,58 +2,80 @@
 //! slots, and what `/history` may ask of it.
 //!
 //! Storing a line costs a copy into a slot, not an allocation, once the ring
-//! is full; a joining client gets the last lines as one buffer.
+//! is full; a joining client gets the last lines as one buffer. What all
+//! rings hold together is bounded by `history_memory_bytes`
+//! (`crate::rooms::Rooms` drops the oldest lines of the largest rooms first).
+
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
 /// A ring of the room's last lines, each kept encoded (line framing, with
-/// its original stamp) in a slot whose buffer is reused once the ring is
-/// full: storing a line costs a copy, not an allocation.
+/// its original stamp) in a buffer that is reused once the ring is full:
+/// storing a line costs a copy, not an allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Ring {
-    slots: Vec<BytesMut>,
-    /// The oldest slot once the ring is full (and the next to reuse).
-    next: usize,
+    /// Oldest first.
+    lines: VecDeque<BytesMut>,
     keep: usize,
+    /// The memory the buffers hold (their capacity).
+    bytes: usize,
 }
 
 impl Ring {
     pub(crate) fn new(keep: usize) -> Ring {
         Ring {
-            slots: Vec::new(),
-            next: 0,
+            lines: VecDeque::new(),
             keep,
+            bytes: 0,
         }
     }
 
-    /// A cleared slot for the newest line; `None` when history is off.
-    pub(crate) fn slot(&mut self) -> Option<&mut BytesMut> {
+    /// Stores the newest line, written by `write` into a cleared buffer (the
+    /// oldest line's, once the ring is full); nothing when history is off.
+    /// Returns the memory the ring held before and holds now.
+    pub(crate) fn store(&mut self, write: impl FnOnce(&mut BytesMut)) -> (usize, usize) {
+        let before = self.bytes;
         if self.keep == 0 {
-            return None;
+            return (before, before);
         }
-        if self.slots.len() < self.keep {
-            if self.slots.capacity() == 0 {
-                self.slots.reserve_exact(self.keep);
+        let mut slot = if self.lines.len() >= self.keep {
+            self.lines.pop_front().unwrap_or_default()
+        } else {
+            if self.lines.capacity() == 0 {
+                self.lines.reserve_exact(self.keep);
             }
-            self.slots.push(BytesMut::new());
-            return self.slots.last_mut();
-        }
-        let slot = &mut self.slots[self.next];
-        self.next = (self.next + 1) % self.keep;
+            BytesMut::new()
+        };
+        let reused = slot.capacity();
         slot.clear();
-        Some(slot)
+        write(&mut slot);
+        self.bytes = self.bytes - reused + slot.capacity();
+        self.lines.push_back(slot);
+        (before, self.bytes)
+    }
+
+    /// Forgets the oldest line and gives its memory back; returns how much.
+    pub(crate) fn drop_oldest(&mut self) -> usize {
+        let freed = self.lines.pop_front().map_or(0, |line| line.capacity());
+        self.bytes -= freed;
+        freed
+    }
+
+    /// The memory the ring holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.lines.len()
     }
 
     /// The last `count` lines, oldest first, in one buffer.
     pub(crate) fn recent(&self, count: usize) -> Bytes {
-        let (newer, older) = self.slots.split_at(self.next.min(self.slots.len()));
-        let skip = self.slots.len().saturating_sub(count);
-        let lines = older.iter().chain(newer).skip(skip);
+        let skip = self.lines.len().saturating_sub(count);
+        let lines = self.lines.iter().skip(skip);
         let mut out = BytesMut::with_capacity(lines.clone().map(BytesMut::len).sum());
         lines.for_each(|line| out.extend_from_slice(line));
         out.freeze()
@@ -74,14 +96,17 @@ mod tests {
     fn the_ring_keeps_the_last_lines_in_order() {
         let mut ring = Ring::new(3);
         for line in ["a\n", "b\n", "c\n", "d\n", "e\n"] {
-            if let Some(slot) = ring.slot() {
-                slot.extend_from_slice(line.as_bytes());
-            }
+            ring.store(|slot| slot.extend_from_slice(line.as_bytes()));
         }
         assert_eq!(ring.len(), 3);
         assert_eq!(&ring.recent(10)[..], b"c\nd\ne\n");
         assert_eq!(&ring.recent(2)[..], b"d\ne\n");
-        assert!(Ring::new(0).slot().is_none());
+        let mut off = Ring::new(0);
+        assert_eq!(off.store(|_| panic!("history is off")), (0, 0));
+        let before = ring.bytes();
+        let freed = ring.drop_oldest();
+        assert!(freed > 0 && ring.bytes() == before - freed);
+        assert_eq!(&ring.recent(10)[..], b"d\ne\n");
     }
 
     #[test]

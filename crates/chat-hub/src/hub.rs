@@ -16,8 +16,8 @@ use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message
 
 use crate::admission::{Admission, Login};
 use crate::bans::{self, Bans, DEFAULT_BAN_SECONDS};
-use crate::chat::{Chat, NickChange};
-use crate::console::{self, ConsoleCommand};
+use crate::chat::{Chat, NickChange, Private};
+use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
 use crate::timeouts::{self, Sweep};
@@ -44,6 +44,7 @@ pub struct Hub {
     config: HubConfig,
     chat: Chat,
     node: Node,
+    console: Console,
     admission: Admission,
     flooding: Flooding,
     sweep: Sweep,
@@ -61,6 +62,7 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
+            console: Console::default(),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
@@ -293,6 +295,7 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
+            self.console.forget(id);
             self.admission.left(client.peer.ip());
             self.node.left(out, id, &client.nick);
         }
@@ -377,12 +380,14 @@ impl Hub {
     /// Where each client command is handled.
     fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        let console = &mut self.console;
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
                 chat.relay(config, out, id, action, text, now);
+                console.on_room_line(chat, config, out, id);
                 node.publish(chat, out, id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
@@ -405,13 +410,15 @@ impl Hub {
                     }
                 }
             }
-            Command::Msg { to, text } => {
-                if !chat.private(config, out, id, to, text, now)
-                    && !node.private(chat, out, id, to, text, now)
-                {
-                    chat.error(out, id, &format!("no such nick: {to}"), now);
+            Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
+                Private::ToOperator => console.on_private(chat, config, out, id),
+                Private::Sent => {}
+                Private::NotHere => {
+                    if !node.private(chat, out, id, to, text, now) {
+                        chat.error(out, id, &format!("no such nick: {to}"), now);
+                    }
                 }
-            }
+            },
             Command::Who => {
                 if !node.who(chat, out, id)
                     && let Some(room) = chat.members().room_of(id)
@@ -626,12 +633,16 @@ impl Hub {
         let config = &self.config;
         match console::parse(text.trim()) {
             ConsoleCommand::Reply("") => {}
-            ConsoleCommand::Reply(text) => self.chat.reply_to_last(config, out, text, now),
-            ConsoleCommand::To { nick, text } => {
-                self.chat.operator_to(config, out, nick, text, now)
+            ConsoleCommand::Reply(text) => {
+                let chat = &mut self.chat;
+                self.console.reply(chat, config, out, text, now);
             }
-            ConsoleCommand::All(text) => self.chat.operator_to_all(config, out, text, now),
-            ConsoleCommand::Who => self.chat.console_who(out),
+            ConsoleCommand::To { nick, text } => {
+                let chat = &mut self.chat;
+                self.console.reply_to(chat, config, out, nick, text, now);
+            }
+            ConsoleCommand::All(text) => console::to_all(&mut self.chat, config, out, text, now),
+            ConsoleCommand::Who => console::who(&self.chat, out),
             ConsoleCommand::Operator(command) => {
                 let by = self.config.operator_name.clone();
                 match self.operator_command(out, None, &by, &command, now) {
@@ -652,12 +663,14 @@ impl Hub {
             .started
             .map_or(0, |started| (now - started).num_seconds());
         out.console(&format!(
-            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s",
+            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s history {} of {} bytes",
             self.client_count(),
             self.room_count(),
             self.connections,
             self.messages_in,
             self.chat.delivered(),
+            self.chat.members().rooms().history_bytes(),
+            self.config.history_memory_bytes,
         ));
         if let Some(line) = self.node.stats_line() {
             out.console(&line);

@@ -338,6 +338,57 @@ fn raw_clients_get_only_what_is_addressed_to_them() {
 }
 
 #[test]
+fn a_private_question_to_the_operator_is_answered_to_its_asker_not_the_last_speaker() {
+    let mut f = Fixture::new(HubConfig {
+        echo_messages: true,
+        ..HubConfig::default()
+    });
+    f.connect(1);
+    f.connect(2);
+    f.say(1, "/nick alice\n/msg operator what is the wifi password?\n");
+    f.say(2, "/nick mallory\n/join side\nme me me\n");
+    f.out.console.clear();
+    f.console("it is on the fridge");
+    assert!(
+        f.lines_for(1)
+            .contains(&"-operator- it is on the fridge".to_owned())
+    );
+    assert!(!f.lines_for(2).iter().any(|l| l.contains("fridge")));
+    // Answered: room lines move the target again, and the prompt says so.
+    f.say(2, "anyone?\n");
+    f.console("yes, me");
+    assert!(f.lines_for(2).contains(&"-operator- yes, me".to_owned()));
+    insta::assert_snapshot!(f.out.console.join("\n"), @r"
+    (to alice) it is on the fridge
+    [side] <mallory> anyone? (127.0.0.1:40002)
+    reply to mallory:
+    (to mallory) yes, me
+    ");
+}
+
+#[test]
+fn the_console_prompt_names_whom_a_plain_line_answers() {
+    let mut f = Fixture::new(HubConfig {
+        echo_messages: true,
+        ..HubConfig::default()
+    });
+    f.connect(1);
+    f.say(1, "hi\n");
+    f.say(1, "again\n");
+    let prompts: Vec<&String> = f
+        .out
+        .console
+        .iter()
+        .filter(|l| l.starts_with("reply to"))
+        .collect();
+    assert_eq!(
+        prompts,
+        ["reply to guest1:"],
+        "shown once, when the target changes"
+    );
+}
+
+#[test]
 fn the_operator_replies_to_whoever_spoke_last() {
     let mut f = Fixture::with_clients(&[1, 2]);
     f.console("anyone?");
@@ -397,7 +448,7 @@ fn operator_kick_who_stats_and_quit() {
     kicked guest1
     1 clients:
       guest2 127.0.0.1:40002 in lobby
-    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s
+    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s history 50 of 67108864 bytes
     unknown console command /frob (try /help)
     shutting down
     ");
