@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use chat_proto::{Frame, LineDecoder, raw_message};
 use subtle::ConstantTimeEq;
 
-use crate::bans::{Bans, ban_range};
+use crate::bans::Bans;
 use crate::config::canonical;
 use crate::{ClientId, Framing, HubConfig};
 
@@ -69,8 +69,9 @@ pub(crate) struct Admission {
 #[derive(Debug, Default)]
 struct AddressCounts(HashMap<IpAddr, u32>);
 
-/// What counts as one address: an IPv4 address, or an IPv6 /64.
-fn address_key(ip: IpAddr) -> IpAddr {
+/// What counts as one address for limits and failed logins (never for
+/// bans): an IPv4 address, or an IPv6 /64.
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
@@ -233,7 +234,7 @@ impl Admission {
     }
 
     pub(crate) fn too_many_failures(&mut self, ip: IpAddr, now: i64) -> bool {
-        let key = ban_range(ip).addr();
+        let key = address_key(ip);
         match self.failures.get(&key) {
             Some(f) if now - f.since < FAILURE_WINDOW => f.count >= MAX_FAILURES,
             Some(_) => {
@@ -245,7 +246,7 @@ impl Admission {
     }
 
     pub(crate) fn record_failure(&mut self, ip: IpAddr, now: i64) {
-        let entry = self.failures.entry(ban_range(ip).addr()).or_default();
+        let entry = self.failures.entry(address_key(ip)).or_default();
         if now - entry.since >= FAILURE_WINDOW {
             *entry = Failures {
                 count: 0,

@@ -557,13 +557,9 @@ impl Hub {
         duration: Option<&str>,
         now: Now,
     ) -> Result<String, String> {
-        let seconds = match duration {
-            None => DEFAULT_BAN_SECONDS,
-            Some(text) => bans::parse_duration(text)
-                .ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m, 2h or 1d"))?,
-        };
+        let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
         let net = self.target_range(target)?;
-        self.admission.bans.add(net, now.timestamp() + seconds, by);
+        self.admission.bans.add(net, now.timestamp(), seconds, by)?;
         let covered = self
             .chat
             .members()
@@ -585,19 +581,11 @@ impl Hub {
 
     /// An address, a CIDR range, or a connected nick's address.
     fn target_range(&self, target: &str) -> Result<IpNet, String> {
-        if let Ok(net) = target.parse::<IpNet>() {
-            return Ok(net.trunc());
-        }
-        if let Ok(ip) = target.parse() {
-            return Ok(bans::ban_range(ip));
-        }
         let members = self.chat.members();
-        match members.owner(target).and_then(|id| members.client(id)) {
-            Some(client) => Ok(bans::ban_range(client.peer.ip())),
-            None => Err(format!(
-                "{target} is neither an address, a range nor a connected nick"
-            )),
-        }
+        bans::target_range(target, |nick| {
+            let client = members.owner(nick).and_then(|id| members.client(id));
+            client.map(|client| client.peer.ip())
+        })
     }
 
     /// Logins that took too long, and clients idle (or, on a full server,

@@ -701,8 +701,8 @@ fn operators_kick_ban_and_set_the_topic() {
     );
     insta::assert_snapshot!(f.lines_for(2).join("\n"), @r"
     -!- guest3 left lobby (banned by root)
-    -!- banned 2001:db8::/64 for 7200s (1 disconnected)
-    -!- ban 2001:db8::/64 for 7200s more, by root
+    -!- banned 2001:db8::1/128 for 7200s (1 disconnected)
+    -!- ban 2001:db8::1/128 for 7200s more, by root
     -!- guest1 left lobby (kicked: spam)
     -!- kicked guest1
     -!- the message of the day is now: new rules
@@ -715,10 +715,16 @@ fn operators_kick_ban_and_set_the_topic() {
             "-!- you were kicked by root (spam)"
         ]
     );
-    f.connect_from(4, "[2001:db8::99]:1");
+    // A nick's ban is its own address's, not its /64's.
+    f.connect_from(4, "[2001:db8::1]:2");
     assert_eq!(
         f.lines_for(4),
         ["-!- error: you are banned from this server"]
+    );
+    f.connect_from(6, "[2001:db8::99]:1");
+    assert_eq!(
+        f.lines_for(6),
+        ["-!- password required: send /pass PASSWORD"]
     );
     f.connect_from(5, "10.0.0.5:1");
     f.say(5, "/pass s3cret\n/topic\n");
@@ -730,16 +736,65 @@ fn operators_kick_ban_and_set_the_topic() {
     -!- topic of lobby: Rust only
     ");
     f.lines_for(2);
-    f.say(2, "/unban 2001:db8::/64\n/unban 2001:db8::/64\n");
+    f.say(2, "/unban 2001:db8::1\n/unban 2001:db8::1/128\n");
     assert_eq!(
         f.lines_for(2),
         [
-            "-!- unbanned 2001:db8::/64",
-            "-!- error: 2001:db8::/64 is not banned"
+            "-!- unbanned 2001:db8::1/128",
+            "-!- error: 2001:db8::1/128 is not banned"
         ]
     );
     f.console("/bans");
     assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
+}
+
+#[test]
+fn bans_match_the_clients_own_address_and_mapped_ranges_as_ipv4() {
+    let mut f = Fixture::new(HubConfig::default());
+    f.connect_from(1, "[2001:db8::1]:1");
+    f.connect_from(2, "[2001:db8::2]:1");
+    f.connect_from(3, "[::ffff:10.1.2.3]:1");
+    f.connect_from(4, "10.1.9.9:1");
+    f.console("/ban 2001:db8::1/128");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 2001:db8::1/128 for 3600s (1 disconnected)")
+    );
+    f.console("/ban ::ffff:10.1.0.0/112 1d");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 10.1.0.0/16 for 86400s (2 disconnected)")
+    );
+    assert_eq!(f.hub.client_count(), 1, "only 2001:db8::2 stays");
+    assert!(f.hub.has_nick("guest2"));
+    f.connect_from(5, "[::ffff:10.1.0.1]:1");
+    assert_eq!(
+        f.lines_for(5),
+        ["-!- error: you are banned from this server"]
+    );
+    f.console("/unban ::ffff:10.1.0.0/112");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("unbanned 10.1.0.0/16")
+    );
+}
+
+#[test]
+fn a_huge_ban_duration_is_an_error_not_a_wrapped_ban() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.console("/ban 127.0.0.1 9223372036854775807s");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("9223372036854775807s is too long: a ban lasts at most 3650d")
+    );
+    assert_eq!(f.hub.client_count(), 1, "nobody disconnected");
+    f.console("/bans");
+    assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
+    f.console("/ban 127.0.0.1 3650d");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 127.0.0.1/32 for 315360000s (1 disconnected)")
+    );
 }
 
 #[test]
