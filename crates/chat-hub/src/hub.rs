@@ -128,17 +128,7 @@ impl Hub {
             .admission
             .refusal(&self.config, clients, peer, now.timestamp());
         if let Some(text) = refusal {
-            self.chat
-                .tell_connection(out, id, framing, now, Notice::Error { text });
-            out.close(id);
-            self.refused += 1;
-            if self.refused.is_power_of_two() {
-                let refused = self.refused;
-                out.console(&format!(
-                    "refused {peer}: {text} ({refused} refusals so far)"
-                ));
-            }
-            return;
+            return self.refuse(out, id, peer, framing, text, now);
         }
         self.admission.arrived(peer.ip());
         if self.config.password.is_none() {
@@ -150,6 +140,28 @@ impl Hub {
             let text = "password required: send /pass PASSWORD";
             self.chat
                 .tell_connection(out, id, framing, now, Notice::Info { text });
+        }
+    }
+
+    /// Turns a connection away with `text` (logged now and then).
+    fn refuse(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        peer: SocketAddr,
+        framing: Framing,
+        text: &str,
+        now: Now,
+    ) {
+        self.chat
+            .tell_connection(out, id, framing, now, Notice::Error { text });
+        out.close(id);
+        self.refused += 1;
+        if self.refused.is_power_of_two() {
+            let refused = self.refused;
+            out.console(&format!(
+                "refused {peer}: {text} ({refused} refusals so far)"
+            ));
         }
     }
 
@@ -220,6 +232,11 @@ impl Hub {
                     .tell_connection(out, id, framing, now, Notice::Error { text });
                 out.close(id);
             }
+            Login::TurnedAway {
+                peer,
+                framing,
+                text,
+            } => self.refuse(out, id, peer, framing, text, now),
         }
     }
 
@@ -559,7 +576,7 @@ impl Hub {
     ) -> Result<String, String> {
         let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
         let net = self.target_range(target)?;
-        self.admission.bans.add(net, now.timestamp(), seconds, by)?;
+        let waiting = self.admission.ban(net, now.timestamp(), seconds, by)?;
         let covered = self
             .chat
             .members()
@@ -571,9 +588,15 @@ impl Hub {
         for &victim in &covered {
             self.expel(out, victim, &notice, &why, now);
         }
+        for &login in &waiting {
+            let (framing, text) = (self.config.framing, crate::admission::BANNED);
+            self.chat
+                .tell_connection(out, login, framing, now, Notice::Error { text });
+            out.close(login);
+        }
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
-            covered.len()
+            covered.len() + waiting.len()
         );
         out.console(&format!("{by}: {message}"));
         Ok(message)

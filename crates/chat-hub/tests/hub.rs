@@ -749,6 +749,34 @@ fn operators_kick_ban_and_set_the_topic() {
 }
 
 #[test]
+fn a_ban_closes_logins_waiting_at_the_password_prompt() {
+    let mut f = with_admission();
+    f.connect_from(1, "10.0.0.1:1");
+    f.connect_from(2, "10.0.0.2:1");
+    f.connect_from(3, "10.0.0.1:2");
+    f.say(3, "/pass s3cret\n");
+    for id in 1..=3 {
+        f.lines_for(id);
+    }
+    f.console("/ban 10.0.0.1 10m");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 10.0.0.1/32 for 600s (2 disconnected)")
+    );
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are banned from this server"]
+    );
+    assert_eq!(f.lines_for(3), ["-!- you were banned by operator"]);
+    assert!(f.out.closed.contains(&ClientId(1)));
+    // A late /pass from the closed login does nothing; others log in.
+    f.say(1, "/pass s3cret\n");
+    f.say(2, "/pass s3cret\n");
+    assert!(f.lines_for(1).is_empty());
+    assert_eq!(f.hub.client_count(), 1);
+}
+
+#[test]
 fn bans_match_the_clients_own_address_and_mapped_ranges_as_ipv4() {
     let mut f = Fixture::new(HubConfig::default());
     f.connect_from(1, "[2001:db8::1]:1");
