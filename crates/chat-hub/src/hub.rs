@@ -3,11 +3,12 @@
 //! Entry points, each with the current time and an [`Outbox`]:
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
-//! [`Hub::cluster_event`], [`Hub::shutdown`], and [`Hub::refusal`] for the
-//! reactor's own refusals. The hub is the front door (admission, logins,
-//! flood control, timeouts), reads each line, and says which machine
-//! handles it: [`Hub::command`] is the map from a client's command to its
-//! handler; [`Hub::console_line`] the map for the operator's.
+//! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::shutdown`], and
+//! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
+//! door (admission, logins, flood control, timeouts), reads each line, and
+//! says which machine handles it: [`Hub::command`] is the map from a
+//! client's command to its handler; [`Hub::console_line`] the map for the
+//! operator's.
 
 use std::net::SocketAddr;
 
@@ -20,8 +21,11 @@ use crate::chat::{Chat, NickChange};
 use crate::console::{self, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
+use crate::operators::Operators;
 use crate::timeouts::{self, Sweep};
-use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
+use crate::{
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
+};
 
 /// Counters shown by `/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +49,7 @@ pub struct Hub {
     chat: Chat,
     node: Node,
     admission: Admission,
+    operators: Operators,
     flooding: Flooding,
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
@@ -61,6 +66,7 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
+            operators: Operators::new(&config.operators),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
@@ -309,6 +315,7 @@ impl Hub {
 
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        self.operators.forget(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.admission.left(client.peer.ip());
             self.node.left(out, id, &client.nick);
@@ -480,29 +487,29 @@ impl Hub {
         }
     }
 
-    /// `/oper NAME PASSWORD`.
+    /// `/oper NAME PASSWORD`: the check runs off the reactor's thread and
+    /// is answered in [`Hub::operator_checked`].
     fn oper(&mut self, out: &mut dyn Outbox, id: ClientId, name: &str, password: &str, now: Now) {
-        let Some(peer) = self.chat.members().client(id).map(|c| c.peer) else {
-            return;
-        };
-        let second = now.timestamp();
-        if self.admission.too_many_failures(peer.ip(), second) {
-            let text = "too many failed logins from your address; try again later";
-            return self.chat.error(out, id, text, now);
-        }
-        if !operators::verify(&self.config.operators, name, password) {
-            self.admission.record_failure(peer.ip(), second);
-            out.console(&format!("failed /oper {name} from {peer}"));
-            return self
-                .chat
-                .error(out, id, "wrong operator name or password", now);
-        }
-        if let Some(client) = self.chat.members_mut().client_mut(id) {
-            client.operator = Some(name.to_owned());
-        }
-        let nick = self.chat.members().nick(id).unwrap_or_default();
-        out.console(&format!("{nick} ({peer}) is now operator {name}"));
-        self.chat.info(out, id, operators::WELCOME, now);
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        let operators = &self.config.operators;
+        let login = (name, password);
+        self.operators
+            .start(operators, chat, admission, out, id, login, now);
+    }
+
+    /// The verdict on client `id`'s `/oper` (from whoever ran
+    /// [`crate::OperatorCheck::verdict`]). An answer for a client that left,
+    /// or for an older check, changes nothing.
+    pub fn operator_checked(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        verdict: OperatorVerdict,
+        now: Now,
+    ) {
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        self.operators
+            .checked(chat, admission, out, id, verdict, now);
     }
 
     /// The operator commands, shared by the console (`asker` `None`) and
