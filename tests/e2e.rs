@@ -16,4 +16,5 @@ mod netcat;
 mod raw;
 mod sanitize;
 mod scenario;
+mod security;
 mod tui;
