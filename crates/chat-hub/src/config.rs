@@ -35,7 +35,8 @@ macro_rules! hub_settings {
             /// while it has at most this many members, so a join costs the
             /// same in a room of twenty thousand as in an empty one.
             announce_limit: usize = 200;
-            /// Address ranges the per-address and flood limits do not apply to.
+            /// Address ranges the per-address and flood limits do not apply to
+            /// (the failed-login lockout and the cap on logins in progress do).
             exempt: Vec<$crate::IpNet> = $crate::loopback(), toml = "networks";
             /// Clients at once; more get `server full`.
             max_clients: usize = 10_000;

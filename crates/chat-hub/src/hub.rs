@@ -3,11 +3,12 @@
 //! Entry points, each with the current time and an [`Outbox`]:
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
-//! [`Hub::cluster_event`], [`Hub::shutdown`], and [`Hub::refusal`] for the
-//! reactor's own refusals. The hub is the front door (admission, logins,
-//! flood control, timeouts), reads each line, and says which machine
-//! handles it: [`Hub::command`] is the map from a client's command to its
-//! handler; [`Hub::console_line`] the map for the operator's.
+//! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::shutdown`], and
+//! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
+//! door (admission, logins, flood control, timeouts), reads each line, and
+//! says which machine handles it: [`Hub::command`] is the map from a
+//! client's command to its handler; [`Hub::console_line`] the map for the
+//! operator's.
 
 use std::net::SocketAddr;
 
@@ -20,8 +21,11 @@ use crate::chat::{Chat, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
+use crate::operators::Operators;
 use crate::timeouts::{self, Sweep};
-use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
+use crate::{
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
+};
 
 /// Counters shown by `/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +50,7 @@ pub struct Hub {
     node: Node,
     console: Console,
     admission: Admission,
+    operators: Operators,
     flooding: Flooding,
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
@@ -63,6 +68,7 @@ impl Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
             console: Console::default(),
+            operators: Operators::new(&config.operators),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
@@ -130,17 +136,7 @@ impl Hub {
             .admission
             .refusal(&self.config, clients, peer, now.timestamp());
         if let Some(text) = refusal {
-            self.chat
-                .tell_connection(out, id, framing, now, Notice::Error { text });
-            out.close(id);
-            self.refused += 1;
-            if self.refused.is_power_of_two() {
-                let refused = self.refused;
-                out.console(&format!(
-                    "refused {peer}: {text} ({refused} refusals so far)"
-                ));
-            }
-            return;
+            return self.refuse(out, id, peer, framing, text, now);
         }
         self.admission.arrived(peer.ip());
         if self.config.password.is_none() {
@@ -152,6 +148,28 @@ impl Hub {
             let text = "password required: send /pass PASSWORD";
             self.chat
                 .tell_connection(out, id, framing, now, Notice::Info { text });
+        }
+    }
+
+    /// Turns a connection away with `text` (logged now and then).
+    fn refuse(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        peer: SocketAddr,
+        framing: Framing,
+        text: &str,
+        now: Now,
+    ) {
+        self.chat
+            .tell_connection(out, id, framing, now, Notice::Error { text });
+        out.close(id);
+        self.refused += 1;
+        if self.refused.is_power_of_two() {
+            let refused = self.refused;
+            out.console(&format!(
+                "refused {peer}: {text} ({refused} refusals so far)"
+            ));
         }
     }
 
@@ -222,6 +240,11 @@ impl Hub {
                     .tell_connection(out, id, framing, now, Notice::Error { text });
                 out.close(id);
             }
+            Login::TurnedAway {
+                peer,
+                framing,
+                text,
+            } => self.refuse(out, id, peer, framing, text, now),
         }
     }
 
@@ -294,6 +317,7 @@ impl Hub {
 
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        self.operators.forget(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.console.forget(id);
             self.admission.left(client.peer.ip());
@@ -470,29 +494,29 @@ impl Hub {
         }
     }
 
-    /// `/oper NAME PASSWORD`.
+    /// `/oper NAME PASSWORD`: the check runs off the reactor's thread and
+    /// is answered in [`Hub::operator_checked`].
     fn oper(&mut self, out: &mut dyn Outbox, id: ClientId, name: &str, password: &str, now: Now) {
-        let Some(peer) = self.chat.members().client(id).map(|c| c.peer) else {
-            return;
-        };
-        let second = now.timestamp();
-        if self.admission.too_many_failures(peer.ip(), second) {
-            let text = "too many failed logins from your address; try again later";
-            return self.chat.error(out, id, text, now);
-        }
-        if !operators::verify(&self.config.operators, name, password) {
-            self.admission.record_failure(peer.ip(), second);
-            out.console(&format!("failed /oper {name} from {peer}"));
-            return self
-                .chat
-                .error(out, id, "wrong operator name or password", now);
-        }
-        if let Some(client) = self.chat.members_mut().client_mut(id) {
-            client.operator = Some(name.to_owned());
-        }
-        let nick = self.chat.members().nick(id).unwrap_or_default();
-        out.console(&format!("{nick} ({peer}) is now operator {name}"));
-        self.chat.info(out, id, operators::WELCOME, now);
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        let operators = &self.config.operators;
+        let login = (name, password);
+        self.operators
+            .start(operators, chat, admission, out, id, login, now);
+    }
+
+    /// The verdict on client `id`'s `/oper` (from whoever ran
+    /// [`crate::OperatorCheck::verdict`]). An answer for a client that left,
+    /// or for an older check, changes nothing.
+    pub fn operator_checked(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        verdict: OperatorVerdict,
+        now: Now,
+    ) {
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        self.operators
+            .checked(chat, admission, out, id, verdict, now);
     }
 
     /// The operator commands, shared by the console (`asker` `None`) and
@@ -564,13 +588,9 @@ impl Hub {
         duration: Option<&str>,
         now: Now,
     ) -> Result<String, String> {
-        let seconds = match duration {
-            None => DEFAULT_BAN_SECONDS,
-            Some(text) => bans::parse_duration(text)
-                .ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m, 2h or 1d"))?,
-        };
+        let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
         let net = self.target_range(target)?;
-        self.admission.bans.add(net, now.timestamp() + seconds, by);
+        let waiting = self.admission.ban(net, now.timestamp(), seconds, by)?;
         let covered = self
             .chat
             .members()
@@ -582,9 +602,15 @@ impl Hub {
         for &victim in &covered {
             self.expel(out, victim, &notice, &why, now);
         }
+        for &login in &waiting {
+            let (framing, text) = (self.config.framing, crate::admission::BANNED);
+            self.chat
+                .tell_connection(out, login, framing, now, Notice::Error { text });
+            out.close(login);
+        }
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
-            covered.len()
+            covered.len() + waiting.len()
         );
         out.console(&format!("{by}: {message}"));
         Ok(message)
@@ -592,19 +618,11 @@ impl Hub {
 
     /// An address, a CIDR range, or a connected nick's address.
     fn target_range(&self, target: &str) -> Result<IpNet, String> {
-        if let Ok(net) = target.parse::<IpNet>() {
-            return Ok(net.trunc());
-        }
-        if let Ok(ip) = target.parse() {
-            return Ok(bans::ban_range(ip));
-        }
         let members = self.chat.members();
-        match members.owner(target).and_then(|id| members.client(id)) {
-            Some(client) => Ok(bans::ban_range(client.peer.ip())),
-            None => Err(format!(
-                "{target} is neither an address, a range nor a connected nick"
-            )),
-        }
+        bans::target_range(target, |nick| {
+            let client = members.owner(nick).and_then(|id| members.client(id));
+            client.map(|client| client.peer.ip())
+        })
     }
 
     /// Logins that took too long, and clients idle (or, on a full server,

@@ -19,7 +19,7 @@
 //! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
 //!   `rooms.rs`;
 //! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
-//!   `operators.rs` (`/oper`);
+//!   `operators.rs` (`/oper`, its checks handed off the reactor's thread);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
 //! - `delivery.rs` (`Delivery`: encode once, hand out, count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
@@ -53,6 +53,7 @@ pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, Ro
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
 pub use hub::{Hub, HubStats};
 pub use ipnet::IpNet;
+pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 
 /// The hub's notion of now: local time with its UTC offset.
