@@ -22,26 +22,11 @@ use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
 use crate::operators::Operators;
+use crate::stats::{self, Counters, HubStats};
 use crate::timeouts::{self, Sweep};
 use crate::{
     ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
 };
-
-/// Counters shown by `/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HubStats {
-    pub connections: u64,
-    pub messages_in: u64,
-    /// Lines queued to connections, each recipient counted.
-    pub deliveries: u64,
-    /// Connections turned away (limits, bans, failed logins).
-    pub refused: u64,
-    /// Clients disconnected for flooding.
-    pub flooders: u64,
-    /// Cluster requests (mostly cross-node lines) dropped because the
-    /// channel toward Redis was full.
-    pub cluster_dropped: u64,
-}
 
 #[derive(Debug)]
 pub struct Hub {
@@ -55,11 +40,7 @@ pub struct Hub {
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
     scratch: String,
-    connections: u64,
-    messages_in: u64,
-    refused: u64,
-    flooders: u64,
-    started: Option<Now>,
+    counters: Counters,
 }
 
 impl Hub {
@@ -74,11 +55,7 @@ impl Hub {
             flooding: Flooding::default(),
             sweep: Sweep::default(),
             scratch: String::new(),
-            connections: 0,
-            messages_in: 0,
-            refused: 0,
-            flooders: 0,
-            started: None,
+            counters: Counters::default(),
         }
     }
 
@@ -87,14 +64,8 @@ impl Hub {
     }
 
     pub fn stats(&self) -> HubStats {
-        HubStats {
-            connections: self.connections,
-            messages_in: self.messages_in,
-            deliveries: self.chat.delivered(),
-            refused: self.refused,
-            flooders: self.flooders,
-            cluster_dropped: self.node.dropped(),
-        }
+        let (deliveries, dropped) = (self.chat.delivered(), self.node.dropped());
+        self.counters.snapshot(deliveries, dropped)
     }
 
     pub fn client_count(&self) -> usize {
@@ -117,7 +88,7 @@ impl Hub {
 
     /// The server started; `now` is the start of its uptime.
     pub fn start(&mut self, now: Now) {
-        self.started = Some(now);
+        self.counters.start(now);
     }
 
     /// What the reactor says to a connection it cannot take at all (out of
@@ -164,9 +135,7 @@ impl Hub {
         self.chat
             .tell_connection(out, id, framing, now, Notice::Error { text });
         out.close(id);
-        self.refused += 1;
-        if self.refused.is_power_of_two() {
-            let refused = self.refused;
+        if let Some(refused) = self.counters.refused() {
             out.console(&format!(
                 "refused {peer}: {text} ({refused} refusals so far)"
             ));
@@ -175,7 +144,7 @@ impl Hub {
 
     /// A client is in: a guest nick, the default room, a welcome, history.
     fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
-        self.connections += 1;
+        self.counters.connected();
         let tag = self.node.guest_tag();
         self.chat.admit(&self.config, out, id, peer, &tag, now);
         self.node.admitted(&self.chat, out, id);
@@ -352,7 +321,7 @@ impl Hub {
                 self.chat.error(out, id, text, now);
             }
             Gate::Disconnect => {
-                self.flooders += 1;
+                self.counters.flooder();
                 self.chat.error(out, id, "disconnected for flooding", now);
                 self.remove(out, id, "flooding", now);
                 out.close(id);
@@ -390,7 +359,7 @@ impl Hub {
 
     /// One message that passed the flood gate.
     fn process_line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
-        self.messages_in += 1;
+        self.counters.message();
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         sanitize_text(line, &mut text);
@@ -676,20 +645,17 @@ impl Hub {
     }
 
     fn console_stats(&self, out: &mut dyn Outbox, now: Now) {
-        let (bytes_in, bytes_out) = out.io_totals();
-        let uptime = self
-            .started
-            .map_or(0, |started| (now - started).num_seconds());
-        out.console(&format!(
-            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s history {} of {} bytes",
-            self.client_count(),
-            self.room_count(),
-            self.connections,
-            self.messages_in,
-            self.chat.delivered(),
-            self.chat.members().rooms().history_bytes(),
-            self.config.history_memory_bytes,
-        ));
+        let gauges = stats::Gauges {
+            clients: self.client_count(),
+            rooms: self.room_count(),
+            io: out.io_totals(),
+            uptime: self.counters.uptime(now),
+            history: (
+                self.chat.members().rooms().history_bytes(),
+                self.config.history_memory_bytes,
+            ),
+        };
+        out.console(&stats::line(&self.stats(), &gauges));
         if let Some(line) = self.node.stats_line() {
             out.console(&line);
         }

@@ -44,6 +44,7 @@ mod node;
 mod operators;
 mod outbox;
 mod rooms;
+mod stats;
 mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
@@ -51,10 +52,11 @@ use chrono::{DateTime, FixedOffset};
 pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
-pub use hub::{Hub, HubStats};
+pub use hub::Hub;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
+pub use stats::HubStats;
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;
