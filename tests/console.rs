@@ -109,3 +109,33 @@ fn end_of_console_input_keeps_the_server_running() {
     a.send_line("still serving");
     b.expect_body("<guest1> still serving");
 }
+
+/// Issue 15, item 9: a private question is answered to its asker, however
+/// many others speak before the operator types; the prompt names the target.
+#[test]
+fn a_private_question_is_answered_to_its_asker_not_to_whoever_spoke_next() {
+    let mut server = ServerProcess::start(&["--console"]);
+    let mut alice = server.join();
+    let mut mallory = server.join();
+    alice.send_line("/nick alice");
+    alice.expect_body("-!- guest1 is now known as alice");
+    mallory.send_line("/nick mallory");
+    mallory.send_line("/join side");
+    mallory.expect_body("-!- mallory joined side");
+    alice.send_line("/msg operator what is the wifi password?");
+    server.expect_console("*alice* what is the wifi password?");
+    server.expect_console("reply to alice:");
+    mallory.send_line("me me me");
+    server.expect_console("<mallory> me me me");
+    server.console("it is on the fridge");
+    server.expect_console("(to alice) it is on the fridge");
+    alice.expect_body("-operator- it is on the fridge");
+    assert!(
+        !mallory.sync().iter().any(|line| line.contains("fridge")),
+        "{:?}",
+        mallory.history()
+    );
+    // Answered: the next speaker is the target again, and the prompt says so.
+    mallory.send_line("anyone?");
+    server.expect_console("reply to mallory:");
+}

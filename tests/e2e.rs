@@ -17,4 +17,6 @@ mod netcat;
 mod raw;
 mod sanitize;
 mod scenario;
+mod secrets;
+mod security;
 mod tui;

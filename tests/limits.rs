@@ -359,3 +359,56 @@ fn sigterm_under_load_delivers_everything_then_goodbye() {
     let status = server.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "{status}\n{}", server.report());
 }
+
+/// Issue 15, item 8: history memory is bounded for the whole server. Sixty
+/// clients each filling their own room's history with long lines once took
+/// the server from 3.7 MB to 100 MB; with `history_memory_bytes` the rings
+/// hold at most the budget, shown by `/stats`, and RSS stays near it.
+#[test]
+fn history_memory_stays_within_its_budget_however_many_rooms_fill_it() {
+    const BUDGET: usize = 1024 * 1024;
+    let config = format!("history_lines = 250\nhistory_memory_bytes = {BUDGET}\n");
+    let mut server = ServerProcess::start_with_config(&config, &["--console"]);
+    let start_rss = rss_kib(server.pid());
+    let long = "x".repeat(4000);
+    let mut clients: Vec<Client> = (0..20).map(|_| server.join()).collect();
+    for (n, client) in clients.iter_mut().enumerate() {
+        client.send_line(&format!("/join room{n}"));
+    }
+    for client in &mut clients {
+        for _ in 0..60 {
+            client.send_line(&long);
+        }
+    }
+    for client in &mut clients {
+        client.sync();
+    }
+    // 20 rooms × 60 lines × 4 KB = 4.8 MB said; the budget is 1 MiB.
+    server.console("/stats");
+    let stats = server.expect_console("history ");
+    let held: usize = stats
+        .split("history ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no history figure in {stats:?}"));
+    assert!(
+        held <= BUDGET,
+        "history holds {held} bytes over {BUDGET}: {stats}"
+    );
+    assert!(
+        held >= BUDGET / 2,
+        "the budget is used, not emptied: {stats}"
+    );
+    let grew = rss_kib(server.pid()).saturating_sub(start_rss);
+    assert!(
+        grew < 16 * 1024,
+        "server RSS grew by {grew} KiB\n{}",
+        server.report()
+    );
+    // The newest lines are the ones kept: a newcomer to the busiest room
+    // still gets history.
+    let mut newcomer = server.join();
+    newcomer.send_line("/join room19");
+    newcomer.send_line("/history 1");
+    newcomer.expect_body(&format!("(history) <guest20> {long}"));
+}

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::{TIMEOUT, split_stamp};
@@ -47,6 +47,25 @@ impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
             .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+        Client::over(stream)
+    }
+
+    /// Connects to `addr` from the local address `from` (another loopback
+    /// address, such as 127.0.0.2, is another client address to the
+    /// server); nothing is read yet.
+    pub fn connect_from(addr: SocketAddr, from: IpAddr) -> Client {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+            .and_then(|socket| {
+                socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
+                socket.connect_timeout(&addr.into(), TIMEOUT)?;
+                Ok(socket)
+            })
+            .unwrap_or_else(|e| panic!("cannot connect to {addr} from {from}: {e}"));
+        Client::over(socket.into())
+    }
+
+    fn over(stream: TcpStream) -> Client {
         stream
             .set_read_timeout(Some(POLL))
             .expect("set_read_timeout");
@@ -67,7 +86,17 @@ impl Client {
     /// Connects, reads the welcome (`-!- Welcome, NICK! ...`) and its own
     /// join notice, and remembers NICK.
     pub fn join(addr: SocketAddr) -> Client {
-        let mut client = Client::connect(addr);
+        Client::connect(addr).welcomed()
+    }
+
+    /// [`Client::join`] from the local address `from` (see
+    /// [`Client::connect_from`]).
+    pub fn join_from(addr: SocketAddr, from: IpAddr) -> Client {
+        Client::connect_from(addr, from).welcomed()
+    }
+
+    fn welcomed(self) -> Client {
+        let mut client = self;
         let welcome = client.expect("a welcome", |b| b.starts_with("-!- Welcome, "));
         let nick = welcome
             .strip_prefix("-!- Welcome, ")

@@ -4,16 +4,33 @@
 //! Where `password` is set a new connection is a [`PendingLogin`]: it is in
 //! no room, has no nick and sees nothing until its first line is
 //! `/pass PASSWORD` (compared in constant time). A wrong password gets one
-//! notice and the connection is closed; an address with too many recent
-//! failures (passwords or `/oper`) is refused at once for a while.
+//! notice and the connection is closed.
+//!
+//! Guessing is bounded twice over. An address (IPv4, or an IPv6 /64) with
+//! [`MAX_FAILURES`] recent failures (passwords or `/oper`) is refused for
+//! the rest of the minute: at connect, and again when a waiting login's
+//! `/pass` arrives, whose password is then not even compared, so opening
+//! many connections first buys no extra guesses. And an address may have
+//! at most [`MAX_PENDING_LOGINS_PER_ADDRESS`] connections logging in at
+//! once. A `/pass` from a banned address is refused too (a ban made while
+//! it waited has already closed it; see `Hub`).
+//!
+//! **Exempt addresses are not exempt from these.** `exempt` lifts only the
+//! per-address connection limit and flood control; the failure lockout and
+//! the cap on logins in progress protect the password, so they apply to
+//! every address. Behind a proxy (or NAT) everyone shares the proxy's
+//! address, hence its failure count: five wrong passwords from behind it
+//! lock all of them out for the rest of that minute. That is the price of
+//! keeping guesses bounded when addresses cannot tell people apart.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use chat_proto::{Frame, LineDecoder, raw_message};
+use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
-use crate::bans::{Bans, ban_range};
+use crate::bans::Bans;
 use crate::config::canonical;
 use crate::{ClientId, Framing, HubConfig};
 
@@ -21,6 +38,14 @@ use crate::{ClientId, Framing, HubConfig};
 /// [`FAILURE_WINDOW`] seconds: at this many it is refused outright.
 pub(crate) const MAX_FAILURES: u32 = 5;
 const FAILURE_WINDOW: i64 = 60;
+
+/// Connections from one address (IPv4, or an IPv6 /64) that may be logging
+/// in at once, exempt or not: more are refused at connect.
+pub(crate) const MAX_PENDING_LOGINS_PER_ADDRESS: u32 = 8;
+
+pub(crate) const TOO_MANY_FAILURES: &str =
+    "too many failed logins from your address; try again later";
+pub(crate) const BANNED: &str = "you are banned from this server";
 
 /// A connection that has not given the password yet.
 #[derive(Debug)]
@@ -54,6 +79,14 @@ pub(crate) enum Login {
     },
     /// A wrong password (counted against the address): close it.
     Refused { peer: SocketAddr, framing: Framing },
+    /// Turned away before the password was compared (the address reached
+    /// the failure limit, or was banned, while it waited): tell it `text`
+    /// and close it. Not counted as a failure.
+    TurnedAway {
+        peer: SocketAddr,
+        framing: Framing,
+        text: &'static str,
+    },
 }
 
 /// Pending logins, failed logins, connections per address, and bans.
@@ -62,6 +95,8 @@ pub(crate) struct Admission {
     pending: HashMap<ClientId, PendingLogin>,
     failures: HashMap<IpAddr, Failures>,
     per_address: AddressCounts,
+    /// Of those, the connections still logging in.
+    pending_per_address: AddressCounts,
     pub(crate) bans: Bans,
 }
 
@@ -69,8 +104,9 @@ pub(crate) struct Admission {
 #[derive(Debug, Default)]
 struct AddressCounts(HashMap<IpAddr, u32>);
 
-/// What counts as one address: an IPv4 address, or an IPv6 /64.
-fn address_key(ip: IpAddr) -> IpAddr {
+/// What counts as one address for limits and failed logins (never for
+/// bans): an IPv4 address, or an IPv6 /64.
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
@@ -118,10 +154,15 @@ impl Admission {
             return Some("too many connections from your address");
         }
         if self.bans.covers(peer.ip(), now) {
-            return Some("you are banned from this server");
+            return Some(BANNED);
         }
-        if config.password.is_some() && self.too_many_failures(peer.ip(), now) {
-            return Some("too many failed logins from your address; try again later");
+        if config.password.is_some() {
+            if self.too_many_failures(peer.ip(), now) {
+                return Some(TOO_MANY_FAILURES);
+            }
+            if self.pending_per_address.count(peer.ip()) >= MAX_PENDING_LOGINS_PER_ADDRESS {
+                return Some("too many logins in progress from your address; try again later");
+            }
         }
         None
     }
@@ -155,11 +196,38 @@ impl Admission {
             decoder: LineDecoder::new(config.max_line_bytes),
             connected_at: now,
         };
-        self.pending.insert(id, login);
+        self.pending_per_address.add(peer.ip());
+        if let Some(replaced) = self.pending.insert(id, login) {
+            self.pending_per_address.remove(replaced.peer.ip());
+        }
+    }
+
+    /// Bans `net` for `seconds` from `now`, and ends the pending logins it
+    /// covers: they are returned, to be told and closed.
+    pub(crate) fn ban(
+        &mut self,
+        net: IpNet,
+        now: i64,
+        seconds: i64,
+        by: &str,
+    ) -> Result<Vec<ClientId>, String> {
+        self.bans.add(net, now, seconds, by)?;
+        let mut waiting: Vec<ClientId> = self
+            .pending
+            .iter()
+            .filter(|(_, login)| Bans::range_covers(net, login.peer.ip()))
+            .map(|(&id, _)| id)
+            .collect();
+        waiting.sort_unstable();
+        for &id in &waiting {
+            self.gone(id);
+        }
+        Ok(waiting)
     }
 
     /// Bytes from a pending login: only its first line counts, and it must
-    /// be `/pass` with the right password.
+    /// be `/pass` with the right password. It is not compared at all if the
+    /// address is banned or has reached [`MAX_FAILURES`] by now.
     pub(crate) fn login_input(
         &mut self,
         config: &HubConfig,
@@ -191,6 +259,22 @@ impl Admission {
         let Some(login) = self.pending.remove(&id) else {
             return Login::Waiting;
         };
+        self.pending_per_address.remove(login.peer.ip());
+        let turned_away = if self.bans.covers(login.peer.ip(), now) {
+            Some(BANNED)
+        } else if self.too_many_failures(login.peer.ip(), now) {
+            Some(TOO_MANY_FAILURES)
+        } else {
+            None
+        };
+        if let Some(text) = turned_away {
+            self.per_address.remove(login.peer.ip());
+            return Login::TurnedAway {
+                peer: login.peer,
+                framing: login.framing,
+                text,
+            };
+        }
         let mut rest = lines.into_iter();
         let first = rest.next().and_then(Result::ok);
         if password_matches(config.password.as_deref().unwrap_or_default(), first) {
@@ -213,6 +297,7 @@ impl Admission {
         match self.pending.remove(&id) {
             Some(login) => {
                 self.per_address.remove(login.peer.ip());
+                self.pending_per_address.remove(login.peer.ip());
                 true
             }
             None => false,
@@ -232,27 +317,33 @@ impl Admission {
             .collect()
     }
 
+    /// Has `ip`'s address reached [`MAX_FAILURES`] within the window?
     pub(crate) fn too_many_failures(&mut self, ip: IpAddr, now: i64) -> bool {
-        let key = ban_range(ip).addr();
+        self.failures(ip, now) >= MAX_FAILURES
+    }
+
+    /// Failed logins from `ip`'s address within the window that is running.
+    pub(crate) fn failures(&mut self, ip: IpAddr, now: i64) -> u32 {
+        let key = address_key(ip);
         match self.failures.get(&key) {
-            Some(f) if now - f.since < FAILURE_WINDOW => f.count >= MAX_FAILURES,
+            Some(f) if now.saturating_sub(f.since) < FAILURE_WINDOW => f.count,
             Some(_) => {
                 self.failures.remove(&key);
-                false
+                0
             }
-            None => false,
+            None => 0,
         }
     }
 
     pub(crate) fn record_failure(&mut self, ip: IpAddr, now: i64) {
-        let entry = self.failures.entry(ban_range(ip).addr()).or_default();
-        if now - entry.since >= FAILURE_WINDOW {
+        let entry = self.failures.entry(address_key(ip)).or_default();
+        if now.saturating_sub(entry.since) >= FAILURE_WINDOW {
             *entry = Failures {
                 count: 0,
                 since: now,
             };
         }
-        entry.count += 1;
+        entry.count = entry.count.saturating_add(1);
     }
 }
 
@@ -321,6 +412,102 @@ mod tests {
         );
         assert_eq!(admission.refusal(&config, 0, peer("10.0.0.2:6"), 59), None);
         assert_eq!(admission.refusal(&config, 0, peer("10.0.0.1:6"), 60), None);
+    }
+
+    /// Connects `id` from `from` as a pending login; panics if refused.
+    fn wait_at_prompt(admission: &mut Admission, config: &HubConfig, id: usize, from: &str) {
+        let from = peer(from);
+        assert_eq!(admission.refusal(config, 0, from, 0), None, "login {id}");
+        admission.arrived(from.ip());
+        admission.await_password(config, ClientId(id), from, 0);
+    }
+
+    #[test]
+    fn a_waiting_login_is_refused_at_pass_time_once_its_address_reached_the_failure_limit() {
+        let config = with_password();
+        let mut admission = Admission::default();
+        // All at the prompt before any guess: the check at connect saw none.
+        for id in 0..8 {
+            wait_at_prompt(&mut admission, &config, id, "10.0.0.1:5");
+        }
+        wait_at_prompt(&mut admission, &config, 8, "10.0.0.2:5");
+        for id in 0..MAX_FAILURES as usize {
+            let login = admission.login_input(&config, ClientId(id), b"/pass wrong\n", 1);
+            assert!(matches!(login, Login::Refused { .. }), "{login:?}");
+        }
+        for id in MAX_FAILURES as usize..8 {
+            // Even the right password is not compared any more.
+            let login = admission.login_input(&config, ClientId(id), b"/pass sesame\n", 2);
+            assert!(
+                matches!(
+                    login,
+                    Login::TurnedAway {
+                        text: TOO_MANY_FAILURES,
+                        ..
+                    }
+                ),
+                "{login:?}"
+            );
+        }
+        assert_eq!(admission.failures(peer("10.0.0.1:1").ip(), 2), MAX_FAILURES);
+        let other = admission.login_input(&config, ClientId(8), b"/pass sesame\n", 2);
+        assert!(matches!(other, Login::Accepted { .. }), "{other:?}");
+    }
+
+    #[test]
+    fn logins_in_progress_are_capped_per_address_even_for_exempt_addresses() {
+        let config = with_password();
+        let mut admission = Admission::default();
+        let cap = MAX_PENDING_LOGINS_PER_ADDRESS as usize;
+        for id in 0..cap {
+            wait_at_prompt(&mut admission, &config, id, "127.0.0.1:5");
+        }
+        let busy = Some("too many logins in progress from your address; try again later");
+        assert_eq!(admission.refusal(&config, 0, peer("127.0.0.1:6"), 0), busy);
+        // IPv6 counts per /64, like the other per-address limits.
+        for id in cap..2 * cap {
+            wait_at_prompt(&mut admission, &config, id, &format!("[2001:db8::{id}]:1"));
+        }
+        assert_eq!(
+            admission.refusal(&config, 0, peer("[2001:db8::ff]:1"), 0),
+            busy
+        );
+        assert_eq!(
+            admission.refusal(&config, 0, peer("[2001:db9::1]:1"), 0),
+            None
+        );
+        // A login that ends, however it ends, frees its place.
+        assert!(admission.gone(ClientId(0)));
+        assert_eq!(admission.refusal(&config, 0, peer("127.0.0.1:6"), 0), None);
+        let login = admission.login_input(&config, ClientId(cap), b"/pass sesame\n", 0);
+        assert!(matches!(login, Login::Accepted { .. }), "{login:?}");
+        assert_eq!(
+            admission.refusal(&config, 0, peer("[2001:db8::ff]:1"), 0),
+            None
+        );
+        // Without a password nobody waits, so there is nothing to cap.
+        let open = HubConfig::default();
+        assert_eq!(admission.refusal(&open, 0, peer("127.0.0.1:6"), 0), None);
+    }
+
+    #[test]
+    fn a_pass_from_an_address_banned_while_it_waited_is_refused() {
+        let config = with_password();
+        let mut admission = Admission::default();
+        wait_at_prompt(&mut admission, &config, 1, "10.0.0.1:5");
+        let net = crate::bans::address_net(peer("10.0.0.1:5").ip());
+        // (A ban made through the hub ends the logins it covers at once.)
+        assert!(admission.bans.add(net, 0, 60, "op").is_ok());
+        let login = admission.login_input(&config, ClientId(1), b"/pass sesame\n", 1);
+        assert!(
+            matches!(login, Login::TurnedAway { text: BANNED, .. }),
+            "{login:?}"
+        );
+        assert_eq!(
+            admission.failures(peer("10.0.0.1:1").ip(), 1),
+            0,
+            "not a failure"
+        );
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The conversation on this server: once a client is in, everything it says
 //! and hears here.
 //!
-//! [`Chat`] owns who is here ([`Membership`]), the way out ([`Delivery`]) and
-//! whom the operator's plain line answers ([`Console`]). It handles room
-//! lines, nicks, joins, private messages, `/who`, `/rooms`, `/history` and
-//! topics among local clients, and applies what the cluster reports
-//! (`crate::node` decides when). The settings come with each call.
+//! [`Chat`] owns who is here ([`Membership`]) and the way out
+//! ([`Delivery`]). It handles room lines, nicks, joins, private messages,
+//! `/who`, `/rooms`, `/history` and topics among local clients, and applies
+//! what the cluster reports (`crate::node` decides when) and what the
+//! operator says (`crate::console`). The settings come with each call.
 
 use std::net::SocketAddr;
 
@@ -14,7 +14,6 @@ use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, v
 
 use crate::clients::Client;
 use crate::cluster::local_time;
-use crate::console::{self, Console};
 use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
 use crate::flood::FloodState;
 use crate::membership::{self, Membership};
@@ -32,11 +31,21 @@ pub(crate) enum NickChange {
     New,
 }
 
+/// Where a `/msg` went.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Private {
+    /// To the operator's console.
+    ToOperator,
+    /// To a local client (or nowhere, the sender being gone).
+    Sent,
+    /// No one here holds the nick.
+    NotHere,
+}
+
 #[derive(Debug)]
 pub(crate) struct Chat {
     members: Membership,
     delivery: Delivery,
-    console: Console,
     /// Stopping: nobody is told of leaves any more.
     shutting_down: bool,
 }
@@ -44,9 +53,8 @@ pub(crate) struct Chat {
 impl Chat {
     pub(crate) fn new(config: &HubConfig) -> Chat {
         Chat {
-            members: Membership::new(config.history_keep()),
+            members: Membership::new(config.history_keep(), config.history_memory_bytes),
             delivery: Delivery::new(config.timestamp),
-            console: Console::default(),
             shutting_down: false,
         }
     }
@@ -247,7 +255,6 @@ impl Chat {
         self.leave_room(config, out, id, Some(why), now);
         let client = self.members.remove(id)?;
         self.delivery.forget(id);
-        self.console.forget(id);
         if config.echo_messages || why != "quit" {
             out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
         }
@@ -297,18 +304,15 @@ impl Chat {
         };
         self.delivery
             .send_many(out, self.members.clients(), to, now, &body);
-        self.console.heard(id);
         if config.echo_messages {
             let name = &self.members.room(room).name;
             out.console(&format!("[{name}] {body} ({})", client.peer));
         }
-        if let Some((client, room)) = self.members.client_and_room_mut(id)
-            && let Some(slot) = room.history.slot(now.timestamp())
-        {
-            let nick = &client.nick;
+        let delivery = &mut self.delivery;
+        self.members.record_said(id, now.timestamp(), |nick, slot| {
             let history = Body::History { nick, text, action };
-            self.delivery.history_line(slot, now, &history);
-        }
+            delivery.history_line(slot, now, &history);
+        });
     }
 
     /// Whether `id` may take `nick`; if not, it is told why.
@@ -385,8 +389,7 @@ impl Chat {
         true
     }
 
-    /// `/msg NICK TEXT` to the operator or a local nick; `false` if no one
-    /// here holds `to`.
+    /// `/msg NICK TEXT` to the operator or a local nick.
     pub(crate) fn private(
         &mut self,
         config: &HubConfig,
@@ -395,9 +398,9 @@ impl Chat {
         to: &str,
         text: &str,
         now: Now,
-    ) -> bool {
+    ) -> Private {
         let Some(from) = self.members.client(id) else {
-            return true;
+            return Private::Sent;
         };
         let clients = self.members.clients();
         if nick_key(to) == nick_key(&config.operator_name) {
@@ -405,14 +408,13 @@ impl Chat {
             let to = &config.operator_name;
             let body = Body::PrivateSent { to, text };
             self.delivery.send_one(out, clients, id, now, &body);
-            self.console.heard(id);
-            return true;
+            return Private::ToOperator;
         }
         let Some(target) = self.members.owner(to) else {
-            return false;
+            return Private::NotHere;
         };
         let Some(recipient) = self.members.client(target) else {
-            return true;
+            return Private::Sent;
         };
         let body = Body::Private {
             from: &from.nick,
@@ -424,7 +426,7 @@ impl Chat {
             text,
         };
         self.delivery.send_one(out, clients, id, now, &body);
-        true
+        Private::Sent
     }
 
     /// A private message from another node for the local `to`.
@@ -617,84 +619,19 @@ impl Chat {
         self.delivery
             .send_many(out, self.members.clients(), members, time, &body);
         let history = Body::History { nick, text, action };
-        if let Some(slot) = self.members.room_mut(room).history.slot(time.timestamp()) {
-            self.delivery.history_line(slot, time, &history);
-        }
+        let delivery = &mut self.delivery;
+        let said = time.timestamp();
+        self.members.record(room, said, |slot| {
+            delivery.history_line(slot, time, &history)
+        });
     }
 
-    /// The operator's plain line: to whoever spoke last.
-    pub(crate) fn reply_to_last(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        text: &str,
-        now: Now,
-    ) {
-        let target = self.console.reply_target();
-        match target.and_then(|id| Some((id, self.members.nick(id)?.to_owned()))) {
-            Some((id, nick)) => self.operator_says(config, out, id, &nick, text, now),
-            None => out.console("nobody to reply to yet: use /to NICK TEXT or /all TEXT"),
-        }
-    }
-
-    /// The operator's `/to NICK TEXT`.
-    pub(crate) fn operator_to(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        nick: &str,
-        text: &str,
-        now: Now,
-    ) {
-        match self.members.owner(nick) {
-            Some(id) => self.operator_says(config, out, id, nick, text, now),
-            None => out.console(&format!("no such nick: {nick}")),
-        }
-    }
-
-    fn operator_says(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        nick: &str,
-        text: &str,
-        now: Now,
-    ) {
-        let name = &config.operator_name;
-        let body = Body::Operator { name, text };
-        self.delivery
-            .send_one(out, self.members.clients(), id, now, &body);
-        out.console(&format!("(to {nick}) {text}"));
-    }
-
-    /// The operator's `/all TEXT`.
-    pub(crate) fn operator_to_all(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        text: &str,
-        now: Now,
-    ) {
-        let name = &config.operator_name;
-        let body = Body::Operator { name, text };
+    /// `body` to every client; how many.
+    pub(crate) fn send_to_all(&mut self, out: &mut dyn Outbox, body: &Body<'_>, now: Now) -> usize {
         let everyone = self.members.clients().ids();
         let clients = self.members.clients();
         self.delivery
-            .send_many(out, clients, Recipients::all(&everyone), now, &body);
-        out.console(&format!("(to all {} clients) {text}", everyone.len()));
-    }
-
-    /// The console's `/who`.
-    pub(crate) fn console_who(&self, out: &mut dyn Outbox) {
-        let count = self.members.len();
-        out.console(&format!("{count} clients:"));
-        for (nick, room, peer) in self.members.list().take(console::MAX_LISTED) {
-            out.console(&format!("  {nick} {peer} in {room}"));
-        }
-        if count > console::MAX_LISTED {
-            let more = count - console::MAX_LISTED;
-            out.console(&format!("  ... and {more} more"));
-        }
+            .send_many(out, clients, Recipients::all(&everyone), now, body);
+        everyone.len()
     }
 }

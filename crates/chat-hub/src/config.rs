@@ -36,7 +36,8 @@ macro_rules! hub_settings {
             /// while it has at most this many members, so a join costs the
             /// same in a room of twenty thousand as in an empty one.
             announce_limit: usize = 200;
-            /// Address ranges the per-address and flood limits do not apply to.
+            /// Address ranges the per-address and flood limits do not apply to
+            /// (the failed-login lockout and the cap on logins in progress do).
             exempt: Vec<$crate::IpNet> = $crate::loopback(), toml = "networks";
             /// Clients at once; more get `server full`.
             max_clients: usize = 10_000;
@@ -56,6 +57,9 @@ macro_rules! hub_settings {
             /// Lines of history a joining client gets first; 0 = off. A room
             /// keeps four times as many (at most 1000) for `/history`.
             history_lines: usize = 50;
+            /// Bytes of history every room together may keep in memory; past
+            /// it the oldest lines of the largest rooms go first.
+            history_memory_bytes: usize = 64 * 1024 * 1024;
             /// How long history is kept: `30d`, `12h`, `90m`, `45s` or
             /// `forever`. An older line is never sent; in a cluster a room's
             /// stream is trimmed to it and expires this long after its last

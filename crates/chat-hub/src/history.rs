@@ -3,72 +3,89 @@
 //!
 //! Storing a line costs a copy into a slot, not an allocation, once the ring
 //! is full; a joining client gets the last lines as one buffer, none older
-//! than `history_retention`.
+//! than `history_retention`. What all rings hold together is bounded by
+//! `history_memory_bytes` (`crate::rooms::Rooms` drops the oldest lines of
+//! the largest rooms first).
+
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
 /// A ring of the room's last lines, each kept encoded (line framing, with
-/// its original stamp) in a slot whose buffer is reused once the ring is
-/// full: storing a line costs a copy, not an allocation.
+/// its original stamp) in a buffer that is reused once the ring is full:
+/// storing a line costs a copy, not an allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Ring {
-    slots: Vec<BytesMut>,
-    /// When each slot's line was said (Unix seconds), slot by slot.
-    said: Vec<i64>,
-    /// The oldest slot once the ring is full (and the next to reuse).
-    next: usize,
+    /// Oldest first.
+    lines: VecDeque<BytesMut>,
+    /// When each line was said (Unix seconds), line by line.
+    said: VecDeque<i64>,
     keep: usize,
+    /// The memory the buffers hold (their capacity).
+    bytes: usize,
 }
 
 impl Ring {
     pub(crate) fn new(keep: usize) -> Ring {
         Ring {
-            slots: Vec::new(),
-            said: Vec::new(),
-            next: 0,
+            lines: VecDeque::new(),
+            said: VecDeque::new(),
             keep,
+            bytes: 0,
         }
     }
 
-    /// A cleared slot for the newest line, said at `said` (Unix seconds);
-    /// `None` when history is off.
-    pub(crate) fn slot(&mut self, said: i64) -> Option<&mut BytesMut> {
+    /// Stores the newest line, said at `said` (Unix seconds), written by
+    /// `write` into a cleared buffer (the oldest line's, once the ring is
+    /// full); nothing when history is off. Returns the memory the ring held
+    /// before and holds now.
+    pub(crate) fn store(&mut self, said: i64, write: impl FnOnce(&mut BytesMut)) -> (usize, usize) {
+        let before = self.bytes;
         if self.keep == 0 {
-            return None;
+            return (before, before);
         }
-        if self.slots.len() < self.keep {
-            if self.slots.capacity() == 0 {
-                self.slots.reserve_exact(self.keep);
+        let mut slot = if self.lines.len() >= self.keep {
+            self.said.pop_front();
+            self.lines.pop_front().unwrap_or_default()
+        } else {
+            if self.lines.capacity() == 0 {
+                self.lines.reserve_exact(self.keep);
                 self.said.reserve_exact(self.keep);
             }
-            self.slots.push(BytesMut::new());
-            self.said.push(said);
-            return self.slots.last_mut();
-        }
-        self.said[self.next] = said;
-        let slot = &mut self.slots[self.next];
-        self.next = (self.next + 1) % self.keep;
+            BytesMut::new()
+        };
+        let reused = slot.capacity();
         slot.clear();
-        Some(slot)
+        write(&mut slot);
+        self.bytes = self.bytes - reused + slot.capacity();
+        self.lines.push_back(slot);
+        self.said.push_back(said);
+        (before, self.bytes)
+    }
+
+    /// Forgets the oldest line and gives its memory back; returns how much.
+    pub(crate) fn drop_oldest(&mut self) -> usize {
+        self.said.pop_front();
+        let freed = self.lines.pop_front().map_or(0, |line| line.capacity());
+        self.bytes -= freed;
+        freed
+    }
+
+    /// The memory the ring holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.lines.len()
     }
 
     /// The last `count` lines said at or after `since` (Unix seconds),
     /// oldest first, in one buffer.
     pub(crate) fn recent(&self, count: usize, since: i64) -> Bytes {
-        let split = self.next.min(self.slots.len());
-        let (newer, older) = self.slots.split_at(split);
-        let (said_newer, said_older) = self.said.split_at(split);
-        let skip = self.slots.len().saturating_sub(count);
-        let lines = older
-            .iter()
-            .chain(newer)
-            .zip(said_older.iter().chain(said_newer))
-            .skip(skip)
+        let skip = self.lines.len().saturating_sub(count);
+        let lines = (self.lines.iter().zip(&self.said).skip(skip))
             .filter(|&(_, &said)| said >= since)
             .map(|(line, _)| line);
         let mut out = BytesMut::with_capacity(lines.clone().map(BytesMut::len).sum());
@@ -90,15 +107,18 @@ mod tests {
     #[test]
     fn the_ring_keeps_the_last_lines_in_order() {
         let mut ring = Ring::new(3);
-        for (said, line) in ["a\n", "b\n", "c\n", "d\n", "e\n"].into_iter().enumerate() {
-            if let Some(slot) = ring.slot(said as i64) {
-                slot.extend_from_slice(line.as_bytes());
-            }
+        for line in ["a\n", "b\n", "c\n", "d\n", "e\n"] {
+            ring.store(0, |slot| slot.extend_from_slice(line.as_bytes()));
         }
         assert_eq!(ring.len(), 3);
         assert_eq!(&ring.recent(10, i64::MIN)[..], b"c\nd\ne\n");
         assert_eq!(&ring.recent(2, i64::MIN)[..], b"d\ne\n");
-        assert!(Ring::new(0).slot(0).is_none());
+        let mut off = Ring::new(0);
+        assert_eq!(off.store(0, |_| panic!("history is off")), (0, 0));
+        let before = ring.bytes();
+        let freed = ring.drop_oldest();
+        assert!(freed > 0 && ring.bytes() == before - freed);
+        assert_eq!(&ring.recent(10, i64::MIN)[..], b"d\ne\n");
     }
 
     #[test]
@@ -111,13 +131,13 @@ mod tests {
             (40, "d\n"),
             (50, "e\n"),
         ] {
-            if let Some(slot) = ring.slot(said) {
-                slot.extend_from_slice(line.as_bytes());
-            }
+            ring.store(said, |slot| slot.extend_from_slice(line.as_bytes()));
         }
         assert_eq!(&ring.recent(10, 30)[..], b"c\nd\ne\n");
         assert_eq!(&ring.recent(2, 30)[..], b"d\ne\n");
         assert_eq!(&ring.recent(10, 51)[..], b"");
+        ring.drop_oldest();
+        assert_eq!(&ring.recent(10, 40)[..], b"d\ne\n");
     }
 
     #[test]

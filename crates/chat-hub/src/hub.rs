@@ -3,11 +3,12 @@
 //! Entry points, each with the current time and an [`Outbox`]:
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
-//! [`Hub::cluster_event`], [`Hub::shutdown`], and [`Hub::refusal`] for the
-//! reactor's own refusals. The hub is the front door (admission, logins,
-//! flood control, timeouts), reads each line, and says which machine
-//! handles it: [`Hub::command`] is the map from a client's command to its
-//! handler; [`Hub::console_line`] the map for the operator's.
+//! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::shutdown`], and
+//! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
+//! door (admission, logins, flood control, timeouts), reads each line, and
+//! says which machine handles it: [`Hub::command`] is the map from a
+//! client's command to its handler; [`Hub::console_line`] the map for the
+//! operator's.
 
 use std::net::SocketAddr;
 
@@ -16,45 +17,31 @@ use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message
 
 use crate::admission::{Admission, Login};
 use crate::bans::{self, DEFAULT_BAN_SECONDS};
-use crate::chat::{Chat, NickChange};
-use crate::console::{self, ConsoleCommand};
+use crate::chat::{Chat, NickChange, Private};
+use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
+use crate::operators::Operators;
 use crate::sanctions::{self, Expel};
+use crate::stats::{self, Counters, HubStats};
 use crate::timeouts::{self, Sweep};
-use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
-
-/// Counters shown by `/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HubStats {
-    pub connections: u64,
-    pub messages_in: u64,
-    /// Lines queued to connections, each recipient counted.
-    pub deliveries: u64,
-    /// Connections turned away (limits, bans, failed logins).
-    pub refused: u64,
-    /// Clients disconnected for flooding.
-    pub flooders: u64,
-    /// Cluster requests (mostly cross-node lines) dropped because the
-    /// channel toward Redis was full.
-    pub cluster_dropped: u64,
-}
+use crate::{
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
+};
 
 #[derive(Debug)]
 pub struct Hub {
     config: HubConfig,
     chat: Chat,
     node: Node,
+    console: Console,
     admission: Admission,
+    operators: Operators,
     flooding: Flooding,
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
     scratch: String,
-    connections: u64,
-    messages_in: u64,
-    refused: u64,
-    flooders: u64,
-    started: Option<Now>,
+    counters: Counters,
 }
 
 impl Hub {
@@ -62,16 +49,14 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
+            console: Console::default(),
+            operators: Operators::new(&config.operators),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
             sweep: Sweep::default(),
             scratch: String::new(),
-            connections: 0,
-            messages_in: 0,
-            refused: 0,
-            flooders: 0,
-            started: None,
+            counters: Counters::default(),
         }
     }
 
@@ -80,14 +65,8 @@ impl Hub {
     }
 
     pub fn stats(&self) -> HubStats {
-        HubStats {
-            connections: self.connections,
-            messages_in: self.messages_in,
-            deliveries: self.chat.delivered(),
-            refused: self.refused,
-            flooders: self.flooders,
-            cluster_dropped: self.node.dropped(),
-        }
+        let (deliveries, dropped) = (self.chat.delivered(), self.node.dropped());
+        self.counters.snapshot(deliveries, dropped)
     }
 
     pub fn client_count(&self) -> usize {
@@ -110,7 +89,7 @@ impl Hub {
 
     /// The server started; `now` is the start of its uptime.
     pub fn start(&mut self, now: Now) {
-        self.started = Some(now);
+        self.counters.start(now);
     }
 
     /// What the reactor says to a connection it cannot take at all (out of
@@ -129,17 +108,7 @@ impl Hub {
             .admission
             .refusal(&self.config, clients, peer, now.timestamp());
         if let Some(text) = refusal {
-            self.chat
-                .tell_connection(out, id, framing, now, Notice::Error { text });
-            out.close(id);
-            self.refused += 1;
-            if self.refused.is_power_of_two() {
-                let refused = self.refused;
-                out.console(&format!(
-                    "refused {peer}: {text} ({refused} refusals so far)"
-                ));
-            }
-            return;
+            return self.refuse(out, id, peer, framing, text, now);
         }
         self.admission.arrived(peer.ip());
         if self.config.password.is_none() {
@@ -154,9 +123,29 @@ impl Hub {
         }
     }
 
+    /// Turns a connection away with `text` (logged now and then).
+    fn refuse(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        peer: SocketAddr,
+        framing: Framing,
+        text: &str,
+        now: Now,
+    ) {
+        self.chat
+            .tell_connection(out, id, framing, now, Notice::Error { text });
+        out.close(id);
+        if let Some(refused) = self.counters.refused() {
+            out.console(&format!(
+                "refused {peer}: {text} ({refused} refusals so far)"
+            ));
+        }
+    }
+
     /// A client is in: a guest nick, the default room, a welcome, history.
     fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
-        self.connections += 1;
+        self.counters.connected();
         let tag = self.node.guest_tag();
         self.chat.admit(&self.config, out, id, peer, &tag, now);
         self.node.admitted(&self.chat, out, id);
@@ -222,6 +211,11 @@ impl Hub {
                     .tell_connection(out, id, framing, now, Notice::Error { text });
                 out.close(id);
             }
+            Login::TurnedAway {
+                peer,
+                framing,
+                text,
+            } => self.refuse(out, id, peer, framing, text, now),
         }
     }
 
@@ -272,8 +266,10 @@ impl Hub {
 
     /// Something happened in the cluster.
     pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
-        let (chat, bans) = (&mut self.chat, &mut self.admission.bans);
-        let expel = self.node.event(chat, bans, &self.config, out, event, now);
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        let expel = self
+            .node
+            .event(chat, admission, &self.config, out, event, now);
         self.expel_all(out, expel, now);
     }
 
@@ -295,7 +291,9 @@ impl Hub {
 
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
+        self.operators.forget(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
+            self.console.forget(id);
             self.admission.left(client.peer.ip());
             self.node.left(out, id, &client.nick);
         }
@@ -336,7 +334,7 @@ impl Hub {
                 self.chat.error(out, id, text, now);
             }
             Gate::Disconnect => {
-                self.flooders += 1;
+                self.counters.flooder();
                 self.chat.error(out, id, "disconnected for flooding", now);
                 self.remove(out, id, "flooding", now);
                 out.close(id);
@@ -374,7 +372,7 @@ impl Hub {
 
     /// One message that passed the flood gate.
     fn process_line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
-        self.messages_in += 1;
+        self.counters.message();
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         sanitize_text(line, &mut text);
@@ -388,12 +386,14 @@ impl Hub {
     /// Where each client command is handled.
     fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        let console = &mut self.console;
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
                 chat.relay(config, out, id, action, text, now);
+                console.on_room_line(chat, config, out, id);
                 node.publish(chat, out, id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
@@ -416,13 +416,15 @@ impl Hub {
                     }
                 }
             }
-            Command::Msg { to, text } => {
-                if !chat.private(config, out, id, to, text, now)
-                    && !node.private(chat, out, id, to, text, now)
-                {
-                    chat.error(out, id, &format!("no such nick: {to}"), now);
+            Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
+                Private::ToOperator => console.on_private(chat, config, out, id),
+                Private::Sent => {}
+                Private::NotHere => {
+                    if !node.private(chat, out, id, to, text, now) {
+                        chat.error(out, id, &format!("no such nick: {to}"), now);
+                    }
                 }
-            }
+            },
             Command::Who => {
                 if !node.who(chat, out, id, now)
                     && let Some(room) = chat.members().room_of(id)
@@ -474,29 +476,29 @@ impl Hub {
         }
     }
 
-    /// `/oper NAME PASSWORD`.
+    /// `/oper NAME PASSWORD`: the check runs off the reactor's thread and
+    /// is answered in [`Hub::operator_checked`].
     fn oper(&mut self, out: &mut dyn Outbox, id: ClientId, name: &str, password: &str, now: Now) {
-        let Some(peer) = self.chat.members().client(id).map(|c| c.peer) else {
-            return;
-        };
-        let second = now.timestamp();
-        if self.admission.too_many_failures(peer.ip(), second) {
-            let text = "too many failed logins from your address; try again later";
-            return self.chat.error(out, id, text, now);
-        }
-        if !operators::verify(&self.config.operators, name, password) {
-            self.admission.record_failure(peer.ip(), second);
-            out.console(&format!("failed /oper {name} from {peer}"));
-            return self
-                .chat
-                .error(out, id, "wrong operator name or password", now);
-        }
-        if let Some(client) = self.chat.members_mut().client_mut(id) {
-            client.operator = Some(name.to_owned());
-        }
-        let nick = self.chat.members().nick(id).unwrap_or_default();
-        out.console(&format!("{nick} ({peer}) is now operator {name}"));
-        self.chat.info(out, id, operators::WELCOME, now);
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        let operators = &self.config.operators;
+        let login = (name, password);
+        self.operators
+            .start(operators, chat, admission, out, id, login, now);
+    }
+
+    /// The verdict on client `id`'s `/oper` (from whoever ran
+    /// [`crate::OperatorCheck::verdict`]). An answer for a client that left,
+    /// or for an older check, changes nothing.
+    pub fn operator_checked(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        verdict: OperatorVerdict,
+        now: Now,
+    ) {
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        self.operators
+            .checked(chat, admission, out, id, verdict, now);
     }
 
     /// The operator commands, shared by the console (`asker` `None`) and
@@ -567,18 +569,17 @@ impl Hub {
         duration: Option<&str>,
         now: Now,
     ) -> Result<String, String> {
-        let seconds = match duration {
-            None => DEFAULT_BAN_SECONDS,
-            Some(text) => bans::parse_duration(text)
-                .ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m, 2h or 1d"))?,
-        };
+        let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
         let net = self.target_range(target)?;
-        self.admission.bans.add(net, now.timestamp() + seconds, by);
-        self.node.ban(out, net, now.timestamp() + seconds, by);
+        let waiting = self.admission.ban(net, now.timestamp(), seconds, by)?;
+        // Counted already: the ban was added.
+        let until = now.timestamp().saturating_add(seconds);
+        self.node.ban(out, net, until, by);
         let covered = sanctions::covered(&self.chat, net, by);
+        sanctions::close_logins(&mut self.chat, &self.config, out, &waiting, now);
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
-            covered.len()
+            covered.len() + waiting.len()
         );
         self.expel_all(out, covered, now);
         out.console(&format!("{by}: {message}"));
@@ -587,19 +588,11 @@ impl Hub {
 
     /// An address, a CIDR range, or a connected nick's address.
     fn target_range(&self, target: &str) -> Result<IpNet, String> {
-        if let Ok(net) = target.parse::<IpNet>() {
-            return Ok(net.trunc());
-        }
-        if let Ok(ip) = target.parse() {
-            return Ok(bans::ban_range(ip));
-        }
         let members = self.chat.members();
-        match members.owner(target).and_then(|id| members.client(id)) {
-            Some(client) => Ok(bans::ban_range(client.peer.ip())),
-            None => Err(format!(
-                "{target} is neither an address, a range nor a connected nick"
-            )),
-        }
+        bans::target_range(target, |nick| {
+            let client = members.owner(nick).and_then(|id| members.client(id));
+            client.map(|client| client.peer.ip())
+        })
     }
 
     /// Logins that took too long, and clients idle (or, on a full server,
@@ -628,12 +621,16 @@ impl Hub {
         let config = &self.config;
         match console::parse(text.trim()) {
             ConsoleCommand::Reply("") => {}
-            ConsoleCommand::Reply(text) => self.chat.reply_to_last(config, out, text, now),
-            ConsoleCommand::To { nick, text } => {
-                self.chat.operator_to(config, out, nick, text, now)
+            ConsoleCommand::Reply(text) => {
+                let chat = &mut self.chat;
+                self.console.reply(chat, config, out, text, now);
             }
-            ConsoleCommand::All(text) => self.chat.operator_to_all(config, out, text, now),
-            ConsoleCommand::Who => self.chat.console_who(out),
+            ConsoleCommand::To { nick, text } => {
+                let chat = &mut self.chat;
+                self.console.reply_to(chat, config, out, nick, text, now);
+            }
+            ConsoleCommand::All(text) => console::to_all(&mut self.chat, config, out, text, now),
+            ConsoleCommand::Who => console::who(&self.chat, out),
             ConsoleCommand::Operator(command) => {
                 let by = self.config.operator_name.clone();
                 match self.operator_command(out, None, &by, &command, now) {
@@ -649,18 +646,17 @@ impl Hub {
     }
 
     fn console_stats(&self, out: &mut dyn Outbox, now: Now) {
-        let (bytes_in, bytes_out) = out.io_totals();
-        let uptime = self
-            .started
-            .map_or(0, |started| (now - started).num_seconds());
-        out.console(&format!(
-            "clients {} rooms {} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s",
-            self.client_count(),
-            self.room_count(),
-            self.connections,
-            self.messages_in,
-            self.chat.delivered(),
-        ));
+        let gauges = stats::Gauges {
+            clients: self.client_count(),
+            rooms: self.room_count(),
+            io: out.io_totals(),
+            uptime: self.counters.uptime(now),
+            history: (
+                self.chat.members().rooms().history_bytes(),
+                self.config.history_memory_bytes,
+            ),
+        };
+        out.console(&stats::line(&self.stats(), &gauges));
         if let Some(line) = self.node.stats_line() {
             out.console(&line);
         }

@@ -19,8 +19,8 @@
 //! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
 //!   `rooms.rs`;
 //! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
-//!   `operators.rs` (`/oper`), `sanctions.rs` (bans and kicks across a
-//!   cluster);
+//!   `operators.rs` (`/oper`, its checks handed off the reactor's thread),
+//!   `sanctions.rs` (bans and kicks across a cluster);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
 //! - `delivery.rs` (`Delivery`: encode once, hand out, count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
@@ -49,6 +49,7 @@ mod outbox;
 mod pace;
 mod rooms;
 mod sanctions;
+mod stats;
 mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
@@ -56,9 +57,11 @@ use chrono::{DateTime, FixedOffset};
 pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
-pub use hub::{Hub, HubStats};
+pub use hub::Hub;
 pub use ipnet::IpNet;
+pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
+pub use stats::HubStats;
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use bytes::BytesMut;
 use chat_proto::nick_key;
 
 use crate::clients::{Client, Clients};
@@ -24,11 +25,11 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    pub(crate) fn new(history_keep: usize) -> Membership {
+    pub(crate) fn new(history_keep: usize, history_budget: usize) -> Membership {
         Membership {
             clients: Clients::default(),
             nicks: HashMap::new(),
-            rooms: Rooms::new(history_keep),
+            rooms: Rooms::new(history_keep, history_budget),
             next_guest: 1,
         }
     }
@@ -70,11 +71,25 @@ impl Membership {
         self.rooms.get_mut(room)
     }
 
-    /// `id`'s record and its room at once (a line it says goes into the
-    /// room's history under its nick).
-    pub(crate) fn client_and_room_mut(&mut self, id: ClientId) -> Option<(&Client, &mut Room)> {
-        let client = self.clients.get(id)?;
-        Some((client, self.rooms.get_mut(client.seat.room)))
+    /// Stores a line `id` says at `said` (Unix seconds) in its room's
+    /// history: `write` gets its nick and the buffer to encode into.
+    pub(crate) fn record_said(
+        &mut self,
+        id: ClientId,
+        said: i64,
+        write: impl FnOnce(&str, &mut BytesMut),
+    ) {
+        if let Some(client) = self.clients.get(id) {
+            let nick = client.nick.as_str();
+            self.rooms
+                .store_history(client.seat.room, said, |slot| write(nick, slot));
+        }
+    }
+
+    /// Stores a line said at `said` (Unix seconds) on another node in
+    /// `room`'s history.
+    pub(crate) fn record(&mut self, room: RoomId, said: i64, write: impl FnOnce(&mut BytesMut)) {
+        self.rooms.store_history(room, said, write);
     }
 
     /// The room `id` sits in.
@@ -217,7 +232,7 @@ mod tests {
 
     #[test]
     fn seats_stay_right_when_a_member_in_the_middle_leaves() {
-        let mut members = Membership::new(0);
+        let mut members = Membership::new(0, 0);
         let lobby = enter(&mut members, 1, "a", "lobby");
         enter(&mut members, 2, "b", "lobby");
         enter(&mut members, 3, "c", "lobby");
@@ -229,7 +244,7 @@ mod tests {
 
     #[test]
     fn an_emptied_room_goes_but_the_default_room_stays() {
-        let mut members = Membership::new(0);
+        let mut members = Membership::new(0, 0);
         enter(&mut members, 1, "a", "lobby");
         enter(&mut members, 2, "b", "side");
         assert_eq!(members.leave_room(ClientId(2), "lobby"), None);
@@ -240,7 +255,7 @@ mod tests {
 
     #[test]
     fn nicks_are_unique_in_any_case_and_freed_on_rename_and_removal() {
-        let mut members = Membership::new(0);
+        let mut members = Membership::new(0, 0);
         enter(&mut members, 1, "Alice", "lobby");
         assert_eq!(members.owner("ALICE"), Some(ClientId(1)));
         assert_eq!(members.rename(ClientId(1), "bob").as_deref(), Some("Alice"));
@@ -253,7 +268,7 @@ mod tests {
 
     #[test]
     fn guest_nicks_skip_taken_ones_and_the_operator() {
-        let mut members = Membership::new(0);
+        let mut members = Membership::new(0, 0);
         enter(&mut members, 1, "guest1", "lobby");
         let config = HubConfig {
             operator_name: "guest2".into(),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chat_proto::{Body, nick_key};
 
-use crate::bans::Bans;
+use crate::admission::Admission;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
 use crate::pace::{QueryPace, SLOW_DOWN};
@@ -373,11 +373,11 @@ impl Node {
     }
 
     /// Something happened in the cluster. A ban, an unban or a kick made
-    /// elsewhere is applied to `bans`; returns whom to expel.
+    /// elsewhere is applied to `admission`'s bans; returns whom to expel.
     pub(crate) fn event(
         &mut self,
         chat: &mut Chat,
-        bans: &mut Bans,
+        admission: &mut Admission,
         config: &HubConfig,
         out: &mut dyn Outbox,
         event: ClusterEvent,
@@ -449,7 +449,9 @@ impl Node {
             }
             sanction @ (ClusterEvent::Banned { .. }
             | ClusterEvent::Unbanned { .. }
-            | ClusterEvent::Kick { .. }) => return sanctions::from_afar(chat, bans, out, sanction),
+            | ClusterEvent::Kick { .. }) => {
+                return sanctions::from_afar(chat, admission, config, out, sanction, now);
+            }
         }
         Vec::new()
     }

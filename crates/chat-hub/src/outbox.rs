@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::ClusterRequest;
+use crate::{ClusterRequest, OperatorCheck};
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
@@ -49,6 +49,13 @@ pub trait Outbox {
     /// taken (no cluster, or the bounded channel toward Redis is full) and
     /// is dropped; the hub falls back to what it knows locally.
     fn cluster(&mut self, _request: ClusterRequest) -> bool {
+        false
+    }
+    /// Hands an `/oper` password check to a worker off the reactor's
+    /// thread (argon2 is slow on purpose); its verdict comes back through
+    /// `Hub::operator_checked`. `false`: it could not be taken (no worker,
+    /// or its bounded queue is full); the client is told the server is busy.
+    fn verify_operator(&mut self, _check: OperatorCheck) -> bool {
         false
     }
     /// Bytes read and written so far, for `/stats`.

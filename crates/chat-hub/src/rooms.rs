@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use bytes::BytesMut;
 use chat_proto::room_key;
 use slab::Slab;
 
@@ -29,6 +30,10 @@ pub(crate) struct Rooms {
     by_key: HashMap<String, RoomId>,
     /// Lines of history each room keeps (0: none).
     history_keep: usize,
+    /// The memory every room's history may hold together.
+    history_budget: usize,
+    /// The memory every room's history holds now.
+    history_bytes: usize,
 }
 
 /// Where a member sits in its room: the room and the index in `members`.
@@ -39,10 +44,66 @@ pub(crate) struct Seat {
 }
 
 impl Rooms {
-    pub(crate) fn new(history_keep: usize) -> Rooms {
+    pub(crate) fn new(history_keep: usize, history_budget: usize) -> Rooms {
         Rooms {
             history_keep,
+            history_budget,
             ..Rooms::default()
+        }
+    }
+
+    /// The memory every room's history holds now.
+    pub(crate) fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
+    /// Stores a line said at `said` (Unix seconds) in `room`'s history,
+    /// written by `write`. Past the budget, the oldest lines of the largest
+    /// histories go first, down to nine tenths of it (so the search for the
+    /// largest runs once per many lines, not once per line).
+    pub(crate) fn store_history(
+        &mut self,
+        room: RoomId,
+        said: i64,
+        write: impl FnOnce(&mut BytesMut),
+    ) {
+        let Some(room) = self.rooms.get_mut(room.0) else {
+            return;
+        };
+        let (before, after) = room.history.store(said, write);
+        self.history_bytes = self.history_bytes - before + after;
+        if self.history_bytes > self.history_budget {
+            self.shed_history(self.history_budget / 10 * 9);
+        }
+    }
+
+    /// Drops the oldest lines of the largest histories until all of them
+    /// hold at most `target`.
+    fn shed_history(&mut self, target: usize) {
+        while self.history_bytes > target {
+            // The largest history, and how far it may shrink before another
+            // is the largest.
+            let (mut largest, mut largest_bytes, mut runner_up) = (None, 0, 0);
+            for (key, room) in &self.rooms {
+                let bytes = room.history.bytes();
+                if largest.is_none() || bytes > largest_bytes {
+                    runner_up = largest_bytes;
+                    (largest, largest_bytes) = (Some(key), bytes);
+                } else {
+                    runner_up = runner_up.max(bytes);
+                }
+            }
+            let Some(largest) = largest.filter(|_| largest_bytes > 0) else {
+                return; // nothing left to drop
+            };
+            let ring = &mut self.rooms[largest].history;
+            while self.history_bytes > target && ring.bytes() >= runner_up {
+                let freed = ring.drop_oldest();
+                if freed == 0 {
+                    break;
+                }
+                self.history_bytes -= freed;
+            }
         }
     }
 
@@ -97,6 +158,7 @@ impl Rooms {
         let moved = room.members.get(seat.index).copied();
         if room.members.is_empty() && room_key(&room.name) != room_key(keep_if_empty) {
             let room = self.rooms.remove(seat.room.0);
+            self.history_bytes -= room.history.bytes();
             self.by_key.remove(&room_key(&room.name));
         }
         moved
@@ -117,7 +179,7 @@ mod tests {
 
     #[test]
     fn rooms_are_found_in_any_case_and_with_or_without_a_hash() {
-        let mut rooms = Rooms::new(0);
+        let mut rooms = Rooms::new(0, 0);
         let dev = rooms.find_or_create("#Dev");
         assert_eq!(rooms.get(dev).name, "Dev");
         assert_eq!(rooms.find("dev"), Some(dev));
@@ -125,9 +187,48 @@ mod tests {
         assert_eq!(rooms.len(), 1);
     }
 
+    fn store(rooms: &mut Rooms, room: RoomId, bytes: usize) {
+        rooms.store_history(room, 0, |slot| slot.extend_from_slice(&vec![b'x'; bytes]));
+    }
+
+    #[test]
+    fn history_past_its_budget_loses_the_oldest_lines_of_the_largest_rooms_first() {
+        let mut rooms = Rooms::new(100, 10_000);
+        let (big, small) = (rooms.find_or_create("big"), rooms.find_or_create("small"));
+        for _ in 0..3 {
+            store(&mut rooms, small, 1000);
+        }
+        for _ in 0..6 {
+            store(&mut rooms, big, 1000);
+        }
+        assert!(rooms.history_bytes() <= 10_000, "{}", rooms.history_bytes());
+        store(&mut rooms, big, 1000);
+        store(&mut rooms, big, 1000);
+        assert!(rooms.history_bytes() <= 10_000, "{}", rooms.history_bytes());
+        assert!(rooms.get(big).history.len() < 8, "the big room lost lines");
+        assert_eq!(
+            rooms.get(small).history.len(),
+            3,
+            "the small room kept its own"
+        );
+        let sum = rooms.get(big).history.bytes() + rooms.get(small).history.bytes();
+        assert_eq!(rooms.history_bytes(), sum);
+    }
+
+    #[test]
+    fn an_emptied_room_gives_its_history_memory_back() {
+        let mut rooms = Rooms::new(10, 1 << 20);
+        let side = rooms.find_or_create("side");
+        let seat = rooms.join(side, ClientId(1));
+        store(&mut rooms, side, 500);
+        assert!(rooms.history_bytes() >= 500);
+        rooms.leave(seat, "lobby");
+        assert_eq!(rooms.history_bytes(), 0);
+    }
+
     #[test]
     fn leaving_swaps_the_last_member_into_the_seat() {
-        let mut rooms = Rooms::new(0);
+        let mut rooms = Rooms::new(0, 0);
         let room = rooms.find_or_create("lobby");
         let first = rooms.join(room, ClientId(1));
         rooms.join(room, ClientId(2));

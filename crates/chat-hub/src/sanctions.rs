@@ -8,9 +8,12 @@
 //! `/kick` of a nick held by another node is carried to that node. The hub
 //! expels; this module only says whom and with which words.
 
+use chat_proto::Notice;
+
+use crate::admission::{Admission, BANNED};
 use crate::bans::Bans;
 use crate::chat::Chat;
-use crate::{ClientId, ClusterEvent, IpNet, Outbox};
+use crate::{ClientId, ClusterEvent, HubConfig, IpNet, Now, Outbox};
 
 /// A client to disconnect: the notice it gets, and the reason its room is
 /// told.
@@ -55,31 +58,54 @@ pub(crate) fn covered(chat: &Chat, net: IpNet, by: &str) -> Vec<Expel> {
         .collect()
 }
 
+/// Closes the connections still logging in that a ban covers.
+pub(crate) fn close_logins(
+    chat: &mut Chat,
+    config: &HubConfig,
+    out: &mut dyn Outbox,
+    logins: &[ClientId],
+    now: Now,
+) {
+    for &login in logins {
+        let text = BANNED;
+        chat.tell_connection(out, login, config.framing, now, Notice::Error { text });
+        out.close(login);
+    }
+}
+
 /// A ban, an unban or a kick made on another node (any other event: none
-/// of this module's, nothing happens): applied to `bans`, told on the
-/// console when it is news; returns whom to expel.
+/// of this module's, nothing happens): applied to `admission`'s bans (the
+/// logins it covers closed), told on the console when it is news; returns
+/// whom to expel.
 pub(crate) fn from_afar(
-    chat: &Chat,
-    bans: &mut Bans,
+    chat: &mut Chat,
+    admission: &mut Admission,
+    config: &HubConfig,
     out: &mut dyn Outbox,
     event: ClusterEvent,
+    now: Now,
 ) -> Vec<Expel> {
+    let second = now.timestamp();
     match event {
         ClusterEvent::Banned { net, until, by } => {
-            if bans.until(net).is_some_and(|held| held >= until) {
-                return Vec::new(); // known already (loaded again, say)
+            let known = admission.bans.until(net).is_some_and(|held| held >= until);
+            if known || until <= second {
+                return Vec::new(); // loaded again, say, or over already
             }
-            bans.remove(net);
-            bans.add(net, until, &by);
+            admission.bans.remove(net);
+            let Ok(logins) = admission.ban(net, second, until - second, &by) else {
+                return Vec::new();
+            };
+            close_logins(chat, config, out, &logins, now);
             let expel = covered(chat, net, &by);
             out.console(&format!(
                 "cluster: {by} banned {net} ({} disconnected here)",
-                expel.len()
+                expel.len() + logins.len()
             ));
             expel
         }
         ClusterEvent::Unbanned { net } => {
-            if bans.remove(net) {
+            if admission.bans.remove(net) {
                 out.console(&format!("cluster: {net} unbanned"));
             }
             Vec::new()

@@ -17,6 +17,10 @@ struct Recorder {
     /// Requests to the cluster, taken when `cluster_up`.
     requests: Vec<ClusterRequest>,
     cluster_up: bool,
+    /// `/oper` checks handed to the verifier, not answered yet.
+    checks: Vec<OperatorCheck>,
+    /// The verifier's queue is full: it takes no check.
+    verifier_full: bool,
 }
 
 impl Outbox for Recorder {
@@ -38,6 +42,12 @@ impl Outbox for Recorder {
         }
         self.cluster_up
     }
+    fn verify_operator(&mut self, check: OperatorCheck) -> bool {
+        if !self.verifier_full {
+            self.checks.push(check);
+        }
+        !self.verifier_full
+    }
 }
 
 impl Recorder {
@@ -58,6 +68,9 @@ struct Fixture {
     hub: Hub,
     out: Recorder,
     time: Now,
+    /// Leave `/oper` checks unanswered until [`Fixture::answer_checks`]
+    /// (else each `say` answers them, as a verifier that is never behind).
+    hold_checks: bool,
 }
 
 impl Fixture {
@@ -68,6 +81,17 @@ impl Fixture {
             hub,
             out: Recorder::default(),
             time: now(),
+            hold_checks: false,
+        }
+    }
+
+    /// Runs the `/oper` checks handed over (argon2, synchronously, as the
+    /// server's worker would) and gives the hub their verdicts.
+    fn answer_checks(&mut self) {
+        for check in std::mem::take(&mut self.out.checks) {
+            let verdict = check.verdict();
+            self.hub
+                .operator_checked(&mut self.out, check.client, verdict, self.time);
         }
     }
 
@@ -86,6 +110,9 @@ impl Fixture {
             bytes.as_bytes(),
             self.time,
         );
+        if !self.hold_checks {
+            self.answer_checks();
+        }
     }
 
     fn console(&mut self, line: &str) {
@@ -338,6 +365,57 @@ fn raw_clients_get_only_what_is_addressed_to_them() {
 }
 
 #[test]
+fn a_private_question_to_the_operator_is_answered_to_its_asker_not_the_last_speaker() {
+    let mut f = Fixture::new(HubConfig {
+        echo_messages: true,
+        ..HubConfig::default()
+    });
+    f.connect(1);
+    f.connect(2);
+    f.say(1, "/nick alice\n/msg operator what is the wifi password?\n");
+    f.say(2, "/nick mallory\n/join side\nme me me\n");
+    f.out.console.clear();
+    f.console("it is on the fridge");
+    assert!(
+        f.lines_for(1)
+            .contains(&"-operator- it is on the fridge".to_owned())
+    );
+    assert!(!f.lines_for(2).iter().any(|l| l.contains("fridge")));
+    // Answered: room lines move the target again, and the prompt says so.
+    f.say(2, "anyone?\n");
+    f.console("yes, me");
+    assert!(f.lines_for(2).contains(&"-operator- yes, me".to_owned()));
+    insta::assert_snapshot!(f.out.console.join("\n"), @r"
+    (to alice) it is on the fridge
+    [side] <mallory> anyone? (127.0.0.1:40002)
+    reply to mallory:
+    (to mallory) yes, me
+    ");
+}
+
+#[test]
+fn the_console_prompt_names_whom_a_plain_line_answers() {
+    let mut f = Fixture::new(HubConfig {
+        echo_messages: true,
+        ..HubConfig::default()
+    });
+    f.connect(1);
+    f.say(1, "hi\n");
+    f.say(1, "again\n");
+    let prompts: Vec<&String> = f
+        .out
+        .console
+        .iter()
+        .filter(|l| l.starts_with("reply to"))
+        .collect();
+    assert_eq!(
+        prompts,
+        ["reply to guest1:"],
+        "shown once, when the target changes"
+    );
+}
+
+#[test]
 fn the_operator_replies_to_whoever_spoke_last() {
     let mut f = Fixture::with_clients(&[1, 2]);
     f.console("anyone?");
@@ -397,7 +475,7 @@ fn operator_kick_who_stats_and_quit() {
     kicked guest1
     1 clients:
       guest2 127.0.0.1:40002 in lobby
-    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s
+    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s history 50 of 67108864 bytes
     unknown console command /frob (try /help)
     shutting down
     ");
@@ -683,10 +761,11 @@ fn operators_kick_ban_and_set_the_topic() {
     for id in 1..=3 {
         f.lines_for(id);
     }
-    f.say(
-        2,
-        "/kick guest1\n/oper root wrong\n/oper root hunter2\n/topic Rust only\n",
-    );
+    // Each /oper is answered before the next is sent (one is checked at a
+    // time per client; see `oper_is_answered_later_off_the_reactor`).
+    f.say(2, "/kick guest1\n/oper root wrong\n");
+    f.say(2, "/oper root hunter2\n");
+    f.say(2, "/topic Rust only\n");
     insta::assert_snapshot!(f.lines_for(2).join("\n"), @r"
     -!- error: operators only: log in with /oper NAME PASSWORD
     -!- error: wrong operator name or password
@@ -701,8 +780,8 @@ fn operators_kick_ban_and_set_the_topic() {
     );
     insta::assert_snapshot!(f.lines_for(2).join("\n"), @r"
     -!- guest3 left lobby (banned by root)
-    -!- banned 2001:db8::/64 for 7200s (1 disconnected)
-    -!- ban 2001:db8::/64 for 7200s more, by root
+    -!- banned 2001:db8::1/128 for 7200s (1 disconnected)
+    -!- ban 2001:db8::1/128 for 7200s more, by root
     -!- guest1 left lobby (kicked: spam)
     -!- kicked guest1
     -!- the message of the day is now: new rules
@@ -715,10 +794,16 @@ fn operators_kick_ban_and_set_the_topic() {
             "-!- you were kicked by root (spam)"
         ]
     );
-    f.connect_from(4, "[2001:db8::99]:1");
+    // A nick's ban is its own address's, not its /64's.
+    f.connect_from(4, "[2001:db8::1]:2");
     assert_eq!(
         f.lines_for(4),
         ["-!- error: you are banned from this server"]
+    );
+    f.connect_from(6, "[2001:db8::99]:1");
+    assert_eq!(
+        f.lines_for(6),
+        ["-!- password required: send /pass PASSWORD"]
     );
     f.connect_from(5, "10.0.0.5:1");
     f.say(5, "/pass s3cret\n/topic\n");
@@ -730,16 +815,250 @@ fn operators_kick_ban_and_set_the_topic() {
     -!- topic of lobby: Rust only
     ");
     f.lines_for(2);
-    f.say(2, "/unban 2001:db8::/64\n/unban 2001:db8::/64\n");
+    f.say(2, "/unban 2001:db8::1\n/unban 2001:db8::1/128\n");
     assert_eq!(
         f.lines_for(2),
         [
-            "-!- unbanned 2001:db8::/64",
-            "-!- error: 2001:db8::/64 is not banned"
+            "-!- unbanned 2001:db8::1/128",
+            "-!- error: 2001:db8::1/128 is not banned"
         ]
     );
     f.console("/bans");
     assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
+}
+
+/// `with_admission`, with clients 1 and 2 logged in from 10.0.0.1 and
+/// 10.0.0.2, and `/oper` checks held until answered.
+fn with_two_logged_in() -> Fixture {
+    let mut f = with_admission();
+    f.hold_checks = true;
+    f.connect_from(1, "10.0.0.1:1");
+    f.connect_from(2, "10.0.0.2:1");
+    f.say(1, "/pass s3cret\n");
+    f.say(2, "/pass s3cret\n");
+    f.lines_for(1);
+    f.lines_for(2);
+    f
+}
+
+/// The PHC string's `$algorithm$version$params`.
+fn cost(phc: &str) -> String {
+    phc.split('$').take(4).collect::<Vec<_>>().join("$")
+}
+
+#[test]
+fn oper_is_answered_later_off_the_reactor() {
+    let mut f = with_two_logged_in();
+    f.say(1, "/oper root hunter2\n");
+    assert_eq!(f.out.checks.len(), 1, "handed to the verifier");
+    assert!(f.lines_for(1).is_empty(), "no answer before the verdict");
+    // Meanwhile the client (and everyone else) chats on.
+    f.say(1, "/oper root hunter2\nstill here\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: your /oper is still being checked; wait for its answer"]
+    );
+    assert_eq!(f.lines_for(2), ["<guest1> still here"]);
+    f.answer_checks();
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- you are now an operator: /kick /ban /unban /bans /topic /motd"]
+    );
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l.contains("is now operator root")),
+        "{:?}",
+        f.out.console
+    );
+}
+
+#[test]
+fn an_unknown_operator_name_is_checked_against_a_dummy_hash() {
+    let mut f = with_two_logged_in();
+    f.say(1, "/oper root wrong\n");
+    f.say(2, "/oper nobody hunter2\n");
+    let [known, unknown] = &f.out.checks[..] else {
+        panic!("two checks expected: {:?}", f.out.checks);
+    };
+    let root = cheap_hash("hunter2");
+    assert_eq!(known.hash, root);
+    // The unknown name costs a verification too, of the same cost.
+    assert_ne!(unknown.hash, root);
+    assert_eq!(cost(&unknown.hash), cost(&root));
+    assert!(!unknown.verdict().matched);
+    // Even a verdict that says "matched" grants an unknown name nothing.
+    let (client, token) = (unknown.client, unknown.token);
+    f.out.checks.truncate(1);
+    let lie = OperatorVerdict {
+        token,
+        matched: true,
+    };
+    f.hub.operator_checked(&mut f.out, client, lie, f.time);
+    f.answer_checks();
+    for id in [1, 2] {
+        assert_eq!(
+            f.lines_for(id),
+            ["-!- error: wrong operator name or password"]
+        );
+    }
+    let failed: Vec<_> = f
+        .out
+        .console
+        .iter()
+        .filter(|l| l.contains("failed /oper"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{:?}", f.out.console);
+    assert!(f.out.console.iter().all(|l| !l.contains("hunter2")));
+}
+
+#[test]
+fn a_verdict_for_a_client_that_left_or_an_older_check_changes_nothing() {
+    let mut f = with_two_logged_in();
+    f.say(1, "/oper root hunter2\n");
+    let old = f.out.checks.remove(0);
+    f.say(1, "/quit\n");
+    // The reactor reuses the id for a new connection, which logs in.
+    f.connect_from(1, "10.0.0.1:2");
+    f.say(1, "/pass s3cret\n");
+    f.hub
+        .operator_checked(&mut f.out, old.client, old.verdict(), f.time);
+    f.lines_for(1);
+    f.say(1, "/bans\n/oper root wrong\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: operators only: log in with /oper NAME PASSWORD"]
+    );
+    // The older check's "matched" does not answer the newer one.
+    f.hub
+        .operator_checked(&mut f.out, old.client, old.verdict(), f.time);
+    assert!(f.lines_for(1).is_empty());
+    f.answer_checks();
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: wrong operator name or password"]
+    );
+}
+
+#[test]
+fn a_full_verifier_queue_says_busy_and_counts_no_failure() {
+    let mut f = with_two_logged_in();
+    f.out.verifier_full = true;
+    // More than the failure limit, and within the flood burst.
+    for _ in 0..8 {
+        f.say(1, "/oper root hunter2\n");
+    }
+    let busy = "-!- error: the server is busy verifying logins; try again shortly";
+    assert_eq!(f.lines_for(1), vec![busy; 8]);
+    f.out.verifier_full = false;
+    f.say(1, "/oper root hunter2\n");
+    f.answer_checks();
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- you are now an operator: /kick /ban /unban /bans /topic /motd"],
+        "not locked out"
+    );
+}
+
+#[test]
+fn parallel_oper_attempts_get_no_more_guesses_than_serial_ones() {
+    let mut f = with_admission();
+    f.hold_checks = true;
+    for id in 1..=8 {
+        f.connect_from(id, &format!("10.0.0.1:{id}"));
+        f.say(id, "/pass s3cret\n");
+    }
+    for id in 1..=8 {
+        f.lines_for(id);
+        f.say(id, "/oper root wrong\n");
+    }
+    assert_eq!(f.out.checks.len(), 5, "checks in flight count as failures");
+    let locked = "-!- error: too many failed logins from your address; try again later";
+    for id in 6..=8 {
+        assert_eq!(f.lines_for(id), [locked]);
+    }
+    f.answer_checks();
+    f.say(6, "/oper root hunter2\n");
+    assert_eq!(f.lines_for(6), [locked]);
+    assert!(f.out.checks.is_empty());
+}
+
+#[test]
+fn a_ban_closes_logins_waiting_at_the_password_prompt() {
+    let mut f = with_admission();
+    f.connect_from(1, "10.0.0.1:1");
+    f.connect_from(2, "10.0.0.2:1");
+    f.connect_from(3, "10.0.0.1:2");
+    f.say(3, "/pass s3cret\n");
+    for id in 1..=3 {
+        f.lines_for(id);
+    }
+    f.console("/ban 10.0.0.1 10m");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 10.0.0.1/32 for 600s (2 disconnected)")
+    );
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are banned from this server"]
+    );
+    assert_eq!(f.lines_for(3), ["-!- you were banned by operator"]);
+    assert!(f.out.closed.contains(&ClientId(1)));
+    // A late /pass from the closed login does nothing; others log in.
+    f.say(1, "/pass s3cret\n");
+    f.say(2, "/pass s3cret\n");
+    assert!(f.lines_for(1).is_empty());
+    assert_eq!(f.hub.client_count(), 1);
+}
+
+#[test]
+fn bans_match_the_clients_own_address_and_mapped_ranges_as_ipv4() {
+    let mut f = Fixture::new(HubConfig::default());
+    f.connect_from(1, "[2001:db8::1]:1");
+    f.connect_from(2, "[2001:db8::2]:1");
+    f.connect_from(3, "[::ffff:10.1.2.3]:1");
+    f.connect_from(4, "10.1.9.9:1");
+    f.console("/ban 2001:db8::1/128");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 2001:db8::1/128 for 3600s (1 disconnected)")
+    );
+    f.console("/ban ::ffff:10.1.0.0/112 1d");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 10.1.0.0/16 for 86400s (2 disconnected)")
+    );
+    assert_eq!(f.hub.client_count(), 1, "only 2001:db8::2 stays");
+    assert!(f.hub.has_nick("guest2"));
+    f.connect_from(5, "[::ffff:10.1.0.1]:1");
+    assert_eq!(
+        f.lines_for(5),
+        ["-!- error: you are banned from this server"]
+    );
+    f.console("/unban ::ffff:10.1.0.0/112");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("unbanned 10.1.0.0/16")
+    );
+}
+
+#[test]
+fn a_huge_ban_duration_is_an_error_not_a_wrapped_ban() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.console("/ban 127.0.0.1 9223372036854775807s");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("9223372036854775807s is too long: a ban lasts at most 3650d")
+    );
+    assert_eq!(f.hub.client_count(), 1, "nobody disconnected");
+    f.console("/bans");
+    assert_eq!(f.out.console.last().map(String::as_str), Some("no bans"));
+    f.console("/ban 127.0.0.1 3650d");
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("banned 127.0.0.1/32 for 315360000s (1 disconnected)")
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! chat-server is the binary and its adapters: it reads the configuration,
 //! joins the hub (crate `chat_hub`) to the reactor (crate `chat_net`), reads
-//! the operator's console, and in a cluster bridges to Redis.
+//! the operator's console, checks `/oper` passwords on a thread of their
+//! own, and in a cluster bridges to Redis.
 //!
 //! **Architecture invariant:** the chat's decisions live in chat-hub; this
 //! crate only carries events in and actions out. Only this crate reads
@@ -12,3 +13,4 @@ pub mod config;
 pub mod console_input;
 pub mod server;
 pub mod tls;
+pub mod verifier;

@@ -166,6 +166,13 @@ fn run(config: &Config) -> Result<(), Failure> {
     reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
+    let waker = reactor.waker();
+    let wake = Arc::new(move || {
+        let _ = waker.wake();
+    });
+    let verifier = chat_server::verifier::spawn(wake)
+        .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
+    server.verifier = Some(verifier);
     reactor
         .run(&mut server)
         .map_err(|e| Failure::Run(format!("reactor failed: {e}")))

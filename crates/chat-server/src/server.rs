@@ -4,15 +4,16 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, Outbox};
+use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox};
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
+use crate::verifier::Verifier;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -33,6 +34,9 @@ pub struct Server {
     pub console_on_stdout: bool,
     /// The Redis bridge, when this server is a cluster node.
     pub cluster: Option<Bridge>,
+    /// The `/oper` password checker's thread (without it, every `/oper`
+    /// is answered "busy").
+    pub verifier: Option<Verifier>,
     stopping: bool,
 }
 
@@ -47,6 +51,7 @@ impl Server {
             console,
             console_on_stdout,
             cluster: None,
+            verifier: None,
             stopping: false,
         }
     }
@@ -61,6 +66,7 @@ struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
     cluster: Option<&'a Bridge>,
+    verifier: Option<&'a SyncSender<OperatorCheck>>,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -91,6 +97,12 @@ impl Outbox for NetOutbox<'_> {
         self.cluster.is_some_and(|bridge| bridge.send(request))
     }
 
+    fn verify_operator(&mut self, check: OperatorCheck) -> bool {
+        // Never blocks: a full queue is answered "busy" by the hub.
+        self.verifier
+            .is_some_and(|checks| checks.try_send(check).is_ok())
+    }
+
     fn io_totals(&self) -> (u64, u64) {
         let stats = self.net.stats();
         (stats.bytes_in, stats.bytes_out)
@@ -104,6 +116,7 @@ impl Server {
             net,
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_ref(),
+            verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
         };
         (&mut self.hub, out)
     }
@@ -136,6 +149,14 @@ impl Handler for Server {
     }
 
     fn woken(&mut self, net: &mut Net) {
+        let verdicts: Vec<_> = match &self.verifier {
+            Some(verifier) => verifier.verdicts.try_iter().collect(),
+            None => Vec::new(),
+        };
+        for (client, verdict) in verdicts {
+            let (hub, mut out) = self.parts(net);
+            hub.operator_checked(&mut out, client, verdict, now());
+        }
         let events: Vec<_> = match &self.cluster {
             Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),
             None => Vec::new(),

@@ -1,0 +1,113 @@
+//! The counters `/stats` shows: what the hub counts itself ([`Counters`]),
+//! the snapshot it hands out ([`HubStats`]), and the console's line.
+
+use crate::Now;
+
+/// Counters shown by `/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubStats {
+    pub connections: u64,
+    pub messages_in: u64,
+    /// Lines queued to connections, each recipient counted.
+    pub deliveries: u64,
+    /// Connections turned away (limits, bans, failed logins).
+    pub refused: u64,
+    /// Clients disconnected for flooding.
+    pub flooders: u64,
+    /// Cluster requests (mostly cross-node lines) dropped because the
+    /// channel toward Redis was full.
+    pub cluster_dropped: u64,
+}
+
+/// What the hub counts itself; deliveries and cluster drops are counted
+/// where they happen (`Delivery`, `Node`).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    connections: u64,
+    messages_in: u64,
+    refused: u64,
+    flooders: u64,
+    started: Option<Now>,
+}
+
+impl Counters {
+    pub(crate) fn start(&mut self, now: Now) {
+        self.started = Some(now);
+    }
+
+    pub(crate) fn connected(&mut self) {
+        self.connections += 1;
+    }
+
+    pub(crate) fn message(&mut self) {
+        self.messages_in += 1;
+    }
+
+    pub(crate) fn flooder(&mut self) {
+        self.flooders += 1;
+    }
+
+    /// A connection was refused. Returns the count when the console should
+    /// hear of it: at 1, 2, 4, 8… so a storm of refusals costs a few lines.
+    pub(crate) fn refused(&mut self) -> Option<u64> {
+        self.refused += 1;
+        self.refused.is_power_of_two().then_some(self.refused)
+    }
+
+    pub(crate) fn snapshot(&self, deliveries: u64, cluster_dropped: u64) -> HubStats {
+        HubStats {
+            connections: self.connections,
+            messages_in: self.messages_in,
+            deliveries,
+            refused: self.refused,
+            flooders: self.flooders,
+            cluster_dropped,
+        }
+    }
+
+    /// Seconds since the server started.
+    pub(crate) fn uptime(&self, now: Now) -> i64 {
+        self.started
+            .map_or(0, |started| (now - started).num_seconds())
+    }
+}
+
+/// What `/stats` shows besides the counters.
+#[derive(Debug)]
+pub(crate) struct Gauges {
+    pub(crate) clients: usize,
+    pub(crate) rooms: usize,
+    /// Bytes read and written by the server.
+    pub(crate) io: (u64, u64),
+    pub(crate) uptime: i64,
+    /// Bytes of history held in memory, and the budget.
+    pub(crate) history: (usize, usize),
+}
+
+/// The console's `/stats` line.
+pub(crate) fn line(stats: &HubStats, gauges: &Gauges) -> String {
+    let Gauges {
+        clients,
+        rooms,
+        io: (bytes_in, bytes_out),
+        uptime,
+        history: (held, budget),
+    } = gauges;
+    format!(
+        "clients {clients} rooms {rooms} connections {} messages in {} deliveries {} bytes in {bytes_in} bytes out {bytes_out} uptime {uptime}s history {held} of {budget} bytes",
+        stats.connections, stats.messages_in, stats.deliveries,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_reach_the_console_at_powers_of_two() {
+        let mut counters = Counters::default();
+        let told: Vec<u64> = (0..9).filter_map(|_| counters.refused()).collect();
+        assert_eq!(told, [1, 2, 4, 8]);
+        assert_eq!(counters.snapshot(0, 0).refused, 9);
+    }
+}

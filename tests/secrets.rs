@@ -1,0 +1,91 @@
+//! Secrets stay secret (issue 15): after a session that uses the server
+//! password, an operator login and the operator's hash, none of them shows up
+//! on the server's stderr or console, in `/stats`, or in the terminal
+//! client's history file, and that file is private to its user.
+
+use std::os::unix::fs::PermissionsExt;
+
+use chat_tests::{ServerProcess, Tmux, command, require_tool};
+
+const SERVER_PASSWORD: &str = "s3rver-pa55-1729";
+const OPERATOR_PASSWORD: &str = "op-secret-8642";
+
+/// `chat-server --hash-password` for `password`.
+fn operator_hash(password: &str) -> String {
+    let mut cmd = command("chat-server");
+    cmd.arg("--hash-password");
+    let proc = chat_tests::Proc::run(cmd, format!("{password}\n").as_bytes());
+    let hash = proc.stdout().trim().to_owned();
+    assert!(hash.starts_with("$argon2"), "{}", proc.report());
+    hash
+}
+
+#[test]
+fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
+    if require_tool("tmux").is_none() {
+        return;
+    }
+    let hash = operator_hash(OPERATOR_PASSWORD);
+    let config = format!(
+        "password = \"{SERVER_PASSWORD}\"\n\n[[operators]]\nname = \"root\"\npassword_hash = \"{hash}\"\n"
+    );
+    let mut server = ServerProcess::start_with_config(&config, &["--console"]);
+    let port = server.addr().port().to_string();
+
+    // A raw client logs in and fails an /oper once, then succeeds.
+    let mut raw = server.connect();
+    raw.send_line(&format!("/pass {SERVER_PASSWORD}"));
+    raw.expect_contains("Welcome");
+    raw.send_line("/oper root wrong-guess-5150");
+    raw.expect_contains("wrong operator name or password");
+    raw.send_line(&format!("/oper root {OPERATOR_PASSWORD}"));
+    raw.expect_contains("you are now an operator");
+
+    // The terminal client, password from the environment, types both.
+    let env = [("CHAT_PASSWORD", SERVER_PASSWORD)];
+    let tmux = Tmux::client("secrets", &env, &["127.0.0.1", &port, "--nick", "tess"]);
+    tmux.wait_ready("tess");
+    for line in [
+        format!("/pass {SERVER_PASSWORD}"),
+        format!("/oper root {OPERATOR_PASSWORD}"),
+        "an ordinary line".to_owned(),
+    ] {
+        tmux.type_text(&line);
+        tmux.keys(&["Enter"]);
+    }
+    tmux.wait_for("an ordinary line");
+    tmux.keys(&["C-d"]);
+    tmux.wait_exit();
+
+    server.console("/stats");
+    server.expect_console("clients ");
+    server.console("/bans");
+    server.expect_console("no bans");
+
+    let everything = server.report();
+    for secret in [
+        SERVER_PASSWORD,
+        OPERATOR_PASSWORD,
+        hash.as_str(),
+        "wrong-guess-5150",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "the server printed a secret ({secret}):\n{everything}"
+        );
+    }
+
+    let file = tmux.data_dir().join("chat-client").join("history");
+    let saved =
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert_eq!(
+        saved, "an ordinary line\n",
+        "only the ordinary line is kept"
+    );
+    let mode = std::fs::metadata(&file).map_or(0, |m| m.permissions().mode() & 0o777);
+    assert_eq!(mode, 0o600, "the history file is private");
+    let folder = file.parent().map_or(0, |dir| {
+        std::fs::metadata(dir).map_or(0, |m| m.permissions().mode() & 0o777)
+    });
+    assert_eq!(folder, 0o700, "its folder is private");
+}
