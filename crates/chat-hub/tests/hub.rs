@@ -1633,3 +1633,32 @@ fn cluster_bans_and_kicks_go_to_every_node_and_come_from_any() {
             .any(|l| l.ends_with("you were kicked by bob"))
     );
 }
+
+#[test]
+fn a_ban_from_another_node_closes_the_logins_it_covers() {
+    let mut f = Fixture::new(HubConfig {
+        password: Some("s3cret".into()),
+        cluster: cluster_fixture().hub.config().cluster.clone(),
+        ..HubConfig::default()
+    });
+    f.out.cluster_up = true;
+    f.connect_from(1, "10.0.0.5:4000");
+    f.connect_from(2, "10.0.0.6:4000");
+    f.out.take(1);
+    f.event(ClusterEvent::Banned {
+        net: "10.0.0.5/32".parse().unwrap_or_else(|e| panic!("{e}")),
+        until: now().timestamp() + 60,
+        by: "bob".into(),
+    });
+    assert_eq!(f.out.closed, [ClientId(1)]);
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are banned from this server"]
+    );
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l == "cluster: bob banned 10.0.0.5/32 (1 disconnected here)")
+    );
+}
