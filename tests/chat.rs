@@ -206,11 +206,13 @@ fn nicks_are_unique_ignoring_case_and_free_again_after_leaving() {
 }
 
 #[test]
-fn guest_nicks_skip_taken_ones() {
+fn guest_nicks_are_left_to_newcomers() {
     let server = ServerProcess::start(&[]);
     let mut a = server.join();
     a.send_line("/nick GUEST2");
-    a.expect_body("-!- guest1 is now known as GUEST2");
+    a.expect_body(
+        "-!- error: nick GUEST2 is reserved for guests: the server gives them to newcomers",
+    );
     let b = server.join();
-    assert_eq!(b.nick(), "guest3", "guest2 is taken (ignoring case)");
+    assert_eq!(b.nick(), "guest2", "nobody could take it");
 }

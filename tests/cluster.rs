@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chat_tests::{Client, RedisProcess, ServerProcess, TIMEOUT};
 
 /// A chat-server node named `name` in the cluster at `redis_url`.
-fn node(name: &str, redis_url: &str) -> ServerProcess {
+pub(crate) fn node(name: &str, redis_url: &str) -> ServerProcess {
     ServerProcess::start_with_config(
         &format!(
             "history_lines = 5\n\n[cluster]\nredis_url = \"{redis_url}\"\nnode_name = \"{name}\"\nnick_lease_seconds = 2\n"
@@ -20,14 +20,14 @@ fn node(name: &str, redis_url: &str) -> ServerProcess {
 }
 
 /// A raw TCP client of `node`, welcomed.
-fn client(node: &ServerProcess) -> Client {
+pub(crate) fn client(node: &ServerProcess) -> Client {
     let mut client = node.connect();
     client.expect_contains("Welcome, ");
     client
 }
 
 /// Takes `nick`.
-fn nick(client: &mut Client, nick: &str) {
+pub(crate) fn nick(client: &mut Client, nick: &str) {
     client.send_line(&format!("/nick {nick}"));
     client.expect_contains(&format!("is now known as {nick}"));
     client.set_nick(nick);
@@ -35,7 +35,7 @@ fn nick(client: &mut Client, nick: &str) {
 
 /// Takes `nick` once another node has let it go (releases travel through
 /// Redis asynchronously, so the first try may be early).
-fn nick_eventually(client: &mut Client, nick: &str) {
+pub(crate) fn nick_eventually(client: &mut Client, nick: &str) {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         client.send_line(&format!("/nick {nick}"));
@@ -52,7 +52,7 @@ fn nick_eventually(client: &mut Client, nick: &str) {
 
 /// Says numbered probes from `from` until `to` hears one: the nodes are
 /// subscribed and the path through Redis works.
-fn until_heard(from: &mut Client, to: &mut Client, what: &str) {
+pub(crate) fn until_heard(from: &mut Client, to: &mut Client, what: &str) {
     for i in 0..50 {
         let probe = format!("{what} {i}");
         from.send_line(&probe);

@@ -137,6 +137,16 @@ impl Bans {
         self.0.len() != before
     }
 
+    /// When the ban on exactly `net` ends, if there is one.
+    pub(crate) fn until(&self, net: IpNet) -> Option<i64> {
+        let net = ban_net(net);
+        self.0
+            .iter()
+            .filter(|ban| ban.net == net)
+            .map(|ban| ban.until)
+            .max()
+    }
+
     /// One line per ban in force, for `/bans`.
     pub(crate) fn list(&mut self, now: i64) -> Vec<String> {
         self.expire(now);

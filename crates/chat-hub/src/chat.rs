@@ -16,7 +16,7 @@ use crate::clients::Client;
 use crate::cluster::local_time;
 use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
 use crate::flood::FloodState;
-use crate::membership::Membership;
+use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
 
@@ -309,7 +309,7 @@ impl Chat {
             out.console(&format!("[{name}] {body} ({})", client.peer));
         }
         let delivery = &mut self.delivery;
-        self.members.record_said(id, |nick, slot| {
+        self.members.record_said(id, now.timestamp(), |nick, slot| {
             let history = Body::History { nick, text, action };
             delivery.history_line(slot, now, &history);
         });
@@ -326,8 +326,8 @@ impl Chat {
     ) -> NickChange {
         let refusal = if let Err(why) = validate_nick(nick) {
             format!("nick {nick:?} {why}")
-        } else if nick_key(nick) == nick_key(&config.operator_name) {
-            format!("nick {nick} is reserved")
+        } else if let Some(whose) = membership::reserved(config, nick) {
+            format!("nick {nick} is reserved{whose}")
         } else if self.members.owner(nick).is_some_and(|owner| owner != id) {
             format!("nick {nick} is taken")
         } else if self.members.owner(nick) == Some(id) {
@@ -517,12 +517,19 @@ impl Chat {
             .is_some_and(|client| client.framing == Framing::Raw)
     }
 
-    /// The last `count` lines of `id`'s room from this server's memory.
-    pub(crate) fn send_local_history(&mut self, out: &mut dyn Outbox, id: ClientId, count: usize) {
+    /// The last `count` lines of `id`'s room from this server's memory,
+    /// none said before `since` (Unix seconds).
+    pub(crate) fn send_local_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        count: usize,
+        since: i64,
+    ) {
         let Some(room) = self.members.room_of(id) else {
             return;
         };
-        let lines = self.members.room(room).history.recent(count);
+        let lines = self.members.room(room).history.recent(count, since);
         self.delivery.send_encoded(out, id, lines);
     }
 
@@ -613,8 +620,10 @@ impl Chat {
             .send_many(out, self.members.clients(), members, time, &body);
         let history = Body::History { nick, text, action };
         let delivery = &mut self.delivery;
-        self.members
-            .record(room, |slot| delivery.history_line(slot, time, &history));
+        let said = time.timestamp();
+        self.members.record(room, said, |slot| {
+            delivery.history_line(slot, time, &history)
+        });
     }
 
     /// `body` to every client; how many.

@@ -10,7 +10,7 @@
 //! counted; whatever needed an answer then falls back to what this node
 //! knows (local members, local history).
 
-use crate::{ClientId, Now};
+use crate::{ClientId, IpNet, Now};
 
 /// This node in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,20 @@ pub enum ClusterRequest {
     Who { client: ClientId, room: String },
     /// Rooms on the other nodes; answered by [`ClusterEvent::Rooms`].
     Rooms { client: ClientId },
+    /// A ban made here, for the whole cluster: kept in Redis until `until`
+    /// (Unix seconds) and told to every node.
+    Ban { net: IpNet, until: i64, by: String },
+    /// The bans on exactly `net`, lifted here, lifted everywhere.
+    Unban { net: IpNet },
+    /// `/kick` of a nick held by another node (`asker`: the operator's
+    /// client, or `None` for the console); answered by
+    /// [`ClusterEvent::KickSent`].
+    Kick {
+        asker: Option<ClientId>,
+        nick: String,
+        by: String,
+        reason: Option<String>,
+    },
 }
 
 /// The answer to a [`ClusterRequest::Claim`].
@@ -130,6 +144,23 @@ pub enum ClusterEvent {
     /// Another node holds `nick` now (its lease lapsed, e.g. during an
     /// outage): the local holder becomes a guest.
     NickLost { nick: String },
+    /// A ban made on another node, or in force when this node connected.
+    Banned { net: IpNet, until: i64, by: String },
+    /// A ban lifted on another node.
+    Unbanned { net: IpNet },
+    /// Another node's operator kicks the local `nick`.
+    Kick {
+        nick: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// What became of a [`ClusterRequest::Kick`]: `error` is `None` when
+    /// the node holding the nick was told.
+    KickSent {
+        asker: Option<ClientId>,
+        nick: String,
+        error: Option<String>,
+    },
 }
 
 /// A short tag from the node's name, for guest nicks unique in the cluster.

@@ -7,6 +7,7 @@
 //! is one entry in the list: the file, the defaults, `--print-config` and the
 //! hub all follow.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -59,6 +60,11 @@ macro_rules! hub_settings {
             /// Bytes of history every room together may keep in memory; past
             /// it the oldest lines of the largest rooms go first.
             history_memory_bytes: usize = 64 * 1024 * 1024;
+            /// How long history is kept: `30d`, `12h`, `90m`, `45s` or
+            /// `forever`. An older line is never sent; in a cluster a room's
+            /// stream is trimmed to it and expires this long after its last
+            /// line.
+            history_retention: $crate::Retention = $crate::Retention::DEFAULT, toml = "retention";
             /// Who may become an operator with `/oper NAME PASSWORD`.
             operators: Vec<$crate::Operator> = Vec::new(), toml = "operators";
         }
@@ -164,6 +170,76 @@ impl Framing {
     }
 }
 
+/// How long history is kept (`history_retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Forever,
+    /// Seconds: at least 1, at most [`Retention::MAX_SECONDS`].
+    Seconds(u64),
+}
+
+impl Retention {
+    /// Thirty days.
+    pub const DEFAULT: Retention = Retention::Seconds(30 * 86_400);
+    /// Ten years; longer is `forever`.
+    pub const MAX_SECONDS: u64 = 3650 * 86_400;
+    const UNITS: [(char, u64); 4] = [('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)];
+
+    /// `30d`, `12h`, `90m`, `45s` or `forever`.
+    pub fn parse(text: &str) -> Result<Retention, String> {
+        if text == "forever" {
+            return Ok(Retention::Forever);
+        }
+        let unit = text.chars().last().and_then(|last| {
+            let &(_, scale) = Retention::UNITS.iter().find(|&&(unit, _)| unit == last)?;
+            let number = text[..text.len() - 1].parse::<u64>().ok()?;
+            Some(number.saturating_mul(scale))
+        });
+        match unit {
+            None => Err(format!(
+                "{text:?} is not a duration like \"30d\", \"12h\", \"90m\", \"45s\" or \"forever\""
+            )),
+            Some(0) => Err(
+                "must be longer than 0 (\"forever\" keeps history for ever; history_lines = 0 keeps none)"
+                    .into(),
+            ),
+            Some(seconds) if seconds > Retention::MAX_SECONDS => {
+                Err("must be at most 3650d (or \"forever\")".into())
+            }
+            Some(seconds) => Ok(Retention::Seconds(seconds)),
+        }
+    }
+
+    /// `None`: forever.
+    pub fn seconds(self) -> Option<u64> {
+        match self {
+            Retention::Forever => None,
+            Retention::Seconds(seconds) => Some(seconds),
+        }
+    }
+
+    /// The oldest second (Unix) whose lines are still kept at `now`.
+    pub fn since(self, now: i64) -> i64 {
+        self.seconds()
+            .and_then(|seconds| i64::try_from(seconds).ok())
+            .map_or(i64::MIN, |seconds| now.saturating_sub(seconds))
+    }
+}
+
+/// In the largest unit that is exact: `30d`, `36h`, `forever`.
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Retention::Seconds(seconds) = *self else {
+            return f.write_str("forever");
+        };
+        let (unit, scale) = Retention::UNITS
+            .into_iter()
+            .find(|&(_, scale)| seconds % scale == 0)
+            .unwrap_or(('s', 1));
+        write!(f, "{}{unit}", seconds / scale)
+    }
+}
+
 /// An `[[operators]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
@@ -186,5 +262,40 @@ mod tests {
         assert!(!config.is_exempt("10.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))));
         let names: Vec<String> = config.exempt.iter().map(ToString::to_string).collect();
         assert_eq!(names, ["127.0.0.0/8", "::1/128"]);
+    }
+
+    #[test]
+    fn retention_is_a_duration_or_forever_and_prints_back() {
+        for (text, seconds) in [
+            ("30d", Some(30 * 86_400)),
+            ("36h", Some(36 * 3600)),
+            ("90m", Some(5400)),
+            ("45s", Some(45)),
+            ("forever", None),
+            ("3650d", Some(Retention::MAX_SECONDS)),
+        ] {
+            let retention = Retention::parse(text);
+            assert_eq!(retention.clone().map(Retention::seconds), Ok(seconds));
+            assert_eq!(retention.map(|r| r.to_string()), Ok(text.to_owned()));
+        }
+        assert_eq!(
+            Retention::parse("60m").map(|r| r.to_string()),
+            Ok("1h".into())
+        );
+        for bad in [
+            "",
+            "30",
+            "d",
+            "5y",
+            "-1d",
+            "1.5h",
+            "0s",
+            "3651d",
+            "99999999999999999999d",
+        ] {
+            assert!(Retention::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Retention::Seconds(60).since(1000), 940);
+        assert_eq!(Retention::Forever.since(1000), i64::MIN);
     }
 }

@@ -16,12 +16,13 @@ use bytes::Bytes;
 use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
 
 use crate::admission::{Admission, Login};
-use crate::bans::{self, Bans, DEFAULT_BAN_SECONDS};
+use crate::bans::{self, DEFAULT_BAN_SECONDS};
 use crate::chat::{Chat, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
 use crate::operators::Operators;
+use crate::sanctions::{self, Expel};
 use crate::stats::{self, Counters, HubStats};
 use crate::timeouts::{self, Sweep};
 use crate::{
@@ -150,7 +151,8 @@ impl Hub {
         self.node.admitted(&self.chat, out, id);
         if self.config.framing == Framing::Line {
             let count = self.config.history_lines;
-            self.node.send_history(&mut self.chat, out, id, count, now);
+            let (chat, config) = (&mut self.chat, &self.config);
+            self.node.send_history(chat, config, out, id, count, now);
         }
     }
 
@@ -264,8 +266,11 @@ impl Hub {
 
     /// Something happened in the cluster.
     pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
-        self.node
-            .event(&mut self.chat, &self.config, out, event, now);
+        let (chat, admission) = (&mut self.chat, &mut self.admission);
+        let expel = self
+            .node
+            .event(chat, admission, &self.config, out, event, now);
+        self.expel_all(out, expel, now);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -297,8 +302,16 @@ impl Hub {
     /// Removes `id` with a last word to it, and closes it.
     fn expel(&mut self, out: &mut dyn Outbox, id: ClientId, notice: &str, why: &str, now: Now) {
         self.chat.info(out, id, notice, now);
+        // Even while its history is awaited: what is held goes out first.
+        self.chat.release(out, id);
         self.remove(out, id, why, now);
         out.close(id);
+    }
+
+    fn expel_all(&mut self, out: &mut dyn Outbox, expel: Vec<Expel>, now: Now) {
+        for Expel { id, notice, why } in expel {
+            self.expel(out, id, &notice, &why, now);
+        }
     }
 
     /// One message from a client (a line, or a raw chunk), not yet
@@ -399,7 +412,7 @@ impl Hub {
                 if chat.join(config, out, id, room, now) {
                     node.tell_member(chat, out, id);
                     if !chat.is_raw(id) {
-                        node.send_history(chat, out, id, config.history_lines, now);
+                        node.send_history(chat, config, out, id, config.history_lines, now);
                     }
                 }
             }
@@ -413,7 +426,7 @@ impl Hub {
                 }
             },
             Command::Who => {
-                if !node.who(chat, out, id)
+                if !node.who(chat, out, id, now)
                     && let Some(room) = chat.members().room_of(id)
                 {
                     let room = chat.members().room(room).name.clone();
@@ -421,13 +434,13 @@ impl Hub {
                 }
             }
             Command::Rooms => {
-                if !node.rooms(out, id) {
+                if !node.rooms(chat, out, id, now) {
                     chat.rooms_reply(out, id, Vec::new(), now);
                 }
             }
             Command::History(count) => {
                 if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    node.send_history(chat, out, id, count, now);
+                    node.send_history(chat, config, out, id, count, now);
                 }
             }
             Command::Help => {
@@ -499,13 +512,18 @@ impl Hub {
         now: Now,
     ) -> Result<Vec<String>, String> {
         let answer = match *command {
-            Command::Kick { nick, reason } => self.kick(out, by, nick, reason, now)?,
+            Command::Kick { nick, reason } => match self.kick(out, by, nick, reason, now) {
+                // Held by another node: it answers (`ClusterEvent::KickSent`).
+                Err(_) if self.node.kick(out, asker, nick, by, reason) => return Ok(Vec::new()),
+                answer => answer?,
+            },
             Command::Ban { target, duration } => self.ban(out, by, target, duration, now)?,
             Command::Unban(target) => {
                 let net = self.target_range(target)?;
                 if !self.admission.bans.remove(net) {
                     return Err(format!("{net} is not banned"));
                 }
+                self.node.unban(out, net);
                 format!("unbanned {net}")
             }
             Command::Bans => return Ok(self.admission.bans.list(now.timestamp())),
@@ -536,13 +554,7 @@ impl Hub {
         let Some(id) = self.chat.members().owner(nick) else {
             return Err(format!("no such nick: {nick}"));
         };
-        let (reason, text) = match why {
-            None => ("kicked".to_owned(), format!("you were kicked by {by}")),
-            Some(why) => (
-                format!("kicked: {why}"),
-                format!("you were kicked by {by} ({why})"),
-            ),
-        };
+        let (text, reason) = sanctions::kick_words(by, why);
         self.expel(out, id, &text, &reason, now);
         Ok(format!("kicked {nick}"))
     }
@@ -560,27 +572,16 @@ impl Hub {
         let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
         let net = self.target_range(target)?;
         let waiting = self.admission.ban(net, now.timestamp(), seconds, by)?;
-        let covered = self
-            .chat
-            .members()
-            .at_addresses(|ip| Bans::range_covers(net, ip));
-        let (notice, why) = (
-            format!("you were banned by {by}"),
-            format!("banned by {by}"),
-        );
-        for &victim in &covered {
-            self.expel(out, victim, &notice, &why, now);
-        }
-        for &login in &waiting {
-            let (framing, text) = (self.config.framing, crate::admission::BANNED);
-            self.chat
-                .tell_connection(out, login, framing, now, Notice::Error { text });
-            out.close(login);
-        }
+        // Counted already: the ban was added.
+        let until = now.timestamp().saturating_add(seconds);
+        self.node.ban(out, net, until, by);
+        let covered = sanctions::covered(&self.chat, net, by);
+        sanctions::close_logins(&mut self.chat, &self.config, out, &waiting, now);
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
             covered.len() + waiting.len()
         );
+        self.expel_all(out, covered, now);
         out.console(&format!("{by}: {message}"));
         Ok(message)
     }

@@ -19,12 +19,15 @@
 //! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
 //!   `rooms.rs`;
 //! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
-//!   `operators.rs` (`/oper`, its checks handed off the reactor's thread);
+//!   `operators.rs` (`/oper`, its checks handed off the reactor's thread),
+//!   `sanctions.rs` (bans and kicks across a cluster);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
 //! - `delivery.rs` (`Delivery`: encode once, hand out, count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
-//! - `console.rs` (the operator's console), `cluster.rs` (`ClusterState`
-//!   and the messages to and from the Redis bridge);
+//! - `console.rs` (the operator's console), `cluster.rs` (the messages to
+//!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
+//!   cluster), `pace.rs` (`QueryPace`: one cluster query a second per
+//!   client);
 //! - `config.rs` (`HubConfig`, each setting defined once).
 
 mod admission;
@@ -43,7 +46,9 @@ mod membership;
 mod node;
 mod operators;
 mod outbox;
+mod pace;
 mod rooms;
+mod sanctions;
 mod stats;
 mod timeouts;
 
@@ -51,7 +56,7 @@ use chrono::{DateTime, FixedOffset};
 
 pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
-pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
+pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};

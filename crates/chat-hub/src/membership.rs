@@ -71,19 +71,25 @@ impl Membership {
         self.rooms.get_mut(room)
     }
 
-    /// Stores a line `id` says in its room's history: `write` gets its
-    /// nick and the buffer to encode into.
-    pub(crate) fn record_said(&mut self, id: ClientId, write: impl FnOnce(&str, &mut BytesMut)) {
+    /// Stores a line `id` says at `said` (Unix seconds) in its room's
+    /// history: `write` gets its nick and the buffer to encode into.
+    pub(crate) fn record_said(
+        &mut self,
+        id: ClientId,
+        said: i64,
+        write: impl FnOnce(&str, &mut BytesMut),
+    ) {
         if let Some(client) = self.clients.get(id) {
             let nick = client.nick.as_str();
             self.rooms
-                .store_history(client.seat.room, |slot| write(nick, slot));
+                .store_history(client.seat.room, said, |slot| write(nick, slot));
         }
     }
 
-    /// Stores a line in `room`'s history (said on another node).
-    pub(crate) fn record(&mut self, room: RoomId, write: impl FnOnce(&mut BytesMut)) {
-        self.rooms.store_history(room, write);
+    /// Stores a line said at `said` (Unix seconds) on another node in
+    /// `room`'s history.
+    pub(crate) fn record(&mut self, room: RoomId, said: i64, write: impl FnOnce(&mut BytesMut)) {
+        self.rooms.store_history(room, said, write);
     }
 
     /// The room `id` sits in.
@@ -92,7 +98,8 @@ impl Membership {
     }
 
     /// A guest nick nobody holds: `guestN`, with `tag` (a cluster node's)
-    /// appended, never the operator's.
+    /// appended, never the operator's. Only the server gives these out
+    /// ([`reserved`]).
     pub(crate) fn guest_nick(&mut self, config: &HubConfig, tag: &str) -> String {
         let reserved = nick_key(&config.operator_name);
         loop {
@@ -183,6 +190,21 @@ impl Membership {
     }
 }
 
+/// Why no client may take `nick` with `/nick`, as the end of `nick N is
+/// reserved…`: the operator's name, and the guest nicks, which only the
+/// server gives out (`guestN`, `guestN-TAG`, any case), so that no client
+/// can squat the one a newcomer on another node is about to get.
+pub(crate) fn reserved(config: &HubConfig, nick: &str) -> Option<&'static str> {
+    if nick_key(nick) == nick_key(&config.operator_name) {
+        return Some("");
+    }
+    let key = nick_key(nick);
+    let number = key.strip_prefix("guest")?;
+    let rest = number.trim_start_matches(|c: char| c.is_ascii_digit());
+    let guest = rest.len() < number.len() && (rest.is_empty() || rest.starts_with('-'));
+    guest.then_some(" for guests: the server gives them to newcomers")
+}
+
 #[cfg(test)]
 mod tests {
     use chat_proto::LineDecoder;
@@ -254,5 +276,18 @@ mod tests {
         };
         assert_eq!(members.guest_nick(&config, ""), "guest3");
         assert_eq!(members.guest_nick(&config, "-ab"), "guest4-ab");
+    }
+
+    #[test]
+    fn guest_nicks_and_the_operator_are_reserved() {
+        let config = HubConfig::default();
+        for nick in ["guest1", "GUEST12", "guest2-7arh", "Guest3-x_y", "operator"] {
+            assert!(reserved(&config, nick).is_some(), "{nick}");
+        }
+        for nick in [
+            "guest", "guests", "guest-1", "guest1x", "guest_1", "myguest1", "alice",
+        ] {
+            assert_eq!(reserved(&config, nick), None, "{nick}");
+        }
     }
 }

@@ -11,11 +11,14 @@ use std::collections::HashMap;
 
 use chat_proto::{Body, nick_key};
 
+use crate::admission::Admission;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
+use crate::pace::{QueryPace, SLOW_DOWN};
+use crate::sanctions::{self, Expel};
 use crate::{
-    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, Now, Outbox,
-    RoomLine,
+    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet, Now,
+    Outbox, RoomLine,
 };
 
 /// A client waiting this long for its history gets the local one instead.
@@ -36,6 +39,8 @@ pub(crate) struct Node {
     connected: bool,
     /// Requests dropped because the channel toward Redis was full.
     dropped: u64,
+    /// One `/who` or `/rooms` a second per client.
+    pace: QueryPace,
 }
 
 impl Node {
@@ -171,6 +176,7 @@ impl Node {
     /// `id` left with `nick`: it waits for nothing, and its nick is free.
     pub(crate) fn left(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str) {
         self.forget(id);
+        self.pace.forget(id);
         if self.is_on() {
             self.ask(out, release(nick));
         }
@@ -252,21 +258,44 @@ impl Node {
         self.ask(out, request)
     }
 
-    /// `/who`: the other nodes' members are asked for first; `false`: the
-    /// answer is local only.
-    pub(crate) fn who(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) -> bool {
+    /// `/who`: the other nodes' members are asked for first (or `id` is
+    /// told to slow down); `false`: the answer is local only.
+    pub(crate) fn who(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        now: Now,
+    ) -> bool {
         let members = chat.members();
         let Some(room) = members.room_of(id).filter(|_| self.is_on()) else {
             return false;
         };
         let room = members.room(room).name.clone();
-        self.ask(out, ClusterRequest::Who { client: id, room })
+        self.paced(chat, out, id, now) || self.ask(out, ClusterRequest::Who { client: id, room })
     }
 
-    /// `/rooms`: the other nodes' rooms are asked for first; `false`: the
-    /// answer is local only.
-    pub(crate) fn rooms(&mut self, out: &mut dyn Outbox, id: ClientId) -> bool {
-        self.ask(out, ClusterRequest::Rooms { client: id })
+    /// `/rooms`: the other nodes' rooms are asked for first (or `id` is
+    /// told to slow down); `false`: the answer is local only.
+    pub(crate) fn rooms(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        now: Now,
+    ) -> bool {
+        self.is_on()
+            && (self.paced(chat, out, id, now)
+                || self.ask(out, ClusterRequest::Rooms { client: id }))
+    }
+
+    /// Too soon for `id` to ask the cluster again: it is told so.
+    fn paced(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId, now: Now) -> bool {
+        let too_soon = !self.pace.allow(id, now.timestamp_millis());
+        if too_soon {
+            chat.error(out, id, SLOW_DOWN, now);
+        }
+        too_soon
     }
 
     /// Sends `id` the last `count` lines of its room, before anything else
@@ -275,6 +304,7 @@ impl Node {
     pub(crate) fn send_history(
         &mut self,
         chat: &mut Chat,
+        config: &HubConfig,
         out: &mut dyn Outbox,
         id: ClientId,
         count: usize,
@@ -303,18 +333,56 @@ impl Node {
             }
             self.forget(id);
         }
-        chat.send_local_history(out, id, count);
+        let since = config.history_retention.since(now.timestamp());
+        chat.send_local_history(out, id, count, since);
     }
 
-    /// Something happened in the cluster.
+    /// A ban made here: for the whole cluster.
+    pub(crate) fn ban(&mut self, out: &mut dyn Outbox, net: IpNet, until: i64, by: &str) {
+        if self.is_on() {
+            let by = by.to_owned();
+            self.ask(out, ClusterRequest::Ban { net, until, by });
+        }
+    }
+
+    /// A ban lifted here: lifted in the whole cluster.
+    pub(crate) fn unban(&mut self, out: &mut dyn Outbox, net: IpNet) {
+        if self.is_on() {
+            self.ask(out, ClusterRequest::Unban { net });
+        }
+    }
+
+    /// `/kick` of a nick not on this node, asked of the node holding it;
+    /// `false`: it cannot be asked (no cluster, or the bridge is busy).
+    pub(crate) fn kick(
+        &mut self,
+        out: &mut dyn Outbox,
+        asker: Option<ClientId>,
+        nick: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> bool {
+        let (nick, by, reason) = (nick.to_owned(), by.to_owned(), reason.map(str::to_owned));
+        let request = ClusterRequest::Kick {
+            asker,
+            nick,
+            by,
+            reason,
+        };
+        self.is_on() && self.ask(out, request)
+    }
+
+    /// Something happened in the cluster. A ban, an unban or a kick made
+    /// elsewhere is applied to `admission`'s bans; returns whom to expel.
     pub(crate) fn event(
         &mut self,
         chat: &mut Chat,
+        admission: &mut Admission,
         config: &HubConfig,
         out: &mut dyn Outbox,
         event: ClusterEvent,
         now: Now,
-    ) {
+    ) -> Vec<Expel> {
         match event {
             ClusterEvent::Line(line) => chat.remote_line(out, &line, now),
             ClusterEvent::Private {
@@ -331,7 +399,7 @@ impl Node {
                 error,
             } => {
                 if chat.members().nick(client) != Some(from.as_str()) {
-                    return; // gone, or someone else by now
+                    return Vec::new(); // gone, or someone else by now
                 }
                 match error {
                     Some(error) => chat.error(out, client, &error, now),
@@ -368,7 +436,24 @@ impl Node {
                 }
             }
             ClusterEvent::NickLost { nick } => self.nick_lost(chat, config, out, &nick, now),
+            ClusterEvent::KickSent { asker, nick, error } => {
+                let done = format!("kicked {nick} (on another node)");
+                let operator = |id| chat.members().client(id)?.operator.as_ref();
+                match (asker, error) {
+                    (None, error) => out.console(error.as_deref().unwrap_or(&done)),
+                    // Unless the asker is gone, or no operator now.
+                    (Some(id), _) if operator(id).is_none() => {}
+                    (Some(id), Some(error)) => chat.error(out, id, &error, now),
+                    (Some(id), None) => chat.info(out, id, &done, now),
+                }
+            }
+            sanction @ (ClusterEvent::Banned { .. }
+            | ClusterEvent::Unbanned { .. }
+            | ClusterEvent::Kick { .. }) => {
+                return sanctions::from_afar(chat, admission, config, out, sanction, now);
+            }
         }
+        Vec::new()
     }
 
     /// Time passes: every `sync_seconds` the local members go to the
@@ -410,9 +495,13 @@ impl Node {
             // come after newer lines, so it is skipped.
             return;
         }
+        let since = config.history_retention.since(now.timestamp());
         match lines {
-            Some(lines) => chat.send_history_lines(out, id, &lines, now),
-            None => chat.send_local_history(out, id, config.history_lines),
+            Some(mut lines) => {
+                lines.retain(|line| line.time.timestamp() >= since);
+                chat.send_history_lines(out, id, &lines, now);
+            }
+            None => chat.send_local_history(out, id, config.history_lines, since),
         }
         chat.release(out, id);
     }
@@ -436,10 +525,9 @@ impl Node {
             return;
         };
         if client.pending_nick.as_deref() != Some(nick) {
+            // The claim of its guest nick: held elsewhere, it gets another.
             if nick_key(&client.nick) == key && result == ClaimResult::Taken {
-                out.console(&format!(
-                    "cluster: guest nick {nick} is held by another node"
-                ));
+                self.new_guest(chat, config, out, id, nick, now);
             }
             return;
         }
@@ -472,9 +560,22 @@ impl Node {
         nick: &str,
         now: Now,
     ) {
-        let Some(id) = chat.members().owner(nick) else {
-            return;
-        };
+        if let Some(id) = chat.members().owner(nick) {
+            self.new_guest(chat, config, out, id, nick, now);
+        }
+    }
+
+    /// `id`'s nick `nick` is another node's: it becomes a new guest, whose
+    /// nick is claimed in turn.
+    fn new_guest(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) {
         let guest = chat.members_mut().guest_nick(config, &self.guest_tag());
         let text = format!("another server holds the nick {nick} now; you are {guest}");
         chat.info(out, id, &text, now);

@@ -57,15 +57,20 @@ impl Rooms {
         self.history_bytes
     }
 
-    /// Stores a line in `room`'s history, written by `write`. Past the
-    /// budget, the oldest lines of the largest histories go first, down to
-    /// nine tenths of it (so the search for the largest runs once per many
-    /// lines, not once per line).
-    pub(crate) fn store_history(&mut self, room: RoomId, write: impl FnOnce(&mut BytesMut)) {
+    /// Stores a line said at `said` (Unix seconds) in `room`'s history,
+    /// written by `write`. Past the budget, the oldest lines of the largest
+    /// histories go first, down to nine tenths of it (so the search for the
+    /// largest runs once per many lines, not once per line).
+    pub(crate) fn store_history(
+        &mut self,
+        room: RoomId,
+        said: i64,
+        write: impl FnOnce(&mut BytesMut),
+    ) {
         let Some(room) = self.rooms.get_mut(room.0) else {
             return;
         };
-        let (before, after) = room.history.store(write);
+        let (before, after) = room.history.store(said, write);
         self.history_bytes = self.history_bytes - before + after;
         if self.history_bytes > self.history_budget {
             self.shed_history(self.history_budget / 10 * 9);
@@ -183,7 +188,7 @@ mod tests {
     }
 
     fn store(rooms: &mut Rooms, room: RoomId, bytes: usize) {
-        rooms.store_history(room, |slot| slot.extend_from_slice(&vec![b'x'; bytes]));
+        rooms.store_history(room, 0, |slot| slot.extend_from_slice(&vec![b'x'; bytes]));
     }
 
     #[test]

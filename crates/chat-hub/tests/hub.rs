@@ -1401,3 +1401,264 @@ fn cluster_private_messages_and_who() {
     f.say(1, "not published\n");
     assert_eq!(f.hub.stats().cluster_dropped, 1);
 }
+
+impl Fixture {
+    /// Hands the hub one event from the cluster.
+    fn event(&mut self, event: ClusterEvent) {
+        let mut out = std::mem::take(&mut self.out);
+        self.hub.cluster_event(&mut out, event, self.time);
+        self.out = out;
+    }
+
+    /// The token of `id`'s last history request.
+    fn history_token(&self, id: u64) -> u64 {
+        self.out
+            .requests
+            .iter()
+            .rev()
+            .find_map(|r| match r {
+                ClusterRequest::History { client, token, .. }
+                    if *client == ClientId(id as usize) =>
+                {
+                    Some(*token)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no history request: {:?}", self.out.requests))
+    }
+}
+
+#[test]
+fn history_older_than_the_retention_is_never_sent() {
+    let config = HubConfig {
+        history_retention: Retention::Seconds(60),
+        ..HubConfig::default()
+    };
+    let mut f = Fixture::new(config.clone());
+    f.connect(1);
+    f.say(1, "old\n");
+    f.time += chrono::Duration::seconds(30);
+    f.say(1, "newer\n");
+    f.time += chrono::Duration::seconds(31);
+    f.connect(2);
+    assert_eq!(f.lines_for(2)[2..], ["(history) <guest1> newer"]);
+    f.say(2, "/history\n");
+    assert_eq!(f.lines_for(2), ["(history) <guest1> newer"]);
+
+    // In a cluster, what Redis sends back obeys the same rule.
+    let mut f = Fixture::new(HubConfig {
+        cluster: cluster_fixture().hub.config().cluster.clone(),
+        ..config
+    });
+    f.out.cluster_up = true;
+    f.connect(1);
+    f.out.take(1);
+    let token = f.history_token(1);
+    let lines = vec![
+        remote_line("too old", now() - chrono::Duration::seconds(61)),
+        remote_line("recent", now() - chrono::Duration::seconds(59)),
+    ];
+    f.event(ClusterEvent::History {
+        client: ClientId(1),
+        token,
+        lines: Some(lines),
+    });
+    assert_eq!(f.lines_for(1), ["(history) <bob> recent"]);
+}
+
+#[test]
+fn cluster_queries_are_paced_per_client_and_a_single_server_is_not() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    f.connect_node(2);
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "/who\n/rooms\n/who\n/rooms\n");
+    f.say(2, "/who\n");
+    let asked: Vec<ClientId> = f
+        .out
+        .requests
+        .iter()
+        .filter_map(|r| match r {
+            ClusterRequest::Who { client, .. } | ClusterRequest::Rooms { client } => Some(*client),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, [ClientId(1), ClientId(1), ClientId(2)]);
+    let slow_down = "-!- error: slow down: /who and /rooms ask every server, at most once a second";
+    assert_eq!(f.lines_for(1), [slow_down, slow_down]);
+    f.time += chrono::Duration::seconds(1);
+    f.out.requests.clear();
+    f.say(1, "/who\n");
+    assert!(
+        matches!(&f.out.requests[..], [ClusterRequest::Who { .. }]),
+        "{:?}",
+        f.out.requests
+    );
+
+    let mut single = Fixture::with_clients(&[1]);
+    single.say(1, "/who\n/rooms\n/who\n/rooms\n/who\n");
+    let lines = single.lines_for(1);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("slow down")), "{lines:?}");
+}
+
+#[test]
+fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.say(1, "/nick guest7\n/nick Guest2-7arh\n/nick guest\n");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- error: nick guest7 is reserved for guests: the server gives them to newcomers",
+            "-!- error: nick Guest2-7arh is reserved for guests: the server gives them to newcomers",
+            "-!- guest1 is now known as guest",
+        ]
+    );
+
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    let guest = f.hub.nick(ClientId(1)).unwrap_or_default().to_owned();
+    let tag = guest.trim_start_matches("guest1");
+    f.out.take(1);
+    f.out.requests.clear();
+    f.event(ClusterEvent::Claimed {
+        client: ClientId(1),
+        nick: guest.clone(),
+        result: ClaimResult::Taken,
+    });
+    let next = format!("guest2{tag}");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            format!("-!- another server holds the nick {guest} now; you are {next}"),
+            format!("-!- {guest} is now known as {next}"),
+        ]
+    );
+    assert!(
+        matches!(
+            &f.out.requests[..],
+            [ClusterRequest::Member { nick: member, .. }, ClusterRequest::Claim { nick, .. }]
+                if *member == next && *nick == next
+        ),
+        "{:?}",
+        f.out.requests
+    );
+}
+
+#[test]
+fn cluster_bans_and_kicks_go_to_every_node_and_come_from_any() {
+    let mut f = cluster_fixture();
+    f.connect_from(1, "10.0.0.7:5000");
+    f.connect_from(2, "10.0.0.8:5000");
+    f.out.requests.clear();
+    // Made here: told to the cluster.
+    f.console("/ban 10.0.0.9 2h");
+    f.console("/unban 10.0.0.9");
+    f.console("/kick carol spam");
+    let net: IpNet = "10.0.0.9/32".parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        f.out.requests,
+        [
+            ClusterRequest::Ban {
+                net,
+                until: now().timestamp() + 7200,
+                by: "operator".into()
+            },
+            ClusterRequest::Unban { net },
+            ClusterRequest::Kick {
+                asker: None,
+                nick: "carol".into(),
+                by: "operator".into(),
+                reason: Some("spam".into())
+            },
+        ]
+    );
+    f.event(ClusterEvent::KickSent {
+        asker: None,
+        nick: "carol".into(),
+        error: None,
+    });
+    assert_eq!(
+        f.out.console.last().map(String::as_str),
+        Some("kicked carol (on another node)")
+    );
+
+    // Made elsewhere: applied here, once.
+    let net: IpNet = "10.0.0.7/32".parse().unwrap_or_else(|e| panic!("{e}"));
+    let banned = ClusterEvent::Banned {
+        net,
+        until: now().timestamp() + 600,
+        by: "bob".into(),
+    };
+    f.event(banned.clone());
+    assert!(f.out.closed.contains(&ClientId(1)));
+    assert!(!f.out.closed.contains(&ClientId(2)));
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l == "cluster: bob banned 10.0.0.7/32 (1 disconnected here)"),
+        "{:?}",
+        f.out.console
+    );
+    let console = f.out.console.len();
+    f.event(banned);
+    assert_eq!(f.out.console.len(), console, "known already: no news");
+    f.connect_from(3, "10.0.0.7:5001");
+    assert!(f.lines_for(3)[0].ends_with("error: you are banned from this server"));
+    f.console("/bans");
+    assert!(
+        f.out
+            .console
+            .last()
+            .is_some_and(|l| l.starts_with("ban 10.0.0.7/32 for 600s more, by bob")),
+        "{:?}",
+        f.out.console
+    );
+    f.event(ClusterEvent::Unbanned { net });
+    f.connect_from(4, "10.0.0.7:5002");
+    assert!(f.hub.nick(ClientId(4)).is_some(), "welcome back");
+
+    let guest2 = f.hub.nick(ClientId(2)).unwrap_or_default().to_owned();
+    f.event(ClusterEvent::Kick {
+        nick: guest2.to_uppercase(),
+        by: "bob".into(),
+        reason: None,
+    });
+    assert!(f.out.closed.contains(&ClientId(2)));
+    assert!(
+        f.lines_for(2)
+            .iter()
+            .any(|l| l.ends_with("you were kicked by bob"))
+    );
+}
+
+#[test]
+fn a_ban_from_another_node_closes_the_logins_it_covers() {
+    let mut f = Fixture::new(HubConfig {
+        password: Some("s3cret".into()),
+        cluster: cluster_fixture().hub.config().cluster.clone(),
+        ..HubConfig::default()
+    });
+    f.out.cluster_up = true;
+    f.connect_from(1, "10.0.0.5:4000");
+    f.connect_from(2, "10.0.0.6:4000");
+    f.out.take(1);
+    f.event(ClusterEvent::Banned {
+        net: "10.0.0.5/32".parse().unwrap_or_else(|e| panic!("{e}")),
+        until: now().timestamp() + 60,
+        by: "bob".into(),
+    });
+    assert_eq!(f.out.closed, [ClientId(1)]);
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are banned from this server"]
+    );
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|l| l == "cluster: bob banned 10.0.0.5/32 (1 disconnected here)")
+    );
+}

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use chat_hub::{Framing, HubConfig, IpNet, Operator, TimestampFormat};
+use chat_hub::{Framing, HubConfig, IpNet, Operator, Retention, TimestampFormat};
 use chat_net::NetConfig;
 use chat_proto::{validate_nick, validate_room};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -464,6 +464,25 @@ mod networks {
     }
 }
 
+/// `history_retention`: `"30d"`, `"12h"`, `"90m"`, `"45s"` or `"forever"`.
+mod retention {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        retention: &Retention,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(retention)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Retention, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Retention::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// `password`: read as a string, never written back, and never echoed in
 /// an error (a secret typed without quotes must not end up in a log).
 mod secret {
@@ -635,6 +654,20 @@ mod tests {
             message,
             "server.toml:2: key `password`: must be a string in quotes (the value is not shown)"
         );
+    }
+
+    #[test]
+    fn a_bad_history_retention_is_named_with_its_line() {
+        assert_eq!(
+            error("motd = \"hi\"\nhistory_retention = \"30\"\n"),
+            "server.toml:2: key `history_retention`: \"30\" is not a duration like \"30d\", \"12h\", \"90m\", \"45s\" or \"forever\""
+        );
+        assert_eq!(
+            error("history_retention = \"0s\"\n"),
+            "server.toml:1: key `history_retention`: must be longer than 0 (\"forever\" keeps history for ever; history_lines = 0 keeps none)"
+        );
+        let config = Config::parse(Path::new("x"), "history_retention = \"forever\"\n");
+        assert_eq!(config.map(|c| c.history_retention), Ok(Retention::Forever));
     }
 
     #[test]

@@ -150,6 +150,10 @@ fn run(config: &Config) -> Result<(), Failure> {
                 node,
                 lease,
                 history_keep: hub_config.history_keep(),
+                history_retention: hub_config
+                    .history_retention
+                    .seconds()
+                    .map(Duration::from_secs),
             };
             Some(
                 chat_server::cluster::spawn(bridge_config, wake)

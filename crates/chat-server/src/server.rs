@@ -65,7 +65,7 @@ fn now() -> Now {
 struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
-    cluster: Option<&'a SyncSender<ClusterRequest>>,
+    cluster: Option<&'a Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
 }
 
@@ -94,8 +94,7 @@ impl Outbox for NetOutbox<'_> {
 
     fn cluster(&mut self, request: ClusterRequest) -> bool {
         // Never blocks: a full channel (a slow Redis) drops the request.
-        self.cluster
-            .is_some_and(|requests| requests.try_send(request).is_ok())
+        self.cluster.is_some_and(|bridge| bridge.send(request))
     }
 
     fn verify_operator(&mut self, check: OperatorCheck) -> bool {
@@ -116,7 +115,7 @@ impl Server {
         let out = NetOutbox {
             net,
             console_on_stdout: self.console_on_stdout,
-            cluster: self.cluster.as_ref().map(|bridge| &bridge.requests),
+            cluster: self.cluster.as_ref(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
         };
         (&mut self.hub, out)

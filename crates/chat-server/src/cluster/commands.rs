@@ -9,17 +9,16 @@
 //! "unavailable" at once, counting the room lines it could not send; once
 //! connected again it claims this node's nicks from the last member snapshot.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use redis::{Connection, RedisResult};
 
 use super::wire::WireLine;
-use super::{
-    BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Emitter, keys,
-    requests,
-};
-use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
+use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests};
+use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
 /// Room lines sent to Redis in one pipeline: one round trip carries many
 /// lines, so a busy room is not limited to one line per round trip.
@@ -35,12 +34,19 @@ pub(super) struct CommandThread {
     members: Vec<(String, String)>,
     /// Room lines not published because Redis was unreachable.
     lost: u64,
+    /// Room lines done with (written or lost), for the query thread.
+    written: Arc<AtomicU64>,
     /// When to try connecting again, while not connected.
     next_attempt: Instant,
 }
 
 impl CommandThread {
-    pub(super) fn new(client: redis::Client, config: BridgeConfig, emit: Emitter) -> CommandThread {
+    pub(super) fn new(
+        client: redis::Client,
+        config: BridgeConfig,
+        emit: Emitter,
+        written: Arc<AtomicU64>,
+    ) -> CommandThread {
         CommandThread {
             client,
             config,
@@ -48,6 +54,7 @@ impl CommandThread {
             con: None,
             members: Vec::new(),
             lost: 0,
+            written,
             next_attempt: Instant::now(),
         }
     }
@@ -146,11 +153,7 @@ impl CommandThread {
     }
 
     fn connect(&self) -> RedisResult<Connection> {
-        let mut con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-        con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-        con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-        redis::cmd("PING").query::<()>(&mut con)?;
-        Ok(con)
+        super::connect(&self.client)
     }
 
     /// Runs one request. `false`: the reactor is gone, stop.
@@ -183,19 +186,30 @@ impl CommandThread {
     }
 
     /// Publishes room lines (and appends them to their rooms' history) in
-    /// one pipeline. `false`: the reactor is gone, stop.
+    /// one pipeline; each room's stream is then trimmed to the retention
+    /// and set to expire a retention after this line. `false`: the reactor
+    /// is gone, stop.
     fn publish(&mut self, lines: &[RoomLine]) -> bool {
+        let going_on = self.write(lines);
+        self.written
+            .fetch_add(lines.len() as u64, Ordering::Release);
+        going_on
+    }
+
+    fn write(&mut self, lines: &[RoomLine]) -> bool {
         let Some(con) = self.con.as_mut() else {
             self.lost += lines.len() as u64;
             return true;
         };
         let keep = self.config.history_keep.max(1);
         let mut pipe = redis::pipe();
+        let mut streams: Vec<String> = Vec::new();
         for line in lines {
             let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
+            let stream = keys::history(&line.room);
             pipe.cmd("PUBLISH").arg(keys::ROOMS).arg(&payload).ignore();
             pipe.cmd("XADD")
-                .arg(keys::history(&line.room))
+                .arg(&stream)
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(keep)
@@ -203,6 +217,22 @@ impl CommandThread {
                 .arg("line")
                 .arg(&payload)
                 .ignore();
+            if !streams.contains(&stream) {
+                streams.push(stream);
+            }
+        }
+        if let Some(retention) = self.config.history_retention {
+            let oldest = now_ms().saturating_sub(millis(retention));
+            let seconds = retention.as_secs().max(1);
+            for stream in &streams {
+                pipe.cmd("XTRIM")
+                    .arg(stream)
+                    .arg("MINID")
+                    .arg("~")
+                    .arg(oldest)
+                    .ignore();
+                pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
+            }
         }
         match pipe.query::<()>(con) {
             Ok(()) => true,
@@ -224,49 +254,10 @@ impl CommandThread {
 
     /// Answers a request that Redis cannot serve now.
     fn unavailable(&mut self, request: ClusterRequest) -> bool {
-        let event = match request {
-            ClusterRequest::Publish(_) => {
-                self.lost += 1;
-                return true;
-            }
-            ClusterRequest::Claim { client, nick } => ClusterEvent::Claimed {
-                client,
-                nick,
-                result: ClaimResult::Unavailable,
-            },
-            ClusterRequest::Private {
-                client,
-                from,
-                to,
-                text,
-                ..
-            } => ClusterEvent::PrivateSent {
-                client,
-                error: Some(format!(
-                    "no such nick on this server: {to} (the cluster is unreachable)"
-                )),
-                from,
-                to,
-                text,
-            },
-            ClusterRequest::History { client, token, .. } => ClusterEvent::History {
-                client,
-                token,
-                lines: None,
-            },
-            ClusterRequest::Who { client, room } => ClusterEvent::Members {
-                client,
-                room,
-                nicks: None,
-            },
-            ClusterRequest::Rooms { client } => ClusterEvent::Rooms {
-                client,
-                rooms: None,
-            },
-            ClusterRequest::Release { .. }
-            | ClusterRequest::Member { .. }
-            | ClusterRequest::Sync { .. } => return true,
-        };
-        self.emit.emit(event)
+        if let ClusterRequest::Publish(_) = request {
+            self.lost += 1;
+            return true;
+        }
+        requests::unavailable(request).is_none_or(|event| self.emit.emit(event))
     }
 }

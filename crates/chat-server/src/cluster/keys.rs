@@ -16,7 +16,17 @@ pub(super) const ROOMS: &str = "chat:rooms";
 /// nodes.
 pub(super) const NODES: &str = "chat:nodes";
 
-/// Pub/sub channel: private messages for the nicks `node` holds.
+/// Sorted set, `NET BY` → the end of the ban in Unix seconds: the bans in
+/// force in the cluster (`NET` an address range like `10.0.0.1/32`, `BY`
+/// the operator's name; `wire.rs` reads and writes the members). Entries
+/// that ended are removed at each ban.
+pub(super) const BANS: &str = "chat:bans";
+
+/// Pub/sub channel: every ban and unban as it is made, as JSON (`wire.rs`),
+/// so live nodes apply it at once; a node that connects reads [`BANS`].
+pub(super) const BAN_NOTICES: &str = "chat:ban-notices";
+
+/// Pub/sub channel: private messages and kicks for the nicks `node` holds.
 pub(super) fn node(node: &str) -> String {
     format!("chat:node:{node}")
 }
@@ -34,8 +44,9 @@ pub(super) fn members(node: &str) -> String {
 }
 
 /// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
-/// at most 1000): the history of `room`, each entry a `line` field holding
-/// the room line's JSON.
+/// at most 1000; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
+/// history_retention`): the history of `room`, each entry a `line` field
+/// holding the room line's JSON. An abandoned room's stream expires.
 pub(super) fn history(room: &str) -> String {
     format!("chat:history:{}", room_key(room))
 }
@@ -48,6 +59,8 @@ mod tests {
     fn the_names_are_the_wire_format() {
         assert_eq!(ROOMS, "chat:rooms");
         assert_eq!(NODES, "chat:nodes");
+        assert_eq!(BANS, "chat:bans");
+        assert_eq!(BAN_NOTICES, "chat:ban-notices");
         assert_eq!(node("host:21263"), "chat:node:host:21263");
         assert_eq!(nick("Alice"), "chat:nick:alice");
         assert_eq!(members("a"), "chat:members:a");

@@ -1,16 +1,22 @@
 //! The Redis bridge: the only code that talks to Redis, on threads of its
 //! own, so the reactor never waits for it.
 //!
-//! Two threads, each with its own connection (the `redis` crate's sync API):
+//! Three threads, each with its own connection (the `redis` crate's sync API):
 //!
 //! - the *command* thread (`commands.rs`) takes [`ClusterRequest`]s from a
 //!   bounded channel and runs them (PUBLISH + XADD, nick claims, member
-//!   lists, history reads: `requests.rs`), answering with [`ClusterEvent`]s;
+//!   snapshots, private messages: `requests.rs`), answering with
+//!   [`ClusterEvent`]s;
+//! - the *query* thread (`queries.rs`) runs the read-only requests (`/who`,
+//!   `/rooms`, history reads) from a bounded channel of their own, so a room
+//!   line never waits behind a query, however many clients ask;
 //! - the *subscriber* thread (`subscriber.rs`) listens on the cluster's room
-//!   channel and on this node's own channel (private messages) and turns
-//!   what it hears into [`ClusterEvent`]s.
+//!   channel, on its ban notices and on this node's own channel (private
+//!   messages, kicks), reads the bans in force each time it subscribes, and
+//!   turns what it hears into [`ClusterEvent`]s.
 //!
-//! Events go back through a bounded channel and the reactor's waker. Both
+//! [`Bridge::send`] sorts the hub's requests between the two channels.
+//! Events go back through a bounded channel and the reactor's waker. The
 //! threads reconnect with backoff when Redis goes away; meanwhile requests
 //! are answered "unavailable" at once (publishes are counted as lost), and
 //! after reconnecting the command thread claims this node's nicks again from
@@ -33,12 +39,14 @@
 
 mod commands;
 mod keys;
+mod queries;
 mod requests;
 mod scripts;
 mod subscriber;
 mod wire;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
@@ -47,6 +55,9 @@ use chat_hub::{ClusterEvent, ClusterRequest};
 /// Requests waiting for Redis. Past this, the hub's requests are dropped
 /// (and counted) rather than queued: a slow Redis costs no memory.
 pub const REQUEST_QUEUE: usize = 4096;
+/// Queries (`/who`, `/rooms`, history reads) waiting for Redis. Past this
+/// they are dropped and counted, and the hub answers from what it knows.
+pub const QUERY_QUEUE: usize = 1024;
 /// Events waiting for the reactor; the bridge waits when it is full.
 const EVENT_QUEUE: usize = 4096;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -54,6 +65,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// Milliseconds since the epoch, as Redis stream ids and leases count them.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `duration` in whole milliseconds, saturating.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// What the bridge needs to know.
 #[derive(Debug, Clone)]
@@ -63,12 +84,52 @@ pub struct BridgeConfig {
     pub lease: Duration,
     /// Lines each room's stream keeps (`MAXLEN ~`).
     pub history_keep: usize,
+    /// How long a room's stream keeps a line (`MINID ~`) and lives after
+    /// its last one (`EXPIRE`); `None`: for ever.
+    pub history_retention: Option<Duration>,
 }
 
 /// The reactor's ends of the bridge.
 pub struct Bridge {
-    pub requests: SyncSender<ClusterRequest>,
+    requests: SyncSender<ClusterRequest>,
+    queries: SyncSender<Query>,
+    /// Room lines handed to the command thread so far.
+    handed: AtomicU64,
     pub events: Receiver<ClusterEvent>,
+}
+
+impl Bridge {
+    /// Hands `request` to the thread that runs it: a query to the query
+    /// thread, anything else to the command thread. Never waits: `false`
+    /// if that thread's queue is full (the request is dropped).
+    pub fn send(&self, request: ClusterRequest) -> bool {
+        if is_query(&request) {
+            let after = self.handed.load(Ordering::Relaxed);
+            return self.queries.try_send(Query { request, after }).is_ok();
+        }
+        let line = matches!(request, ClusterRequest::Publish(_));
+        let taken = self.requests.try_send(request).is_ok();
+        if taken && line {
+            self.handed.fetch_add(1, Ordering::Relaxed);
+        }
+        taken
+    }
+}
+
+/// Read-only requests: they go to the query thread.
+fn is_query(request: &ClusterRequest) -> bool {
+    matches!(
+        request,
+        ClusterRequest::Who { .. } | ClusterRequest::Rooms { .. } | ClusterRequest::History { .. }
+    )
+}
+
+/// A query, and how many room lines had been handed to the command thread
+/// before it: a history read waits (briefly) until they are written, so it
+/// includes every line this node said before it.
+struct Query {
+    request: ClusterRequest,
+    after: u64,
 }
 
 type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -76,6 +137,7 @@ type Wake = Arc<dyn Fn() + Send + Sync>;
 /// Starts the bridge threads. They run until the process ends.
 pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
+    let (queries, queries_rx) = sync_channel(QUERY_QUEUE);
     let (events_tx, events) = sync_channel(EVENT_QUEUE);
     let client = redis::Client::open(config.redis_url.as_str())
         .map_err(|e| std::io::Error::other(format!("{}: {e}", config.redis_url)))?;
@@ -83,14 +145,39 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
         events: events_tx,
         wake,
     };
-    let commands = commands::CommandThread::new(client.clone(), config.clone(), emit.clone());
+    let written = Arc::new(AtomicU64::new(0));
+    let commands = commands::CommandThread::new(
+        client.clone(),
+        config.clone(),
+        emit.clone(),
+        Arc::clone(&written),
+    );
     std::thread::Builder::new()
         .name("cluster-commands".into())
         .spawn(move || commands.run(requests_rx))?;
+    let queries_thread =
+        queries::QueryThread::new(client.clone(), config.clone(), emit.clone(), written);
+    std::thread::Builder::new()
+        .name("cluster-queries".into())
+        .spawn(move || queries_thread.run(queries_rx))?;
     std::thread::Builder::new()
         .name("cluster-subscriber".into())
         .spawn(move || subscriber::run(client, config, emit))?;
-    Ok(Bridge { requests, events })
+    Ok(Bridge {
+        requests,
+        queries,
+        handed: AtomicU64::new(0),
+        events,
+    })
+}
+
+/// A new connection to Redis, with the bridge's timeouts, known to answer.
+fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let mut con = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+    con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+    redis::cmd("PING").query::<()>(&mut con)?;
+    Ok(con)
 }
 
 /// The bridge threads' way back to the reactor.
@@ -106,5 +193,31 @@ impl Emitter {
         let sent = self.events.send(event).is_ok();
         (self.wake)();
         sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_hub::ClientId;
+
+    #[test]
+    fn reads_go_to_the_query_thread_and_everything_else_to_the_command_thread() {
+        let client = ClientId(1);
+        let room = String::from("lobby");
+        assert!(is_query(&ClusterRequest::Who { client, room }));
+        assert!(is_query(&ClusterRequest::Rooms { client }));
+        let (token, count, room) = (1, 5, String::from("lobby"));
+        assert!(is_query(&ClusterRequest::History {
+            client,
+            token,
+            room,
+            count
+        }));
+        let nick = String::from("alice");
+        assert!(!is_query(&ClusterRequest::Claim { client, nick }));
+        assert!(!is_query(&ClusterRequest::Sync {
+            members: Vec::new()
+        }));
     }
 }

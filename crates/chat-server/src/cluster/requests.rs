@@ -1,23 +1,21 @@
 //! What each [`ClusterRequest`] does in Redis, and the events it answers
 //! with: nick claims and releases (through the [`scripts`]), member lists,
-//! private messages to the node holding a nick, history reads, and the
-//! periodic snapshot that renews this node's leases.
+//! private messages and kicks to the node holding a nick, bans and unbans,
+//! history reads, and the periodic snapshot that renews this node's leases.
 //!
 //! Room lines are not here: the command thread publishes them in batches
-//! (`CommandThread::publish`).
+//! (`CommandThread::publish`). The command thread runs the writes, the query
+//! thread the reads (`/who`, `/rooms`, history); both answer with
+//! [`unavailable`] when Redis cannot be asked.
 
 use std::collections::{HashMap, HashSet};
 
 use chat_proto::{nick_key, room_key};
 use redis::{Commands, Connection, RedisResult};
 
-use super::wire::{WireLine, WirePrivate};
-use super::{BridgeConfig, keys, scripts};
+use super::wire::{self, WireKick, WireLine, WirePrivate, WireSanction};
+use super::{BridgeConfig, keys, millis, now_ms, scripts};
 use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// Runs one request against Redis; returns the events it produces.
 pub(super) fn run(
@@ -98,8 +96,14 @@ pub(super) fn run(
             room,
             count,
         } => {
+            // Entry ids are the milliseconds they were added at: none
+            // older than the retention is read.
+            let oldest = match config.history_retention {
+                Some(retention) => now_ms().saturating_sub(millis(retention)).to_string(),
+                None => "-".to_owned(),
+            };
             let reply: redis::streams::StreamRangeReply =
-                con.xrevrange_count(keys::history(&room), "+", "-", count)?;
+                con.xrevrange_count(keys::history(&room), "+", oldest, count)?;
             let mut lines: Vec<RoomLine> = reply
                 .ids
                 .iter()
@@ -138,7 +142,79 @@ pub(super) fn run(
                 rooms: Some(counts.into_values().collect()),
             }]
         }
+        ClusterRequest::Ban { net, until, by } => {
+            let notice = WireSanction::ban(node, net, until, &by);
+            redis::pipe()
+                // GT: banning again for less does not shorten a ban.
+                .cmd("ZADD")
+                .arg(keys::BANS)
+                .arg("GT")
+                .arg(until)
+                .arg(wire::ban_member(net, &by))
+                .ignore()
+                .zrembyscore(keys::BANS, "-inf", now_ms() / 1000)
+                .ignore()
+                .publish(
+                    keys::BAN_NOTICES,
+                    serde_json::to_string(&notice).unwrap_or_default(),
+                )
+                .ignore()
+                .query::<()>(con)?;
+            Vec::new()
+        }
+        ClusterRequest::Unban { net } => {
+            let members: Vec<String> = con.zrange(keys::BANS, 0, -1)?;
+            let lifted: Vec<&String> = members
+                .iter()
+                .filter(|member| wire::parse_ban_member(member).is_some_and(|(n, _)| n == net))
+                .collect();
+            let notice = WireSanction::unban(node, net);
+            let mut pipe = redis::pipe();
+            if !lifted.is_empty() {
+                pipe.zrem(keys::BANS, lifted).ignore();
+            }
+            pipe.publish(
+                keys::BAN_NOTICES,
+                serde_json::to_string(&notice).unwrap_or_default(),
+            )
+            .ignore()
+            .query::<()>(con)?;
+            Vec::new()
+        }
+        ClusterRequest::Kick {
+            asker,
+            nick,
+            by,
+            reason,
+        } => {
+            let holder: Option<String> = con.get(keys::nick(&nick))?;
+            let mut receivers = 0;
+            if let Some(holder) = holder.filter(|holder| holder != node) {
+                let payload = WireKick::new(&nick, &by, reason.as_deref());
+                let payload = serde_json::to_string(&payload).unwrap_or_default();
+                receivers = con.publish(keys::node(&holder), payload)?;
+            }
+            let error = (receivers == 0u64).then(|| format!("no such nick: {nick}"));
+            vec![ClusterEvent::KickSent { asker, nick, error }]
+        }
     })
+}
+
+/// The bans in force, as events, for a node that has just connected.
+pub(super) fn bans(con: &mut Connection) -> RedisResult<Vec<ClusterEvent>> {
+    let now = format!("({}", now_ms() / 1000);
+    let bans: Vec<(String, f64)> = con.zrangebyscore_withscores(keys::BANS, now, "+inf")?;
+    Ok(bans
+        .into_iter()
+        .filter_map(|(member, until)| {
+            let (net, by) = wire::parse_ban_member(&member)?;
+            Some(ClusterEvent::Banned {
+                net,
+                until: until as i64,
+                by,
+            })
+        })
+        .collect())
 }
 
 /// Renews this node's leases and member list from a snapshot.
@@ -199,4 +275,57 @@ fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, 
         }
     }
     Ok(members)
+}
+
+/// The answer to `request` when Redis cannot be asked; `None`: it needs none.
+pub(super) fn unavailable(request: ClusterRequest) -> Option<ClusterEvent> {
+    Some(match request {
+        ClusterRequest::Claim { client, nick } => ClusterEvent::Claimed {
+            client,
+            nick,
+            result: ClaimResult::Unavailable,
+        },
+        ClusterRequest::Private {
+            client,
+            from,
+            to,
+            text,
+            ..
+        } => ClusterEvent::PrivateSent {
+            client,
+            error: Some(format!(
+                "no such nick on this server: {to} (the cluster is unreachable)"
+            )),
+            from,
+            to,
+            text,
+        },
+        ClusterRequest::History { client, token, .. } => ClusterEvent::History {
+            client,
+            token,
+            lines: None,
+        },
+        ClusterRequest::Who { client, room } => ClusterEvent::Members {
+            client,
+            room,
+            nicks: None,
+        },
+        ClusterRequest::Rooms { client } => ClusterEvent::Rooms {
+            client,
+            rooms: None,
+        },
+        ClusterRequest::Kick { asker, nick, .. } => ClusterEvent::KickSent {
+            asker,
+            error: Some(format!(
+                "no such nick on this server: {nick} (the cluster is unreachable)"
+            )),
+            nick,
+        },
+        // Applied on this node only.
+        ClusterRequest::Ban { .. } | ClusterRequest::Unban { .. } => return None,
+        ClusterRequest::Publish(_)
+        | ClusterRequest::Release { .. }
+        | ClusterRequest::Member { .. }
+        | ClusterRequest::Sync { .. } => return None,
+    })
 }

@@ -1,13 +1,15 @@
 //! What crosses Redis as JSON: a room line (published on
 //! [`keys::ROOMS`](super::keys::ROOMS) and kept in the room's history
-//! stream) and a private message (published on the recipient node's
-//! channel). Times travel as milliseconds and a UTC offset, so every node
-//! stamps a line as it was said.
+//! stream), a private message and a kick (published on the recipient
+//! node's channel), a ban or an unban (published on
+//! [`keys::BAN_NOTICES`](super::keys::BAN_NOTICES)); and the members of
+//! [`keys::BANS`](super::keys::BANS). Times travel as milliseconds and a
+//! UTC offset, so every node stamps a line as it was said.
 
 use chrono::{FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use chat_hub::{ClusterEvent, Now, RoomLine};
+use chat_hub::{ClusterEvent, IpNet, Now, RoomLine};
 
 /// A room line on the wire.
 #[derive(Serialize, Deserialize)]
@@ -31,6 +33,49 @@ pub(super) struct WirePrivate {
     text: String,
     ms: i64,
     offset: i32,
+}
+
+/// A kick for a nick the receiving node holds.
+#[derive(Serialize, Deserialize)]
+pub(super) struct WireKick {
+    kick: String,
+    by: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A ban or an unban made on `node`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub(super) enum WireSanction {
+    Ban {
+        node: String,
+        net: String,
+        /// Unix seconds.
+        until: i64,
+        by: String,
+    },
+    Unban {
+        node: String,
+        net: String,
+    },
+}
+
+/// A ban as a member of [`keys::BANS`](super::keys::BANS): `NET BY` (an
+/// operator's name has no spaces).
+pub(super) fn ban_member(net: IpNet, by: &str) -> String {
+    format!("{net} {by}")
+}
+
+/// The range and the operator of a member of
+/// [`keys::BANS`](super::keys::BANS); `None` if it is not one.
+pub(super) fn parse_ban_member(member: &str) -> Option<(IpNet, String)> {
+    let (net, by) = member.split_once(' ')?;
+    Some((parse_net(net)?, by.to_owned()))
+}
+
+fn parse_net(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>().ok().map(|net| net.trunc())
 }
 
 fn to_time(ms: i64, offset: i32) -> Option<Now> {
@@ -86,6 +131,62 @@ impl WirePrivate {
     }
 }
 
+impl WireKick {
+    pub(super) fn new(nick: &str, by: &str, reason: Option<&str>) -> WireKick {
+        WireKick {
+            kick: nick.to_owned(),
+            by: by.to_owned(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    pub(super) fn into_event(self) -> ClusterEvent {
+        ClusterEvent::Kick {
+            nick: self.kick,
+            by: self.by,
+            reason: self.reason,
+        }
+    }
+}
+
+impl WireSanction {
+    pub(super) fn ban(node: &str, net: IpNet, until: i64, by: &str) -> WireSanction {
+        WireSanction::Ban {
+            node: node.to_owned(),
+            net: net.to_string(),
+            until,
+            by: by.to_owned(),
+        }
+    }
+
+    pub(super) fn unban(node: &str, net: IpNet) -> WireSanction {
+        WireSanction::Unban {
+            node: node.to_owned(),
+            net: net.to_string(),
+        }
+    }
+
+    /// The event for another node than `this_node` (which applied its own
+    /// ban already); `None` for this node's, or a range that does not parse.
+    pub(super) fn into_event(self, this_node: &str) -> Option<ClusterEvent> {
+        match self {
+            WireSanction::Ban { node, .. } | WireSanction::Unban { node, .. }
+                if node == this_node =>
+            {
+                None
+            }
+            WireSanction::Ban { net, until, by, .. } => Some(ClusterEvent::Banned {
+                net: parse_net(&net)?,
+                until,
+                by,
+            }),
+            WireSanction::Unban { net, .. } => Some(ClusterEvent::Unbanned {
+                net: parse_net(&net)?,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +226,63 @@ mod tests {
             time,
         };
         assert_eq!(back, Some(expected));
+    }
+
+    #[test]
+    fn bans_and_kicks_cross_as_json_and_a_node_ignores_its_own() {
+        let net: IpNet = "10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_string(&WireSanction::ban("a", net, 1_900_000_000, "op"))
+            .unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"op":"ban","node":"a","net":"10.0.0.0/8","until":1900000000,"by":"op"}"#
+        );
+        let heard = |json: &str, node| {
+            serde_json::from_str::<WireSanction>(json)
+                .ok()
+                .and_then(|notice| notice.into_event(node))
+        };
+        assert_eq!(heard(&json, "a"), None);
+        let banned = ClusterEvent::Banned {
+            net,
+            until: 1_900_000_000,
+            by: "op".into(),
+        };
+        assert_eq!(heard(&json, "b"), Some(banned));
+        let json = serde_json::to_string(&WireSanction::unban("a", net)).unwrap_or_default();
+        assert_eq!(heard(&json, "b"), Some(ClusterEvent::Unbanned { net }));
+        assert_eq!(
+            heard(
+                r#"{"op":"ban","node":"a","net":"nowhere","until":1,"by":"x"}"#,
+                "b"
+            ),
+            None
+        );
+
+        assert_eq!(
+            parse_ban_member(&ban_member(net, "op")),
+            Some((net, "op".into()))
+        );
+        assert_eq!(parse_ban_member("10.0.0.0/8"), None);
+
+        let json =
+            serde_json::to_string(&WireKick::new("alice", "op", Some("spam"))).unwrap_or_default();
+        // A kick is not a private message, nor the other way round.
+        assert!(serde_json::from_str::<WirePrivate>(&json).is_err());
+        let private = serde_json::to_string(&WirePrivate::new(
+            "a",
+            "b",
+            "c",
+            chrono::Local::now().fixed_offset(),
+        ))
+        .unwrap_or_default();
+        assert!(serde_json::from_str::<WireKick>(&private).is_err());
+        let kick = serde_json::from_str::<WireKick>(&json).map(WireKick::into_event);
+        let expected = ClusterEvent::Kick {
+            nick: "alice".into(),
+            by: "op".into(),
+            reason: Some("spam".into()),
+        };
+        assert_eq!(kick.ok(), Some(expected));
     }
 }
