@@ -10,9 +10,9 @@
 
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
-use crate::config::canonical;
+use crate::config::{canonical, canonical_net};
 
 /// `/ban` without a duration.
 pub(crate) const DEFAULT_BAN_SECONDS: i64 = 3600;
@@ -31,20 +31,6 @@ struct Ban {
 #[derive(Debug, Default)]
 pub(crate) struct Bans(Vec<Ban>);
 
-/// A ban's range as it is kept and matched: truncated to its prefix, and a
-/// range inside `::ffff:0:0/96` as the IPv4 range it maps.
-pub(crate) fn ban_net(net: IpNet) -> IpNet {
-    let net = net.trunc();
-    if let IpNet::V6(v6) = net
-        && let Some(v4) = v6.addr().to_ipv4_mapped()
-        && v6.prefix_len() >= 96
-        && let Ok(v4) = Ipv4Net::new(v4, v6.prefix_len() - 96)
-    {
-        return IpNet::V4(v4.trunc());
-    }
-    net
-}
-
 /// The range a ban on one address covers: that address alone (an
 /// IPv4-mapped address as IPv4).
 pub(crate) fn address_net(ip: IpAddr) -> IpNet {
@@ -58,7 +44,7 @@ pub(crate) fn target_range(
     nick_address: impl FnOnce(&str) -> Option<IpAddr>,
 ) -> Result<IpNet, String> {
     if let Ok(net) = target.parse::<IpNet>() {
-        return Ok(ban_net(net));
+        return Ok(canonical_net(net));
     }
     if let Ok(ip) = target.parse() {
         return Ok(address_net(ip));
@@ -106,7 +92,7 @@ impl Bans {
 
     /// Would a ban on `net` cover `ip`?
     pub(crate) fn range_covers(net: IpNet, ip: IpAddr) -> bool {
-        ban_net(net).contains(&canonical(ip))
+        canonical_net(net).contains(&canonical(ip))
     }
 
     /// Bans `net` from `now` for `seconds`; `Err` (and no ban) if its end
@@ -122,7 +108,7 @@ impl Bans {
             .checked_add(seconds)
             .ok_or_else(|| format!("a ban of {seconds}s from now ends beyond the calendar"))?;
         self.0.push(Ban {
-            net: ban_net(net),
+            net: canonical_net(net),
             until,
             by: by.to_owned(),
         });
@@ -131,7 +117,7 @@ impl Bans {
 
     /// Lifts the bans on exactly `net`; `false` if there were none.
     pub(crate) fn remove(&mut self, net: IpNet) -> bool {
-        let net = ban_net(net);
+        let net = canonical_net(net);
         let before = self.0.len();
         self.0.retain(|ban| ban.net != net);
         self.0.len() != before
@@ -139,7 +125,7 @@ impl Bans {
 
     /// When the ban on exactly `net` ends, if there is one.
     pub(crate) fn until(&self, net: IpNet) -> Option<i64> {
-        let net = ban_net(net);
+        let net = canonical_net(net);
         self.0
             .iter()
             .filter(|ban| ban.net == net)
@@ -253,16 +239,19 @@ mod tests {
     #[test]
     fn ranges_inside_the_ipv4_mapped_block_are_ipv4_ranges() {
         assert_eq!(
-            ban_net(net("::ffff:127.0.0.0/104")).to_string(),
+            canonical_net(net("::ffff:127.0.0.0/104")).to_string(),
             "127.0.0.0/8"
         );
         assert_eq!(
-            ban_net(net("::ffff:10.1.2.3/128")).to_string(),
+            canonical_net(net("::ffff:10.1.2.3/128")).to_string(),
             "10.1.2.3/32"
         );
-        assert_eq!(ban_net(net("::ffff:0:0/96")).to_string(), "0.0.0.0/0");
-        assert_eq!(ban_net(net("10.9.9.9/8")).to_string(), "10.0.0.0/8");
-        assert_eq!(ban_net(net("2001:db8::1/64")).to_string(), "2001:db8::/64");
+        assert_eq!(canonical_net(net("::ffff:0:0/96")).to_string(), "0.0.0.0/0");
+        assert_eq!(canonical_net(net("10.9.9.9/8")).to_string(), "10.0.0.0/8");
+        assert_eq!(
+            canonical_net(net("2001:db8::1/64")).to_string(),
+            "2001:db8::/64"
+        );
         let mut bans = Bans::default();
         assert!(bans.add(net("::ffff:127.0.0.0/104"), 0, 60, "op").is_ok());
         assert!(bans.covers(ip("127.0.0.1"), 1));

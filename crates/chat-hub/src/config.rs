@@ -10,7 +10,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::cluster::ClusterSettings;
 
@@ -37,7 +37,8 @@ macro_rules! hub_settings {
             /// same in a room of twenty thousand as in an empty one.
             announce_limit: usize = 200;
             /// Address ranges the per-address and flood limits do not apply to
-            /// (the failed-login lockout and the cap on logins in progress do).
+            /// (the failed-login lockout and the cap on logins in progress do);
+            /// a range inside `::ffff:0:0/96` counts as the IPv4 range it maps.
             exempt: Vec<$crate::IpNet> = $crate::loopback(), toml = "networks";
             /// Clients at once; more get `server full`.
             max_clients: usize = 10_000;
@@ -126,7 +127,9 @@ impl HubConfig {
     /// In an `exempt` range (an IPv4-mapped address counts as IPv4).
     pub fn is_exempt(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.exempt.iter().any(|net| net.contains(&ip))
+        self.exempt
+            .iter()
+            .any(|&net| canonical_net(net).contains(&ip))
     }
 }
 
@@ -136,6 +139,21 @@ pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
+}
+
+/// A range as it is matched (in bans and `exempt`): truncated to its
+/// prefix, and a range inside `::ffff:0:0/96` as the IPv4 range it maps,
+/// since clients' IPv4-mapped addresses are matched as IPv4.
+pub(crate) fn canonical_net(net: IpNet) -> IpNet {
+    let net = net.trunc();
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+        && let Ok(v4) = Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return IpNet::V4(v4.trunc());
+    }
+    net
 }
 
 /// How a client's byte stream is cut into messages.
@@ -260,6 +278,17 @@ mod tests {
         assert!(config.is_exempt("::ffff:127.0.0.1".parse().unwrap_or(IpAddr::from([0; 4]))));
         assert!(config.is_exempt("::1".parse().unwrap_or(IpAddr::from([0; 4]))));
         assert!(!config.is_exempt("10.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))));
+        let mapped = HubConfig {
+            exempt: vec![
+                "::ffff:10.0.0.0/104"
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ],
+            ..HubConfig::default()
+        };
+        assert!(mapped.is_exempt("10.1.2.3".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(mapped.is_exempt("::ffff:10.1.2.3".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(!mapped.is_exempt("11.0.0.1".parse().unwrap_or(IpAddr::from([10, 0, 0, 1]))));
         let names: Vec<String> = config.exempt.iter().map(ToString::to_string).collect();
         assert_eq!(names, ["127.0.0.0/8", "::1/128"]);
     }
