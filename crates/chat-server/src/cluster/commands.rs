@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisResult};
+use redis::{Connection, RedisError, RedisResult};
 
 use super::wire::WireLine;
 use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests};
@@ -156,6 +156,21 @@ impl CommandThread {
         super::connect(&self.client)
     }
 
+    /// The connection failed with `e`: drop it, retry after the shortest
+    /// backoff, and say so. `false`: the reactor is gone, stop.
+    fn connection_lost(&mut self, e: &RedisError) -> bool {
+        self.con = None;
+        self.next_attempt = Instant::now() + BACKOFF_MIN;
+        let text = format!(
+            "cluster: lost {} ({e}), reconnecting; this node runs alone meanwhile",
+            self.config.redis_url
+        );
+        self.emit.emit(ClusterEvent::Status {
+            connected: false,
+            text,
+        })
+    }
+
     /// Runs one request. `false`: the reactor is gone, stop.
     fn handle(&mut self, request: ClusterRequest) -> bool {
         if let ClusterRequest::Publish(line) = request {
@@ -170,18 +185,7 @@ impl CommandThread {
         let result = requests::run(con, &self.config, request.clone());
         match result {
             Ok(events) => events.into_iter().all(|event| self.emit.emit(event)),
-            Err(e) => {
-                self.con = None;
-                self.next_attempt = Instant::now() + BACKOFF_MIN;
-                let text = format!(
-                    "cluster: lost {} ({e}), reconnecting; this node runs alone meanwhile",
-                    self.config.redis_url
-                );
-                self.emit.emit(ClusterEvent::Status {
-                    connected: false,
-                    text,
-                }) && self.unavailable(request)
-            }
+            Err(e) => self.connection_lost(&e) && self.unavailable(request),
         }
     }
 
@@ -237,17 +241,8 @@ impl CommandThread {
         match pipe.query::<()>(con) {
             Ok(()) => true,
             Err(e) => {
-                self.con = None;
-                self.next_attempt = Instant::now() + BACKOFF_MIN;
                 self.lost += lines.len() as u64;
-                let text = format!(
-                    "cluster: lost {} ({e}), reconnecting; this node runs alone meanwhile",
-                    self.config.redis_url
-                );
-                self.emit.emit(ClusterEvent::Status {
-                    connected: false,
-                    text,
-                })
+                self.connection_lost(&e)
             }
         }
     }
