@@ -17,4 +17,5 @@ mod raw;
 mod sanitize;
 mod scenario;
 mod secrets;
+mod store;
 mod tui;

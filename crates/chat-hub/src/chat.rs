@@ -18,6 +18,7 @@ use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
 use crate::flood::FloodState;
 use crate::membership::Membership;
 use crate::rooms::RoomId;
+use crate::store::StoredLine;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
 
 /// What `/nick NAME` may do.
@@ -254,7 +255,8 @@ impl Chat {
     ) -> Option<Client> {
         self.leave_room(config, out, id, Some(why), now);
         let client = self.members.remove(id)?;
-        self.delivery.forget(id);
+        // What was held for it (its history on the way) is its last words.
+        self.delivery.release(out, id);
         if config.echo_messages || why != "quit" {
             out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
         }
@@ -272,6 +274,7 @@ impl Chat {
         self.delivery
             .send_many(out, clients, Recipients::all(&everyone), now, &bye);
         for id in everyone {
+            self.delivery.release(out, id);
             out.close(id);
         }
     }
@@ -524,6 +527,28 @@ impl Chat {
         };
         let lines = self.members.room(room).history.recent(count);
         self.delivery.send_encoded(out, id, lines);
+    }
+
+    /// How many lines `room` holds in memory.
+    pub(crate) fn history_len(&self, room: RoomId) -> usize {
+        self.members.room(room).history.len()
+    }
+
+    /// History from the store, oldest first, with its original stamps (at
+    /// most as many lines as may be held).
+    pub(crate) fn send_stored_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        lines: &[StoredLine],
+    ) {
+        let mut encoded = BytesMut::new();
+        for line in lines.iter().rev().take(HOLD_MAX).rev() {
+            let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
+            let body = Body::History { nick, text, action };
+            self.delivery.history_line(&mut encoded, line.time, &body);
+        }
+        self.delivery.send_encoded(out, id, encoded.freeze());
     }
 
     /// History from the cluster, oldest first (at most as many lines as

@@ -104,11 +104,6 @@ impl Delivery {
         }
     }
 
-    /// Forgets what was held for `id` (it is gone).
-    pub(crate) fn forget(&mut self, id: ClientId) {
-        self.held.remove(&id);
-    }
-
     /// Queues `msg` for `to`, or holds it.
     fn deliver(&mut self, out: &mut dyn Outbox, to: ClientId, msg: Bytes) {
         self.delivered += 1;

@@ -3,10 +3,10 @@
 //! Entry points, each with the current time and an [`Outbox`]:
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
-//! [`Hub::cluster_event`], [`Hub::shutdown`], and [`Hub::refusal`] for the
-//! reactor's own refusals. The hub is the front door (admission, logins,
-//! flood control, timeouts), reads each line, and says which machine
-//! handles it: [`Hub::command`] is the map from a client's command to its
+//! [`Hub::cluster_event`], [`Hub::store_event`], [`Hub::shutdown`], and
+//! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
+//! door (admission, logins, flood control, timeouts), reads each line, and
+//! says which machine handles it: [`Hub::command`] is the map from a client's command to its
 //! handler; [`Hub::console_line`] the map for the operator's.
 
 use std::net::SocketAddr;
@@ -20,8 +20,10 @@ use crate::chat::{Chat, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
+use crate::operators;
+use crate::store::Store;
 use crate::timeouts::{self, Sweep};
-use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, operators};
+use crate::{ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, Outbox, StoreEvent};
 
 /// Counters shown by `/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +46,7 @@ pub struct Hub {
     config: HubConfig,
     chat: Chat,
     node: Node,
+    store: Store,
     console: Console,
     admission: Admission,
     flooding: Flooding,
@@ -62,6 +65,7 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
+            store: Store::default(),
             console: Console::default(),
             config,
             admission: Admission::default(),
@@ -107,6 +111,12 @@ impl Hub {
     /// Is `nick` somebody's here?
     pub fn has_nick(&self, nick: &str) -> bool {
         self.chat.members().owner(nick).is_some()
+    }
+
+    /// Room lines go to a history store too, which holds lines of `rooms`
+    /// (their keys); the next one gets `next_id`.
+    pub fn use_store(&mut self, next_id: u64, rooms: Vec<String>) {
+        self.store.enable(next_id, rooms);
     }
 
     /// The server started; `now` is the start of its uptime.
@@ -162,8 +172,9 @@ impl Hub {
         self.chat.admit(&self.config, out, id, peer, &tag, now);
         self.node.admitted(&self.chat, out, id);
         if self.config.framing == Framing::Line {
-            let count = self.config.history_lines;
-            self.node.send_history(&mut self.chat, out, id, count, now);
+            let (count, chat) = (self.config.history_lines, &mut self.chat);
+            self.store
+                .send_history(&mut self.node, chat, out, id, count, now);
         }
     }
 
@@ -265,6 +276,7 @@ impl Hub {
     pub fn tick(&mut self, out: &mut dyn Outbox, now: Now) {
         self.release_delayed(out, now);
         self.node.tick(&mut self.chat, &self.config, out, now);
+        self.store.tick(&mut self.chat, out, now);
         if self.sweep.due(now.timestamp()) {
             self.sweep_timeouts(out, now);
         }
@@ -274,6 +286,11 @@ impl Hub {
     pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
         self.node
             .event(&mut self.chat, &self.config, out, event, now);
+    }
+
+    /// The history store answered or reported.
+    pub fn store_event(&mut self, out: &mut dyn Outbox, event: StoreEvent) {
+        self.store.event(&mut self.chat, out, event);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -380,7 +397,7 @@ impl Hub {
     /// Where each client command is handled.
     fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
-        let console = &mut self.console;
+        let (console, store) = (&mut self.console, &mut self.store);
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
@@ -389,6 +406,7 @@ impl Hub {
                 chat.relay(config, out, id, action, text, now);
                 console.on_room_line(chat, config, out, id);
                 node.publish(chat, out, id, action, text, now);
+                store.append(chat, out, id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
                 NickChange::Refused => {}
@@ -406,7 +424,7 @@ impl Hub {
                 if chat.join(config, out, id, room, now) {
                     node.tell_member(chat, out, id);
                     if !chat.is_raw(id) {
-                        node.send_history(chat, out, id, config.history_lines, now);
+                        store.send_history(node, chat, out, id, config.history_lines, now);
                     }
                 }
             }
@@ -434,7 +452,7 @@ impl Hub {
             }
             Command::History(count) => {
                 if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    node.send_history(chat, out, id, count, now);
+                    store.send_history(node, chat, out, id, count, now);
                 }
             }
             Command::Help => {
@@ -672,8 +690,7 @@ impl Hub {
             self.chat.members().rooms().history_bytes(),
             self.config.history_memory_bytes,
         ));
-        if let Some(line) = self.node.stats_line() {
-            out.console(&line);
-        }
+        let lines = [self.node.stats_line(), self.store.stats_line()];
+        lines.iter().flatten().for_each(|line| out.console(line));
     }
 }

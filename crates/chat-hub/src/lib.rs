@@ -9,8 +9,8 @@
 //! with plain function calls and a recording `Outbox`.
 //!
 //! **Architecture invariant:** this crate depends on chat-proto and small
-//! pure crates only — never on mio, chat-net, redis, clap, toml, serde,
-//! socket2 or rustls (`tests/tidy.rs` checks it). What the compiler cannot
+//! pure crates only — never on mio, chat-net, redis, rusqlite, clap, toml,
+//! serde, socket2 or rustls (`tests/tidy.rs` checks it). What the compiler cannot
 //! see, it cannot get wrong.
 //!
 //! Each concern is a type that owns its fields, in its own file; [`Hub`]
@@ -25,6 +25,8 @@
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
 //! - `console.rs` (the operator's console), `cluster.rs` (`ClusterState`
 //!   and the messages to and from the Redis bridge);
+//! - `store.rs` (`Store`: message ids, and the messages to and from the
+//!   server's history store);
 //! - `config.rs` (`HubConfig`, each setting defined once).
 
 mod admission;
@@ -44,6 +46,7 @@ mod node;
 mod operators;
 mod outbox;
 mod rooms;
+mod store;
 mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
@@ -54,6 +57,7 @@ pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, loopback};
 pub use hub::{Hub, HubStats};
 pub use ipnet::IpNet;
 pub use outbox::{ClientId, Gone, Outbox};
+pub use store::{StoreEvent, StoreRequest, StoredLine};
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::ClusterRequest;
+use crate::{ClusterRequest, StoreRequest};
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
@@ -49,6 +49,12 @@ pub trait Outbox {
     /// taken (no cluster, or the bounded channel toward Redis is full) and
     /// is dropped; the hub falls back to what it knows locally.
     fn cluster(&mut self, _request: ClusterRequest) -> bool {
+        false
+    }
+    /// Hands a request to the history store. `false`: it could not be
+    /// taken (no store, or the bounded channel toward it is full) and is
+    /// dropped (and counted).
+    fn store(&mut self, _request: StoreRequest) -> bool {
         false
     }
     /// Bytes read and written so far, for `/stats`.

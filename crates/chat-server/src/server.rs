@@ -8,11 +8,12 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, Outbox};
+use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, Outbox, StoreRequest};
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
+use crate::store::StoreLink;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -33,6 +34,8 @@ pub struct Server {
     pub console_on_stdout: bool,
     /// The Redis bridge, when this server is a cluster node.
     pub cluster: Option<Bridge>,
+    /// The history store's thread, unless history is kept in memory only.
+    pub store: Option<StoreLink>,
     stopping: bool,
 }
 
@@ -47,6 +50,7 @@ impl Server {
             console,
             console_on_stdout,
             cluster: None,
+            store: None,
             stopping: false,
         }
     }
@@ -61,6 +65,7 @@ struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
     cluster: Option<&'a SyncSender<ClusterRequest>>,
+    store: Option<&'a SyncSender<StoreRequest>>,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -92,6 +97,12 @@ impl Outbox for NetOutbox<'_> {
             .is_some_and(|requests| requests.try_send(request).is_ok())
     }
 
+    fn store(&mut self, request: StoreRequest) -> bool {
+        // Never blocks: a full channel (a stuck disk) drops the request.
+        self.store
+            .is_some_and(|requests| requests.try_send(request).is_ok())
+    }
+
     fn io_totals(&self) -> (u64, u64) {
         let stats = self.net.stats();
         (stats.bytes_in, stats.bytes_out)
@@ -105,6 +116,7 @@ impl Server {
             net,
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_ref().map(|bridge| &bridge.requests),
+            store: self.store.as_ref().map(|store| &store.requests),
         };
         (&mut self.hub, out)
     }
@@ -144,6 +156,14 @@ impl Handler for Server {
         for event in events {
             let (hub, mut out) = self.parts(net);
             hub.cluster_event(&mut out, event, now());
+        }
+        let events: Vec<_> = match &self.store {
+            Some(store) => store.events.try_iter().take(EVENTS_PER_WAKE).collect(),
+            None => Vec::new(),
+        };
+        for event in events {
+            let (hub, mut out) = self.parts(net);
+            hub.store_event(&mut out, event);
         }
         let Some(console) = &self.console else { return };
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();
