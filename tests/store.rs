@@ -281,3 +281,66 @@ fn print_config_shows_where_the_history_file_is() {
     );
     assert!(server.stdout().contains(&expected), "{}", server.report());
 }
+
+/// The `#ID` of a line that carries one, with its body after it.
+fn numbered(line: &str) -> Option<(u64, String)> {
+    let (_, body) = split_stamp(line)?;
+    let (id, rest) = body.strip_prefix('#')?.split_once(' ')?;
+    Some((id.parse().ok()?, rest.to_owned()))
+}
+
+#[test]
+fn ids_are_shown_only_to_who_asks_and_history_since_pages_through_a_room() {
+    // history_lines = 1: a room keeps 4 lines, so a page is 4 lines.
+    let server = ServerProcess::start_with_config("history_lines = 1\n", &[]);
+    let mut alice = server.join();
+    alice.send_line("/nick alice");
+    alice.expect_body("-!- guest1 is now known as alice");
+    let mut plain = server.join();
+    let mut carol = server.join();
+    carol.send_line("/cap ids");
+    carol.expect_contains("-!- capability ids on");
+    carol.send_line("/cap frob");
+    carol.expect_contains("-!- error: unknown capability");
+    let said: Vec<String> = (0..10).map(|i| format!("line {i}")).collect();
+    for text in &said {
+        alice.send_line(text);
+    }
+    plain.expect_body("<alice> line 9");
+    carol.expect_line("the last line", |b| b.ends_with("<alice> line 9"));
+    // The plain client's lines are as they always were.
+    assert_eq!(said_by(plain.history(), "alice").len(), said.len());
+    let live: Vec<(u64, String)> = carol.history().iter().filter_map(|l| numbered(l)).collect();
+    let bodies: Vec<&str> = live.iter().map(|(_, body)| body.as_str()).collect();
+    let expected: Vec<String> = said.iter().map(|t| format!("<alice> {t}")).collect();
+    assert_eq!(bodies, expected);
+    assert!(live.windows(2).all(|w| w[0].0 < w[1].0), "{live:?}");
+
+    // Paging from before the first line yields every line once, in order;
+    // `/rooms` after each ask marks where its answer ends.
+    let mut after = live[0].0 - 1;
+    let mut paged = Vec::new();
+    for _ in 0..=said.len() {
+        carol.send_line(&format!("/history since {after}"));
+        carol.send_line("/rooms");
+        let answer = carol.lines_until("the end of the page", |b| b.starts_with("-!- rooms ("));
+        let page: Vec<(u64, String)> = answer
+            .iter()
+            .filter_map(|body| numbered(&format!("[x] {body}")))
+            .collect();
+        assert!(page.len() <= 4, "{answer:?}");
+        paged.extend(page);
+        let more = answer
+            .iter()
+            .find_map(|b| b.strip_prefix("-!- more: /history since "));
+        match more.and_then(|id| id.parse::<u64>().ok()) {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    let history: Vec<(u64, String)> = paged
+        .iter()
+        .map(|(id, body)| (*id, body.replace("(history) ", "")))
+        .collect();
+    assert_eq!(history, live);
+}

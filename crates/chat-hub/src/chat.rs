@@ -137,6 +137,7 @@ impl Chat {
                 spoke: false,
                 operator: None,
                 pending_nick: None,
+                ids: false,
             });
         let nick = self.members.nick(id).unwrap_or_default();
         if config.echo_messages {
@@ -279,8 +280,9 @@ impl Chat {
         }
     }
 
-    /// Room traffic from `id`: to everyone else in its room, and into the
-    /// room's history.
+    /// Room traffic from `id`: to everyone else in its room (numbered
+    /// `line_id` for clients that asked), and into the room's history.
+    #[allow(clippy::too_many_arguments)] // the line and where it goes
     pub(crate) fn relay(
         &mut self,
         config: &HubConfig,
@@ -288,6 +290,7 @@ impl Chat {
         id: ClientId,
         action: bool,
         text: &str,
+        line_id: Option<u64>,
         now: Now,
     ) {
         let Some(client) = self.members.client(id) else {
@@ -306,7 +309,7 @@ impl Chat {
             audience: Audience::Everyone,
         };
         self.delivery
-            .send_many(out, self.members.clients(), to, now, &body);
+            .send_room_line(out, self.members.clients(), to, now, line_id, &body);
         if config.echo_messages {
             let name = &self.members.room(room).name;
             out.console(&format!("[{name}] {body} ({})", client.peer));
@@ -535,18 +538,26 @@ impl Chat {
     }
 
     /// History from the store, oldest first, with its original stamps (at
-    /// most as many lines as may be held).
+    /// most as many lines as may be held), and a notice after it.
     pub(crate) fn send_stored_history(
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
         lines: &[StoredLine],
+        then: Option<(Now, &str)>,
     ) {
+        let ids = self.members.client(id).is_some_and(|client| client.ids);
         let mut encoded = BytesMut::new();
         for line in lines.iter().rev().take(HOLD_MAX).rev() {
             let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
             let body = Body::History { nick, text, action };
-            self.delivery.history_line(&mut encoded, line.time, &body);
+            let line_id = ids.then_some(line.id);
+            self.delivery
+                .history_line_with_id(&mut encoded, line.time, line_id, &body);
+        }
+        if let Some((now, text)) = then {
+            let body = Body::Notice(Notice::Info { text });
+            self.delivery.history_line(&mut encoded, now, &body);
         }
         self.delivery.send_encoded(out, id, encoded.freeze());
     }

@@ -289,8 +289,8 @@ impl Hub {
     }
 
     /// The history store answered or reported.
-    pub fn store_event(&mut self, out: &mut dyn Outbox, event: StoreEvent) {
-        self.store.event(&mut self.chat, out, event);
+    pub fn store_event(&mut self, out: &mut dyn Outbox, event: StoreEvent, now: Now) {
+        self.store.event(&mut self.chat, out, event, now);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -403,10 +403,11 @@ impl Hub {
             Command::Say("") => {}
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
-                chat.relay(config, out, id, action, text, now);
+                let line_id = store.line_id();
+                chat.relay(config, out, id, action, text, line_id, now);
                 console.on_room_line(chat, config, out, id);
                 node.publish(chat, out, id, action, text, now);
-                store.append(chat, out, id, action, text, now);
+                store.append(chat, out, id, line_id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
                 NickChange::Refused => {}
@@ -450,10 +451,8 @@ impl Hub {
                     chat.rooms_reply(out, id, Vec::new(), now);
                 }
             }
-            Command::History(count) => {
-                if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    store.send_history(node, chat, out, id, count, now);
-                }
+            Command::History(_) | Command::HistorySince(_) | Command::Cap(_) => {
+                store.command(node, chat, config, out, id, command, now);
             }
             Command::Help => {
                 for (usage, what) in Command::HELP {

@@ -205,6 +205,7 @@ mod tests {
             spoke: false,
             operator: None,
             pending_nick: None,
+            ids: false,
         })
     }
 

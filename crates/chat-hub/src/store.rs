@@ -12,11 +12,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chat_proto::room_key;
+use chat_proto::{Command, room_key};
 
 use crate::chat::Chat;
 use crate::node::Node;
-use crate::{ClientId, Now, Outbox};
+use crate::{ClientId, Framing, HubConfig, Now, Outbox};
+
+/// What `/history since` and `/cap ids` say without a history file.
+const NEEDS_FILE: &str =
+    "message ids need the history file (history_store = \"sqlite\", no cluster)";
 
 /// A client waiting this long for its history gets the memory's instead.
 const HISTORY_WAIT_SECONDS: i64 = 3;
@@ -47,6 +51,16 @@ pub enum StoreRequest {
         client: ClientId,
         token: u64,
         room: String,
+        count: usize,
+    },
+    /// The room's lines after id `after`, oldest first, at most `count`
+    /// and one more (which says another page follows); answered by
+    /// [`StoreEvent::Lines`].
+    Since {
+        client: ClientId,
+        token: u64,
+        room: String,
+        after: u64,
         count: usize,
     },
 }
@@ -100,26 +114,31 @@ impl Store {
         self.stored = rooms.into_iter().collect();
     }
 
-    /// A number for a new room line.
-    fn take_id(&mut self) -> u64 {
-        self.next_id = self.next_id.max(1);
+    /// The id of a new room line; `None` without a store (ids are the
+    /// file's: they must never repeat).
+    pub(crate) fn line_id(&mut self) -> Option<u64> {
+        if !self.on {
+            return None;
+        }
         let id = self.next_id;
         self.next_id += 1;
-        id
+        Some(id)
     }
 
-    /// A local room line said by `id`: to the store.
+    /// A local room line said by `id`, numbered `line_id`: to the store.
+    #[allow(clippy::too_many_arguments)] // the line and where it goes
     pub(crate) fn append(
         &mut self,
         chat: &Chat,
         out: &mut dyn Outbox,
         id: ClientId,
+        line_id: Option<u64>,
         action: bool,
         text: &str,
         now: Now,
     ) {
         let members = chat.members();
-        let Some(client) = members.client(id).filter(|_| self.on) else {
+        let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
             return;
         };
         let room = room_key(&members.room(client.seat.room).name);
@@ -130,7 +149,7 @@ impl Store {
             }
         }
         let line = StoredLine {
-            id: self.take_id(),
+            id: line_id,
             room,
             nick: client.nick.clone(),
             text: text.to_owned(),
@@ -163,20 +182,44 @@ impl Store {
         let held = chat.history_len(room);
         let said = self.appended.get(&key).copied().unwrap_or(0);
         let whole = !self.stored.contains(&key) && said == held;
-        if !self.on || node.is_on() || count == 0 || held >= count || whole {
+        // Memory's lines carry no ids: a client that asked for them reads
+        // the file.
+        let ids = chat.members().client(id).is_some_and(|client| client.ids);
+        if !self.on || node.is_on() || count == 0 || (!ids && (held >= count || whole)) {
             return node.send_history(chat, out, id, count, now);
         }
-        // One wait at a time: what an earlier one held goes first.
-        self.waiting.remove(&id);
-        chat.release(out, id);
-        self.next_token += 1;
-        let token = self.next_token;
+        let token = self.wait(chat, out, id);
         let request = StoreRequest::Recent {
             client: id,
             token,
             room: key,
             count,
         };
+        self.ask(chat, out, id, request, token, count, now);
+    }
+
+    /// A new wait for `id`, replacing any older one (what that one held
+    /// goes out first); its token.
+    fn wait(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId) -> u64 {
+        self.waiting.remove(&id);
+        chat.release(out, id);
+        self.next_token += 1;
+        self.next_token
+    }
+
+    /// Sends a read; `id` waits for it, its output held. A full channel:
+    /// memory answers.
+    #[allow(clippy::too_many_arguments)] // the request and who waits for it
+    fn ask(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        request: StoreRequest,
+        token: u64,
+        count: usize,
+        now: Now,
+    ) {
         if out.store(request) {
             self.waiting.insert(id, (token, now.timestamp(), count));
             chat.hold(id);
@@ -186,14 +229,76 @@ impl Store {
         }
     }
 
+    /// `/history [N]`, `/history since ID`, `/cap NAME`.
+    #[allow(clippy::too_many_arguments)] // the command and where it goes
+    pub(crate) fn command(
+        &mut self,
+        node: &mut Node,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        command: Command<'_>,
+        now: Now,
+    ) {
+        match command {
+            Command::History(count) => {
+                if let Some(count) = chat.history_count(config, out, id, count, now) {
+                    self.send_history(node, chat, out, id, count, now);
+                }
+            }
+            Command::HistorySince(after) => {
+                let Some(count) = chat.history_count(config, out, id, None, now) else {
+                    return;
+                };
+                let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
+                    return chat.error(out, id, NEEDS_FILE, now);
+                };
+                let room = room_key(&chat.members().room(room).name);
+                let token = self.wait(chat, out, id);
+                let request = StoreRequest::Since {
+                    client: id,
+                    token,
+                    room,
+                    after,
+                    count,
+                };
+                self.ask(chat, out, id, request, token, count, now);
+            }
+            Command::Cap(name) => {
+                let error = if !name.eq_ignore_ascii_case("ids") {
+                    format!("unknown capability {name:?}: the server knows `ids`")
+                } else if !self.on {
+                    NEEDS_FILE.to_owned()
+                } else if let Some(client) = chat.members_mut().client_mut(id)
+                    && client.framing == Framing::Line
+                {
+                    client.ids = true;
+                    let text = "capability ids on: room lines read [stamp] #ID <nick> text";
+                    return chat.info(out, id, text, now);
+                } else {
+                    "capabilities need line framing".to_owned()
+                };
+                chat.error(out, id, &error, now);
+            }
+            _ => {}
+        }
+    }
+
     /// The store answered or reported.
-    pub(crate) fn event(&mut self, chat: &mut Chat, out: &mut dyn Outbox, event: StoreEvent) {
+    pub(crate) fn event(
+        &mut self,
+        chat: &mut Chat,
+        out: &mut dyn Outbox,
+        event: StoreEvent,
+        now: Now,
+    ) {
         match event {
             StoreEvent::Lines {
                 client,
                 token,
                 lines,
-            } => self.arrived(chat, out, client, token, lines),
+            } => self.arrived(chat, out, client, token, lines, now),
             StoreEvent::Health { failures, error } => {
                 let line = match &error {
                     Some(error) => format!(
@@ -219,10 +324,11 @@ impl Store {
             .map(|(&id, &(token, _, _))| (id, token))
             .collect();
         for (id, token) in overdue {
-            self.arrived(chat, out, id, token, None);
+            self.arrived(chat, out, id, token, None, now);
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
     fn arrived(
         &mut self,
         chat: &mut Chat,
@@ -230,6 +336,7 @@ impl Store {
         id: ClientId,
         token: u64,
         lines: Option<Vec<StoredLine>>,
+        now: Now,
     ) {
         let Some(&(_, _, count)) = self.waiting.get(&id).filter(|&&(t, _, _)| t == token) else {
             return; // an old request
@@ -241,7 +348,18 @@ impl Store {
             return;
         }
         match lines {
-            Some(lines) => chat.send_stored_history(out, id, &lines),
+            Some(lines) => {
+                // The store read one more than asked: another page follows.
+                let page = &lines[..lines.len().min(count)];
+                let more = match page.last() {
+                    Some(last) if lines.len() > count => {
+                        format!("more: /history since {}", last.id)
+                    }
+                    _ => String::new(),
+                };
+                let then = (!more.is_empty()).then_some((now, more.as_str()));
+                chat.send_stored_history(out, id, page, then);
+            }
             None => chat.send_local_history(out, id, count),
         }
         chat.release(out, id);

@@ -163,7 +163,7 @@ impl Handler for Server {
         };
         for event in events {
             let (hub, mut out) = self.parts(net);
-            hub.store_event(&mut out, event);
+            hub.store_event(&mut out, event, now());
         }
         let Some(console) = &self.console else { return };
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();

@@ -107,6 +107,23 @@ pub(super) fn recent(
     Ok(lines)
 }
 
+/// `room`'s lines after id `after`, oldest first, at most `count`.
+pub(super) fn since(
+    conn: &Connection,
+    room: &str,
+    after: u64,
+    count: usize,
+) -> rusqlite::Result<Vec<StoredLine>> {
+    let mut select = conn.prepare_cached(
+        "SELECT id, room, time_ms, utc_offset, nick, text, action FROM lines
+         WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let rows = select.query_map(params![room, after, count], row_line)?;
+    rows.filter_map(Result::transpose).collect()
+}
+
 /// A row as a line; `None` for a row whose time cannot be a time (edited
 /// by hand), which is skipped rather than fatal.
 fn row_line(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredLine>> {
@@ -124,4 +141,83 @@ fn row_line(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredLine>> {
         action: row.get(6)?,
         time,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line(id: u64, room: &str) -> StoredLine {
+        let zone =
+            FixedOffset::east_opt(3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+        let time = zone
+            .timestamp_millis_opt(1_790_000_000_123 + id as i64)
+            .single()
+            .expect("a time");
+        StoredLine {
+            id,
+            room: room.to_owned(),
+            nick: "alice".into(),
+            text: format!("line {id}"),
+            action: id.is_multiple_of(3),
+            time,
+        }
+    }
+
+    fn database(rooms: &[u8]) -> (Connection, Vec<StoredLine>) {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database");
+        conn.execute_batch(SCHEMA).expect("the schema");
+        let lines: Vec<StoredLine> = rooms
+            .iter()
+            .enumerate()
+            .map(|(i, &room)| {
+                line(
+                    i as u64 + 1,
+                    ["lobby", "dev", "side"][usize::from(room % 3)],
+                )
+            })
+            .collect();
+        insert(&mut conn, &lines).expect("insert");
+        (conn, lines)
+    }
+
+    #[test]
+    fn lines_come_back_as_written_newest_last() {
+        let (conn, lines) = database(&[0, 1, 0, 0, 2, 0]);
+        let lobby: Vec<StoredLine> = lines
+            .iter()
+            .filter(|l| l.room == "lobby")
+            .cloned()
+            .collect();
+        assert_eq!(recent(&conn, "lobby", 2).expect("read"), lobby[2..]);
+        assert_eq!(recent(&conn, "lobby", 100).expect("read"), lobby);
+        assert_eq!(since(&conn, "lobby", 1, 2).expect("read"), lobby[1..3]);
+        assert_eq!(max_id(&conn).expect("max"), 6);
+        let mut rooms = super::rooms(&conn).expect("rooms");
+        rooms.sort();
+        assert_eq!(rooms, ["dev", "lobby", "side"]);
+    }
+
+    proptest! {
+        /// Paging with `since` in steps of any size yields each of a room's
+        /// lines once, in order.
+        #[test]
+        fn paging_since_yields_every_line_once_in_order(
+            rooms in proptest::collection::vec(0u8..3, 0..120),
+            steps in proptest::collection::vec(1usize..17, 1..10),
+        ) {
+            let (conn, lines) = database(&rooms);
+            let expected: Vec<u64> = lines.iter().filter(|l| l.room == "dev").map(|l| l.id).collect();
+            let (mut after, mut got) = (0, Vec::new());
+            for step in steps.iter().cycle() {
+                let page = since(&conn, "dev", after, *step).expect("read");
+                prop_assert!(page.len() <= *step);
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                got.extend(page.iter().map(|l| l.id));
+            }
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

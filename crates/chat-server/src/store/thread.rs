@@ -76,6 +76,24 @@ impl Writer {
                         return self.write(); // the reactor is gone
                     }
                 }
+                Ok(StoreRequest::Since {
+                    client,
+                    token,
+                    room,
+                    after,
+                    count,
+                }) => {
+                    self.write();
+                    let lines = schema::since(&self.conn, &room, after, count + 1).ok();
+                    let event = StoreEvent::Lines {
+                        client,
+                        token,
+                        lines,
+                    };
+                    if !self.emit.emit(event) {
+                        return self.write(); // the reactor is gone
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => self.write(),
                 Err(RecvTimeoutError::Disconnected) => return self.write(),
             }
