@@ -344,3 +344,17 @@ fn ids_are_shown_only_to_who_asks_and_history_since_pages_through_a_room() {
         .collect();
     assert_eq!(history, live);
 }
+
+#[test]
+fn stats_show_how_the_history_store_is_doing() {
+    let mut server = ServerProcess::start(&["--console"]);
+    let mut alice = server.join();
+    alice.send_line("hello");
+    alice.sync();
+    server.console("/stats");
+    let line = server.expect_console("history store: ");
+    assert!(
+        line.contains("history store: ok [0 write failures, 0 requests dropped"),
+        "{line}"
+    );
+}

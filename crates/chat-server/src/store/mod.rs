@@ -80,6 +80,39 @@ pub fn open(path: &Path) -> Result<Opened, String> {
     })
 }
 
+/// The store's read path over a database in memory, filled with `lines`:
+/// what `/history` and `/history since` run, for the fuzz target
+/// (`fuzz/fuzz_targets/store_reads.rs`) and tests.
+pub struct ReadPath {
+    conn: Connection,
+}
+
+impl ReadPath {
+    pub fn in_memory(lines: &[chat_hub::StoredLine]) -> Result<ReadPath, String> {
+        // In memory there is no WAL: only the schema.
+        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        conn.execute_batch(schema::SCHEMA)
+            .map_err(|e| e.to_string())?;
+        schema::insert(&mut conn, lines).map_err(|e| e.to_string())?;
+        Ok(ReadPath { conn })
+    }
+
+    /// `room`'s last `count` lines, oldest first.
+    pub fn recent(&self, room: &str, count: usize) -> Result<Vec<chat_hub::StoredLine>, String> {
+        schema::recent(&self.conn, room, count).map_err(|e| e.to_string())
+    }
+
+    /// `room`'s lines after id `after`, oldest first, at most `count`.
+    pub fn since(
+        &self,
+        room: &str,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<chat_hub::StoredLine>, String> {
+        schema::since(&self.conn, room, after, count).map_err(|e| e.to_string())
+    }
+}
+
 /// The reactor's ends of the store thread.
 pub struct StoreLink {
     pub requests: SyncSender<StoreRequest>,
@@ -132,5 +165,47 @@ impl Emitter {
         let sent = self.events.send(event).is_ok();
         (self.wake)();
         sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{FixedOffset, TimeZone};
+
+    use super::*;
+
+    #[test]
+    fn the_read_path_reads_what_was_written() {
+        let zone = FixedOffset::east_opt(-5 * 3600).expect("an offset");
+        let lines: Vec<chat_hub::StoredLine> = (1..=5)
+            .map(|id| chat_hub::StoredLine {
+                id,
+                room: if id % 2 == 0 { "dev" } else { "lobby" }.into(),
+                nick: "bob".into(),
+                text: format!("{id}"),
+                action: false,
+                time: zone
+                    .timestamp_millis_opt(1_790_000_000_000)
+                    .single()
+                    .expect("a time"),
+            })
+            .collect();
+        let store = ReadPath::in_memory(&lines).unwrap_or_else(|e| panic!("{e}"));
+        let ids = |lines: Vec<chat_hub::StoredLine>| lines.iter().map(|l| l.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.since("lobby", 1, 10).unwrap_or_default()), [3, 5]);
+        assert_eq!(ids(store.recent("dev", 1).unwrap_or_default()), [4]);
+        // The stamp comes back in the offset it was said in.
+        let back = store.recent("lobby", 1).unwrap_or_default();
+        assert_eq!(back.first().map(|l| l.time), Some(lines[4].time));
+        assert_eq!(back.first().map(|l| *l.time.offset()), Some(zone));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused() {
+        let path = std::env::temp_dir().join(format!("chat-store-junk-{}", std::process::id()));
+        std::fs::write(&path, "not a database\n".repeat(100)).expect("write");
+        let error = open(&path).err();
+        let _ = std::fs::remove_file(&path);
+        assert!(error.is_some_and(|e| e.contains("not a database")));
     }
 }

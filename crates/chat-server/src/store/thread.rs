@@ -152,3 +152,78 @@ impl Writer {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc::sync_channel;
+
+    use chrono::{FixedOffset, TimeZone};
+
+    use super::*;
+
+    fn line(id: u64) -> StoredLine {
+        let zone = FixedOffset::east_opt(0).expect("UTC");
+        StoredLine {
+            id,
+            room: "lobby".into(),
+            nick: "alice".into(),
+            text: format!("line {id}"),
+            action: false,
+            time: zone
+                .timestamp_millis_opt(1_790_000_000_000)
+                .single()
+                .expect("a time"),
+        }
+    }
+
+    #[test]
+    fn a_failing_disk_keeps_the_batch_reports_once_and_writing_resumes() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch(schema::SCHEMA).expect("the schema");
+        let (events_tx, events) = sync_channel(16);
+        let emit = Emitter {
+            events: events_tx,
+            wake: Arc::new(|| {}),
+        };
+        let mut writer = Writer::new(conn, emit);
+        // What a full disk does to a write, without filling a disk.
+        writer
+            .conn
+            .execute_batch("PRAGMA query_only = ON")
+            .expect("pragma");
+        writer.push(line(1));
+        writer.write();
+        writer.push(line(2));
+        writer.write();
+        assert_eq!(writer.pending.len(), 2, "the lines wait");
+        assert_eq!(writer.failures, 2);
+        let reported: Vec<StoreEvent> = events.try_iter().collect();
+        assert!(
+            matches!(
+                reported.as_slice(),
+                [StoreEvent::Health {
+                    failures: 1,
+                    error: Some(_)
+                }]
+            ),
+            "reported once: {reported:?}"
+        );
+        writer
+            .conn
+            .execute_batch("PRAGMA query_only = OFF")
+            .expect("pragma");
+        writer.write();
+        assert!(writer.pending.is_empty());
+        let reported: Vec<StoreEvent> = events.try_iter().collect();
+        assert_eq!(
+            reported,
+            [StoreEvent::Health {
+                failures: 2,
+                error: None
+            }]
+        );
+        let kept = schema::recent(&writer.conn, "lobby", 10).expect("read");
+        assert_eq!(kept, [line(1), line(2)]);
+    }
+}
