@@ -358,3 +358,38 @@ fn stats_show_how_the_history_store_is_doing() {
         "{line}"
     );
 }
+
+#[test]
+fn search_finds_the_rooms_lines_with_every_word_newest_last() {
+    let server = ServerProcess::start(&[]);
+    let mut alice = server.join();
+    alice.send_line("/nick alice");
+    alice.expect_body("-!- guest1 is now known as alice");
+    let mut bob = server.join();
+    for text in [
+        "the red fox",
+        "a blue fox",
+        "red alert",
+        "The RED fox jumps",
+    ] {
+        alice.send_line(text);
+    }
+    bob.expect_body("<alice> The RED fox jumps");
+    bob.send_line("/search fox red");
+    bob.send_line("/rooms");
+    let mut answer = bob.lines_until("the end", |b| b.starts_with("-!- rooms ("));
+    answer.pop();
+    assert_eq!(
+        answer,
+        [
+            "(history) <alice> the red fox",
+            "(history) <alice> The RED fox jumps",
+        ]
+    );
+    // Words are words, never FTS5 syntax.
+    bob.send_line("/search \"NEAR(* fox) OR");
+    bob.send_line("/rooms");
+    let mut answer = bob.lines_until("the end", |b| b.starts_with("-!- rooms ("));
+    answer.pop();
+    assert!(answer.is_empty(), "{answer:?}");
+}

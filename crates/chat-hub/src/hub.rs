@@ -451,7 +451,10 @@ impl Hub {
                     chat.rooms_reply(out, id, Vec::new(), now);
                 }
             }
-            Command::History(_) | Command::HistorySince(_) | Command::Cap(_) => {
+            Command::History(_)
+            | Command::HistorySince(_)
+            | Command::Search(_)
+            | Command::Cap(_) => {
                 store.command(node, chat, config, out, id, command, now);
             }
             Command::Help => {

@@ -20,7 +20,10 @@ use crate::{ClientId, Framing, HubConfig, Now, Outbox};
 
 /// What `/history since` and `/cap ids` say without a history file.
 const NEEDS_FILE: &str =
-    "message ids need the history file (history_store = \"sqlite\", no cluster)";
+    "message ids and search need the history file (history_store = \"sqlite\", no cluster)";
+
+/// The most lines `/search` shows.
+const SEARCH_MAX: usize = 20;
 
 /// A client waiting this long for its history gets the memory's instead.
 const HISTORY_WAIT_SECONDS: i64 = 3;
@@ -51,6 +54,15 @@ pub enum StoreRequest {
         client: ClientId,
         token: u64,
         room: String,
+        count: usize,
+    },
+    /// The room's last `count` lines holding every one of `words`, oldest
+    /// first; answered by [`StoreEvent::Lines`].
+    Search {
+        client: ClientId,
+        token: u64,
+        room: String,
+        words: String,
         count: usize,
     },
     /// The room's lines after id `after`, oldest first, at most `count`
@@ -229,7 +241,7 @@ impl Store {
         }
     }
 
-    /// `/history [N]`, `/history since ID`, `/cap NAME`.
+    /// `/history [N]`, `/history since ID`, `/search WORDS`, `/cap NAME`.
     #[allow(clippy::too_many_arguments)] // the command and where it goes
     pub(crate) fn command(
         &mut self,
@@ -264,6 +276,25 @@ impl Store {
                     count,
                 };
                 self.ask(chat, out, id, request, token, count, now);
+            }
+            Command::Search(words) => {
+                if chat.is_raw(id) {
+                    return chat.error(out, id, "search needs line framing", now);
+                }
+                let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
+                    return chat.error(out, id, NEEDS_FILE, now);
+                };
+                let room = room_key(&chat.members().room(room).name);
+                let token = self.wait(chat, out, id);
+                let words = words.to_owned();
+                let request = StoreRequest::Search {
+                    client: id,
+                    token,
+                    room,
+                    words,
+                    count: SEARCH_MAX,
+                };
+                self.ask(chat, out, id, request, token, SEARCH_MAX, now);
             }
             Command::Cap(name) => {
                 let error = if !name.eq_ignore_ascii_case("ids") {

@@ -19,6 +19,9 @@ pub enum Command<'a> {
     /// `/history since ID`: the room's lines after message ID (a page of
     /// them; the server says where the next page starts).
     HistorySince(u64),
+    /// `/search WORDS`: the room's last lines holding every word (at most
+    /// 20, newest last).
+    Search(&'a str),
     /// `/cap NAME`: turn on a capability; `ids` numbers room lines
     /// (`[stamp] #ID <nick> text`).
     Cap(&'a str),
@@ -88,6 +91,10 @@ impl Command<'_> {
             "/history since ID",
             "show the room's lines after message ID",
         ),
+        (
+            "/search WORDS",
+            "show the room's last lines with every word",
+        ),
         ("/cap ids", "number room lines: [stamp] #ID <nick> text"),
         ("/help", "show this help"),
         ("/quit [REASON]", "leave the chat"),
@@ -152,6 +159,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         "who" => no_args(Command::Who, "/who"),
         "rooms" => no_args(Command::Rooms, "/rooms"),
         "cap" => one_word("/cap ids").map(Command::Cap),
+        "search" => text("/search WORDS").map(Command::Search),
         "history" => match (args, args.split_once([' ', '\t'])) {
             ("", _) => Ok(Command::History(None)),
             ("since", _) => Err(CommandError::Usage("/history since ID")),
@@ -247,6 +255,10 @@ mod tests {
             Ok(Command::HistorySince(41))
         );
         assert_eq!(parse_command("/cap ids"), Ok(Command::Cap("ids")));
+        assert_eq!(
+            parse_command("/search red  fox"),
+            Ok(Command::Search("red  fox"))
+        );
         assert_eq!(parse_command("/quit"), Ok(Command::Quit(None)));
         assert_eq!(
             parse_command("/quit bye all"),

@@ -161,6 +161,7 @@ fn command_errors() {
         "/history since",
         "/history since x",
         "/history sincere",
+        "/search",
         "/cap",
         "/cap a b",
         "/pass",

@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS lines (
     action     INTEGER NOT NULL     -- 1 for /me
 ) STRICT;
 CREATE INDEX IF NOT EXISTS lines_by_room ON lines (room, id);
+-- /search: a full-text index of the text, kept by a trigger
+CREATE VIRTUAL TABLE IF NOT EXISTS lines_text USING fts5 (text, content = 'lines', content_rowid = 'id');
+CREATE TRIGGER IF NOT EXISTS lines_text_insert AFTER INSERT ON lines BEGIN
+    INSERT INTO lines_text (rowid, text) VALUES (new.id, new.text);
+END;
 ";
 
 /// Makes a fresh or existing file ready: WAL, the schema, its version.
@@ -124,6 +129,36 @@ pub(super) fn since(
     rows.filter_map(Result::transpose).collect()
 }
 
+/// `room`'s last `count` lines holding every word of `words` (each
+/// searched as a quoted phrase, so no input is FTS5 syntax), oldest first.
+pub(super) fn search(
+    conn: &Connection,
+    room: &str,
+    words: &str,
+    count: usize,
+) -> rusqlite::Result<Vec<StoredLine>> {
+    let query: Vec<String> = words
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+        .collect();
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = conn.prepare_cached(
+        "SELECT id, room, time_ms, utc_offset, nick, text, action FROM lines
+         WHERE id IN (SELECT rowid FROM lines_text WHERE lines_text MATCH ?1)
+           AND room = ?2 ORDER BY id DESC LIMIT ?3",
+    )?;
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let rows = select.query_map(params![query.join(" "), room, count], row_line)?;
+    let mut lines: Vec<StoredLine> = rows
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    lines.reverse();
+    Ok(lines)
+}
+
 /// A row as a line; `None` for a row whose time cannot be a time (edited
 /// by hand), which is skipped rather than fatal.
 fn row_line(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredLine>> {
@@ -194,6 +229,13 @@ mod tests {
         assert_eq!(recent(&conn, "lobby", 100).expect("read"), lobby);
         assert_eq!(since(&conn, "lobby", 1, 2).expect("read"), lobby[1..3]);
         assert_eq!(max_id(&conn).expect("max"), 6);
+        let found = search(&conn, "lobby", "line \"6", 20).expect("search");
+        assert_eq!(found, lobby[3..]);
+        assert!(
+            search(&conn, "lobby", "AND OR NEAR( *", 20)
+                .expect("no syntax")
+                .is_empty()
+        );
         let mut rooms = super::rooms(&conn).expect("rooms");
         rooms.sort();
         assert_eq!(rooms, ["dev", "lobby", "side"]);

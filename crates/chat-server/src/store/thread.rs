@@ -94,6 +94,24 @@ impl Writer {
                         return self.write(); // the reactor is gone
                     }
                 }
+                Ok(StoreRequest::Search {
+                    client,
+                    token,
+                    room,
+                    words,
+                    count,
+                }) => {
+                    self.write();
+                    let lines = schema::search(&self.conn, &room, &words, count).ok();
+                    let event = StoreEvent::Lines {
+                        client,
+                        token,
+                        lines,
+                    };
+                    if !self.emit.emit(event) {
+                        return self.write(); // the reactor is gone
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => self.write(),
                 Err(RecvTimeoutError::Disconnected) => return self.write(),
             }
