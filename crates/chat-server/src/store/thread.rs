@@ -3,14 +3,17 @@
 //!
 //! Lines wait in memory until the batch is due: 100 ms after the first of
 //! them, or at [`BATCH_MAX`] lines, or before a read (so a read sees every
-//! line asked before it), or when the server stops. One transaction per
+//! line asked before it), or when the server stops. While a batch fills,
+//! the thread naps ([`NAP`]) and drains the channel instead of blocking on
+//! it, so the reactor's `try_send` rarely has a sleeper to wake (a wake is
+//! a system call, and the benchmark pins the whole server to one core). One transaction per
 //! batch keeps what a `kill -9` leaves a gap-free prefix of what was said.
 //! A batch that cannot be written (disk full) stays, is retried every
 //! second, and the hub is told (it logs and counts); past [`PENDING_MAX`]
 //! waiting lines the oldest are dropped, and counted as failures too.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use chat_hub::{StoreEvent, StoreRequest, StoredLine};
@@ -20,6 +23,9 @@ use super::{Emitter, schema};
 
 /// The longest a line waits before it is committed.
 const COMMIT_EVERY: Duration = Duration::from_millis(100);
+/// How long the thread naps between two drains of the channel while a
+/// batch fills: a read waits at most this long.
+const NAP: Duration = Duration::from_millis(5);
 /// A batch this large is written at once.
 const BATCH_MAX: usize = 4096;
 /// After a failed write, the next attempt waits this long.
@@ -53,72 +59,91 @@ impl Writer {
     /// waits.
     pub(super) fn run(mut self, requests: Receiver<StoreRequest>) {
         loop {
-            let request = match self.due {
-                Some(due) => requests.recv_timeout(due.saturating_duration_since(Instant::now())),
+            // Blocks only while nothing waits to be written: then the
+            // first request wakes the thread. While a batch fills, the
+            // thread naps and drains, so the reactor's `try_send` never
+            // has a sleeper to wake (no system call per line).
+            let first = match self.due {
                 None => requests.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(due) => requests.recv_timeout(due.saturating_duration_since(Instant::now())),
             };
-            match request {
-                Ok(StoreRequest::Append(line)) => self.push(line),
-                Ok(StoreRequest::Recent {
-                    client,
-                    token,
-                    room,
-                    count,
-                }) => {
-                    self.write();
-                    let lines = schema::recent(&self.conn, &room, count).ok();
-                    let event = StoreEvent::Lines {
-                        client,
-                        token,
-                        lines,
-                    };
-                    if !self.emit.emit(event) {
-                        return self.write(); // the reactor is gone
+            match first {
+                Ok(request) => {
+                    if !self.handle(request) {
+                        return self.write();
                     }
                 }
-                Ok(StoreRequest::Since {
-                    client,
-                    token,
-                    room,
-                    after,
-                    count,
-                }) => {
-                    self.write();
-                    let lines = schema::since(&self.conn, &room, after, count + 1).ok();
-                    let event = StoreEvent::Lines {
-                        client,
-                        token,
-                        lines,
-                    };
-                    if !self.emit.emit(event) {
-                        return self.write(); // the reactor is gone
-                    }
-                }
-                Ok(StoreRequest::Search {
-                    client,
-                    token,
-                    room,
-                    words,
-                    count,
-                }) => {
-                    self.write();
-                    let lines = schema::search(&self.conn, &room, &words, count).ok();
-                    let event = StoreEvent::Lines {
-                        client,
-                        token,
-                        lines,
-                    };
-                    if !self.emit.emit(event) {
-                        return self.write(); // the reactor is gone
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => self.write(),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.write(),
+            }
+            while self.due.is_some_and(|due| due > Instant::now()) && self.error.is_none() {
+                std::thread::sleep(NAP);
+                loop {
+                    match requests.try_recv() {
+                        Ok(request) => {
+                            if !self.handle(request) {
+                                return self.write();
+                            }
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => return self.write(),
+                    }
+                }
             }
             if self.due.is_some_and(|due| due <= Instant::now()) {
                 self.write();
             }
         }
+    }
+
+    /// One request; `false`: the reactor is gone.
+    fn handle(&mut self, request: StoreRequest) -> bool {
+        let (client, token, lines) = match request {
+            StoreRequest::Append(line) => {
+                self.push(line);
+                return true;
+            }
+            // A read sees every line asked before it: they are written first.
+            StoreRequest::Recent {
+                client,
+                token,
+                room,
+                count,
+            } => {
+                self.write();
+                (client, token, schema::recent(&self.conn, &room, count))
+            }
+            StoreRequest::Since {
+                client,
+                token,
+                room,
+                after,
+                count,
+            } => {
+                self.write();
+                let lines = schema::since(&self.conn, &room, after, count.saturating_add(1));
+                (client, token, lines)
+            }
+            StoreRequest::Search {
+                client,
+                token,
+                room,
+                words,
+                count,
+            } => {
+                self.write();
+                (
+                    client,
+                    token,
+                    schema::search(&self.conn, &room, &words, count),
+                )
+            }
+        };
+        self.emit.emit(StoreEvent::Lines {
+            client,
+            token,
+            lines: lines.ok(),
+        })
     }
 
     fn push(&mut self, line: StoredLine) {
