@@ -133,6 +133,8 @@ fn client_commands() {
     c.expect_body("-!- guest3 joined lobby");
     c.send_line("/join #dev");
     c.expect_body("-!- guest3 joined dev");
+    // The emptied room was forgotten in memory, not in the history file.
+    c.expect_body("(history) <guest3> only dev hears this");
     assert_eq!(
         a.sync(),
         ["-!- guest3 joined lobby", "-!- guest3 left lobby"]

@@ -19,4 +19,5 @@ mod sanitize;
 mod scenario;
 mod secrets;
 mod security;
+mod store;
 mod tui;

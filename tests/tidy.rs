@@ -25,9 +25,9 @@ const MAX_LINES: usize = 700;
 /// dependency on any of [`IO_CRATES`] is a build error waiting to happen.
 const SANS_IO: &[&str] = &["chat-proto", "chat-hub"];
 
-/// Sockets, reactors, Redis, flags, configuration files, TLS.
+/// Sockets, reactors, Redis, SQLite, flags, configuration files, TLS.
 const IO_CRATES: &[&str] = &[
-    "mio", "chat-net", "redis", "clap", "toml", "serde", "socket2", "rustls",
+    "mio", "chat-net", "redis", "rusqlite", "clap", "toml", "serde", "socket2", "rustls",
 ];
 
 /// Folders whose Rust files belong to the workspace (the fuzz workspace

@@ -19,6 +19,9 @@ pub struct ServerProcess {
     /// Every listener, in the order printed, and whether it is TLS.
     listeners: Vec<(SocketAddr, bool)>,
     addrs: Vec<SocketAddr>,
+    /// How it was started, for [`ServerProcess::restart`].
+    args: Vec<String>,
+    max_fds: Option<u64>,
     dir: TempDir,
 }
 
@@ -80,31 +83,45 @@ impl ServerBuilder {
                 }
                 n => n,
             });
-        let mut cmd = command("chat-server");
-        cmd.current_dir(dir.path()).args(&args);
-        if let Some(max_fds) = max_fds {
-            limit_fds(&mut cmd, max_fds);
-        }
-        let mut proc = Proc::spawn(cmd);
-        let listeners: Vec<(SocketAddr, bool)> = (0..listeners)
-            .map(|_| {
-                let line = proc.expect_stderr("listening on ");
-                // `listening on ADDR` or `listening on ADDR (TLS)`.
-                let addr = line.split_whitespace().nth(2).unwrap_or_default();
-                let addr = addr
-                    .parse()
-                    .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-                (addr, line.ends_with(" (TLS)"))
-            })
-            .collect();
+        let (proc, listeners) = spawn(&dir, &args, listeners, max_fds);
         let addrs = listeners.iter().map(|&(addr, _)| addr).collect();
         ServerProcess {
             proc,
             listeners,
             addrs,
+            args,
+            max_fds,
             dir,
         }
     }
+}
+
+/// Starts `chat-server ARGS` in `dir` and waits for `listeners` lines of
+/// `listening on`.
+fn spawn(
+    dir: &TempDir,
+    args: &[String],
+    listeners: usize,
+    max_fds: Option<u64>,
+) -> (Proc, Vec<(SocketAddr, bool)>) {
+    let mut cmd = command("chat-server");
+    cmd.current_dir(dir.path()).args(args);
+    if let Some(max_fds) = max_fds {
+        limit_fds(&mut cmd, max_fds);
+    }
+    let mut proc = Proc::spawn(cmd);
+    let listeners = (0..listeners)
+        .map(|_| {
+            let line = proc.expect_stderr("listening on ");
+            // `listening on ADDR` or `listening on ADDR (TLS)`.
+            let addr = line.split_whitespace().nth(2).unwrap_or_default();
+            let addr = addr
+                .parse()
+                .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
+            (addr, line.ends_with(" (TLS)"))
+        })
+        .collect();
+    (proc, listeners)
 }
 
 /// Sets RLIMIT_NOFILE to `max_fds` in the child before it runs.
@@ -238,6 +255,26 @@ impl ServerProcess {
     /// Kills the server (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         self.proc.kill();
+    }
+
+    /// Asks the server to stop (SIGTERM) and waits until it has.
+    pub fn stop(&mut self) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        let pid = libc::pid_t::try_from(self.pid()).unwrap_or(libc::pid_t::MAX);
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        self.wait_exit(crate::TIMEOUT)
+    }
+
+    /// Starts the server again, as before and in the same directory (its
+    /// files kept), once the last run has ended ([`ServerProcess::stop`],
+    /// [`ServerProcess::kill`]); it listens on new ports.
+    pub fn restart(&mut self) {
+        self.proc.kill();
+        let count = self.listeners.len();
+        let (proc, listeners) = spawn(&self.dir, &self.args, count, self.max_fds);
+        self.proc = proc;
+        self.addrs = listeners.iter().map(|&(addr, _)| addr).collect();
+        self.listeners = listeners;
     }
 
     pub fn proc(&mut self) -> &mut Proc {

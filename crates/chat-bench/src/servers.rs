@@ -259,7 +259,14 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     let config = launch.scratch.join(file);
     std::fs::write(&config, our_config(variant))
         .map_err(|e| format!("{}: {e}", config.display()))?;
+    // The server keeps its history file (`chat-history.sqlite3`) where it
+    // runs: in the scratch directory, fresh for each start, never in the
+    // directory the bench was started from.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(launch.scratch.join(format!("chat-history.sqlite3{suffix}")));
+    }
     let mut cmd = pinned(launch, &launch.server_bin);
+    cmd.current_dir(&launch.scratch);
     cmd.arg("--config")
         .arg(&config)
         .arg("--no-console")

@@ -18,6 +18,7 @@ use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
 use crate::flood::FloodState;
 use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
+use crate::store::StoredLine;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
 
 /// What `/nick NAME` may do.
@@ -136,6 +137,7 @@ impl Chat {
                 spoke: false,
                 operator: None,
                 pending_nick: None,
+                ids: false,
             });
         let nick = self.members.nick(id).unwrap_or_default();
         if config.echo_messages {
@@ -254,7 +256,8 @@ impl Chat {
     ) -> Option<Client> {
         self.leave_room(config, out, id, Some(why), now);
         let client = self.members.remove(id)?;
-        self.delivery.forget(id);
+        // What was held for it (its history on the way) is its last words.
+        self.delivery.release(out, id);
         if config.echo_messages || why != "quit" {
             out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
         }
@@ -272,12 +275,14 @@ impl Chat {
         self.delivery
             .send_many(out, clients, Recipients::all(&everyone), now, &bye);
         for id in everyone {
+            self.delivery.release(out, id);
             out.close(id);
         }
     }
 
-    /// Room traffic from `id`: to everyone else in its room, and into the
-    /// room's history.
+    /// Room traffic from `id`: to everyone else in its room (numbered
+    /// `line_id` for clients that asked), and into the room's history.
+    #[allow(clippy::too_many_arguments)] // the line and where it goes
     pub(crate) fn relay(
         &mut self,
         config: &HubConfig,
@@ -285,6 +290,7 @@ impl Chat {
         id: ClientId,
         action: bool,
         text: &str,
+        line_id: Option<u64>,
         now: Now,
     ) {
         let Some(client) = self.members.client(id) else {
@@ -303,7 +309,7 @@ impl Chat {
             audience: Audience::Everyone,
         };
         self.delivery
-            .send_many(out, self.members.clients(), to, now, &body);
+            .send_room_line(out, self.members.clients(), to, now, line_id, &body);
         if config.echo_messages {
             let name = &self.members.room(room).name;
             out.console(&format!("[{name}] {body} ({})", client.peer));
@@ -531,6 +537,36 @@ impl Chat {
         };
         let lines = self.members.room(room).history.recent(count, since);
         self.delivery.send_encoded(out, id, lines);
+    }
+
+    /// How many lines `room` holds in memory.
+    pub(crate) fn history_len(&self, room: RoomId) -> usize {
+        self.members.room(room).history.len()
+    }
+
+    /// History from the store, oldest first, with its original stamps (at
+    /// most as many lines as may be held), and a notice after it.
+    pub(crate) fn send_stored_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        lines: &[StoredLine],
+        then: Option<(Now, &str)>,
+    ) {
+        let ids = self.members.client(id).is_some_and(|client| client.ids);
+        let mut encoded = BytesMut::new();
+        for line in lines.iter().rev().take(HOLD_MAX).rev() {
+            let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
+            let body = Body::History { nick, text, action };
+            let line_id = ids.then_some(line.id);
+            self.delivery
+                .history_line_with_id(&mut encoded, line.time, line_id, &body);
+        }
+        if let Some((now, text)) = then {
+            let body = Body::Notice(Notice::Info { text });
+            self.delivery.history_line(&mut encoded, now, &body);
+        }
+        self.delivery.send_encoded(out, id, encoded.freeze());
     }
 
     /// History from the cluster, oldest first (at most as many lines as

@@ -25,6 +25,8 @@ pub(crate) struct Client {
     pub(crate) operator: Option<String>,
     /// A nick being claimed in the cluster (`/nick` waits for it).
     pub(crate) pending_nick: Option<String>,
+    /// Asked for message ids (`/cap ids`): room lines carry `#ID`.
+    pub(crate) ids: bool,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

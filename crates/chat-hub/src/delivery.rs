@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
-use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_raw};
+use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw};
 
 use crate::{ClientId, Framing, Now, Outbox, clients::Clients};
 
@@ -88,6 +88,21 @@ impl Delivery {
         encode_line(slot, self.stamps.get(time), body);
     }
 
+    /// Writes `body` as a history line stamped `time` into `slot`, numbered
+    /// `id` if given.
+    pub(crate) fn history_line_with_id(
+        &mut self,
+        slot: &mut BytesMut,
+        time: Now,
+        id: Option<u64>,
+        body: &Body<'_>,
+    ) {
+        match id {
+            Some(id) => encode_line_with_id(slot, self.stamps.get(time), id, body),
+            None => encode_line(slot, self.stamps.get(time), body),
+        }
+    }
+
     /// Holds what is sent to `id` from now on, until [`Delivery::release`].
     pub(crate) fn hold(&mut self, id: ClientId) {
         self.held.entry(id).or_default();
@@ -102,11 +117,6 @@ impl Delivery {
         for held in self.held.remove(&id).unwrap_or_default() {
             out.send(id, held);
         }
-    }
-
-    /// Forgets what was held for `id` (it is gone).
-    pub(crate) fn forget(&mut self, id: ClientId) {
-        self.held.remove(&id);
     }
 
     /// Queues `msg` for `to`, or holds it.
@@ -185,12 +195,26 @@ impl Delivery {
         now: Now,
         body: &Body<'_>,
     ) -> u64 {
+        self.send_room_line(out, clients, to, now, None, body)
+    }
+
+    /// [`Delivery::send_many`] for a room line numbered `id`: clients that
+    /// asked for ids share a third encoding, `[stamp] #ID ...`.
+    pub(crate) fn send_room_line(
+        &mut self,
+        out: &mut dyn Outbox,
+        clients: &Clients,
+        to: Recipients<'_>,
+        now: Now,
+        id: Option<u64>,
+        body: &Body<'_>,
+    ) -> u64 {
         let Recipients {
             members,
             except,
             audience,
         } = to;
-        let (mut line, mut raw) = (None::<Bytes>, None::<Bytes>);
+        let (mut line, mut raw, mut numbered) = (None::<Bytes>, None::<Bytes>, None::<Bytes>);
         let mut sent = 0;
         for &member in members {
             if Some(member) == except {
@@ -199,16 +223,35 @@ impl Delivery {
             let Some(client) = clients.get(member) else {
                 continue;
             };
+            let numbered_id = id.filter(|_| client.ids && client.framing == Framing::Line);
             let encoded = match (client.framing, audience) {
+                _ if numbered_id.is_some() => &mut numbered,
                 (Framing::Line, _) => &mut line,
                 (Framing::Raw, Audience::Everyone) => &mut raw,
                 (Framing::Raw, Audience::LineClients) => continue,
             };
-            let bytes = encoded.get_or_insert_with(|| self.encode(client.framing, now, body));
-            let bytes = bytes.clone();
+            let bytes = match encoded {
+                Some(bytes) => bytes.clone(),
+                None => {
+                    let bytes = match numbered_id {
+                        Some(id) => self.encode_with_id(now, id, body),
+                        None => self.encode(client.framing, now, body),
+                    };
+                    encoded.insert(bytes).clone()
+                }
+            };
             self.deliver(out, member, bytes);
             sent += 1;
         }
         sent
+    }
+
+    /// `body` as a line numbered `id` (line framing).
+    fn encode_with_id(&mut self, now: Now, id: u64, body: &Body<'_>) -> Bytes {
+        if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
+            self.arena.reserve(ARENA_BLOCK);
+        }
+        encode_line_with_id(&mut self.arena, self.stamps.get(now), id, body);
+        self.arena.split().freeze()
     }
 }

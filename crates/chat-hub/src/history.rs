@@ -76,7 +76,7 @@ impl Ring {
         self.bytes
     }
 
-    #[cfg(test)]
+    /// How many lines the ring holds.
     pub(crate) fn len(&self) -> usize {
         self.lines.len()
     }

@@ -3,7 +3,8 @@
 //! Entry points, each with the current time and an [`Outbox`]:
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
-//! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::shutdown`], and
+//! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::store_event`],
+//! [`Hub::shutdown`], and
 //! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
 //! door (admission, logins, flood control, timeouts), reads each line, and
 //! says which machine handles it: [`Hub::command`] is the map from a
@@ -24,9 +25,11 @@ use crate::node::Node;
 use crate::operators::Operators;
 use crate::sanctions::{self, Expel};
 use crate::stats::{self, Counters, HubStats};
+use crate::store::Store;
 use crate::timeouts::{self, Sweep};
 use crate::{
     ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
+    StoreEvent,
 };
 
 #[derive(Debug)]
@@ -34,6 +37,7 @@ pub struct Hub {
     config: HubConfig,
     chat: Chat,
     node: Node,
+    store: Store,
     console: Console,
     admission: Admission,
     operators: Operators,
@@ -49,6 +53,7 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
+            store: Store::default(),
             console: Console::default(),
             operators: Operators::new(&config.operators),
             config,
@@ -85,6 +90,12 @@ impl Hub {
     /// Is `nick` somebody's here?
     pub fn has_nick(&self, nick: &str) -> bool {
         self.chat.members().owner(nick).is_some()
+    }
+
+    /// Room lines go to a history store too, which holds lines of `rooms`
+    /// (their keys); the next one gets `next_id`.
+    pub fn use_store(&mut self, next_id: u64, rooms: Vec<String>) {
+        self.store.enable(next_id, rooms);
     }
 
     /// The server started; `now` is the start of its uptime.
@@ -152,7 +163,8 @@ impl Hub {
         if self.config.framing == Framing::Line {
             let count = self.config.history_lines;
             let (chat, config) = (&mut self.chat, &self.config);
-            self.node.send_history(chat, config, out, id, count, now);
+            self.store
+                .send_history(&mut self.node, chat, config, out, id, count, now);
         }
     }
 
@@ -259,6 +271,7 @@ impl Hub {
     pub fn tick(&mut self, out: &mut dyn Outbox, now: Now) {
         self.release_delayed(out, now);
         self.node.tick(&mut self.chat, &self.config, out, now);
+        self.store.tick(&mut self.chat, &self.config, out, now);
         if self.sweep.due(now.timestamp()) {
             self.sweep_timeouts(out, now);
         }
@@ -271,6 +284,12 @@ impl Hub {
             .node
             .event(chat, admission, &self.config, out, event, now);
         self.expel_all(out, expel, now);
+    }
+
+    /// The history store answered or reported.
+    pub fn store_event(&mut self, out: &mut dyn Outbox, event: StoreEvent, now: Now) {
+        self.store
+            .event(&mut self.chat, &self.config, out, event, now);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -386,15 +405,17 @@ impl Hub {
     /// Where each client command is handled.
     fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
-        let console = &mut self.console;
+        let (console, store) = (&mut self.console, &mut self.store);
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
-                chat.relay(config, out, id, action, text, now);
+                let line_id = store.line_id();
+                chat.relay(config, out, id, action, text, line_id, now);
                 console.on_room_line(chat, config, out, id);
                 node.publish(chat, out, id, action, text, now);
+                store.append(chat, out, id, line_id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
                 NickChange::Refused => {}
@@ -412,7 +433,7 @@ impl Hub {
                 if chat.join(config, out, id, room, now) {
                     node.tell_member(chat, out, id);
                     if !chat.is_raw(id) {
-                        node.send_history(chat, config, out, id, config.history_lines, now);
+                        store.send_history(node, chat, config, out, id, config.history_lines, now);
                     }
                 }
             }
@@ -438,10 +459,11 @@ impl Hub {
                     chat.rooms_reply(out, id, Vec::new(), now);
                 }
             }
-            Command::History(count) => {
-                if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    node.send_history(chat, config, out, id, count, now);
-                }
+            Command::History(_)
+            | Command::HistorySince(_)
+            | Command::Search(_)
+            | Command::Cap(_) => {
+                store.command(node, chat, config, out, id, command, now);
             }
             Command::Help => {
                 for (usage, what) in Command::HELP {
@@ -657,8 +679,7 @@ impl Hub {
             ),
         };
         out.console(&stats::line(&self.stats(), &gauges));
-        if let Some(line) = self.node.stats_line() {
-            out.console(&line);
-        }
+        let lines = [self.node.stats_line(), self.store.stats_line()];
+        lines.iter().flatten().for_each(|line| out.console(line));
     }
 }

@@ -9,8 +9,8 @@
 //! with plain function calls and a recording `Outbox`.
 //!
 //! **Architecture invariant:** this crate depends on chat-proto and small
-//! pure crates only — never on mio, chat-net, redis, clap, toml, serde,
-//! socket2 or rustls (`tests/tidy.rs` checks it). What the compiler cannot
+//! pure crates only — never on mio, chat-net, redis, rusqlite, clap, toml,
+//! serde, socket2 or rustls (`tests/tidy.rs` checks it). What the compiler cannot
 //! see, it cannot get wrong.
 //!
 //! Each concern is a type that owns its fields, in its own file; [`Hub`]
@@ -28,6 +28,8 @@
 //!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
 //!   cluster), `pace.rs` (`QueryPace`: one cluster query a second per
 //!   client);
+//! - `store.rs` (`Store`: message ids, and the messages to and from the
+//!   server's history store);
 //! - `config.rs` (`HubConfig`, each setting defined once).
 
 mod admission;
@@ -50,6 +52,7 @@ mod pace;
 mod rooms;
 mod sanctions;
 mod stats;
+mod store;
 mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
@@ -62,6 +65,7 @@ pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 pub use stats::HubStats;
+pub use store::{StoreEvent, StoreRequest, StoredLine};
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;

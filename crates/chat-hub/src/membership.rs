@@ -227,6 +227,7 @@ mod tests {
             spoke: false,
             operator: None,
             pending_nick: None,
+            ids: false,
         })
     }
 

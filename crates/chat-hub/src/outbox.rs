@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::{ClusterRequest, OperatorCheck};
+use crate::{ClusterRequest, OperatorCheck, StoreRequest};
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
@@ -56,6 +56,12 @@ pub trait Outbox {
     /// `Hub::operator_checked`. `false`: it could not be taken (no worker,
     /// or its bounded queue is full); the client is told the server is busy.
     fn verify_operator(&mut self, _check: OperatorCheck) -> bool {
+        false
+    }
+    /// Hands a request to the history store. `false`: it could not be
+    /// taken (no store, or the bounded channel toward it is full) and is
+    /// dropped (and counted).
+    fn store(&mut self, _request: StoreRequest) -> bool {
         false
     }
     /// Bytes read and written so far, for `/stats`.

@@ -16,6 +16,15 @@ pub enum Command<'a> {
     Rooms,
     /// `/history [N]`: the room's last N lines again (default: all it keeps).
     History(Option<usize>),
+    /// `/history since ID`: the room's lines after message ID (a page of
+    /// them; the server says where the next page starts).
+    HistorySince(u64),
+    /// `/search WORDS`: the room's last lines holding every word (at most
+    /// 20, newest last).
+    Search(&'a str),
+    /// `/cap NAME`: turn on a capability; `ids` numbers room lines
+    /// (`[stamp] #ID <nick> text`).
+    Cap(&'a str),
     Help,
     Quit(Option<&'a str>),
     /// The server password; must be a client's first line where one is set.
@@ -78,6 +87,15 @@ impl Command<'_> {
         ("/who", "list the members of your room"),
         ("/rooms", "list the rooms"),
         ("/history [N]", "show the room's last N lines again"),
+        (
+            "/history since ID",
+            "show the room's lines after message ID",
+        ),
+        (
+            "/search WORDS",
+            "show the room's last lines with every word",
+        ),
+        ("/cap ids", "number room lines: [stamp] #ID <nick> text"),
         ("/help", "show this help"),
         ("/quit [REASON]", "leave the chat"),
         ("/topic [TEXT]", "show the room's topic (operators: set it)"),
@@ -140,9 +158,17 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         }
         "who" => no_args(Command::Who, "/who"),
         "rooms" => no_args(Command::Rooms, "/rooms"),
-        "history" => match args {
-            "" => Ok(Command::History(None)),
-            n => match n.parse::<usize>() {
+        "cap" => one_word("/cap ids").map(Command::Cap),
+        "search" => text("/search WORDS").map(Command::Search),
+        "history" => match (args, args.split_once([' ', '\t'])) {
+            ("", _) => Ok(Command::History(None)),
+            ("since", _) => Err(CommandError::Usage("/history since ID")),
+            (_, Some(("since", id))) => id
+                .trim()
+                .parse::<u64>()
+                .map(Command::HistorySince)
+                .map_err(|_| CommandError::Usage("/history since ID")),
+            (n, _) => match n.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(Command::History(Some(n))),
                 _ => Err(CommandError::Usage("/history [N]")),
             },
@@ -224,6 +250,15 @@ mod tests {
         assert_eq!(parse_command("/help"), Ok(Command::Help));
         assert_eq!(parse_command("/history"), Ok(Command::History(None)));
         assert_eq!(parse_command("/history 20"), Ok(Command::History(Some(20))));
+        assert_eq!(
+            parse_command("/history since 41"),
+            Ok(Command::HistorySince(41))
+        );
+        assert_eq!(parse_command("/cap ids"), Ok(Command::Cap("ids")));
+        assert_eq!(
+            parse_command("/search red  fox"),
+            Ok(Command::Search("red  fox"))
+        );
         assert_eq!(parse_command("/quit"), Ok(Command::Quit(None)));
         assert_eq!(
             parse_command("/quit bye all"),

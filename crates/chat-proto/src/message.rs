@@ -112,6 +112,30 @@ pub fn encode_line(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
     out.extend_from_slice(b"\n");
 }
 
+/// Appends `[stamp] #ID body\n`: a room line (or a history line) for a
+/// client that asked for message ids (`/cap ids`). Clients that did not ask
+/// get [`encode_line`]'s shape.
+pub fn encode_line_with_id(out: &mut BytesMut, stamp: &str, id: u64, body: &Body<'_>) {
+    out.extend_from_slice(b"[");
+    out.extend_from_slice(stamp.as_bytes());
+    out.extend_from_slice(b"] #");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = id;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b" ");
+    body.pieces(|piece| out.extend_from_slice(piece.as_bytes()));
+    out.extend_from_slice(b"\n");
+}
+
 /// Appends `[stamp]body` (raw framing: no space, no newline; an operator's
 /// words go out bare, exactly as the tutorial server sent its replies).
 pub fn encode_raw(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {

@@ -96,6 +96,40 @@ fn line_framing() {
 }
 
 #[test]
+fn line_framing_with_ids() {
+    // Only room lines and history lines carry ids; everything else a
+    // `/cap ids` client gets is shaped as for every other client.
+    let mut out = BytesMut::new();
+    for (id, body) in [
+        (
+            1,
+            Body::Message {
+                nick: "alice",
+                text: "hello",
+            },
+        ),
+        (
+            42,
+            Body::Action {
+                nick: "alice",
+                text: "waves",
+            },
+        ),
+        (
+            18_446_744_073_709_551_615,
+            Body::History {
+                nick: "bob",
+                text: "earlier",
+                action: false,
+            },
+        ),
+    ] {
+        chat_proto::encode_line_with_id(&mut out, STAMP, id, &body);
+    }
+    insta::assert_snapshot!(String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn raw_framing() {
     let mut text = String::new();
     for body in every_kind() {
@@ -124,6 +158,12 @@ fn command_errors() {
         "/rooms x",
         "/history x",
         "/history 0",
+        "/history since",
+        "/history since x",
+        "/history sincere",
+        "/search",
+        "/cap",
+        "/cap a b",
         "/pass",
         "/oper root",
         "/kick",

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use chat_hub::{Framing, HubConfig, IpNet, Operator, Retention, TimestampFormat};
 use chat_net::NetConfig;
 use chat_proto::{validate_nick, validate_room};
+
+use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The default port, the tutorial's.
@@ -38,6 +40,12 @@ macro_rules! define_config {
             /// A file whose first line is the password (instead of `password`).
             #[serde(skip_serializing_if = "Option::is_none")]
             pub password_file: Option<PathBuf>,
+            /// `sqlite`: history kept in `history_path` too; `memory`: only in memory.
+            pub history_store: HistoryStore,
+            /// The history file (relative: to the working directory).
+            pub history_path: PathBuf,
+            /// `batch`: committed at least every 100 ms (`always`: not yet).
+            pub history_sync: HistorySync,
             $( $(#[$doc])* $(#[serde(with = $adapter)])? pub $name: $type, )*
             /// `[cluster]`: this server is one node of several sharing Redis.
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +65,9 @@ macro_rules! define_config {
                     console: None,
                     keepalive: net.keepalive.map_or(0, |idle| idle.as_secs()),
                     password_file: None,
+                    history_store: HistoryStore::Sqlite,
+                    history_path: PathBuf::from("chat-history.sqlite3"),
+                    history_sync: HistorySync::Batch,
                     $( $name: hub.$name, )*
                     cluster: None,
                 }
@@ -370,6 +381,16 @@ impl Config {
             {
                 return Err(("node_name", "may not be empty or contain spaces".into()));
             }
+        }
+        if self.history_sync == HistorySync::Always {
+            return Err((
+                "history_sync",
+                "\"always\" is not implemented yet; use \"batch\" (committed at least every 100 ms)"
+                    .into(),
+            ));
+        }
+        if self.history_path.as_os_str().is_empty() {
+            return Err(("history_path", "may not be empty".into()));
         }
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));

@@ -1,7 +1,7 @@
 //! chat-server is the binary and its adapters: it reads the configuration,
 //! joins the hub (crate `chat_hub`) to the reactor (crate `chat_net`), reads
 //! the operator's console, checks `/oper` passwords on a thread of their
-//! own, and in a cluster bridges to Redis.
+//! own, keeps history in SQLite (`store`), and in a cluster bridges to Redis.
 //!
 //! **Architecture invariant:** the chat's decisions live in chat-hub; this
 //! crate only carries events in and actions out. Only this crate reads
@@ -12,5 +12,6 @@ pub mod cluster;
 pub mod config;
 pub mod console_input;
 pub mod server;
+pub mod store;
 pub mod tls;
 pub mod verifier;

@@ -16,6 +16,7 @@ use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
 use chat_server::server::{Server, TICK};
+use chat_server::store::{self, HistoryStore};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -37,6 +38,12 @@ fn main() -> ExitCode {
     if let Err((key, message)) = config.check() {
         eprintln!("chat-server: error: command line: `{key}`: {message}");
         return ExitCode::from(2);
+    }
+    // The history file is named relative to where the server starts.
+    if config.history_path.is_relative()
+        && let Ok(dir) = std::env::current_dir()
+    {
+        config.history_path = dir.join(&config.history_path);
     }
     if args.print_config {
         print!("{}", config.to_toml());
@@ -73,6 +80,22 @@ impl From<String> for Failure {
 }
 
 fn run(config: &Config) -> Result<(), Failure> {
+    // Opened before anything listens: a store that cannot be opened stops
+    // the start (never a silent fallback to memory). A cluster keeps its
+    // history in Redis.
+    let history = match (config.history_store, &config.cluster) {
+        (HistoryStore::Sqlite, None) => {
+            let path = &config.history_path;
+            let opened = store::open(path).map_err(|e| {
+                Failure::Config(format!(
+                    "key `history_path`: cannot open the history store {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(opened)
+        }
+        _ => None,
+    };
     let keepalive = (config.keepalive > 0).then(|| Duration::from_secs(config.keepalive));
     let net_config = NetConfig {
         max_queue_bytes: config.max_queue_bytes,
@@ -141,10 +164,6 @@ fn run(config: &Config) -> Result<(), Failure> {
                 sync_seconds: (cluster.nick_lease_seconds / 3).max(1) as i64,
             });
             eprintln!("cluster: node {node}, redis {}", cluster.redis_url);
-            let waker = reactor.waker();
-            let wake = Arc::new(move || {
-                let _ = waker.wake();
-            });
             let bridge_config = BridgeConfig {
                 redis_url: cluster.redis_url.clone(),
                 node,
@@ -156,26 +175,46 @@ fn run(config: &Config) -> Result<(), Failure> {
                     .map(Duration::from_secs),
             };
             Some(
-                chat_server::cluster::spawn(bridge_config, wake)
+                chat_server::cluster::spawn(bridge_config, wake_callback(&reactor))
                     .map_err(|e| Failure::Config(format!("key `redis_url`: {e}")))?,
             )
         }
     };
     let mut hub = Hub::new(hub_config);
+    let store = match history {
+        None => None,
+        Some(opened) => {
+            hub.use_store(opened.next_id, opened.rooms.clone());
+            Some(
+                store::spawn(opened, wake_callback(&reactor))
+                    .map_err(|e| format!("cannot start the store: {e}"))?,
+            )
+        }
+    };
     hub.start(chrono::Local::now().fixed_offset());
     reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
-    let waker = reactor.waker();
-    let wake = Arc::new(move || {
-        let _ = waker.wake();
-    });
-    let verifier = chat_server::verifier::spawn(wake)
+    let verifier = chat_server::verifier::spawn(wake_callback(&reactor))
         .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
     server.verifier = Some(verifier);
-    reactor
+    server.store = store;
+    let ran = reactor
         .run(&mut server)
-        .map_err(|e| Failure::Run(format!("reactor failed: {e}")))
+        .map_err(|e| Failure::Run(format!("reactor failed: {e}")));
+    // What waits for the disk is written before the process ends.
+    if let Some(store) = server.store.take() {
+        store.close();
+    }
+    ran
+}
+
+/// A callback that wakes the reactor, for a thread that hands it events.
+fn wake_callback(reactor: &Reactor) -> Arc<dyn Fn() + Send + Sync> {
+    let waker = reactor.waker();
+    Arc::new(move || {
+        let _ = waker.wake();
+    })
 }
 
 /// This host's name, for the default node name.

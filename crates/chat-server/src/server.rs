@@ -8,11 +8,12 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox};
+use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, StoreRequest};
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
+use crate::store::StoreLink;
 use crate::verifier::Verifier;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
@@ -37,6 +38,8 @@ pub struct Server {
     /// The `/oper` password checker's thread (without it, every `/oper`
     /// is answered "busy").
     pub verifier: Option<Verifier>,
+    /// The history store's thread, unless history is kept in memory only.
+    pub store: Option<StoreLink>,
     stopping: bool,
 }
 
@@ -52,6 +55,7 @@ impl Server {
             console_on_stdout,
             cluster: None,
             verifier: None,
+            store: None,
             stopping: false,
         }
     }
@@ -67,6 +71,7 @@ struct NetOutbox<'a> {
     console_on_stdout: bool,
     cluster: Option<&'a Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
+    store: Option<&'a SyncSender<StoreRequest>>,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -103,6 +108,12 @@ impl Outbox for NetOutbox<'_> {
             .is_some_and(|checks| checks.try_send(check).is_ok())
     }
 
+    fn store(&mut self, request: StoreRequest) -> bool {
+        // Never blocks: a full channel (a stuck disk) drops the request.
+        self.store
+            .is_some_and(|requests| requests.try_send(request).is_ok())
+    }
+
     fn io_totals(&self) -> (u64, u64) {
         let stats = self.net.stats();
         (stats.bytes_in, stats.bytes_out)
@@ -117,6 +128,7 @@ impl Server {
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_ref(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
+            store: self.store.as_ref().map(|store| &store.requests),
         };
         (&mut self.hub, out)
     }
@@ -164,6 +176,14 @@ impl Handler for Server {
         for event in events {
             let (hub, mut out) = self.parts(net);
             hub.cluster_event(&mut out, event, now());
+        }
+        let events: Vec<_> = match &self.store {
+            Some(store) => store.events.try_iter().take(EVENTS_PER_WAKE).collect(),
+            None => Vec::new(),
+        };
+        for event in events {
+            let (hub, mut out) = self.parts(net);
+            hub.store_event(&mut out, event, now());
         }
         let Some(console) = &self.console else { return };
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();
