@@ -20,6 +20,12 @@ pub enum Dialect {
     /// chat-server's line protocol on two cluster nodes sharing a Redis:
     /// senders on node A, receivers alternating between A and B.
     OursCluster,
+    /// chat-server with its history in memory only (`history_store =
+    /// "memory"`): the store off.
+    OursMemory,
+    /// chat-server committing each line before anyone gets it
+    /// (`history_sync = "always"`).
+    OursAlways,
 }
 
 /// Ours and the peers it is compared with, ours first (the TLS and
@@ -35,6 +41,8 @@ impl Dialect {
             Dialect::Redis => "redis",
             Dialect::OursTls => "chat-server-tls",
             Dialect::OursCluster => "chat-server-2-nodes",
+            Dialect::OursMemory => "chat-server-memory",
+            Dialect::OursAlways => "chat-server-always",
         }
     }
 

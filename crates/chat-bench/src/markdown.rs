@@ -263,6 +263,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
 
     tls_section(&mut doc, r);
     cluster_section(&mut doc, r);
+    store_section(&mut doc, r);
 
     let mut rows = String::new();
     for t in &r.rtts {
@@ -353,9 +354,14 @@ fn times(x: Option<f64>) -> String {
 /// The summary rows of a comparison: best sustained, p99 and CPU per
 /// delivery at the highest rate both sustained.
 fn comparison_rows(doc: &mut Doc, c: &Comparison, other: &str, cost: &str) {
+    comparison_rows_beside(doc, c, "plain, one node", other, cost);
+}
+
+fn comparison_rows_beside(doc: &mut Doc, c: &Comparison, base: &str, other: &str, cost: &str) {
     doc.put(
         "comparison",
         &[
+            ("base", base),
             ("other", other),
             ("cost", cost),
             ("base_best", &opt_m(c.base_best)),
@@ -386,6 +392,22 @@ fn comparison_rows(doc: &mut Doc, c: &Comparison, other: &str, cost: &str) {
             );
         }
         _ => doc.put("comparison-no-common", &[]),
+    }
+}
+
+fn store_section(doc: &mut Doc, r: &Results) {
+    let Some(result) = &r.store else { return };
+    doc.put("store", &[]);
+    match result {
+        Err(why) => doc.put("not-measured", &[("why", why)]),
+        Ok(s) => {
+            let (memory, batch, always) = ("store off (memory)", "SQLite, batch", "SQLite, always");
+            let c = report::store_comparison(s);
+            comparison_rows_beside(doc, &c, memory, batch, "store cost");
+            let c = report::always_comparison(s);
+            comparison_rows_beside(doc, &c, memory, always, "\"always\" cost");
+            sweep_table(doc, s, r.runs);
+        }
     }
 }
 

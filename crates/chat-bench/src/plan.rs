@@ -27,16 +27,20 @@ pub enum Workload {
     TlsFanout,
     /// Fan-out R = 100 across two cluster nodes beside one node (issue 7).
     ClusterFanout,
+    /// Fan-out R = 100 with the history store off, batched and "always"
+    /// (issue 11).
+    StoreFanout,
 }
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 7] = [
         Workload::Fanout,
         Workload::Rtt,
         Workload::Churn,
         Workload::TlsFanout,
         Workload::ClusterFanout,
+        Workload::StoreFanout,
         Workload::Conns,
     ];
 
@@ -49,6 +53,7 @@ impl Workload {
             Workload::Conns => "conns",
             Workload::TlsFanout => "tls-fanout",
             Workload::ClusterFanout => "cluster-fanout",
+            Workload::StoreFanout => "store-fanout",
         }
     }
 
@@ -201,6 +206,10 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
             Err("redis-server is not installed (`apt-get install redis-server`)".into())
         }
     });
+    let store = opts.wants(Workload::StoreFanout).then(|| {
+        let dialects = [Dialect::OursMemory, Dialect::Ours, Dialect::OursAlways];
+        sweep_r100(&mut lg, opts, &dialects, R100_RATES.to_vec(), log)
+    });
     let conns = if opts.wants(Workload::Conns) {
         conns::run(&mut lg, &opts.launch, &dialects, opts.conns, opts.runs, log).map_err(io)?
     } else {
@@ -218,6 +227,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         conns,
         tls,
         cluster,
+        store,
         workloads: opts.workloads.clone(),
         elapsed: began.elapsed(),
     })
@@ -233,10 +243,23 @@ fn beside(
     rates_m: Vec<f64>,
     log: &mut dyn FnMut(&str),
 ) -> Result<Sweep, String> {
-    let mut targets = match start_targets(lg, &opts.launch, &[Dialect::Ours, other], log) {
+    sweep_r100(lg, opts, &[Dialect::Ours, other], rates_m, log)
+}
+
+/// An R = 100, S = 4 sweep of `dialects`, interleaved run by run. One that
+/// cannot start is reported, not fatal.
+fn sweep_r100(
+    lg: &mut Gen,
+    opts: &Options,
+    dialects: &[Dialect],
+    rates_m: Vec<f64>,
+    log: &mut dyn FnMut(&str),
+) -> Result<Sweep, String> {
+    let mut targets = match start_targets(lg, &opts.launch, dialects, log) {
         Ok(t) => t,
         Err(e) => {
-            log(&format!("{} skipped: {e}", other.key()));
+            let keys: Vec<&str> = dialects.iter().map(|d| d.key()).collect();
+            log(&format!("{} skipped: {e}", keys.join(" beside ")));
             return Err(e);
         }
     };

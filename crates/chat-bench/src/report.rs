@@ -35,6 +35,8 @@ pub struct Results {
     /// One node beside two cluster nodes, R = 100 (None: not run; Err:
     /// could not run, e.g. no redis-server).
     pub cluster: Option<Result<Sweep, String>>,
+    /// The history store off, batched and "always", R = 100.
+    pub store: Option<Result<Sweep, String>>,
     /// The workloads that ran.
     pub workloads: Vec<Workload>,
     pub elapsed: Duration,
@@ -43,6 +45,18 @@ pub struct Results {
 /// chat-server plain beside its TLS listener, in a sweep.
 pub fn tls_comparison(s: &Sweep) -> Comparison {
     fanout::compare(s, Dialect::Ours, Dialect::OursTls)
+}
+
+/// chat-server with its history in memory beside the SQLite store
+/// (`history_sync = "batch"`, the default), in a sweep.
+pub fn store_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::OursMemory, Dialect::Ours)
+}
+
+/// chat-server with its history in memory beside `history_sync =
+/// "always"`, in a sweep.
+pub fn always_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::OursMemory, Dialect::OursAlways)
 }
 
 /// chat-server on one node beside two cluster nodes, in a sweep.
@@ -147,6 +161,8 @@ impl Results {
             "fanout": self.sweeps.iter().map(sweep_json).collect::<Vec<_>>(),
             "tls_fanout": beside_json(&self.tls, tls_comparison),
             "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
+            "store_fanout": beside_json(&self.store, store_comparison),
+            "always_fanout": beside_json(&self.store, always_comparison),
             "rtt": self.rtts.iter().map(|r| json!({
                 "server": r.dialect.key(), "p50_us": r.p50().json(), "p99_us": r.p99().json(), "lost": r.lost(),
             })).collect::<Vec<_>>(),
@@ -192,6 +208,18 @@ impl Results {
                 &self.cluster,
                 cluster_comparison,
                 "cluster cost",
+            ),
+            (
+                "history store fan-out (memory beside SQLite, batch)",
+                &self.store,
+                store_comparison,
+                "store cost",
+            ),
+            (
+                "history store fan-out (memory beside SQLite, always)",
+                &self.store,
+                always_comparison,
+                "\"always\" cost",
             ),
         ] {
             match r {

@@ -58,7 +58,9 @@ keepalive = 0
 /// Whether a peer's program is installed.
 pub fn installed(dialect: Dialect) -> bool {
     let prog = match dialect {
-        Dialect::Ours | Dialect::OursTls => return true,
+        Dialect::Ours | Dialect::OursTls | Dialect::OursMemory | Dialect::OursAlways => {
+            return true;
+        }
         Dialect::OursCluster => "redis-server",
         Dialect::Ncat => "ncat",
         Dialect::Redis => "redis-server",
@@ -106,6 +108,15 @@ impl Server {
     pub fn start(dialect: Dialect, launch: &Launch) -> Result<Server, String> {
         match dialect {
             Dialect::Ours => start_ours(launch, &Variant::Plain),
+            Dialect::OursMemory | Dialect::OursAlways => {
+                let setting = match dialect {
+                    Dialect::OursMemory => "history_store = \"memory\"",
+                    _ => "history_sync = \"always\"",
+                };
+                let mut server = start_ours(launch, &Variant::History(setting))?;
+                server.dialect = dialect;
+                Ok(server)
+            }
             Dialect::OursTls => {
                 let creds = tls::credentials(&launch.scratch)?;
                 let mut server = start_ours(launch, &Variant::Tls(&creds))?;
@@ -201,6 +212,8 @@ enum Variant<'a> {
     Plain,
     /// A TLS listener with these files.
     Tls(&'a tls::Credentials),
+    /// Plain, with this history setting (a server.toml line).
+    History(&'a str),
     /// A cluster node named `name` on the Redis at `url`.
     Node {
         url: &'a str,
@@ -227,6 +240,7 @@ fn toml_str(text: &str) -> String {
 fn our_config(variant: &Variant<'_>) -> String {
     match variant {
         Variant::Plain => OUR_CONFIG.to_owned(),
+        Variant::History(setting) => format!("{OUR_CONFIG}{setting}\n"),
         Variant::Tls(creds) => OUR_CONFIG.replace(
             "listen = [\"127.0.0.1:0\"]",
             &format!(
@@ -253,6 +267,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     std::fs::create_dir_all(&launch.scratch).map_err(|e| e.to_string())?;
     let file = match variant {
         Variant::Plain => "server.toml".to_owned(),
+        Variant::History(_) => "server-history.toml".to_owned(),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
         Variant::Node { name, .. } => format!("server-node-{name}.toml"),
     };

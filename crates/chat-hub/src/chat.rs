@@ -9,17 +9,19 @@
 
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
 
 use crate::clients::Client;
 use crate::cluster::local_time;
-use crate::delivery::{Audience, Delivery, HOLD_MAX, Recipients};
+use crate::delivery::{Audience, Delivery, Recipients};
 use crate::flood::FloodState;
 use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
-use crate::store::StoredLine;
+use crate::store::NewLine;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
+
+mod replay;
 
 /// What `/nick NAME` may do.
 #[derive(Debug, PartialEq, Eq)]
@@ -494,116 +496,11 @@ impl Chat {
         self.send(out, id, &body, now);
     }
 
-    /// How many lines `/history [N]` may send `id`, or `None` (it was told
-    /// why not).
-    pub(crate) fn history_count(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        count: Option<usize>,
-        now: Now,
-    ) -> Option<usize> {
-        let keep = config.history_keep();
-        let error = if keep == 0 {
-            "this server keeps no history"
-        } else if self.is_raw(id) {
-            "history needs line framing"
-        } else {
-            return Some(crate::history::requested(count, keep));
-        };
-        self.error(out, id, error, now);
-        None
-    }
-
     /// A raw (tutorial) client: it gets no history and no notices unasked.
     pub(crate) fn is_raw(&self, id: ClientId) -> bool {
         self.members
             .client(id)
             .is_some_and(|client| client.framing == Framing::Raw)
-    }
-
-    /// The last `count` lines of `id`'s room from this server's memory,
-    /// none said before `since` (Unix seconds).
-    pub(crate) fn send_local_history(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        count: usize,
-        since: i64,
-    ) {
-        let Some(room) = self.members.room_of(id) else {
-            return;
-        };
-        let lines = self.members.room(room).history.recent(count, since);
-        self.delivery.send_encoded(out, id, lines);
-    }
-
-    /// How many lines `room` holds in memory.
-    pub(crate) fn history_len(&self, room: RoomId) -> usize {
-        self.members.room(room).history.len()
-    }
-
-    /// History from the store, oldest first, with its original stamps (at
-    /// most as many lines as may be held), and a notice after it.
-    pub(crate) fn send_stored_history(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        lines: &[StoredLine],
-        then: Option<(Now, &str)>,
-    ) {
-        let ids = self.members.client(id).is_some_and(|client| client.ids);
-        let mut encoded = BytesMut::new();
-        for line in lines.iter().rev().take(HOLD_MAX).rev() {
-            let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
-            let body = Body::History { nick, text, action };
-            let line_id = ids.then_some(line.id);
-            self.delivery
-                .history_line_with_id(&mut encoded, line.time, line_id, &body);
-        }
-        if let Some((now, text)) = then {
-            let body = Body::Notice(Notice::Info { text });
-            self.delivery.history_line(&mut encoded, now, &body);
-        }
-        self.delivery.send_encoded(out, id, encoded.freeze());
-    }
-
-    /// History from the cluster, oldest first (at most as many lines as
-    /// may be held).
-    pub(crate) fn send_history_lines(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        lines: &[RoomLine],
-        now: Now,
-    ) {
-        let mut text = BytesMut::new();
-        for line in lines.iter().rev().take(HOLD_MAX).rev() {
-            let body = Body::History {
-                nick: &line.nick,
-                text: &line.text,
-                action: line.action,
-            };
-            let time = local_time(line.time, now);
-            self.delivery.history_line(&mut text, time, &body);
-        }
-        self.delivery.send_encoded(out, id, text.freeze());
-    }
-
-    /// Holds what is sent to `id` until [`Chat::release`] (its history is
-    /// on the way).
-    pub(crate) fn hold(&mut self, id: ClientId) {
-        self.delivery.hold(id);
-    }
-
-    pub(crate) fn is_holding(&self, id: ClientId) -> bool {
-        self.delivery.is_holding(id)
-    }
-
-    /// What was held for `id` goes out, in order.
-    pub(crate) fn release(&mut self, out: &mut dyn Outbox, id: ClientId) {
-        self.delivery.release(out, id);
     }
 
     /// `/topic`: the room's topic, to `id`.
@@ -645,19 +542,56 @@ impl Chat {
             return; // nobody here
         };
         let time = local_time(line.time, now);
-        let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
+        let words = (line.nick.as_str(), line.text.as_str(), line.action);
+        self.say_in(out, room, None, words, None, time);
+    }
+
+    /// A line the store has committed (`history_sync = "always"`): to its
+    /// room but its sender, as it was said then.
+    pub(crate) fn relay_committed(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        line: &NewLine,
+        sender: ClientId,
+    ) {
+        let Some(room) = self.members.rooms().find_key(&line.room) else {
+            return; // everyone left
+        };
+        if config.echo_messages {
+            let name = &self.members.room(room).name;
+            out.console(&format!("[{name}] <{}> {}", line.nick(), line.text()));
+        }
+        let words = (line.nick(), line.text(), line.action);
+        self.say_in(out, room, Some(sender), words, Some(line.id), line.time);
+    }
+
+    /// `nick`'s line to `room` (but `except`), and into its history.
+    fn say_in(
+        &mut self,
+        out: &mut dyn Outbox,
+        room: RoomId,
+        except: Option<ClientId>,
+        (nick, text, action): (&str, &str, bool),
+        line_id: Option<u64>,
+        time: Now,
+    ) {
         let body = if action {
             Body::Action { nick, text }
         } else {
             Body::Message { nick, text }
         };
-        let members = Recipients::all(&self.members.room(room).members);
+        let to = Recipients {
+            members: &self.members.room(room).members,
+            except,
+            audience: Audience::Everyone,
+        };
+        let clients = self.members.clients();
         self.delivery
-            .send_many(out, self.members.clients(), members, time, &body);
+            .send_room_line(out, clients, to, time, line_id, &body);
         let history = Body::History { nick, text, action };
         let delivery = &mut self.delivery;
-        let said = time.timestamp();
-        self.members.record(room, said, |slot| {
+        self.members.record(room, time.timestamp(), |slot| {
             delivery.history_line(slot, time, &history)
         });
     }

@@ -25,7 +25,7 @@ use crate::node::Node;
 use crate::operators::Operators;
 use crate::sanctions::{self, Expel};
 use crate::stats::{self, Counters, HubStats};
-use crate::store::Store;
+use crate::store::{Appended, STORE_BUSY, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
     ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
@@ -93,9 +93,11 @@ impl Hub {
     }
 
     /// Room lines go to a history store too, which holds lines of `rooms`
-    /// (their keys); the next one gets `next_id`.
-    pub fn use_store(&mut self, next_id: u64, rooms: Vec<String>) {
-        self.store.enable(next_id, rooms);
+    /// (their keys); the next one gets `next_id`. `always`
+    /// (`history_sync = "always"`): a room line goes out only once the
+    /// store has committed it.
+    pub fn use_store(&mut self, next_id: u64, rooms: Vec<String>, always: bool) {
+        self.store.enable(next_id, rooms, always);
     }
 
     /// The server started; `now` is the start of its uptime.
@@ -412,10 +414,15 @@ impl Hub {
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
                 let line_id = store.line_id();
-                chat.relay(config, out, id, action, text, line_id, now);
+                match store.append(chat, out, id, line_id, action, text, now) {
+                    Appended::RelayNow => {
+                        chat.relay(config, out, id, action, text, line_id, now);
+                        node.publish(chat, out, id, action, text, now);
+                    }
+                    Appended::Held => {} // out once committed
+                    Appended::Refused => return chat.error(out, id, STORE_BUSY, now),
+                }
                 console.on_room_line(chat, config, out, id);
-                node.publish(chat, out, id, action, text, now);
-                store.append(chat, out, id, line_id, action, text, now);
             }
             Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
                 NickChange::Refused => {}

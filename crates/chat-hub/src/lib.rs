@@ -65,7 +65,7 @@ pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 pub use stats::HubStats;
-pub use store::{StoreEvent, StoreRequest, StoredLine};
+pub use store::{NewLine, StoreEvent, StoreRequest, StoredLine};
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;

@@ -1,6 +1,7 @@
 //! Rooms and their members, with O(1) joins and leaves however big a room is.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use chat_proto::room_key;
@@ -15,6 +16,9 @@ pub(crate) struct RoomId(usize);
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) name: String,
+    /// `chat_proto::room_key` of the name, made once: the history store
+    /// gets it with each line without an allocation.
+    pub(crate) key: Arc<str>,
     /// Unordered; a member's index is kept by the caller so leaving is a
     /// `swap_remove`, not a search.
     pub(crate) members: Vec<ClientId>,
@@ -126,18 +130,25 @@ impl Rooms {
     }
 
     /// The room called `name`, created if it does not exist.
+    /// The room whose key (`room_key`) is `key`.
+    pub(crate) fn find_key(&self, key: &str) -> Option<RoomId> {
+        self.by_key.get(key).copied()
+    }
+
     pub(crate) fn find_or_create(&mut self, name: &str) -> RoomId {
         if let Some(room) = self.find(name) {
             return room;
         }
         let name = name.strip_prefix('#').unwrap_or(name).to_owned();
+        let key: Arc<str> = room_key(&name).into();
         let room = RoomId(self.rooms.insert(Room {
+            key: Arc::clone(&key),
             name,
             members: Vec::new(),
             topic: String::new(),
             history: Ring::new(self.history_keep),
         }));
-        self.by_key.insert(room_key(&self.rooms[room.0].name), room);
+        self.by_key.insert(key.as_ref().to_owned(), room);
         room
     }
 

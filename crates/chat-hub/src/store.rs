@@ -10,8 +10,10 @@
 //! cluster, whose history lives in Redis) a `Store` is off: it asks nothing
 //! and every history comes from the rooms' rings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
+use bytes::{Bytes, BytesMut};
 use chat_proto::{Command, room_key};
 
 use crate::chat::Chat;
@@ -22,11 +24,83 @@ use crate::{ClientId, Framing, HubConfig, Now, Outbox};
 const NEEDS_FILE: &str =
     "message ids and search need the history file (history_store = \"sqlite\", no cluster)";
 
+/// What a client is told when, with `history_sync = "always"`, the store
+/// cannot take its line.
+pub(crate) const STORE_BUSY: &str =
+    "the history store is busy: your line was not sent, say it again";
+
 /// The most lines `/search` shows.
 const SEARCH_MAX: usize = 20;
 
 /// A client waiting this long for its history gets the memory's instead.
 const HISTORY_WAIT_SECONDS: i64 = 3;
+
+/// Room lines between the arena's allocations: a new line costs a copy of
+/// its nick and text into the arena, not an allocation of its own.
+const ARENA_BLOCK: usize = 64 * 1024;
+
+/// How often the store is told how old a line may be
+/// (`history_retention`): it forgets older lines in the background.
+const PRUNE_EVERY_SECONDS: i64 = 60;
+
+/// A new room line on its way to the store. Nothing in it is allocated for
+/// it alone: the room key is the room's shared one, the nick and text are a
+/// slice of the store's arena.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLine {
+    /// Increasing across the server (so within each room), never reused.
+    pub id: u64,
+    /// The room's key (`chat_proto::room_key`: lower case, no `#`).
+    pub room: Arc<str>,
+    /// When it was said, with the server's UTC offset then: its stamp.
+    pub time: Now,
+    /// `/me`.
+    pub action: bool,
+    /// The nick, then the text.
+    words: Bytes,
+    nick_len: usize,
+}
+
+impl NewLine {
+    /// A line with buffers of its own (tests, tools; the hub uses its arena).
+    pub fn new(id: u64, room: &str, time: Now, action: bool, nick: &str, text: &str) -> NewLine {
+        let mut arena = BytesMut::new();
+        NewLine::in_arena(&mut arena, id, room.into(), time, action, nick, text)
+    }
+
+    fn in_arena(
+        arena: &mut BytesMut,
+        id: u64,
+        room: Arc<str>,
+        time: Now,
+        action: bool,
+        nick: &str,
+        text: &str,
+    ) -> NewLine {
+        if arena.capacity() - arena.len() < nick.len() + text.len() {
+            arena.reserve(ARENA_BLOCK.max(nick.len() + text.len()));
+        }
+        arena.extend_from_slice(nick.as_bytes());
+        arena.extend_from_slice(text.as_bytes());
+        NewLine {
+            id,
+            room,
+            time,
+            action,
+            words: arena.split().freeze(),
+            nick_len: nick.len(),
+        }
+    }
+
+    pub fn nick(&self) -> &str {
+        // Both halves were `&str`s split at a char boundary.
+        std::str::from_utf8(&self.words[..self.nick_len]).unwrap_or_default()
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.words[self.nick_len..]).unwrap_or_default()
+    }
+}
 
 /// A room line as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +121,10 @@ pub struct StoredLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreRequest {
     /// Keep this line (in the order asked).
-    Append(StoredLine),
+    Append(NewLine),
+    /// Lines said before `before_ms` (Unix milliseconds) are past
+    /// `history_retention`: never read them again, delete them soon.
+    Prune { before_ms: i64 },
     /// The room's last `count` lines, oldest first; answered by
     /// [`StoreEvent::Lines`] with the same `client` and `token`.
     Recent {
@@ -86,6 +163,9 @@ pub enum StoreEvent {
         token: u64,
         lines: Option<Vec<StoredLine>>,
     },
+    /// Every line up to id `through` is committed (`history_sync =
+    /// "always"` only).
+    Committed { through: u64 },
     /// Writing failed (`error` says why; `failures` counts them) or works
     /// again (`error` is `None`).
     Health {
@@ -115,13 +195,34 @@ pub(crate) struct Store {
     /// Failed writes, as the store last reported them.
     failures: u64,
     error: Option<String>,
+    /// Where new lines' nicks and texts are copied.
+    arena: BytesMut,
+    /// `history_sync = "always"`: a line goes out once it is committed.
+    always: bool,
+    /// Lines said but not yet committed (with `always`), and who said them.
+    uncommitted: VecDeque<(NewLine, ClientId)>,
+    /// When the store was last told the retention (Unix seconds).
+    pruned_at: Option<i64>,
+}
+
+/// What became of a line handed to [`Store::append`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    /// Relay it now (no store, or `history_sync = "batch"`).
+    RelayNow,
+    /// It goes out once the store has committed it.
+    Held,
+    /// The store cannot take it (`always`): it is not said.
+    Refused,
 }
 
 impl Store {
     /// A store is on, holding lines of `rooms` (keys); the first line gets
     /// `next_id`.
-    pub(crate) fn enable(&mut self, next_id: u64, rooms: Vec<String>) {
+    /// With `always`, a line goes out only once it is committed.
+    pub(crate) fn enable(&mut self, next_id: u64, rooms: Vec<String>, always: bool) {
         self.on = true;
+        self.always = always;
         self.next_id = next_id.max(1);
         self.stored = rooms.into_iter().collect();
     }
@@ -148,28 +249,43 @@ impl Store {
         action: bool,
         text: &str,
         now: Now,
-    ) {
+    ) -> Appended {
         let members = chat.members();
         let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
-            return;
+            return Appended::RelayNow;
         };
-        let room = room_key(&members.room(client.seat.room).name);
-        match self.appended.get_mut(&room) {
+        let room = &members.room(client.seat.room).key;
+        match self.appended.get_mut(room.as_ref()) {
             Some(count) => *count += 1,
             None => {
-                self.appended.insert(room.clone(), 1);
+                self.appended.insert(room.as_ref().to_owned(), 1);
             }
         }
-        let line = StoredLine {
-            id: line_id,
-            room,
-            nick: client.nick.clone(),
-            text: text.to_owned(),
-            action,
-            time: now,
-        };
+        let (nick, room) = (client.nick.as_str(), Arc::clone(room));
+        let line = NewLine::in_arena(&mut self.arena, line_id, room, now, action, nick, text);
+        let hold = self.always && self.error.is_none();
+        if hold {
+            if !out.store(StoreRequest::Append(line.clone())) {
+                self.dropped += 1;
+                return Appended::Refused;
+            }
+            self.uncommitted.push_back((line, id));
+            return Appended::Held;
+        }
         if !out.store(StoreRequest::Append(line)) {
             self.dropped += 1;
+        }
+        Appended::RelayNow
+    }
+
+    /// Lines up to `through` are committed: they go out, as they were said.
+    fn release(&mut self, chat: &mut Chat, config: &HubConfig, out: &mut dyn Outbox, through: u64) {
+        while let Some((line, _)) = self.uncommitted.front()
+            && line.id <= through
+        {
+            if let Some((line, sender)) = self.uncommitted.pop_front() {
+                chat.relay_committed(config, out, &line, sender);
+            }
         }
     }
 
@@ -334,7 +450,13 @@ impl Store {
                 token,
                 lines,
             } => self.arrived(chat, config, out, client, token, lines, now),
+            StoreEvent::Committed { through } => self.release(chat, config, out, through),
             StoreEvent::Health { failures, error } => {
+                if error.is_some() {
+                    // Chat goes on while the disk fails: what waits for a
+                    // commit goes out uncommitted (the failure is logged).
+                    self.release(chat, config, out, u64::MAX);
+                }
                 let line = match &error {
                     Some(error) => format!(
                         "history store: write failed ({failures} failures so far): {error}; chat goes on, writing is retried"
@@ -358,6 +480,17 @@ impl Store {
         now: Now,
     ) {
         let second = now.timestamp();
+        let due = self
+            .pruned_at
+            .is_none_or(|at| second - at >= PRUNE_EVERY_SECONDS);
+        if self.on && due {
+            self.pruned_at = Some(second);
+            let since = config.history_retention.since(second);
+            let before_ms = since.saturating_mul(1000);
+            if !out.store(StoreRequest::Prune { before_ms }) {
+                self.dropped += 1;
+            }
+        }
         let overdue: Vec<(ClientId, u64)> = self
             .waiting
             .iter()

@@ -6,9 +6,10 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
-use chat_hub::{ClientId, Hub, HubConfig, Outbox};
+use chat_hub::{ClientId, Hub, HubConfig, Outbox, StoreRequest};
 use chrono::DateTime;
 
 struct Counting;
@@ -37,10 +38,15 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Keeps what was sent in preallocated queues, as the reactor does, and
-/// drops it when "written".
-struct Queues(Vec<Vec<Bytes>>);
+/// drops it when "written"; what goes to the history store waits in a
+/// preallocated channel, as in the server.
+struct Queues(Vec<Vec<Bytes>>, Vec<StoreRequest>);
 
 impl Outbox for Queues {
+    fn store(&mut self, request: StoreRequest) -> bool {
+        self.1.push(request);
+        true
+    }
     fn send(&mut self, to: ClientId, msg: Bytes) {
         if let Some(queue) = self.0.get_mut(to.0) {
             queue.push(msg);
@@ -53,17 +59,25 @@ impl Outbox for Queues {
 impl Queues {
     fn written(&mut self) {
         self.0.iter_mut().for_each(Vec::clear);
+        self.1.clear();
     }
 }
 
 /// Allocations for `lines` relayed lines in a room of `members`, after warm-up.
-fn allocations_per_line(members: usize, lines: u64) -> f64 {
+fn allocations_per_line(members: usize, lines: u64, store: bool) -> f64 {
+    // The counter is global: one measurement at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _measuring = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let now = DateTime::parse_from_rfc3339("2026-11-03T08:05:09+00:00").unwrap_or_default();
     let mut hub = Hub::new(HubConfig {
         announce_limit: 0,
         ..HubConfig::default()
     });
-    let mut out = Queues((0..members).map(|_| Vec::with_capacity(64)).collect());
+    if store {
+        hub.use_store(1, Vec::new(), false);
+    }
+    let queues = (0..members).map(|_| Vec::with_capacity(64)).collect();
+    let mut out = Queues(queues, Vec::with_capacity(64));
     let peer = "127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}"));
     for id in 0..members {
         hub.connected(&mut out, ClientId(id), peer, now);
@@ -85,8 +99,8 @@ fn allocations_per_line(members: usize, lines: u64) -> f64 {
 
 #[test]
 fn allocations_per_relayed_line_do_not_grow_with_recipients() {
-    let small = allocations_per_line(10, 2000);
-    let large = allocations_per_line(1000, 2000);
+    let small = allocations_per_line(10, 2000, false);
+    let large = allocations_per_line(1000, 2000, false);
     eprintln!("allocations per relayed line: {small:.3} (10 members), {large:.3} (1000 members)");
     assert!(
         large <= small + 0.01,
@@ -95,5 +109,15 @@ fn allocations_per_relayed_line_do_not_grow_with_recipients() {
     assert!(
         large < 0.1,
         "the arena should make steady relaying allocation-free: {large}"
+    );
+}
+
+#[test]
+fn a_line_on_its_way_to_the_history_store_costs_no_allocation_either() {
+    let stored = allocations_per_line(100, 2000, true);
+    eprintln!("allocations per relayed line with the store on: {stored:.3}");
+    assert!(
+        stored < 0.1,
+        "a line for the store should be the room's key and an arena slice: {stored}"
     );
 }

@@ -382,13 +382,6 @@ impl Config {
                 return Err(("node_name", "may not be empty or contain spaces".into()));
             }
         }
-        if self.history_sync == HistorySync::Always {
-            return Err((
-                "history_sync",
-                "\"always\" is not implemented yet; use \"batch\" (committed at least every 100 ms)"
-                    .into(),
-            ));
-        }
         if self.history_path.as_os_str().is_empty() {
             return Err(("history_path", "may not be empty".into()));
         }

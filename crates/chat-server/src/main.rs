@@ -16,7 +16,7 @@ use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
 use chat_server::server::{Server, TICK};
-use chat_server::store::{self, HistoryStore};
+use chat_server::store::{self, HistoryStore, HistorySync};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -184,9 +184,10 @@ fn run(config: &Config) -> Result<(), Failure> {
     let store = match history {
         None => None,
         Some(opened) => {
-            hub.use_store(opened.next_id, opened.rooms.clone());
+            let always = config.history_sync == HistorySync::Always;
+            hub.use_store(opened.next_id, opened.rooms.clone(), always);
             Some(
-                store::spawn(opened, wake_callback(&reactor))
+                store::spawn(opened, always, wake_callback(&reactor))
                     .map_err(|e| format!("cannot start the store: {e}"))?,
             )
         }

@@ -78,6 +78,7 @@ fn results(cluster: Result<Sweep, String>) -> Results {
         conns: Vec::new(),
         tls: Some(Ok(sweep(Dialect::OursTls))),
         cluster: Some(cluster),
+        store: None,
         workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
         elapsed: Duration::from_secs(1),
     }

@@ -51,7 +51,7 @@ pub enum HistorySync {
     /// In batches, at least every 100 ms.
     #[default]
     Batch,
-    /// Before anyone receives it (not implemented yet: refused at start).
+    /// Before anyone receives it (a group commit).
     Always,
 }
 
@@ -93,13 +93,14 @@ impl ReadPath {
         let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         conn.execute_batch(schema::SCHEMA)
             .map_err(|e| e.to_string())?;
-        schema::insert(&mut conn, lines).map_err(|e| e.to_string())?;
+        schema::insert(&mut conn, lines.iter().map(schema::Row::from))
+            .map_err(|e| e.to_string())?;
         Ok(ReadPath { conn })
     }
 
     /// `room`'s last `count` lines, oldest first.
     pub fn recent(&self, room: &str, count: usize) -> Result<Vec<chat_hub::StoredLine>, String> {
-        schema::recent(&self.conn, room, count).map_err(|e| e.to_string())
+        schema::recent(&self.conn, room, count, i64::MIN).map_err(|e| e.to_string())
     }
 
     /// `room`'s lines after id `after`, oldest first, at most `count`.
@@ -109,7 +110,7 @@ impl ReadPath {
         after: u64,
         count: usize,
     ) -> Result<Vec<chat_hub::StoredLine>, String> {
-        schema::since(&self.conn, room, after, count).map_err(|e| e.to_string())
+        schema::since(&self.conn, room, after, count, i64::MIN).map_err(|e| e.to_string())
     }
 }
 
@@ -135,14 +136,16 @@ impl StoreLink {
 type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Starts the store thread on an opened file.
-pub fn spawn(opened: Opened, wake: Wake) -> std::io::Result<StoreLink> {
+/// `always` (`history_sync = "always"`): every line is committed as soon
+/// as it arrives, and the hub told.
+pub fn spawn(opened: Opened, always: bool, wake: Wake) -> std::io::Result<StoreLink> {
     let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
     let (events_tx, events) = sync_channel(EVENT_QUEUE);
     let emit = Emitter {
         events: events_tx,
         wake,
     };
-    let writer = thread::Writer::new(opened.conn, emit);
+    let writer = thread::Writer::new(opened.conn, always, emit);
     let thread = std::thread::Builder::new()
         .name("history-store".into())
         .spawn(move || writer.run(requests_rx))?;

@@ -7,7 +7,7 @@
 use chrono::{FixedOffset, TimeZone};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use chat_hub::StoredLine;
+use chat_hub::{NewLine, StoredLine};
 
 /// This build's schema version (`PRAGMA user_version`).
 pub(super) const VERSION: i64 = 1;
@@ -24,11 +24,13 @@ CREATE TABLE IF NOT EXISTS lines (
     action     INTEGER NOT NULL     -- 1 for /me
 ) STRICT;
 CREATE INDEX IF NOT EXISTS lines_by_room ON lines (room, id);
--- /search: a full-text index of the text, kept by a trigger
+-- /search: a full-text index of the text. Indexed in the background, not
+-- as each line is written (it would cost more than the line itself); a
+-- search first indexes whatever is not yet.
 CREATE VIRTUAL TABLE IF NOT EXISTS lines_text USING fts5 (text, content = 'lines', content_rowid = 'id');
-CREATE TRIGGER IF NOT EXISTS lines_text_insert AFTER INSERT ON lines BEGIN
-    INSERT INTO lines_text (rowid, text) VALUES (new.id, new.text);
-END;
+-- how far lines_text goes: every line up to this id is indexed
+CREATE TABLE IF NOT EXISTS lines_text_progress (indexed_to INTEGER NOT NULL) STRICT;
+INSERT INTO lines_text_progress SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM lines_text_progress);
 ";
 
 /// Makes a fresh or existing file ready: WAL, the schema, its version.
@@ -70,8 +72,51 @@ pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
+/// One line's columns, borrowed from whatever holds them.
+pub(super) struct Row<'a> {
+    pub(super) id: u64,
+    pub(super) room: &'a str,
+    pub(super) time: chat_hub::Now,
+    pub(super) nick: &'a str,
+    pub(super) text: &'a str,
+    pub(super) action: bool,
+}
+
+impl<'a> From<&'a NewLine> for Row<'a> {
+    fn from(line: &'a NewLine) -> Row<'a> {
+        let (id, room, time, action) = (line.id, &*line.room, line.time, line.action);
+        let (nick, text) = (line.nick(), line.text());
+        Row {
+            id,
+            room,
+            time,
+            nick,
+            text,
+            action,
+        }
+    }
+}
+
+impl<'a> From<&'a StoredLine> for Row<'a> {
+    fn from(line: &'a StoredLine) -> Row<'a> {
+        let (id, room, time, action) = (line.id, line.room.as_str(), line.time, line.action);
+        let (nick, text) = (line.nick.as_str(), line.text.as_str());
+        Row {
+            id,
+            room,
+            time,
+            nick,
+            text,
+            action,
+        }
+    }
+}
+
 /// Writes `lines` in one transaction: all or none.
-pub(super) fn insert(conn: &mut Connection, lines: &[StoredLine]) -> rusqlite::Result<()> {
+pub(super) fn insert<'a>(
+    conn: &mut Connection,
+    lines: impl IntoIterator<Item = Row<'a>>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut insert = tx.prepare_cached(
@@ -93,18 +138,76 @@ pub(super) fn insert(conn: &mut Connection, lines: &[StoredLine]) -> rusqlite::R
     tx.commit()
 }
 
+/// Adds up to `limit` lines not yet in the search index to it; how many.
+pub(super) fn index_some(conn: &mut Connection, limit: usize) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let indexed_to: i64 =
+        tx.query_row("SELECT indexed_to FROM lines_text_progress", [], |row| {
+            row.get(0)
+        })?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let added = tx.execute(
+        "INSERT INTO lines_text (rowid, text)
+         SELECT id, text FROM lines WHERE id > ?1 ORDER BY id LIMIT ?2",
+        params![indexed_to, limit],
+    )?;
+    tx.execute(
+        "UPDATE lines_text_progress SET indexed_to =
+             (SELECT coalesce(max(rowid), ?1) FROM
+                 (SELECT id AS rowid FROM lines WHERE id > ?1 ORDER BY id LIMIT ?2))",
+        params![indexed_to, limit],
+    )?;
+    tx.commit()?;
+    Ok(added)
+}
+
+/// Deletes the lines said before `before_ms` (Unix milliseconds), oldest
+/// first, in steps of `step`; how many. Ids grow with time, so it stops at
+/// the first line young enough.
+pub(super) fn prune(conn: &mut Connection, before_ms: i64, step: usize) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    let last_old: Option<i64> = {
+        let mut oldest = tx.prepare_cached("SELECT id, time_ms FROM lines ORDER BY id LIMIT ?1")?;
+        let rows = oldest.query_map(params![step], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let mut last_old = None;
+        for row in rows {
+            let (id, time_ms): (i64, i64) = row?;
+            if time_ms >= before_ms {
+                break;
+            }
+            last_old = Some(id);
+        }
+        last_old
+    };
+    let Some(last_old) = last_old else {
+        return Ok(0);
+    };
+    // The index forgets them first: it reads their text from `lines`.
+    tx.execute(
+        "INSERT INTO lines_text (lines_text, rowid, text)
+         SELECT 'delete', id, text FROM lines
+         WHERE id <= ?1 AND id <= (SELECT indexed_to FROM lines_text_progress)",
+        params![last_old],
+    )?;
+    let deleted = tx.execute("DELETE FROM lines WHERE id <= ?1", params![last_old])?;
+    tx.commit()?;
+    Ok(deleted)
+}
+
 /// `room`'s last `count` lines, oldest first.
 pub(super) fn recent(
     conn: &Connection,
     room: &str,
     count: usize,
+    not_before_ms: i64,
 ) -> rusqlite::Result<Vec<StoredLine>> {
     let mut select = conn.prepare_cached(
         "SELECT id, room, time_ms, utc_offset, nick, text, action FROM lines
-         WHERE room = ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE room = ?1 AND time_ms >= ?3 ORDER BY id DESC LIMIT ?2",
     )?;
     let count = i64::try_from(count).unwrap_or(i64::MAX);
-    let rows = select.query_map(params![room, count], row_line)?;
+    let rows = select.query_map(params![room, count, not_before_ms], row_line)?;
     let mut lines: Vec<StoredLine> = rows
         .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
@@ -118,14 +221,15 @@ pub(super) fn since(
     room: &str,
     after: u64,
     count: usize,
+    not_before_ms: i64,
 ) -> rusqlite::Result<Vec<StoredLine>> {
     let mut select = conn.prepare_cached(
         "SELECT id, room, time_ms, utc_offset, nick, text, action FROM lines
-         WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+         WHERE room = ?1 AND id > ?2 AND time_ms >= ?4 ORDER BY id LIMIT ?3",
     )?;
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let count = i64::try_from(count).unwrap_or(i64::MAX);
-    let rows = select.query_map(params![room, after, count], row_line)?;
+    let rows = select.query_map(params![room, after, count, not_before_ms], row_line)?;
     rows.filter_map(Result::transpose).collect()
 }
 
@@ -136,6 +240,7 @@ pub(super) fn search(
     room: &str,
     words: &str,
     count: usize,
+    not_before_ms: i64,
 ) -> rusqlite::Result<Vec<StoredLine>> {
     let query: Vec<String> = words
         .split_whitespace()
@@ -148,10 +253,11 @@ pub(super) fn search(
     let mut select = conn.prepare_cached(
         "SELECT id, room, time_ms, utc_offset, nick, text, action FROM lines
          WHERE id IN (SELECT rowid FROM lines_text WHERE lines_text MATCH ?1)
-           AND room = ?2 ORDER BY id DESC LIMIT ?3",
+           AND room = ?2 AND time_ms >= ?4 ORDER BY id DESC LIMIT ?3",
     )?;
     let count = i64::try_from(count).unwrap_or(i64::MAX);
-    let rows = select.query_map(params![query.join(" "), room, count], row_line)?;
+    let query = query.join(" ");
+    let rows = select.query_map(params![query, room, count, not_before_ms], row_line)?;
     let mut lines: Vec<StoredLine> = rows
         .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
@@ -213,32 +319,68 @@ mod tests {
                 )
             })
             .collect();
-        insert(&mut conn, &lines).expect("insert");
+        insert(&mut conn, lines.iter().map(Row::from)).expect("insert");
         (conn, lines)
     }
 
     #[test]
     fn lines_come_back_as_written_newest_last() {
-        let (conn, lines) = database(&[0, 1, 0, 0, 2, 0]);
+        let (mut conn, lines) = database(&[0, 1, 0, 0, 2, 0]);
         let lobby: Vec<StoredLine> = lines
             .iter()
             .filter(|l| l.room == "lobby")
             .cloned()
             .collect();
-        assert_eq!(recent(&conn, "lobby", 2).expect("read"), lobby[2..]);
-        assert_eq!(recent(&conn, "lobby", 100).expect("read"), lobby);
-        assert_eq!(since(&conn, "lobby", 1, 2).expect("read"), lobby[1..3]);
+        assert_eq!(
+            recent(&conn, "lobby", 2, i64::MIN).expect("read"),
+            lobby[2..]
+        );
+        assert_eq!(recent(&conn, "lobby", 100, i64::MIN).expect("read"), lobby);
+        assert_eq!(
+            since(&conn, "lobby", 1, 2, i64::MIN).expect("read"),
+            lobby[1..3]
+        );
         assert_eq!(max_id(&conn).expect("max"), 6);
-        let found = search(&conn, "lobby", "line \"6", 20).expect("search");
+        let unindexed = search(&conn, "lobby", "line", 20, i64::MIN).expect("search");
+        assert!(unindexed.is_empty(), "indexing is a step of its own");
+        assert_eq!(index_some(&mut conn, 4).expect("index"), 4);
+        assert_eq!(index_some(&mut conn, 4).expect("index"), 2);
+        assert_eq!(index_some(&mut conn, 4).expect("index"), 0);
+        let found = search(&conn, "lobby", "line \"6", 20, i64::MIN).expect("search");
         assert_eq!(found, lobby[3..]);
         assert!(
-            search(&conn, "lobby", "AND OR NEAR( *", 20)
+            search(&conn, "lobby", "AND OR NEAR( *", 20, i64::MIN)
                 .expect("no syntax")
                 .is_empty()
         );
         let mut rooms = super::rooms(&conn).expect("rooms");
         rooms.sort();
         assert_eq!(rooms, ["dev", "lobby", "side"]);
+    }
+
+    #[test]
+    fn pruning_forgets_the_oldest_lines_and_their_index_entries() {
+        let (mut conn, lines) = database(&[0, 0, 0, 0, 0, 0]);
+        index_some(&mut conn, 100).expect("index");
+        // Line n was said at 1_790_000_000_123 + n ms.
+        let before = lines[3].time.timestamp_millis();
+        assert_eq!(prune(&mut conn, before, 2).expect("prune"), 2);
+        assert_eq!(prune(&mut conn, before, 2).expect("prune"), 1);
+        assert_eq!(prune(&mut conn, before, 2).expect("prune"), 0);
+        assert_eq!(
+            recent(&conn, "lobby", 100, i64::MIN).expect("read"),
+            lines[3..]
+        );
+        let found = search(&conn, "lobby", "line", 20, i64::MIN).expect("search");
+        assert_eq!(found, lines[3..]);
+        conn.execute(
+            "INSERT INTO lines_text (lines_text) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("the index agrees with the lines");
+        // What is past the retention is not read, pruned or not.
+        let young = recent(&conn, "lobby", 100, lines[5].time.timestamp_millis()).expect("read");
+        assert_eq!(young, lines[5..]);
     }
 
     proptest! {
@@ -253,7 +395,7 @@ mod tests {
             let expected: Vec<u64> = lines.iter().filter(|l| l.room == "dev").map(|l| l.id).collect();
             let (mut after, mut got) = (0, Vec::new());
             for step in steps.iter().cycle() {
-                let page = since(&conn, "dev", after, *step).expect("read");
+                let page = since(&conn, "dev", after, *step, i64::MIN).expect("read");
                 prop_assert!(page.len() <= *step);
                 let Some(last) = page.last() else { break };
                 after = last.id;

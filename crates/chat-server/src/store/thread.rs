@@ -1,22 +1,34 @@
 //! The store thread: takes lines and reads from the hub's channel, writes
 //! the lines in batched transactions, answers the reads.
 //!
-//! Lines wait in memory until the batch is due: 100 ms after the first of
-//! them, or at [`BATCH_MAX`] lines, or before a read (so a read sees every
-//! line asked before it), or when the server stops. While a batch fills,
-//! the thread naps ([`NAP`]) and drains the channel instead of blocking on
-//! it, so the reactor's `try_send` rarely has a sleeper to wake (a wake is
-//! a system call, and the benchmark pins the whole server to one core). One transaction per
-//! batch keeps what a `kill -9` leaves a gap-free prefix of what was said.
+//! With `history_sync = "batch"`, lines wait in memory until the batch is
+//! due: 100 ms after the first of them, or at [`BATCH_MAX`] lines, or
+//! before a read (so a read sees every line asked before it), or when the
+//! server stops. While a batch fills, the thread naps ([`NAP`]) and drains
+//! the channel instead of blocking on it, so the reactor's `try_send`
+//! rarely has a sleeper to wake (a wake is a system call, and the benchmark
+//! pins the whole server to one core). One transaction per batch keeps
+//! what a `kill -9` leaves a gap-free prefix of what was said.
+//!
+//! With `"always"`, the hub sends a line out only once it is committed: the
+//! thread commits whatever the channel holds as soon as it has it, then
+//! says up to which id ([`StoreEvent::Committed`]). Lines that arrive
+//! during one commit make up the next: a group commit, whose batches grow
+//! with the load.
+//!
 //! A batch that cannot be written (disk full) stays, is retried every
 //! second, and the hub is told (it logs and counts); past [`PENDING_MAX`]
 //! waiting lines the oldest are dropped, and counted as failures too.
+//!
+//! Two jobs wait for quiet moments: indexing lines for `/search` (a search
+//! first indexes what is missing, so it never misses a line) and deleting
+//! lines past `history_retention` (reads skip those at once).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use chat_hub::{StoreEvent, StoreRequest, StoredLine};
+use chat_hub::{NewLine, StoreEvent, StoreRequest};
 use rusqlite::Connection;
 
 use super::{Emitter, schema};
@@ -32,25 +44,45 @@ const BATCH_MAX: usize = 4096;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Lines kept waiting while writing fails; past it the oldest go.
 const PENDING_MAX: usize = 100_000;
+/// The channel quiet this long: a step of background work.
+const QUIET: Duration = Duration::from_millis(200);
+/// Lines indexed for `/search` in one quiet step.
+const INDEX_STEP: usize = 2000;
+/// Lines deleted past the retention in one step.
+const PRUNE_STEP: usize = 2000;
+/// How often lines past the retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 pub(super) struct Writer {
     conn: Connection,
-    pending: VecDeque<StoredLine>,
+    pending: VecDeque<NewLine>,
     /// When the pending batch must be written.
     due: Option<Instant>,
+    /// `history_sync = "always"`: commit at once, and say so.
+    always: bool,
     failures: u64,
     error: Option<String>,
+    /// Lines may be missing from the search index.
+    unindexed: bool,
+    /// Lines said before this (Unix ms) are past the retention.
+    not_before_ms: i64,
+    /// When lines past the retention were last deleted; `None`: due.
+    pruned: Option<Instant>,
     emit: Emitter,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, emit: Emitter) -> Writer {
+    pub(super) fn new(conn: Connection, always: bool, emit: Emitter) -> Writer {
         Writer {
             conn,
             pending: VecDeque::new(),
             due: None,
+            always,
             failures: 0,
             error: None,
+            unindexed: true,
+            not_before_ms: i64::MIN,
+            pruned: None,
             emit,
         }
     }
@@ -59,12 +91,16 @@ impl Writer {
     /// waits.
     pub(super) fn run(mut self, requests: Receiver<StoreRequest>) {
         loop {
-            // Blocks only while nothing waits to be written: then the
-            // first request wakes the thread. While a batch fills, the
-            // thread naps and drains, so the reactor's `try_send` never
-            // has a sleeper to wake (no system call per line).
+            // Blocks only while nothing waits to be written (and no
+            // background work waits): then the first request wakes the
+            // thread. While a batch fills, the thread naps and drains, so
+            // the reactor's `try_send` never has a sleeper to wake (no
+            // system call per line).
             let first = match self.due {
-                None => requests.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                None if !self.has_background_work() => {
+                    requests.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                }
+                None => requests.recv_timeout(QUIET),
                 Some(due) => requests.recv_timeout(due.saturating_duration_since(Instant::now())),
             };
             match first {
@@ -73,21 +109,20 @@ impl Writer {
                         return self.write();
                     }
                 }
+                Err(RecvTimeoutError::Timeout) if self.due.is_none() => self.background(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.write(),
             }
-            while self.due.is_some_and(|due| due > Instant::now()) && self.error.is_none() {
+            if !self.drain(&requests) {
+                return self.write();
+            }
+            while !self.always
+                && self.due.is_some_and(|due| due > Instant::now())
+                && self.error.is_none()
+            {
                 std::thread::sleep(NAP);
-                loop {
-                    match requests.try_recv() {
-                        Ok(request) => {
-                            if !self.handle(request) {
-                                return self.write();
-                            }
-                        }
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => return self.write(),
-                    }
+                if !self.drain(&requests) {
+                    return self.write();
                 }
             }
             if self.due.is_some_and(|due| due <= Instant::now()) {
@@ -96,11 +131,31 @@ impl Writer {
         }
     }
 
+    /// Handles whatever the channel holds now; `false`: the reactor is gone.
+    fn drain(&mut self, requests: &Receiver<StoreRequest>) -> bool {
+        loop {
+            match requests.try_recv() {
+                Ok(request) => {
+                    if !self.handle(request) {
+                        return false;
+                    }
+                }
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
     /// One request; `false`: the reactor is gone.
     fn handle(&mut self, request: StoreRequest) -> bool {
+        let not_before = self.not_before_ms;
         let (client, token, lines) = match request {
             StoreRequest::Append(line) => {
                 self.push(line);
+                return true;
+            }
+            StoreRequest::Prune { before_ms } => {
+                self.not_before_ms = before_ms;
                 return true;
             }
             // A read sees every line asked before it: they are written first.
@@ -111,7 +166,8 @@ impl Writer {
                 count,
             } => {
                 self.write();
-                (client, token, schema::recent(&self.conn, &room, count))
+                let lines = schema::recent(&self.conn, &room, count, not_before);
+                (client, token, lines)
             }
             StoreRequest::Since {
                 client,
@@ -121,7 +177,8 @@ impl Writer {
                 count,
             } => {
                 self.write();
-                let lines = schema::since(&self.conn, &room, after, count.saturating_add(1));
+                let count = count.saturating_add(1);
+                let lines = schema::since(&self.conn, &room, after, count, not_before);
                 (client, token, lines)
             }
             StoreRequest::Search {
@@ -132,11 +189,10 @@ impl Writer {
                 count,
             } => {
                 self.write();
-                (
-                    client,
-                    token,
-                    schema::search(&self.conn, &room, &words, count),
-                )
+                let lines = self
+                    .index_all()
+                    .and_then(|()| schema::search(&self.conn, &room, &words, count, not_before));
+                (client, token, lines)
             }
         };
         self.emit.emit(StoreEvent::Lines {
@@ -146,13 +202,14 @@ impl Writer {
         })
     }
 
-    fn push(&mut self, line: StoredLine) {
+    fn push(&mut self, line: NewLine) {
         if self.pending.len() >= PENDING_MAX {
             self.pending.pop_front();
             self.failures += 1;
         }
         self.pending.push_back(line);
-        if self.pending.len() >= BATCH_MAX && self.error.is_none() {
+        let full = self.pending.len() >= BATCH_MAX || self.always;
+        if full && self.error.is_none() {
             self.due = Some(Instant::now());
         }
         self.due
@@ -162,14 +219,19 @@ impl Writer {
     /// Writes the waiting lines in one transaction; on failure keeps them
     /// and tries again later.
     fn write(&mut self) {
-        if self.pending.is_empty() {
+        let Some(through) = self.pending.back().map(|line| line.id) else {
             self.due = None;
             return;
-        }
-        match schema::insert(&mut self.conn, self.pending.make_contiguous()) {
+        };
+        let rows = self.pending.iter().map(schema::Row::from);
+        match schema::insert(&mut self.conn, rows) {
             Ok(()) => {
                 self.pending.clear();
                 self.due = None;
+                self.unindexed = true;
+                if self.always {
+                    self.emit.emit(StoreEvent::Committed { through });
+                }
                 if self.error.take().is_some() {
                     self.report();
                 }
@@ -185,6 +247,34 @@ impl Writer {
                 }
             }
         }
+    }
+
+    fn has_background_work(&self) -> bool {
+        let prune_due = self.pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY);
+        self.unindexed || (prune_due && self.not_before_ms > i64::MIN)
+    }
+
+    /// One step of the work that waits for quiet: deleting what is past
+    /// the retention, then indexing for `/search`. A failure waits for the
+    /// next quiet moment (a search indexes what it needs itself).
+    fn background(&mut self) {
+        let prune_due = self.pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY);
+        if prune_due && self.not_before_ms > i64::MIN {
+            match schema::prune(&mut self.conn, self.not_before_ms, PRUNE_STEP) {
+                Ok(deleted) if deleted > 0 => return,
+                _ => self.pruned = Some(Instant::now()),
+            }
+        }
+        if self.unindexed {
+            self.unindexed = !matches!(schema::index_some(&mut self.conn, INDEX_STEP), Ok(0));
+        }
+    }
+
+    /// Indexes every line not yet in the search index.
+    fn index_all(&mut self) -> rusqlite::Result<()> {
+        while schema::index_some(&mut self.conn, INDEX_STEP)? > 0 {}
+        self.unindexed = false;
+        Ok(())
     }
 
     /// Tells the hub how writing goes.
@@ -205,18 +295,25 @@ mod tests {
 
     use super::*;
 
-    fn line(id: u64) -> StoredLine {
+    fn time() -> chat_hub::Now {
         let zone = FixedOffset::east_opt(0).expect("UTC");
-        StoredLine {
+        zone.timestamp_millis_opt(1_790_000_000_000)
+            .single()
+            .expect("a time")
+    }
+
+    fn line(id: u64) -> NewLine {
+        NewLine::new(id, "lobby", time(), false, "alice", &format!("line {id}"))
+    }
+
+    fn stored(id: u64) -> chat_hub::StoredLine {
+        chat_hub::StoredLine {
             id,
             room: "lobby".into(),
             nick: "alice".into(),
             text: format!("line {id}"),
             action: false,
-            time: zone
-                .timestamp_millis_opt(1_790_000_000_000)
-                .single()
-                .expect("a time"),
+            time: time(),
         }
     }
 
@@ -229,7 +326,7 @@ mod tests {
             events: events_tx,
             wake: Arc::new(|| {}),
         };
-        let mut writer = Writer::new(conn, emit);
+        let mut writer = Writer::new(conn, false, emit);
         // What a full disk does to a write, without filling a disk.
         writer
             .conn
@@ -266,7 +363,7 @@ mod tests {
                 error: None
             }]
         );
-        let kept = schema::recent(&writer.conn, "lobby", 10).expect("read");
-        assert_eq!(kept, [line(1), line(2)]);
+        let kept = schema::recent(&writer.conn, "lobby", 10, i64::MIN).expect("read");
+        assert_eq!(kept, [stored(1), stored(2)]);
     }
 }
