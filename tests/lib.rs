@@ -11,6 +11,7 @@
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
 //! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
+//! - [`Proxy`] forwards TCP on loopback and can cut every connection.
 //! - [`TlsCert`] is a self-signed certificate for `localhost`.
 //! - [`require_tool`], [`ipv6_available`] and [`missing`]: what a test needs
 //!   from outside; missing, it skips, or fails under `CHAT_TESTS_REQUIRE=1`.
@@ -24,6 +25,7 @@ mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
     pub(crate) mod proc;
+    pub(crate) mod proxy;
     pub(crate) mod redis;
     pub(crate) mod require;
     pub(crate) mod server;
@@ -38,6 +40,7 @@ use std::time::Duration;
 pub use support::bins::{bin, command};
 pub use support::client::Client;
 pub use support::proc::{Proc, Stream};
+pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};
 pub use support::server::{ServerBuilder, ServerProcess};

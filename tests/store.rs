@@ -49,13 +49,35 @@ fn kept(path: &Path, room: &str) -> Vec<String> {
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .unwrap_or_else(|e| panic!("integrity_check: {e}"));
     assert_eq!(check, "ok", "PRAGMA integrity_check of {}", path.display());
+    // The `lines` view: one row per line, `#ID TIME <nick> text`, as a
+    // person reads them with the sqlite3 shell.
     let mut select = db
-        .prepare("SELECT text FROM lines WHERE room = ?1 ORDER BY id")
+        .prepare("SELECT line FROM lines WHERE room = ?1")
         .unwrap_or_else(|e| panic!("{e}"));
     let rows = select
         .query_map([room], |row| row.get::<_, String>(0))
         .unwrap_or_else(|e| panic!("{e}"));
-    rows.map(|row| row.unwrap_or_else(|e| panic!("{e}")))
+    let lines: Vec<String> = rows
+        .map(|row| row.unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let ids: Vec<u64> = lines
+        .iter()
+        .map(|line| {
+            let id = line.strip_prefix('#').and_then(|rest| rest.split_once(' '));
+            id.and_then(|(id, _)| id.parse().ok())
+                .unwrap_or_else(|| panic!("a kept line without an id: {line:?}"))
+        })
+        .collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids out of order: {ids:?}"
+    );
+    lines
+        .iter()
+        .map(|line| match line.split_once("> ") {
+            Some((_, text)) => text.to_owned(),
+            None => panic!("not a room line: {line:?}"),
+        })
         .collect()
 }
 
@@ -244,8 +266,17 @@ fn a_history_file_that_cannot_be_opened_stops_the_start_naming_it() {
         read_only.contains("/proc/chat-history.sqlite3"),
         "{read_only}"
     );
-    let always = refused("history_sync = \"always\"\n", |_| {});
-    assert!(always.contains("not implemented yet"), "{always}");
+    // A file of another schema is refused, never misread or rewritten.
+    let other = refused("history_path = \"other.sqlite3\"\n", |dir| {
+        let path = dir.path().join("other.sqlite3");
+        rusqlite::Connection::open(&path)
+            .and_then(|db| db.execute_batch("CREATE TABLE t (x); PRAGMA user_version = 7;"))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    });
+    assert!(
+        other.contains("other.sqlite3") && other.contains("schema version 7"),
+        "{other}"
+    );
 }
 
 #[test]

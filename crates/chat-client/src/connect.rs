@@ -14,6 +14,10 @@ use crate::tls;
 
 /// How long one connection attempt may take before the next address is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first wait before a reconnect, doubled after each failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait between two reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where to connect, and how (kept for reconnects).
 #[derive(Debug, Clone)]
@@ -34,6 +38,31 @@ impl Connector {
             Some(setup) => Stream::Tls(setup.start(tcp, peer)?),
         };
         Ok((stream, peer))
+    }
+}
+
+impl Connector {
+    /// `--reconnect`: tries until connected, waiting from 1 s up to 30 s
+    /// between attempts. `waiting(attempt, delay, last error)` is told
+    /// before each wait; `false` from it gives up.
+    pub(crate) fn reconnect(
+        &self,
+        mut waiting: impl FnMut(u32, Duration, Option<String>) -> bool,
+    ) -> Option<(Stream, SocketAddr)> {
+        let mut delay = FIRST_BACKOFF;
+        let mut error = None;
+        for attempt in 1.. {
+            if !waiting(attempt, delay, error.take()) {
+                return None;
+            }
+            std::thread::sleep(delay);
+            match self.connect() {
+                Ok(connected) => return Some(connected),
+                Err(err) => error = Some(err.to_string()),
+            }
+            delay = (delay * 2).min(MAX_BACKOFF);
+        }
+        None
     }
 }
 

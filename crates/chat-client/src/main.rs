@@ -18,7 +18,10 @@
 //! invalid UTF-8 and a newline after a final partial line or a raw chunk),
 //! send anything the user did not type (apart from the `/pass` and `/nick`
 //! asked for on the command line or by `CHAT_PASSWORD`), or print anything
-//! but the server's data on stdout.
+//! but the server's data on stdout. The one exception is `--reconnect`
+//! ([`reconnecting`], [`catchup`]): it asks for message ids, rejoins and
+//! catches up on its own, strips the ids before printing and drops lines it
+//! already printed, so that what is printed is every line once.
 //!
 //! With `--tls` the connection is TLS ([`tls`]): the handshake runs before
 //! the connection counts as up, then a small pump gives every mode a socket
@@ -31,7 +34,8 @@
 //! connection's first line, `/pass SECRET`.
 //!
 //! This file holds the command line and the dispatch; the work lives in
-//! [`connect`], [`line_mode`], [`raw_mode`], [`json`] and [`tui`].
+//! [`connect`], [`line_mode`], [`reconnecting`], [`raw_mode`], [`json`] and
+//! [`tui`].
 //!
 //! ## The terminal interface: crates and why
 //!
@@ -64,6 +68,7 @@
 //!   with the user's `--time-format`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod catchup;
 mod connect;
 mod error;
 mod json;
@@ -71,6 +76,7 @@ mod line_mode;
 mod password;
 mod raw_mode;
 mod reader;
+mod reconnecting;
 mod stdio;
 mod tls;
 mod tui;
@@ -188,9 +194,11 @@ struct Args {
     #[arg(long)]
     no_history: bool,
 
-    /// Interactive mode: reconnect after a dropped connection (with
-    /// backoff) and rejoin the room and nick
-    #[arg(long)]
+    /// Reconnect after a dropped connection (backing off from 1 s to 30 s),
+    /// rejoin the nick and room, and show what was said meanwhile exactly
+    /// once (by message ids, where the server keeps a history file); in
+    /// every mode but --raw
+    #[arg(long, conflicts_with = "raw")]
     reconnect: bool,
 
     /// Connect with TLS (certificates checked against the bundled Mozilla
@@ -283,6 +291,10 @@ fn run(args: &Args) -> Result<()> {
             reconnect: args.reconnect,
         };
         tui::run(stream, peer, options)
+    } else if args.reconnect {
+        let password = password.as_ref().map(password::Password::command);
+        let nick = args.nick.as_deref();
+        reconnecting::run(stream, peer, connector, password, nick, args.json)
     } else {
         line_mode::run(
             stream,

@@ -281,6 +281,23 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
     })
 }
 
+/// A line of a client that asked for message ids, split into its id (room
+/// and history lines only) and the line as a client that did not ask gets
+/// it: `[stamp] #41 <alice> hi` is `(Some(41), "[stamp] <alice> hi")`. A
+/// line without an id comes back whole.
+pub fn split_message_id(line: &str) -> (Option<u64>, std::borrow::Cow<'_, str>) {
+    // The stamp holds no `]`: the first one ends it.
+    let numbered = line.split_once(']').and_then(|(stamp, rest)| {
+        let (digits, body) = rest.strip_prefix(" #")?.split_once(' ')?;
+        let id = digits.parse::<u64>().ok()?;
+        stamp.starts_with('[').then_some((id, stamp, body))
+    });
+    match numbered {
+        Some((id, stamp, body)) => (Some(id), format!("{stamp}] {body}").into()),
+        None => (None, line.into()),
+    }
+}
+
 fn parse_body(body: &str) -> Option<Body<'_>> {
     if let Some(rest) = body.strip_prefix("(history) ") {
         return match parse_body(rest)? {

@@ -108,6 +108,29 @@ proptest! {
         round_trip(Body::History { nick: &nick, text: &text, action: true })?;
     }
 
+    /// A numbered line is the plain line with its id: splitting the id off
+    /// gives back both, and a plain line never yields an id, whatever its
+    /// text holds.
+    #[test]
+    fn message_ids_split_off_exactly(nick in nick(), text in text(), id in any::<u64>(), history in any::<bool>()) {
+        let body = if history {
+            Body::History { nick: &nick, text: &text, action: false }
+        } else {
+            Body::Message { nick: &nick, text: &text }
+        };
+        let (mut plain, mut numbered) = (BytesMut::new(), BytesMut::new());
+        encode_line(&mut plain, "Mon Nov  3 08:05:09 2026", &body);
+        chat_proto::encode_line_with_id(&mut numbered, "Mon Nov  3 08:05:09 2026", id, &body);
+        let plain = String::from_utf8_lossy(&plain);
+        let numbered = String::from_utf8_lossy(&numbered);
+        let (got, line) = chat_proto::split_message_id(&numbered);
+        prop_assert_eq!(got, Some(id));
+        prop_assert_eq!(line.as_ref(), plain.as_ref());
+        let (none, same) = chat_proto::split_message_id(&plain);
+        prop_assert_eq!(none, None);
+        prop_assert_eq!(same.as_ref(), plain.as_ref());
+    }
+
     #[test]
     fn notices_round_trip(nick in nick(), room in nick(), text in text(), count in 0usize..100_000) {
         round_trip(Body::Notice(Notice::Welcome { nick: &nick, motd: text.trim_start() }))?;

@@ -390,18 +390,6 @@ impl App {
         self.echo_own(&line);
         Action::Send(line)
     }
-
-    /// The lines to send after a reconnect, to get my nick and room back.
-    pub(crate) fn rejoin_lines(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if let Some(nick) = &self.nick {
-            lines.push(format!("/nick {nick}"));
-        }
-        if let Some(room) = &self.room {
-            lines.push(format!("/join {room}"));
-        }
-        lines
-    }
 }
 
 #[cfg(test)]
@@ -442,7 +430,6 @@ mod tests {
         assert_eq!(app.nicks().collect::<Vec<_>>(), ["alice", "Carol", "dave"]);
         app.on_line("[Tue Nov 24 21:03:35 2026] <dave> hey ALICE");
         assert!(app.entries.back().is_some_and(|entry| entry.mention));
-        assert_eq!(app.rejoin_lines(), ["/nick alice", "/join lobby"]);
     }
 
     #[test]

@@ -33,6 +33,7 @@ use self::history::History;
 use self::net::NetEvent;
 use self::theme::Theme;
 pub(crate) use self::theme::parse_time_format;
+use crate::catchup::Catchup;
 use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
 use crate::password::Password;
@@ -81,13 +82,18 @@ pub(crate) fn run(stream: Stream, peer: SocketAddr, options: Options) -> Result<
     let mut session = Session {
         writer: Some(writer),
         peer,
-        reconnect: options.reconnect,
+        catchup: options.reconnect.then(Catchup::new),
         password: options.password,
     };
     if options.insecure {
         app.say_local(crate::tls::INSECURE_WARNING);
     }
     session.send_password(&mut app);
+    if session.catchup.is_some() {
+        for line in Catchup::first_lines() {
+            session.send(&mut app, &line);
+        }
+    }
     if let Some(nick) = &options.nick {
         session.send(&mut app, &format!("/nick {nick}"));
     }
@@ -104,8 +110,9 @@ pub(crate) fn run(stream: Stream, peer: SocketAddr, options: Options) -> Result<
 struct Session {
     writer: Option<Stream>,
     peer: SocketAddr,
-    /// `--reconnect`: the reader will try again after a drop.
-    reconnect: bool,
+    /// `--reconnect`: the reader will try again after a drop, and this
+    /// catches up on what was missed.
+    catchup: Option<Catchup>,
     password: Option<Password>,
 }
 
@@ -201,7 +208,14 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
         Event::TermFailed(err) => {
             return Err(Error::new(format!("cannot read the terminal: {err}")));
         }
-        Event::Net(NetEvent::Line(line)) => app.on_line(&line),
+        Event::Net(NetEvent::Line(line)) => match session.catchup.as_mut() {
+            None => app.on_line(&line),
+            Some(catchup) => {
+                let outcome = catchup.on_line(&line);
+                outcome.show.iter().for_each(|line| app.on_line(line));
+                outcome.send.iter().for_each(|line| session.send(app, line));
+            }
+        },
         Event::Net(NetEvent::Closed(error)) => {
             session.writer = None;
             if app.quitting {
@@ -212,7 +226,7 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
                 Some(error) => format!("connection to {} lost: {error}", session.peer),
                 None => format!("{} closed the connection", session.peer),
             };
-            if session.reconnect {
+            if session.catchup.is_some() {
                 app.say_local(what);
             } else {
                 app.say_local(format!("{what} (Ctrl-C to leave)"));
@@ -237,11 +251,14 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
             session.peer = addr;
             app.server = addr.to_string();
             app.conn = ConnState::Connected;
-            let rejoin = app.rejoin_lines();
-            let how = match (&app.nick, &app.room) {
+            let Some(catchup) = session.catchup.as_mut() else {
+                return Ok(Flow::Go);
+            };
+            let how = match catchup.seat() {
                 (Some(nick), Some(room)) => format!("; rejoining #{room} as {nick}"),
                 _ => String::new(),
             };
+            let rejoin = catchup.reconnected();
             app.say_local(format!("reconnected to {addr}{how}"));
             session.send_password(app);
             for line in rejoin {

@@ -15,11 +15,6 @@ use super::Event;
 use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
 
-/// The first wait before a reconnect, doubled after each failure.
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-/// The longest wait between two reconnect attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
 /// What the reader tells the event loop.
 #[derive(Debug)]
 pub(crate) enum NetEvent {
@@ -93,27 +88,17 @@ fn read_lines(stream: &Stream, events: &Sender<Event>) -> Option<String> {
 
 /// Try until connected (or the event loop is gone); backs off between tries.
 fn reconnect_to(target: &Connector, events: &Sender<Event>) -> Option<Stream> {
-    let mut delay = FIRST_BACKOFF;
-    let mut error = None;
-    for attempt in 1.. {
+    let (stream, addr) = target.reconnect(|attempt, delay, error| {
         let waiting = NetEvent::Reconnecting {
             attempt,
             delay,
-            error: error.take(),
+            error,
         };
-        events.send(Event::Net(waiting)).ok()?;
-        thread::sleep(delay);
-        match target.connect() {
-            Ok((stream, addr)) => {
-                let writer = stream.try_clone().ok()?;
-                events
-                    .send(Event::Net(NetEvent::Connected(writer, addr)))
-                    .ok()?;
-                return Some(stream);
-            }
-            Err(err) => error = Some(err.to_string()),
-        }
-        delay = (delay * 2).min(MAX_BACKOFF);
-    }
-    None
+        events.send(Event::Net(waiting)).is_ok()
+    })?;
+    let writer = stream.try_clone().ok()?;
+    events
+        .send(Event::Net(NetEvent::Connected(writer, addr)))
+        .ok()?;
+    Some(stream)
 }

@@ -15,6 +15,7 @@
 //! In a cluster, history lives in Redis streams (every node reads the same
 //! one), so no file is opened.
 
+mod block;
 mod schema;
 mod thread;
 
@@ -71,7 +72,8 @@ pub fn open(path: &Path) -> Result<Opened, String> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
     schema::prepare(&conn).map_err(|e| e.to_string())?;
-    let next_id = schema::max_id(&conn).map_err(|e| e.to_string())? + 1;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let next_id = schema::start_run(&conn, now_ms).map_err(|e| e.to_string())?;
     let rooms = schema::rooms(&conn).map_err(|e| e.to_string())?;
     Ok(Opened {
         conn,

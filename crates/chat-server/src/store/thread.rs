@@ -367,3 +367,49 @@ mod tests {
         assert_eq!(kept, [stored(1), stored(2)]);
     }
 }
+
+#[cfg(test)]
+mod cost {
+    use std::time::Instant;
+
+    use chrono::{FixedOffset, TimeZone};
+
+    use super::*;
+
+    /// What a line costs the store thread, written as the thread writes
+    /// (batches of 4096 in one transaction), then indexed for `/search`.
+    /// A measurement, not a check: `cargo test --release -p chat-server
+    /// store_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement; run it by name"]
+    #[allow(clippy::print_stderr)] // the figures are the point
+    fn store_cost_per_line() {
+        let dir = std::env::temp_dir().join(format!("chat-store-cost-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let opened = super::super::open(&dir.join("cost.sqlite3")).expect("open");
+        let mut conn = opened.conn;
+        let time = FixedOffset::east_opt(0)
+            .and_then(|zone| zone.timestamp_millis_opt(1_790_000_000_000).single())
+            .expect("a time");
+        let text = "a line of chat that is about sixty-four bytes long, give or take";
+        let lines: Vec<NewLine> = (1..=200_000)
+            .map(|id| NewLine::new(id, "lobby", time, false, "sender1", text))
+            .collect();
+        let began = Instant::now();
+        for batch in lines.chunks(BATCH_MAX) {
+            schema::insert(&mut conn, batch.iter().map(schema::Row::from)).expect("insert");
+        }
+        let written = began.elapsed();
+        let began = Instant::now();
+        while schema::index_some(&mut conn, INDEX_STEP).expect("index") > 0 {}
+        let indexed = began.elapsed();
+        let per = |d: std::time::Duration| d.as_nanos() as f64 / lines.len() as f64;
+
+        eprintln!(
+            "store cost per line: write {:.0} ns, index {:.0} ns",
+            per(written),
+            per(indexed)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
