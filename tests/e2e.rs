@@ -13,6 +13,7 @@ mod console;
 mod ipv6;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod netcat;
 mod raw;
 mod sanitize;

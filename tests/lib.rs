@@ -7,7 +7,8 @@
 //! - [`ServerProcess`] runs `chat-server` in a temp dir of its own on a free
 //!   port and knows the addresses it listens on ([`ServerBuilder`] for a
 //!   config file, more listeners or a lower descriptor limit).
-//! - [`Client`] is a line client over a `TcpStream`, with deadlines.
+//! - [`Client`] is a line client over a `TcpStream`, with deadlines;
+//!   [`http_get`] asks the `[metrics]` listener.
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
 //! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
@@ -23,6 +24,7 @@
 mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
+    pub(crate) mod http;
     pub(crate) mod proc;
     pub(crate) mod redis;
     pub(crate) mod require;
@@ -37,6 +39,7 @@ use std::time::Duration;
 
 pub use support::bins::{bin, command};
 pub use support::client::Client;
+pub use support::http::{HttpReply, http_get, http_request};
 pub use support::proc::{Proc, Stream};
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};

@@ -19,6 +19,8 @@ pub struct ServerProcess {
     /// Every listener, in the order printed, and whether it is TLS.
     listeners: Vec<(SocketAddr, bool)>,
     addrs: Vec<SocketAddr>,
+    /// The `[metrics]` listener, once its line was read.
+    metrics: Option<SocketAddr>,
     dir: TempDir,
 }
 
@@ -102,6 +104,7 @@ impl ServerBuilder {
             proc,
             listeners,
             addrs,
+            metrics: None,
             dir,
         }
     }
@@ -189,6 +192,38 @@ impl ServerProcess {
                 let kind = if tls { "TLS" } else { "plain" };
                 panic!("the server has no {kind} listener\n{}", self.report())
             })
+    }
+
+    /// The `[metrics]` listener's address (the config must set one): read
+    /// from the `metrics on http://ADDR/metrics` line that follows the
+    /// `listening on` lines.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        if let Some(addr) = self.metrics {
+            return addr;
+        }
+        let line = self.proc.expect_stderr("metrics on http://");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("bad metrics line {line:?}\n{}", self.report()));
+        self.metrics = Some(addr);
+        addr
+    }
+
+    /// Sends `signal` (`libc::SIGHUP`, say) to the server.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).unwrap_or(libc::pid_t::MAX);
+        // SAFETY: kill(2) with a valid signal number has no memory-safety
+        // preconditions; the pid is our own child, not yet reaped.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {signal}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     /// The server's working directory.

@@ -10,7 +10,13 @@
 use crate::{Result, cargo, project_root, run_status, tools};
 
 /// Every target in `fuzz/Cargo.toml`.
-pub(crate) const TARGETS: &[&str] = &["line_codec", "raw_codec", "command_parser", "hub"];
+pub(crate) const TARGETS: &[&str] = &[
+    "line_codec",
+    "raw_codec",
+    "command_parser",
+    "http_head",
+    "hub",
+];
 
 pub(crate) fn run(args: &[&str]) -> Result {
     let mut seconds = 60u64;

@@ -73,6 +73,11 @@ impl Hub {
         self.chat.members().len()
     }
 
+    /// In a cluster, whether the link to Redis is up; `None` alone.
+    pub fn cluster_up(&self) -> Option<bool> {
+        self.node.link_up()
+    }
+
     pub fn room_count(&self) -> usize {
         self.chat.members().rooms().len()
     }
@@ -136,7 +141,7 @@ impl Hub {
         self.chat
             .tell_connection(out, id, framing, now, Notice::Error { text });
         out.close(id);
-        if let Some(refused) = self.counters.refused() {
+        if let Some(refused) = self.counters.refused(text) {
             out.console(&format!(
                 "refused {peer}: {text} ({refused} refusals so far)"
             ));
@@ -205,6 +210,7 @@ impl Hub {
             }
             Login::Refused { peer, framing } => {
                 // The secret is never logged, right or wrong.
+                self.counters.wrong_password();
                 out.console(&format!("wrong password from {peer}"));
                 let text = "wrong password";
                 self.chat
@@ -293,6 +299,7 @@ impl Hub {
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
+            self.counters.left(why);
             self.console.forget(id);
             self.admission.left(client.peer.ip());
             self.node.left(out, id, &client.nick);

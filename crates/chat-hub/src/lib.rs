@@ -28,7 +28,8 @@
 //!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
 //!   cluster), `pace.rs` (`QueryPace`: one cluster query a second per
 //!   client);
-//! - `config.rs` (`HubConfig`, each setting defined once).
+//! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
+//!   `reasons.rs` (what `/stats` and the metrics count).
 
 mod admission;
 mod bans;
@@ -47,6 +48,7 @@ mod node;
 mod operators;
 mod outbox;
 mod pace;
+mod reasons;
 mod rooms;
 mod sanctions;
 mod stats;
@@ -61,6 +63,7 @@ pub use hub::Hub;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
+pub use reasons::{DISCONNECTS, REFUSALS, ReasonCounts};
 pub use stats::HubStats;
 
 /// The hub's notion of now: local time with its UTC offset.

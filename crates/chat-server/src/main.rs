@@ -15,6 +15,7 @@ use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
+use chat_server::http_endpoints::HttpEndpoints;
 use chat_server::server::{Server, TICK};
 use clap::Parser;
 
@@ -110,6 +111,20 @@ fn run(config: &Config) -> Result<(), Failure> {
     if listening == 0 {
         return Err(Failure::Run("no address to listen on".into()));
     }
+    // After the chat listeners: scripts waiting for `listening on` lines
+    // see them first.
+    let http = match &config.metrics {
+        None => None,
+        Some(metrics) => {
+            let (id, bound) = reactor
+                .listen(metrics.listen)
+                .map_err(|e| format!("cannot listen on {} (metrics): {e}", metrics.listen))?;
+            // Still answering `/health` (503) while the clients drain.
+            reactor.net().keep_listening(id);
+            eprintln!("metrics on http://{bound}/metrics");
+            Some(HttpEndpoints::new(id))
+        }
+    };
     reactor
         .watch_signals(&[libc::SIGINT, libc::SIGTERM])
         .map_err(|e| format!("cannot watch signals: {e}"))?;
@@ -166,6 +181,8 @@ fn run(config: &Config) -> Result<(), Failure> {
     reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
+    server.http = http;
+    server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
     let waker = reactor.waker();
     let wake = Arc::new(move || {
         let _ = waker.wake();

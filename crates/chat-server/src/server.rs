@@ -13,14 +13,17 @@ use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
+use crate::http_endpoints::{self, HttpEndpoints};
+use crate::metrics;
 use crate::verifier::Verifier;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
 const EVENTS_PER_WAKE: usize = 4096;
 
-/// How long a stopping server waits for queued output to drain.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping server waits for queued output to drain, unless
+/// `shutdown_linger` says otherwise.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// How often the hub's clock ticks: delayed (flood-controlled) lines are
 /// released at this granularity, and timeouts are swept once a second.
@@ -37,6 +40,10 @@ pub struct Server {
     /// The `/oper` password checker's thread (without it, every `/oper`
     /// is answered "busy").
     pub verifier: Option<Verifier>,
+    /// The `[metrics]` listener's connections, when it is on.
+    pub http: Option<HttpEndpoints>,
+    /// How long a stop waits for queued output (`shutdown_linger`).
+    pub shutdown_linger: Duration,
     stopping: bool,
 }
 
@@ -52,6 +59,8 @@ impl Server {
             console_on_stdout,
             cluster: None,
             verifier: None,
+            http: None,
+            shutdown_linger: SHUTDOWN_GRACE,
             stopping: false,
         }
     }
@@ -67,6 +76,7 @@ struct NetOutbox<'a> {
     console_on_stdout: bool,
     cluster: Option<&'a Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
+    linger: Duration,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -89,7 +99,7 @@ impl Outbox for NetOutbox<'_> {
 
     fn shutdown(&mut self) {
         self.net.close_listeners();
-        self.net.stop_when_drained(SHUTDOWN_GRACE);
+        self.net.stop_when_drained(self.linger);
     }
 
     fn cluster(&mut self, request: ClusterRequest) -> bool {
@@ -117,28 +127,73 @@ impl Server {
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_ref(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
+            linger: self.shutdown_linger,
         };
         (&mut self.hub, out)
+    }
+
+    /// A whole request on the metrics listener: answered, then closed.
+    fn serve_http(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
+        let Some(http) = &mut self.http else { return };
+        let Some(request) = http.received(net, conn, data) else {
+            return;
+        };
+        let (hub, stopping) = (&self.hub, self.stopping);
+        let response = http_endpoints::answer(&request, |path| match path {
+            "/metrics" => Some((
+                chat_net::http::Status::OK,
+                metrics::CONTENT_TYPE,
+                metrics::render(hub, &net.stats()),
+            )),
+            "/health" => Some(match metrics::health(hub, stopping) {
+                Ok(text) => (chat_net::http::Status::OK, "text/plain", text.to_owned()),
+                Err(why) => (
+                    chat_net::http::Status::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    why,
+                ),
+            }),
+            _ => None,
+        });
+        http_endpoints::respond(net, conn, response);
+    }
+
+    fn is_http(&self, conn: ConnId) -> bool {
+        self.http.as_ref().is_some_and(|http| http.owns(conn))
     }
 }
 
 impl Handler for Server {
-    fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, _listener: ListenerId) {
+    fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, listener: ListenerId) {
+        if let Some(http) = &mut self.http
+            && http.listener() == listener
+        {
+            return http.accepted(net, conn);
+        }
         let (hub, mut out) = self.parts(net);
         hub.connected(&mut out, ClientId(conn.0), peer, now());
     }
 
     fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
+        if self.is_http(conn) {
+            return self.serve_http(net, conn, data);
+        }
         let (hub, mut out) = self.parts(net);
         hub.received(&mut out, ClientId(conn.0), data, now());
     }
 
     fn read_closed(&mut self, net: &mut Net, conn: ConnId) {
+        if self.is_http(conn) {
+            return net.close_after_flush(conn);
+        }
         let (hub, mut out) = self.parts(net);
         hub.read_closed(&mut out, ClientId(conn.0), now());
     }
 
     fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
+        if self.http.as_mut().is_some_and(|http| http.closed(conn)) {
+            return;
+        }
         let why = match reason {
             CloseReason::PeerClosed | CloseReason::Local => Gone::Closed,
             CloseReason::QueueOverflow => Gone::TooSlow,
@@ -186,6 +241,9 @@ impl Handler for Server {
     fn timer(&mut self, net: &mut Net, _timer: TimerId) {
         let (hub, mut out) = self.parts(net);
         hub.tick(&mut out, now());
+        if let Some(http) = &mut self.http {
+            http.sweep(net);
+        }
         net.set_timer(TICK);
     }
 
