@@ -3,6 +3,7 @@
 //! `chat_tests` library (lib.rs).
 
 mod chat;
+mod check_config;
 mod cli;
 mod client_binary;
 mod client_tls;

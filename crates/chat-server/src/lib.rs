@@ -14,6 +14,7 @@ pub mod console_input;
 pub mod http_endpoints;
 pub mod metrics;
 pub mod ops_config;
+pub mod preflight;
 pub mod server;
 pub mod tls;
 mod toml_location;

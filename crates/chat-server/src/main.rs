@@ -16,6 +16,7 @@ use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
 use chat_server::http_endpoints::HttpEndpoints;
+use chat_server::preflight::{self, Checked};
 use chat_server::server::{Server, TICK};
 use clap::Parser;
 
@@ -24,26 +25,27 @@ fn main() -> ExitCode {
     if args.hash_password {
         return hash_password();
     }
-    let mut config = match &args.config {
-        Some(path) => match Config::load(path) {
-            Ok(config) => config,
-            Err(e) => {
-                eprintln!("chat-server: error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => Config::default(),
+    let config = match preflight::settings(&args) {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
     };
-    args.apply(&mut config);
-    if let Err((key, message)) = config.check() {
-        eprintln!("chat-server: error: command line: `{key}`: {message}");
-        return ExitCode::from(2);
-    }
     if args.print_config {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
     }
-    match run(&config) {
+    let tls = match preflight::tls_configs(&config, args.config.as_deref()) {
+        Ok(tls) => tls,
+        Err(e) => return config_error(&e),
+    };
+    if args.check_config {
+        let source = args
+            .config
+            .as_deref()
+            .map_or("the built-in defaults".into(), |p| p.display().to_string());
+        println!("{source}: the configuration is good");
+        return ExitCode::SUCCESS;
+    }
+    match run(&Checked { config, tls }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(e)) => {
             let file = args
@@ -60,6 +62,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// A configuration that cannot be used: said, and exit code 2.
+fn config_error(message: &str) -> ExitCode {
+    eprintln!("chat-server: error: {message}");
+    ExitCode::from(2)
+}
+
 /// Why the server could not run: a configuration fault (exit 2) or anything
 /// else (exit 1).
 enum Failure {
@@ -73,7 +81,8 @@ impl From<String> for Failure {
     }
 }
 
-fn run(config: &Config) -> Result<(), Failure> {
+fn run(checked: &Checked) -> Result<(), Failure> {
+    let config = &checked.config;
     let keepalive = (config.keepalive > 0).then(|| Duration::from_secs(config.keepalive));
     let net_config = NetConfig {
         max_queue_bytes: config.max_queue_bytes,
@@ -84,15 +93,11 @@ fn run(config: &Config) -> Result<(), Failure> {
     let defaults = Config::default().listen;
     let mut listening = 0;
     let mut first_port = None;
-    for listen in &config.listen {
+    for (listen, tls) in config.listen.iter().zip(&checked.tls) {
         let addr = listen.addr();
-        let bound = match listen.tls() {
+        let bound = match tls {
             None => reactor.listen(addr),
-            Some(files) => {
-                let tls = chat_server::tls::server_config(&files.cert, &files.key)
-                    .map_err(|e| Failure::Config(format!("key `listen`: {e}")))?;
-                reactor.listen_tls(addr, tls)
-            }
+            Some(tls) => reactor.listen_tls(addr, Arc::clone(tls)),
         };
         match bound {
             Ok((_, bound)) => {
