@@ -17,6 +17,7 @@ mod limits;
 mod metrics;
 mod netcat;
 mod raw;
+mod reload;
 mod sanitize;
 mod scenario;
 mod secrets;

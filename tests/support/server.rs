@@ -43,6 +43,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Writes `contents` to `name` in the server's temp dir (a file the
+    /// config names, such as a certificate).
+    pub fn file(self, name: &str, contents: &str) -> ServerBuilder {
+        self.dir.write(name, contents);
+        self
+    }
+
     /// Adds command-line arguments.
     pub fn args(mut self, args: &[&str]) -> ServerBuilder {
         self.args.extend(args.iter().map(|&arg| arg.to_owned()));
@@ -91,12 +98,17 @@ impl ServerBuilder {
         let listeners: Vec<(SocketAddr, bool)> = (0..listeners)
             .map(|_| {
                 let line = proc.expect_stderr("listening on ");
-                // `listening on ADDR` or `listening on ADDR (TLS)`.
-                let addr = line.split_whitespace().nth(2).unwrap_or_default();
+                // `listening on ADDR` or `listening on ADDR (TLS)`, alone
+                // or as the message of a JSON line (`log_format = "json"`).
+                let said = line.split("listening on ").nth(1).unwrap_or_default();
+                let addr = said
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap_or_default();
                 let addr = addr
                     .parse()
                     .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-                (addr, line.ends_with(" (TLS)"))
+                (addr, said.contains(" (TLS)"))
             })
             .collect();
         let addrs = listeners.iter().map(|&(addr, _)| addr).collect();
@@ -205,7 +217,7 @@ impl ServerProcess {
         let addr = line
             .split("http://")
             .nth(1)
-            .and_then(|rest| rest.split('/').next())
+            .and_then(|rest| rest.split(['/', '"']).next())
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("bad metrics line {line:?}\n{}", self.report()));
         self.metrics = Some(addr);

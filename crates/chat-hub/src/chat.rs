@@ -59,6 +59,11 @@ impl Chat {
         }
     }
 
+    /// Stamps lines in `format` from now on (a reload).
+    pub(crate) fn set_timestamp(&mut self, format: chat_proto::TimestampFormat) {
+        self.delivery.set_timestamp(format);
+    }
+
     pub(crate) fn members(&self) -> &Membership {
         &self.members
     }
@@ -306,7 +311,7 @@ impl Chat {
             .send_many(out, self.members.clients(), to, now, &body);
         if config.echo_messages {
             let name = &self.members.room(room).name;
-            out.console(&format!("[{name}] {body} ({})", client.peer));
+            out.said(&format!("[{name}] {body} ({})", client.peer));
         }
         let delivery = &mut self.delivery;
         self.members.record_said(id, now.timestamp(), |nick, slot| {
@@ -404,7 +409,7 @@ impl Chat {
         };
         let clients = self.members.clients();
         if nick_key(to) == nick_key(&config.operator_name) {
-            out.console(&format!("*{}* {text} ({})", from.nick, from.peer));
+            out.said(&format!("*{}* {text} ({})", from.nick, from.peer));
             let to = &config.operator_name;
             let body = Body::PrivateSent { to, text };
             self.delivery.send_one(out, clients, id, now, &body);

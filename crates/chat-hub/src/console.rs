@@ -241,7 +241,7 @@ fn prompt(chat: &Chat, config: &HubConfig, out: &mut dyn Outbox, target: Option<
     if let Some(nick) = target.and_then(|id| chat.members().nick(id))
         && config.echo_messages
     {
-        out.console(&format!("reply to {nick}:"));
+        out.said(&format!("reply to {nick}:"));
     }
 }
 

@@ -29,6 +29,8 @@ use crate::{
     ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
 };
 
+pub(crate) mod reconfigure;
+
 #[derive(Debug)]
 pub struct Hub {
     config: HubConfig,

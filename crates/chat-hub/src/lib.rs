@@ -60,6 +60,7 @@ pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
+pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};

@@ -26,7 +26,7 @@ config file again and apply what can change without a restart; a bad file change
 Exit codes: 0 after a clean stop, 1 when a listener cannot be opened, 2 for a bad \
 command line or server.toml.";
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about = "A one-thread TCP chat server", long_about = LONG_ABOUT)]
 pub struct Args {
     /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or

@@ -16,7 +16,9 @@ use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
 use chat_server::http_endpoints::HttpEndpoints;
+use chat_server::log;
 use chat_server::preflight::{self, Checked};
+use chat_server::reload::Reloader;
 use chat_server::server::{Server, TICK};
 use clap::Parser;
 
@@ -45,18 +47,19 @@ fn main() -> ExitCode {
         println!("{source}: the configuration is good");
         return ExitCode::SUCCESS;
     }
-    match run(&Checked { config, tls }) {
+    chat_server::log::init(&config.log_level, config.log_format);
+    match run(&args, &Checked { config, tls }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(e)) => {
             let file = args
                 .config
                 .as_deref()
                 .map_or("command line".into(), |p| p.display().to_string());
-            eprintln!("chat-server: error: {file}: {e}");
+            log::error(&format!("error: {file}: {e}"));
             ExitCode::from(2)
         }
         Err(Failure::Run(e)) => {
-            eprintln!("chat-server: {e}");
+            log::error(&e);
             ExitCode::FAILURE
         }
     }
@@ -81,7 +84,7 @@ impl From<String> for Failure {
     }
 }
 
-fn run(checked: &Checked) -> Result<(), Failure> {
+fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let config = &checked.config;
     let keepalive = (config.keepalive > 0).then(|| Duration::from_secs(config.keepalive));
     let net_config = NetConfig {
@@ -93,6 +96,7 @@ fn run(checked: &Checked) -> Result<(), Failure> {
     let defaults = Config::default().listen;
     let mut listening = 0;
     let mut first_port = None;
+    let mut listener_ids = Vec::new();
     for (listen, tls) in config.listen.iter().zip(&checked.tls) {
         let addr = listen.addr();
         let bound = match tls {
@@ -100,15 +104,17 @@ fn run(checked: &Checked) -> Result<(), Failure> {
             Some(tls) => reactor.listen_tls(addr, Arc::clone(tls)),
         };
         match bound {
-            Ok((_, bound)) => {
+            Ok((id, bound)) => {
                 let scheme = if listen.tls().is_some() { " (TLS)" } else { "" };
-                eprintln!("listening on {bound}{scheme}");
+                log::announce(&format!("listening on {bound}{scheme}"));
+                listener_ids.push(Some(id));
                 listening += 1;
                 first_port.get_or_insert(bound.port());
             }
             // The default IPv6 listener is a bonus on hosts without IPv6.
             Err(e) if defaults.contains(listen) && addr.is_ipv6() => {
-                eprintln!("chat-server: not listening on {addr}: {e}");
+                log::warn(&format!("not listening on {addr}: {e}"));
+                listener_ids.push(None);
             }
             Err(e) => return Err(Failure::Run(format!("cannot listen on {addr}: {e}"))),
         }
@@ -126,12 +132,12 @@ fn run(checked: &Checked) -> Result<(), Failure> {
                 .map_err(|e| format!("cannot listen on {} (metrics): {e}", metrics.listen))?;
             // Still answering `/health` (503) while the clients drain.
             reactor.net().keep_listening(id);
-            eprintln!("metrics on http://{bound}/metrics");
+            log::announce(&format!("metrics on http://{bound}/metrics"));
             Some(HttpEndpoints::new(id))
         }
     };
     reactor
-        .watch_signals(&[libc::SIGINT, libc::SIGTERM])
+        .watch_signals(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
         .map_err(|e| format!("cannot watch signals: {e}"))?;
 
     let console_on = config
@@ -147,7 +153,9 @@ fn run(checked: &Checked) -> Result<(), Failure> {
     } else {
         None
     };
-    let mut hub_config = config.hub_config(console_on);
+    // The hub words every event; what is chatter (message text) it marks
+    // as such (`Outbox::said`), and the log keeps that at debug.
+    let mut hub_config = config.hub_config(true);
     let bridge = match &config.cluster {
         None => None,
         Some(cluster) => {
@@ -160,7 +168,10 @@ fn run(checked: &Checked) -> Result<(), Failure> {
                 // Three renewals per lease: one lost renewal loses no nick.
                 sync_seconds: (cluster.nick_lease_seconds / 3).max(1) as i64,
             });
-            eprintln!("cluster: node {node}, redis {}", cluster.redis_url);
+            log::info(&format!(
+                "cluster: node {node}, redis {}",
+                cluster.redis_url
+            ));
             let waker = reactor.waker();
             let wake = Arc::new(move || {
                 let _ = waker.wake();
@@ -188,6 +199,7 @@ fn run(checked: &Checked) -> Result<(), Failure> {
     server.cluster = bridge;
     server.http = http;
     server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
+    server.reloader = Some(Reloader::new(args.clone(), config.clone(), listener_ids));
     let waker = reactor.waker();
     let wake = Arc::new(move || {
         let _ = waker.wake();

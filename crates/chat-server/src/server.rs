@@ -15,6 +15,7 @@ use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
 use crate::http_endpoints::{self, HttpEndpoints};
 use crate::metrics;
+use crate::reload::Reloader;
 use crate::verifier::Verifier;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
@@ -44,6 +45,8 @@ pub struct Server {
     pub http: Option<HttpEndpoints>,
     /// How long a stop waits for queued output (`shutdown_linger`).
     pub shutdown_linger: Duration,
+    /// Reads the configuration again on SIGHUP and `/reload`.
+    pub reloader: Option<Reloader>,
     stopping: bool,
 }
 
@@ -61,6 +64,7 @@ impl Server {
             verifier: None,
             http: None,
             shutdown_linger: SHUTDOWN_GRACE,
+            reloader: None,
             stopping: false,
         }
     }
@@ -89,12 +93,20 @@ impl Outbox for NetOutbox<'_> {
     }
 
     fn console(&mut self, line: &str) {
-        // A console or log that cannot be written must not stop the chat.
-        let _ = if self.console_on_stdout {
-            writeln!(std::io::stdout().lock(), "{line}")
+        if self.console_on_stdout {
+            // A console that cannot be written must not stop the chat.
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
         } else {
-            writeln!(std::io::stderr().lock(), "chat-server: {line}")
-        };
+            crate::log::info(line);
+        }
+    }
+
+    fn said(&mut self, line: &str) {
+        if self.console_on_stdout {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        } else {
+            crate::log::debug(line);
+        }
     }
 
     fn shutdown(&mut self) {
@@ -156,6 +168,22 @@ impl Server {
             _ => None,
         });
         http_endpoints::respond(net, conn, response);
+    }
+
+    /// SIGHUP or `/reload`: the configuration read again and applied
+    /// where it can be, or, if it is bad, nothing changed.
+    fn reload(&mut self, net: &mut Net) {
+        let Some(reloader) = &mut self.reloader else {
+            return;
+        };
+        if reloader.file().is_none() {
+            crate::log::info("reload: no --config file to read again; nothing changed");
+            return;
+        }
+        match reloader.reload(&mut self.hub, net, &mut self.shutdown_linger) {
+            Ok(reloaded) => crate::log::reloaded(&reloaded),
+            Err(e) => crate::log::reload_refused(&e),
+        }
     }
 
     fn is_http(&self, conn: ConnId) -> bool {
@@ -224,6 +252,10 @@ impl Handler for Server {
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();
         let mut closed = false;
         for input in inputs {
+            if matches!(&input, ConsoleInput::Line(line) if line.trim() == "/reload") {
+                self.reload(net);
+                continue;
+            }
             let (hub, mut out) = self.parts(net);
             match input {
                 ConsoleInput::Line(line) => hub.console_line(&mut out, &line, now()),
@@ -247,7 +279,10 @@ impl Handler for Server {
         net.set_timer(TICK);
     }
 
-    fn signal(&mut self, net: &mut Net, _signal: i32) {
+    fn signal(&mut self, net: &mut Net, signal: i32) {
+        if signal == libc::SIGHUP {
+            return self.reload(net);
+        }
         if self.stopping {
             // A second signal: stop now, without waiting for slow clients.
             net.stop();
