@@ -31,6 +31,7 @@ pub struct ServerBuilder {
     args: Vec<String>,
     listeners: Option<usize>,
     max_fds: Option<u64>,
+    env: Vec<(String, String)>,
 }
 
 impl ServerBuilder {
@@ -47,6 +48,12 @@ impl ServerBuilder {
     /// config names, such as a certificate).
     pub fn file(self, name: &str, contents: &str) -> ServerBuilder {
         self.dir.write(name, contents);
+        self
+    }
+
+    /// Sets an environment variable for the server (`NOTIFY_SOCKET`, say).
+    pub fn env(mut self, name: &str, value: &str) -> ServerBuilder {
+        self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -80,6 +87,7 @@ impl ServerBuilder {
             mut args,
             listeners,
             max_fds,
+            env,
         } = self;
         let listeners =
             listeners.unwrap_or_else(|| match args.iter().filter(|&a| a == "--listen").count() {
@@ -90,7 +98,7 @@ impl ServerBuilder {
                 n => n,
             });
         let mut cmd = command("chat-server");
-        cmd.current_dir(dir.path()).args(&args);
+        cmd.current_dir(dir.path()).args(&args).envs(env);
         if let Some(max_fds) = max_fds {
             limit_fds(&mut cmd, max_fds);
         }
@@ -149,6 +157,7 @@ impl ServerProcess {
             args: Vec::new(),
             listeners: None,
             max_fds: None,
+            env: Vec::new(),
         }
     }
 

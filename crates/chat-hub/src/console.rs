@@ -26,6 +26,7 @@ pub(crate) const HELP: &[&str] = &[
     "/bans              list the bans",
     "/motd TEXT         set the message of the day",
     "/stats             show counters",
+    "/reload            read the config file again, as SIGHUP does (the server's)",
     "/quit              shut the server down",
 ];
 

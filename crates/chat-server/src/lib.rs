@@ -14,6 +14,7 @@ pub mod console_input;
 pub mod http_endpoints;
 pub mod log;
 pub mod metrics;
+pub mod notify;
 pub mod ops_config;
 pub mod preflight;
 pub mod reload;

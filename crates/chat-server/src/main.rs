@@ -207,6 +207,9 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let verifier = chat_server::verifier::spawn(wake)
         .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
     server.verifier = Some(verifier);
+    server.watchdog =
+        chat_server::notify::watchdog_interval().map(|every| (every, std::time::Instant::now()));
+    chat_server::notify::ready();
     reactor
         .run(&mut server)
         .map_err(|e| Failure::Run(format!("reactor failed: {e}")))

@@ -47,6 +47,9 @@ pub struct Server {
     pub shutdown_linger: Duration,
     /// Reads the configuration again on SIGHUP and `/reload`.
     pub reloader: Option<Reloader>,
+    /// When the service manager wants `WATCHDOG=1`: how often, and when
+    /// it was last sent.
+    pub watchdog: Option<(Duration, std::time::Instant)>,
     stopping: bool,
 }
 
@@ -65,6 +68,7 @@ impl Server {
             http: None,
             shutdown_linger: SHUTDOWN_GRACE,
             reloader: None,
+            watchdog: None,
             stopping: false,
         }
     }
@@ -110,6 +114,7 @@ impl Outbox for NetOutbox<'_> {
     }
 
     fn shutdown(&mut self) {
+        crate::notify::stopping();
         self.net.close_listeners();
         self.net.stop_when_drained(self.linger);
     }
@@ -180,10 +185,12 @@ impl Server {
             crate::log::info("reload: no --config file to read again; nothing changed");
             return;
         }
+        crate::notify::reloading();
         match reloader.reload(&mut self.hub, net, &mut self.shutdown_linger) {
             Ok(reloaded) => crate::log::reloaded(&reloaded),
             Err(e) => crate::log::reload_refused(&e),
         }
+        crate::notify::ready();
     }
 
     fn is_http(&self, conn: ConnId) -> bool {
@@ -275,6 +282,12 @@ impl Handler for Server {
         hub.tick(&mut out, now());
         if let Some(http) = &mut self.http {
             http.sweep(net);
+        }
+        if let Some((every, last)) = &mut self.watchdog
+            && net.now().duration_since(*last) >= *every
+        {
+            *last = net.now();
+            crate::notify::watchdog();
         }
         net.set_timer(TICK);
     }
