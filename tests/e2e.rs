@@ -11,6 +11,7 @@ mod cluster;
 mod cluster_security;
 mod config;
 mod console;
+mod dist;
 mod ipv6;
 mod lifecycle;
 mod limits;

@@ -59,6 +59,10 @@ pub struct Args {
     #[arg(long)]
     pub no_console: bool,
 
+    /// Write the man page or a shell's completions on stdout and exit (for packaging)
+    #[arg(long, value_name = "WHAT", hide = true)]
+    pub generate: Option<crate::generate::Generate>,
+
     /// How client bytes are cut into messages (overrides `framing`)
     #[arg(long, value_name = "FRAMING", value_parser = framing_parser())]
     pub framing: Option<Framing>,

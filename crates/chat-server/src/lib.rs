@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod console_input;
+pub mod generate;
 pub mod http_endpoints;
 pub mod log;
 pub mod metrics;

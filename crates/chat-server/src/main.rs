@@ -15,15 +15,26 @@ use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
+use chat_server::generate;
 use chat_server::http_endpoints::HttpEndpoints;
 use chat_server::log;
 use chat_server::preflight::{self, Checked};
 use chat_server::reload::Reloader;
 use chat_server::server::{Server, TICK};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(what) = args.generate {
+        let written = generate::write(Args::command(), what, &mut std::io::stdout().lock());
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-server: cannot write it: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.hash_password {
         return hash_password();
     }
