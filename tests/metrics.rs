@@ -130,3 +130,19 @@ fn health_is_ok_and_other_requests_get_clear_answers() {
     let mut client = server.join();
     client.sync();
 }
+
+#[test]
+fn health_says_503_while_clients_drain_after_a_stop() {
+    let config = format!("shutdown_linger = 5\n{METRICS}");
+    let mut server = ServerProcess::start_with_config(&config, &["--console"]);
+    let metrics = server.metrics_addr();
+    // A client that never closes keeps the drain going for the linger.
+    let _stays = server.join();
+    server.console("/quit");
+    server.expect_console("shutting down");
+    let health = http_get(metrics, "/health");
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (503, "shutting down\n")
+    );
+}

@@ -75,6 +75,11 @@ impl Hub {
         self.chat.members().len()
     }
 
+    /// A stop began (a signal, or the console's `/quit`).
+    pub fn is_shutting_down(&self) -> bool {
+        self.chat.is_shutting_down()
+    }
+
     /// In a cluster, whether the link to Redis is up; `None` alone.
     pub fn cluster_up(&self) -> Option<bool> {
         self.node.link_up()

@@ -143,8 +143,8 @@ fn turn_histogram(out: &mut String, net: &NetStats) {
 }
 
 /// `/health`: whether this server serves, and if not, why.
-pub fn health(hub: &Hub, stopping: bool) -> Result<&'static str, String> {
-    if stopping {
+pub fn health(hub: &Hub) -> Result<&'static str, String> {
+    if hub.is_shutting_down() {
         return Err("shutting down\n".into());
     }
     if hub.cluster_up() == Some(false) {

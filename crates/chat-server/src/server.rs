@@ -155,14 +155,14 @@ impl Server {
         let Some(request) = http.received(net, conn, data) else {
             return;
         };
-        let (hub, stopping) = (&self.hub, self.stopping);
+        let hub = &self.hub;
         let response = http_endpoints::answer(&request, |path| match path {
             "/metrics" => Some((
                 chat_net::http::Status::OK,
                 metrics::CONTENT_TYPE,
                 metrics::render(hub, &net.stats()),
             )),
-            "/health" => Some(match metrics::health(hub, stopping) {
+            "/health" => Some(match metrics::health(hub) {
                 Ok(text) => (chat_net::http::Status::OK, "text/plain", text.to_owned()),
                 Err(why) => (
                     chat_net::http::Status::SERVICE_UNAVAILABLE,
