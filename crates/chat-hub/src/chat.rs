@@ -143,9 +143,8 @@ impl Chat {
                 pending_nick: None,
             });
         let nick = self.members.nick(id).unwrap_or_default();
-        if config.echo_messages {
-            out.console(&format!("{nick} connected from {peer}"));
-        }
+        // An event for the console or the log, watched or not.
+        out.console(&format!("{nick} connected from {peer}"));
         if config.framing == Framing::Line {
             let motd = &config.motd;
             let welcome = Body::Notice(Notice::Welcome { nick, motd });
@@ -260,9 +259,7 @@ impl Chat {
         self.leave_room(config, out, id, Some(why), now);
         let client = self.members.remove(id)?;
         self.delivery.forget(id);
-        if config.echo_messages || why != "quit" {
-            out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
-        }
+        out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
         Some(client)
     }
 
@@ -360,9 +357,7 @@ impl Chat {
             new: nick,
         });
         self.announce(config, out, room, id, &body, now);
-        if config.echo_messages {
-            out.console(&format!("{old} is now known as {nick}"));
-        }
+        out.console(&format!("{old} is now known as {nick}"));
         Some(old)
     }
 

@@ -164,9 +164,11 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     } else {
         None
     };
-    // The hub words every event; what is chatter (message text) it marks
-    // as such (`Outbox::said`), and the log keeps that at debug.
-    let mut hub_config = config.hub_config(true);
+    // Message text is worded (`Outbox::said`) only for someone to read it:
+    // an operator at the console, or a log at debug from the start.
+    // Otherwise a relayed line costs no formatting at all.
+    let echo = console_on || tracing::enabled!(target: log::TARGET, tracing::Level::DEBUG);
+    let mut hub_config = config.hub_config(echo);
     let bridge = match &config.cluster {
         None => None,
         Some(cluster) => {
