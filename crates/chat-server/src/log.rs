@@ -9,7 +9,9 @@
 //! What is logged: each connect, leave (with its reason), refusal, kick,
 //! ban, failed login, reload and cluster state change, at `info` (the hub
 //! words them; see `Outbox::console`). Message text only at `debug`
-//! (`Outbox::said`); passwords never (the hub never words them).
+//! (`Outbox::said`), and only if the log was at `debug` from the start
+//! (the hub words it only then: a relayed line costs no formatting
+//! otherwise); passwords never (the hub never words them).
 //!
 //! The `listening on ADDR` lines (and `metrics on …`) are written whatever
 //! the level, since scripts and supervisors wait for them: as they always
