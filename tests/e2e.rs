@@ -4,6 +4,7 @@
 
 mod catchup;
 mod chat;
+mod check_config;
 mod cli;
 mod client_binary;
 mod client_tls;
@@ -11,14 +12,19 @@ mod cluster;
 mod cluster_security;
 mod config;
 mod console;
+mod dist;
 mod ipv6;
 mod lifecycle;
 mod limits;
+mod logs;
+mod metrics;
 mod netcat;
 mod raw;
+mod reload;
 mod sanitize;
 mod scenario;
 mod secrets;
 mod security;
 mod store;
+mod systemd;
 mod tui;

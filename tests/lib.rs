@@ -7,7 +7,8 @@
 //! - [`ServerProcess`] runs `chat-server` in a temp dir of its own on a free
 //!   port and knows the addresses it listens on ([`ServerBuilder`] for a
 //!   config file, more listeners or a lower descriptor limit).
-//! - [`Client`] is a line client over a `TcpStream`, with deadlines.
+//! - [`Client`] is a line client over a `TcpStream`, with deadlines;
+//!   [`http_get`] asks the `[metrics]` listener.
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
 //! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
@@ -24,6 +25,7 @@
 mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
+    pub(crate) mod http;
     pub(crate) mod proc;
     pub(crate) mod proxy;
     pub(crate) mod redis;
@@ -39,6 +41,7 @@ use std::time::Duration;
 
 pub use support::bins::{bin, command};
 pub use support::client::Client;
+pub use support::http::{HttpReply, http_get, http_request};
 pub use support::proc::{Proc, Stream};
 pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;

@@ -21,7 +21,10 @@ pub struct ServerProcess {
     addrs: Vec<SocketAddr>,
     /// How it was started, for [`ServerProcess::restart`].
     args: Vec<String>,
+    env: Vec<(String, String)>,
     max_fds: Option<u64>,
+    /// The `[metrics]` listener, once its line was read.
+    metrics: Option<SocketAddr>,
     dir: TempDir,
 }
 
@@ -32,6 +35,7 @@ pub struct ServerBuilder {
     args: Vec<String>,
     listeners: Option<usize>,
     max_fds: Option<u64>,
+    env: Vec<(String, String)>,
 }
 
 impl ServerBuilder {
@@ -41,6 +45,19 @@ impl ServerBuilder {
         self.dir.write("server.toml", config);
         self.args
             .extend(["--config".to_owned(), "server.toml".to_owned()]);
+        self
+    }
+
+    /// Writes `contents` to `name` in the server's temp dir (a file the
+    /// config names, such as a certificate).
+    pub fn file(self, name: &str, contents: &str) -> ServerBuilder {
+        self.dir.write(name, contents);
+        self
+    }
+
+    /// Sets an environment variable for the server (`NOTIFY_SOCKET`, say).
+    pub fn env(mut self, name: &str, value: &str) -> ServerBuilder {
+        self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -74,6 +91,7 @@ impl ServerBuilder {
             mut args,
             listeners,
             max_fds,
+            env,
         } = self;
         let listeners =
             listeners.unwrap_or_else(|| match args.iter().filter(|&a| a == "--listen").count() {
@@ -83,14 +101,16 @@ impl ServerBuilder {
                 }
                 n => n,
             });
-        let (proc, listeners) = spawn(&dir, &args, listeners, max_fds);
+        let (proc, listeners) = spawn(&dir, &args, &env, listeners, max_fds);
         let addrs = listeners.iter().map(|&(addr, _)| addr).collect();
         ServerProcess {
             proc,
             listeners,
             addrs,
             args,
+            env,
             max_fds,
+            metrics: None,
             dir,
         }
     }
@@ -101,11 +121,13 @@ impl ServerBuilder {
 fn spawn(
     dir: &TempDir,
     args: &[String],
+    env: &[(String, String)],
     listeners: usize,
     max_fds: Option<u64>,
 ) -> (Proc, Vec<(SocketAddr, bool)>) {
     let mut cmd = command("chat-server");
     cmd.current_dir(dir.path()).args(args);
+    cmd.envs(env.iter().map(|(name, value)| (name, value)));
     if let Some(max_fds) = max_fds {
         limit_fds(&mut cmd, max_fds);
     }
@@ -113,12 +135,17 @@ fn spawn(
     let listeners = (0..listeners)
         .map(|_| {
             let line = proc.expect_stderr("listening on ");
-            // `listening on ADDR` or `listening on ADDR (TLS)`.
-            let addr = line.split_whitespace().nth(2).unwrap_or_default();
+            // `listening on ADDR` or `listening on ADDR (TLS)`, alone
+            // or as the message of a JSON line (`log_format = "json"`).
+            let said = line.split("listening on ").nth(1).unwrap_or_default();
+            let addr = said
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .unwrap_or_default();
             let addr = addr
                 .parse()
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-            (addr, line.ends_with(" (TLS)"))
+            (addr, said.contains(" (TLS)"))
         })
         .collect();
     (proc, listeners)
@@ -151,6 +178,7 @@ impl ServerProcess {
             args: Vec::new(),
             listeners: None,
             max_fds: None,
+            env: Vec::new(),
         }
     }
 
@@ -206,6 +234,38 @@ impl ServerProcess {
                 let kind = if tls { "TLS" } else { "plain" };
                 panic!("the server has no {kind} listener\n{}", self.report())
             })
+    }
+
+    /// The `[metrics]` listener's address (the config must set one): read
+    /// from the `metrics on http://ADDR/metrics` line that follows the
+    /// `listening on` lines.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        if let Some(addr) = self.metrics {
+            return addr;
+        }
+        let line = self.proc.expect_stderr("metrics on http://");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '"']).next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("bad metrics line {line:?}\n{}", self.report()));
+        self.metrics = Some(addr);
+        addr
+    }
+
+    /// Sends `signal` (`libc::SIGHUP`, say) to the server.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid()).unwrap_or(libc::pid_t::MAX);
+        // SAFETY: kill(2) with a valid signal number has no memory-safety
+        // preconditions; the pid is our own child, not yet reaped.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {signal}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     /// The server's working directory.
@@ -271,7 +331,7 @@ impl ServerProcess {
     pub fn restart(&mut self) {
         self.proc.kill();
         let count = self.listeners.len();
-        let (proc, listeners) = spawn(&self.dir, &self.args, count, self.max_fds);
+        let (proc, listeners) = spawn(&self.dir, &self.args, &self.env, count, self.max_fds);
         self.proc = proc;
         self.addrs = listeners.iter().map(|&(addr, _)| addr).collect();
         self.listeners = listeners;

@@ -14,6 +14,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "line_codec",
     "raw_codec",
     "command_parser",
+    "http_head",
     "hub",
     "store_reads",
 ];

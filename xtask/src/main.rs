@@ -1,7 +1,7 @@
 //! Project tasks, run as `cargo xtask TASK` (the alias is in `.cargo/config.toml`).
 //!
 //! Std only, no dependencies. One file per task: `ci.rs`, `e2e.rs`,
-//! `bench.rs`, `fuzz.rs`; `tools.rs` installs the cargo tools they need. Cargo is
+//! `bench.rs`, `fuzz.rs`, `dist.rs`; `tools.rs` installs the cargo tools they need. Cargo is
 //! called through the `CARGO` environment variable and every command runs in
 //! the repository root, found from `CARGO_MANIFEST_DIR`.
 
@@ -9,6 +9,7 @@
 
 mod bench;
 mod ci;
+mod dist;
 mod e2e;
 mod fuzz;
 mod tools;
@@ -27,6 +28,8 @@ Tasks:
   e2e                         the scripted chat (tests/scenario.rs), step by step
   bench [--smoke] [ARGS]      the benchmark beside Redis and ncat (crates/chat-bench)
   fuzz [--seconds N] [TARGET] run the cargo-fuzz targets in fuzz/ (default 60 s each)
+  dist [--debug]              release binaries, man pages, shell completions, the
+                              systemd unit and server.toml in target/dist/
   help                        show this text";
 
 /// What a task returns: `Err` carries the whole message to print.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         ["e2e"] => e2e::run(),
         ["bench", rest @ ..] => bench::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
+        ["dist", rest @ ..] => dist::run(rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -71,6 +71,7 @@
 mod catchup;
 mod connect;
 mod error;
+mod generate;
 mod json;
 mod line_mode;
 mod password;
@@ -225,6 +226,10 @@ struct Args {
     /// (default: $CHAT_PASSWORD, if set)
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+
+    /// Write the man page or a shell's completions on stdout and exit (for packaging)
+    #[arg(long, value_name = "WHAT", hide = true)]
+    generate: Option<generate::Generate>,
 }
 
 /// `--color`.
@@ -262,6 +267,14 @@ fn parse_nick(value: &str) -> std::result::Result<String, String> {
 
 fn main() {
     let args = Args::parse();
+    if let Some(what) = args.generate {
+        use clap::CommandFactory;
+        if let Err(e) = generate::write(Args::command(), what, &mut std::io::stdout().lock()) {
+            eprintln!("chat-client: cannot write it: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     error::exit_with(run(&args));
 }
 

@@ -62,6 +62,11 @@ impl Chat {
         }
     }
 
+    /// Stamps lines in `format` from now on (a reload).
+    pub(crate) fn set_timestamp(&mut self, format: chat_proto::TimestampFormat) {
+        self.delivery.set_timestamp(format);
+    }
+
     pub(crate) fn members(&self) -> &Membership {
         &self.members
     }
@@ -142,9 +147,8 @@ impl Chat {
                 ids: false,
             });
         let nick = self.members.nick(id).unwrap_or_default();
-        if config.echo_messages {
-            out.console(&format!("{nick} connected from {peer}"));
-        }
+        // An event for the console or the log, watched or not.
+        out.console(&format!("{nick} connected from {peer}"));
         if config.framing == Framing::Line {
             let motd = &config.motd;
             let welcome = Body::Notice(Notice::Welcome { nick, motd });
@@ -260,9 +264,7 @@ impl Chat {
         let client = self.members.remove(id)?;
         // What was held for it (its history on the way) is its last words.
         self.delivery.release(out, id);
-        if config.echo_messages || why != "quit" {
-            out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
-        }
+        out.console(&format!("{} ({}) left: {why}", client.nick, client.peer));
         Some(client)
     }
 
@@ -314,7 +316,7 @@ impl Chat {
             .send_room_line(out, self.members.clients(), to, now, line_id, &body);
         if config.echo_messages {
             let name = &self.members.room(room).name;
-            out.console(&format!("[{name}] {body} ({})", client.peer));
+            out.said(&format!("[{name}] {body} ({})", client.peer));
         }
         let delivery = &mut self.delivery;
         self.members.record_said(id, now.timestamp(), |nick, slot| {
@@ -363,9 +365,7 @@ impl Chat {
             new: nick,
         });
         self.announce(config, out, room, id, &body, now);
-        if config.echo_messages {
-            out.console(&format!("{old} is now known as {nick}"));
-        }
+        out.console(&format!("{old} is now known as {nick}"));
         Some(old)
     }
 
@@ -412,7 +412,7 @@ impl Chat {
         };
         let clients = self.members.clients();
         if nick_key(to) == nick_key(&config.operator_name) {
-            out.console(&format!("*{}* {text} ({})", from.nick, from.peer));
+            out.said(&format!("*{}* {text} ({})", from.nick, from.peer));
             let to = &config.operator_name;
             let body = Body::PrivateSent { to, text };
             self.delivery.send_one(out, clients, id, now, &body);

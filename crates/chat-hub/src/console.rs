@@ -26,6 +26,7 @@ pub(crate) const HELP: &[&str] = &[
     "/bans              list the bans",
     "/motd TEXT         set the message of the day",
     "/stats             show counters",
+    "/reload            read the config file again, as SIGHUP does (the server's)",
     "/quit              shut the server down",
 ];
 
@@ -241,7 +242,7 @@ fn prompt(chat: &Chat, config: &HubConfig, out: &mut dyn Outbox, target: Option<
     if let Some(nick) = target.and_then(|id| chat.members().nick(id))
         && config.echo_messages
     {
-        out.console(&format!("reply to {nick}:"));
+        out.said(&format!("reply to {nick}:"));
     }
 }
 

@@ -78,6 +78,11 @@ impl Delivery {
         }
     }
 
+    /// Stamps lines in `format` from now on (a reload).
+    pub(crate) fn set_timestamp(&mut self, format: TimestampFormat) {
+        self.stamps = StampCache::new(format);
+    }
+
     /// Lines queued to connections so far, each recipient counted.
     pub(crate) fn delivered(&self) -> u64 {
         self.delivered

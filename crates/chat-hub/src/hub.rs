@@ -17,20 +17,21 @@ use bytes::Bytes;
 use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
 
 use crate::admission::{Admission, Login};
-use crate::bans::{self, DEFAULT_BAN_SECONDS};
 use crate::chat::{Chat, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
 use crate::operators::Operators;
-use crate::sanctions::{self, Expel};
+use crate::sanctions::Expel;
 use crate::stats::{self, Counters, HubStats};
 use crate::store::{Appended, STORE_BUSY, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
-    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
-    StoreEvent,
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, Now, OperatorVerdict, Outbox, StoreEvent,
 };
+
+pub(crate) mod reconfigure;
+mod sanction_commands;
 
 #[derive(Debug)]
 pub struct Hub {
@@ -76,6 +77,16 @@ impl Hub {
 
     pub fn client_count(&self) -> usize {
         self.chat.members().len()
+    }
+
+    /// A stop began (a signal, or the console's `/quit`).
+    pub fn is_shutting_down(&self) -> bool {
+        self.chat.is_shutting_down()
+    }
+
+    /// In a cluster, whether the link to Redis is up; `None` alone.
+    pub fn cluster_up(&self) -> Option<bool> {
+        self.node.link_up()
     }
 
     pub fn room_count(&self) -> usize {
@@ -149,7 +160,7 @@ impl Hub {
         self.chat
             .tell_connection(out, id, framing, now, Notice::Error { text });
         out.close(id);
-        if let Some(refused) = self.counters.refused() {
+        if let Some(refused) = self.counters.refused(text) {
             out.console(&format!(
                 "refused {peer}: {text} ({refused} refusals so far)"
             ));
@@ -219,6 +230,7 @@ impl Hub {
             }
             Login::Refused { peer, framing } => {
                 // The secret is never logged, right or wrong.
+                self.counters.wrong_password();
                 out.console(&format!("wrong password from {peer}"));
                 let text = "wrong password";
                 self.chat
@@ -314,6 +326,7 @@ impl Hub {
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
+            self.counters.left(why);
             self.console.forget(id);
             self.admission.left(client.peer.ip());
             self.node.left(out, id, &client.nick);
@@ -569,59 +582,6 @@ impl Hub {
             _ => return Ok(Vec::new()),
         };
         Ok(vec![answer])
-    }
-
-    /// Disconnects `nick`, telling it and its room why.
-    fn kick(
-        &mut self,
-        out: &mut dyn Outbox,
-        by: &str,
-        nick: &str,
-        why: Option<&str>,
-        now: Now,
-    ) -> Result<String, String> {
-        let Some(id) = self.chat.members().owner(nick) else {
-            return Err(format!("no such nick: {nick}"));
-        };
-        let (text, reason) = sanctions::kick_words(by, why);
-        self.expel(out, id, &text, &reason, now);
-        Ok(format!("kicked {nick}"))
-    }
-
-    /// Bans `target` (an address, a range or a nick's address) and closes
-    /// every client it covers.
-    fn ban(
-        &mut self,
-        out: &mut dyn Outbox,
-        by: &str,
-        target: &str,
-        duration: Option<&str>,
-        now: Now,
-    ) -> Result<String, String> {
-        let seconds = duration.map_or(Ok(DEFAULT_BAN_SECONDS), bans::parse_duration)?;
-        let net = self.target_range(target)?;
-        let waiting = self.admission.ban(net, now.timestamp(), seconds, by)?;
-        // Counted already: the ban was added.
-        let until = now.timestamp().saturating_add(seconds);
-        self.node.ban(out, net, until, by);
-        let covered = sanctions::covered(&self.chat, net, by);
-        sanctions::close_logins(&mut self.chat, &self.config, out, &waiting, now);
-        let message = format!(
-            "banned {net} for {seconds}s ({} disconnected)",
-            covered.len() + waiting.len()
-        );
-        self.expel_all(out, covered, now);
-        out.console(&format!("{by}: {message}"));
-        Ok(message)
-    }
-
-    /// An address, a CIDR range, or a connected nick's address.
-    fn target_range(&self, target: &str) -> Result<IpNet, String> {
-        let members = self.chat.members();
-        bans::target_range(target, |nick| {
-            let client = members.owner(nick).and_then(|id| members.client(id));
-            client.map(|client| client.peer.ip())
-        })
     }
 
     /// Logins that took too long, and clients idle (or, on a full server,

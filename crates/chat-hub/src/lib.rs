@@ -30,7 +30,8 @@
 //!   client);
 //! - `store.rs` (`Store`: message ids, and the messages to and from the
 //!   server's history store);
-//! - `config.rs` (`HubConfig`, each setting defined once).
+//! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
+//!   `reasons.rs` (what `/stats` and the metrics count).
 
 mod admission;
 mod bans;
@@ -49,6 +50,7 @@ mod node;
 mod operators;
 mod outbox;
 mod pace;
+mod reasons;
 mod rooms;
 mod sanctions;
 mod stats;
@@ -61,9 +63,11 @@ pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
+pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
+pub use reasons::{DISCONNECTS, REFUSALS, ReasonCounts};
 pub use stats::HubStats;
 pub use store::{NewLine, StoreEvent, StoreRequest, StoredLine};
 

@@ -55,6 +55,11 @@ impl Node {
         self.settings.is_some()
     }
 
+    /// Whether the link to Redis is up, if this is a node.
+    pub(crate) fn link_up(&self) -> Option<bool> {
+        self.settings.as_ref().map(|_| self.connected)
+    }
+
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped
     }

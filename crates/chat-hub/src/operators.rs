@@ -124,6 +124,12 @@ impl Operators {
         }
     }
 
+    /// The operators changed (a reload): unknown names are checked against
+    /// a dummy made like the new hashes. Checks in flight keep their hash.
+    pub(crate) fn set_list(&mut self, operators: &[Operator]) {
+        self.dummy_hash = dummy_hash(operators);
+    }
+
     /// `/oper NAME PASSWORD` (`login`) from client `id`: hands the check to
     /// `out`, or tells the client why not.
     #[allow(

@@ -41,8 +41,15 @@ pub trait Outbox {
     fn send(&mut self, to: ClientId, msg: Bytes);
     /// Closes `client` once what is queued for it has been written.
     fn close(&mut self, client: ClientId);
-    /// A line for the operator's console (or the log, when headless).
+    /// A line for the operator's console (or the log, when headless): an
+    /// event (a connect, a leave and why, a refusal, a kick…).
     fn console(&mut self, line: &str);
+    /// Chatter for a watching operator: what clients say, and whom a plain
+    /// console line answers. A log keeps it at `debug` (message text is
+    /// not for an `info` log).
+    fn said(&mut self, line: &str) {
+        self.console(line);
+    }
     /// The operator asked the server to stop. Goodbyes are already queued.
     fn shutdown(&mut self) {}
     /// Hands a request to the cluster bridge. `false`: it could not be

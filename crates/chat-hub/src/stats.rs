@@ -2,6 +2,7 @@
 //! the snapshot it hands out ([`HubStats`]), and the console's line.
 
 use crate::Now;
+use crate::reasons::{self, DISCONNECTS, REFUSALS, ReasonCounts};
 
 /// Counters shown by `/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,17 +18,37 @@ pub struct HubStats {
     /// Cluster requests (mostly cross-node lines) dropped because the
     /// channel toward Redis was full.
     pub cluster_dropped: u64,
+    /// Refusals by reason (wrong passwords included), for the metrics.
+    pub refusals: ReasonCounts,
+    /// Clients gone by reason, for the metrics.
+    pub disconnects: ReasonCounts,
 }
 
 /// What the hub counts itself; deliveries and cluster drops are counted
 /// where they happen (`Delivery`, `Node`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
     connections: u64,
     messages_in: u64,
     refused: u64,
     flooders: u64,
+    refusals: ReasonCounts,
+    disconnects: ReasonCounts,
     started: Option<Now>,
+}
+
+impl Default for Counters {
+    fn default() -> Counters {
+        Counters {
+            connections: 0,
+            messages_in: 0,
+            refused: 0,
+            flooders: 0,
+            refusals: ReasonCounts::new(REFUSALS),
+            disconnects: ReasonCounts::new(DISCONNECTS),
+            started: None,
+        }
+    }
 }
 
 impl Counters {
@@ -47,11 +68,24 @@ impl Counters {
         self.flooders += 1;
     }
 
-    /// A connection was refused. Returns the count when the console should
-    /// hear of it: at 1, 2, 4, 8… so a storm of refusals costs a few lines.
-    pub(crate) fn refused(&mut self) -> Option<u64> {
+    /// A connection was refused, told `text`. Returns the count when the
+    /// console should hear of it: at 1, 2, 4, 8… so a storm of refusals
+    /// costs a few lines.
+    pub(crate) fn refused(&mut self, text: &str) -> Option<u64> {
+        self.refusals.add(reasons::refusal_reason(text));
         self.refused += 1;
         self.refused.is_power_of_two().then_some(self.refused)
+    }
+
+    /// A login failed on a wrong password (counted by reason only: it is
+    /// logged every time, and `/stats`' `refused` counts admission refusals).
+    pub(crate) fn wrong_password(&mut self) {
+        self.refusals.add("password");
+    }
+
+    /// A client left, for `why` (the words its room hears).
+    pub(crate) fn left(&mut self, why: &str) {
+        self.disconnects.add(reasons::disconnect_reason(why));
     }
 
     pub(crate) fn snapshot(&self, deliveries: u64, cluster_dropped: u64) -> HubStats {
@@ -62,6 +96,8 @@ impl Counters {
             refused: self.refused,
             flooders: self.flooders,
             cluster_dropped,
+            refusals: self.refusals,
+            disconnects: self.disconnects,
         }
     }
 
@@ -106,7 +142,9 @@ mod tests {
     #[test]
     fn refusals_reach_the_console_at_powers_of_two() {
         let mut counters = Counters::default();
-        let told: Vec<u64> = (0..9).filter_map(|_| counters.refused()).collect();
+        let told: Vec<u64> = (0..9)
+            .filter_map(|_| counters.refused("server full"))
+            .collect();
         assert_eq!(told, [1, 2, 4, 8]);
         assert_eq!(counters.snapshot(0, 0).refused, 9);
     }

@@ -150,6 +150,8 @@ impl Fixture {
         for &id in ids {
             f.out.take(id);
         }
+        // The setup's own console lines (who connected) are not the test's.
+        f.out.console.clear();
         f
     }
 }

@@ -65,10 +65,17 @@
 //!   kept open; on `EMFILE`/`ENFILE` it is given up to accept and refuse one
 //!   connection politely ([`Handler::refusal_notice`]), then retaken; if even
 //!   that fails accepting pauses for 100 ms.
+//! * **HTTP is a handler's choice, not a second stack.** [`http`] reads
+//!   request heads (with httparse) and writes responses as [`Bytes`]; a
+//!   handler uses it on the connections of the listeners it serves HTTP on
+//!   (metrics and health now, a WebSocket listener later), on this thread.
+//! * **Every turn is timed** ([`NetStats::turn_time`]): one clock read per
+//!   turn into a fixed histogram, since a slow turn delays every client.
 
 mod config;
 mod conn;
 mod handler;
+pub mod http;
 mod ids;
 mod listener;
 mod net;
@@ -77,6 +84,7 @@ mod reactor;
 mod stream;
 mod timer;
 mod tls;
+mod turn_time;
 
 pub use bytes::Bytes;
 pub use config::NetConfig;
@@ -85,3 +93,4 @@ pub use ids::{ConnId, ListenerId, TimerId};
 pub use net::{Net, NetStats};
 pub use reactor::Reactor;
 pub use rustls;
+pub use turn_time::{TURN_BUCKETS_MICROS, TurnTimes};

@@ -155,7 +155,7 @@ impl Reactor {
         }
         let entry = self.net.conns.vacant_entry();
         let key = entry.key();
-        let tls = self.listener_tls.get(listener.0).cloned().flatten();
+        let tls = self.net.listener_tls.get(listener.0).cloned().flatten();
         let mut stream = match tls {
             None => Stream::Plain(stream),
             Some(config) => match rustls::ServerConnection::new(config) {

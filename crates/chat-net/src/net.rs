@@ -2,6 +2,7 @@
 
 use std::mem;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -9,7 +10,7 @@ use slab::Slab;
 
 use crate::conn::{Conn, Flush, State};
 use crate::timer::{TimerKind, Timers};
-use crate::{CloseReason, ConnId, NetConfig, TimerId};
+use crate::{CloseReason, ConnId, ListenerId, NetConfig, TimerId, TurnTimes};
 
 /// Running totals since the reactor was created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub struct NetStats {
     pub read_syscalls: u64,
     /// `write`/`writev` calls made on connections.
     pub write_syscalls: u64,
+    /// How long each loop turn took (from poll's return to the end of the
+    /// flush), as a histogram.
+    pub turn_time: TurnTimes,
 }
 
 /// Connections, output queues, timers and run-state flags: everything a
@@ -62,6 +66,11 @@ pub struct Net {
     /// consumed): try every listener this turn.
     pub(crate) accept_retry: bool,
     pub(crate) close_listeners: bool,
+    /// Listeners that `close_listeners` leaves open (see [`Net::keep_listening`]).
+    pub(crate) kept_listeners: Vec<ListenerId>,
+    /// The TLS configuration of each listener (`None`: plain TCP), taken by
+    /// each new connection; replaced by [`Net::replace_tls`].
+    pub(crate) listener_tls: Vec<Option<Arc<rustls::ServerConfig>>>,
     pub(crate) stop: bool,
     pub(crate) drain: bool,
 }
@@ -85,6 +94,8 @@ impl Net {
             paused_until: None,
             accept_retry: false,
             close_listeners: false,
+            kept_listeners: Vec::new(),
+            listener_tls: Vec::new(),
             stop: false,
             drain: false,
         }
@@ -201,6 +212,28 @@ impl Net {
     /// step of a graceful shutdown. Existing connections are untouched.
     pub fn close_listeners(&mut self) {
         self.close_listeners = true;
+    }
+
+    /// Keep `listener` open when the others close ([`Net::close_listeners`],
+    /// [`Net::stop_when_drained`]): a health endpoint can then say the
+    /// server is stopping while clients drain.
+    pub fn keep_listening(&mut self, listener: ListenerId) {
+        if !self.kept_listeners.contains(&listener) {
+            self.kept_listeners.push(listener);
+        }
+    }
+
+    /// New connections on TLS listener `listener` use `config` from now
+    /// on (a renewed certificate, say); open connections keep the session
+    /// they have. `false` if `listener` is not a TLS listener.
+    pub fn replace_tls(&mut self, listener: ListenerId, config: Arc<rustls::ServerConfig>) -> bool {
+        match self.listener_tls.get_mut(listener.0) {
+            Some(Some(slot)) => {
+                *slot = config;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Make `run` return at the end of this turn. Queued output is not

@@ -41,8 +41,6 @@ pub struct Reactor {
     pub(crate) poll: Poll,
     pub(crate) net: Net,
     pub(crate) listeners: Vec<Option<TcpListener>>,
-    /// The TLS configuration of each listener (`None`: plain TCP).
-    pub(crate) listener_tls: Vec<Option<Arc<rustls::ServerConfig>>>,
     pub(crate) reserve: Reserve,
     events: Events,
     /// Reused between turns to avoid reallocating.
@@ -73,7 +71,6 @@ impl Reactor {
             poll,
             net: Net::new(config),
             listeners: Vec::new(),
-            listener_tls: Vec::new(),
             reserve: Reserve::new(),
             events: Events::with_capacity(1024),
             ready: Vec::new(),
@@ -102,7 +99,7 @@ impl Reactor {
             Interest::READABLE,
         )?;
         self.listeners.push(Some(listener));
-        self.listener_tls.push(None);
+        self.net.listener_tls.push(None);
         Ok((ListenerId(idx), local))
     }
 
@@ -116,7 +113,7 @@ impl Reactor {
         config: Arc<rustls::ServerConfig>,
     ) -> io::Result<(ListenerId, SocketAddr)> {
         let (id, local) = self.listen(addr)?;
-        if let Some(slot) = self.listener_tls.get_mut(id.0) {
+        if let Some(slot) = self.net.listener_tls.get_mut(id.0) {
             *slot = Some(config);
         }
         Ok((id, local))
@@ -171,6 +168,8 @@ impl Reactor {
             }
             self.net.now = Instant::now();
             self.turn(handler);
+            let spent = self.net.now.elapsed();
+            self.net.stats.turn_time.record(spent);
             if self.net.drain && self.net.open_count == 0 {
                 self.net.stop = true;
             }
@@ -239,7 +238,10 @@ impl Reactor {
         }
         if self.net.close_listeners {
             self.net.close_listeners = false;
-            for slot in &mut self.listeners {
+            for (idx, slot) in self.listeners.iter_mut().enumerate() {
+                if self.net.kept_listeners.contains(&ListenerId(idx)) {
+                    continue;
+                }
                 if let Some(mut l) = slot.take() {
                     let _ = self.poll.registry().deregister(&mut l);
                 }

@@ -20,11 +20,13 @@ The operator console reads stdin: a plain line answers the client that spoke las
 /to NICK TEXT, /all TEXT, /who, /kick NICK [REASON], /stats, /quit and /help do the rest. \
 It is on when stdin is a terminal; --console turns it on for a pipe, --no-console off.
 
-SIGINT or SIGTERM: stop accepting, tell the clients, flush what is queued (at most 5 s), exit 0.
+SIGINT or SIGTERM: stop accepting, tell the clients, flush what is queued (at most \
+`shutdown_linger`, 2 s by default), exit 0. SIGHUP (or the console's /reload): read the \
+config file again and apply what can change without a restart; a bad file changes nothing.
 Exit codes: 0 after a clean stop, 1 when a listener cannot be opened, 2 for a bad \
 command line or server.toml.";
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about = "A one-thread TCP chat server", long_about = LONG_ABOUT)]
 pub struct Args {
     /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or
@@ -40,6 +42,11 @@ pub struct Args {
     #[arg(long)]
     pub print_config: bool,
 
+    /// Check the configuration as a start would (file, flags, TLS certificates and keys)
+    /// without binding or serving; exit 0 when good, 2 naming file, line and key when not
+    #[arg(long)]
+    pub check_config: bool,
+
     /// Read a password from stdin, print its argon2 hash for an [[operators]] entry, and exit
     #[arg(long)]
     pub hash_password: bool,
@@ -51,6 +58,10 @@ pub struct Args {
     /// Never run the operator console
     #[arg(long)]
     pub no_console: bool,
+
+    /// Write the man page or a shell's completions on stdout and exit (for packaging)
+    #[arg(long, value_name = "WHAT", hide = true)]
+    pub generate: Option<crate::generate::Generate>,
 
     /// How client bytes are cut into messages (overrides `framing`)
     #[arg(long, value_name = "FRAMING", value_parser = framing_parser())]

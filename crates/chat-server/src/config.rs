@@ -16,6 +16,9 @@ use chat_proto::{validate_nick, validate_room};
 use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::ops_config::{self, LogFormat, MetricsConfig};
+use crate::toml_location::{find_key, key_at, line_of};
+
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
 
@@ -47,9 +50,19 @@ macro_rules! define_config {
             /// `batch`: committed at least every 100 ms (`always`: not yet).
             pub history_sync: HistorySync,
             $( $(#[$doc])* $(#[serde(with = $adapter)])? pub $name: $type, )*
+            /// `error`, `warn`, `info`, `debug` or `trace` (or filter
+            /// directives); `RUST_LOG` overrides it.
+            pub log_level: String,
+            /// `text` or `json`.
+            pub log_format: LogFormat,
+            /// Seconds a stopping server waits for queued output to drain.
+            pub shutdown_linger: u64,
             /// `[cluster]`: this server is one node of several sharing Redis.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub cluster: Option<ClusterConfig>,
+            /// `[metrics]`: serve `/metrics` and `/health` over HTTP.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub metrics: Option<MetricsConfig>,
         }
 
         impl Default for Config {
@@ -69,7 +82,11 @@ macro_rules! define_config {
                     history_path: PathBuf::from("chat-history.sqlite3"),
                     history_sync: HistorySync::Batch,
                     $( $name: hub.$name, )*
+                    log_level: ops_config::DEFAULT_LOG_LEVEL.into(),
+                    log_format: LogFormat::Text,
+                    shutdown_linger: ops_config::DEFAULT_SHUTDOWN_LINGER,
                     cluster: None,
+                    metrics: None,
                 }
             }
         }
@@ -388,6 +405,9 @@ impl Config {
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));
         }
+        ops_config::check_log_level(&self.log_level).map_err(|e| ("log_level", e))?;
+        ops_config::check_shutdown_linger(self.shutdown_linger)
+            .map_err(|e| ("shutdown_linger", e))?;
         Ok(())
     }
 
@@ -580,34 +600,6 @@ mod operators {
             )
             .collect())
     }
-}
-
-/// 1-based line number of byte `offset`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()
-        .iter()
-        .take(offset)
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The key assigned on `line`, or on the nearest line above it that assigns
-/// one (a value may span lines, as a multi-line array does).
-fn key_at(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().take(line).collect();
-    lines.iter().rev().find_map(|l| {
-        let (key, _) = l.split_once('=')?;
-        let key = key.trim();
-        (!key.is_empty() && !key.starts_with('#')).then(|| key.trim_matches('"').to_owned())
-    })
-}
-
-/// The line where `key` is assigned at top level.
-fn find_key(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
-        .map(|i| i + 1)
 }
 
 #[cfg(test)]

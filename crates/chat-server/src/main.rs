@@ -15,55 +15,72 @@ use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
+use chat_server::generate;
+use chat_server::http_endpoints::HttpEndpoints;
+use chat_server::log;
+use chat_server::preflight::{self, Checked};
+use chat_server::reload::Reloader;
 use chat_server::server::{Server, TICK};
 use chat_server::store::{self, HistoryStore, HistorySync};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(what) = args.generate {
+        let written = generate::write(Args::command(), what, &mut std::io::stdout().lock());
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-server: cannot write it: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.hash_password {
         return hash_password();
     }
-    let mut config = match &args.config {
-        Some(path) => match Config::load(path) {
-            Ok(config) => config,
-            Err(e) => {
-                eprintln!("chat-server: error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => Config::default(),
+    let config = match preflight::settings(&args) {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
     };
-    args.apply(&mut config);
-    if let Err((key, message)) = config.check() {
-        eprintln!("chat-server: error: command line: `{key}`: {message}");
-        return ExitCode::from(2);
-    }
-    // The history file is named relative to where the server starts.
-    if config.history_path.is_relative()
-        && let Ok(dir) = std::env::current_dir()
-    {
-        config.history_path = dir.join(&config.history_path);
-    }
     if args.print_config {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
     }
-    match run(&config) {
+    let tls = match preflight::tls_configs(&config, args.config.as_deref()) {
+        Ok(tls) => tls,
+        Err(e) => return config_error(&e),
+    };
+    if args.check_config {
+        let source = args
+            .config
+            .as_deref()
+            .map_or("the built-in defaults".into(), |p| p.display().to_string());
+        println!("{source}: the configuration is good");
+        return ExitCode::SUCCESS;
+    }
+    chat_server::log::init(&config.log_level, config.log_format);
+    match run(&args, &Checked { config, tls }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(e)) => {
             let file = args
                 .config
                 .as_deref()
                 .map_or("command line".into(), |p| p.display().to_string());
-            eprintln!("chat-server: error: {file}: {e}");
+            log::error(&format!("error: {file}: {e}"));
             ExitCode::from(2)
         }
         Err(Failure::Run(e)) => {
-            eprintln!("chat-server: {e}");
+            log::error(&e);
             ExitCode::FAILURE
         }
     }
+}
+
+/// A configuration that cannot be used: said, and exit code 2.
+fn config_error(message: &str) -> ExitCode {
+    eprintln!("chat-server: error: {message}");
+    ExitCode::from(2)
 }
 
 /// Why the server could not run: a configuration fault (exit 2) or anything
@@ -79,7 +96,8 @@ impl From<String> for Failure {
     }
 }
 
-fn run(config: &Config) -> Result<(), Failure> {
+fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
+    let config = &checked.config;
     // Opened before anything listens: a store that cannot be opened stops
     // the start (never a silent fallback to memory). A cluster keeps its
     // history in Redis.
@@ -106,26 +124,25 @@ fn run(config: &Config) -> Result<(), Failure> {
     let defaults = Config::default().listen;
     let mut listening = 0;
     let mut first_port = None;
-    for listen in &config.listen {
+    let mut listener_ids = Vec::new();
+    for (listen, tls) in config.listen.iter().zip(&checked.tls) {
         let addr = listen.addr();
-        let bound = match listen.tls() {
+        let bound = match tls {
             None => reactor.listen(addr),
-            Some(files) => {
-                let tls = chat_server::tls::server_config(&files.cert, &files.key)
-                    .map_err(|e| Failure::Config(format!("key `listen`: {e}")))?;
-                reactor.listen_tls(addr, tls)
-            }
+            Some(tls) => reactor.listen_tls(addr, Arc::clone(tls)),
         };
         match bound {
-            Ok((_, bound)) => {
+            Ok((id, bound)) => {
                 let scheme = if listen.tls().is_some() { " (TLS)" } else { "" };
-                eprintln!("listening on {bound}{scheme}");
+                log::announce(&format!("listening on {bound}{scheme}"));
+                listener_ids.push(Some(id));
                 listening += 1;
                 first_port.get_or_insert(bound.port());
             }
             // The default IPv6 listener is a bonus on hosts without IPv6.
             Err(e) if defaults.contains(listen) && addr.is_ipv6() => {
-                eprintln!("chat-server: not listening on {addr}: {e}");
+                log::warn(&format!("not listening on {addr}: {e}"));
+                listener_ids.push(None);
             }
             Err(e) => return Err(Failure::Run(format!("cannot listen on {addr}: {e}"))),
         }
@@ -133,24 +150,38 @@ fn run(config: &Config) -> Result<(), Failure> {
     if listening == 0 {
         return Err(Failure::Run("no address to listen on".into()));
     }
+    // After the chat listeners: scripts waiting for `listening on` lines
+    // see them first.
+    let http = match &config.metrics {
+        None => None,
+        Some(metrics) => {
+            let (id, bound) = reactor
+                .listen(metrics.listen)
+                .map_err(|e| format!("cannot listen on {} (metrics): {e}", metrics.listen))?;
+            // Still answering `/health` (503) while the clients drain.
+            reactor.net().keep_listening(id);
+            log::announce(&format!("metrics on http://{bound}/metrics"));
+            Some(HttpEndpoints::new(id))
+        }
+    };
     reactor
-        .watch_signals(&[libc::SIGINT, libc::SIGTERM])
+        .watch_signals(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
         .map_err(|e| format!("cannot watch signals: {e}"))?;
 
     let console_on = config
         .console
         .unwrap_or_else(|| std::io::stdin().is_terminal());
     let console = if console_on {
-        let waker = reactor.waker();
-        let wake = Arc::new(move || {
-            // A failed wake only delays the line to the next event.
-            let _ = waker.wake();
-        });
+        let wake = wake_callback(&reactor);
         Some(console_input::spawn(wake).map_err(|e| format!("cannot read the console: {e}"))?)
     } else {
         None
     };
-    let mut hub_config = config.hub_config(console_on);
+    // Message text is worded (`Outbox::said`) only for someone to read it:
+    // an operator at the console, or a log at debug from the start.
+    // Otherwise a relayed line costs no formatting at all.
+    let echo = console_on || tracing::enabled!(target: log::TARGET, tracing::Level::DEBUG);
+    let mut hub_config = config.hub_config(echo);
     let bridge = match &config.cluster {
         None => None,
         Some(cluster) => {
@@ -163,7 +194,10 @@ fn run(config: &Config) -> Result<(), Failure> {
                 // Three renewals per lease: one lost renewal loses no nick.
                 sync_seconds: (cluster.nick_lease_seconds / 3).max(1) as i64,
             });
-            eprintln!("cluster: node {node}, redis {}", cluster.redis_url);
+            log::info(&format!(
+                "cluster: node {node}, redis {}",
+                cluster.redis_url
+            ));
             let bridge_config = BridgeConfig {
                 redis_url: cluster.redis_url.clone(),
                 node,
@@ -196,10 +230,16 @@ fn run(config: &Config) -> Result<(), Failure> {
     reactor.net().set_timer(TICK);
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
+    server.http = http;
+    server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
+    server.reloader = Some(Reloader::new(args.clone(), config.clone(), listener_ids));
     let verifier = chat_server::verifier::spawn(wake_callback(&reactor))
         .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
     server.verifier = Some(verifier);
     server.store = store;
+    server.watchdog =
+        chat_server::notify::watchdog_interval().map(|every| (every, std::time::Instant::now()));
+    chat_server::notify::ready();
     let ran = reactor
         .run(&mut server)
         .map_err(|e| Failure::Run(format!("reactor failed: {e}")));

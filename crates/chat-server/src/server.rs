@@ -13,6 +13,9 @@ use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
+use crate::http_endpoints::{self, HttpEndpoints};
+use crate::metrics;
+use crate::reload::Reloader;
 use crate::store::StoreLink;
 use crate::verifier::Verifier;
 
@@ -20,8 +23,9 @@ use crate::verifier::Verifier;
 /// wakes the reactor again for each one it sends).
 const EVENTS_PER_WAKE: usize = 4096;
 
-/// How long a stopping server waits for queued output to drain.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping server waits for queued output to drain, unless
+/// `shutdown_linger` says otherwise.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// How often the hub's clock ticks: delayed (flood-controlled) lines are
 /// released at this granularity, and timeouts are swept once a second.
@@ -40,6 +44,15 @@ pub struct Server {
     pub verifier: Option<Verifier>,
     /// The history store's thread, unless history is kept in memory only.
     pub store: Option<StoreLink>,
+    /// The `[metrics]` listener's connections, when it is on.
+    pub http: Option<HttpEndpoints>,
+    /// How long a stop waits for queued output (`shutdown_linger`).
+    pub shutdown_linger: Duration,
+    /// Reads the configuration again on SIGHUP and `/reload`.
+    pub reloader: Option<Reloader>,
+    /// When the service manager wants `WATCHDOG=1`: how often, and when
+    /// it was last sent.
+    pub watchdog: Option<(Duration, std::time::Instant)>,
     stopping: bool,
 }
 
@@ -56,6 +69,10 @@ impl Server {
             cluster: None,
             verifier: None,
             store: None,
+            http: None,
+            shutdown_linger: SHUTDOWN_GRACE,
+            reloader: None,
+            watchdog: None,
             stopping: false,
         }
     }
@@ -72,6 +89,7 @@ struct NetOutbox<'a> {
     cluster: Option<&'a Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
     store: Option<&'a SyncSender<StoreRequest>>,
+    linger: Duration,
 }
 
 impl Outbox for NetOutbox<'_> {
@@ -84,17 +102,26 @@ impl Outbox for NetOutbox<'_> {
     }
 
     fn console(&mut self, line: &str) {
-        // A console or log that cannot be written must not stop the chat.
-        let _ = if self.console_on_stdout {
-            writeln!(std::io::stdout().lock(), "{line}")
+        if self.console_on_stdout {
+            // A console that cannot be written must not stop the chat.
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
         } else {
-            writeln!(std::io::stderr().lock(), "chat-server: {line}")
-        };
+            crate::log::info(line);
+        }
+    }
+
+    fn said(&mut self, line: &str) {
+        if self.console_on_stdout {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        } else {
+            crate::log::debug(line);
+        }
     }
 
     fn shutdown(&mut self) {
+        crate::notify::stopping();
         self.net.close_listeners();
-        self.net.stop_when_drained(SHUTDOWN_GRACE);
+        self.net.stop_when_drained(self.linger);
     }
 
     fn cluster(&mut self, request: ClusterRequest) -> bool {
@@ -129,28 +156,91 @@ impl Server {
             cluster: self.cluster.as_ref(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
             store: self.store.as_ref().map(|store| &store.requests),
+            linger: self.shutdown_linger,
         };
         (&mut self.hub, out)
+    }
+
+    /// A whole request on the metrics listener: answered, then closed.
+    fn serve_http(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
+        let Some(http) = &mut self.http else { return };
+        let Some(request) = http.received(net, conn, data) else {
+            return;
+        };
+        let hub = &self.hub;
+        let response = http_endpoints::answer(&request, |path| match path {
+            "/metrics" => Some((
+                chat_net::http::Status::OK,
+                metrics::CONTENT_TYPE,
+                metrics::render(hub, &net.stats()),
+            )),
+            "/health" => Some(match metrics::health(hub) {
+                Ok(text) => (chat_net::http::Status::OK, "text/plain", text.to_owned()),
+                Err(why) => (
+                    chat_net::http::Status::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    why,
+                ),
+            }),
+            _ => None,
+        });
+        http_endpoints::respond(net, conn, response);
+    }
+
+    /// SIGHUP or `/reload`: the configuration read again and applied
+    /// where it can be, or, if it is bad, nothing changed.
+    fn reload(&mut self, net: &mut Net) {
+        let Some(reloader) = &mut self.reloader else {
+            return;
+        };
+        if reloader.file().is_none() {
+            crate::log::info("reload: no --config file to read again; nothing changed");
+            return;
+        }
+        crate::notify::reloading();
+        match reloader.reload(&mut self.hub, net, &mut self.shutdown_linger) {
+            Ok(reloaded) => crate::log::reloaded(&reloaded),
+            Err(e) => crate::log::reload_refused(&e),
+        }
+        crate::notify::ready();
+    }
+
+    fn is_http(&self, conn: ConnId) -> bool {
+        self.http.as_ref().is_some_and(|http| http.owns(conn))
     }
 }
 
 impl Handler for Server {
-    fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, _listener: ListenerId) {
+    fn accepted(&mut self, net: &mut Net, conn: ConnId, peer: SocketAddr, listener: ListenerId) {
+        if let Some(http) = &mut self.http
+            && http.listener() == listener
+        {
+            return http.accepted(net, conn);
+        }
         let (hub, mut out) = self.parts(net);
         hub.connected(&mut out, ClientId(conn.0), peer, now());
     }
 
     fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
+        if self.is_http(conn) {
+            return self.serve_http(net, conn, data);
+        }
         let (hub, mut out) = self.parts(net);
         hub.received(&mut out, ClientId(conn.0), data, now());
     }
 
     fn read_closed(&mut self, net: &mut Net, conn: ConnId) {
+        if self.is_http(conn) {
+            return net.close_after_flush(conn);
+        }
         let (hub, mut out) = self.parts(net);
         hub.read_closed(&mut out, ClientId(conn.0), now());
     }
 
     fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
+        if self.http.as_mut().is_some_and(|http| http.closed(conn)) {
+            return;
+        }
         let why = match reason {
             CloseReason::PeerClosed | CloseReason::Local => Gone::Closed,
             CloseReason::QueueOverflow => Gone::TooSlow,
@@ -189,6 +279,10 @@ impl Handler for Server {
         let inputs: Vec<ConsoleInput> = console.try_iter().collect();
         let mut closed = false;
         for input in inputs {
+            if matches!(&input, ConsoleInput::Line(line) if line.trim() == "/reload") {
+                self.reload(net);
+                continue;
+            }
             let (hub, mut out) = self.parts(net);
             match input {
                 ConsoleInput::Line(line) => hub.console_line(&mut out, &line, now()),
@@ -206,10 +300,22 @@ impl Handler for Server {
     fn timer(&mut self, net: &mut Net, _timer: TimerId) {
         let (hub, mut out) = self.parts(net);
         hub.tick(&mut out, now());
+        if let Some(http) = &mut self.http {
+            http.sweep(net);
+        }
+        if let Some((every, last)) = &mut self.watchdog
+            && net.now().duration_since(*last) >= *every
+        {
+            *last = net.now();
+            crate::notify::watchdog();
+        }
         net.set_timer(TICK);
     }
 
-    fn signal(&mut self, net: &mut Net, _signal: i32) {
+    fn signal(&mut self, net: &mut Net, signal: i32) {
+        if signal == libc::SIGHUP {
+            return self.reload(net);
+        }
         if self.stopping {
             // A second signal: stop now, without waiting for slow clients.
             net.stop();

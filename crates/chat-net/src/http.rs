@@ -1,0 +1,248 @@
+//! The small HTTP/1.1 layer for listeners that speak HTTP on the reactor:
+//! the metrics and health endpoints now, a WebSocket web listener later.
+//!
+//! It is sans-I/O like the rest of a handler's work: a [`HeadReader`] per
+//! connection gathers the bytes [`Handler::received`](crate::Handler::received)
+//! hands over until a whole request head is there, [`httparse`] reads it (we
+//! do not hand-parse HTTP), and [`response`] writes the answer as one
+//! [`Bytes`] for [`Net::send`](crate::Net::send). No second HTTP stack, no
+//! thread: the handler decides per listener which connections are HTTP.
+//!
+//! Bounded on purpose: a head over [`MAX_HEAD_BYTES`] or with more than
+//! [`MAX_HEADERS`] headers is refused (431) rather than buffered. Bytes after
+//! the head (a body, or WebSocket frames after an upgrade) stay in the reader
+//! for [`HeadReader::take_rest`].
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// The longest request head accepted, in bytes.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// The most headers one request may carry.
+pub const MAX_HEADERS: usize = 32;
+
+/// A response status: its code and reason phrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub u16, pub &'static str);
+
+impl Status {
+    pub const OK: Status = Status(200, "OK");
+    pub const SWITCHING_PROTOCOLS: Status = Status(101, "Switching Protocols");
+    pub const BAD_REQUEST: Status = Status(400, "Bad Request");
+    pub const NOT_FOUND: Status = Status(404, "Not Found");
+    pub const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
+    pub const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
+    pub const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
+    pub const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
+}
+
+/// One request head, owned (the read buffer it came from is reused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `HEAD`, …, as sent.
+    pub method: String,
+    /// The request target with its query: `/metrics`, `/health?x=1`.
+    pub target: String,
+    /// Header names as sent, values as bytes (they need not be UTF-8).
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Request {
+    /// The target without its query string.
+    pub fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    /// The first header called `name` (case-insensitive), if any.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(have, _)| have.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+}
+
+/// What [`HeadReader::feed`] found so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// Not a whole head yet: feed more.
+    Partial,
+    /// A whole, well-formed head.
+    Request(Request),
+    /// Not HTTP we take: answer with this status and close.
+    Refused(Status),
+}
+
+/// Gathers one connection's bytes until a request head is complete.
+#[derive(Debug, Default)]
+pub struct HeadReader {
+    buffer: Vec<u8>,
+    /// Length of the head, once parsed; bytes past it are the rest.
+    head_len: Option<usize>,
+}
+
+impl HeadReader {
+    pub fn new() -> HeadReader {
+        HeadReader::default()
+    }
+
+    /// Adds `data` and tries to read the head. Once a [`Head::Request`] or
+    /// [`Head::Refused`] has been returned, further bytes are only kept (for
+    /// [`HeadReader::take_rest`]) and the same answer is not given again:
+    /// [`Head::Partial`] is returned.
+    pub fn feed(&mut self, data: &[u8]) -> Head {
+        if self.head_len.is_some() {
+            // A body or frames after the head: kept, within the same bound.
+            let room = MAX_HEAD_BYTES.saturating_sub(self.buffer.len());
+            self.buffer.extend_from_slice(&data[..data.len().min(room)]);
+            return Head::Partial;
+        }
+        let room = MAX_HEAD_BYTES.saturating_sub(self.buffer.len());
+        let over = data.len() > room;
+        self.buffer.extend_from_slice(&data[..data.len().min(room)]);
+        match parse_head(&self.buffer) {
+            Ok(Some((request, len))) => {
+                self.head_len = Some(len);
+                Head::Request(request)
+            }
+            Ok(None) if over || self.buffer.len() >= MAX_HEAD_BYTES => {
+                self.head_len = Some(self.buffer.len());
+                Head::Refused(Status::HEADERS_TOO_LARGE)
+            }
+            Ok(None) => Head::Partial,
+            Err(status) => {
+                self.head_len = Some(self.buffer.len());
+                Head::Refused(status)
+            }
+        }
+    }
+
+    /// The bytes received after the head (empty before it is complete).
+    pub fn take_rest(&mut self) -> Vec<u8> {
+        match self.head_len {
+            Some(len) if len < self.buffer.len() => self.buffer.split_off(len),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Parses a request head from the start of `bytes`: `Ok(None)` while it is
+/// incomplete, the request and the head's length once it is whole, the
+/// status to refuse with if it is not HTTP/1.x we take.
+pub fn parse_head(bytes: &[u8]) -> Result<Option<(Request, usize)>, Status> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let len = match request.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(Status::HEADERS_TOO_LARGE),
+        Err(httparse::Error::Version) => return Err(Status::VERSION_NOT_SUPPORTED),
+        Err(_) => return Err(Status::BAD_REQUEST),
+    };
+    // Complete means httparse filled these three.
+    let (Some(method), Some(target), Some(_version)) =
+        (request.method, request.path, request.version)
+    else {
+        return Err(Status::BAD_REQUEST);
+    };
+    let headers = request
+        .headers
+        .iter()
+        .map(|header| (header.name.to_owned(), header.value.to_vec()))
+        .collect();
+    let request = Request {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        headers,
+    };
+    Ok(Some((request, len)))
+}
+
+/// A whole response: status line, `Content-Type`, `Content-Length`,
+/// `Connection: close`, then `body` (left out for a `HEAD` request by the
+/// caller passing an empty body with `length`).
+pub fn response(status: Status, content_type: &str, body: &[u8]) -> Bytes {
+    response_with_length(status, content_type, body, body.len())
+}
+
+/// Like [`response`], but with an explicit `Content-Length` (a `HEAD`
+/// answer announces the length of the body it does not send).
+pub fn response_with_length(
+    status: Status,
+    content_type: &str,
+    body: &[u8],
+    length: usize,
+) -> Bytes {
+    let Status(code, reason) = status;
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = BytesMut::with_capacity(head.len() + body.len());
+    out.put_slice(head.as_bytes());
+    out.put_slice(body);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(head: Head) -> Request {
+        match head {
+            Head::Request(request) => request,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_head_split_anywhere_is_read_once_whole() {
+        let text = b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nAccept: text/plain\r\n\r\nBODY";
+        for cut in 0..text.len() {
+            let mut reader = HeadReader::new();
+            let first = reader.feed(&text[..cut]);
+            let found = match first {
+                Head::Partial => request(reader.feed(&text[cut..])),
+                Head::Request(request) => {
+                    assert_eq!(reader.feed(&text[cut..]), Head::Partial);
+                    request
+                }
+                Head::Refused(status) => panic!("refused {status:?} at {cut}"),
+            };
+            assert_eq!(found.method, "GET");
+            assert_eq!(found.path(), "/metrics");
+            assert_eq!(found.header("host"), Some(&b"a"[..]));
+            assert_eq!(reader.take_rest(), b"BODY");
+        }
+    }
+
+    #[test]
+    fn garbage_and_huge_heads_are_refused_not_buffered() {
+        let mut reader = HeadReader::new();
+        assert_eq!(
+            reader.feed(b"\x16\x03\x01 hello\r\n\r\n"),
+            Head::Refused(Status::BAD_REQUEST)
+        );
+        let mut reader = HeadReader::new();
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.resize(MAX_HEAD_BYTES + 10, b'a');
+        assert_eq!(reader.feed(&big), Head::Refused(Status::HEADERS_TOO_LARGE));
+        let mut reader = HeadReader::new();
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            many.extend_from_slice(format!("X{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(reader.feed(&many), Head::Refused(Status::HEADERS_TOO_LARGE));
+    }
+
+    #[test]
+    fn responses_say_their_length_and_close() {
+        let text = response(Status::NOT_FOUND, "text/plain", b"no\n");
+        assert_eq!(
+            &text[..],
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nno\n"
+        );
+    }
+}
