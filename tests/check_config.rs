@@ -45,6 +45,11 @@ fn a_good_file_passes_without_binding_anything() {
         "{}",
         defaults.report()
     );
+    // The history file's place was checked, and nothing was created.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(left, ["server.toml"], "{}", defaults.report());
 }
 
 #[test]
@@ -72,6 +77,14 @@ fn bad_files_fail_with_file_line_and_key() {
         (
             "motd = \"hi\"\nlisten = [{ addr = \"127.0.0.1:0\", tls = { cert = \"missing.pem\", key = \"missing.pem\" } }]\n",
             "server.toml:2: key `listen`: cannot read certificate missing.pem",
+        ),
+        (
+            "history_path = \"no/such/dir/h.sqlite3\"\n",
+            "server.toml: key `history_path`: cannot open the history store ",
+        ),
+        (
+            "history_path = \"server.toml\"\n",
+            "server.toml: key `history_path`: cannot open the history store ",
         ),
     ];
     for (text, expected) in cases {

@@ -61,6 +61,13 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
         text.contains("chat_refused_total{reason=\"full\"} 0"),
         "{text}"
     );
+    // The history file (on by default) is writing, and nothing was lost.
+    assert_eq!(sample(&text, "chat_history_store_up"), 1, "{text}");
+    assert_eq!(
+        sample(&text, "chat_history_store_dropped_total"),
+        0,
+        "{text}"
+    );
     assert!(
         text.contains("chat_disconnects_total{reason=\"quit\"} 0"),
         "{text}"

@@ -28,6 +28,7 @@ use crate::store::{Appended, STORE_BUSY, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
     ClientId, ClusterEvent, Framing, Gone, HubConfig, Now, OperatorVerdict, Outbox, StoreEvent,
+    StoreHealth,
 };
 
 pub(crate) mod reconfigure;
@@ -87,6 +88,11 @@ impl Hub {
     /// In a cluster, whether the link to Redis is up; `None` alone.
     pub fn cluster_up(&self) -> Option<bool> {
         self.node.link_up()
+    }
+
+    /// How the history store is doing; `None` without one.
+    pub fn store_health(&self) -> Option<StoreHealth> {
+        self.store.health()
     }
 
     pub fn room_count(&self) -> usize {

@@ -205,6 +205,19 @@ pub(crate) struct Store {
     pruned_at: Option<i64>,
 }
 
+/// How the history store is doing, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Writing works (the last failure, if any, is over).
+    pub writing: bool,
+    /// Failed writes so far.
+    pub write_failures: u64,
+    /// Requests the channel toward the store could not take.
+    pub dropped: u64,
+    /// Lines said but not yet committed (`history_sync = "always"`).
+    pub uncommitted: usize,
+}
+
 /// What became of a line handed to [`Store::append`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Appended {
@@ -542,6 +555,16 @@ impl Store {
             }
         }
         chat.release(out, id);
+    }
+
+    /// How the store is doing, if there is one.
+    pub(crate) fn health(&self) -> Option<StoreHealth> {
+        self.on.then(|| StoreHealth {
+            writing: self.error.is_none(),
+            write_failures: self.failures,
+            dropped: self.dropped,
+            uncommitted: self.uncommitted.len(),
+        })
     }
 
     /// The `/stats` line about the store, if there is one.

@@ -52,6 +52,20 @@ fn main() -> ExitCode {
         Err(e) => return config_error(&e),
     };
     if args.check_config {
+        if config.history_store == HistoryStore::Sqlite
+            && config.cluster.is_none()
+            && let Err(e) = store::check(&config.history_path)
+        {
+            // Worded as a start would word it.
+            let file = args
+                .config
+                .as_deref()
+                .map_or("command line".into(), |p| p.display().to_string());
+            return config_error(&format!(
+                "{file}: key `history_path`: cannot open the history store {}: {e}",
+                config.history_path.display()
+            ));
+        }
         let source = args
             .config
             .as_deref()

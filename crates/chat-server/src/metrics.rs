@@ -90,6 +90,32 @@ pub fn render(hub: &Hub, net: &NetStats) -> String {
             u64::from(up),
         );
     }
+    if let Some(store) = hub.store_health() {
+        gauge(
+            out,
+            "chat_history_store_up",
+            "1 while the history file takes writes, 0 while writing fails.",
+            u64::from(store.writing),
+        );
+        counter(
+            out,
+            "chat_history_store_write_failures_total",
+            "Failed writes to the history file (each retried).",
+            store.write_failures,
+        );
+        counter(
+            out,
+            "chat_history_store_dropped_total",
+            "Lines and reads dropped because the queue toward the history file was full.",
+            store.dropped,
+        );
+        gauge(
+            out,
+            "chat_history_store_uncommitted_lines",
+            "Lines said and waiting for their commit before going out (history_sync = \"always\").",
+            store.uncommitted as u64,
+        );
+    }
     turn_histogram(out, net);
     text
 }

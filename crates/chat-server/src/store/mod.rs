@@ -82,6 +82,31 @@ pub fn open(path: &Path) -> Result<Opened, String> {
     })
 }
 
+/// `--check-config`: whether a start could open the history file at
+/// `path`, without creating or changing anything. An existing file must be
+/// a history file of this schema; a missing one needs a directory to be
+/// created in that this process may write.
+pub fn check(path: &Path) -> Result<(), String> {
+    if path.exists() {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+        return schema::check_version(&conn).map_err(|e| e.to_string());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    // The one sure test of "may create a file here": create one.
+    let probe = dir.join(format!(".chat-history-check-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// The store's read path over a database in memory, filled with `lines`:
 /// what `/history` and `/history since` run, for the fuzz target
 /// (`fuzz/fuzz_targets/store_reads.rs`) and tests.

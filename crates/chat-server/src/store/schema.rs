@@ -71,12 +71,7 @@ pub(super) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
         )));
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version != 0 && version != VERSION {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "schema version {version}, and this server reads version {VERSION}"
-        )));
-    }
+    check_version(conn)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
 }
@@ -94,6 +89,18 @@ pub(super) fn start_run(conn: &Connection, now_ms: i64) -> rusqlite::Result<u64>
     conn.execute("INSERT INTO runs (started_ms) VALUES (?1)", params![now_ms])?;
     let gap = if runs > 0 { ID_GAP } else { 0 };
     Ok(kept.saturating_add(gap).saturating_add(1))
+}
+
+/// Fails on a file that is not a database, or of another schema (0: a
+/// new file).
+pub(super) fn check_version(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version != 0 && version != VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "schema version {version}, and this server reads version {VERSION}"
+        )));
+    }
+    Ok(())
 }
 
 /// The largest id kept, 0 for none.
