@@ -166,11 +166,12 @@ impl Hub {
         self.chat
             .tell_connection(out, id, framing, now, Notice::Error { text });
         out.close(id);
-        if let Some(refused) = self.counters.refused(text) {
-            out.console(&format!(
-                "refused {peer}: {text} ({refused} refusals so far)"
-            ));
-        }
+        // One event each (the issue of a log that must show every
+        // refusal outweighs a storm's lines, which cost a write apiece).
+        let refused = self.counters.refused(text);
+        out.console(&format!(
+            "refused {peer}: {text} ({refused} refusals so far)"
+        ));
     }
 
     /// A client is in: a guest nick, the default room, a welcome, history.

@@ -68,13 +68,11 @@ impl Counters {
         self.flooders += 1;
     }
 
-    /// A connection was refused, told `text`. Returns the count when the
-    /// console should hear of it: at 1, 2, 4, 8… so a storm of refusals
-    /// costs a few lines.
-    pub(crate) fn refused(&mut self, text: &str) -> Option<u64> {
+    /// A connection was refused, told `text`. Returns how many so far.
+    pub(crate) fn refused(&mut self, text: &str) -> u64 {
         self.refusals.add(reasons::refusal_reason(text));
         self.refused += 1;
-        self.refused.is_power_of_two().then_some(self.refused)
+        self.refused
     }
 
     /// A login failed on a wrong password (counted by reason only: it is
@@ -140,12 +138,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_reach_the_console_at_powers_of_two() {
+    fn every_refusal_is_counted_by_reason() {
         let mut counters = Counters::default();
-        let told: Vec<u64> = (0..9)
-            .filter_map(|_| counters.refused("server full"))
-            .collect();
-        assert_eq!(told, [1, 2, 4, 8]);
-        assert_eq!(counters.snapshot(0, 0).refused, 9);
+        let told: Vec<u64> = (0..3).map(|_| counters.refused("server full")).collect();
+        assert_eq!(told, [1, 2, 3]);
+        let stats = counters.snapshot(0, 0);
+        assert_eq!(stats.refused, 3);
+        let full = stats.refusals.iter().find(|&(name, _)| name == "full");
+        assert_eq!(full, Some(("full", 3)));
     }
 }
