@@ -20,11 +20,14 @@ use crate::config::Config;
 use crate::preflight;
 
 /// Keys of the server's own that only a restart changes: they shaped the
-/// sockets, the threads or the log's format. (`listen` counts as changed
+/// sockets, the threads, the history file or the log's format. (`listen` counts as changed
 /// when its addresses or their TLS-ness do; new certificate and key paths
 /// for the same address are read live.)
-pub const SERVER_RESTART_ONLY: [&str; 7] = [
+pub const SERVER_RESTART_ONLY: [&str; 10] = [
     "listen",
+    "history_store",
+    "history_path",
+    "history_sync",
     "max_queue_bytes",
     "keepalive",
     "console",
@@ -121,6 +124,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
             old.max_queue_bytes != new.max_queue_bytes,
         ),
         ("keepalive", old.keepalive != new.keepalive),
+        ("history_store", old.history_store != new.history_store),
+        ("history_path", old.history_path != new.history_path),
+        ("history_sync", old.history_sync != new.history_sync),
         ("console", old.console != new.console),
         ("log_format", old.log_format != new.log_format),
         ("[cluster]", old.cluster != new.cluster),
@@ -150,6 +156,9 @@ fn keep_restart_only(old: &Config, new: Config) -> Config {
         listen,
         max_queue_bytes: old.max_queue_bytes,
         keepalive: old.keepalive,
+        history_store: old.history_store,
+        history_path: old.history_path.clone(),
+        history_sync: old.history_sync,
         console: old.console,
         log_format: old.log_format,
         cluster: old.cluster.clone(),
@@ -177,6 +186,7 @@ mod tests {
         let new = parse(
             "listen = [\"127.0.0.1:1\"]\nmax_queue_bytes = 8192\nkeepalive = 1\nconsole = true\n\
              log_format = \"json\"\nframing = \"raw\"\nhistory_lines = 1\n\
+             history_store = \"memory\"\nhistory_path = \"elsewhere.sqlite3\"\nhistory_sync = \"always\"\n\
              history_memory_bytes = 10\noperator_name = \"boss\"\nmotd = \"new\"\n\
              [cluster]\nredis_url = \"redis://127.0.0.1:1\"\n[metrics]\nlisten = \"127.0.0.1:2\"\n",
         );
