@@ -485,7 +485,7 @@ fn deliver_websocket<H: Handler>(net: &mut Net, handler: &mut H, id: ConnId, dat
     };
     decoder.push(data);
     while net.conns.get(id.0).is_some_and(|c| c.state == State::Open) {
-        match decoder.next() {
+        match decoder.next_event() {
             None => break,
             Some(Event::Line(line)) => handler.received(net, id, line),
             Some(Event::Ping(payload)) => net.send_control(id, websocket::pong_frame(payload)),

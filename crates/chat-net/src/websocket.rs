@@ -55,7 +55,7 @@ const HEADER_TABLE_LENGTHS: usize = 16 * 1024;
 /// A buffer larger than this is given back once empty rather than kept.
 const KEEP_CAPACITY: usize = 4 * 1024;
 
-/// What [`Decoder::next`] found in a client's bytes.
+/// What [`Decoder::next_event`] found in a client's bytes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A whole text message as a line: its bytes followed by one LF.
@@ -105,7 +105,7 @@ impl Decoder {
         }
     }
 
-    /// Adds received bytes; [`Decoder::next`] decodes them. Call `next`
+    /// Adds received bytes; [`Decoder::next_event`] decodes them. Call `next_event`
     /// until it returns `None` before pushing more, so that at most one
     /// unfinished frame stays buffered.
     pub fn push(&mut self, data: &[u8]) {
@@ -126,7 +126,7 @@ impl Decoder {
     }
 
     /// The next event in what was pushed, or `None` until more arrives.
-    pub fn next(&mut self) -> Option<Event<'_>> {
+    pub fn next_event(&mut self) -> Option<Event<'_>> {
         if self.delivered {
             self.delivered = false;
             self.message.clear();
@@ -375,7 +375,7 @@ mod tests {
 
     fn events(decoder: &mut Decoder) -> Vec<String> {
         let mut seen = Vec::new();
-        while let Some(event) = decoder.next() {
+        while let Some(event) = decoder.next_event() {
             seen.push(match event {
                 Event::Line(line) => format!("line {}", String::from_utf8_lossy(line)),
                 other => format!("{other:?}"),
@@ -416,10 +416,10 @@ mod tests {
         let whole = frame(1, true, &[b'a'; 1000]);
         // Only the header has arrived: refused already, nothing kept.
         decoder.push(&whole[..8]);
-        assert_eq!(decoder.next(), Some(Event::Refuse(TOO_BIG)));
+        assert_eq!(decoder.next_event(), Some(Event::Refuse(TOO_BIG)));
         decoder.push(&whole[8..]);
         assert_eq!(decoder.buffered(), 0);
-        assert_eq!(decoder.next(), None);
+        assert_eq!(decoder.next_event(), None);
         // Fragments that add up past the limit too.
         let mut decoder = Decoder::new(10);
         decoder.push(&frame(1, false, b"123456"));
