@@ -59,6 +59,7 @@ fn server() -> ServerProcess {
 }
 
 #[test]
+#[allow(clippy::print_stderr, reason = "says where the screenshot is")]
 fn web_browser_chats_with_nc_and_shows_markup_as_text() {
     let Some(script) = driver() else { return };
     let server = server();
@@ -72,6 +73,7 @@ fn web_browser_chats_with_nc_and_shows_markup_as_text() {
     // The page to nc, and nc to the page.
     page.write_line("type hello from chromium");
     nc.expect_contains("<webber> hello from chromium");
+    ask(&mut page, "expect <webber> hello from chromium", "seen");
     nc.send_line("hello from nc");
     ask(&mut page, "expect <ncuser> hello from nc", "seen");
     // Markup from another user is text: shown literally, nothing runs.

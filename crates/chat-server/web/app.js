@@ -99,7 +99,9 @@ const catchup = {
       } else if (this.phase === "paging" && id !== null) {
         if (newer(id)) {
           this.lastId = id;
-          out.show.push(plain);
+          // Our own lines were shown as we sent them (the server does not
+          // echo a sender's line).
+          if (!this.isMe(parsed.nick)) out.show.push(plain);
         }
       } else {
         out.show.push(plain);
@@ -119,6 +121,10 @@ const catchup = {
       out.show.push(plain);
     }
     return out;
+  },
+
+  isMe(nick) {
+    return this.nick !== null && nick !== undefined && this.nick.toLowerCase() === nick.toLowerCase();
   },
 
   /** Learns from a notice; false: it is the catch-up's own, not shown. */
@@ -331,6 +337,28 @@ function connect() {
   });
 }
 
+// The server does not send a sender's own room line back (nc's terminal
+// shows what was typed); the page shows it as the room sees it.
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function ctime(date) {
+  const two = (n) => String(n).padStart(2, "0");
+  const day = String(date.getDate()).padStart(2, " ");
+  const time = two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
+  return DAYS[date.getDay()] + " " + MONTHS[date.getMonth()] + " " + day + " " + time + " " + date.getFullYear();
+}
+
+function echo(line) {
+  if (catchup.nick === null || catchup.room === null) return;
+  let m;
+  if (!line.startsWith("/")) {
+    show("[" + ctime(new Date()) + "] <" + catchup.nick + "> " + line);
+  } else if ((m = /^\/me (.*)$/s.exec(line))) {
+    show("[" + ctime(new Date()) + "] * " + catchup.nick + " " + m[1]);
+  }
+}
+
 // --- Typing ------------------------------------------------------------------
 
 const typed = [];
@@ -346,6 +374,7 @@ $("say").addEventListener("submit", (event) => {
     return;
   }
   if (/^\/quit\b/i.test(line)) stopped = true;
+  echo(line);
   if (typed[typed.length - 1] !== line) typed.push(line);
   if (typed.length > INPUT_HISTORY_MAX) typed.shift();
   browsing = typed.length;
