@@ -28,3 +28,5 @@ mod security;
 mod store;
 mod systemd;
 mod tui;
+mod web;
+mod web_browser;

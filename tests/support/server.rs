@@ -16,8 +16,8 @@ use crate::{Client, Proc, TempDir, command};
 pub struct ServerProcess {
     // Declared before `dir`: the process goes before its directory.
     proc: Proc,
-    /// Every listener, in the order printed, and whether it is TLS.
-    listeners: Vec<(SocketAddr, bool)>,
+    /// Every listener, in the order printed, and what it speaks.
+    listeners: Vec<(SocketAddr, Kind)>,
     addrs: Vec<SocketAddr>,
     /// How it was started, for [`ServerProcess::restart`].
     args: Vec<String>,
@@ -26,6 +26,17 @@ pub struct ServerProcess {
     /// The `[metrics]` listener, once its line was read.
     metrics: Option<SocketAddr>,
     dir: TempDir,
+}
+
+/// What a listener speaks, from its `listening on` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Lines over TCP: `listening on ADDR`.
+    Plain,
+    /// Lines over TLS: `listening on ADDR (TLS)`.
+    Tls,
+    /// The page and its WebSocket: `listening on ADDR (web)` or `(web, TLS)`.
+    Web,
 }
 
 /// How to start a server: see [`ServerProcess::builder`].
@@ -124,7 +135,7 @@ fn spawn(
     env: &[(String, String)],
     listeners: usize,
     max_fds: Option<u64>,
-) -> (Proc, Vec<(SocketAddr, bool)>) {
+) -> (Proc, Vec<(SocketAddr, Kind)>) {
     let mut cmd = command("chat-server");
     cmd.current_dir(dir.path()).args(args);
     cmd.envs(env.iter().map(|(name, value)| (name, value)));
@@ -145,7 +156,14 @@ fn spawn(
             let addr = addr
                 .parse()
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-            (addr, said.contains(" (TLS)"))
+            let kind = if said.contains(" (web") {
+                Kind::Web
+            } else if said.contains(" (TLS)") {
+                Kind::Tls
+            } else {
+                Kind::Plain
+            };
+            (addr, kind)
         })
         .collect();
     (proc, listeners)
@@ -215,25 +233,27 @@ impl ServerProcess {
         &self.addrs
     }
 
-    /// The first plain (not TLS) address the server listens on.
+    /// The first plain (not TLS, not web) address the server listens on.
     pub fn plain_addr(&self) -> SocketAddr {
-        self.listener(false)
+        self.listener(Kind::Plain)
     }
 
     /// The first TLS address the server listens on.
     pub fn tls_addr(&self) -> SocketAddr {
-        self.listener(true)
+        self.listener(Kind::Tls)
     }
 
-    fn listener(&self, tls: bool) -> SocketAddr {
+    /// The first web listener's address (`listening on ADDR (web)`).
+    pub fn web_addr(&self) -> SocketAddr {
+        self.listener(Kind::Web)
+    }
+
+    fn listener(&self, kind: Kind) -> SocketAddr {
         self.listeners
             .iter()
-            .find(|&&(_, is_tls)| is_tls == tls)
+            .find(|&&(_, is)| is == kind)
             .map(|&(addr, _)| addr)
-            .unwrap_or_else(|| {
-                let kind = if tls { "TLS" } else { "plain" };
-                panic!("the server has no {kind} listener\n{}", self.report())
-            })
+            .unwrap_or_else(|| panic!("the server has no {kind:?} listener\n{}", self.report()))
     }
 
     /// The `[metrics]` listener's address (the config must set one): read

@@ -8,6 +8,7 @@ use crate::CloseReason;
 use crate::net::NetStats;
 use crate::queue::{MAX_IOV, OutQueue};
 use crate::stream::Stream;
+use crate::websocket::WebSocket;
 
 /// Where a connection is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub(crate) struct Conn {
     /// Which accepted connection this is (counts from 1), to tell it from a
     /// later one that reuses its key.
     pub(crate) serial: u64,
+    /// Set once the handler accepted a WebSocket upgrade: input is decoded
+    /// from frames, output framed (`crate::websocket`).
+    pub(crate) ws: Option<WebSocket>,
 }
 
 impl Conn {
@@ -74,6 +78,7 @@ impl Conn {
             in_pending: false,
             in_read_ready: false,
             serial,
+            ws: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The small HTTP/1.1 layer for listeners that speak HTTP on the reactor:
-//! the metrics and health endpoints now, a WebSocket web listener later.
+//! the metrics and health endpoints, and the web listener's page and its
+//! WebSocket upgrade ([`websocket_key`], [`websocket_accept`]).
 //!
 //! It is sans-I/O like the rest of a handler's work: a [`HeadReader`] per
 //! connection gathers the bytes [`Handler::received`](crate::Handler::received)
@@ -29,8 +30,10 @@ impl Status {
     pub const OK: Status = Status(200, "OK");
     pub const SWITCHING_PROTOCOLS: Status = Status(101, "Switching Protocols");
     pub const BAD_REQUEST: Status = Status(400, "Bad Request");
+    pub const FORBIDDEN: Status = Status(403, "Forbidden");
     pub const NOT_FOUND: Status = Status(404, "Not Found");
     pub const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
+    pub const UPGRADE_REQUIRED: Status = Status(426, "Upgrade Required");
     pub const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
     pub const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
@@ -53,6 +56,16 @@ impl Request {
         self.target
             .split_once('?')
             .map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    /// Whether header `name` lists `token` (comma-separated,
+    /// case-insensitive): `Connection: keep-alive, Upgrade` lists `upgrade`.
+    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(have, _)| have.eq_ignore_ascii_case(name))
+            .flat_map(|(_, value)| value.split(|&b| b == b','))
+            .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
     }
 
     /// The first header called `name` (case-insensitive), if any.
@@ -160,6 +173,52 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Request, usize)>, Status> {
     Ok(Some((request, len)))
 }
 
+/// The `Sec-WebSocket-Key` of a WebSocket upgrade request (RFC 6455,
+/// 4.2.1), or why it is not one: 400 for a malformed one, 426 for a
+/// version other than 13 (answer with [`websocket_version_required`]).
+pub fn websocket_key(request: &Request) -> Result<&[u8], Status> {
+    if request.method != "GET"
+        || !request.header_has_token("upgrade", "websocket")
+        || !request.header_has_token("connection", "upgrade")
+    {
+        return Err(Status::BAD_REQUEST);
+    }
+    if request.header("sec-websocket-version") != Some(b"13") {
+        return Err(Status::UPGRADE_REQUIRED);
+    }
+    match request.header("sec-websocket-key") {
+        // 16 random bytes in base64 are 24 characters.
+        Some(key) if key.len() == 24 => Ok(key),
+        _ => Err(Status::BAD_REQUEST),
+    }
+}
+
+/// The answer to a WebSocket request of another version than 13.
+pub fn websocket_version_required() -> Bytes {
+    response_with_headers(
+        Status::UPGRADE_REQUIRED,
+        "text/plain",
+        &[("Sec-WebSocket-Version", "13")],
+        b"WebSocket version 13 only\n",
+        None,
+    )
+}
+
+/// `101 Switching Protocols` for an upgrade with `key` (from
+/// [`websocket_key`]), with `headers` added (security headers, say). Hand
+/// it to [`Net::accept_websocket`](crate::Net::accept_websocket).
+pub fn websocket_accept(key: &[u8], headers: &[(&str, &str)]) -> Bytes {
+    let accept = crate::websocket::accept_key(key);
+    let mut head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    Bytes::from(head)
+}
+
 /// A whole response: status line, `Content-Type`, `Content-Length`,
 /// `Connection: close`, then `body` (left out for a `HEAD` request by the
 /// caller passing an empty body with `length`).
@@ -175,10 +234,27 @@ pub fn response_with_length(
     body: &[u8],
     length: usize,
 ) -> Bytes {
+    response_with_headers(status, content_type, &[], body, Some(length))
+}
+
+/// Like [`response_with_length`] (`None`: the body's length), with
+/// `headers` added after the usual ones.
+pub fn response_with_headers(
+    status: Status,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    length: Option<usize>,
+) -> Bytes {
     let Status(code, reason) = status;
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+    let length = length.unwrap_or(body.len());
+    let mut head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: close\r\n"
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
     let mut out = BytesMut::with_capacity(head.len() + body.len());
     out.put_slice(head.as_bytes());
     out.put_slice(body);
@@ -235,6 +311,23 @@ mod tests {
         }
         many.extend_from_slice(b"\r\n");
         assert_eq!(reader.feed(&many), Head::Refused(Status::HEADERS_TOO_LARGE));
+    }
+
+    #[test]
+    fn upgrades_are_read_and_answered() {
+        let text = b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        let found = request(HeadReader::new().feed(text));
+        let key = websocket_key(&found).unwrap_or_else(|s| panic!("{s:?}"));
+        let answer = websocket_accept(key, &[("X-Frame-Options", "DENY")]);
+        assert_eq!(
+            &answer[..],
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Frame-Options: DENY\r\n\r\n"
+        );
+        let old = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        let found = request(HeadReader::new().feed(old));
+        assert_eq!(websocket_key(&found), Err(Status::UPGRADE_REQUIRED));
+        let plain = request(HeadReader::new().feed(b"GET /ws HTTP/1.1\r\n\r\n"));
+        assert_eq!(websocket_key(&plain), Err(Status::BAD_REQUEST));
     }
 
     #[test]

@@ -69,6 +69,15 @@
 //!   request heads (with httparse) and writes responses as [`Bytes`]; a
 //!   handler uses it on the connections of the listeners it serves HTTP on
 //!   (metrics and health now, a WebSocket listener later), on this thread.
+//! * **WebSocket is a layer of the transport, like TLS.** Once a handler
+//!   has answered an upgrade request ([`Net::accept_websocket`]), the
+//!   reactor decodes the client's frames into lines (one text message, one
+//!   line) before [`Handler::received`], and frames each line the handler
+//!   sends: a shared frame header and a refcounted slice of the same
+//!   payload, so a line sent to many WebSocket clients is still encoded once
+//!   ([`websocket`]). Pings are answered here; closing sends a close frame
+//!   (1001 once the reactor is draining for a stop, 1000 otherwise, 1009 for
+//!   a message over the limit, refused before it is buffered).
 //! * **Every turn is timed** ([`NetStats::turn_time`]): one clock read per
 //!   turn into a fixed histogram, since a slow turn delays every client.
 
@@ -85,6 +94,7 @@ mod stream;
 mod timer;
 mod tls;
 mod turn_time;
+pub mod websocket;
 
 pub use bytes::Bytes;
 pub use config::NetConfig;

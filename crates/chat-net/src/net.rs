@@ -10,6 +10,7 @@ use slab::Slab;
 
 use crate::conn::{Conn, Flush, State};
 use crate::timer::{TimerKind, Timers};
+use crate::websocket::{self, WebSocket};
 use crate::{CloseReason, ConnId, ListenerId, NetConfig, TimerId, TurnTimes};
 
 /// Running totals since the reactor was created.
@@ -114,6 +115,9 @@ impl Net {
         if c.state != State::Open || msg.is_empty() {
             return;
         }
+        if c.ws.is_some() {
+            return self.send_framed(conn, msg);
+        }
         if c.queue.len() + msg.len() > self.config.max_queue_bytes {
             self.stats.closed_overflow += 1;
             self.close_with(conn, CloseReason::QueueOverflow);
@@ -125,6 +129,123 @@ impl Net {
             c.in_pending = true;
             self.pending.push(conn);
         }
+    }
+
+    /// `send` to a WebSocket client: each line a text frame, its header
+    /// shared and its payload a slice of `msg` (see [`websocket`]).
+    fn send_framed(&mut self, conn: ConnId, msg: Bytes) {
+        let Some(c) = self.conns.get_mut(conn.0) else {
+            return;
+        };
+        let mut framed = 0;
+        websocket::frames(&msg, |part| framed += part.len());
+        if c.queue.len() + framed > self.config.max_queue_bytes {
+            self.stats.closed_overflow += 1;
+            self.close_with(conn, CloseReason::QueueOverflow);
+            return;
+        }
+        websocket::frames(&msg, |part| c.queue.push(part));
+        if c.writable && !c.in_pending {
+            c.in_pending = true;
+            self.pending.push(conn);
+        }
+    }
+
+    /// Makes `conn` a WebSocket: `response` (the handler's `101 Switching
+    /// Protocols`, see [`http::websocket_accept`](crate::http::websocket_accept))
+    /// goes out as it is, and from then on input is decoded from frames
+    /// into lines (a message over `max_message` bytes closes it with 1009)
+    /// and [`Net::send`] frames each line. `early` is what the client sent
+    /// after its request head, decoded as if it had just arrived. No-op
+    /// unless `conn` is open.
+    pub fn accept_websocket(
+        &mut self,
+        conn: ConnId,
+        response: Bytes,
+        max_message: usize,
+        early: &[u8],
+    ) {
+        if self
+            .conns
+            .get(conn.0)
+            .is_none_or(|c| c.state != State::Open)
+        {
+            return;
+        }
+        self.send(conn, response);
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(conn.0) else {
+            return;
+        };
+        let mut ws = WebSocket::new(max_message, now);
+        if let Some(decoder) = ws.decoder.as_mut()
+            && !early.is_empty()
+        {
+            decoder.push(early);
+            // Decoded on the next turn, as carried-over input is.
+            if !c.in_read_ready {
+                c.in_read_ready = true;
+                self.read_ready.push(conn);
+            }
+        }
+        c.ws = Some(ws);
+    }
+
+    /// Whether `conn` is a WebSocket (see [`Net::accept_websocket`]).
+    pub fn is_websocket(&self, conn: ConnId) -> bool {
+        self.conns.get(conn.0).is_some_and(|c| c.ws.is_some())
+    }
+
+    /// Keepalive for a WebSocket: if the client has sent nothing (not even
+    /// a pong) for `silence`, it is closed as timed out and `false` is
+    /// returned; otherwise it is sent a ping. Call it every so often, with
+    /// `silence` a few times that period.
+    pub fn websocket_keepalive(&mut self, conn: ConnId, silence: Duration) -> bool {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(conn.0) else {
+            return false;
+        };
+        let Some(ws) = &c.ws else { return false };
+        if now.duration_since(ws.last_input) >= silence {
+            self.close_with(conn, CloseReason::Error(std::io::ErrorKind::TimedOut));
+            return false;
+        }
+        if c.state == State::Open {
+            c.queue.push(websocket::ping_frame());
+            if c.writable && !c.in_pending {
+                c.in_pending = true;
+                self.pending.push(conn);
+            }
+        }
+        true
+    }
+
+    /// Queues a control frame (a pong) for a WebSocket client, unframed.
+    pub(crate) fn send_control(&mut self, conn: ConnId, frame: Bytes) {
+        let Some(c) = self.conns.get_mut(conn.0) else {
+            return;
+        };
+        if c.state != State::Open {
+            return;
+        }
+        if c.queue.len() + frame.len() > self.config.max_queue_bytes {
+            self.stats.closed_overflow += 1;
+            return self.close_with(conn, CloseReason::QueueOverflow);
+        }
+        c.queue.push(frame);
+        if c.writable && !c.in_pending {
+            c.in_pending = true;
+            self.pending.push(conn);
+        }
+    }
+
+    /// A WebSocket client broke a rule: close it with `code` once what is
+    /// queued has gone.
+    pub(crate) fn refuse_websocket(&mut self, conn: ConnId, code: u16) {
+        if let Some(ws) = self.conns.get_mut(conn.0).and_then(|c| c.ws.as_mut()) {
+            ws.close_code = code;
+        }
+        self.close_after_flush(conn);
     }
 
     /// Close `conn` now, dropping its queue. [`Handler::closed`](crate::Handler::closed)
@@ -335,6 +456,21 @@ impl Net {
         c.in_pending = false;
         if c.is_closed() {
             return;
+        }
+        if let (State::Draining { .. }, Some(ws)) = (c.state, c.ws.as_mut())
+            && !ws.close_sent
+        {
+            // A WebSocket ends with a close frame after everything queued
+            // (nothing more can be queued once draining). Decided here, at
+            // the end of the turn, so a stop that began in the same turn as
+            // the close says "going away".
+            ws.close_sent = true;
+            let code = if self.drain {
+                websocket::GOING_AWAY
+            } else {
+                ws.close_code
+            };
+            c.queue.push(websocket::close_frame(code));
         }
         match c.flush(budget, &mut self.stats) {
             Flush::Failed(kind) => self.close_with(id, CloseReason::Error(kind)),

@@ -13,6 +13,7 @@ use signal_hook_mio::v1_0::Signals;
 use crate::conn::State;
 use crate::listener::{self, Reserve};
 use crate::timer::TimerKind;
+use crate::websocket::{self, Event};
 use crate::{CloseReason, ConnId, Handler, ListenerId, Net, NetConfig};
 
 /// Reserved tokens sit at the top of the token space; connection tokens are
@@ -307,6 +308,15 @@ impl Reactor {
     /// (then the connection waits on the read-ready list for next turn).
     fn read_conn<H: Handler>(&mut self, handler: &mut H, id: ConnId) {
         let mut budget = self.net.config.read_budget_per_turn.max(1);
+        // A WebSocket's input decoded but not yet handed over (frames sent
+        // right behind the upgrade request) goes first.
+        if self.net.conns.get(id.0).is_some_and(|c| {
+            c.ws.as_ref()
+                .and_then(|ws| ws.decoder.as_ref())
+                .is_some_and(|decoder| decoder.has_input())
+        }) {
+            deliver_websocket(&mut self.net, handler, id, &[]);
+        }
         loop {
             let Some(conn) = self.net.conns.get_mut(id.0) else {
                 return;
@@ -338,7 +348,11 @@ impl Reactor {
                     self.net.stats.bytes_in += n as u64;
                     // A draining connection's input is read only to be dropped.
                     if conn.state == State::Open {
-                        handler.received(&mut self.net, id, &self.scratch[..n]);
+                        if conn.ws.is_some() {
+                            deliver_websocket(&mut self.net, handler, id, &self.scratch[..n]);
+                        } else {
+                            handler.received(&mut self.net, id, &self.scratch[..n]);
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -449,5 +463,40 @@ impl Reactor {
         self.remove_dead();
         self.net.pending.clear();
         self.net.read_ready.clear();
+    }
+}
+
+/// Decodes a WebSocket client's bytes and hands its lines to the handler;
+/// pings are answered, a close or a broken rule ends the connection.
+fn deliver_websocket<H: Handler>(net: &mut Net, handler: &mut H, id: ConnId, data: &[u8]) {
+    let now = net.now;
+    // The decoder leaves the connection while the handler runs (which may
+    // send to this very connection), and comes back after.
+    let Some(mut decoder) = net
+        .conns
+        .get_mut(id.0)
+        .and_then(|c| c.ws.as_mut())
+        .and_then(|ws| {
+            ws.last_input = now;
+            ws.decoder.take()
+        })
+    else {
+        return;
+    };
+    decoder.push(data);
+    while net.conns.get(id.0).is_some_and(|c| c.state == State::Open) {
+        match decoder.next_event() {
+            None => break,
+            Some(Event::Line(line)) => handler.received(net, id, line),
+            Some(Event::Ping(payload)) => net.send_control(id, websocket::pong_frame(payload)),
+            Some(Event::Pong) => {}
+            // Answered with our own close frame when the handler closes,
+            // as it would after a TCP client's EOF.
+            Some(Event::Close(_)) => handler.read_closed(net, id),
+            Some(Event::Refuse(code)) => net.refuse_websocket(id, code),
+        }
+    }
+    if let Some(ws) = net.conns.get_mut(id.0).and_then(|c| c.ws.as_mut()) {
+        ws.decoder = Some(decoder);
     }
 }

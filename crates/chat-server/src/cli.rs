@@ -30,7 +30,8 @@ command line or server.toml.";
 #[command(name = "chat-server", version, about = "A one-thread TCP chat server", long_about = LONG_ABOUT)]
 pub struct Args {
     /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or
-    /// [::1]:21263; for TLS add the PEM files: ADDR,cert=PATH,key=PATH
+    /// [::1]:21263; for TLS add the PEM files: ADDR,cert=PATH,key=PATH; for the browser page
+    /// and its WebSocket add web: 127.0.0.1:8080,web
     #[arg(long = "listen", value_name = "ADDR", value_parser = Listen::parse_flag)]
     pub listen: Vec<Listen>,
 

@@ -13,6 +13,7 @@ use chat_hub::{Framing, HubConfig, IpNet, Operator, Retention, TimestampFormat};
 use chat_net::NetConfig;
 use chat_proto::{validate_nick, validate_room};
 
+pub use crate::listen::{Listen, ListenTable, TlsFiles};
 use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -57,6 +58,11 @@ macro_rules! define_config {
             pub log_format: LogFormat,
             /// Seconds a stopping server waits for queued output to drain.
             pub shutdown_linger: u64,
+            /// Origins whose pages may open the web listeners' WebSocket
+            /// (`https://chat.example.org`); empty: only the page's own.
+            pub web_origins: Vec<String>,
+            /// Reverse proxies whose `X-Forwarded-For` names a web client.
+            pub trusted_proxies: Vec<Network>,
             /// `[cluster]`: this server is one node of several sharing Redis.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub cluster: Option<ClusterConfig>,
@@ -85,6 +91,8 @@ macro_rules! define_config {
                     log_level: ops_config::DEFAULT_LOG_LEVEL.into(),
                     log_format: LogFormat::Text,
                     shutdown_linger: ops_config::DEFAULT_SHUTDOWN_LINGER,
+                    web_origins: Vec::new(),
+                    trusted_proxies: Vec::new(),
                     cluster: None,
                     metrics: None,
                 }
@@ -153,99 +161,6 @@ impl From<Network> for String {
         } else {
             net.0.to_string()
         }
-    }
-}
-
-/// One entry of `listen`: `"ADDR"` for plain TCP, or
-/// `{ addr = "ADDR", tls = { cert = "PATH", key = "PATH" } }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Listen {
-    Plain(SocketAddr),
-    Table(ListenTable),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListenTable {
-    pub addr: SocketAddr,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsFiles>,
-}
-
-/// PEM files of a TLS listener: the certificate chain and its private key
-/// (PKCS#8, RSA or EC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-impl Listen {
-    pub fn addr(&self) -> SocketAddr {
-        match self {
-            Listen::Plain(addr) => *addr,
-            Listen::Table(table) => table.addr,
-        }
-    }
-
-    pub fn tls(&self) -> Option<&TlsFiles> {
-        match self {
-            Listen::Plain(_) => None,
-            Listen::Table(table) => table.tls.as_ref(),
-        }
-    }
-
-    /// The command-line form: `ADDR` or `ADDR,cert=PATH,key=PATH`.
-    pub fn parse_flag(text: &str) -> Result<Listen, String> {
-        let mut parts = text.split(',');
-        let addr = parts.next().unwrap_or_default();
-        let addr: SocketAddr = addr.parse().map_err(|_| {
-            format!("{addr:?} is not an address like 127.0.0.1:21263 or [::1]:21263")
-        })?;
-        let (mut cert, mut key) = (None, None);
-        for part in parts {
-            match part.split_once('=') {
-                Some(("cert", path)) => cert = Some(PathBuf::from(path)),
-                Some(("key", path)) => key = Some(PathBuf::from(path)),
-                _ => return Err(format!("{part:?}: expected cert=PATH or key=PATH")),
-            }
-        }
-        match (cert, key) {
-            (None, None) => Ok(Listen::Plain(addr)),
-            (Some(cert), Some(key)) => Ok(Listen::Table(ListenTable {
-                addr,
-                tls: Some(TlsFiles { cert, key }),
-            })),
-            _ => Err("a TLS listener needs both cert=PATH and key=PATH".into()),
-        }
-    }
-}
-
-// By hand rather than `#[serde(untagged)]`, whose error ("did not match any
-// variant") would lose both the reason and the element's line.
-impl<'de> Deserialize<'de> for Listen {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Listen, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Listen;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an address like \"127.0.0.1:21263\" or a table { addr = \"ADDR\", tls = { cert = \"PATH\", key = \"PATH\" } }")
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Listen, E> {
-                text.parse().map(Listen::Plain).map_err(|_| {
-                    E::custom(format!(
-                        "{text:?} is not an address like \"127.0.0.1:21263\" or \"[::1]:21263\""
-                    ))
-                })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Listen, A::Error> {
-                ListenTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(Listen::Table)
-            }
-        }
-        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -404,6 +319,9 @@ impl Config {
         }
         if self.motd.chars().any(char::is_control) {
             return Err(("motd", "may not contain control characters".into()));
+        }
+        for origin in &self.web_origins {
+            crate::web::check_origin(origin).map_err(|e| ("web_origins", e))?;
         }
         ops_config::check_log_level(&self.log_level).map_err(|e| ("log_level", e))?;
         ops_config::check_shutdown_linger(self.shutdown_linger)

@@ -1,7 +1,8 @@
 //! chat-server is the binary and its adapters: it reads the configuration,
 //! joins the hub (crate `chat_hub`) to the reactor (crate `chat_net`), reads
 //! the operator's console, checks `/oper` passwords on a thread of their
-//! own, keeps history in SQLite (`store`), and in a cluster bridges to Redis.
+//! own, keeps history in SQLite (`store`), serves the browser page and its
+//! WebSocket on web listeners (`web`), and in a cluster bridges to Redis.
 //!
 //! **Architecture invariant:** the chat's decisions live in chat-hub; this
 //! crate only carries events in and actions out. Only this crate reads
@@ -13,6 +14,7 @@ pub mod config;
 pub mod console_input;
 pub mod generate;
 pub mod http_endpoints;
+pub mod listen;
 pub mod log;
 pub mod metrics;
 pub mod notify;
@@ -24,3 +26,4 @@ pub mod store;
 pub mod tls;
 mod toml_location;
 pub mod verifier;
+pub mod web;

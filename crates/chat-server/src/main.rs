@@ -22,6 +22,7 @@ use chat_server::preflight::{self, Checked};
 use chat_server::reload::Reloader;
 use chat_server::server::{Server, TICK};
 use chat_server::store::{self, HistoryStore, HistorySync};
+use chat_server::web::WebListeners;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
@@ -139,6 +140,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let mut listening = 0;
     let mut first_port = None;
     let mut listener_ids = Vec::new();
+    let mut web_listeners = Vec::new();
     for (listen, tls) in config.listen.iter().zip(&checked.tls) {
         let addr = listen.addr();
         let bound = match tls {
@@ -147,8 +149,16 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         };
         match bound {
             Ok((id, bound)) => {
-                let scheme = if listen.tls().is_some() { " (TLS)" } else { "" };
+                let scheme = match (listen.is_web(), listen.tls().is_some()) {
+                    (false, false) => "",
+                    (false, true) => " (TLS)",
+                    (true, false) => " (web)",
+                    (true, true) => " (web, TLS)",
+                };
                 log::announce(&format!("listening on {bound}{scheme}"));
+                if listen.is_web() {
+                    web_listeners.push((id, listen.tls().is_some()));
+                }
                 listener_ids.push(Some(id));
                 listening += 1;
                 first_port.get_or_insert(bound.port());
@@ -245,6 +255,14 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
     server.http = http;
+    if !web_listeners.is_empty() {
+        server.web = Some(WebListeners::new(
+            web_listeners,
+            &config.web_origins,
+            config.trusted_proxies.iter().map(|net| net.0).collect(),
+            config.max_line_bytes,
+        ));
+    }
     server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
     server.reloader = Some(Reloader::new(args.clone(), config.clone(), listener_ids));
     let verifier = chat_server::verifier::spawn(wake_callback(&reactor))

@@ -22,8 +22,9 @@ use crate::preflight;
 /// Keys of the server's own that only a restart changes: they shaped the
 /// sockets, the threads, the history file or the log's format. (`listen` counts as changed
 /// when its addresses or their TLS-ness do; new certificate and key paths
-/// for the same address are read live.)
-pub const SERVER_RESTART_ONLY: [&str; 10] = [
+/// for the same address are read live. The web listeners' `web_origins`
+/// and `trusted_proxies` are read when they open.)
+pub const SERVER_RESTART_ONLY: [&str; 12] = [
     "listen",
     "history_store",
     "history_path",
@@ -31,6 +32,8 @@ pub const SERVER_RESTART_ONLY: [&str; 10] = [
     "max_queue_bytes",
     "keepalive",
     "console",
+    "web_origins",
+    "trusted_proxies",
     "log_format",
     "[cluster]",
     "[metrics]",
@@ -106,12 +109,13 @@ impl Reloader {
     }
 }
 
-/// `listen` as far as the sockets go: addresses and whether each is TLS.
-fn sockets(config: &Config) -> Vec<(std::net::SocketAddr, bool)> {
+/// `listen` as far as the sockets go: addresses, whether each is TLS, and
+/// whether it is a web listener.
+fn sockets(config: &Config) -> Vec<(std::net::SocketAddr, bool, bool)> {
     config
         .listen
         .iter()
-        .map(|listen| (listen.addr(), listen.tls().is_some()))
+        .map(|listen| (listen.addr(), listen.tls().is_some(), listen.is_web()))
         .collect()
 }
 
@@ -128,6 +132,11 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         ("history_path", old.history_path != new.history_path),
         ("history_sync", old.history_sync != new.history_sync),
         ("console", old.console != new.console),
+        ("web_origins", old.web_origins != new.web_origins),
+        (
+            "trusted_proxies",
+            old.trusted_proxies != new.trusted_proxies,
+        ),
         ("log_format", old.log_format != new.log_format),
         ("[cluster]", old.cluster != new.cluster),
         ("[metrics]", old.metrics != new.metrics),
@@ -160,6 +169,8 @@ fn keep_restart_only(old: &Config, new: Config) -> Config {
         history_path: old.history_path.clone(),
         history_sync: old.history_sync,
         console: old.console,
+        web_origins: old.web_origins.clone(),
+        trusted_proxies: old.trusted_proxies.clone(),
         log_format: old.log_format,
         cluster: old.cluster.clone(),
         metrics: old.metrics.clone(),
@@ -185,6 +196,7 @@ mod tests {
         let old = Config::default();
         let new = parse(
             "listen = [\"127.0.0.1:1\"]\nmax_queue_bytes = 8192\nkeepalive = 1\nconsole = true\n\
+             web_origins = [\"https://a.example\"]\ntrusted_proxies = [\"10.0.0.1\"]\n\
              log_format = \"json\"\nframing = \"raw\"\nhistory_lines = 1\n\
              history_store = \"memory\"\nhistory_path = \"elsewhere.sqlite3\"\nhistory_sync = \"always\"\n\
              history_memory_bytes = 10\noperator_name = \"boss\"\nmotd = \"new\"\n\

@@ -18,6 +18,7 @@ use crate::metrics;
 use crate::reload::Reloader;
 use crate::store::StoreLink;
 use crate::verifier::Verifier;
+use crate::web::{self, WebListeners};
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -46,6 +47,8 @@ pub struct Server {
     pub store: Option<StoreLink>,
     /// The `[metrics]` listener's connections, when it is on.
     pub http: Option<HttpEndpoints>,
+    /// The web listeners' connections (page requests, then WebSockets).
+    pub web: Option<WebListeners>,
     /// How long a stop waits for queued output (`shutdown_linger`).
     pub shutdown_linger: Duration,
     /// Reads the configuration again on SIGHUP and `/reload`.
@@ -70,6 +73,7 @@ impl Server {
             verifier: None,
             store: None,
             http: None,
+            web: None,
             shutdown_linger: SHUTDOWN_GRACE,
             reloader: None,
             watchdog: None,
@@ -217,6 +221,12 @@ impl Handler for Server {
         {
             return http.accepted(net, conn);
         }
+        if let Some(web) = &mut self.web
+            && web.serves(listener)
+        {
+            // The hub hears of it once it is a WebSocket.
+            return web.accepted(net, conn, peer, listener);
+        }
         let (hub, mut out) = self.parts(net);
         hub.connected(&mut out, ClientId(conn.0), peer, now());
     }
@@ -225,12 +235,21 @@ impl Handler for Server {
         if self.is_http(conn) {
             return self.serve_http(net, conn, data);
         }
+        if let Some(web) = &mut self.web
+            && web.is_http(conn)
+        {
+            if let Some(client) = web.received(net, conn, data) {
+                let (hub, mut out) = self.parts(net);
+                hub.connected(&mut out, ClientId(conn.0), client, now());
+            }
+            return;
+        }
         let (hub, mut out) = self.parts(net);
         hub.received(&mut out, ClientId(conn.0), data, now());
     }
 
     fn read_closed(&mut self, net: &mut Net, conn: ConnId) {
-        if self.is_http(conn) {
+        if self.is_http(conn) || self.web.as_ref().is_some_and(|web| web.is_http(conn)) {
             return net.close_after_flush(conn);
         }
         let (hub, mut out) = self.parts(net);
@@ -239,6 +258,13 @@ impl Handler for Server {
 
     fn closed(&mut self, net: &mut Net, conn: ConnId, reason: CloseReason) {
         if self.http.as_mut().is_some_and(|http| http.closed(conn)) {
+            return;
+        }
+        if self
+            .web
+            .as_mut()
+            .is_some_and(|web| web.closed(conn) == web::Closed::Http)
+        {
             return;
         }
         let why = match reason {
@@ -302,6 +328,9 @@ impl Handler for Server {
         hub.tick(&mut out, now());
         if let Some(http) = &mut self.http {
             http.sweep(net);
+        }
+        if let Some(web) = &mut self.web {
+            web.tick(net);
         }
         if let Some((every, last)) = &mut self.watchdog
             && net.now().duration_since(*last) >= *every

@@ -1,0 +1,375 @@
+//! The web listeners (`listen = [{ addr = "…", web = true }]`): the chat
+//! page on `/` (with its script and style), and its WebSocket on `/ws`,
+//! all on the reactor's thread through chat-net's HTTP layer.
+//!
+//! A connection starts as HTTP, owned here. A page request is answered and
+//! closed. An upgrade to `/ws` from an allowed origin is accepted
+//! ([`Net::accept_websocket`]); from then on the reactor hands the hub
+//! lines, as for a TCP client, and this only keeps it alive with pings.
+//! The hub is told of the client only then, with the address that limits
+//! and bans apply to: the peer's, or the one a trusted proxy names in
+//! `X-Forwarded-For`.
+//!
+//! The page is embedded at build time and loads nothing from elsewhere;
+//! every answer carries a Content-Security-Policy that allows script and
+//! style from this origin only (none inline) and no framing.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use chat_hub::IpNet;
+use chat_net::http::{self, Head, HeadReader, Request, Status};
+use chat_net::{ConnId, ListenerId, Net};
+
+/// The page, its script and its style, as files in `crates/chat-server/web/`.
+const PAGE: &str = include_str!("../web/index.html");
+const SCRIPT: &str = include_str!("../web/app.js");
+const STYLE: &str = include_str!("../web/app.css");
+
+/// HTTP connections waiting for their request, at most; more are closed.
+pub const MAX_PENDING: usize = 256;
+
+/// How long a connection may take to send its request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often each WebSocket is pinged.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// A WebSocket silent this long (no pong either) is closed.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+
+/// Sent with every answer: script and style from this origin only (none
+/// inline, none from elsewhere), connections to this origin only, no
+/// framing, no sniffing of types.
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+         img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+];
+
+/// Checks one `web_origins` entry: `http://HOST` or `https://HOST[:PORT]`,
+/// without a path, as a browser sends it in `Origin`.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match host {
+        Some(host)
+            if !host.is_empty()
+                && !host.contains(['/', '?', '#', ' ', '@'])
+                && !host.chars().any(char::is_control) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "{origin:?} is not an origin like https://chat.example.org or http://127.0.0.1:8080 (no path)"
+        )),
+    }
+}
+
+/// What became of a closed connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// It was still HTTP: the hub never knew it.
+    Http,
+    /// It was a WebSocket the hub knew, or not one of these at all: tell the hub.
+    Hub,
+}
+
+/// Every web listener's connections.
+#[derive(Debug)]
+pub struct WebListeners {
+    /// The web listeners, and whether each is TLS (https and wss).
+    listeners: Vec<(ListenerId, bool)>,
+    /// `web_origins`, lower case.
+    origins: Vec<String>,
+    trusted_proxies: Vec<IpNet>,
+    /// `max_line_bytes`: the longest message taken.
+    max_message: usize,
+    /// Connections still speaking HTTP.
+    pending: HashMap<ConnId, Pending>,
+    /// Connections upgraded to WebSockets.
+    sockets: HashSet<ConnId>,
+    last_ping: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    reader: HeadReader,
+    since: Instant,
+    peer: SocketAddr,
+    tls: bool,
+}
+
+impl WebListeners {
+    pub fn new(
+        listeners: Vec<(ListenerId, bool)>,
+        origins: &[String],
+        trusted_proxies: Vec<IpNet>,
+        max_message: usize,
+    ) -> WebListeners {
+        WebListeners {
+            listeners,
+            origins: origins.iter().map(|o| o.to_ascii_lowercase()).collect(),
+            trusted_proxies,
+            max_message,
+            pending: HashMap::new(),
+            sockets: HashSet::new(),
+            last_ping: None,
+        }
+    }
+
+    /// Whether `listener` is a web listener (its connections come here).
+    pub fn serves(&self, listener: ListenerId) -> bool {
+        self.listeners.iter().any(|&(id, _)| id == listener)
+    }
+
+    /// A connection on a web listener came in.
+    pub fn accepted(
+        &mut self,
+        net: &mut Net,
+        conn: ConnId,
+        peer: SocketAddr,
+        listener: ListenerId,
+    ) {
+        if self.pending.len() >= MAX_PENDING {
+            return net.close(conn);
+        }
+        let tls = self
+            .listeners
+            .iter()
+            .any(|&(id, tls)| id == listener && tls);
+        let pending = Pending {
+            reader: HeadReader::new(),
+            since: net.now(),
+            peer,
+            tls,
+        };
+        self.pending.insert(conn, pending);
+    }
+
+    /// Whether `conn` is still speaking HTTP here (cheap when none is).
+    pub fn is_http(&self, conn: ConnId) -> bool {
+        !self.pending.is_empty() && self.pending.contains_key(&conn)
+    }
+
+    /// Bytes of a request. When it upgrades to a WebSocket, the address the
+    /// hub should know the client by is returned.
+    pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<SocketAddr> {
+        let pending = self.pending.get_mut(&conn)?;
+        let request = match pending.reader.feed(data) {
+            Head::Partial => return None,
+            Head::Request(request) => request,
+            Head::Refused(status) => {
+                respond(net, conn, refusal(status));
+                return None;
+            }
+        };
+        if request.path() != "/ws" {
+            respond(net, conn, page(&request));
+            return None;
+        }
+        let key = match http::websocket_key(&request) {
+            Ok(key) => key,
+            Err(Status::UPGRADE_REQUIRED) => {
+                respond(net, conn, http::websocket_version_required());
+                return None;
+            }
+            Err(status) => {
+                respond(net, conn, refusal(status));
+                return None;
+            }
+        };
+        let (tls, peer, early) = (pending.tls, pending.peer, pending.reader.take_rest());
+        if !self.origin_allowed(&request, tls) {
+            respond(net, conn, refusal(Status::FORBIDDEN));
+            return None;
+        }
+        let client = self.client_address(&request, peer);
+        let response = http::websocket_accept(key, &SECURITY_HEADERS);
+        self.pending.remove(&conn);
+        net.accept_websocket(conn, response, self.max_message, &early);
+        self.sockets.insert(conn);
+        Some(client)
+    }
+
+    /// The upgrade's `Origin` (a browser always sends one) is in
+    /// `web_origins`, or, when that is empty, names the host the request
+    /// was made to (the page's own origin, by http or https: a proxy in
+    /// front may add TLS). A client without `Origin` is not a browser page
+    /// and cannot be one on another site.
+    fn origin_allowed(&self, request: &Request, tls: bool) -> bool {
+        let Some(origin) = request.header("origin") else {
+            return true;
+        };
+        let origin = String::from_utf8_lossy(origin).to_ascii_lowercase();
+        if !self.origins.is_empty() {
+            return self.origins.contains(&origin);
+        }
+        let Some(host) = request.header("host") else {
+            return false;
+        };
+        let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+        let schemes: &[&str] = if tls { &["https"] } else { &["http", "https"] };
+        schemes
+            .iter()
+            .any(|scheme| origin == format!("{scheme}://{host}"))
+    }
+
+    /// The peer, or, when the peer is a trusted proxy, the nearest address
+    /// in `X-Forwarded-For` that is not one (proxies append, so the right
+    /// end is the one a trusted proxy wrote).
+    fn client_address(&self, request: &Request, peer: SocketAddr) -> SocketAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer.ip()) {
+            return peer;
+        }
+        let Some(forwarded) = request.header("x-forwarded-for") else {
+            return peer;
+        };
+        let forwarded = String::from_utf8_lossy(forwarded);
+        let named = forwarded
+            .rsplit(',')
+            .map(|entry| entry.trim().parse::<IpAddr>())
+            .take_while(Result::is_ok)
+            .filter_map(Result::ok)
+            .find(|ip| !trusted(ip));
+        named.map_or(peer, |ip| SocketAddr::new(ip, peer.port()))
+    }
+
+    /// `conn` is gone.
+    pub fn closed(&mut self, conn: ConnId) -> Closed {
+        if self.pending.remove(&conn).is_some() {
+            return Closed::Http;
+        }
+        self.sockets.remove(&conn);
+        Closed::Hub
+    }
+
+    /// On the server's tick: requests that took too long are closed, and
+    /// every [`PING_EVERY`] each WebSocket is pinged (or closed if silent
+    /// for [`SILENCE_LIMIT`]).
+    pub fn tick(&mut self, net: &mut Net) {
+        let now = net.now();
+        for (&conn, pending) in &self.pending {
+            if now.duration_since(pending.since) > REQUEST_TIMEOUT {
+                net.close(conn);
+            }
+        }
+        let last = *self.last_ping.get_or_insert(now);
+        if now.duration_since(last) >= PING_EVERY {
+            self.last_ping = Some(now);
+            for &conn in &self.sockets {
+                net.websocket_keepalive(conn, SILENCE_LIMIT);
+            }
+        }
+    }
+}
+
+/// Sends `response` and closes once it is written.
+fn respond(net: &mut Net, conn: ConnId, response: chat_net::Bytes) {
+    net.send(conn, response);
+    net.close_after_flush(conn);
+}
+
+fn refusal(status: Status) -> chat_net::Bytes {
+    let body = format!("{} {}\n", status.0, status.1);
+    http::response_with_headers(
+        status,
+        "text/plain; charset=utf-8",
+        &SECURITY_HEADERS,
+        body.as_bytes(),
+        None,
+    )
+}
+
+/// The page's files, for GET and HEAD.
+fn page(request: &Request) -> chat_net::Bytes {
+    let head_only = request.method == "HEAD";
+    if request.method != "GET" && !head_only {
+        return refusal(Status::METHOD_NOT_ALLOWED);
+    }
+    let (content_type, body) = match request.path() {
+        "/" | "/index.html" => ("text/html; charset=utf-8", PAGE),
+        "/app.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "/app.css" => ("text/css; charset=utf-8", STYLE),
+        _ => return refusal(Status::NOT_FOUND),
+    };
+    let sent: &[u8] = if head_only { b"" } else { body.as_bytes() };
+    http::response_with_headers(
+        Status::OK,
+        content_type,
+        &SECURITY_HEADERS,
+        sent,
+        Some(body.len()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str) -> Request {
+        match HeadReader::new().feed(text.as_bytes()) {
+            Head::Request(request) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn web(origins: &[&str], proxies: &[&str]) -> WebListeners {
+        let origins: Vec<String> = origins.iter().map(|o| (*o).to_owned()).collect();
+        let proxies = proxies
+            .iter()
+            .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
+            .collect();
+        WebListeners::new(Vec::new(), &origins, proxies, 100)
+    }
+
+    #[test]
+    fn the_pages_own_origin_is_the_default() {
+        let web = web(&[], &[]);
+        let ask = |origin: &str| {
+            request(&format!(
+                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nOrigin: {origin}\r\n\r\n"
+            ))
+        };
+        assert!(web.origin_allowed(&ask("http://127.0.0.1:8080"), false));
+        assert!(web.origin_allowed(&ask("HTTP://127.0.0.1:8080"), false));
+        assert!(!web.origin_allowed(&ask("http://evil.example"), false));
+        assert!(!web.origin_allowed(&ask("http://127.0.0.1:8080"), true));
+        assert!(web.origin_allowed(&request("GET /ws HTTP/1.1\r\n\r\n"), false));
+        let listed = self::web(&["https://chat.example.org"], &[]);
+        assert!(listed.origin_allowed(&ask("https://chat.example.org"), false));
+        assert!(!listed.origin_allowed(&ask("http://127.0.0.1:8080"), false));
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let web = web(&[], &["10.0.0.0/8"]);
+        let ask = request("GET /ws HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4, 10.0.0.7\r\n\r\n");
+        let proxy: SocketAddr = "10.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let stranger: SocketAddr = "9.9.9.9:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            web.client_address(&ask, proxy),
+            "1.2.3.4:5000".parse().unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert_eq!(web.client_address(&ask, stranger), stranger);
+        let junk = request("GET /ws HTTP/1.1\r\nX-Forwarded-For: nonsense\r\n\r\n");
+        assert_eq!(web.client_address(&junk, proxy), proxy);
+    }
+
+    #[test]
+    fn origins_are_checked_in_the_config() {
+        assert!(check_origin("https://chat.example.org").is_ok());
+        assert!(check_origin("http://127.0.0.1:8080").is_ok());
+        assert!(check_origin("chat.example.org").is_err());
+        assert!(check_origin("https://chat.example.org/").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! The web listener over real sockets (issue 12), checked with an
+//! independent WebSocket client (the Python `websockets` package, driven by
+//! `tests/web/ws_client.py`): the page and its headers, the handshake, a
+//! TCP client and a WebSocket client chatting both ways, a foreign Origin
+//! refused, a message over `max_line_bytes` refused while others are
+//! served, a client that never reads cut off, and the close codes. The
+//! browser tests are in `web_browser.rs`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chat_tests::{Client, Proc, ServerProcess, http_get, missing, require_tool};
+
+/// `--listen` for a line listener and a web listener, both on free ports.
+const LISTEN: [&str; 4] = ["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0,web"];
+
+/// The WebSocket client script, or `None` (skipped, or failed under
+/// `CHAT_TESTS_REQUIRE=1`) when python3 or its `websockets` package is
+/// missing (`.ci/run` installs both).
+fn ws_script() -> Option<PathBuf> {
+    let python = require_tool("python3")?;
+    let found = Command::new(&python)
+        .args(["-c", "import websockets"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        missing(
+            "the Python websockets package",
+            "`python3 -c 'import websockets'` failed (pip install websockets)",
+        );
+        return None;
+    }
+    Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/ws_client.py"))
+}
+
+/// A WebSocket client, connected to `addr`'s `/ws` with `origin` (empty:
+/// none); it has said `open`, or `refused STATUS`.
+fn ws_client(script: &PathBuf, addr: SocketAddr, origin: &str) -> Proc {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-u").arg(script);
+    let mut proc = Proc::spawn(cmd);
+    proc.write_line(&format!("connect ws://{addr}/ws {origin}"));
+    proc
+}
+
+/// The page's own origin on `addr`.
+fn own(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+#[test]
+fn web_page_is_served_with_its_security_headers() {
+    let server = ServerProcess::start(&LISTEN);
+    let page = http_get(server.web_addr(), "/");
+    assert_eq!(page.status, 200, "{}", page.head);
+    assert!(
+        page.body.contains("<script src=\"/app.js\""),
+        "{}",
+        page.body
+    );
+    let head = page.head.to_ascii_lowercase();
+    for header in [
+        "content-security-policy: default-src 'none'; script-src 'self'",
+        "frame-ancestors 'none'",
+        "x-frame-options: deny",
+        "x-content-type-options: nosniff",
+        "content-type: text/html; charset=utf-8",
+    ] {
+        assert!(head.contains(header), "no {header:?} in\n{}", page.head);
+    }
+    // Nothing in the page comes from another host.
+    for file in ["/", "/app.js", "/app.css"] {
+        let reply = http_get(server.web_addr(), file);
+        assert_eq!(reply.status, 200, "{file}: {}", reply.head);
+        assert!(!reply.body.contains("//cdn"), "{file}");
+        assert!(
+            !reply.body.contains("https://"),
+            "{file} names another host"
+        );
+    }
+    assert!(
+        http_get(server.web_addr(), "/app.js")
+            .head
+            .contains("text/javascript")
+    );
+    assert_eq!(http_get(server.web_addr(), "/nothing").status, 404);
+    // A plain GET of /ws is not an upgrade.
+    assert_eq!(http_get(server.web_addr(), "/ws").status, 400);
+}
+
+#[test]
+fn web_and_tcp_clients_chat_both_ways() {
+    let Some(script) = ws_script() else { return };
+    let server = ServerProcess::start(&LISTEN);
+    let mut web = ws_client(&script, server.web_addr(), &own(server.web_addr()));
+    web.expect_stdout("open");
+    web.expect_stdout("-!- Welcome, guest");
+    web.write_line("send /nick webby");
+    web.expect_stdout("-!- guest1 is now known as webby");
+    let mut tcp = Client::join(server.plain_addr());
+    web.expect_stdout("joined lobby");
+    web.write_line("send hello from the browser side");
+    tcp.expect_contains("<webby> hello from the browser side");
+    tcp.send_line("hello from nc");
+    // One message per line, the TCP bytes less the LF.
+    let line = web.expect_stdout("> hello from nc");
+    assert!(line.starts_with("recv ["), "{line}");
+    assert!(!line.contains('\r'), "{line:?}");
+    // Commands work as typed, and a new web client gets the history.
+    web.write_line("send /who");
+    web.expect_stdout("-!- members of lobby (2):");
+    let mut late = ws_client(&script, server.web_addr(), "");
+    late.expect_stdout("(history) <webby> hello from the browser side");
+    // A ping is answered by the server.
+    late.write_line("ping");
+    late.expect_stdout("pong");
+}
+
+#[test]
+fn web_a_foreign_origin_is_refused_with_403() {
+    let Some(script) = ws_script() else { return };
+    let server = ServerProcess::start(&LISTEN);
+    let mut evil = ws_client(&script, server.web_addr(), "http://evil.example");
+    evil.expect_stdout("refused 403");
+    // web_origins names the origins allowed instead.
+    let server = ServerProcess::builder()
+        .config("web_origins = [\"https://chat.example.org\"]\n")
+        .args(&LISTEN)
+        .start();
+    let mut listed = ws_client(&script, server.web_addr(), "https://chat.example.org");
+    listed.expect_stdout("open");
+    let mut own_page = ws_client(&script, server.web_addr(), &own(server.web_addr()));
+    own_page.expect_stdout("refused 403");
+}
+
+#[test]
+fn web_a_message_over_max_line_bytes_is_refused_with_1009_while_others_are_served() {
+    let Some(script) = ws_script() else { return };
+    let server = ServerProcess::builder()
+        .config("max_line_bytes = 64\n")
+        .args(&LISTEN)
+        .start();
+    let mut tcp = Client::join(server.plain_addr());
+    let mut big = ws_client(&script, server.web_addr(), "");
+    big.expect_stdout("-!- Welcome");
+    let mut fine = ws_client(&script, server.web_addr(), "");
+    fine.expect_stdout("-!- Welcome");
+    big.write_line("sendsize 100000");
+    big.expect_stdout("closed 1009");
+    fine.write_line("send still served");
+    tcp.expect_contains("> still served");
+    // Binary is not a line: refused with 1003.
+    fine.write_line("binary abc");
+    fine.expect_stdout("closed 1003");
+}
+
+#[test]
+fn web_close_codes_for_quit_kick_and_shutdown() {
+    let Some(script) = ws_script() else { return };
+    let mut server = ServerProcess::builder()
+        .args(&LISTEN)
+        .args(&["--console"])
+        .start();
+    let mut quitter = ws_client(&script, server.web_addr(), "");
+    quitter.expect_stdout("-!- Welcome, guest1");
+    quitter.write_line("send /quit");
+    quitter.expect_stdout("closed 1000");
+    let mut kicked = ws_client(&script, server.web_addr(), "");
+    kicked.expect_stdout("-!- Welcome, guest2");
+    server.console("/kick guest2 enough");
+    kicked.expect_stdout("kicked");
+    kicked.expect_stdout("closed 1000");
+    let mut stays = ws_client(&script, server.web_addr(), "");
+    stays.expect_stdout("-!- Welcome");
+    server.signal(libc::SIGTERM);
+    stays.expect_stdout("server shutting down");
+    stays.expect_stdout("closed 1001");
+}
+
+#[test]
+fn web_a_client_that_never_reads_is_cut_off_at_max_queue_bytes() {
+    let server = ServerProcess::builder()
+        .config("max_queue_bytes = 4096\nflood_rate = 0.0\n")
+        .args(&LISTEN)
+        .start();
+    // A talker whose own copies of its lines are read (and dropped) by a
+    // thread, so it is never the slow one; it reports the cut-off.
+    let mut talker =
+        TcpStream::connect(server.plain_addr()).unwrap_or_else(|e| panic!("connect: {e}"));
+    let mut hears = talker.try_clone().unwrap_or_else(|e| panic!("clone: {e}"));
+    let (cut_tx, cut_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut heard, mut chunk) = (String::new(), [0; 65536]);
+        while let Ok(n @ 1..) = hears.read(&mut chunk) {
+            heard.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            if let Some(at) = heard.find("left lobby (too slow") {
+                let line = heard[at..].lines().next().unwrap_or_default().to_owned();
+                let _ = cut_tx.send(line);
+                return;
+            }
+            // Keep only a tail long enough to hold a split notice.
+            if heard.len() > 4096 {
+                heard = heard.split_off(heard.len() - 512);
+            }
+        }
+    });
+    // A raw upgrade on a socket with a small receive buffer, never read.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .unwrap_or_else(|e| panic!("socket: {e}"));
+    let _ = socket.set_recv_buffer_size(4096);
+    socket
+        .connect(&server.web_addr().into())
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let mut sleeper: TcpStream = socket.into();
+    sleeper
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    std::thread::sleep(Duration::from_millis(200));
+    let burst = format!("{}\n", "x".repeat(1000)).repeat(100);
+    let mut cut = None;
+    // At most 40 MB: far past the kernel's buffers and the 4 KiB queue.
+    for _ in 0..400 {
+        talker
+            .write_all(burst.as_bytes())
+            .unwrap_or_else(|e| panic!("the talker could not write: {e}"));
+        cut = cut_rx.recv_timeout(Duration::from_millis(20)).ok();
+        if cut.is_some() {
+            break;
+        }
+    }
+    let cut = cut.unwrap_or_else(|| {
+        panic!(
+            "the web client that never reads was not cut off\n{}",
+            server.report()
+        )
+    });
+    assert!(cut.contains("output queue over max_queue_bytes"), "{cut}");
+    // The server dropped it: reading ends (after whatever was buffered).
+    let _ = sleeper.set_read_timeout(Some(chat_tests::TIMEOUT));
+    let mut sink = Vec::new();
+    let _ = sleeper.read_to_end(&mut sink);
+}

@@ -1,0 +1,94 @@
+// Drives the chat page in headless Chromium for tests/web_browser.rs:
+// playwright-core (no browser download) pointed at the system's chromium
+// (CHROMIUM, or /usr/bin/chromium). Commands come one per line on stdin;
+// each answer is one line on stdout.
+//
+//   open URL          -> "opened" once the page says it is connected
+//   type TEXT         types TEXT into the input and presses Enter
+//   fill TEXT         types TEXT into the input without sending it
+//   key KEY           presses KEY (ArrowUp, say) in the input
+//   input             -> "input VALUE"
+//   expect TEXT       -> "seen LINE" once a log line contains TEXT
+//   count TEXT        -> "count N": log lines containing TEXT
+//   status STATE      -> "status STATE" once the connection state is STATE
+//   pwned             -> "pwned TYPE": typeof window.pwned (undefined: nothing ran)
+//   elements SELECTOR -> "elements N" inside the log
+//   screenshot PATH   -> "saved PATH"
+// Failures answer "error WHAT".
+
+import { chromium } from "playwright-core";
+import readline from "node:readline";
+
+const TIMEOUT = 10000;
+const say = (line) => process.stdout.write(line + "\n");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const context = await browser.newContext({ viewport: { width: 900, height: 560 } });
+const page = await context.newPage();
+page.on("dialog", (dialog) => {
+  say("dialog " + dialog.message());
+  dialog.dismiss();
+});
+page.on("pageerror", (error) => say("pageerror " + error.message));
+
+const logLines = () => page.$$eval("#log .line", (rows) => rows.map((row) => row.textContent));
+
+async function run(command, arg) {
+  switch (command) {
+    case "open":
+      await page.goto(arg);
+      await page.waitForSelector('#status[data-state="connected"]', { timeout: TIMEOUT });
+      return "opened";
+    case "type":
+      await page.fill("#line", arg);
+      await page.press("#line", "Enter");
+      return null;
+    case "fill":
+      await page.fill("#line", arg);
+      return null;
+    case "key":
+      await page.press("#line", arg);
+      return null;
+    case "input":
+      return "input " + (await page.inputValue("#line"));
+    case "expect": {
+      const deadline = Date.now() + TIMEOUT;
+      while (Date.now() < deadline) {
+        const found = (await logLines()).find((line) => line.includes(arg));
+        if (found !== undefined) return "seen " + found;
+        await page.waitForTimeout(50);
+      }
+      return "error no line contains " + JSON.stringify(arg) + "; the log:\n" + (await logLines()).join("\n");
+    }
+    case "count":
+      return "count " + (await logLines()).filter((line) => line.includes(arg)).length;
+    case "status":
+      await page.waitForSelector(`#status[data-state="${arg}"]`, { timeout: TIMEOUT });
+      return "status " + arg;
+    case "pwned":
+      return "pwned " + (await page.evaluate(() => typeof window.pwned));
+    case "elements":
+      return "elements " + (await page.$$eval("#log " + arg, (found) => found.length));
+    case "screenshot":
+      await page.screenshot({ path: arg });
+      return "saved " + arg;
+    default:
+      return "error unknown command " + command;
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+for await (const line of lines) {
+  const at = line.indexOf(" ");
+  const [command, arg] = at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
+  try {
+    const answer = await run(command, arg);
+    if (answer !== null) say(answer);
+  } catch (error) {
+    say("error " + command + ": " + String(error).split("\n")[0]);
+  }
+}
+await browser.close();

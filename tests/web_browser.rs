@@ -1,0 +1,132 @@
+//! The chat page in a real browser (issue 12): headless Chromium (Debian's
+//! `chromium`) driven by playwright-core through `tests/web/browser.mjs`.
+//! A line typed in the page reaches an `nc`-style TCP client and back;
+//! markup from another user shows as text and runs nothing; input is kept
+//! while lines arrive and Up recalls what was sent; after the server
+//! restarts the page reconnects and shows every line exactly once. A
+//! screenshot of a conversation is saved in the test output directory.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use chat_tests::{Client, Proc, ServerProcess, free_port, missing, require_tool};
+
+/// The driver script, or `None` (skipped, or failed under
+/// `CHAT_TESTS_REQUIRE=1`) when chromium, node or playwright-core is
+/// missing (`.ci/run` installs all three).
+fn driver() -> Option<PathBuf> {
+    require_tool("chromium")?;
+    require_tool("node")?;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
+    if !dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        missing(
+            "playwright-core",
+            "tests/web/node_modules has no playwright-core (npm ci --prefix tests/web)",
+        );
+        return None;
+    }
+    Some(dir.join("browser.mjs"))
+}
+
+/// A browser on the page at `addr`, connected.
+fn browser(script: &PathBuf, addr: std::net::SocketAddr) -> Proc {
+    let mut cmd = Command::new("node");
+    cmd.arg(script);
+    let mut proc = Proc::spawn(cmd);
+    proc.write_line(&format!("open http://{addr}/"));
+    proc.expect_stdout("opened");
+    proc
+}
+
+/// Sends a driver command and waits for the answer starting with `answer`.
+fn ask(page: &mut Proc, command: &str, answer: &str) -> String {
+    page.write_line(command);
+    let line = page.expect_stdout(answer);
+    assert!(line.starts_with(answer), "{command}: {line}");
+    line
+}
+
+/// A server with a line listener and a web listener on a fixed free port
+/// (so a restarted server is where the page reconnects).
+fn server() -> ServerProcess {
+    let web = format!("127.0.0.1:{},web", free_port());
+    ServerProcess::builder()
+        .args(&["--listen", "127.0.0.1:0", "--listen", &web])
+        .start()
+}
+
+#[test]
+#[allow(clippy::print_stderr, reason = "says where the screenshot is")]
+fn web_browser_chats_with_nc_and_shows_markup_as_text() {
+    let Some(script) = driver() else { return };
+    let server = server();
+    let mut page = browser(&script, server.web_addr());
+    page.write_line("type /nick webber");
+    ask(&mut page, "expect is now known as webber", "seen");
+    let mut nc = Client::join(server.plain_addr());
+    nc.set_nick("ncuser");
+    nc.send_line("/nick ncuser");
+    ask(&mut page, "expect is now known as ncuser", "seen");
+    // The page to nc, and nc to the page.
+    page.write_line("type hello from chromium");
+    nc.expect_contains("<webber> hello from chromium");
+    ask(&mut page, "expect <webber> hello from chromium", "seen");
+    nc.send_line("hello from nc");
+    ask(&mut page, "expect <ncuser> hello from nc", "seen");
+    // Markup from another user is text: shown literally, nothing runs.
+    nc.send_line("<script>window.pwned = 1</script>");
+    nc.send_line("<img src=x onerror=\"window.pwned = 2\"> <b>bold?</b>");
+    ask(
+        &mut page,
+        "expect <script>window.pwned = 1</script>",
+        "seen",
+    );
+    ask(&mut page, "expect <img src=x onerror", "seen");
+    ask(&mut page, "pwned", "pwned undefined");
+    ask(&mut page, "elements img", "elements 0");
+    ask(&mut page, "elements b", "elements 0");
+    // What is typed stays while lines arrive; Up recalls what was sent.
+    page.write_line("fill half a tho");
+    nc.send_line("an interruption");
+    ask(&mut page, "expect an interruption", "seen");
+    ask(&mut page, "input", "input half a tho");
+    page.write_line("fill ");
+    page.write_line("key ArrowUp");
+    ask(&mut page, "input", "input hello from chromium");
+    page.write_line("fill ");
+    // The member list comes from /who; /commands work as typed.
+    page.write_line("type /me waves");
+    nc.expect_contains("* webber waves");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", shot.display()),
+        "saved",
+    );
+    eprintln!("screenshot of the page: {}", shot.display());
+}
+
+#[test]
+fn web_browser_reconnects_after_a_restart_and_misses_and_repeats_nothing() {
+    let Some(script) = driver() else { return };
+    let mut server = server();
+    let mut page = browser(&script, server.web_addr());
+    let mut nc = Client::join(server.plain_addr());
+    nc.send_line("before the restart");
+    ask(&mut page, "expect before the restart", "seen");
+    server.stop();
+    ask(&mut page, "status reconnecting", "status reconnecting");
+    server.restart();
+    let mut nc = Client::join(server.plain_addr());
+    nc.send_line("after the restart");
+    ask(&mut page, "status connected", "status connected");
+    ask(&mut page, "expect after the restart", "seen");
+    // Caught up with message ids: each line once, none missing.
+    nc.send_line("and one more");
+    ask(&mut page, "expect and one more", "seen");
+    ask(&mut page, "count before the restart", "count 1");
+    ask(&mut page, "count after the restart", "count 1");
+}
