@@ -178,6 +178,7 @@ impl Store {
     /// many or all there is (or there is no store, or a cluster's Redis
     /// keeps the history), else from the store, later, holding what it is
     /// sent meanwhile.
+    #[allow(clippy::too_many_arguments)] // the hub's parts it reads and writes
     pub(crate) fn send_history(
         &mut self,
         node: &mut Node,
