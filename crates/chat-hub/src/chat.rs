@@ -19,7 +19,7 @@ use crate::flood::FloodState;
 use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
 use crate::store::StoredLine;
-use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
+use crate::{ClientId, Framing, HubConfig, LineKind, Now, Outbox, RoomLine, listing};
 
 /// What `/nick NAME` may do.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,6 +66,17 @@ impl Chat {
 
     pub(crate) fn members_mut(&mut self) -> &mut Membership {
         &mut self.members
+    }
+
+    /// The name of the room `id` sits in.
+    pub(crate) fn room_name(&self, id: ClientId) -> Option<String> {
+        let room = self.members.room_of(id)?;
+        Some(self.members.room(room).name.clone())
+    }
+
+    /// Who is here and the way out, together (for `crate::remote`).
+    pub(crate) fn parts(&mut self) -> (&mut Membership, &mut Delivery) {
+        (&mut self.members, &mut self.delivery)
     }
 
     pub(crate) fn delivered(&self) -> u64 {
@@ -583,7 +594,7 @@ impl Chat {
             let body = Body::History {
                 nick: &line.nick,
                 text: &line.text,
-                action: line.action,
+                action: line.kind == LineKind::Action,
             };
             let time = local_time(line.time, now);
             self.delivery.history_line(&mut text, time, &body);
@@ -636,30 +647,6 @@ impl Chat {
         let name = self.members.room(room).name.clone();
         let body = Body::Notice(Notice::Topic { room: &name, text });
         self.announce(config, out, room, id, &body, now);
-    }
-
-    /// A line said on another node: to the local members of its room, and
-    /// into its history here.
-    pub(crate) fn remote_line(&mut self, out: &mut dyn Outbox, line: &RoomLine, now: Now) {
-        let Some(room) = self.members.rooms().find(&line.room) else {
-            return; // nobody here
-        };
-        let time = local_time(line.time, now);
-        let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
-        let body = if action {
-            Body::Action { nick, text }
-        } else {
-            Body::Message { nick, text }
-        };
-        let members = Recipients::all(&self.members.room(room).members);
-        self.delivery
-            .send_many(out, self.members.clients(), members, time, &body);
-        let history = Body::History { nick, text, action };
-        let delivery = &mut self.delivery;
-        let said = time.timestamp();
-        self.members.record(room, said, |slot| {
-            delivery.history_line(slot, time, &history)
-        });
     }
 
     /// `body` to every client; how many.

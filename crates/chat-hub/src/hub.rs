@@ -28,8 +28,8 @@ use crate::stats::{self, Counters, HubStats};
 use crate::store::Store;
 use crate::timeouts::{self, Sweep};
 use crate::{
-    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, Now, OperatorVerdict, Outbox,
-    StoreEvent,
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, IpNet, LineKind, Now, OperatorVerdict,
+    Outbox, StoreEvent,
 };
 
 #[derive(Debug)]
@@ -159,7 +159,7 @@ impl Hub {
         self.counters.connected();
         let tag = self.node.guest_tag();
         self.chat.admit(&self.config, out, id, peer, &tag, now);
-        self.node.admitted(&self.chat, out, id);
+        self.node.admitted(&self.chat, out, id, now);
         if self.config.framing == Framing::Line {
             let count = self.config.history_lines;
             let (chat, config) = (&mut self.chat, &self.config);
@@ -311,10 +311,12 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
+        let room = self.chat.room_name(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.console.forget(id);
             self.admission.left(client.peer.ip());
-            self.node.left(out, id, &client.nick);
+            let room = room.unwrap_or_default();
+            self.node.left(out, id, &client.nick, &room, why, now);
         }
     }
 
@@ -425,13 +427,15 @@ impl Hub {
                     }
                 }
                 NickChange::New | NickChange::Recase => {
-                    chat.rename(config, out, id, nick, now);
-                    node.tell_member(chat, out, id);
+                    if let Some(old) = chat.rename(config, out, id, nick, now) {
+                        node.renamed(chat, out, id, &old, now);
+                    }
                 }
             },
             Command::Join(room) => {
+                let from = chat.room_name(id);
                 if chat.join(config, out, id, room, now) {
-                    node.tell_member(chat, out, id);
+                    node.moved(chat, out, id, &from.unwrap_or_default(), now);
                     if !chat.is_raw(id) {
                         store.send_history(node, chat, config, out, id, config.history_lines, now);
                     }
@@ -556,6 +560,8 @@ impl Hub {
             Command::Topic(Some(text)) => {
                 if let Some(id) = asker {
                     self.chat.set_topic(&self.config, out, id, text, now);
+                    self.node
+                        .announce(&self.chat, out, id, LineKind::Topic, text, now);
                 }
                 return Ok(Vec::new());
             }

@@ -1165,7 +1165,7 @@ fn remote_line(text: &str, time: Now) -> RoomLine {
         room: "Lobby".into(),
         nick: "bob".into(),
         text: text.into(),
-        action: false,
+        kind: LineKind::Message,
         time,
     }
 }
@@ -1189,7 +1189,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             room: "lobby".into(),
             nick: guest.clone(),
             text: "hi all".into(),
-            action: false,
+            kind: LineKind::Message,
             time: now(),
         })]
     );
@@ -1197,13 +1197,22 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
     let (mut out, time) = (std::mem::take(&mut f.out), f.time);
     f.hub.cluster_event(
         &mut out,
-        ClusterEvent::Line(remote_line("from b", earlier)),
+        ClusterEvent::Line {
+            id: StreamId { ms: 1, seq: 0 },
+            line: remote_line("from b", earlier),
+        },
         time,
     );
     let mut elsewhere = remote_line("nobody here", earlier);
     elsewhere.room = "dev".into();
-    f.hub
-        .cluster_event(&mut out, ClusterEvent::Line(elsewhere), time);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::Line {
+            id: StreamId { ms: 2, seq: 0 },
+            line: elsewhere,
+        },
+        time,
+    );
     f.out = out;
     assert_eq!(f.out.take(1), "[Tue Nov  3 08:04:08 2026] <bob> from b\n");
     f.out.requests.clear();
@@ -1214,6 +1223,10 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             [
                 ClusterRequest::Claim { .. },
                 ClusterRequest::Member { .. },
+                ClusterRequest::Publish(RoomLine {
+                    kind: LineKind::Joined,
+                    ..
+                }),
                 ClusterRequest::History { count: 50, .. }
             ]
         ),
@@ -1312,7 +1325,7 @@ fn cluster_nicks_are_claimed_before_they_change() {
     f.out = out;
     assert!(f.hub.has_nick("bob"));
     assert!(
-        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
+        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, .. }), ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
         "{:?}",
         f.out.requests
     );
@@ -1538,8 +1551,11 @@ fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
     assert!(
         matches!(
             &f.out.requests[..],
-            [ClusterRequest::Member { nick: member, .. }, ClusterRequest::Claim { nick, .. }]
-                if *member == next && *nick == next
+            [
+                ClusterRequest::Member { nick: member, .. },
+                ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, text, .. }),
+                ClusterRequest::Claim { nick, .. },
+            ] if *member == next && *nick == next && *text == next
         ),
         "{:?}",
         f.out.requests

@@ -120,7 +120,10 @@ impl Bridge {
 fn is_query(request: &ClusterRequest) -> bool {
     matches!(
         request,
-        ClusterRequest::Who { .. } | ClusterRequest::Rooms { .. } | ClusterRequest::History { .. }
+        ClusterRequest::Who { .. }
+            | ClusterRequest::Rooms { .. }
+            | ClusterRequest::History { .. }
+            | ClusterRequest::CatchUp { .. }
     )
 }
 
