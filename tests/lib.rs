@@ -9,6 +9,8 @@
 //!   config file, more listeners or a lower descriptor limit).
 //! - [`Client`] is a line client over a `TcpStream`, with deadlines.
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
+//! - [`NetLab`] is a network namespace joined by veth links to cut and
+//!   shape, for faults over a real network path.
 //! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
 //! - [`TlsCert`] is a self-signed certificate for `localhost`.
@@ -23,6 +25,7 @@
 mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
+    pub(crate) mod netns;
     pub(crate) mod proc;
     pub(crate) mod redis;
     pub(crate) mod require;
@@ -37,6 +40,7 @@ use std::time::Duration;
 
 pub use support::bins::{bin, command};
 pub use support::client::Client;
+pub use support::netns::NetLab;
 pub use support::proc::{Proc, Stream};
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};

@@ -37,6 +37,13 @@ const PUBLISH_BATCH: usize = 512;
 /// this, new ones are dropped and counted.
 pub(super) const QUEUED_MAX: usize = 10_000;
 
+/// The fewest entries a room's stream keeps, whatever `history_lines`: a
+/// node that lost Redis reads back what it missed from the stream, so the
+/// stream must outlast an outage's worth of lines, not only a history.
+/// An outage during which a room said more loses the oldest of them on
+/// the nodes that were cut off.
+pub(super) const STREAM_KEEP_MIN: usize = 1000;
+
 /// How long Redis remembers a node's last written sequence number: far
 /// longer than any reply can be late.
 const WRITTEN_MARK_SECONDS: u64 = 86_400;
@@ -273,7 +280,7 @@ fn write_lines<'a>(
     config: &BridgeConfig,
     lines: impl Iterator<Item = &'a (u64, RoomLine)> + Clone,
 ) -> RedisResult<()> {
-    let keep = config.history_keep.max(1);
+    let keep = config.history_keep.max(STREAM_KEEP_MIN);
     let mut script = redis::cmd("EVAL");
     let mut streams: Vec<String> = Vec::new();
     let count = lines.clone().count();

@@ -44,8 +44,9 @@ pub(super) fn members(node: &str) -> String {
     format!("chat:members:{node}")
 }
 
-/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
-/// at most 1000; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
+/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`
+/// but at least 1000, so that nodes cut off can read back what they
+/// missed; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
 /// history_retention`): the history of `room`, each entry a `line` field
 /// holding the room line's (or notice's) JSON. The source of truth for what
 /// was said: nodes read it back after missing lines. An abandoned room's
