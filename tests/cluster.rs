@@ -237,3 +237,48 @@ fn redis_down_at_start_then_up() {
     let mut three = client(&b);
     until_heard(&mut one, &mut three, "joined up");
 }
+
+#[test]
+fn joins_nick_changes_and_leaves_cross_nodes_and_the_console_shows_remote_lines() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    let mut a = ServerProcess::start_with_config(
+        &format!(
+            "[cluster]\nredis_url = \"{}\"\nnode_name = \"nodeA\"\nnick_lease_seconds = 2\n",
+            redis.url()
+        ),
+        &["--console"],
+    );
+    let b = node("nodeB", &redis.url());
+    let mut alice = client(&a);
+    nick(&mut alice, "alice");
+    let mut bob = client(&b);
+    nick(&mut bob, "bob");
+    until_heard(&mut bob, &mut alice, "probe");
+    // As a local line shows, with the node instead of the address.
+    let shown = a.expect_console("[lobby] <bob> probe");
+    assert!(shown.ends_with("(node nodeB)"), "{shown}");
+
+    alice.send_line("/join dev");
+    alice.expect_contains("alice joined dev");
+    bob.send_line("/join dev");
+    // The same notices, in the same shape, as if bob were on node A.
+    alice.expect_body("-!- bob joined dev");
+    bob.send_line("/nick robert");
+    alice.expect_body("-!- bob is now known as robert");
+    bob.send_line("dev talk");
+    alice.expect_body("<robert> dev talk");
+    bob.send_line("/join lobby");
+    alice.expect_body("-!- robert left dev");
+    alice.send_line("/join lobby");
+    alice.expect_contains("alice joined lobby");
+    bob.send_line("/quit");
+    alice.expect_body("-!- robert left lobby (quit)");
+    let mut bea = client(&b);
+    alice.expect("a guest joining lobby on node B", |body| {
+        body.starts_with("-!- guest") && body.ends_with(" joined lobby")
+    });
+    nick(&mut bea, "bea");
+    alice.expect_contains("is now known as bea");
+}
