@@ -1,6 +1,6 @@
 //! Several chat-server nodes as one chat through a real redis-server: real
 //! processes, raw TCP clients, faults (a node killed, Redis restarted or
-//! missing at start). Each test starts its own redis-server on a free
+//! missing at start; a cut network path is `cluster_faults.rs`). Each test starts its own redis-server on a free
 //! loopback port without persistence; without redis-server installed the
 //! tests say so and pass, or fail under `CHAT_TESTS_REQUIRE=1`.
 
@@ -201,6 +201,15 @@ fn redis_restarted_mid_conversation() {
     }
     redis.restart();
     until_heard(&mut alice, &mut bob, "after");
+    // Said on node A while Redis was away: queued, written first after the
+    // restart (a Redis without persistence lost its streams, not these),
+    // so node B has them, once each and in order, before the probes.
+    let heard: Vec<&str> = bob
+        .history()
+        .iter()
+        .filter_map(|line| line.split_once("<alice> during outage ").map(|(_, n)| n))
+        .collect();
+    assert_eq!(heard, ["0", "1", "2", "3", "4"], "{:#?}", bob.history());
     until_heard(&mut bob, &mut carol, "back");
     // Nicks were claimed again after the restart.
     let mut other = client(&b);
