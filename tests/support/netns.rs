@@ -38,6 +38,7 @@ impl NetLab {
     /// or fails under `CHAT_TESTS_REQUIRE=1`.
     pub fn new(links: usize) -> Option<NetLab> {
         require_tool("ip")?;
+        require_tool("tc")?;
         let serial = LABS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let tag = format!("{:x}{serial}", pid & 0xffff);
