@@ -22,14 +22,23 @@ pub(crate) fn node(name: &str, redis_url: &str) -> ServerProcess {
 /// A raw TCP client of `node`, welcomed.
 pub(crate) fn client(node: &ServerProcess) -> Client {
     let mut client = node.connect();
-    client.expect_contains("Welcome, ");
+    let welcome = client.expect_contains("Welcome, ");
+    let guest = welcome
+        .split_once("Welcome, ")
+        .and_then(|(_, rest)| rest.split_once('!'))
+        .map(|(nick, _)| nick.to_owned());
+    client.set_nick(&guest.unwrap_or_default());
     client
 }
 
 /// Takes `nick`.
 pub(crate) fn nick(client: &mut Client, nick: &str) {
     client.send_line(&format!("/nick {nick}"));
-    client.expect_contains(&format!("is now known as {nick}"));
+    // Exactly: notices of renames on other nodes reach this client too.
+    let renamed = format!("{} is now known as {nick}", client.nick());
+    client.expect(&format!("ending in {renamed:?}"), |body| {
+        body.ends_with(&renamed)
+    });
     client.set_nick(nick);
 }
 
@@ -40,7 +49,9 @@ pub(crate) fn nick_eventually(client: &mut Client, nick: &str) {
     loop {
         client.send_line(&format!("/nick {nick}"));
         let reply = client.expect_contains("-!- ");
-        if reply.contains(&format!("is now known as {nick}")) {
+        // Exactly this client's rename: other nodes' notices come too.
+        if reply.ends_with(&format!("{} is now known as {nick}", client.nick())) {
+            client.set_nick(nick);
             return;
         }
         if Instant::now() >= deadline {
