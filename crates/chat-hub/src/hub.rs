@@ -159,13 +159,16 @@ impl Hub {
         self.counters.connected();
         let tag = self.node.guest_tag();
         self.chat.admit(&self.config, out, id, peer, &tag, now);
-        self.node.admitted(&self.chat, out, id, now);
+        self.node.admitted(&self.chat, out, id);
         if self.config.framing == Framing::Line {
             let count = self.config.history_lines;
             let (chat, config) = (&mut self.chat, &self.config);
             self.store
                 .send_history(&mut self.node, chat, config, out, id, count, now);
         }
+        // After the history request, whose read waits for what was handed before.
+        self.node
+            .announce(&self.chat, out, id, LineKind::Joined, "", now);
     }
 
     /// Bytes arrived from a connection.
@@ -435,10 +438,12 @@ impl Hub {
             Command::Join(room) => {
                 let from = chat.room_name(id);
                 if chat.join(config, out, id, room, now) {
-                    node.moved(chat, out, id, &from.unwrap_or_default(), now);
+                    // History first: its read waits for the lines handed
+                    // before it, which the join's notices must not be.
                     if !chat.is_raw(id) {
                         store.send_history(node, chat, config, out, id, config.history_lines, now);
                     }
+                    node.moved(chat, out, id, &from.unwrap_or_default(), now);
                 }
             }
             Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {

@@ -168,7 +168,7 @@ impl Node {
     }
 
     /// A client was admitted here: its guest nick is claimed, its room told.
-    pub(crate) fn admitted(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId, now: Now) {
+    pub(crate) fn admitted(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) {
         let Some(nick) = chat.members().nick(id) else {
             return;
         };
@@ -176,7 +176,6 @@ impl Node {
             let nick = nick.to_owned();
             self.ask(out, ClusterRequest::Claim { client: id, nick });
             self.tell_member(chat, out, id);
-            self.announce(chat, out, id, LineKind::Joined, "", now);
         }
     }
 

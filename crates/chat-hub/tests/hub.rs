@@ -1223,11 +1223,13 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             [
                 ClusterRequest::Claim { .. },
                 ClusterRequest::Member { .. },
+                // The history read waits for the lines handed before it:
+                // not the join's own notice, nor what the newcomer says.
+                ClusterRequest::History { count: 50, .. },
                 ClusterRequest::Publish(RoomLine {
                     kind: LineKind::Joined,
                     ..
-                }),
-                ClusterRequest::History { count: 50, .. }
+                })
             ]
         ),
         "{:?}",
