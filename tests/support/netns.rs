@@ -8,7 +8,9 @@
 //! `CHAT_TESTS_REQUIRE=1` ([`crate::missing`]). Names are unique per lab
 //! (process id and a counter), addresses private (`10.231.X.Y/30`, a /30 per
 //! link), and everything is removed when the [`NetLab`] is dropped, a
-//! failing test included. Traffic only crosses these links.
+//! failing test included; what a killed test process (no drop runs) left
+//! behind is removed by the next lab made on the machine. Traffic only
+//! crosses these links.
 
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -41,18 +43,21 @@ impl NetLab {
         require_tool("tc")?;
         let serial = LABS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
-        let tag = format!("{:x}{serial}", pid & 0xffff);
-        let namespace = format!("chat-test-{tag}");
+        // Spread labs of concurrent test processes over 10.231.0-249.
+        let subnet = u8::try_from((pid.wrapping_mul(7).wrapping_add(serial)) % 250).unwrap_or(0);
+        // The name says whose it is and what it holds, for `sweep_stale`.
+        let namespace = format!("{PREFIX}{pid}-{serial}-{subnet}");
         if let Err(why) = ip(&["netns", "add", &namespace]) {
             missing("network namespaces (root or CAP_NET_ADMIN)", &why);
             return None;
         }
+        sweep_stale();
+        let tag = link_tag(pid, serial);
         let mut lab = NetLab {
             namespace,
             host_ends: Vec::new(),
             inner_ends: Vec::new(),
-            // Spread labs of concurrent test processes over 10.231.0-249.
-            subnet: u8::try_from((pid.wrapping_mul(7).wrapping_add(serial)) % 250).unwrap_or(0),
+            subnet,
             shaping: "none".into(),
         };
         lab.inside(&["ip", "link", "set", "lo", "up"]);
@@ -60,7 +65,7 @@ impl NetLab {
         // packets from taking the default route out of the machine.
         lab.must(&["route", "add", "unreachable", &lab.subnet_range()]);
         for link in 0..links {
-            let (host, inner) = (format!("cq{tag}h{link}"), format!("cq{tag}n{link}"));
+            let (host, inner) = (format!("{tag}h{link}"), format!("{tag}n{link}"));
             lab.must(&["link", "add", &host, "type", "veth", "peer", "name", &inner]);
             lab.host_ends.push(host.clone());
             lab.must(&["link", "set", &inner, "netns", &lab.namespace]);
@@ -188,6 +193,51 @@ impl Drop for NetLab {
         for host in &self.host_ends {
             let _ = ip(&["link", "del", host]);
         }
+    }
+}
+
+/// Every lab's namespace is named `PREFIX` + `PID-SERIAL-SUBNET`.
+const PREFIX: &str = "chat-test-";
+
+/// The start of a lab's interface names (at most 15 characters in all).
+fn link_tag(pid: u32, serial: u32) -> String {
+    format!("cq{:x}{serial}", pid & 0xffff)
+}
+
+/// Removes the labs of test processes that are gone: a test killed (by a
+/// timeout, say) runs no drop. Their processes (killed by id), namespace,
+/// links and route go.
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let fields: Vec<u32> = rest.split('-').filter_map(|f| f.parse().ok()).collect();
+        let [pid, serial, subnet] = fields[..] else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue; // its test is running
+        }
+        if let Ok(pids) = ip(&["netns", "pids", &name]) {
+            for pid in pids.split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+        }
+        let _ = ip(&["netns", "del", &name]);
+        for link in 0..8 {
+            let _ = ip(&["link", "del", &format!("{}h{link}", link_tag(pid, serial))]);
+        }
+        let _ = ip(&[
+            "route",
+            "del",
+            "unreachable",
+            &format!("10.231.{subnet}.0/24"),
+        ]);
     }
 }
 
