@@ -1,6 +1,6 @@
 //! Several chat-server nodes as one chat through a real redis-server: real
 //! processes, raw TCP clients, faults (a node killed, Redis restarted or
-//! missing at start). Each test starts its own redis-server on a free
+//! missing at start; a cut network path is `cluster_faults.rs`). Each test starts its own redis-server on a free
 //! loopback port without persistence; without redis-server installed the
 //! tests say so and pass, or fail under `CHAT_TESTS_REQUIRE=1`.
 
@@ -22,14 +22,23 @@ pub(crate) fn node(name: &str, redis_url: &str) -> ServerProcess {
 /// A raw TCP client of `node`, welcomed.
 pub(crate) fn client(node: &ServerProcess) -> Client {
     let mut client = node.connect();
-    client.expect_contains("Welcome, ");
+    let welcome = client.expect_contains("Welcome, ");
+    let guest = welcome
+        .split_once("Welcome, ")
+        .and_then(|(_, rest)| rest.split_once('!'))
+        .map(|(nick, _)| nick.to_owned());
+    client.set_nick(&guest.unwrap_or_default());
     client
 }
 
 /// Takes `nick`.
 pub(crate) fn nick(client: &mut Client, nick: &str) {
     client.send_line(&format!("/nick {nick}"));
-    client.expect_contains(&format!("is now known as {nick}"));
+    // Exactly: notices of renames on other nodes reach this client too.
+    let renamed = format!("{} is now known as {nick}", client.nick());
+    client.expect(&format!("ending in {renamed:?}"), |body| {
+        body.ends_with(&renamed)
+    });
     client.set_nick(nick);
 }
 
@@ -40,7 +49,9 @@ pub(crate) fn nick_eventually(client: &mut Client, nick: &str) {
     loop {
         client.send_line(&format!("/nick {nick}"));
         let reply = client.expect_contains("-!- ");
-        if reply.contains(&format!("is now known as {nick}")) {
+        // Exactly this client's rename: other nodes' notices come too.
+        if reply.ends_with(&format!("{} is now known as {nick}", client.nick())) {
+            client.set_nick(nick);
             return;
         }
         if Instant::now() >= deadline {
@@ -201,6 +212,15 @@ fn redis_restarted_mid_conversation() {
     }
     redis.restart();
     until_heard(&mut alice, &mut bob, "after");
+    // Said on node A while Redis was away: queued, written first after the
+    // restart (a Redis without persistence lost its streams, not these),
+    // so node B has them, once each and in order, before the probes.
+    let heard: Vec<&str> = bob
+        .history()
+        .iter()
+        .filter_map(|line| line.split_once("<alice> during outage ").map(|(_, n)| n))
+        .collect();
+    assert_eq!(heard, ["0", "1", "2", "3", "4"], "{:#?}", bob.history());
     until_heard(&mut bob, &mut carol, "back");
     // Nicks were claimed again after the restart.
     let mut other = client(&b);
@@ -236,4 +256,49 @@ fn redis_down_at_start_then_up() {
     let b = node("nodeB", &redis.url());
     let mut three = client(&b);
     until_heard(&mut one, &mut three, "joined up");
+}
+
+#[test]
+fn joins_nick_changes_and_leaves_cross_nodes_and_the_console_shows_remote_lines() {
+    let Some(redis) = RedisProcess::start() else {
+        return;
+    };
+    let mut a = ServerProcess::start_with_config(
+        &format!(
+            "[cluster]\nredis_url = \"{}\"\nnode_name = \"nodeA\"\nnick_lease_seconds = 2\n",
+            redis.url()
+        ),
+        &["--console"],
+    );
+    let b = node("nodeB", &redis.url());
+    let mut alice = client(&a);
+    nick(&mut alice, "alice");
+    let mut bob = client(&b);
+    nick(&mut bob, "bob");
+    until_heard(&mut bob, &mut alice, "probe");
+    // As a local line shows, with the node instead of the address.
+    let shown = a.expect_console("[lobby] <bob> probe");
+    assert!(shown.ends_with("(node nodeB)"), "{shown}");
+
+    alice.send_line("/join dev");
+    alice.expect_contains("alice joined dev");
+    bob.send_line("/join dev");
+    // The same notices, in the same shape, as if bob were on node A.
+    alice.expect_body("-!- bob joined dev");
+    bob.send_line("/nick robert");
+    alice.expect_body("-!- bob is now known as robert");
+    bob.send_line("dev talk");
+    alice.expect_body("<robert> dev talk");
+    bob.send_line("/join lobby");
+    alice.expect_body("-!- robert left dev");
+    alice.send_line("/join lobby");
+    alice.expect_contains("alice joined lobby");
+    bob.send_line("/quit");
+    alice.expect_body("-!- robert left lobby (quit)");
+    let mut bea = client(&b);
+    alice.expect("a guest joining lobby on node B", |body| {
+        body.starts_with("-!- guest") && body.ends_with(" joined lobby")
+    });
+    nick(&mut bea, "bea");
+    alice.expect_contains("is now known as bea");
 }

@@ -10,6 +10,8 @@
 //! - [`Client`] is a line client over a `TcpStream`, with deadlines;
 //!   [`http_get`] asks the `[metrics]` listener.
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
+//! - [`NetLab`] is a network namespace joined by veth links to cut and
+//!   shape, for faults over a real network path.
 //! - [`Tmux`] runs `chat-client` in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
 //! - [`Proxy`] forwards TCP on loopback and can cut every connection.
@@ -26,6 +28,7 @@ mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
     pub(crate) mod http;
+    pub(crate) mod netns;
     pub(crate) mod proc;
     pub(crate) mod proxy;
     pub(crate) mod redis;
@@ -42,6 +45,7 @@ use std::time::Duration;
 pub use support::bins::{bin, command};
 pub use support::client::Client;
 pub use support::http::{HttpReply, http_get, http_request};
+pub use support::netns::NetLab;
 pub use support::proc::{Proc, Stream};
 pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;

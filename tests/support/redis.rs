@@ -1,14 +1,15 @@
-//! A `redis-server` of a test's own: a temp dir, a free loopback port, no
-//! persistence, ready once it answers `PING`; spoken to over raw RESP.
+//! A `redis-server` of a test's own: a temp dir, a free loopback port (or,
+//! in a [`NetLab`]'s namespace, its addresses there), no persistence, ready
+//! once it answers `PING`; spoken to over raw RESP.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{Proc, TIMEOUT, TempDir, free_port, require_tool};
+use crate::{NetLab, Proc, TIMEOUT, TempDir, free_port, require_tool};
 
 /// A running (or stopped, see [`RedisProcess::stop`]) redis-server. Dropping
 /// it kills the server and removes its temp dir; when the test is failing,
@@ -17,6 +18,10 @@ use crate::{Proc, TIMEOUT, TempDir, free_port, require_tool};
 pub struct RedisProcess {
     program: PathBuf,
     port: u16,
+    /// Where it listens (the first is where the test speaks to it).
+    binds: Vec<IpAddr>,
+    /// `ip netns exec NAMESPACE` before the program, inside a [`NetLab`].
+    namespace: Option<String>,
     /// Every run, the current one last: their outputs are in the report.
     runs: Vec<Proc>,
     running: bool,
@@ -35,6 +40,8 @@ impl RedisProcess {
         let mut redis = RedisProcess {
             program,
             port: 0,
+            binds: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            namespace: None,
             runs: Vec::new(),
             running: false,
             dir: TempDir::new("redis"),
@@ -54,6 +61,33 @@ impl RedisProcess {
         );
     }
 
+    /// Starts redis-server inside `lab`'s namespace, listening on port 6379
+    /// of each of its addresses there ([`NetLab::inner_addr`]), and waits
+    /// until it answers `PING` over link 0. `None` when redis-server is not
+    /// installed (see [`RedisProcess::start`]).
+    pub fn start_in(lab: &NetLab, links: usize) -> Option<RedisProcess> {
+        let program = require_tool("redis-server")?;
+        let mut redis = RedisProcess {
+            program,
+            port: 6379,
+            binds: (0..links)
+                .map(|link| IpAddr::V4(lab.inner_addr(link)))
+                .collect(),
+            namespace: Some(lab.namespace().to_owned()),
+            runs: Vec::new(),
+            running: false,
+            dir: TempDir::new("redis"),
+        };
+        if let Err(why) = redis.spawn() {
+            panic!(
+                "redis-server did not start in {}: {why}\n{}",
+                lab.namespace(),
+                redis.report()
+            );
+        }
+        Some(redis)
+    }
+
     /// Starts it again on the same port (after [`RedisProcess::stop`]).
     pub fn restart(&mut self) {
         assert!(!self.running, "redis-server is already running");
@@ -63,10 +97,24 @@ impl RedisProcess {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = match &self.namespace {
+            Some(namespace) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", namespace]).arg(&self.program);
+                cmd
+            }
+            None => Command::new(&self.program),
+        };
+        let binds: Vec<String> = self.binds.iter().map(IpAddr::to_string).collect();
+        cmd.args(["--port", &self.port.to_string(), "--bind"])
+            .args(&binds)
             .args(["--save", "", "--appendonly", "no"])
             .current_dir(self.dir.path());
+        if self.namespace.is_some() {
+            // Clients come over the lab's links, not the loopback; the
+            // namespace is the test's own, reachable from this host only.
+            cmd.args(["--protected-mode", "no"]);
+        }
         self.runs.push(Proc::spawn(cmd));
         self.running = true;
         let deadline = Instant::now() + TIMEOUT;
@@ -99,9 +147,15 @@ impl RedisProcess {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`, for a `[cluster]` table.
+    /// `redis://127.0.0.1:PORT` (or its first address), for a `[cluster]`
+    /// table.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        self.url_via(0)
+    }
+
+    /// The URL of its `bind`th address (a [`NetLab`] link).
+    pub fn url_via(&self, bind: usize) -> String {
+        format!("redis://{}:{}", self.binds[bind], self.port)
     }
 
     /// Waits until every `(channel, count)` has `count` subscribers (`PUBSUB
@@ -133,7 +187,7 @@ impl RedisProcess {
     /// One command over a fresh connection, in raw RESP; the reply's strings
     /// and integers, flattened.
     pub fn query(&self, args: &[&str]) -> Result<Vec<String>, String> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let addr = SocketAddr::new(self.binds[0], self.port);
         let timeout = Duration::from_secs(1);
         let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
         stream

@@ -13,13 +13,12 @@ use bytes::Bytes;
 use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
 
 use crate::clients::Client;
-use crate::cluster::local_time;
 use crate::delivery::{Audience, Delivery, Recipients};
 use crate::flood::FloodState;
 use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
 use crate::store::NewLine;
-use crate::{ClientId, Framing, HubConfig, Now, Outbox, RoomLine, listing};
+use crate::{ClientId, Framing, HubConfig, Now, Outbox, listing};
 
 mod replay;
 
@@ -73,6 +72,17 @@ impl Chat {
 
     pub(crate) fn members_mut(&mut self) -> &mut Membership {
         &mut self.members
+    }
+
+    /// The name of the room `id` sits in.
+    pub(crate) fn room_name(&self, id: ClientId) -> Option<String> {
+        let room = self.members.room_of(id)?;
+        Some(self.members.room(room).name.clone())
+    }
+
+    /// Who is here and the way out, together (for `crate::remote`).
+    pub(crate) fn parts(&mut self) -> (&mut Membership, &mut Delivery) {
+        (&mut self.members, &mut self.delivery)
     }
 
     pub(crate) fn delivered(&self) -> u64 {
@@ -533,17 +543,6 @@ impl Chat {
         let name = self.members.room(room).name.clone();
         let body = Body::Notice(Notice::Topic { room: &name, text });
         self.announce(config, out, room, id, &body, now);
-    }
-
-    /// A line said on another node: to the local members of its room, and
-    /// into its history here.
-    pub(crate) fn remote_line(&mut self, out: &mut dyn Outbox, line: &RoomLine, now: Now) {
-        let Some(room) = self.members.rooms().find(&line.room) else {
-            return; // nobody here
-        };
-        let time = local_time(line.time, now);
-        let words = (line.nick.as_str(), line.text.as_str(), line.action);
-        self.say_in(out, room, None, words, None, time);
     }
 
     /// A line the store has committed (`history_sync = "always"`): to its

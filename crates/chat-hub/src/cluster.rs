@@ -10,7 +10,7 @@
 //! counted; whatever needed an answer then falls back to what this node
 //! knows (local members, local history).
 
-use crate::{ClientId, IpNet, Now};
+use crate::{ClientId, IpNet, Now, StreamId};
 
 /// This node in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,25 +22,58 @@ pub struct ClusterSettings {
     pub sync_seconds: i64,
 }
 
-/// A line said in a room, as it crosses the cluster.
+/// A line said in a room, or a notice about the room, as it crosses the
+/// cluster: notices travel with the lines, so they keep their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomLine {
     /// The node it was said on.
     pub origin: String,
     pub room: String,
+    /// Who said it, or whom the notice is about.
     pub nick: String,
+    /// What was said; for notices see [`LineKind`].
     pub text: String,
-    /// `/me`.
-    pub action: bool,
+    pub kind: LineKind,
     /// When it was said (its stamp everywhere).
     pub time: Now,
+}
+
+/// What a [`RoomLine`] is, and what its `text` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// A line said: `text`.
+    Message,
+    /// `/me`: `text`.
+    Action,
+    /// `nick` joined the room (`text` empty).
+    Joined,
+    /// `nick` left the room; `text`: why (empty: it moved to another room).
+    Left,
+    /// `nick` is now known as `text`.
+    Nick,
+    /// `nick` set the room's topic to `text`.
+    Topic,
+}
+
+impl LineKind {
+    /// A line said (kept in history), not a notice.
+    pub fn is_said(self) -> bool {
+        matches!(self, LineKind::Message | LineKind::Action)
+    }
 }
 
 /// What the hub asks of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterRequest {
-    /// Tell the other nodes, and keep it in the room's shared history.
+    /// Tell the other nodes, and keep it in the room's shared stream.
     Publish(RoomLine),
+    /// The entries of `room`'s stream after `after` (at most a page);
+    /// answered by [`ClusterEvent::CaughtUp`] with `token`.
+    CatchUp {
+        room: String,
+        after: StreamId,
+        token: u64,
+    },
     /// Claim `nick` for this node; answered by [`ClusterEvent::Claimed`].
     Claim { client: ClientId, nick: String },
     /// This node no longer uses `nick`.
@@ -99,8 +132,20 @@ pub enum ClaimResult {
 /// What the cluster tells the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterEvent {
-    /// A line said on another node.
-    Line(RoomLine),
+    /// A line said on another node, heard live; `id`: its stream entry.
+    Line { id: StreamId, line: RoomLine },
+    /// The subscriber subscribed (again); `at`: Redis's clock then. What
+    /// was said while it was not subscribed is read back
+    /// ([`ClusterRequest::CatchUp`]).
+    Subscribed { at: StreamId },
+    /// The answer to a [`ClusterRequest::CatchUp`]: entries oldest first
+    /// (`None`: Redis could not be read); `more`: the page was full.
+    CaughtUp {
+        room: String,
+        token: u64,
+        entries: Option<Vec<(StreamId, RoomLine)>>,
+        more: bool,
+    },
     /// A private message from another node for a local nick.
     Private {
         from: String,

@@ -27,8 +27,8 @@ use crate::stats::{self, Counters, HubStats};
 use crate::store::{Appended, STORE_BUSY, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
-    ClientId, ClusterEvent, Framing, Gone, HubConfig, Now, OperatorVerdict, Outbox, StoreEvent,
-    StoreHealth,
+    ClientId, ClusterEvent, Framing, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
+    StoreEvent, StoreHealth,
 };
 
 pub(crate) mod reconfigure;
@@ -186,6 +186,9 @@ impl Hub {
             self.store
                 .send_history(&mut self.node, chat, config, out, id, count, now);
         }
+        // After the history request, whose read waits for what was handed before.
+        self.node
+            .announce(&self.chat, out, id, LineKind::Joined, "", now);
     }
 
     /// Bytes arrived from a connection.
@@ -332,11 +335,13 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
+        let room = self.chat.room_name(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.counters.left(why);
             self.console.forget(id);
             self.admission.left(client.peer.ip());
-            self.node.left(out, id, &client.nick);
+            let room = room.unwrap_or_default();
+            self.node.left(out, id, &client.nick, &room, why, now);
         }
     }
 
@@ -452,16 +457,20 @@ impl Hub {
                     }
                 }
                 NickChange::New | NickChange::Recase => {
-                    chat.rename(config, out, id, nick, now);
-                    node.tell_member(chat, out, id);
+                    if let Some(old) = chat.rename(config, out, id, nick, now) {
+                        node.renamed(chat, out, id, &old, now);
+                    }
                 }
             },
             Command::Join(room) => {
+                let from = chat.room_name(id);
                 if chat.join(config, out, id, room, now) {
-                    node.tell_member(chat, out, id);
+                    // History first: its read waits for the lines handed
+                    // before it, which the join's notices must not be.
                     if !chat.is_raw(id) {
                         store.send_history(node, chat, config, out, id, config.history_lines, now);
                     }
+                    node.moved(chat, out, id, &from.unwrap_or_default(), now);
                 }
             }
             Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
@@ -583,6 +592,8 @@ impl Hub {
             Command::Topic(Some(text)) => {
                 if let Some(id) = asker {
                     self.chat.set_topic(&self.config, out, id, text, now);
+                    self.node
+                        .announce(&self.chat, out, id, LineKind::Topic, text, now);
                 }
                 return Ok(Vec::new());
             }

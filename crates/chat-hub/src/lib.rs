@@ -26,8 +26,11 @@
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
 //! - `console.rs` (the operator's console), `cluster.rs` (the messages to
 //!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
-//!   cluster), `pace.rs` (`QueryPace`: one cluster query a second per
-//!   client);
+//!   cluster), `news.rs` (room lines and notices to and from the cluster),
+//!   `catchup.rs` (`CatchUp`: other nodes' lines once and in order, read
+//!   back after a broken link), `remote.rs` (what another node's line or
+//!   notice does here), `pace.rs` (`QueryPace`: one cluster query a second
+//!   per client);
 //! - `store.rs` (`Store`: message ids, and the messages to and from the
 //!   server's history store);
 //! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
@@ -35,6 +38,7 @@
 
 mod admission;
 mod bans;
+mod catchup;
 mod chat;
 mod clients;
 mod cluster;
@@ -46,11 +50,13 @@ mod history;
 mod hub;
 mod listing;
 mod membership;
+mod news;
 mod node;
 mod operators;
 mod outbox;
 mod pace;
 mod reasons;
+mod remote;
 mod rooms;
 mod sanctions;
 mod stats;
@@ -59,8 +65,9 @@ mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
 
+pub use catchup::StreamId;
 pub use chat_proto::TimestampFormat;
-pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomLine};
+pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, LineKind, RoomLine};
 pub use config::{Framing, HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use hub::reconfigure::RESTART_ONLY;

@@ -12,13 +12,14 @@ use std::collections::HashMap;
 use chat_proto::{Body, nick_key};
 
 use crate::admission::Admission;
+use crate::catchup::CatchUp;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
 use crate::pace::{QueryPace, SLOW_DOWN};
 use crate::sanctions::{self, Expel};
 use crate::{
-    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet, Now,
-    Outbox, RoomLine,
+    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet,
+    LineKind, Now, Outbox, RoomLine,
 };
 
 /// A client waiting this long for its history gets the local one instead.
@@ -41,11 +42,16 @@ pub(crate) struct Node {
     dropped: u64,
     /// One `/who` or `/rooms` a second per client.
     pace: QueryPace,
+    /// Which lines from other nodes were delivered; what to read back
+    /// (`crate::news` drives it).
+    pub(crate) catchup: CatchUp,
 }
 
 impl Node {
     pub(crate) fn new(settings: Option<ClusterSettings>) -> Node {
+        let node = settings.as_ref().map_or("", |settings| &settings.node);
         Node {
+            catchup: CatchUp::new(node),
             settings,
             ..Node::default()
         }
@@ -82,13 +88,13 @@ impl Node {
         }
     }
 
-    /// A local room line, as it goes to the other nodes.
-    fn room_line(
+    /// A local room line or notice, as it goes to the other nodes.
+    pub(crate) fn room_line(
         &self,
         room: &str,
         nick: &str,
         text: &str,
-        action: bool,
+        kind: LineKind,
         time: Now,
     ) -> Option<ClusterRequest> {
         let settings = self.settings.as_ref()?;
@@ -97,7 +103,7 @@ impl Node {
             room: room.to_owned(),
             nick: nick.to_owned(),
             text: text.to_owned(),
-            action,
+            kind,
             time,
         }))
     }
@@ -178,11 +184,23 @@ impl Node {
         }
     }
 
-    /// `id` left with `nick`: it waits for nothing, and its nick is free.
-    pub(crate) fn left(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str) {
+    /// `id` left `room` with `nick` (`why`): it waits for nothing, its nick
+    /// is free, and the other nodes are told.
+    pub(crate) fn left(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        room: &str,
+        why: &str,
+        now: Now,
+    ) {
         self.forget(id);
         self.pace.forget(id);
         if self.is_on() {
+            if let Some(left) = self.room_line(room, nick, why, LineKind::Left, now) {
+                self.ask(out, left);
+            }
             self.ask(out, release(nick));
         }
     }
@@ -202,7 +220,12 @@ impl Node {
             return;
         };
         let room = &members.room(client.seat.room).name;
-        if let Some(request) = self.room_line(room, &client.nick, text, action, now) {
+        let kind = if action {
+            LineKind::Action
+        } else {
+            LineKind::Message
+        };
+        if let Some(request) = self.room_line(room, &client.nick, text, kind, now) {
             self.ask(out, request);
         }
     }
@@ -389,7 +412,14 @@ impl Node {
         now: Now,
     ) -> Vec<Expel> {
         match event {
-            ClusterEvent::Line(line) => chat.remote_line(out, &line, now),
+            ClusterEvent::Line { id, line } => self.heard(chat, config, out, id, line, now),
+            ClusterEvent::Subscribed { at } => self.subscribed(chat, out, at),
+            ClusterEvent::CaughtUp {
+                room,
+                token,
+                entries,
+                more,
+            } => self.caught_up(chat, config, out, &room, token, entries, more, now),
             ClusterEvent::Private {
                 from,
                 to,
@@ -479,6 +509,7 @@ impl Node {
         for (id, token) in self.overdue(second) {
             self.history_arrived(chat, config, out, id, token, None, now);
         }
+        self.catch_up(out);
     }
 
     #[allow(clippy::too_many_arguments)] // the event's fields, as they come
@@ -544,7 +575,7 @@ impl Node {
                     return chat.error(out, id, &format!("nick {nick} is taken"), now);
                 }
                 if let Some(old) = chat.rename(config, out, id, nick, now) {
-                    self.tell_member(chat, out, id);
+                    self.renamed(chat, out, id, &old, now);
                     self.ask(out, release(&old));
                 }
             }
@@ -584,8 +615,9 @@ impl Node {
         let guest = chat.members_mut().guest_nick(config, &self.guest_tag());
         let text = format!("another server holds the nick {nick} now; you are {guest}");
         chat.info(out, id, &text, now);
-        chat.rename(config, out, id, &guest, now);
-        self.tell_member(chat, out, id);
+        if let Some(old) = chat.rename(config, out, id, &guest, now) {
+            self.renamed(chat, out, id, &old, now);
+        }
         let request = ClusterRequest::Claim {
             client: id,
             nick: guest,

@@ -1167,7 +1167,7 @@ fn remote_line(text: &str, time: Now) -> RoomLine {
         room: "Lobby".into(),
         nick: "bob".into(),
         text: text.into(),
-        action: false,
+        kind: LineKind::Message,
         time,
     }
 }
@@ -1191,7 +1191,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             room: "lobby".into(),
             nick: guest.clone(),
             text: "hi all".into(),
-            action: false,
+            kind: LineKind::Message,
             time: now(),
         })]
     );
@@ -1199,13 +1199,22 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
     let (mut out, time) = (std::mem::take(&mut f.out), f.time);
     f.hub.cluster_event(
         &mut out,
-        ClusterEvent::Line(remote_line("from b", earlier)),
+        ClusterEvent::Line {
+            id: StreamId { ms: 1, seq: 0 },
+            line: remote_line("from b", earlier),
+        },
         time,
     );
     let mut elsewhere = remote_line("nobody here", earlier);
     elsewhere.room = "dev".into();
-    f.hub
-        .cluster_event(&mut out, ClusterEvent::Line(elsewhere), time);
+    f.hub.cluster_event(
+        &mut out,
+        ClusterEvent::Line {
+            id: StreamId { ms: 2, seq: 0 },
+            line: elsewhere,
+        },
+        time,
+    );
     f.out = out;
     assert_eq!(f.out.take(1), "[Tue Nov  3 08:04:08 2026] <bob> from b\n");
     f.out.requests.clear();
@@ -1216,7 +1225,13 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             [
                 ClusterRequest::Claim { .. },
                 ClusterRequest::Member { .. },
-                ClusterRequest::History { count: 50, .. }
+                // The history read waits for the lines handed before it:
+                // not the join's own notice, nor what the newcomer says.
+                ClusterRequest::History { count: 50, .. },
+                ClusterRequest::Publish(RoomLine {
+                    kind: LineKind::Joined,
+                    ..
+                })
             ]
         ),
         "{:?}",
@@ -1314,7 +1329,7 @@ fn cluster_nicks_are_claimed_before_they_change() {
     f.out = out;
     assert!(f.hub.has_nick("bob"));
     assert!(
-        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
+        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, .. }), ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
         "{:?}",
         f.out.requests
     );
@@ -1540,8 +1555,11 @@ fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
     assert!(
         matches!(
             &f.out.requests[..],
-            [ClusterRequest::Member { nick: member, .. }, ClusterRequest::Claim { nick, .. }]
-                if *member == next && *nick == next
+            [
+                ClusterRequest::Member { nick: member, .. },
+                ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, text, .. }),
+                ClusterRequest::Claim { nick, .. },
+            ] if *member == next && *nick == next && *text == next
         ),
         "{:?}",
         f.out.requests
@@ -1662,5 +1680,231 @@ fn a_ban_from_another_node_closes_the_logins_it_covers() {
             .console
             .iter()
             .any(|l| l == "cluster: bob banned 10.0.0.5/32 (1 disconnected here)")
+    );
+}
+
+/// A cluster node whose console echoes room lines (as `--console` does).
+fn echoing_cluster_fixture() -> Fixture {
+    let mut f = Fixture::new(HubConfig {
+        cluster: Some(ClusterSettings {
+            node: "a:1".into(),
+            sync_seconds: 5,
+        }),
+        echo_messages: true,
+        ..HubConfig::default()
+    });
+    f.out.cluster_up = true;
+    f
+}
+
+impl Fixture {
+    fn cluster(&mut self, event: ClusterEvent) {
+        let mut out = std::mem::take(&mut self.out);
+        self.hub.cluster_event(&mut out, event, self.time);
+        self.out = out;
+    }
+
+    /// `line` heard live from another node as stream entry `ms`-0.
+    fn heard(&mut self, ms: u64, line: RoomLine) {
+        let id = StreamId { ms, seq: 0 };
+        self.cluster(ClusterEvent::Line { id, line });
+    }
+
+    /// Answers `id`'s latest history request (with nothing).
+    fn answer_history(&mut self, id: u64) {
+        let token = self.out.requests.iter().rev().find_map(|r| match r {
+            ClusterRequest::History { client, token, .. } if *client == ClientId(id as usize) => {
+                Some(*token)
+            }
+            _ => None,
+        });
+        if let Some(token) = token {
+            self.cluster(ClusterEvent::History {
+                client: ClientId(id as usize),
+                token,
+                lines: Some(Vec::new()),
+            });
+        }
+    }
+
+    /// The room lines and notices asked to be published, as `kind room nick text`.
+    fn published(&mut self) -> Vec<String> {
+        let published = self
+            .out
+            .requests
+            .iter()
+            .filter_map(|request| match request {
+                ClusterRequest::Publish(line) => Some(format!(
+                    "{:?} {} {} {}",
+                    line.kind, line.room, line.nick, line.text
+                )),
+                _ => None,
+            });
+        let published = published.collect();
+        self.out.requests.clear();
+        published
+    }
+}
+
+fn bob_in(room: &str, kind: LineKind, text: &str) -> RoomLine {
+    RoomLine {
+        room: room.into(),
+        kind,
+        ..remote_line(text, now())
+    }
+}
+
+#[test]
+fn cluster_notices_cross_nodes_and_read_as_local_ones() {
+    let mut f = echoing_cluster_fixture();
+    f.connect_node(1);
+    let guest = f.hub.nick(ClientId(1)).unwrap_or_default().to_owned();
+    f.out.take(1);
+    f.out.requests.clear();
+    f.say(1, "/join dev\n");
+    let requests = f.out.requests.clone();
+    assert_eq!(
+        f.published(),
+        [
+            format!("Left lobby {guest} "),
+            format!("Joined dev {guest} ")
+        ]
+    );
+    f.out.requests = requests;
+    f.answer_history(1);
+    f.out.requests.clear();
+    f.out.take(1);
+
+    // What another node says happens in dev reads here as it would if it
+    // happened here.
+    f.heard(1, bob_in("dev", LineKind::Joined, ""));
+    f.heard(2, bob_in("dev", LineKind::Nick, "robert"));
+    let mut topic = bob_in("dev", LineKind::Topic, "release friday");
+    topic.nick = "robert".into();
+    f.heard(3, topic);
+    let mut said = bob_in("dev", LineKind::Message, "hi all");
+    said.nick = "robert".into();
+    f.heard(4, said);
+    let mut left = bob_in("dev", LineKind::Left, "quit");
+    left.nick = "robert".into();
+    f.heard(5, left);
+    f.heard(6, bob_in("lobby", LineKind::Joined, "")); // nobody here
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- bob joined dev",
+            "-!- bob is now known as robert",
+            "-!- topic of dev: release friday",
+            "<robert> hi all",
+            "-!- robert left dev (quit)",
+        ]
+    );
+    f.say(1, "/topic\n");
+    assert_eq!(f.lines_for(1), ["-!- topic of dev: release friday"]);
+    // The console shows a line said on another node as it shows a local one.
+    assert!(
+        f.out
+            .console
+            .iter()
+            .any(|line| line == "[dev] <robert> hi all (node b:2)"),
+        "{:?}",
+        f.out.console
+    );
+
+    f.say(1, "/nick carol\n");
+    f.cluster(ClusterEvent::Claimed {
+        client: ClientId(1),
+        nick: "carol".into(),
+        result: ClaimResult::Claimed,
+    });
+    assert_eq!(f.published(), [format!("Nick dev {guest} carol")]);
+    f.hub
+        .disconnected(&mut f.out, ClientId(1), Gone::Closed, f.time);
+    assert_eq!(f.published(), ["Left dev carol connection closed"]);
+}
+
+#[test]
+fn cluster_lines_missed_while_unsubscribed_are_read_back_once_and_in_order() {
+    let mut f = cluster_fixture();
+    f.connect_node(1);
+    f.out.take(1);
+    f.out.requests.clear();
+    // The first subscription: nothing was missed before it.
+    f.cluster(ClusterEvent::Subscribed {
+        at: StreamId { ms: 100, seq: 0 },
+    });
+    assert_eq!(f.out.requests, []);
+    f.heard(110, remote_line("one", now()));
+    f.heard(110, remote_line("one again", now()));
+    assert_eq!(f.lines_for(1), ["<bob> one"]);
+
+    // The subscription broke; subscribed again, the room is read back from
+    // the last line delivered, and lines heard meanwhile wait for it.
+    f.cluster(ClusterEvent::Subscribed {
+        at: StreamId { ms: 200, seq: 0 },
+    });
+    let token = match &f.out.requests[..] {
+        [ClusterRequest::CatchUp { room, after, token }] => {
+            assert_eq!(
+                (room.as_str(), *after),
+                ("lobby", StreamId { ms: 110, seq: 0 })
+            );
+            *token
+        }
+        other => panic!("expected one catch-up read: {other:?}"),
+    };
+    f.heard(205, remote_line("live 1", now()));
+    f.heard(210, remote_line("live 2", now()));
+    assert_eq!(f.lines_for(1), Vec::<String>::new());
+    let entry = |ms, line| (StreamId { ms, seq: 0 }, line);
+    let mut ours = remote_line("said here, sent late", now());
+    ours.origin = "a:1".into();
+    f.cluster(ClusterEvent::CaughtUp {
+        room: "lobby".into(),
+        token,
+        entries: Some(vec![
+            entry(150, remote_line("missed 1", now())),
+            entry(160, ours),
+            entry(170, remote_line("missed 2", now())),
+            entry(205, remote_line("live 1", now())),
+        ]),
+        more: false,
+    });
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "<bob> missed 1",
+            "<bob> missed 2",
+            "<bob> live 1",
+            "<bob> live 2"
+        ]
+    );
+    f.heard(210, remote_line("live 2", now()));
+    f.heard(220, remote_line("live 3", now()));
+    assert_eq!(f.lines_for(1), ["<bob> live 3"]);
+
+    // A read Redis could not answer is asked again on a tick.
+    f.cluster(ClusterEvent::Subscribed {
+        at: StreamId { ms: 300, seq: 0 },
+    });
+    let token = match &f.out.requests[..] {
+        [.., ClusterRequest::CatchUp { token, .. }] => *token,
+        other => panic!("expected a catch-up read: {other:?}"),
+    };
+    f.out.requests.clear();
+    f.cluster(ClusterEvent::CaughtUp {
+        room: "lobby".into(),
+        token,
+        entries: None,
+        more: false,
+    });
+    f.advance(1000);
+    assert!(
+        f.out.requests.iter().any(|request| matches!(
+            request,
+            ClusterRequest::CatchUp { after, .. } if *after == StreamId { ms: 220, seq: 0 }
+        )),
+        "{:?}",
+        f.out.requests
     );
 }

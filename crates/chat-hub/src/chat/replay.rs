@@ -11,7 +11,7 @@ use crate::cluster::local_time;
 use crate::delivery::HOLD_MAX;
 use crate::rooms::RoomId;
 use crate::store::StoredLine;
-use crate::{ClientId, HubConfig, Now, Outbox, RoomLine};
+use crate::{ClientId, HubConfig, LineKind, Now, Outbox, RoomLine};
 
 impl Chat {
     /// How many lines `/history [N]` may send `id`, or `None` (it was told
@@ -96,7 +96,7 @@ impl Chat {
             let body = Body::History {
                 nick: &line.nick,
                 text: &line.text,
-                action: line.action,
+                action: line.kind == LineKind::Action,
             };
             let time = local_time(line.time, now);
             self.delivery.history_line(&mut text, time, &body);

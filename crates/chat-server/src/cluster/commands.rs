@@ -1,14 +1,21 @@
 //! The command thread: takes the hub's [`ClusterRequest`]s off a bounded
 //! channel and runs them against Redis on a connection of its own.
 //!
-//! Room lines already waiting (up to [`PUBLISH_BATCH`]) go out in one
-//! pipeline of PUBLISH + XADD pairs, in order: one round trip per batch, not
-//! per line (cross-node fan-out rose from 0.5M to 4M deliveries/s with this;
-//! BENCHMARKS.md). Other requests run one at a time ([`requests::run`]). While
-//! Redis is unreachable it reconnects with backoff and answers every request
-//! "unavailable" at once, counting the room lines it could not send; once
-//! connected again it claims this node's nicks from the last member snapshot.
+//! Room lines (and room notices) already waiting (up to [`PUBLISH_BATCH`])
+//! go out in one script ([`scripts::WRITE_LINES`]: XADD, then PUBLISH with
+//! the entry's id, per line), in order: one round trip per batch, not per
+//! line (cross-node fan-out rose from 0.5M to 4M deliveries/s with batches;
+//! BENCHMARKS.md). Other requests run one at a time ([`requests::run`]).
+//!
+//! While Redis is unreachable it reconnects with backoff and answers every
+//! other request "unavailable" at once; room lines wait in a bounded queue
+//! ([`QUEUED_MAX`], past which they are dropped and counted) and are written
+//! first thing once connected again, oldest first: at least once into the
+//! streams. A batch whose reply was lost is sent again; each line's sequence
+//! number lets the script skip what it wrote already. Once connected again
+//! it also claims this node's nicks from the last member snapshot.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -17,12 +24,29 @@ use std::time::{Duration, Instant};
 use redis::{Connection, RedisError, RedisResult};
 
 use super::wire::WireLine;
-use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests};
+use super::{
+    BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests, scripts,
+};
 use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
 /// Room lines sent to Redis in one pipeline: one round trip carries many
 /// lines, so a busy room is not limited to one line per round trip.
 const PUBLISH_BATCH: usize = 512;
+
+/// Room lines kept while Redis is unreachable (a few MB at most); past
+/// this, new ones are dropped and counted.
+pub(super) const QUEUED_MAX: usize = 10_000;
+
+/// The fewest entries a room's stream keeps, whatever `history_lines`: a
+/// node that lost Redis reads back what it missed from the stream, so the
+/// stream must outlast an outage's worth of lines, not only a history.
+/// An outage during which a room said more loses the oldest of them on
+/// the nodes that were cut off.
+pub(super) const STREAM_KEEP_MIN: usize = 1000;
+
+/// How long Redis remembers a node's last written sequence number: far
+/// longer than any reply can be late.
+const WRITTEN_MARK_SECONDS: u64 = 86_400;
 
 /// The command thread's state.
 pub(super) struct CommandThread {
@@ -32,7 +56,12 @@ pub(super) struct CommandThread {
     con: Option<Connection>,
     /// The last member snapshot: what this node claims.
     members: Vec<(String, String)>,
-    /// Room lines not published because Redis was unreachable.
+    /// Room lines waiting to be written, oldest first, with their sequence
+    /// numbers.
+    queued: VecDeque<(u64, RoomLine)>,
+    /// The last sequence number given to a line.
+    last_seq: u64,
+    /// Room lines dropped because [`QUEUED_MAX`] were waiting.
     lost: u64,
     /// Room lines done with (written or lost), for the query thread.
     written: Arc<AtomicU64>,
@@ -53,6 +82,11 @@ impl CommandThread {
             emit,
             con: None,
             members: Vec::new(),
+            queued: VecDeque::new(),
+            // From the clock (in thousandths of a millisecond), so a node
+            // restarted under the same name numbers above its past self,
+            // and below 2^53 (the script's numbers) until the year 2255.
+            last_seq: u64::try_from(now_ms()).unwrap_or(0).saturating_mul(1000),
             lost: 0,
             written,
             next_attempt: Instant::now(),
@@ -75,9 +109,13 @@ impl CommandThread {
                             "cluster: connected to {} as node {}",
                             self.config.redis_url, self.config.node
                         );
+                        if !self.queued.is_empty() {
+                            let queued = self.queued.len();
+                            text.push_str(&format!("; writing {queued} room lines said meanwhile"));
+                        }
                         if self.lost > 0 {
                             text.push_str(&format!(
-                                "; {} room lines were not sent to other nodes meanwhile",
+                                "; {} room lines were dropped (more than {QUEUED_MAX} waited)",
                                 self.lost
                             ));
                         }
@@ -87,7 +125,11 @@ impl CommandThread {
                         }) {
                             return;
                         }
-                        // Claim our nicks and list our members again.
+                        // What was said meanwhile first, then claim our
+                        // nicks and list our members again.
+                        if !self.flush() {
+                            return;
+                        }
                         let members = self.members.clone();
                         self.handle(ClusterRequest::Sync { members });
                     }
@@ -132,7 +174,7 @@ impl CommandThread {
                             Err(_) => break,
                         }
                     }
-                    if !self.publish(&batch) {
+                    if !self.publish(batch) {
                         return;
                     }
                     if let Some(request) = behind
@@ -174,7 +216,7 @@ impl CommandThread {
     /// Runs one request. `false`: the reactor is gone, stop.
     fn handle(&mut self, request: ClusterRequest) -> bool {
         if let ClusterRequest::Publish(line) = request {
-            return self.publish(std::slice::from_ref(&line));
+            return self.publish(vec![line]);
         }
         if let ClusterRequest::Sync { members } = &request {
             self.members.clone_from(members);
@@ -189,70 +231,89 @@ impl CommandThread {
         }
     }
 
-    /// Publishes room lines (and appends them to their rooms' history) in
-    /// one pipeline; each room's stream is then trimmed to the retention
-    /// and set to expire a retention after this line. `false`: the reactor
-    /// is gone, stop.
-    fn publish(&mut self, lines: &[RoomLine]) -> bool {
-        let going_on = self.write(lines);
-        self.written
-            .fetch_add(lines.len() as u64, Ordering::Release);
+    /// Queues room lines and writes every line waiting. `false`: the
+    /// reactor is gone, stop.
+    fn publish(&mut self, lines: Vec<RoomLine>) -> bool {
+        let count = lines.len() as u64;
+        for line in lines {
+            if self.queued.len() >= QUEUED_MAX {
+                self.lost += 1;
+                continue;
+            }
+            self.last_seq += 1;
+            self.queued.push_back((self.last_seq, line));
+        }
+        let going_on = self.flush();
+        self.written.fetch_add(count, Ordering::Release);
         going_on
     }
 
-    fn write(&mut self, lines: &[RoomLine]) -> bool {
-        let Some(con) = self.con.as_mut() else {
-            self.lost += lines.len() as u64;
-            return true;
-        };
-        let keep = self.config.history_keep.max(1);
-        let mut pipe = redis::pipe();
-        let mut streams: Vec<String> = Vec::new();
-        for line in lines {
-            let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
-            let stream = keys::history(&line.room);
-            pipe.cmd("PUBLISH").arg(keys::ROOMS).arg(&payload).ignore();
-            pipe.cmd("XADD")
-                .arg(&stream)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(keep)
-                .arg("*")
-                .arg("line")
-                .arg(&payload)
-                .ignore();
-            if !streams.contains(&stream) {
-                streams.push(stream);
+    /// Writes the waiting lines, oldest first, a batch per round trip,
+    /// while connected; a batch that fails stays queued. `false`: the
+    /// reactor is gone, stop.
+    fn flush(&mut self) -> bool {
+        while !self.queued.is_empty() {
+            let Some(con) = self.con.as_mut() else {
+                return true; // written once connected again
+            };
+            let count = self.queued.len().min(PUBLISH_BATCH);
+            let batch = self.queued.range(..count);
+            match write_lines(con, &self.config, batch) {
+                Ok(()) => drop(self.queued.drain(..count)),
+                Err(e) => return self.connection_lost(&e),
             }
         }
-        if let Some(retention) = self.config.history_retention {
-            let oldest = now_ms().saturating_sub(millis(retention));
-            let seconds = retention.as_secs().max(1);
-            for stream in &streams {
-                pipe.cmd("XTRIM")
-                    .arg(stream)
-                    .arg("MINID")
-                    .arg("~")
-                    .arg(oldest)
-                    .ignore();
-                pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
-            }
-        }
-        match pipe.query::<()>(con) {
-            Ok(()) => true,
-            Err(e) => {
-                self.lost += lines.len() as u64;
-                self.connection_lost(&e)
-            }
-        }
+        true
     }
 
     /// Answers a request that Redis cannot serve now.
     fn unavailable(&mut self, request: ClusterRequest) -> bool {
-        if let ClusterRequest::Publish(_) = request {
-            self.lost += 1;
-            return true;
-        }
         requests::unavailable(request).is_none_or(|event| self.emit.emit(event))
     }
+}
+
+/// Writes `lines` (with their sequence numbers) in one round trip: the
+/// script adds and publishes each, then each room's stream is trimmed to
+/// the retention and set to expire a retention after this line.
+fn write_lines<'a>(
+    con: &mut Connection,
+    config: &BridgeConfig,
+    lines: impl Iterator<Item = &'a (u64, RoomLine)> + Clone,
+) -> RedisResult<()> {
+    let keep = config.history_keep.max(STREAM_KEEP_MIN);
+    let mut script = redis::cmd("EVAL");
+    let mut streams: Vec<String> = Vec::new();
+    let count = lines.clone().count();
+    script
+        .arg(scripts::WRITE_LINES)
+        .arg(1 + count)
+        .arg(keys::written(&config.node));
+    for (_, line) in lines.clone() {
+        let stream = keys::history(&line.room);
+        script.arg(&stream);
+        if !streams.contains(&stream) {
+            streams.push(stream);
+        }
+    }
+    script.arg(keep).arg(keys::ROOMS).arg(WRITTEN_MARK_SECONDS);
+    for (seq, line) in lines {
+        let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
+        script.arg(seq.to_string()).arg(payload);
+    }
+    let mut pipe = redis::pipe();
+    pipe.add_command(script).ignore();
+    if let Some(retention) = config.history_retention {
+        let oldest = now_ms().saturating_sub(millis(retention));
+        let seconds = retention.as_secs().max(1);
+        for stream in &streams {
+            pipe.cmd("XTRIM")
+                .arg(stream)
+                .arg("MINID")
+                .arg("~")
+                .arg(oldest)
+                .ignore();
+            pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
+        }
+    }
+    pipe.query::<()>(con)
 }

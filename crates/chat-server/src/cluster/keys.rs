@@ -7,9 +7,10 @@
 
 use chat_proto::{nick_key, room_key};
 
-/// Pub/sub channel: every room line of the cluster, as JSON (node, room,
-/// nick, text, action, time in ms and UTC offset: `wire.rs`). One channel
-/// for all rooms; each node drops the lines of rooms it has nobody in.
+/// Pub/sub channel: every room line and room notice of the cluster, as JSON
+/// (its stream entry's id, node, room, nick, text, action or notice, time
+/// in ms and UTC offset: `wire.rs`). One channel for all rooms; each node
+/// drops the lines of rooms it has nobody in.
 pub(super) const ROOMS: &str = "chat:rooms";
 
 /// Sorted set, node → the end of its lease in ms since the epoch: the live
@@ -43,12 +44,21 @@ pub(super) fn members(node: &str) -> String {
     format!("chat:members:{node}")
 }
 
-/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`,
-/// at most 1000; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
+/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`
+/// but at least 1000, so that nodes cut off can read back what they
+/// missed; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
 /// history_retention`): the history of `room`, each entry a `line` field
-/// holding the room line's JSON. An abandoned room's stream expires.
+/// holding the room line's (or notice's) JSON. The source of truth for what
+/// was said: nodes read it back after missing lines. An abandoned room's
+/// stream expires.
 pub(super) fn history(room: &str) -> String {
     format!("chat:history:{}", room_key(room))
+}
+
+/// String, `EX` a day: the sequence number of the last room line `node`
+/// wrote (`scripts::WRITE_LINES`), so a batch sent twice is written once.
+pub(super) fn written(node: &str) -> String {
+    format!("chat:written:{node}")
 }
 
 #[cfg(test)]
@@ -64,6 +74,7 @@ mod tests {
         assert_eq!(node("host:21263"), "chat:node:host:21263");
         assert_eq!(nick("Alice"), "chat:nick:alice");
         assert_eq!(members("a"), "chat:members:a");
+        assert_eq!(written("a"), "chat:written:a");
         assert_eq!(history("#Dev"), "chat:history:dev");
     }
 }

@@ -4,12 +4,13 @@
 //! Three threads, each with its own connection (the `redis` crate's sync API):
 //!
 //! - the *command* thread (`commands.rs`) takes [`ClusterRequest`]s from a
-//!   bounded channel and runs them (PUBLISH + XADD, nick claims, member
-//!   snapshots, private messages: `requests.rs`), answering with
-//!   [`ClusterEvent`]s;
+//!   bounded channel and runs them (room lines: XADD + PUBLISH in one
+//!   script; nick claims, member snapshots, private messages:
+//!   `requests.rs`), answering with [`ClusterEvent`]s;
 //! - the *query* thread (`queries.rs`) runs the read-only requests (`/who`,
-//!   `/rooms`, history reads) from a bounded channel of their own, so a room
-//!   line never waits behind a query, however many clients ask;
+//!   `/rooms`, history reads, reading a room's stream back after missed
+//!   lines) from a bounded channel of their own, so a room line never waits
+//!   behind a query, however many clients ask;
 //! - the *subscriber* thread (`subscriber.rs`) listens on the cluster's room
 //!   channel, on its ban notices and on this node's own channel (private
 //!   messages, kicks), reads the bans in force each time it subscribes, and
@@ -18,9 +19,11 @@
 //! [`Bridge::send`] sorts the hub's requests between the two channels.
 //! Events go back through a bounded channel and the reactor's waker. The
 //! threads reconnect with backoff when Redis goes away; meanwhile requests
-//! are answered "unavailable" at once (publishes are counted as lost), and
-//! after reconnecting the command thread claims this node's nicks again from
-//! the last member snapshot.
+//! are answered "unavailable" at once, room lines wait in a bounded queue,
+//! and after reconnecting the command thread writes them and claims this
+//! node's nicks again from the last member snapshot, and the hub reads back
+//! what the subscriber missed (ARCHITECTURE.md, "Lines that survive an
+//! outage").
 //!
 //! The keys and channels are named in `keys.rs`, the Lua scripts that keep a
 //! nick on one node are in `scripts.rs`, and what crosses Redis as JSON is in
@@ -120,7 +123,10 @@ impl Bridge {
 fn is_query(request: &ClusterRequest) -> bool {
     matches!(
         request,
-        ClusterRequest::Who { .. } | ClusterRequest::Rooms { .. } | ClusterRequest::History { .. }
+        ClusterRequest::Who { .. }
+            | ClusterRequest::Rooms { .. }
+            | ClusterRequest::History { .. }
+            | ClusterRequest::CatchUp { .. }
     )
 }
 

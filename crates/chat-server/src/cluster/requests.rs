@@ -1,7 +1,8 @@
 //! What each [`ClusterRequest`] does in Redis, and the events it answers
 //! with: nick claims and releases (through the [`scripts`]), member lists,
 //! private messages and kicks to the node holding a nick, bans and unbans,
-//! history reads, and the periodic snapshot that renews this node's leases.
+//! history reads, reading a room's stream back after missed lines
+//! (`CatchUp`), and the periodic snapshot that renews this node's leases.
 //!
 //! Room lines are not here: the command thread publishes them in batches
 //! (`CommandThread::publish`). The command thread runs the writes, the query
@@ -15,7 +16,7 @@ use redis::{Commands, Connection, RedisResult};
 
 use super::wire::{self, WireKick, WireLine, WirePrivate, WireSanction};
 use super::{BridgeConfig, keys, millis, now_ms, scripts};
-use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
+use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine, StreamId};
 
 /// Runs one request against Redis; returns the events it produces.
 pub(super) fn run(
@@ -96,26 +97,27 @@ pub(super) fn run(
             room,
             count,
         } => {
-            // Entry ids are the milliseconds they were added at: none
-            // older than the retention is read.
-            let oldest = match config.history_retention {
-                Some(retention) => now_ms().saturating_sub(millis(retention)).to_string(),
-                None => "-".to_owned(),
-            };
-            let reply: redis::streams::StreamRangeReply =
-                con.xrevrange_count(keys::history(&room), "+", oldest, count)?;
-            let mut lines: Vec<RoomLine> = reply
-                .ids
-                .iter()
-                .filter_map(|entry| entry.get::<String>("line"))
-                .filter_map(|json| serde_json::from_str::<WireLine>(&json).ok())
-                .filter_map(WireLine::into_line)
-                .collect();
-            lines.reverse();
+            let lines = history(con, config, &room, count)?;
             vec![ClusterEvent::History {
                 client,
                 token,
                 lines: Some(lines),
+            }]
+        }
+        ClusterRequest::CatchUp { room, after, token } => {
+            let reply: redis::streams::StreamRangeReply = con.xrange_count(
+                keys::history(&room),
+                format!("({after}"),
+                "+",
+                CATCH_UP_PAGE,
+            )?;
+            let more = reply.ids.len() >= CATCH_UP_PAGE;
+            let entries = reply.ids.iter().filter_map(entry).collect();
+            vec![ClusterEvent::CaughtUp {
+                room,
+                token,
+                entries: Some(entries),
+                more,
             }]
         }
         ClusterRequest::Who { client, room } => {
@@ -261,6 +263,55 @@ fn sync(
     Ok(lost.collect())
 }
 
+/// Entries read back per [`ClusterRequest::CatchUp`]; the hub asks for the
+/// next page when one is full.
+const CATCH_UP_PAGE: usize = 1000;
+
+/// Pages of a stream read for one history: notices share the stream with
+/// the lines, so a page may hold fewer lines than asked.
+const HISTORY_PAGES: usize = 4;
+
+/// A stream entry as a room line with its id; `None` if it is not one.
+fn entry(entry: &redis::streams::StreamId) -> Option<(StreamId, RoomLine)> {
+    let id = StreamId::parse(&entry.id)?;
+    let json = entry.get::<String>("line")?;
+    let line = serde_json::from_str::<WireLine>(&json).ok()?.into_line()?;
+    Some((id, line))
+}
+
+/// The last `count` lines said in `room` (notices left out), oldest first,
+/// none older than the retention.
+fn history(
+    con: &mut Connection,
+    config: &BridgeConfig,
+    room: &str,
+    count: usize,
+) -> RedisResult<Vec<RoomLine>> {
+    // Entry ids are the milliseconds they were added at: none older than
+    // the retention is read.
+    let oldest = match config.history_retention {
+        Some(retention) => now_ms().saturating_sub(millis(retention)).to_string(),
+        None => "-".to_owned(),
+    };
+    let mut lines: Vec<RoomLine> = Vec::new();
+    let mut end = "+".to_owned();
+    for _ in 0..HISTORY_PAGES {
+        let reply: redis::streams::StreamRangeReply =
+            con.xrevrange_count(keys::history(room), &end, &oldest, count)?;
+        for (id, line) in reply.ids.iter().filter_map(entry) {
+            end = format!("({id}");
+            if line.kind.is_said() && lines.len() < count {
+                lines.push(line);
+            }
+        }
+        if lines.len() >= count || reply.ids.len() < count {
+            break;
+        }
+    }
+    lines.reverse();
+    Ok(lines)
+}
+
 /// Every (nick, room) on the other live nodes.
 fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, String)>> {
     let nodes: Vec<String> = con.zrangebyscore(keys::NODES, now_ms(), "+inf")?;
@@ -304,6 +355,12 @@ pub(super) fn unavailable(request: ClusterRequest) -> Option<ClusterEvent> {
             client,
             token,
             lines: None,
+        },
+        ClusterRequest::CatchUp { room, token, .. } => ClusterEvent::CaughtUp {
+            room,
+            token,
+            entries: None,
+            more: false,
         },
         ClusterRequest::Who { client, room } => ClusterEvent::Members {
             client,

@@ -1,19 +1,31 @@
-//! The subscriber thread: room lines, private messages, kicks, bans and
-//! unbans from Redis.
+//! The subscriber thread: room lines and notices, private messages, kicks,
+//! bans and unbans from Redis.
 //!
 //! It listens on [`keys::ROOMS`], [`keys::BAN_NOTICES`] and this node's own
 //! channel, drops what this node published itself, and hands the rest to
 //! the reactor as [`ClusterEvent`]s. Once subscribed it reads the bans in
 //! force ([`keys::BANS`]), so a node that starts or comes back applies
-//! every ban, including those made while it was away. When the connection
-//! breaks it subscribes again, with backoff; lines published meanwhile are
-//! not heard (at most once).
+//! every ban, including those made while it was away, and tells the hub
+//! it subscribed ([`ClusterEvent::Subscribed`], with Redis's clock), which
+//! then reads back from the rooms' streams whatever it missed (the hub's
+//! `catchup.rs`). When the connection breaks it subscribes again, with
+//! backoff.
+//!
+//! A cut network path does not break a connection by itself: a quiet
+//! subscription pings Redis every [`QUIET`], and a ping unanswered within
+//! as long counts as a lost connection.
+
+use std::time::Duration;
 
 use redis::RedisResult;
 
 use super::wire::{WireKick, WireLine, WirePrivate, WireSanction};
 use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, CONNECT_TIMEOUT, Emitter, keys, requests};
-use chat_hub::ClusterEvent;
+use chat_hub::{ClusterEvent, StreamId};
+
+/// A subscription this long without a message is pinged; a ping this long
+/// without an answer is a lost connection.
+const QUIET: Duration = Duration::from_secs(1);
 
 /// Runs until the reactor is gone.
 pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
@@ -24,24 +36,40 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
             let mut con = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
             let mut pubsub = con.as_pubsub();
             pubsub.subscribe(&[keys::ROOMS, keys::BAN_NOTICES, node_channel.as_str()])?;
-            // After subscribing: a ban made meanwhile is heard, or read here.
-            for event in requests::bans(&mut super::connect(&client)?)? {
+            pubsub.set_read_timeout(Some(QUIET))?;
+            // After subscribing: a ban made meanwhile is heard, or read
+            // here; a line added meanwhile is heard, or read back from
+            // after `at` (everything added before has a smaller id).
+            let mut reader = super::connect(&client)?;
+            let at = redis_clock(&mut reader)?;
+            for event in requests::bans(&mut reader)? {
                 if !emit.emit(event) {
                     return Ok(()); // the reactor is gone
                 }
             }
+            if !emit.emit(ClusterEvent::Subscribed { at }) {
+                return Ok(());
+            }
+            drop(reader);
             backoff = BACKOFF_MIN;
             loop {
-                let msg = pubsub.get_message()?;
+                let msg = match pubsub.get_message() {
+                    Err(e) if e.is_timeout() => {
+                        pubsub.ping::<redis::Value>()?;
+                        continue;
+                    }
+                    msg => msg?,
+                };
                 let Ok(payload) = msg.get_payload::<String>() else {
                     continue;
                 };
                 let event = match msg.get_channel_name() {
                     keys::ROOMS => match serde_json::from_str::<WireLine>(&payload) {
                         // A node ignores its own publications.
-                        Ok(line) if line.node != config.node => {
-                            line.into_line().map(ClusterEvent::Line)
-                        }
+                        Ok(line) if line.node != config.node => line.stream_id().and_then(|id| {
+                            let line = line.into_line()?;
+                            Some(ClusterEvent::Line { id, line })
+                        }),
                         _ => None,
                     },
                     keys::BAN_NOTICES => serde_json::from_str::<WireSanction>(&payload)
@@ -67,4 +95,13 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
         std::thread::sleep(backoff);
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
+}
+
+/// Redis's clock now, as a stream id (`TIME`: seconds and microseconds).
+fn redis_clock(con: &mut redis::Connection) -> RedisResult<StreamId> {
+    let (seconds, micros): (u64, u64) = redis::cmd("TIME").query(con)?;
+    Ok(StreamId {
+        ms: seconds.saturating_mul(1000).saturating_add(micros / 1000),
+        seq: 0,
+    })
 }

@@ -1,6 +1,7 @@
-//! What crosses Redis as JSON: a room line (published on
-//! [`keys::ROOMS`](super::keys::ROOMS) and kept in the room's history
-//! stream), a private message and a kick (published on the recipient
+//! What crosses Redis as JSON: a room line or a room notice (kept in the
+//! room's stream and published on [`keys::ROOMS`](super::keys::ROOMS) with
+//! the entry's id, by [`scripts::WRITE_LINES`](super::scripts::WRITE_LINES)),
+//! a private message and a kick (published on the recipient
 //! node's channel), a ban or an unban (published on
 //! [`keys::BAN_NOTICES`](super::keys::BAN_NOTICES)); and the members of
 //! [`keys::BANS`](super::keys::BANS). Times travel as milliseconds and a
@@ -9,11 +10,15 @@
 use chrono::{FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use chat_hub::{ClusterEvent, IpNet, Now, RoomLine};
+use chat_hub::{ClusterEvent, IpNet, LineKind, Now, RoomLine, StreamId};
 
-/// A room line on the wire.
+/// A room line or notice on the wire.
 #[derive(Serialize, Deserialize)]
 pub(super) struct WireLine {
+    /// The stream entry's id: only in the published copy, where the script
+    /// that added the entry put it first (a stream entry has its own id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
     /// The node it was said on.
     pub(super) node: String,
     room: String,
@@ -21,8 +26,21 @@ pub(super) struct WireLine {
     text: String,
     #[serde(default)]
     action: bool,
+    /// Absent for a line said; what the notice is otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notice: Option<WireNotice>,
     ms: i64,
     offset: i32,
+}
+
+/// The room notices that cross nodes (`LineKind` but the lines said).
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum WireNotice {
+    Joined,
+    Left,
+    Nick,
+    Topic,
 }
 
 /// A private message on the wire.
@@ -86,25 +104,47 @@ fn to_time(ms: i64, offset: i32) -> Option<Now> {
 
 impl WireLine {
     pub(super) fn from_line(line: &RoomLine) -> WireLine {
+        let notice = match line.kind {
+            LineKind::Message | LineKind::Action => None,
+            LineKind::Joined => Some(WireNotice::Joined),
+            LineKind::Left => Some(WireNotice::Left),
+            LineKind::Nick => Some(WireNotice::Nick),
+            LineKind::Topic => Some(WireNotice::Topic),
+        };
         WireLine {
+            id: None,
             node: line.origin.clone(),
             room: line.room.clone(),
             nick: line.nick.clone(),
             text: line.text.clone(),
-            action: line.action,
+            action: line.kind == LineKind::Action,
+            notice,
             ms: line.time.timestamp_millis(),
             offset: line.time.offset().local_minus_utc(),
         }
     }
 
+    /// The stream id the published copy carries.
+    pub(super) fn stream_id(&self) -> Option<StreamId> {
+        StreamId::parse(self.id.as_deref()?)
+    }
+
     pub(super) fn into_line(self) -> Option<RoomLine> {
+        let kind = match (self.notice, self.action) {
+            (None, false) => LineKind::Message,
+            (None, true) => LineKind::Action,
+            (Some(WireNotice::Joined), _) => LineKind::Joined,
+            (Some(WireNotice::Left), _) => LineKind::Left,
+            (Some(WireNotice::Nick), _) => LineKind::Nick,
+            (Some(WireNotice::Topic), _) => LineKind::Topic,
+        };
         Some(RoomLine {
             time: to_time(self.ms, self.offset)?,
             origin: self.node,
             room: self.room,
             nick: self.nick,
             text: self.text,
-            action: self.action,
+            kind,
         })
     }
 }
@@ -200,14 +240,35 @@ mod tests {
             room: "lobby".into(),
             nick: "alice".into(),
             text: "hi \"there\"".into(),
-            action: true,
+            kind: LineKind::Action,
             time,
         };
         let json = serde_json::to_string(&WireLine::from_line(&line)).unwrap_or_default();
         let back = serde_json::from_str::<WireLine>(&json)
             .ok()
             .and_then(WireLine::into_line);
-        assert_eq!(back, Some(line));
+        assert_eq!(back, Some(line.clone()));
+
+        // Notices cross too; the published copy starts with the entry's id,
+        // put there by the script (as it does: `{"id":"…",` + the rest).
+        for kind in [
+            LineKind::Message,
+            LineKind::Joined,
+            LineKind::Left,
+            LineKind::Nick,
+            LineKind::Topic,
+        ] {
+            let notice = RoomLine {
+                kind,
+                ..line.clone()
+            };
+            let json = serde_json::to_string(&WireLine::from_line(&notice)).unwrap_or_default();
+            let published = format!("{{\"id\":\"1700000000000-7\",{}", &json[1..]);
+            let wire = serde_json::from_str::<WireLine>(&published).ok();
+            let id = wire.as_ref().and_then(WireLine::stream_id);
+            assert_eq!(id, StreamId::parse("1700000000000-7"));
+            assert_eq!(wire.and_then(WireLine::into_line), Some(notice));
+        }
     }
 
     #[test]

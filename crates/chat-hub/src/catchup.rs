@@ -1,0 +1,472 @@
+//! Lines from other nodes, each delivered once and in order, even across a
+//! broken link to Redis: [`CatchUp`] remembers, per room, the stream id of
+//! the last line this node delivered, and after the subscriber subscribes
+//! again decides what to read back from each room's stream.
+//!
+//! Every line said in a cluster is an entry of its room's Redis stream,
+//! and its pub/sub copy carries the entry's id ([`StreamId`]). Ids increase
+//! within a stream, and a room's copies are published in id order (one
+//! script adds and publishes), so "deliver only what is newer than the last
+//! id delivered" is exactly-once and in order for one subscription. After
+//! the subscription broke, lines were missed: for each room with members
+//! here the stream is read from the last id delivered (a [`Read`]), and
+//! what is heard live meanwhile waits (bounded) until the read is back. The
+//! read is asked after subscribing again, so every entry is in the read,
+//! in the waiting live lines, or both, and the ids sort out the overlap.
+//!
+//! A room with no line delivered since the last subscription (it has no
+//! cursor) is read from the moment of that subscription: Redis's clock then
+//! (`baseline`), every later entry having a larger id. Cursors of rooms
+//! nobody here is in are forgotten at each subscription, for the same
+//! reason: everything since it was heard. So the map holds the local rooms
+//! and the rooms heard of since the last subscription.
+//!
+//! Sans-I/O like the rest of the hub: the reads are asked by `crate::node`
+//! and answered through [`ClusterEvent::CaughtUp`](crate::ClusterEvent::CaughtUp).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use chat_proto::room_key;
+
+use crate::RoomLine;
+
+/// Live lines one room keeps while its stream is read back; past this they
+/// are not kept, and the stream is read once more when the read is back.
+pub(crate) const WAITING_MAX: usize = 1024;
+
+/// A Redis stream entry id, `MS-SEQ`: Redis's clock in milliseconds when
+/// the entry was added, and a sequence within that millisecond. Ordered as
+/// Redis orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    /// `MS-SEQ` (or `MS`, sequence 0); `None` if it is not an id.
+    pub fn parse(text: &str) -> Option<StreamId> {
+        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
+        Some(StreamId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// A stream to read back: `room`'s entries after `after`, answered with
+/// `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Read {
+    pub(crate) room: String,
+    pub(crate) after: StreamId,
+    pub(crate) token: u64,
+}
+
+/// A room whose stream is being read back.
+#[derive(Debug, Default)]
+struct Reading {
+    /// The room as named here.
+    room: String,
+    /// Where the next page starts (exclusive).
+    after: StreamId,
+    /// The read in flight; answers with another token are stale.
+    token: u64,
+    /// `false`: the read could not be asked, or failed; ask it again.
+    asked: bool,
+    /// Lines heard live meanwhile, in order.
+    waiting: Vec<(StreamId, RoomLine)>,
+    /// Some live lines were not kept: read the stream again afterwards.
+    overflowed: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct CatchUp {
+    /// This node's name: its own lines were delivered when said.
+    node: String,
+    /// Room key → the id of the last entry delivered (or passed over).
+    delivered: HashMap<String, StreamId>,
+    /// Redis's clock at the last subscription; `None` before the first.
+    baseline: Option<StreamId>,
+    /// Room key → its read in progress.
+    reading: HashMap<String, Reading>,
+    next_token: u64,
+}
+
+impl CatchUp {
+    pub(crate) fn new(node: &str) -> CatchUp {
+        CatchUp {
+            node: node.to_owned(),
+            ..CatchUp::default()
+        }
+    }
+
+    /// A line heard live; `Some`: deliver it now. `None`: a duplicate, this
+    /// node's own, or waiting for its room's read.
+    pub(crate) fn live(&mut self, id: StreamId, line: RoomLine) -> Option<RoomLine> {
+        let key = room_key(&line.room);
+        if let Some(reading) = self.reading.get_mut(&key) {
+            if reading.waiting.len() < WAITING_MAX {
+                reading.waiting.push((id, line));
+            } else {
+                reading.overflowed = true;
+            }
+            return None;
+        }
+        (self.advance(key, id) && line.origin != self.node).then_some(line)
+    }
+
+    /// Moves `key`'s cursor to `id` if `id` is newer; `true` if it was.
+    fn advance(&mut self, key: String, id: StreamId) -> bool {
+        let last = self.delivered.entry(key).or_default();
+        let newer = id > *last;
+        if newer {
+            *last = id;
+        }
+        newer
+    }
+
+    /// The subscriber subscribed (again) at `at`, Redis's clock; `local`:
+    /// the rooms with members here. Returns the reads to ask: one per local
+    /// room that may have missed lines.
+    pub(crate) fn subscribed(&mut self, at: StreamId, local: &[String]) -> Vec<Read> {
+        let keys: HashSet<String> = local.iter().map(|room| room_key(room)).collect();
+        let previous = self.baseline.replace(at);
+        self.delivered.retain(|key, _| keys.contains(key));
+        self.reading.retain(|key, _| keys.contains(key));
+        let mut reads = Vec::new();
+        for room in local {
+            let key = room_key(room);
+            // A read still in progress has not got past its `after`.
+            let reading = self.reading.get(&key).map(|reading| reading.after);
+            let delivered = self.delivered.get(&key).copied();
+            let Some(after) = reading.or(delivered).or(previous) else {
+                continue; // the first subscription: nothing was missed
+            };
+            self.next_token += 1;
+            let reading = self.reading.entry(key).or_default();
+            room.clone_into(&mut reading.room);
+            reading.after = after;
+            reading.token = self.next_token;
+            reading.asked = true;
+            reads.push(Read {
+                room: room.clone(),
+                after,
+                token: self.next_token,
+            });
+        }
+        reads
+    }
+
+    /// `read` could not be asked (the bridge is busy): [`CatchUp::due`]
+    /// asks it again.
+    pub(crate) fn not_asked(&mut self, read: &Read) {
+        if let Some(reading) = self.reading.get_mut(&room_key(&read.room))
+            && reading.token == read.token
+        {
+            reading.asked = false;
+        }
+    }
+
+    /// Reads to ask again (not asked, or failed).
+    pub(crate) fn due(&mut self) -> Vec<Read> {
+        let mut reads = Vec::new();
+        for reading in self.reading.values_mut().filter(|reading| !reading.asked) {
+            self.next_token += 1;
+            reading.token = self.next_token;
+            reading.asked = true;
+            reads.push(Read {
+                room: reading.room.clone(),
+                after: reading.after,
+                token: reading.token,
+            });
+        }
+        reads
+    }
+
+    /// A read came back for `room`: `entries` oldest first (`None`: Redis
+    /// could not be read), `more` if the page was full. Returns the lines
+    /// to deliver, in order, and the next read to ask if there is one.
+    pub(crate) fn read(
+        &mut self,
+        room: &str,
+        token: u64,
+        entries: Option<Vec<(StreamId, RoomLine)>>,
+        more: bool,
+    ) -> (Vec<RoomLine>, Option<Read>) {
+        let key = room_key(room);
+        let Some(reading) = self.reading.get_mut(&key).filter(|r| r.token == token) else {
+            return (Vec::new(), None); // stale: a newer read is on its way
+        };
+        let Some(entries) = entries else {
+            reading.asked = false;
+            return (Vec::new(), None);
+        };
+        let mut deliver = Vec::new();
+        let mut after = reading.after;
+        for (id, line) in entries {
+            after = after.max(id);
+            if self.advance(key.clone(), id) && line.origin != self.node {
+                deliver.push(line);
+            }
+        }
+        let Some(reading) = self.reading.get_mut(&key) else {
+            return (deliver, None);
+        };
+        reading.after = after;
+        if more {
+            self.next_token += 1;
+            reading.token = self.next_token;
+            let read = Read {
+                room: reading.room.clone(),
+                after,
+                token: reading.token,
+            };
+            return (deliver, Some(read));
+        }
+        // Caught up: what waited goes out (the overlap sorted out by id),
+        // then lines are live again.
+        let waiting = std::mem::take(&mut reading.waiting);
+        let overflowed = std::mem::take(&mut reading.overflowed);
+        for (id, line) in waiting {
+            if self.advance(key.clone(), id) && line.origin != self.node {
+                deliver.push(line);
+            }
+        }
+        let Some(reading) = self.reading.remove(&key) else {
+            return (deliver, None);
+        };
+        if !overflowed {
+            return (deliver, None);
+        }
+        // Some live lines were not kept: the stream has them.
+        self.next_token += 1;
+        let after = self.delivered.get(&key).copied().unwrap_or(after);
+        let read = Read {
+            room: reading.room.clone(),
+            after,
+            token: self.next_token,
+        };
+        self.reading.insert(
+            key,
+            Reading {
+                after,
+                token: self.next_token,
+                asked: true,
+                ..reading
+            },
+        );
+        (deliver, Some(read))
+    }
+
+    /// Is `room`'s stream being read back?
+    #[cfg(test)]
+    fn is_reading(&self, room: &str) -> bool {
+        self.reading.contains_key(&room_key(room))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::LineKind;
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    fn line(origin: &str, room: &str, text: &str) -> RoomLine {
+        RoomLine {
+            origin: origin.into(),
+            room: room.into(),
+            nick: "bob".into(),
+            text: text.into(),
+            kind: LineKind::Message,
+            time: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+        }
+    }
+
+    fn texts(lines: &[RoomLine]) -> Vec<&str> {
+        lines.iter().map(|line| line.text.as_str()).collect()
+    }
+
+    #[test]
+    fn stream_ids_parse_print_and_sort_as_redis_does() {
+        assert_eq!(
+            StreamId::parse("1700000000000-3"),
+            Some(id(1_700_000_000_000, 3))
+        );
+        assert_eq!(StreamId::parse("17"), Some(id(17, 0)));
+        assert_eq!(StreamId::parse("x-1"), None);
+        assert_eq!(StreamId::parse("1-"), None);
+        assert_eq!(id(5, 2).to_string(), "5-2");
+        assert!(id(5, 10) > id(5, 9) && id(6, 0) > id(5, 99));
+    }
+
+    #[test]
+    fn live_lines_are_delivered_once_by_id_and_own_lines_never() {
+        let mut catchup = CatchUp::new("a");
+        assert!(catchup.live(id(1, 0), line("b", "lobby", "one")).is_some());
+        assert!(catchup.live(id(1, 0), line("b", "Lobby", "one")).is_none());
+        assert!(catchup.live(id(2, 0), line("a", "lobby", "mine")).is_none());
+        assert!(
+            catchup
+                .live(id(1, 5), line("b", "lobby", "older"))
+                .is_none()
+        );
+        assert!(
+            catchup
+                .live(id(3, 0), line("b", "lobby", "three"))
+                .is_some()
+        );
+        assert!(
+            catchup
+                .live(id(1, 0), line("b", "dev", "other room"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_first_subscription_reads_nothing_back() {
+        let mut catchup = CatchUp::new("a");
+        assert!(catchup.subscribed(id(100, 0), &["lobby".into()]).is_empty());
+        assert!(catchup.live(id(101, 0), line("b", "lobby", "x")).is_some());
+    }
+
+    #[test]
+    fn after_a_break_each_line_is_delivered_once_in_order() {
+        let mut catchup = CatchUp::new("a");
+        catchup.subscribed(id(100, 0), &["lobby".into()]);
+        assert!(
+            catchup
+                .live(id(110, 0), line("b", "lobby", "before"))
+                .is_some()
+        );
+        // The link broke; lines 120 and 130 were missed. Subscribed again:
+        let reads = catchup.subscribed(id(140, 0), &["lobby".into()]);
+        assert_eq!(
+            reads,
+            [Read {
+                room: "lobby".into(),
+                after: id(110, 0),
+                token: reads[0].token,
+            }]
+        );
+        // Live lines heard before the read is back wait for it; one of them
+        // (145) is also in the read.
+        assert!(
+            catchup
+                .live(id(145, 0), line("b", "lobby", "during"))
+                .is_none()
+        );
+        assert!(
+            catchup
+                .live(id(150, 0), line("b", "lobby", "after"))
+                .is_none()
+        );
+        let entries = vec![
+            (id(120, 0), line("b", "lobby", "missed 1")),
+            (id(125, 0), line("a", "lobby", "our queued line")),
+            (id(130, 0), line("c", "lobby", "missed 2")),
+            (id(145, 0), line("b", "lobby", "during")),
+        ];
+        let (deliver, next) = catchup.read("lobby", reads[0].token, Some(entries), false);
+        assert_eq!(texts(&deliver), ["missed 1", "missed 2", "during", "after"]);
+        assert_eq!(next, None);
+        assert!(!catchup.is_reading("lobby"));
+        assert!(
+            catchup
+                .live(id(150, 0), line("b", "lobby", "after"))
+                .is_none()
+        );
+        assert!(
+            catchup
+                .live(id(160, 0), line("b", "lobby", "live"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_room_without_a_cursor_is_read_from_the_last_subscription() {
+        let mut catchup = CatchUp::new("a");
+        catchup.subscribed(id(100, 0), &[]);
+        // Heard while nobody was in dev here: remembered until the next
+        // subscription, then forgotten (everything since is heard).
+        assert!(catchup.live(id(105, 0), line("b", "dev", "x")).is_some());
+        let reads = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        assert_eq!(reads.len(), 1);
+        assert_eq!(
+            (reads[0].room.as_str(), reads[0].after),
+            ("lobby", id(100, 0))
+        );
+        let (deliver, _) = catchup.read("lobby", reads[0].token, Some(Vec::new()), false);
+        assert!(deliver.is_empty());
+        let reads = catchup.subscribed(id(300, 0), &["lobby".into(), "dev".into()]);
+        let dev = reads.iter().find(|read| read.room == "dev");
+        assert_eq!(dev.map(|read| read.after), Some(id(200, 0)));
+    }
+
+    #[test]
+    fn full_pages_are_followed_and_stale_or_failed_reads_asked_again() {
+        let mut catchup = CatchUp::new("a");
+        catchup.subscribed(id(100, 0), &["lobby".into()]);
+        let first = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        // Subscribed once more before the answer: the first read is stale.
+        let second = catchup.subscribed(id(300, 0), &["lobby".into()]);
+        let page = vec![(id(150, 0), line("b", "lobby", "stale"))];
+        let (deliver, next) = catchup.read("lobby", first[0].token, Some(page), false);
+        assert!(deliver.is_empty() && next.is_none());
+        // Redis failed under the read: asked again on the next tick.
+        let (deliver, next) = catchup.read("lobby", second[0].token, None, false);
+        assert!(deliver.is_empty() && next.is_none());
+        let again = catchup.due();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].after, id(100, 0));
+        assert!(catchup.due().is_empty(), "asked once");
+        let page = vec![(id(150, 0), line("b", "lobby", "p1"))];
+        let (deliver, next) = catchup.read("lobby", again[0].token, Some(page), true);
+        assert_eq!(texts(&deliver), ["p1"]);
+        let next = next.unwrap_or_else(|| panic!("a full page asks for the next"));
+        assert_eq!(next.after, id(150, 0));
+        let page = vec![(id(160, 0), line("b", "lobby", "p2"))];
+        let (deliver, next) = catchup.read("lobby", next.token, Some(page), false);
+        assert_eq!(texts(&deliver), ["p2"]);
+        assert!(next.is_none() && !catchup.is_reading("lobby"));
+        // A read the bridge could not take is asked again too.
+        let reads = catchup.subscribed(id(400, 0), &["lobby".into()]);
+        catchup.not_asked(&reads[0]);
+        assert_eq!(catchup.due().len(), 1);
+    }
+
+    #[test]
+    fn too_many_waiting_lines_mean_one_more_read() {
+        let mut catchup = CatchUp::new("a");
+        catchup.subscribed(id(100, 0), &["lobby".into()]);
+        let reads = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        let count = WAITING_MAX as u64 + 10;
+        for n in 0..count {
+            assert!(
+                catchup
+                    .live(id(300 + n, 0), line("b", "lobby", "w"))
+                    .is_none()
+            );
+        }
+        let (deliver, next) = catchup.read("lobby", reads[0].token, Some(Vec::new()), false);
+        assert_eq!(deliver.len(), WAITING_MAX);
+        let next = next.unwrap_or_else(|| panic!("the rest is read from the stream"));
+        assert_eq!(next.after, id(300 + WAITING_MAX as u64 - 1, 0));
+        let rest: Vec<_> = (WAITING_MAX as u64..count)
+            .map(|n| (id(300 + n, 0), line("b", "lobby", "r")))
+            .collect();
+        let (deliver, next) = catchup.read("lobby", next.token, Some(rest), false);
+        assert_eq!(deliver.len(), 10);
+        assert!(next.is_none());
+    }
+}

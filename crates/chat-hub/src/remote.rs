@@ -1,0 +1,81 @@
+//! What a line or a notice from another node does here: a line goes to the
+//! local members of its room and into its history here, and to the
+//! operator's console as a local line does; a join, leave, nick change or
+//! topic is announced to the local members exactly as a local one is (the
+//! same [`Notice`] shapes, the same `announce_limit`), and a topic becomes
+//! the room's topic here too.
+//!
+//! `crate::node` decides when (once, in order: `crate::catchup`); this
+//! only delivers.
+
+use chat_proto::{Body, Notice};
+
+use crate::chat::Chat;
+use crate::cluster::local_time;
+use crate::delivery::{Audience, Recipients};
+use crate::{HubConfig, LineKind, Now, Outbox, RoomLine};
+
+impl Chat {
+    /// `line`, said on another node, for the local members of its room.
+    pub(crate) fn deliver_remote(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        line: &RoomLine,
+        now: Now,
+    ) {
+        let time = local_time(line.time, now);
+        let (nick, text) = (line.nick.as_str(), line.text.as_str());
+        let action = line.kind == LineKind::Action;
+        let said = if action {
+            Body::Action { nick, text }
+        } else {
+            Body::Message { nick, text }
+        };
+        if config.echo_messages && line.kind.is_said() {
+            // As a local line shows, with the node instead of the address.
+            out.console(&format!("[{}] {said} (node {})", line.room, line.origin));
+        }
+        let (members, delivery) = self.parts();
+        let Some(room) = members.rooms().find(&line.room) else {
+            return; // nobody here
+        };
+        let reason = Some(text).filter(|reason| !reason.is_empty());
+        let name = members.room(room).name.clone();
+        let notice = match line.kind {
+            LineKind::Message | LineKind::Action => {
+                let to = Recipients::all(&members.room(room).members);
+                delivery.send_many(out, members.clients(), to, time, &said);
+                let history = Body::History { nick, text, action };
+                members.record(room, time.timestamp(), |slot| {
+                    delivery.history_line(slot, time, &history);
+                });
+                return;
+            }
+            LineKind::Joined => Notice::Joined { nick, room: &name },
+            LineKind::Left => Notice::Left {
+                nick,
+                room: &name,
+                reason,
+            },
+            LineKind::Nick => Notice::NickChanged {
+                old: nick,
+                new: text,
+            },
+            LineKind::Topic => {
+                text.clone_into(&mut members.room_mut(room).topic);
+                Notice::Topic { room: &name, text }
+            }
+        };
+        // As for a local notice: only while the room is small enough here.
+        let here = &members.room(room).members;
+        if here.len() <= config.announce_limit {
+            let to = Recipients {
+                members: here,
+                except: None,
+                audience: Audience::LineClients,
+            };
+            delivery.send_many(out, members.clients(), to, time, &Body::Notice(notice));
+        }
+    }
+}
