@@ -17,6 +17,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "http_head",
     "hub",
     "store_reads",
+    "websocket_frames",
 ];
 
 pub(crate) fn run(args: &[&str]) -> Result {

@@ -12,8 +12,8 @@ const LONG_ABOUT: &str = "\
 A chat server: one thread serves thousands of clients. Clients speak UTF-8 lines \
 (nc, socat and telnet work as clients), or the tutorial's raw chunks with framing = \"raw\".
 
-With no flags it listens on port 21263 on every IPv4 and IPv6 address, with built-in \
-defaults; `--config server.toml` reads settings, and flags override both. On start it \
+With no flags it listens on port 21263 on every IPv4 and IPv6 address, and serves the \
+browser page on port 21280 (http://localhost:21280/), with built-in defaults; `--config server.toml` reads settings, and flags override both. On start it \
 prints `listening on ADDR` on stderr for each listener.
 
 The operator console reads stdin: a plain line answers the client that spoke last; \

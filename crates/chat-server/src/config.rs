@@ -22,6 +22,8 @@ use crate::toml_location::{find_key, key_at, line_of};
 
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
+/// The browser page's port when no `listen` is given.
+pub const DEFAULT_WEB_PORT: u16 = 21280;
 
 /// Builds [`Config`] from the hub's list of settings (`chat_hub::hub_settings!`)
 /// and the settings only the server has, so each is defined once.
@@ -79,6 +81,8 @@ macro_rules! define_config {
                     listen: vec![
                         Listen::Plain(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
                         Listen::Plain(SocketAddr::from(([0u16; 8], DEFAULT_PORT))),
+                        Listen::web(SocketAddr::from(([0, 0, 0, 0], DEFAULT_WEB_PORT))),
+                        Listen::web(SocketAddr::from(([0u16; 8], DEFAULT_WEB_PORT))),
                     ],
                     max_queue_bytes: net.max_queue_bytes,
                     console: None,

@@ -18,6 +18,17 @@ pub enum Listen {
     Table(ListenTable),
 }
 
+impl Listen {
+    /// A plain (http, ws) web listener on `addr`.
+    pub fn web(addr: SocketAddr) -> Listen {
+        Listen::Table(ListenTable {
+            addr,
+            tls: None,
+            web: true,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenTable {
