@@ -246,3 +246,86 @@ fn web_a_client_that_never_reads_is_cut_off_at_max_queue_bytes() {
     let mut sink = Vec::new();
     let _ = sleeper.read_to_end(&mut sink);
 }
+
+/// Opens `/ws` on `addr` from the local address `from`, naming
+/// `forwarded` in `X-Forwarded-For`, and returns the first text message
+/// the server sends (the welcome, or why the client is refused).
+fn first_message_via(
+    addr: SocketAddr,
+    from: std::net::IpAddr,
+    forwarded: &str,
+) -> (TcpStream, String) {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+        .and_then(|socket| {
+            socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
+            socket.connect_timeout(&addr.into(), chat_tests::TIMEOUT)?;
+            Ok(socket)
+        })
+        .unwrap_or_else(|e| panic!("cannot connect to {addr} from {from}: {e}"));
+    let mut stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(chat_tests::TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         X-Forwarded-For: {forwarded}\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The 101 answer, then the first frame: a text message of less than
+    // 126 bytes, unmasked (a server's frames are), so its header is two
+    // bytes. (A test's reader; the server uses tungstenite's.)
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    let message = loop {
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            let frame = &received[end + 4..];
+            if let [0x81, len, payload @ ..] = frame
+                && payload.len() >= usize::from(*len)
+            {
+                break String::from_utf8_lossy(&payload[..usize::from(*len)]).into_owned();
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => panic!(
+                "no first message from {addr}: {:?}",
+                String::from_utf8_lossy(&received)
+            ),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+        }
+    };
+    (stream, message)
+}
+
+#[test]
+fn web_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let local: std::net::IpAddr = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+    let other: std::net::IpAddr = "127.0.0.2".parse().unwrap_or_else(|e| panic!("{e}"));
+    let server = ServerProcess::start_with_config(
+        // Loopback is exempt from the limit by default; not here.
+        "max_clients_per_ip = 1\nexempt = []\ntrusted_proxies = [\"127.0.0.1\"]\n",
+        &LISTEN,
+    );
+    let addr = server.web_addr();
+    // Through the trusted proxy: one client per forwarded address.
+    let (_first, welcome) = first_message_via(addr, local, "10.9.8.1");
+    assert!(welcome.contains("Welcome"), "{welcome}");
+    let (_second, welcome) = first_message_via(addr, local, "10.9.8.2");
+    assert!(welcome.contains("Welcome"), "another address: {welcome}");
+    let (_third, refused) = first_message_via(addr, local, "10.9.8.1");
+    assert!(
+        refused.contains("too many connections from your address"),
+        "the same forwarded address again: {refused}"
+    );
+    // From anyone else the header is ignored: 127.0.0.2 is the address.
+    let (_fourth, welcome) = first_message_via(addr, other, "10.9.8.3");
+    assert!(welcome.contains("Welcome"), "{welcome}");
+    let (_fifth, refused) = first_message_via(addr, other, "10.9.8.4");
+    assert!(
+        refused.contains("too many connections from your address"),
+        "an untrusted peer's header is ignored: {refused}"
+    );
+}
