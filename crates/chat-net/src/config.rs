@@ -31,6 +31,12 @@ pub struct NetConfig {
     /// How long a TLS client may take to finish its handshake before it is
     /// closed. Default 10 s.
     pub tls_handshake_timeout: Duration,
+    /// Under load, how long a turn may go on reading before it writes: while
+    /// at least [`GATHER_MIN_PENDING`](crate::GATHER_MIN_PENDING) connections
+    /// have output waiting and more input keeps arriving, the reactor polls
+    /// again (without sleeping) and reads it first, so each write carries
+    /// more lines. Zero: write after every poll. Default 1 ms.
+    pub gather_for: Duration,
 }
 
 impl Default for NetConfig {
@@ -45,6 +51,7 @@ impl Default for NetConfig {
             backlog: 1024,
             linger: Duration::from_secs(5),
             tls_handshake_timeout: Duration::from_secs(10),
+            gather_for: Duration::from_millis(1),
         }
     }
 }

@@ -101,6 +101,6 @@ pub use config::NetConfig;
 pub use handler::{CloseReason, Handler};
 pub use ids::{ConnId, ListenerId, TimerId};
 pub use net::{Net, NetStats};
-pub use reactor::Reactor;
+pub use reactor::{GATHER_MIN_PENDING, Reactor};
 pub use rustls;
 pub use turn_time::{TURN_BUCKETS_MICROS, TurnTimes};

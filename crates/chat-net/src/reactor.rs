@@ -26,6 +26,12 @@ const MAX_LISTENERS: usize = 1024;
 /// Largest slab key usable as a connection token.
 pub(crate) const MAX_CONN_KEY: usize = LISTENER_TOKEN_TOP - MAX_LISTENERS;
 
+/// Connections with output waiting from which a turn counts as loaded: it
+/// reads what arrives meanwhile (up to `NetConfig::gather_for`) before
+/// writing. A line to a room of this many is enough; a few private lines
+/// are not.
+pub const GATHER_MIN_PENDING: usize = 32;
+
 /// One poll event, copied out of `Events` so the loop can borrow the reactor
 /// mutably while dispatching.
 #[derive(Copy, Clone)]
@@ -168,8 +174,9 @@ impl Reactor {
                 Err(e) => return Err(e),
             }
             self.net.now = Instant::now();
+            let began = self.net.now;
             self.turn(handler);
-            let spent = self.net.now.elapsed();
+            let spent = began.elapsed();
             self.net.stats.turn_time.record(spent);
             if self.net.drain && self.net.open_count == 0 {
                 self.net.stop = true;
@@ -200,6 +207,34 @@ impl Reactor {
     }
 
     fn turn<H: Handler>(&mut self, handler: &mut H) {
+        let began = self.net.now;
+        self.read_events(handler);
+        // Under load, read what has arrived meanwhile before writing: each
+        // write then carries more lines, and the receivers pay per write
+        // and per segment (bench/notes.md). At low load few connections
+        // wait, and a turn writes at once.
+        while self.net.pending.len() >= GATHER_MIN_PENDING
+            && !self.net.stop
+            && began.elapsed() < self.net.config.gather_for
+        {
+            match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break, // the next poll reports it
+            }
+            if self.events.is_empty() && self.net.read_ready.is_empty() {
+                break;
+            }
+            self.net.now = Instant::now();
+            self.read_events(handler);
+        }
+        self.settle(handler);
+        self.remove_dead();
+    }
+
+    /// One poll's events, the reads carried over, timers and accepts:
+    /// everything of a turn but the writing.
+    fn read_events<H: Handler>(&mut self, handler: &mut H) {
         // Connections whose read budget ran out last turn; taken before the
         // events so a new budget overrun lands in a fresh list.
         mem::swap(&mut self.carried_reads, &mut self.net.read_ready);
@@ -249,8 +284,6 @@ impl Reactor {
             }
         }
 
-        self.settle(handler);
-        self.remove_dead();
     }
 
     fn dispatch<H: Handler>(&mut self, handler: &mut H, r: Ready) {
