@@ -106,7 +106,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS, rtt, churn, conns: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, rtt, churn, conns: every message delivered once)"
             );
             ExitCode::SUCCESS
         }
