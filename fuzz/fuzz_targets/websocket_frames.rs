@@ -32,10 +32,12 @@ fuzz_target!(|bytes: &[u8]| {
                 Event::Close(_) | Event::Refuse(_) => finished = true,
             }
         }
-        // At most one unfinished frame (its header, at most 14 bytes, and
-        // up to the limit) and one piece are ever held.
+        // At most the message being assembled (up to the limit), one
+        // unfinished frame (a header of at most 14 bytes, and a payload up
+        // to the limit, or 125 bytes for a control frame) and one piece
+        // are ever held.
         assert!(
-            decoder.buffered() <= 2 * (max_message + 14) + size,
+            decoder.buffered() <= max_message + 14 + max_message.max(125) + size,
             "{} bytes held",
             decoder.buffered()
         );

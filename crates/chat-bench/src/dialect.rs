@@ -1,7 +1,9 @@
 //! The three servers' wire dialects: what a client says first, how a
 //! message is framed, and what makes a client ready.
 
-use crate::loadgen::Role;
+use std::io;
+
+use crate::loadgen::{PAYLOAD_LEN, Role, web};
 
 /// Which server a client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,9 @@ pub enum Dialect {
     /// chat-server committing each line before anyone gets it
     /// (`history_sync = "always"`).
     OursAlways,
+    /// chat-server's line protocol over WebSocket (its web listener): one
+    /// masked text frame per line sent, one text frame per line received.
+    OursWeb,
 }
 
 /// Ours and the peers it is compared with, ours first (the TLS and
@@ -43,6 +48,7 @@ impl Dialect {
             Dialect::OursCluster => "chat-server-2-nodes",
             Dialect::OursMemory => "chat-server-memory",
             Dialect::OursAlways => "chat-server-always",
+            Dialect::OursWeb => "chat-server-web",
         }
     }
 
@@ -51,24 +57,35 @@ impl Dialect {
         match (self, role) {
             (Dialect::Redis, Role::Sender) => b"PING\r\n",
             (Dialect::Redis, _) => b"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nlobby\r\n",
+            (Dialect::OursWeb, _) => web::UPGRADE,
             _ => b"",
         }
     }
 
-    /// Bytes before the 64-byte payload of one message.
-    pub fn frame_prefix(self) -> &'static [u8] {
-        match self {
-            Dialect::Redis => b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nlobby\r\n$64\r\n",
-            _ => b"",
-        }
+    /// Whether a client speaks WebSocket (after the upgrade in [`hello`](Self::hello)).
+    pub fn web(self) -> bool {
+        self == Dialect::OursWeb
     }
 
-    /// Bytes after the payload.
-    pub fn frame_suffix(self) -> &'static [u8] {
+    /// Writes one message carrying `payload` into `wire` (cleared first),
+    /// framed as this server takes it. The generator does this once per
+    /// pacing step and copies the bytes to each sender's queue.
+    pub fn message(self, payload: &[u8; PAYLOAD_LEN], wire: &mut Vec<u8>) -> io::Result<()> {
+        wire.clear();
         match self {
-            Dialect::Redis => b"\r\n",
-            _ => b"\n",
+            Dialect::Redis => {
+                // `$64`: the payload's length, PAYLOAD_LEN.
+                wire.extend_from_slice(b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nlobby\r\n$64\r\n");
+                wire.extend_from_slice(payload);
+                wire.extend_from_slice(b"\r\n");
+            }
+            Dialect::OursWeb => web::text_frame(payload, wire)?,
+            _ => {
+                wire.extend_from_slice(payload);
+                wire.push(b'\n');
+            }
         }
+        Ok(())
     }
 
     /// Clients waiting for their greeting at once while connecting many:

@@ -14,12 +14,18 @@
 //! receivers alternate between the two, senders stay on the first, and the
 //! second node's deliveries are counted apart as well.
 //!
+//! A group may speak WebSocket (chat-server's web listener): each client
+//! sends the upgrade first and carries a small frame reader (`loadgen/web.rs`)
+//! that hands text payloads on as lines; senders' messages are masked text
+//! frames, built once per pacing step like every dialect's message.
+//!
 //! This file is the loop; `loadgen/client.rs` is one client's bytes (socket,
 //! TLS session, output queue, what a read hands on) and `loadgen/group.rs`
 //! a group and the counters of its measurement window.
 
 mod client;
 mod group;
+pub mod web;
 
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -38,6 +44,7 @@ use crate::dialect::Dialect;
 use crate::marker::{self, MARKER_LEN, Scanner};
 use client::{Client, Inbox, decrypt, flush};
 pub use group::{Group, Window};
+use web::{Read as WebRead, Web};
 
 /// Bytes of a message payload (marker included).
 pub const PAYLOAD_LEN: usize = 64;
@@ -88,6 +95,9 @@ pub struct Gen {
     churn: Option<Churn>,
     next_src: u32,
     payload: [u8; PAYLOAD_LEN],
+    /// One message as the paced group's dialect frames it, remade once per
+    /// pacing step and copied to each sender's queue.
+    wire: Vec<u8>,
 }
 
 impl Gen {
@@ -107,6 +117,7 @@ impl Gen {
             churn: None,
             next_src: 0,
             payload,
+            wire: Vec::with_capacity(256),
         })
     }
 
@@ -170,6 +181,7 @@ impl Gen {
             }
             None => None,
         };
+        let web = g.dialect.web().then(|| Box::new(Web::new()));
         let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
         sock.set_nonblocking(true)?;
         sock.set_tcp_nodelay(true)?;
@@ -191,6 +203,7 @@ impl Gen {
         entry.insert(Client {
             stream,
             tls,
+            web,
             group,
             role,
             remote,
@@ -282,15 +295,19 @@ impl Gen {
                         group: g,
                         now,
                     };
-                    match c.tls.as_deref_mut() {
-                        None => inbox.receive(&buf[..n]),
-                        Some(tls) => match decrypt(tls, &buf[..n], plain, |p| inbox.receive(p)) {
-                            Ok(false) => {}
-                            Ok(true) | Err(_) => {
-                                gone = true;
-                                break;
-                            }
-                        },
+                    let closed = match (c.tls.as_deref_mut(), c.web.as_deref_mut()) {
+                        (None, None) => {
+                            inbox.receive(&buf[..n]);
+                            Ok(false)
+                        }
+                        (None, Some(web)) => web
+                            .receive(&buf[..n], &mut inbox, &mut c.out)
+                            .map(|r| r == WebRead::Closed),
+                        (Some(tls), _) => decrypt(tls, &buf[..n], plain, |p| inbox.receive(p)),
+                    };
+                    if !matches!(closed, Ok(false)) {
+                        gone = true;
+                        break;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -301,8 +318,8 @@ impl Gen {
                 }
             }
         }
-        // TLS: the handshake may have something to say back.
-        if !gone && c.tls.is_some() && flush(c).is_err() {
+        // TLS: the handshake may have something to say back; WebSocket: a pong.
+        if !gone && (c.tls.is_some() || c.web.is_some()) && flush(c).is_err() {
             gone = true;
         }
         let churned = c.role == Role::Churn && c.ready;
@@ -326,8 +343,11 @@ impl Gen {
             g.window.shed += n;
             return;
         }
-        let (prefix, suffix) = (g.dialect.frame_prefix(), g.dialect.frame_suffix());
         marker::encode(&mut self.payload[..MARKER_LEN], now);
+        if g.dialect.message(&self.payload, &mut self.wire).is_err() {
+            g.window.shed += n;
+            return;
+        }
         for _ in 0..n {
             let key = g.senders[g.rr % g.senders.len()];
             g.rr = g.rr.wrapping_add(1);
@@ -337,9 +357,7 @@ impl Gen {
                         && c.group == group
                         && c.out.len() - c.out_pos < SENDER_BACKLOG_CAP =>
                 {
-                    c.out.extend_from_slice(prefix);
-                    c.out.extend_from_slice(&self.payload);
-                    c.out.extend_from_slice(suffix);
+                    c.out.extend_from_slice(&self.wire);
                     g.window.sent += 1;
                 }
                 _ => g.window.shed += 1,
@@ -517,9 +535,8 @@ impl Gen {
         };
         let g = &mut self.groups[c.group];
         marker::encode(&mut self.payload[..MARKER_LEN], now);
-        c.out.extend_from_slice(g.dialect.frame_prefix());
-        c.out.extend_from_slice(&self.payload);
-        c.out.extend_from_slice(g.dialect.frame_suffix());
+        g.dialect.message(&self.payload, &mut self.wire)?;
+        c.out.extend_from_slice(&self.wire);
         g.window.sent += 1;
         flush(c)
     }

@@ -42,7 +42,7 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Run only these workloads (comma-separated: fanout, rtt, churn,
-    /// tls-fanout, cluster-fanout, conns); implies --no-write, so a partial
+    /// tls-fanout, web-fanout, cluster-fanout, store-fanout, conns); implies --no-write, so a partial
     /// run never replaces the full figures
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
     only: Vec<Workload>,
@@ -106,7 +106,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS, rtt, churn, conns: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, rtt, churn, conns: every message delivered once)"
             );
             ExitCode::SUCCESS
         }

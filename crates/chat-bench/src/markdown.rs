@@ -262,6 +262,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
     }
 
     tls_section(&mut doc, r);
+    web_section(&mut doc, r);
     cluster_section(&mut doc, r);
     store_section(&mut doc, r);
 
@@ -422,6 +423,28 @@ fn tls_section(doc: &mut Doc, r: &Results) {
         }
     }
 }
+
+fn web_section(doc: &mut Doc, r: &Results) {
+    let Some(result) = &r.web else { return };
+    doc.put("web", &[]);
+    match result {
+        Err(why) => doc.put("not-measured", &[("why", why)]),
+        Ok(s) => {
+            let c = report::web_comparison(s);
+            comparison_rows(doc, &c, "WebSocket", "WebSocket cost");
+            let verdict = match c.cpu_cost() {
+                Some(x) if x <= WEB_CPU_TARGET => format!("**met** ({x:.2}×)"),
+                Some(x) => format!("**not met** ({x:.2}×)"),
+                None => "not measured (no rate both sustained)".into(),
+            };
+            doc.put("web-target", &[("verdict", &verdict)]);
+            sweep_table(doc, s, r.runs);
+        }
+    }
+}
+
+/// Issue 12's bound on server CPU per delivery, WebSocket over plain TCP.
+pub const WEB_CPU_TARGET: f64 = 1.3;
 
 fn cluster_section(doc: &mut Doc, r: &Results) {
     let Some(result) = &r.cluster else { return };

@@ -73,6 +73,13 @@ impl Scanner {
         }
     }
 
+    /// A line ended without a byte for it (a WebSocket message's end): a
+    /// marker it cut short is no marker, as when an LF cuts one.
+    pub fn end_line(&mut self) {
+        self.state = 0;
+        self.value = 0;
+    }
+
     fn step(&mut self, b: u8) -> Option<u64> {
         match self.state {
             0 => {

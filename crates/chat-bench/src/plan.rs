@@ -25,6 +25,8 @@ pub enum Workload {
     Conns,
     /// Fan-out R = 100 over TLS beside plain (issue 5).
     TlsFanout,
+    /// Fan-out R = 100 over WebSocket beside plain TCP (issue 12).
+    WebFanout,
     /// Fan-out R = 100 across two cluster nodes beside one node (issue 7).
     ClusterFanout,
     /// Fan-out R = 100 with the history store off, batched and "always"
@@ -34,11 +36,12 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::Fanout,
         Workload::Rtt,
         Workload::Churn,
         Workload::TlsFanout,
+        Workload::WebFanout,
         Workload::ClusterFanout,
         Workload::StoreFanout,
         Workload::Conns,
@@ -52,6 +55,7 @@ impl Workload {
             Workload::Churn => "churn",
             Workload::Conns => "conns",
             Workload::TlsFanout => "tls-fanout",
+            Workload::WebFanout => "web-fanout",
             Workload::ClusterFanout => "cluster-fanout",
             Workload::StoreFanout => "store-fanout",
         }
@@ -196,6 +200,9 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
     let tls = opts
         .wants(Workload::TlsFanout)
         .then(|| beside(&mut lg, opts, Dialect::OursTls, R100_RATES.to_vec(), log));
+    let web = opts
+        .wants(Workload::WebFanout)
+        .then(|| beside(&mut lg, opts, Dialect::OursWeb, R100_RATES.to_vec(), log));
     let cluster = opts.wants(Workload::ClusterFanout).then(|| {
         if crate::servers::installed(Dialect::OursCluster) {
             let mut rates = vec![0.25];
@@ -226,6 +233,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         churns,
         conns,
         tls,
+        web,
         cluster,
         store,
         workloads: opts.workloads.clone(),
@@ -234,7 +242,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
 }
 
 /// An R = 100, S = 4 sweep of plain single-node chat-server and `other`
-/// (its TLS or cluster variant), interleaved run by run. A variant that
+/// (its TLS, WebSocket or cluster variant), interleaved run by run. A variant that
 /// cannot start is reported, not fatal.
 fn beside(
     lg: &mut Gen,
@@ -300,6 +308,11 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
     let tls_sweep = fanout::run(&mut lg, &mut tls_targets, &tls_config, log).map_err(io)?;
     drop(tls_targets);
     failures.extend(exact("tls fanout", &tls_sweep, tls_config.secs));
+    // And over WebSocket: the generator's frames and the web listener's.
+    let mut web_targets = start_targets(&mut lg, &opts.launch, &[Dialect::OursWeb], log)?;
+    let web_sweep = fanout::run(&mut lg, &mut web_targets, &tls_config, log).map_err(io)?;
+    drop(web_targets);
+    failures.extend(exact("web fanout", &web_sweep, tls_config.secs));
     let rtts = rtt::run(&mut lg, &mut targets, 200, 1, log).map_err(io)?;
     match rtts.first() {
         Some(r) if r.lost() == 0 && r.runs.len() == 1 => {}

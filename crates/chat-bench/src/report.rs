@@ -32,6 +32,8 @@ pub struct Results {
     pub conns: Vec<Conns>,
     /// Plain beside TLS, R = 100 (None: not run; Err: could not run).
     pub tls: Option<Result<Sweep, String>>,
+    /// Plain beside WebSocket, R = 100 (None: not run; Err: could not run).
+    pub web: Option<Result<Sweep, String>>,
     /// One node beside two cluster nodes, R = 100 (None: not run; Err:
     /// could not run, e.g. no redis-server).
     pub cluster: Option<Result<Sweep, String>>,
@@ -45,6 +47,11 @@ pub struct Results {
 /// chat-server plain beside its TLS listener, in a sweep.
 pub fn tls_comparison(s: &Sweep) -> Comparison {
     fanout::compare(s, Dialect::Ours, Dialect::OursTls)
+}
+
+/// chat-server plain beside its web listener (WebSocket clients), in a sweep.
+pub fn web_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::Ours, Dialect::OursWeb)
 }
 
 /// chat-server with its history in memory beside the SQLite store
@@ -160,6 +167,7 @@ impl Results {
             "workloads": self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
             "fanout": self.sweeps.iter().map(sweep_json).collect::<Vec<_>>(),
             "tls_fanout": beside_json(&self.tls, tls_comparison),
+            "web_fanout": beside_json(&self.web, web_comparison),
             "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
             "store_fanout": beside_json(&self.store, store_comparison),
             "always_fanout": beside_json(&self.store, always_comparison),
@@ -202,6 +210,12 @@ impl Results {
                 &self.tls,
                 tls_comparison as fn(&Sweep) -> Comparison,
                 "TLS cost",
+            ),
+            (
+                "WebSocket fan-out",
+                &self.web,
+                web_comparison,
+                "WebSocket cost",
             ),
             (
                 "cross-node fan-out (senders on A, receivers on A and B)",

@@ -1,6 +1,6 @@
 //! Starting, pinning and stopping the servers under test: chat-server with a
-//! temporary server.toml (plain, with a TLS listener, or as two cluster
-//! nodes sharing a `redis-server`), `redis-server` and `ncat --chat`, each
+//! temporary server.toml (plain, with a TLS or a web listener, or as two
+//! cluster nodes sharing a `redis-server`), `redis-server` and `ncat --chat`, each
 //! on a free loopback port and pinned to CPU 0 with `taskset`.
 
 use std::io::{BufRead, BufReader};
@@ -58,7 +58,11 @@ keepalive = 0
 /// Whether a peer's program is installed.
 pub fn installed(dialect: Dialect) -> bool {
     let prog = match dialect {
-        Dialect::Ours | Dialect::OursTls | Dialect::OursMemory | Dialect::OursAlways => {
+        Dialect::Ours
+        | Dialect::OursTls
+        | Dialect::OursWeb
+        | Dialect::OursMemory
+        | Dialect::OursAlways => {
             return true;
         }
         Dialect::OursCluster => "redis-server",
@@ -114,6 +118,11 @@ impl Server {
                     _ => "history_sync = \"always\"",
                 };
                 let mut server = start_ours(launch, &Variant::History(setting))?;
+                server.dialect = dialect;
+                Ok(server)
+            }
+            Dialect::OursWeb => {
+                let mut server = start_ours(launch, &Variant::Web)?;
                 server.dialect = dialect;
                 Ok(server)
             }
@@ -212,6 +221,8 @@ enum Variant<'a> {
     Plain,
     /// A TLS listener with these files.
     Tls(&'a tls::Credentials),
+    /// A web listener (HTTP and WebSocket on `/ws`) in place of the plain one.
+    Web,
     /// Plain, with this history setting (a server.toml line).
     History(&'a str),
     /// A cluster node named `name` on the Redis at `url`.
@@ -249,6 +260,10 @@ fn our_config(variant: &Variant<'_>) -> String {
                 toml_str(&creds.key_pem.to_string_lossy())
             ),
         ),
+        Variant::Web => OUR_CONFIG.replace(
+            "listen = [\"127.0.0.1:0\"]",
+            "listen = [{ addr = \"127.0.0.1:0\", web = true }]",
+        ),
         Variant::Node { url, name } => format!(
             "{OUR_CONFIG}\n[cluster]\nredis_url = {}\nnode_name = {}\n",
             toml_str(url),
@@ -269,6 +284,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         Variant::Plain => "server.toml".to_owned(),
         Variant::History(_) => "server-history.toml".to_owned(),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
+        Variant::Web => "server-web.toml".to_owned(),
         Variant::Node { name, .. } => format!("server-node-{name}.toml"),
     };
     let config = launch.scratch.join(file);
@@ -303,7 +319,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             if let Some(rest) = line.strip_prefix("listening on ") {
-                // `ADDR` or `ADDR (TLS)`.
+                // `ADDR`, `ADDR (TLS)` or `ADDR (web)`.
                 let addr = rest.split_whitespace().next().unwrap_or_default();
                 let _ = tx.send(Said::Listening(addr.to_owned()));
             } else if line.contains("cluster: connected to ") {
@@ -414,5 +430,8 @@ mod tests {
             )
         );
         assert!(node.contains("flood_rate = 0.0"));
+        let web = our_config(&Variant::Web);
+        assert!(web.contains("listen = [{ addr = \"127.0.0.1:0\", web = true }]\n"));
+        assert!(!web.contains("listen = [\"127.0.0.1:0\"]"));
     }
 }

@@ -57,6 +57,8 @@ pub struct Net {
     pub(crate) dead: Vec<ConnId>,
     /// Spare list swapped with `pending` while flushing, to keep its allocation.
     spare: Vec<ConnId>,
+    /// Frames a message once for all the WebSockets it goes to.
+    framer: websocket::Framer,
     pub(crate) timers: Timers,
     pub(crate) stats: NetStats,
     pub(crate) now: Instant,
@@ -88,6 +90,7 @@ impl Net {
             to_close: Vec::new(),
             dead: Vec::new(),
             spare: Vec::new(),
+            framer: websocket::Framer::default(),
             timers: Timers::default(),
             stats: NetStats::default(),
             now: Instant::now(),
@@ -137,14 +140,13 @@ impl Net {
         let Some(c) = self.conns.get_mut(conn.0) else {
             return;
         };
-        let mut framed = 0;
-        websocket::frames(&msg, |part| framed += part.len());
-        if c.queue.len() + framed > self.config.max_queue_bytes {
+        let frames = self.framer.frame(&msg);
+        if c.queue.len() + frames.len() > self.config.max_queue_bytes {
             self.stats.closed_overflow += 1;
             self.close_with(conn, CloseReason::QueueOverflow);
             return;
         }
-        websocket::frames(&msg, |part| c.queue.push(part));
+        c.queue.push(frames);
         if c.writable && !c.in_pending {
             c.in_pending = true;
             self.pending.push(conn);

@@ -335,17 +335,49 @@ impl WebSocket {
     }
 }
 
-/// Each LF-ended line of `msg` (and a last one without LF) as a frame
-/// header and a slice of `msg`: what a WebSocket client's queue gets.
-pub(crate) fn frames(msg: &Bytes, mut each: impl FnMut(Bytes)) {
-    let mut at = 0;
-    while at < msg.len() {
-        let end = memchr::memchr(b'\n', &msg[at..]).map_or(msg.len(), |i| at + i);
-        each(text_header(end - at));
-        if end > at {
-            each(msg.slice(at..end));
+/// Frames written between two allocations of a [`Framer`]'s arena.
+const FRAMER_BLOCK: usize = 64 * 1024;
+
+/// Frames each message once for every WebSocket it goes to: a line sent
+/// to a room is one `Bytes` handed to each recipient in turn, so the frames
+/// made for the first are shared by the rest (one slice per recipient, as
+/// for TCP, instead of a header and a payload slice each). Frames are
+/// written into an arena, so framing a message allocates nothing of its
+/// own.
+#[derive(Debug, Default)]
+pub(crate) struct Framer {
+    arena: bytes::BytesMut,
+    /// The last message framed, and its frames. Holding the message keeps
+    /// its memory from being reused, so an equal pointer and length are
+    /// the same message.
+    last: Option<(Bytes, Bytes)>,
+}
+
+impl Framer {
+    /// Each LF-ended line of `msg` (and a last one without LF) as a text
+    /// frame, all in one buffer.
+    pub(crate) fn frame(&mut self, msg: &Bytes) -> Bytes {
+        if let Some((message, frames)) = &self.last
+            && message.as_ptr() == msg.as_ptr()
+            && message.len() == msg.len()
+        {
+            return frames.clone();
         }
-        at = end + 1;
+        let mut at = 0;
+        while at < msg.len() {
+            let end = memchr::memchr(b'\n', &msg[at..]).map_or(msg.len(), |i| at + i);
+            let header = text_header(end - at);
+            let need = header.len() + end - at;
+            if self.arena.capacity() - self.arena.len() < need {
+                self.arena.reserve(FRAMER_BLOCK.max(need));
+            }
+            self.arena.extend_from_slice(&header);
+            self.arena.extend_from_slice(&msg[at..end]);
+            at = end + 1;
+        }
+        let frames = self.arena.split().freeze();
+        self.last = Some((msg.clone(), frames.clone()));
+        frames
     }
 }
 
@@ -448,14 +480,22 @@ mod tests {
     }
 
     #[test]
-    fn lines_become_frames_sharing_the_payload() {
+    fn a_message_is_framed_once_for_every_recipient() {
+        let mut framer = Framer::default();
         let msg = Bytes::from_static(b"one\ntwo words\n");
-        let mut parts = Vec::new();
-        frames(&msg, |part| parts.push(part));
-        let joined: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        assert_eq!(joined, b"\x81\x03one\x81\x09two words");
-        // The payloads are slices of the message, not copies.
-        assert_eq!(parts[1].as_ptr(), msg.as_ptr());
+        let frames = framer.frame(&msg);
+        assert_eq!(&frames[..], b"\x81\x03one\x81\x09two words");
+        // The next recipient of the same message shares the frames.
+        assert_eq!(framer.frame(&msg.clone()).as_ptr(), frames.as_ptr());
+        // Another message, even an equal one elsewhere, is framed anew.
+        let other = Bytes::copy_from_slice(b"one\ntwo words\n");
+        let again = framer.frame(&other);
+        assert_eq!(again, frames);
+        assert_ne!(again.as_ptr(), frames.as_ptr());
+        assert_eq!(
+            &framer.frame(&Bytes::from_static(b"no lf"))[..],
+            b"\x81\x05no lf"
+        );
         let long = vec![b'x'; 300];
         assert_eq!(&text_header(300)[..], &[0x81, 126, 1, 44]);
         assert_eq!(text_header(70_000).len(), 10);

@@ -1,11 +1,12 @@
-//! One client's bytes: its socket and TLS session, what it has queued to
-//! send, and what a read from it hands to (the [`Inbox`]).
+//! One client's bytes: its socket, TLS session or WebSocket layer, what it
+//! has queued to send, and what a read from it hands to (the [`Inbox`]).
 
 use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
 use rustls::ClientConnection;
 
+use super::web::Web;
 use super::{Group, Role};
 use crate::marker::Scanner;
 
@@ -14,6 +15,8 @@ pub(super) struct Client {
     pub(super) stream: TcpStream,
     /// The TLS session, when the group speaks TLS.
     pub(super) tls: Option<Box<ClientConnection>>,
+    /// The WebSocket layer, when the group is on a web listener.
+    pub(super) web: Option<Box<Web>>,
     pub(super) group: usize,
     pub(super) role: Role,
     /// A receiver on the group's second server.
@@ -63,6 +66,11 @@ impl Inbox<'_> {
                 }
             });
         }
+    }
+
+    /// A line ended that had no LF in the bytes (a WebSocket message).
+    pub(super) fn end_line(&mut self) {
+        self.scanner.end_line();
     }
 }
 

@@ -77,6 +77,7 @@ fn results(cluster: Result<Sweep, String>) -> Results {
         churns: Vec::new(),
         conns: Vec::new(),
         tls: Some(Ok(sweep(Dialect::OursTls))),
+        web: None,
         cluster: Some(cluster),
         store: None,
         workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
@@ -277,4 +278,81 @@ fn a_missing_redis_is_a_note() {
         "redis-server is not installed"
     );
     assert!(r.table().contains("skipped: redis-server is not installed"));
+}
+
+#[test]
+fn websocket_sits_beside_plain_with_the_cpu_target() {
+    let mut r = results(Ok(sweep(Dialect::OursCluster)));
+    let mut web = sweep(Dialect::OursWeb);
+    // At 1M both sustain: 200 ns per delivery plain, 250 over WebSocket.
+    web.points[1].runs[0].server_cpu_ns_per_delivery = 250.0;
+    r.web = Some(Ok(web));
+    r.workloads.push(Workload::WebFanout);
+    let md = markdown(&r, "cargo xtask bench --only web-fanout", None);
+    assert_filled(&md);
+    assert!(md.contains("\n## WebSocket fan-out (issue 12)\n"), "{md}");
+    assert!(
+        md.contains("| | plain, one node | WebSocket | WebSocket cost |\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| best sustained deliveries/s | 2.00M | 1.00M | 2.00× (plain / WebSocket) |\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| server CPU per delivery at 1.00M (ns) | 200 | 250 | 1.25× (WebSocket / plain) |\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "\nTarget (server CPU per delivery, WebSocket / plain ≤ 1.3×): **met** (1.25×).\n"
+        ),
+        "{md}"
+    );
+    // Between TLS and the cluster, with its sweep table.
+    let (tls, web, cluster) = (
+        md.find("## TLS fan-out"),
+        md.find("## WebSocket fan-out"),
+        md.find("## Cross-node fan-out"),
+    );
+    assert!(tls < web && web < cluster, "{md}");
+    assert!(md.contains("| chat-server-web | 1.00M |"), "{md}");
+    assert!(!md.contains("|\n\n|"), "{md}");
+    let json = r.json();
+    assert_eq!(json["web_fanout"]["ran"], true);
+    let cost = json["web_fanout"]["comparison"]["other_over_base_cpu_per_delivery"].as_f64();
+    assert_eq!(cost.map(|x| (x * 100.0).round()), Some(125.0));
+    let table = r.table();
+    assert!(table.contains("\nWebSocket fan-out R=100 S=4"), "{table}");
+    assert!(
+        table.contains("WebSocket cost (plain / other) 2.00×"),
+        "{table}"
+    );
+    assert!(table.contains("(1.25×)"), "{table}");
+
+    // Over the bound it says so; with no common rate it says why.
+    let mut web = sweep(Dialect::OursWeb);
+    web.points[1].runs[0].server_cpu_ns_per_delivery = 300.0;
+    r.web = Some(Ok(web));
+    let md = markdown(&r, "x", None);
+    assert!(md.contains("≤ 1.3×): **not met** (1.50×).\n"), "{md}");
+    let mut web = sweep(Dialect::OursWeb);
+    web.points[1].runs[0].p99_ms = 500.0;
+    r.web = Some(Ok(web));
+    let md = markdown(&r, "x", None);
+    assert!(
+        md.contains("≤ 1.3×): not measured (no rate both sustained).\n"),
+        "{md}"
+    );
+    r.web = Some(Err("the web listener did not start".into()));
+    let md = markdown(&r, "x", None);
+    assert_filled(&md);
+    assert!(
+        md.contains("Not measured: the web listener did not start."),
+        "{md}"
+    );
 }
