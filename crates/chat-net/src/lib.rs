@@ -26,9 +26,15 @@
 //!   read memory.
 //! * **Sending only enqueues.** [`Net::send`] appends to the queue and lists
 //!   the connection as pending (once). Just before the reactor sleeps it
-//!   flushes every pending connection with `write_vectored` (up to 64 slices
-//!   per call), so many small messages produced in one turn leave in one
-//!   syscall.
+//!   flushes every pending connection with `write_vectored` (up to
+//!   `IOV_MAX`, 1024 slices per call), so many small messages produced in
+//!   one turn leave in one syscall.
+//! * **Batches that grow with load.** While at least [`GATHER_MIN_PENDING`]
+//!   connections have output waiting, a turn polls again without sleeping
+//!   and reads what has arrived before it writes, for up to
+//!   [`NetConfig::gather_for`] (1 ms). At low load nothing waits and a turn
+//!   writes at once; under load each write carries more lines, and the
+//!   receivers, who pay per segment and per wake-up, keep up.
 //! * **Register once, READABLE | WRITABLE.** mio is edge-triggered, so a socket
 //!   registered for both interests costs nothing while it stays writable, and
 //!   there is no `reregister` syscall per message. Each connection keeps a

@@ -283,7 +283,6 @@ impl Reactor {
                 }
             }
         }
-
     }
 
     fn dispatch<H: Handler>(&mut self, handler: &mut H, r: Ready) {
