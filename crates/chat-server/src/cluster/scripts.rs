@@ -14,10 +14,12 @@ pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then 
     return redis.call('DEL', KEYS[1]) end return 0";
 
 /// Writes a batch of room lines (and notices), each once: `XADD` to its
-/// room's stream, then `PUBLISH` on `ARGV[2]` with the new entry's id put
-/// first in its JSON (`{"id":"MS-SEQ",` + the rest), so subscribers know
-/// which entry they heard. Being one script, a room's copies are published
-/// in the order of their ids.
+/// room's stream, then one `PUBLISH` on `ARGV[2]` for the whole batch: a
+/// JSON array of the lines, each with its new entry's id put first in its
+/// JSON (`{"id":"MS-SEQ",` + the rest), so subscribers know which entries
+/// they heard. One publication per batch, not per line: a second node
+/// costs Redis one fan-out per batch (issue 14). Being one script, a room's
+/// copies are in the order of their ids.
 ///
 /// Each line carries its node's sequence number, and `KEYS[1]` holds the
 /// last one written: a line at or below it is skipped. So a batch sent
@@ -32,17 +34,19 @@ pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then 
 /// Returns how many lines were added.
 pub(super) const WRITE_LINES: &str = "local mark = redis.call('GET', KEYS[1]) \
     local written = tonumber(mark or '0') \
-    local added = 0 \
+    local published = {} \
     for i = 2, #KEYS do \
         local seq = ARGV[2 * i] \
         if tonumber(seq) > written then \
             local json = ARGV[2 * i + 1] \
             local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'line', json) \
-            redis.call('PUBLISH', ARGV[2], '{\"id\":\"' .. id .. '\",' .. string.sub(json, 2)) \
+            published[#published + 1] = '{\"id\":\"' .. id .. '\",' .. string.sub(json, 2) \
             written = tonumber(seq) \
             mark = seq \
-            added = added + 1 \
         end \
     end \
+    if #published > 0 then \
+        redis.call('PUBLISH', ARGV[2], '[' .. table.concat(published, ',') .. ']') \
+    end \
     if mark then redis.call('SET', KEYS[1], mark, 'EX', ARGV[3]) end \
-    return added";
+    return #published";

@@ -64,14 +64,22 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
                     continue;
                 };
                 let event = match msg.get_channel_name() {
-                    keys::ROOMS => match serde_json::from_str::<WireLine>(&payload) {
-                        // A node ignores its own publications.
-                        Ok(line) if line.node != config.node => line.stream_id().and_then(|id| {
-                            let line = line.into_line()?;
-                            Some(ClusterEvent::Line { id, line })
-                        }),
-                        _ => None,
-                    },
+                    keys::ROOMS => {
+                        // A batch of lines, in stream order; a node ignores
+                        // its own publications.
+                        let batch = serde_json::from_str::<Vec<WireLine>>(&payload);
+                        let lines = batch.into_iter().flatten();
+                        for line in lines.filter(|line| line.node != config.node) {
+                            let Some(id) = line.stream_id() else { continue };
+                            let Some(line) = line.into_line() else {
+                                continue;
+                            };
+                            if !emit.emit(ClusterEvent::Line { id, line }) {
+                                return Ok(()); // the reactor is gone
+                            }
+                        }
+                        None
+                    }
                     keys::BAN_NOTICES => serde_json::from_str::<WireSanction>(&payload)
                         .ok()
                         .and_then(|notice| notice.into_event(&config.node)),
