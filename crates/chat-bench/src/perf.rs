@@ -1,5 +1,6 @@
 //! Counting what a server asks of the kernel with `perf stat`: write-family
-//! and read-family system calls, `epoll_wait`, packets handed to loopback
+//! and read-family system calls, the waits of its loop (`epoll_wait` for
+//! chat-server and Redis, `select` for ncat), packets handed to loopback
 //! and CPU time, attached to the server's pid for part of a window.
 //!
 //! `/proc/PID/io` counts `write`/`writev` but not `send*`, and Redis sends
@@ -13,18 +14,36 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The events counted, in the order [`Counts`] holds them.
-pub const EVENTS: [&str; 9] = [
+/// The events counted, in the order [`Counts`] holds them, except that
+/// every wait from `syscalls:sys_enter_epoll_wait` on adds to one count
+/// (see [`slot`]).
+pub const EVENTS: [&str; 14] = [
     "syscalls:sys_enter_write",
     "syscalls:sys_enter_writev",
     "syscalls:sys_enter_sendto",
     "syscalls:sys_enter_sendmsg",
     "syscalls:sys_enter_read",
     "syscalls:sys_enter_recvfrom",
-    "syscalls:sys_enter_epoll_wait",
     "net:net_dev_queue",
     "task-clock",
+    // A server's loop turns, whichever call it waits in: ncat's loop is
+    // select(), so epoll_wait alone would show it never waiting.
+    "syscalls:sys_enter_epoll_wait",
+    "syscalls:sys_enter_epoll_pwait",
+    "syscalls:sys_enter_select",
+    "syscalls:sys_enter_pselect6",
+    "syscalls:sys_enter_poll",
+    "syscalls:sys_enter_ppoll",
 ];
+
+/// Where event `i` of [`EVENTS`] is counted: its own slot, or for the
+/// waits, one slot for all of them.
+fn slot(i: usize) -> usize {
+    i.min(WAITS)
+}
+
+/// The slot of the waits.
+const WAITS: usize = 8;
 
 /// What one `perf stat` counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -35,12 +54,14 @@ pub struct Counts {
     pub sendmsg: f64,
     pub read: f64,
     pub recvfrom: f64,
-    pub epoll_wait: f64,
     /// `net:net_dev_queue`: packets the server's threads handed to a
     /// device (loopback here), one TCP segment each.
     pub packets: f64,
     /// CPU time of the server's threads, ms.
     pub task_clock_ms: f64,
+    /// epoll_wait + epoll_pwait + select + pselect6 + poll + ppoll: the
+    /// server's loop turns.
+    pub waits: f64,
     /// How long perf counted (the `sleep` it ran), s.
     pub secs: f64,
 }
@@ -121,9 +142,9 @@ pub fn parse(text: &str, secs: f64) -> Result<Counts, String> {
                 .map_err(|_| format!("perf did not count {}: {value}", EVENTS[i]))?,
         );
     }
-    let mut got = [0.0; EVENTS.len()];
+    let mut got = [0.0; WAITS + 1];
     for (i, v) in values.iter().enumerate() {
-        got[i] = v.ok_or_else(|| format!("perf printed no count of {}", EVENTS[i]))?;
+        got[slot(i)] += v.ok_or_else(|| format!("perf printed no count of {}", EVENTS[i]))?;
     }
     let [
         write,
@@ -132,9 +153,9 @@ pub fn parse(text: &str, secs: f64) -> Result<Counts, String> {
         sendmsg,
         read,
         recvfrom,
-        epoll_wait,
         packets,
         task_clock_ms,
+        waits,
     ] = got;
     Ok(Counts {
         write,
@@ -143,9 +164,9 @@ pub fn parse(text: &str, secs: f64) -> Result<Counts, String> {
         sendmsg,
         read,
         recvfrom,
-        epoll_wait,
         packets,
         task_clock_ms,
+        waits,
         secs,
     })
 }
@@ -239,6 +260,11 @@ mod tests {
 750,,syscalls:sys_enter_epoll_wait,1500000000,100.00,,
 3000,,net:net_dev_queue,1500000000,100.00,,
 1234.50,msec,task-clock,1500000000,100.00,0.823,CPUs utilized
+0,,syscalls:sys_enter_epoll_pwait,1500000000,100.00,,
+20,,syscalls:sys_enter_select,1500000000,100.00,,
+0,,syscalls:sys_enter_pselect6,1500000000,100.00,,
+5,,syscalls:sys_enter_poll,1500000000,100.00,,
+0,,syscalls:sys_enter_ppoll,1500000000,100.00,,
 ";
 
     #[test]
@@ -246,7 +272,7 @@ mod tests {
         let c = parse(OUT, 1.5).expect("parses");
         assert_eq!(c.writes(), 3413.0);
         assert_eq!(c.reads(), 900.0);
-        assert_eq!((c.epoll_wait, c.packets), (750.0, 3000.0));
+        assert_eq!((c.waits, c.packets), (775.0, 3000.0));
         assert_eq!((c.task_clock_ms, c.secs), (1234.5, 1.5));
     }
 
@@ -271,6 +297,9 @@ mod tests {
             a.starts_with("stat -x, -p 42 -e syscalls:sys_enter_write,"),
             "{a}"
         );
-        assert!(a.ends_with(",task-clock -- sleep 1.500"), "{a}");
+        assert!(
+            a.ends_with(",syscalls:sys_enter_ppoll -- sleep 1.500"),
+            "{a}"
+        );
     }
 }

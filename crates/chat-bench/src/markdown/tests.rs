@@ -369,7 +369,7 @@ fn kernel_cost() -> KernelCost {
             counts: Counts {
                 writev,
                 read: 600.0,
-                epoll_wait: 300.0,
+                waits: 300.0,
                 packets: deliveries / 20.0,
                 task_clock_ms: deliveries * 250.0 / 1e6,
                 secs: 1.5,
@@ -431,7 +431,10 @@ fn kernel_cost_is_a_table_with_its_command() {
         ),
         "{md}"
     );
-    assert!(md.contains(",task-clock -- sleep 1.500\n"), "{md}");
+    assert!(
+        md.contains(",syscalls:sys_enter_ppoll -- sleep 1.500\n"),
+        "{md}"
+    );
     // 3M deliveries in 100k writev: 30 lines and 2,400 bytes a write.
     assert!(
         md.contains("| chat-server | 2.00M | 1.0000 | 2.500 | 0.50 | 0.0333 | 2400 | 30.0 | 0.0500 | 200 | 400 | 250 | 0.0400 |\n"),

@@ -4,7 +4,7 @@
 //!
 //! Each window runs the fan-out as the sweep does, and for its middle half
 //! `perf stat` counts the server's write-family and read-family system
-//! calls, `epoll_wait`, packets handed to loopback and CPU time
+//! calls, the waits of its loop, packets handed to loopback and CPU time
 //! ([`crate::perf`]). The generator knows what arrived meanwhile: markers
 //! (deliveries), bytes and the reads that returned them. perf counts for
 //! exactly its `sleep`, but starts a little after it is spawned; so the
@@ -63,9 +63,10 @@ impl Cost {
     pub fn packets_per_delivery(&self) -> f64 {
         self.counts.packets / self.deliveries
     }
-    /// The server's `epoll_wait` calls per second: its loop turns.
-    pub fn epoll_per_s(&self) -> f64 {
-        self.counts.epoll_wait / self.counts.secs
+    /// The server's waits (epoll_wait, select, poll and kin) per second:
+    /// its loop turns.
+    pub fn waits_per_s(&self) -> f64 {
+        self.counts.waits / self.counts.secs
     }
     /// The server's read + recvfrom calls per second.
     pub fn reads_per_s(&self) -> f64 {
@@ -149,7 +150,7 @@ pub const COLUMNS: [&str; 13] = [
     "bytes per write",
     "lines per write",
     "packets per delivery",
-    "epoll_wait/s",
+    "loop waits/s",
     "reads/s",
     "server CPU ns per delivery",
     "receiver reads per delivery",
@@ -176,7 +177,7 @@ impl KernelPoint {
             c(Cost::bytes_per_write, 0),
             c(Cost::lines_per_write, 1),
             c(Cost::packets_per_delivery, 4),
-            c(Cost::epoll_per_s, 0),
+            c(Cost::waits_per_s, 0),
             c(Cost::reads_per_s, 0),
             c(Cost::cpu_ns_per_delivery, 0),
             c(Cost::rx_reads_per_delivery, 4),
@@ -196,7 +197,7 @@ impl KernelPoint {
             "bytes_per_write": c(Cost::bytes_per_write),
             "lines_per_write": c(Cost::lines_per_write),
             "packets_per_delivery": c(Cost::packets_per_delivery),
-            "epoll_wait_per_s": c(Cost::epoll_per_s),
+            "loop_waits_per_s": c(Cost::waits_per_s),
             "reads_per_s": c(Cost::reads_per_s),
             "server_cpu_ns_per_delivery": c(Cost::cpu_ns_per_delivery),
             "receiver_reads_per_delivery": c(Cost::rx_reads_per_delivery),
@@ -208,7 +209,7 @@ impl KernelPoint {
                     "write": k.counts.write, "writev": k.counts.writev,
                     "sendto": k.counts.sendto, "sendmsg": k.counts.sendmsg,
                     "read": k.counts.read, "recvfrom": k.counts.recvfrom,
-                    "epoll_wait": k.counts.epoll_wait, "packets": k.counts.packets,
+                    "loop_waits": k.counts.waits, "packets": k.counts.packets,
                     "task_clock_ms": k.counts.task_clock_ms,
                 }),
                 Err(why) => json!({
@@ -264,7 +265,7 @@ impl KernelCost {
         );
         let short = [
             "server", "offered", "share", "p99ms", "genCPU", "wr/dlv", "B/wr", "ln/wr", "pkt/dlv",
-            "epoll/s", "reads/s", "ns/dlv", "rxrd/dlv",
+            "waits/s", "reads/s", "ns/dlv", "rxrd/dlv",
         ];
         t.push_str(&row(&short.map(String::from)));
         for p in &self.points {
@@ -460,7 +461,7 @@ mod tests {
             writev: 1000.0,
             write: 10.0,
             read: 300.0,
-            epoll_wait: 150.0,
+            waits: 150.0,
             packets: 2000.0,
             task_clock_ms: 500.0,
             secs,
@@ -488,7 +489,7 @@ mod tests {
         assert_eq!(c.writes_per_delivery(), 1010.0 / 2.0e6);
         assert_eq!(c.packets_per_delivery(), 0.001);
         assert_eq!(c.cpu_ns_per_delivery(), 250.0);
-        assert_eq!(c.epoll_per_s(), 150.0);
+        assert_eq!(c.waits_per_s(), 150.0);
         assert_eq!(c.reads_per_s(), 300.0);
         assert_eq!(c.rx_reads_per_delivery(), 0.02);
         assert_eq!(c.bytes_per_write().round(), (1.4e8 / 1010.0_f64).round());
