@@ -7,12 +7,11 @@
 //! with `write` while ncat and chat-server use `write`/`writev`: only the
 //! syscall tracepoints count every server alike. `perf` runs as a child
 //! process, bounded in time (`-- sleep SECS`), killed and reaped if it
-//! overstays; its CSV (`-x,`) goes to a pipe that is read once it exited
+//! outlasts the window it measures; its CSV (`-x,`) goes to a pipe that is read once it exited
 //! (a few hundred bytes, far below a pipe's buffer, so it never blocks).
 
 use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The events counted, in the order [`Counts`] holds them, except that
 /// every wait from `syscalls:sys_enter_epoll_wait` on adds to one count
@@ -176,7 +175,6 @@ pub fn parse(text: &str, secs: f64) -> Result<Counts, String> {
 pub struct Probe {
     child: Child,
     secs: f64,
-    started: Instant,
 }
 
 impl Probe {
@@ -189,11 +187,7 @@ impl Probe {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("perf does not start: {e}"))?;
-        Ok(Probe {
-            child,
-            secs,
-            started: Instant::now(),
-        })
+        Ok(Probe { child, secs })
     }
 
     /// The counts, once perf exited (None while it runs).
@@ -202,24 +196,6 @@ impl Probe {
             Ok(None) => None,
             Ok(Some(status)) => Some(self.output(status.success())),
             Err(e) => Some(Err(format!("cannot wait for perf: {e}"))),
-        }
-    }
-
-    /// The counts, waiting until `secs` + `grace` after the start at most;
-    /// past that perf is killed, reaped, and nothing is measured.
-    pub fn finish(mut self, grace: Duration) -> Result<Counts, String> {
-        let deadline = Duration::from_secs_f64(self.secs) + grace;
-        loop {
-            if let Some(r) = self.poll() {
-                return r;
-            }
-            if self.started.elapsed() > deadline {
-                return Err(format!(
-                    "perf did not finish within {:.1} s",
-                    deadline.as_secs_f64()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
