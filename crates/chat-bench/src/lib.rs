@@ -20,6 +20,7 @@ pub mod dialect;
 pub mod loadgen;
 pub mod markdown;
 pub mod marker;
+pub mod perf;
 pub mod plan;
 pub mod report;
 pub mod servers;

@@ -287,6 +287,8 @@ impl Gen {
                 Ok(n) => {
                     let now = start.elapsed().as_nanos() as u64;
                     g.last_rx_ns = now;
+                    g.rx_bytes += n as u64;
+                    g.rx_reads += 1;
                     let mut inbox = Inbox {
                         ready: &mut c.ready,
                         role: c.role,

@@ -41,7 +41,7 @@ struct Args {
     /// Do not write files; print the table only
     #[arg(long)]
     no_write: bool,
-    /// Run only these workloads (comma-separated: fanout, rtt, churn,
+    /// Run only these workloads (comma-separated: fanout, kernel-cost, rtt, churn,
     /// tls-fanout, web-fanout, cluster-fanout, store-fanout, conns); implies --no-write, so a partial
     /// run never replaces the full figures
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]

@@ -9,10 +9,12 @@
 use std::fmt::Write as _;
 
 use crate::dialect::Dialect;
+use crate::perf;
 use crate::report::{self, Results};
 use crate::stats::spread;
 use crate::template::Template;
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
+use crate::workloads::kernel::KernelCost;
 
 /// The template BENCHMARKS.md is written from.
 pub const TEMPLATE: &str = include_str!("../BENCHMARKS.template.md");
@@ -261,6 +263,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         sweep_table(&mut doc, s, r.runs);
     }
 
+    kernel_section(&mut doc, r);
     tls_section(&mut doc, r);
     web_section(&mut doc, r);
     cluster_section(&mut doc, r);
@@ -410,6 +413,51 @@ fn store_section(doc: &mut Doc, r: &Results) {
             sweep_table(doc, s, r.runs);
         }
     }
+}
+
+fn kernel_section(doc: &mut Doc, r: &Results) {
+    let Some(result) = &r.kernel else { return };
+    let vars = kernel_vars(result.as_ref().ok());
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    doc.put("kernel-cost", &vars);
+    match result {
+        Err(why) => doc.put("not-measured", &[("why", why)]),
+        Ok(k) => {
+            doc.put("kernel-cost-table", &[("rows", &k.markdown_rows())]);
+            for line in k.not_measured() {
+                doc.put("kernel-cost-not-measured", &[("what", &line)]);
+            }
+            for (d, why) in &k.skipped {
+                doc.put("sweep-skipped", &[("server", d.key()), ("why", why)]);
+            }
+        }
+    }
+}
+
+/// The kernel-cost section's figures: the command and the windows (the
+/// defaults of a full run when it was not measured).
+fn kernel_vars(k: Option<&KernelCost>) -> Vec<(&'static str, String)> {
+    let secs = k.map_or(3.0, |k| k.config.secs);
+    let rates = k.map_or("2M, 4M and 6M".into(), |k| {
+        let r: Vec<String> = k
+            .config
+            .rates
+            .iter()
+            .map(|x| format!("{:.0}M", x / 1e6))
+            .collect();
+        r.join(", ")
+    });
+    vec![
+        ("rates", rates),
+        ("secs", format!("{secs:.1}")),
+        ("perf_secs", format!("{:.1}", secs / 2.0)),
+        (
+            "command",
+            perf::args(0, secs / 2.0)
+                .join(" ")
+                .replace(" -p 0 ", " -p $SERVER_PID "),
+        ),
+    ]
 }
 
 fn tls_section(doc: &mut Doc, r: &Results) {

@@ -10,6 +10,7 @@ use crate::report::Results;
 use crate::servers::{Launch, Server};
 use crate::sys;
 use crate::workloads::fanout::Sweep;
+use crate::workloads::kernel::{self, KernelCost};
 use crate::workloads::{Target, churn, conns, fanout, rtt};
 
 /// A workload of the full run, as `--only` and `--skip` name it.
@@ -32,12 +33,16 @@ pub enum Workload {
     /// Fan-out R = 100 with the history store off, batched and "always"
     /// (issue 11).
     StoreFanout,
+    /// Fan-out R = 100 at fixed rates with `perf stat` on each server:
+    /// what a delivery costs the kernel (issue 14).
+    KernelCost,
 }
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Fanout,
+        Workload::KernelCost,
         Workload::Rtt,
         Workload::Churn,
         Workload::TlsFanout,
@@ -58,6 +63,7 @@ impl Workload {
             Workload::WebFanout => "web-fanout",
             Workload::ClusterFanout => "cluster-fanout",
             Workload::StoreFanout => "store-fanout",
+            Workload::KernelCost => "kernel-cost",
         }
     }
 
@@ -197,6 +203,9 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
             churns = churn::run(&mut lg, &mut targets, &churn_config, log).map_err(io)?;
         }
     }
+    let kernel = opts
+        .wants(Workload::KernelCost)
+        .then(|| kernel_cost(&mut lg, opts, &dialects, log));
     let tls = opts
         .wants(Workload::TlsFanout)
         .then(|| beside(&mut lg, opts, Dialect::OursTls, R100_RATES.to_vec(), log));
@@ -236,9 +245,39 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         web,
         cluster,
         store,
+        kernel,
         workloads: opts.workloads.clone(),
         elapsed: began.elapsed(),
     })
+}
+
+/// Offered deliveries/s at which the kernel's cost is measured, in
+/// millions: below, near and past where ours and Redis stop (BENCHMARKS.md).
+const KERNEL_RATES: [f64; 3] = [2.0, 4.0, 6.0];
+
+/// The kernel-cost workload: `dialects` (ours and the installed peers) at
+/// R = 100, S = 4 and [`KERNEL_RATES`], with `perf stat` on each server.
+/// Without a working perf nothing runs and the reason is the result.
+fn kernel_cost(
+    lg: &mut Gen,
+    opts: &Options,
+    dialects: &[Dialect],
+    log: &mut dyn FnMut(&str),
+) -> Result<KernelCost, String> {
+    if let Err(why) = crate::perf::available() {
+        log(&format!("kernel-cost not measured: {why}"));
+        return Err(why);
+    }
+    let mut targets = start_targets(lg, &opts.launch, dialects, log)?;
+    let config = kernel::Config {
+        receivers: 100,
+        senders: 4,
+        rates: KERNEL_RATES.iter().map(|x| x * 1e6).collect(),
+        runs: opts.runs,
+        // perf needs a few hundred ms to attach: count 1.5 s at least.
+        secs: (opts.secs * 2.0).max(3.0),
+    };
+    kernel::run(lg, &mut targets, &config, log).map_err(|e| e.to_string())
 }
 
 /// An R = 100, S = 4 sweep of plain single-node chat-server and `other`

@@ -15,6 +15,7 @@ use crate::sys::Machine;
 use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
+use crate::workloads::kernel::KernelCost;
 use crate::workloads::rtt::Rtt;
 
 /// Everything a full run measured.
@@ -39,6 +40,9 @@ pub struct Results {
     pub cluster: Option<Result<Sweep, String>>,
     /// The history store off, batched and "always", R = 100.
     pub store: Option<Result<Sweep, String>>,
+    /// What a delivery costs the kernel, every server, R = 100 (None: not
+    /// run; Err: not measured, e.g. no perf).
+    pub kernel: Option<Result<KernelCost, String>>,
     /// The workloads that ran.
     pub workloads: Vec<Workload>,
     pub elapsed: Duration,
@@ -171,6 +175,11 @@ impl Results {
             "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
             "store_fanout": beside_json(&self.store, store_comparison),
             "always_fanout": beside_json(&self.store, always_comparison),
+            "kernel_cost": match &self.kernel {
+                None => json!({"ran": false}),
+                Some(Err(why)) => json!({"ran": false, "not_measured": why}),
+                Some(Ok(k)) => k.json(),
+            },
             "rtt": self.rtts.iter().map(|r| json!({
                 "server": r.dialect.key(), "p50_us": r.p50().json(), "p99_us": r.p99().json(), "lost": r.lost(),
             })).collect::<Vec<_>>(),
@@ -203,6 +212,13 @@ impl Results {
                 s.config.receivers, s.config.senders, self.runs
             );
             sweep_rows(&mut t, s);
+        }
+        match &self.kernel {
+            None => {}
+            Some(Err(why)) => {
+                let _ = writeln!(t, "\nkernel cost: not measured: {why}");
+            }
+            Some(Ok(k)) => t.push_str(&k.table()),
         }
         for (title, r, compare, what) in [
             (

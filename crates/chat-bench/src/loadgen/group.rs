@@ -59,6 +59,12 @@ pub struct Group {
     pub lost: usize,
     /// When a byte last arrived for this group (ns since start).
     pub last_rx_ns: u64,
+    /// Bytes the group's clients read, and the reads that returned some,
+    /// since the group began (the kernel-cost workload takes differences):
+    /// what the server wrote, framing included, and how often the
+    /// receiving side woke to read it.
+    pub rx_bytes: u64,
+    pub rx_reads: u64,
     pub window: Window,
     /// Churners in flight, done (ready then left) and failed.
     pub churn_inflight: usize,
@@ -86,6 +92,8 @@ impl Group {
             ready: 0,
             lost: 0,
             last_rx_ns: 0,
+            rx_bytes: 0,
+            rx_reads: 0,
             window: Window {
                 from_ns: u64::MAX,
                 until_ns: u64::MAX,

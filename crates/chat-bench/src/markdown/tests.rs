@@ -8,6 +8,7 @@ use crate::plan::Workload;
 use crate::sys::Machine;
 use crate::workloads::churn;
 use crate::workloads::fanout::{Config, Run};
+use crate::workloads::kernel::KernelCost;
 
 fn point(dialect: Dialect, target: f64, delivered: f64, p99: f64, cpu: f64) -> Point {
     let run = Run {
@@ -80,6 +81,7 @@ fn results(cluster: Result<Sweep, String>) -> Results {
         web: None,
         cluster: Some(cluster),
         store: None,
+        kernel: None,
         workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
         elapsed: Duration::from_secs(1),
     }
@@ -354,5 +356,145 @@ fn websocket_sits_beside_plain_with_the_cpu_target() {
     assert!(
         md.contains("Not measured: the web listener did not start."),
         "{md}"
+    );
+}
+
+/// Kernel cost: ours measured at two rates, Redis only at the first (perf
+/// failed at the second), ncat skipped.
+fn kernel_cost() -> KernelCost {
+    use crate::perf::Counts;
+    use crate::workloads::kernel::{Config as KConfig, Cost, KernelPoint, KernelRun};
+    let measured = |writev: f64, deliveries: f64| {
+        Ok(Cost {
+            counts: Counts {
+                writev,
+                read: 600.0,
+                waits: 300.0,
+                packets: deliveries / 20.0,
+                task_clock_ms: deliveries * 250.0 / 1e6,
+                secs: 1.5,
+                ..Counts::default()
+            },
+            deliveries,
+            bytes: deliveries * 80.0,
+            rx_reads: deliveries / 25.0,
+        })
+    };
+    let point = |dialect, target: f64, cost| KernelPoint {
+        dialect,
+        target,
+        runs: vec![KernelRun {
+            run: Run {
+                ratio: 1.0,
+                p99_ms: 2.5,
+                gen_cpu: 0.5,
+                ..Run::default()
+            },
+            cost,
+        }],
+    };
+    KernelCost {
+        config: KConfig {
+            receivers: 100,
+            senders: 4,
+            rates: vec![2e6, 4e6],
+            runs: 1,
+            secs: 3.0,
+        },
+        points: vec![
+            point(Dialect::Ours, 2e6, measured(1e5, 3e6)),
+            point(Dialect::Redis, 2e6, measured(3e4, 3e6)),
+            point(Dialect::Ours, 4e6, measured(1e5, 6e6)),
+            point(
+                Dialect::Redis,
+                4e6,
+                Err("`perf stat` failed: no permission".into()),
+            ),
+        ],
+        skipped: vec![(Dialect::Ncat, "only 3/100 receivers got ready".into())],
+    }
+}
+
+#[test]
+fn kernel_cost_is_a_table_with_its_command() {
+    let mut r = results(Ok(sweep(Dialect::OursCluster)));
+    r.kernel = Some(Ok(kernel_cost()));
+    let md = markdown(&r, "cargo xtask bench --only kernel-cost", None);
+    assert_filled(&md);
+    assert!(
+        md.contains("\n## What a delivery costs the kernel (issue 14)\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "\nperf stat -x, -p $SERVER_PID -e syscalls:sys_enter_write,syscalls:sys_enter_writev,"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(",syscalls:sys_enter_ppoll -- sleep 1.500\n"),
+        "{md}"
+    );
+    // 3M deliveries in 100k writev: 30 lines and 2,400 bytes a write.
+    assert!(
+        md.contains("| chat-server | 2.00M | 1.0000 | 2.500 | 0.50 | 0.0333 | 2400 | 30.0 | 0.0500 | 200 | 400 | 250 | 0.0400 |\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| redis | 4.00M | 1.0000 | 2.500 | 0.50 | — | — | — | — | — | — | — | — |\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("\nNot measured: redis at 4.00M: `perf stat` failed: no permission.\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("\nncat skipped: only 3/100 receivers got ready.\n"),
+        "{md}"
+    );
+    // The header has the columns the rows fill.
+    let header = format!("| {} |\n", crate::workloads::kernel::COLUMNS.join(" | "));
+    assert!(md.contains(&header), "{md}");
+    // Before TLS, after the sweeps.
+    assert!(
+        md.find("## What a delivery") < md.find("## TLS fan-out"),
+        "{md}"
+    );
+    let json = r.json();
+    assert_eq!(json["kernel_cost"]["ran"], true);
+    let p = &json["kernel_cost"]["points"][0];
+    assert_eq!(p["lines_per_write"]["median"], 30.0);
+    assert_eq!(p["not_measured"], serde_json::Value::Null);
+    assert_eq!(
+        json["kernel_cost"]["points"][3]["not_measured"],
+        "`perf stat` failed: no permission"
+    );
+    let table = r.table();
+    assert!(table.contains("\nkernel cost R=100 S=4"), "{table}");
+    assert!(table.contains("not measured: redis at 4.00M"), "{table}");
+}
+
+#[test]
+fn kernel_cost_without_perf_says_why() {
+    let mut r = results(Ok(sweep(Dialect::OursCluster)));
+    r.kernel = Some(Err("perf is not installed".into()));
+    let md = markdown(&r, "x", None);
+    assert_filled(&md);
+    assert!(
+        md.contains("## What a delivery costs the kernel (issue 14)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("\nNot measured: perf is not installed.\n"),
+        "{md}"
+    );
+    assert!(!md.contains("| write calls per delivery |"), "{md}");
+    assert_eq!(
+        r.json()["kernel_cost"]["not_measured"],
+        "perf is not installed"
+    );
+    assert!(
+        r.table()
+            .contains("kernel cost: not measured: perf is not installed")
     );
 }

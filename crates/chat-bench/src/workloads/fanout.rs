@@ -159,17 +159,9 @@ pub fn run(
         let mut alive = Vec::new();
         for &i in &batch {
             let t = &targets[i];
-            let burst = t.server.dialect.connect_burst();
-            let (got_r, _) = connect_many(lg, t.group, Role::Receiver, r, burst, secs(60.0))?;
-            let (got_s, _) = connect_many(lg, t.group, Role::Sender, s, burst, secs(10.0))?;
-            if got_r < r || got_s < s {
-                sweep.skipped.push((
-                    t.server.dialect,
-                    format!("only {got_r}/{r} receivers and {got_s}/{s} senders got ready"),
-                ));
-                lg.teardown(t.group);
-            } else {
-                alive.push(i);
+            match connect(lg, t, r, s)? {
+                Ok(()) => alive.push(i),
+                Err(why) => sweep.skipped.push((t.server.dialect, why)),
             }
         }
         let groups: Vec<usize> = alive.iter().map(|&i| targets[i].group).collect();
@@ -229,6 +221,21 @@ pub fn run(
     Ok(sweep)
 }
 
+/// Connects `r` receivers and `s` senders to `t`; if not all got ready,
+/// tears the group down and says so.
+pub fn connect(lg: &mut Gen, t: &Target, r: usize, s: usize) -> io::Result<Result<(), String>> {
+    let burst = t.server.dialect.connect_burst();
+    let (got_r, _) = connect_many(lg, t.group, Role::Receiver, r, burst, secs(60.0))?;
+    let (got_s, _) = connect_many(lg, t.group, Role::Sender, s, burst, secs(10.0))?;
+    if got_r < r || got_s < s {
+        lg.teardown(t.group);
+        return Ok(Err(format!(
+            "only {got_r}/{r} receivers and {got_s}/{s} senders got ready"
+        )));
+    }
+    Ok(Ok(()))
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -247,6 +254,21 @@ pub fn window(
     rate: f64,
     secs_: f64,
 ) -> io::Result<Run> {
+    window_observed(lg, target, receivers, rate, secs_, &mut |_, _| {})
+}
+
+/// [`window`], calling `observe` with the generator and the seconds since
+/// the window opened after every turn while it is open: how the
+/// kernel-cost workload starts `perf` in the window's middle and notes the
+/// generator's counters when it ends.
+pub fn window_observed(
+    lg: &mut Gen,
+    target: &mut Target,
+    receivers: usize,
+    rate: f64,
+    secs_: f64,
+    observe: &mut dyn FnMut(&Gen, f64),
+) -> io::Result<Run> {
     let g = target.group;
     let lost0 = lg.groups[g].lost;
     let sys0 = target.server.syscalls();
@@ -257,6 +279,7 @@ pub fn window(
     let length = secs(secs_);
     while start.elapsed() < length {
         lg.turn(Some(Duration::from_millis(1)))?;
+        observe(lg, start.elapsed().as_secs_f64());
     }
     lg.close_window(g);
     let wall = start.elapsed().as_secs_f64();

@@ -1,10 +1,11 @@
-//! The workloads (fanout, rtt, conns, churn) and what they share: a server
+//! The workloads (fanout, kernel cost, rtt, conns, churn) and what they share: a server
 //! under test with its client group, and connecting many clients at a
 //! bounded rate of connections in flight.
 
 pub mod churn;
 pub mod conns;
 pub mod fanout;
+pub mod kernel;
 pub mod rtt;
 
 use std::io;
