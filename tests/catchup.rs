@@ -4,13 +4,12 @@
 //! "always"`, every line a client received before a `kill -9` is in the
 //! history file.
 
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use chat_tests::{Client, Proc, Proxy, ServerProcess, Stream, command};
+use chat_tests::{Client, Proc, Proxy, ServerProcess, Stream, command, flood};
 
 /// The texts alice said, in the order carol printed them (live or as
 /// history), from carol's stdout.
@@ -102,22 +101,7 @@ fn with_history_sync_always_every_line_a_client_saw_survives_a_kill() {
     let stop = Arc::new(AtomicBool::new(false));
     let flooding = {
         let stop = Arc::clone(&stop);
-        thread::spawn(move || {
-            use std::io::Write as _;
-            let Ok(mut stream) = TcpStream::connect(addr) else {
-                return;
-            };
-            let _ = stream.write_all(b"/nick alice\n");
-            let mut sent = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let chunk: String = (sent..sent + 20).map(|i| format!("line {i}\n")).collect();
-                sent += 20;
-                if stream.write_all(chunk.as_bytes()).is_err() {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(2));
-            }
-        })
+        thread::spawn(move || flood(addr, "/nick alice\n", "line", stop))
     };
     thread::sleep(Duration::from_millis(800));
     server.kill();

@@ -27,6 +27,7 @@
 mod support {
     pub(crate) mod bins;
     pub(crate) mod client;
+    pub(crate) mod flood;
     pub(crate) mod http;
     pub(crate) mod netns;
     pub(crate) mod proc;
@@ -44,6 +45,7 @@ use std::time::Duration;
 
 pub use support::bins::{bin, command};
 pub use support::client::Client;
+pub use support::flood::flood;
 pub use support::http::{HttpReply, http_get, http_request};
 pub use support::netns::NetLab;
 pub use support::proc::{Proc, Stream};

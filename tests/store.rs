@@ -2,15 +2,13 @@
 //! `kill -9` with their original stamps and order, and a store that cannot
 //! be opened stops the start.
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use chat_tests::{Proc, ServerProcess, TempDir, command, split_stamp};
+use chat_tests::{Proc, ServerProcess, TempDir, command, flood, split_stamp};
 
 /// The history file in a server's directory (the default `history_path`).
 const FILE: &str = "chat-history.sqlite3";
@@ -130,35 +128,6 @@ fn history_survives_a_restart_with_its_original_stamps_and_order() {
         expected[expected.len() - 2..],
         "{again:?}"
     );
-}
-
-/// Sends `prefix 0`, `prefix 1`, ... (after `setup`) at a steady pace until
-/// the connection fails; returns how many lines it wrote.
-fn flood(
-    addr: SocketAddr,
-    setup: &'static str,
-    prefix: &'static str,
-    stop: Arc<AtomicBool>,
-) -> usize {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return 0;
-    };
-    if stream.write_all(setup.as_bytes()).is_err() {
-        return 0;
-    }
-    let mut sent = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let mut chunk = String::new();
-        for _ in 0..20 {
-            chunk.push_str(&format!("{prefix} {sent}\n"));
-            sent += 1;
-        }
-        if stream.write_all(chunk.as_bytes()).is_err() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    sent
 }
 
 #[test]

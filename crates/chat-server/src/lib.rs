@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod console_input;
+mod emitter;
 pub mod generate;
 pub mod http_endpoints;
 pub mod listen;

@@ -55,6 +55,8 @@ use std::time::Duration;
 
 use chat_hub::{ClusterEvent, ClusterRequest};
 
+use crate::emitter::Wake;
+
 /// Requests waiting for Redis. Past this, the hub's requests are dropped
 /// (and counted) rather than queued: a slow Redis costs no memory.
 pub const REQUEST_QUEUE: usize = 4096;
@@ -138,8 +140,6 @@ struct Query {
     after: u64,
 }
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
-
 /// Starts the bridge threads. They run until the process ends.
 pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
@@ -186,21 +186,8 @@ fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
     Ok(con)
 }
 
-/// The bridge threads' way back to the reactor.
-#[derive(Clone)]
-struct Emitter {
-    events: SyncSender<ClusterEvent>,
-    wake: Wake,
-}
-
-impl Emitter {
-    /// Hands an event to the reactor. `false`: the reactor is gone.
-    fn emit(&self, event: ClusterEvent) -> bool {
-        let sent = self.events.send(event).is_ok();
-        (self.wake)();
-        sent
-    }
-}
+/// This module's threads' way back to the reactor.
+type Emitter = crate::emitter::Emitter<ClusterEvent>;
 
 #[cfg(test)]
 mod tests {

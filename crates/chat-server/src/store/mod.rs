@@ -20,13 +20,14 @@ mod schema;
 mod thread;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use chat_hub::{StoreEvent, StoreRequest};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
+
+use crate::emitter::Wake;
 
 /// Requests waiting for the store thread. Past this, lines are dropped (and
 /// counted in `/stats`) rather than queued: a stuck disk costs no memory.
@@ -160,8 +161,6 @@ impl StoreLink {
     }
 }
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
-
 /// Starts the store thread on an opened file.
 /// `always` (`history_sync = "always"`): every line is committed as soon
 /// as it arrives, and the hub told.
@@ -183,20 +182,8 @@ pub fn spawn(opened: Opened, always: bool, wake: Wake) -> std::io::Result<StoreL
     })
 }
 
-/// The store thread's way back to the reactor.
-struct Emitter {
-    events: SyncSender<StoreEvent>,
-    wake: Wake,
-}
-
-impl Emitter {
-    /// Hands an event to the reactor. `false`: the reactor is gone.
-    fn emit(&self, event: StoreEvent) -> bool {
-        let sent = self.events.send(event).is_ok();
-        (self.wake)();
-        sent
-    }
-}
+/// This module's threads' way back to the reactor.
+type Emitter = crate::emitter::Emitter<StoreEvent>;
 
 #[cfg(test)]
 mod tests {
