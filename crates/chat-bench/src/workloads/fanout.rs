@@ -123,6 +123,25 @@ impl Sweep {
     }
 }
 
+/// The indexes of `targets` whose server takes `clients` clients (and a
+/// few to spare); the others go to `skipped`, with why.
+pub fn eligible(
+    targets: &[Target],
+    clients: usize,
+    skipped: &mut Vec<(Dialect, String)>,
+) -> Vec<usize> {
+    let mut eligible = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        if clients + 8 > t.server.dialect.max_clients() {
+            let why = format!("{clients} clients exceed its limit");
+            skipped.push((t.server.dialect, why));
+        } else {
+            eligible.push(i);
+        }
+    }
+    eligible
+}
+
 /// Runs the sweep of `config` over `targets`; `log` hears progress.
 pub fn run(
     lg: &mut Gen,
@@ -136,17 +155,7 @@ pub fn run(
         points: Vec::new(),
         skipped: Vec::new(),
     };
-    let mut eligible = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        if r + s + 8 > t.server.dialect.max_clients() {
-            sweep.skipped.push((
-                t.server.dialect,
-                format!("{} clients exceed its limit", r + s),
-            ));
-        } else {
-            eligible.push(i);
-        }
-    }
+    let eligible = eligible(targets, r + s, &mut sweep.skipped);
     // Connect every server's clients at once when the file limit allows, so
     // the runs interleave; otherwise one server at a time.
     let budget = sys::fd_limit().saturating_sub(300) as usize;

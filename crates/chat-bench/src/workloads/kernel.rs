@@ -306,14 +306,8 @@ pub fn run(
         skipped: Vec::new(),
     };
     let mut alive = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        if r + s + 8 > t.server.dialect.max_clients() {
-            out.skipped.push((
-                t.server.dialect,
-                format!("{} clients exceed its limit", r + s),
-            ));
-            continue;
-        }
+    for i in fanout::eligible(targets, r + s, &mut out.skipped) {
+        let t = &targets[i];
         match fanout::connect(lg, t, r, s)? {
             Ok(()) => alive.push(i),
             Err(why) => out.skipped.push((t.server.dialect, why)),
