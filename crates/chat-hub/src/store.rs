@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use chat_proto::{Command, room_key};
+use chat_proto::Command;
 
 use crate::chat::Chat;
 use crate::node::Node;
@@ -130,7 +130,7 @@ pub enum StoreRequest {
     Recent {
         client: ClientId,
         token: u64,
-        room: String,
+        room: Arc<str>,
         count: usize,
     },
     /// The room's last `count` lines holding every one of `words`, oldest
@@ -138,7 +138,7 @@ pub enum StoreRequest {
     Search {
         client: ClientId,
         token: u64,
-        room: String,
+        room: Arc<str>,
         words: String,
         count: usize,
     },
@@ -148,7 +148,7 @@ pub enum StoreRequest {
     Since {
         client: ClientId,
         token: u64,
-        room: String,
+        room: Arc<str>,
         after: u64,
         count: usize,
     },
@@ -321,10 +321,10 @@ impl Store {
         let Some(room) = chat.members().room_of(id) else {
             return;
         };
-        let key = room_key(&chat.members().room(room).name);
+        let key = Arc::clone(&chat.members().room(room).key);
         let held = chat.history_len(room);
-        let said = self.appended.get(&key).copied().unwrap_or(0);
-        let whole = !self.stored.contains(&key) && said == held;
+        let said = self.appended.get(key.as_ref()).copied().unwrap_or(0);
+        let whole = !self.stored.contains(key.as_ref()) && said == held;
         // Memory's lines carry no ids: a client that asked for them reads
         // the file.
         let ids = chat.members().client(id).is_some_and(|client| client.ids);
@@ -399,7 +399,7 @@ impl Store {
                 let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
                     return chat.error(out, id, NEEDS_FILE, now);
                 };
-                let room = room_key(&chat.members().room(room).name);
+                let room = Arc::clone(&chat.members().room(room).key);
                 let token = self.wait(chat, out, id);
                 let request = StoreRequest::Since {
                     client: id,
@@ -417,7 +417,7 @@ impl Store {
                 let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
                     return chat.error(out, id, NEEDS_FILE, now);
                 };
-                let room = room_key(&chat.members().room(room).name);
+                let room = Arc::clone(&chat.members().room(room).key);
                 let token = self.wait(chat, out, id);
                 let words = words.to_owned();
                 let request = StoreRequest::Search {
