@@ -140,6 +140,35 @@ fn pin(opts: &Options, log: &mut dyn FnMut(&str)) {
 /// Offered deliveries/s of the R = 100 sweeps, in millions.
 const R100_RATES: [f64; 11] = [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0];
 
+/// One fan-out sweep of the full run: R receivers, S senders and the
+/// offered deliveries/s, in millions.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub receivers: usize,
+    pub senders: usize,
+    pub rates: &'static [f64],
+}
+
+/// The fan-out sweeps of the full run (R = 10,000 unless `--no-r10k`), the
+/// ones BENCHMARKS.md's targets name.
+pub const FANOUT: [Shape; 3] = [
+    Shape {
+        receivers: 100,
+        senders: 4,
+        rates: &R100_RATES,
+    },
+    Shape {
+        receivers: 1000,
+        senders: 2,
+        rates: &[0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0],
+    },
+    Shape {
+        receivers: 10_000,
+        senders: 1,
+        rates: &[1.0, 2.0, 4.0, 6.0, 8.0, 10.0],
+    },
+];
+
 /// The full bench (the workloads `opts` names).
 pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String> {
     let began = Instant::now();
@@ -174,23 +203,14 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         .any(|w| opts.wants(w))
     {
         let mut targets = start_targets(&mut lg, &opts.launch, &dialects, log)?;
-        let configs = [
-            (100, 4, R100_RATES.to_vec()),
-            (
-                1000,
-                2,
-                vec![0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0],
-            ),
-            (10_000, 1, vec![1.0, 2.0, 4.0, 6.0, 8.0, 10.0]),
-        ];
-        for (r, s, rates) in configs {
-            if !opts.wants(Workload::Fanout) || (r == 10_000 && !opts.r10k) {
+        for shape in &FANOUT {
+            if !opts.wants(Workload::Fanout) || (shape.receivers == 10_000 && !opts.r10k) {
                 continue;
             }
             let config = fanout::Config {
-                receivers: r,
-                senders: s,
-                rates: rates.into_iter().map(|x| x * m).collect(),
+                receivers: shape.receivers,
+                senders: shape.senders,
+                rates: shape.rates.iter().map(|x| x * m).collect(),
                 runs: opts.runs,
                 secs: opts.secs,
             };

@@ -75,6 +75,12 @@ pub fn cluster_comparison(s: &Sweep) -> Comparison {
     fanout::compare(s, Dialect::Ours, Dialect::OursCluster)
 }
 
+/// `ncat --chat` beside chat-server, ncat as the base (so the CPU cost is
+/// ours over ncat's), in a fan-out sweep with the peers.
+pub fn ncat_comparison(s: &Sweep) -> Comparison {
+    fanout::compare(s, Dialect::Ncat, Dialect::Ours)
+}
+
 fn opt_json(x: Option<f64>) -> Value {
     x.map_or(Value::Null, |v| json!(v))
 }

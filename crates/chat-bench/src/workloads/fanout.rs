@@ -81,9 +81,7 @@ impl Point {
 
     /// Whether the median run met the bar.
     pub fn sustained(&self) -> bool {
-        self.spread(|r| r.ratio).median >= MIN_DELIVERED
-            && self.spread(|r| r.p99_ms).median <= MAX_P99_MS
-            && self.runs.iter().all(|r| r.lost_clients == 0)
+        sustained(&self.runs)
     }
 
     /// Whether the generator, not the server, was the limit.
@@ -91,6 +89,34 @@ impl Point {
         self.spread(|r| r.offered).median < 0.97 * self.target
             || self.spread(|r| r.gen_cpu).median > 0.95
     }
+}
+
+/// Whether the median of `runs` met the bar: at least [`MIN_DELIVERED`]
+/// delivered, p99 at most [`MAX_P99_MS`], and no client lost.
+pub fn sustained<'a>(runs: impl IntoIterator<Item = &'a Run>) -> bool {
+    let runs: Vec<&Run> = runs.into_iter().collect();
+    spread(runs.iter().map(|r| r.ratio)).median >= MIN_DELIVERED
+        && spread(runs.iter().map(|r| r.p99_ms)).median <= MAX_P99_MS
+        && runs.iter().all(|r| r.lost_clients == 0)
+}
+
+/// The highest offered rate at which both `base` and `other` have a point
+/// that passed, of `points`: (server, offered rate, passed) each.
+pub fn highest_common(
+    points: impl IntoIterator<Item = (Dialect, f64, bool)>,
+    base: Dialect,
+    other: Dialect,
+) -> Option<f64> {
+    let passed: Vec<(Dialect, f64)> = points
+        .into_iter()
+        .filter(|&(_, _, ok)| ok)
+        .map(|(d, t, _)| (d, t))
+        .collect();
+    passed
+        .iter()
+        .filter(|&&(d, t)| d == other && passed.contains(&(base, t)))
+        .map(|&(_, t)| t)
+        .max_by(f64::total_cmp)
 }
 
 /// The sweep of one configuration, every server.
@@ -396,13 +422,14 @@ pub fn compare(sweep: &Sweep, base: Dialect, other: Dialect) -> Comparison {
             .best(d)
             .map(|p: &Point| p.spread(|r| r.delivered_rate).median)
     };
-    let common = sweep
-        .points
-        .iter()
-        .filter(|p| p.dialect == other && p.sustained())
-        .filter(|p| sweep.at(base, p.target).is_some_and(Point::sustained))
-        .map(|p| p.target)
-        .max_by(f64::total_cmp);
+    let common = highest_common(
+        sweep
+            .points
+            .iter()
+            .map(|p| (p.dialect, p.target, p.sustained())),
+        base,
+        other,
+    );
     let at = |d| common.and_then(|t| sweep.at(d, t));
     let cpu = |d| {
         at(d)

@@ -115,6 +115,11 @@ impl KernelPoint {
         (!v.is_empty()).then(|| spread(v))
     }
 
+    /// Whether the median run met the sweep's bar ([`fanout::sustained`]).
+    pub fn sustained(&self) -> bool {
+        fanout::sustained(self.runs.iter().map(|r| &r.run))
+    }
+
     /// Why no run was measured (None: at least one was).
     pub fn why_not(&self) -> Option<&str> {
         if self.runs.iter().any(|r| r.cost.is_ok()) {
@@ -227,6 +232,27 @@ impl KernelCost {
             .iter()
             .map(|p| format!("| {} |\n", p.cells().join(" | ")))
             .collect()
+    }
+
+    /// perf's server CPU (task-clock) per delivery of `base` and of
+    /// `other`, ns (medians), at the highest offered rate both sustained
+    /// and perf measured for both: (rate, base, other).
+    pub fn cpu_beside(&self, base: Dialect, other: Dialect) -> Option<(f64, f64, f64)> {
+        let ns = |p: &KernelPoint| p.cost(Cost::cpu_ns_per_delivery).map(|s| s.median);
+        let rate = fanout::highest_common(
+            self.points
+                .iter()
+                .map(|p| (p.dialect, p.target, p.sustained() && ns(p).is_some())),
+            base,
+            other,
+        )?;
+        let at = |d| {
+            self.points
+                .iter()
+                .find(|p| p.dialect == d && p.target == rate)
+                .and_then(ns)
+        };
+        Some((rate, at(base)?, at(other)?))
     }
 
     /// The points perf measured nothing of, and why: one line each.
