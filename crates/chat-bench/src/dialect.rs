@@ -23,8 +23,11 @@ pub enum Dialect {
     /// senders on node A, receivers alternating between A and B.
     OursCluster,
     /// chat-server with its history in memory only (`history_store =
-    /// "memory"`): the store off.
+    /// "memory"`): the store off, as in every workload but the store's.
     OursMemory,
+    /// chat-server with the default SQLite store (`history_store =
+    /// "sqlite"`, `history_sync = "batch"`).
+    OursSqlite,
     /// chat-server committing each line before anyone gets it
     /// (`history_sync = "always"`).
     OursAlways,
@@ -47,6 +50,7 @@ impl Dialect {
             Dialect::OursTls => "chat-server-tls",
             Dialect::OursCluster => "chat-server-2-nodes",
             Dialect::OursMemory => "chat-server-memory",
+            Dialect::OursSqlite => "chat-server-sqlite",
             Dialect::OursAlways => "chat-server-always",
             Dialect::OursWeb => "chat-server-web",
         }

@@ -243,7 +243,11 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         }
     });
     let store = opts.wants(Workload::StoreFanout).then(|| {
-        let dialects = [Dialect::OursMemory, Dialect::Ours, Dialect::OursAlways];
+        let dialects = [
+            Dialect::OursMemory,
+            Dialect::OursSqlite,
+            Dialect::OursAlways,
+        ];
         sweep_r100(&mut lg, opts, &dialects, R100_RATES.to_vec(), log)
     });
     let conns = if opts.wants(Workload::Conns) {

@@ -61,7 +61,7 @@ pub fn web_comparison(s: &Sweep) -> Comparison {
 /// chat-server with its history in memory beside the SQLite store
 /// (`history_sync = "batch"`, the default), in a sweep.
 pub fn store_comparison(s: &Sweep) -> Comparison {
-    fanout::compare(s, Dialect::OursMemory, Dialect::Ours)
+    fanout::compare(s, Dialect::OursMemory, Dialect::OursSqlite)
 }
 
 /// chat-server with its history in memory beside `history_sync =

@@ -41,7 +41,11 @@ pub struct Server {
     companions: Vec<Server>,
 }
 
-/// The server.toml chat-server runs with in the bench.
+/// The server.toml chat-server runs with in the bench. History stays in
+/// memory except in the store's own workload: the SQLite store's thread
+/// indexes lines for `/search` in its quiet moments, which in an
+/// interleaved sweep are the next server's window, on the same CPU (20–28 %
+/// of it during the cluster's windows, bench/notes.md).
 pub const OUR_CONFIG: &str = "\
 # Written by chat-bench: benchmark settings, loopback only.
 listen = [\"127.0.0.1:0\"]
@@ -53,6 +57,7 @@ max_queue_bytes = 4194304
 handshake_timeout = 0
 idle_timeout = 0
 keepalive = 0
+history_store = \"memory\"
 ";
 
 /// Whether a peer's program is installed.
@@ -62,6 +67,7 @@ pub fn installed(dialect: Dialect) -> bool {
         | Dialect::OursTls
         | Dialect::OursWeb
         | Dialect::OursMemory
+        | Dialect::OursSqlite
         | Dialect::OursAlways => {
             return true;
         }
@@ -112,10 +118,11 @@ impl Server {
     pub fn start(dialect: Dialect, launch: &Launch) -> Result<Server, String> {
         match dialect {
             Dialect::Ours => start_ours(launch, &Variant::Plain),
-            Dialect::OursMemory | Dialect::OursAlways => {
+            Dialect::OursMemory | Dialect::OursSqlite | Dialect::OursAlways => {
                 let setting = match dialect {
                     Dialect::OursMemory => "history_store = \"memory\"",
-                    _ => "history_sync = \"always\"",
+                    Dialect::OursSqlite => "history_store = \"sqlite\"",
+                    _ => "history_store = \"sqlite\"\nhistory_sync = \"always\"",
                 };
                 let mut server = start_ours(launch, &Variant::History(setting))?;
                 server.dialect = dialect;
@@ -223,7 +230,8 @@ enum Variant<'a> {
     Tls(&'a tls::Credentials),
     /// A web listener (HTTP and WebSocket on `/ws`) in place of the plain one.
     Web,
-    /// Plain, with this history setting (a server.toml line).
+    /// Plain, with these history settings (server.toml lines) in place of
+    /// `history_store = "memory"`.
     History(&'a str),
     /// A cluster node named `name` on the Redis at `url`.
     Node {
@@ -251,7 +259,7 @@ fn toml_str(text: &str) -> String {
 fn our_config(variant: &Variant<'_>) -> String {
     match variant {
         Variant::Plain => OUR_CONFIG.to_owned(),
-        Variant::History(setting) => format!("{OUR_CONFIG}{setting}\n"),
+        Variant::History(setting) => OUR_CONFIG.replace("history_store = \"memory\"", setting),
         Variant::Tls(creds) => OUR_CONFIG.replace(
             "listen = [\"127.0.0.1:0\"]",
             &format!(

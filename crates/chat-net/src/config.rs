@@ -37,6 +37,13 @@ pub struct NetConfig {
     /// again (without sleeping) and reads it first, so each write carries
     /// more lines. Zero: write after every poll. Default 1 ms.
     pub gather_for: Duration,
+    /// Under load, the longest a write to many connections waits after the
+    /// last one: a turn that would write to at least
+    /// [`GATHER_MIN_PENDING`](crate::GATHER_MIN_PENDING) connections waits,
+    /// reading, until as long after the last such turn's writing as that
+    /// writing took, but no longer than this. At low load (no such write
+    /// lately) nothing waits. Zero: never wait. Default 1 ms.
+    pub hold_for: Duration,
 }
 
 impl Default for NetConfig {
@@ -52,6 +59,7 @@ impl Default for NetConfig {
             linger: Duration::from_secs(5),
             tls_handshake_timeout: Duration::from_secs(10),
             gather_for: Duration::from_millis(1),
+            hold_for: Duration::from_millis(1),
         }
     }
 }

@@ -48,6 +48,10 @@ pub trait Handler {
     /// may coalesce: drain whatever channel goes with it.
     fn woken(&mut self, _net: &mut Net) {}
 
+    /// The turn is about to write: everything it read has been handled.
+    /// Work batched per turn (lines for another thread) goes out here.
+    fn turn_ending(&mut self, _net: &mut Net) {}
+
     /// A timer set with [`Net::set_timer`] fired.
     fn timer(&mut self, _net: &mut Net, _timer: TimerId) {}
 

@@ -12,6 +12,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::conn::State;
 use crate::listener::{self, Reserve};
+use crate::pace::Pace;
 use crate::timer::TimerKind;
 use crate::websocket::{self, Event};
 use crate::{CloseReason, ConnId, Handler, ListenerId, Net, NetConfig};
@@ -58,6 +59,8 @@ pub struct Reactor {
     scratch: Box<[u8]>,
     waker: Arc<Waker>,
     signals: Option<Signals>,
+    /// When a loaded turn writes.
+    pace: Pace,
 }
 
 impl Reactor {
@@ -74,6 +77,7 @@ impl Reactor {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), Token(WAKER_TOKEN))?);
         let scratch = vec![0; config.read_buffer_size.max(1)].into_boxed_slice();
+        let pace = Pace::new(&config);
         Ok(Self {
             poll,
             net: Net::new(config),
@@ -86,6 +90,7 @@ impl Reactor {
             scratch,
             waker,
             signals: None,
+            pace,
         })
     }
 
@@ -210,25 +215,33 @@ impl Reactor {
         let began = self.net.now;
         self.read_events(handler);
         // Under load, read what has arrived meanwhile before writing: each
-        // write then carries more lines, and the receivers pay per write
-        // and per segment (bench/notes.md). At low load few connections
-        // wait, and a turn writes at once.
-        while self.net.pending.len() >= GATHER_MIN_PENDING
-            && !self.net.stop
-            && began.elapsed() < self.net.config.gather_for
-        {
-            match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+        // write then carries more lines (pace.rs says when to write).
+        while self.net.pending.len() >= GATHER_MIN_PENDING && !self.net.stop {
+            let carried_reads = !self.net.read_ready.is_empty();
+            let Some(timeout) = self.pace.wait(began, Instant::now(), carried_reads) else {
+                break;
+            };
+            match self.poll.poll(&mut self.events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => break, // the next poll reports it
             }
             if self.events.is_empty() && self.net.read_ready.is_empty() {
-                break;
+                if timeout.is_zero() {
+                    break;
+                }
+                continue; // held until due: now gather, then write
             }
             self.net.now = Instant::now();
             self.read_events(handler);
         }
+        handler.turn_ending(&mut self.net);
+        let loaded = self.net.pending.len() >= GATHER_MIN_PENDING;
+        let writing = Instant::now();
         self.settle(handler);
+        if loaded {
+            self.pace.wrote(writing, Instant::now());
+        }
         self.remove_dead();
     }
 

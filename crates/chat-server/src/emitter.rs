@@ -34,4 +34,29 @@ impl<E> Emitter<E> {
         (self.wake)();
         sent
     }
+
+    /// Hands several events to the reactor, ringing once after the last
+    /// (and whenever the channel is full, so the reactor drains it).
+    /// `false`: the reactor is gone.
+    pub(crate) fn emit_all(&self, events: impl IntoIterator<Item = E>) -> bool {
+        use std::sync::mpsc::TrySendError;
+        let mut unrung = false;
+        for event in events {
+            match self.events.try_send(event) {
+                Ok(()) => unrung = true,
+                Err(TrySendError::Full(event)) => {
+                    (self.wake)(); // let the reactor drain the channel
+                    if self.events.send(event).is_err() {
+                        return false;
+                    }
+                    unrung = true;
+                }
+                Err(TrySendError::Disconnected(_)) => return false,
+            }
+        }
+        if unrung {
+            (self.wake)();
+        }
+        true
+    }
 }

@@ -90,7 +90,7 @@ fn now() -> Now {
 struct NetOutbox<'a> {
     net: &'a mut Net,
     console_on_stdout: bool,
-    cluster: Option<&'a Bridge>,
+    cluster: Option<&'a mut Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
     store: Option<&'a SyncSender<StoreRequest>>,
     linger: Duration,
@@ -130,7 +130,9 @@ impl Outbox for NetOutbox<'_> {
 
     fn cluster(&mut self, request: ClusterRequest) -> bool {
         // Never blocks: a full channel (a slow Redis) drops the request.
-        self.cluster.is_some_and(|bridge| bridge.send(request))
+        self.cluster
+            .as_mut()
+            .is_some_and(|bridge| bridge.send(request))
     }
 
     fn verify_operator(&mut self, check: OperatorCheck) -> bool {
@@ -157,7 +159,7 @@ impl Server {
         let out = NetOutbox {
             net,
             console_on_stdout: self.console_on_stdout,
-            cluster: self.cluster.as_ref(),
+            cluster: self.cluster.as_mut(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
             store: self.store.as_ref().map(|store| &store.requests),
             linger: self.shutdown_linger,
@@ -274,6 +276,12 @@ impl Handler for Server {
         };
         let (hub, mut out) = self.parts(net);
         hub.disconnected(&mut out, ClientId(conn.0), why, now());
+    }
+
+    fn turn_ending(&mut self, _net: &mut Net) {
+        if let Some(bridge) = &mut self.cluster {
+            bridge.hand_over();
+        }
     }
 
     fn woken(&mut self, net: &mut Net) {

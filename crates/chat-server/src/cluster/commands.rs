@@ -25,7 +25,7 @@ use redis::{Connection, RedisError, RedisResult};
 
 use super::wire::WireLine;
 use super::{
-    BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, millis, now_ms, requests, scripts,
+    BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Work, keys, millis, now_ms, requests, scripts,
 };
 use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
@@ -95,7 +95,7 @@ impl CommandThread {
 
     /// Runs until the reactor is gone (the channel closes or an event
     /// cannot be handed over).
-    pub(super) fn run(mut self, requests: Receiver<ClusterRequest>) {
+    pub(super) fn run(mut self, requests: Receiver<Work>) {
         let mut backoff = BACKOFF_MIN;
         let mut reported_down = false;
         loop {
@@ -158,16 +158,16 @@ impl CommandThread {
                 self.next_attempt.saturating_duration_since(Instant::now())
             };
             match requests.recv_timeout(wait) {
-                Ok(ClusterRequest::Publish(line)) => {
+                Ok(Work::Lines(lines)) => {
                     // Take every room line already waiting, in order, and
                     // send them in one round trip; a request of another kind
                     // found behind them runs after them.
-                    let mut batch = vec![line];
+                    let mut batch = lines;
                     let mut behind = None;
                     while batch.len() < PUBLISH_BATCH {
                         match requests.try_recv() {
-                            Ok(ClusterRequest::Publish(line)) => batch.push(line),
-                            Ok(other) => {
+                            Ok(Work::Lines(more)) => batch.extend(more),
+                            Ok(Work::Request(other)) => {
                                 behind = Some(other);
                                 break;
                             }
@@ -183,7 +183,7 @@ impl CommandThread {
                         return;
                     }
                 }
-                Ok(request) => {
+                Ok(Work::Request(request)) => {
                     if !self.handle(request) {
                         return;
                     }
@@ -216,6 +216,7 @@ impl CommandThread {
     /// Runs one request. `false`: the reactor is gone, stop.
     fn handle(&mut self, request: ClusterRequest) -> bool {
         if let ClusterRequest::Publish(line) = request {
+            // Not sent this way (the bridge hands lines over per turn).
             return self.publish(vec![line]);
         }
         if let ClusterRequest::Sync { members } = &request {

@@ -16,7 +16,11 @@
 //!   messages, kicks), reads the bans in force each time it subscribes, and
 //!   turns what it hears into [`ClusterEvent`]s.
 //!
-//! [`Bridge::send`] sorts the hub's requests between the two channels.
+//! [`Bridge::send`] sorts the hub's requests between the two channels. Room
+//! lines are kept until the reactor's turn ends ([`Bridge::hand_over`]) and
+//! go to the command thread as one message: under load a turn gathers many
+//! lines, and each round trip to Redis, each publication and each wake-up
+//! of the other nodes then carries all of them (issue 14).
 //! Events go back through a bounded channel and the reactor's waker. The
 //! threads reconnect with backoff when Redis goes away; meanwhile requests
 //! are answered "unavailable" at once, room lines wait in a bounded queue,
@@ -50,15 +54,16 @@ mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
-use chat_hub::{ClusterEvent, ClusterRequest};
+use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
 use crate::emitter::Wake;
 
-/// Requests waiting for Redis. Past this, the hub's requests are dropped
-/// (and counted) rather than queued: a slow Redis costs no memory.
+/// Requests waiting for Redis, and room lines handed over but not yet
+/// written. Past this, the hub's requests are dropped (and counted) rather
+/// than queued: a slow Redis costs no memory.
 pub const REQUEST_QUEUE: usize = 4096;
 /// Queries (`/who`, `/rooms`, history reads) waiting for Redis. Past this
 /// they are dropped and counted, and the hub answers from what it knows.
@@ -94,30 +99,75 @@ pub struct BridgeConfig {
     pub history_retention: Option<Duration>,
 }
 
+/// What the command thread takes: a request, or the room lines of one
+/// reactor turn, in order.
+enum Work {
+    Request(ClusterRequest),
+    Lines(Vec<RoomLine>),
+}
+
 /// The reactor's ends of the bridge.
 pub struct Bridge {
-    requests: SyncSender<ClusterRequest>,
+    requests: SyncSender<Work>,
     queries: SyncSender<Query>,
+    /// Room lines said this turn, for [`Bridge::hand_over`].
+    lines: Vec<RoomLine>,
     /// Room lines handed to the command thread so far.
     handed: AtomicU64,
+    /// Room lines the command thread has written (or queued while Redis is
+    /// away) so far: `handed - written` are on their way.
+    written: Arc<AtomicU64>,
     pub events: Receiver<ClusterEvent>,
 }
 
 impl Bridge {
-    /// Hands `request` to the thread that runs it: a query to the query
-    /// thread, anything else to the command thread. Never waits: `false`
-    /// if that thread's queue is full (the request is dropped).
-    pub fn send(&self, request: ClusterRequest) -> bool {
+    /// Takes `request` for the thread that runs it: a room line until the
+    /// turn ends, a query to the query thread, anything else to the command
+    /// thread after the lines taken before it. Never waits: `false` if that
+    /// thread's queue is full (the request is dropped).
+    pub fn send(&mut self, request: ClusterRequest) -> bool {
+        if let ClusterRequest::Publish(line) = request {
+            let on_the_way = self.handed.load(Ordering::Relaxed)
+                - self
+                    .written
+                    .load(Ordering::Acquire)
+                    .min(self.handed.load(Ordering::Relaxed));
+            if on_the_way as usize + self.lines.len() >= REQUEST_QUEUE {
+                return false;
+            }
+            self.lines.push(line);
+            return true;
+        }
+        // Whatever was said before a request goes before it.
+        self.hand_over();
         if is_query(&request) {
-            let after = self.handed.load(Ordering::Relaxed);
+            let after = self.handed.load(Ordering::Relaxed) + self.lines.len() as u64;
             return self.queries.try_send(Query { request, after }).is_ok();
         }
-        let line = matches!(request, ClusterRequest::Publish(_));
-        let taken = self.requests.try_send(request).is_ok();
-        if taken && line {
-            self.handed.fetch_add(1, Ordering::Relaxed);
+        self.requests.try_send(Work::Request(request)).is_ok()
+    }
+
+    /// Hands the room lines said this turn to the command thread, as one
+    /// message. If its channel is full they stay for the next turn (and
+    /// [`Bridge::send`] refuses lines past [`REQUEST_QUEUE`]).
+    pub fn hand_over(&mut self) {
+        if self.lines.is_empty() {
+            return;
         }
-        taken
+        let lines = std::mem::take(&mut self.lines);
+        let count = lines.len() as u64;
+        match self.requests.try_send(Work::Lines(lines)) {
+            Ok(()) => {
+                self.handed.fetch_add(count, Ordering::Relaxed);
+            }
+            Err(
+                TrySendError::Full(Work::Lines(lines))
+                | TrySendError::Disconnected(Work::Lines(lines)),
+            ) => {
+                self.lines = lines;
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -161,8 +211,12 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     std::thread::Builder::new()
         .name("cluster-commands".into())
         .spawn(move || commands.run(requests_rx))?;
-    let queries_thread =
-        queries::QueryThread::new(client.clone(), config.clone(), emit.clone(), written);
+    let queries_thread = queries::QueryThread::new(
+        client.clone(),
+        config.clone(),
+        emit.clone(),
+        Arc::clone(&written),
+    );
     std::thread::Builder::new()
         .name("cluster-queries".into())
         .spawn(move || queries_thread.run(queries_rx))?;
@@ -172,7 +226,9 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     Ok(Bridge {
         requests,
         queries,
+        lines: Vec::new(),
         handed: AtomicU64::new(0),
+        written,
         events,
     })
 }

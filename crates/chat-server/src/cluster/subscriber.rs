@@ -69,14 +69,19 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
                         // its own publications.
                         let batch = serde_json::from_str::<Vec<WireLine>>(&payload);
                         let lines = batch.into_iter().flatten();
-                        for line in lines.filter(|line| line.node != config.node) {
-                            let Some(id) = line.stream_id() else { continue };
-                            let Some(line) = line.into_line() else {
-                                continue;
-                            };
-                            if !emit.emit(ClusterEvent::Line { id, line }) {
-                                return Ok(()); // the reactor is gone
-                            }
+                        let events =
+                            lines
+                                .filter(|line| line.node != config.node)
+                                .filter_map(|line| {
+                                    let id = line.stream_id()?;
+                                    Some(ClusterEvent::Line {
+                                        id,
+                                        line: line.into_line()?,
+                                    })
+                                });
+                        // One wake-up for the batch, not one per line.
+                        if !emit.emit_all(events) {
+                            return Ok(()); // the reactor is gone
                         }
                         None
                     }
