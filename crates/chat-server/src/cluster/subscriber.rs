@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use redis::RedisResult;
 
-use super::wire::{WireKick, WireLine, WirePrivate, WireSanction};
+use super::wire::{OwnLines, WireKick, WireLine, WirePrivate, WireSanction};
 use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, CONNECT_TIMEOUT, Emitter, keys, requests};
 use chat_hub::{ClusterEvent, StreamId};
 
@@ -30,6 +30,7 @@ const QUIET: Duration = Duration::from_secs(1);
 /// Runs until the reactor is gone.
 pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
     let node_channel = keys::node(&config.node);
+    let own_lines = OwnLines::new(&config.node);
     let mut backoff = BACKOFF_MIN;
     loop {
         let result = (|| -> RedisResult<()> {
@@ -64,6 +65,7 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
                     continue;
                 };
                 let event = match msg.get_channel_name() {
+                    keys::ROOMS if own_lines.published(&payload) => None,
                     keys::ROOMS => {
                         // A batch of lines, in stream order; a node ignores
                         // its own publications.

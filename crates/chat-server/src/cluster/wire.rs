@@ -102,6 +102,39 @@ fn to_time(ms: i64, offset: i32) -> Option<Now> {
         .single()
 }
 
+/// Recognises, without parsing it, a publication of room lines made by
+/// one node: every line of a publication comes from the one script run of
+/// one node, and each published line begins `{"id":"ID","node":NODE,`
+/// (`scripts::WRITE_LINES` puts the id first; `node` is `WireLine`'s first
+/// field). A node hears its own publications and drops them; this saves
+/// parsing a whole batch to do so.
+pub(super) struct OwnLines {
+    /// `"node":NODE,` as serde writes it.
+    marker: Vec<u8>,
+}
+
+/// Bytes before the first line's `"node"`: `[{"id":"`, the longest stream
+/// id (two 20-digit numbers and a dash) and `",`.
+const NODE_FIELD_WITHIN: usize = 8 + 41 + 2;
+
+impl OwnLines {
+    pub(super) fn new(node: &str) -> OwnLines {
+        let name = serde_json::to_string(node).unwrap_or_default();
+        OwnLines {
+            marker: format!("\"node\":{name},").into_bytes(),
+        }
+    }
+
+    /// Whether `payload` (a publication on the rooms' channel) is this
+    /// node's. `false` when in doubt: the caller then parses it and drops
+    /// this node's lines one by one.
+    pub(super) fn published(&self, payload: &str) -> bool {
+        let head = &payload.as_bytes()[..payload.len().min(NODE_FIELD_WITHIN + self.marker.len())];
+        head.windows(self.marker.len())
+            .any(|w| w == self.marker.as_slice())
+    }
+}
+
 impl WireLine {
     pub(super) fn from_line(line: &RoomLine) -> WireLine {
         let notice = match line.kind {
@@ -230,6 +263,36 @@ impl WireSanction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_recognises_its_own_publications_unparsed() {
+        let line = |node: &str| {
+            let json = serde_json::to_string(&WireLine {
+                id: None,
+                node: node.to_owned(),
+                room: "lobby".to_owned(),
+                nick: "bob".to_owned(),
+                text: "\"node\":\"a\", in the text".to_owned(),
+                action: false,
+                notice: None,
+                ms: 1,
+                offset: 0,
+            })
+            .unwrap_or_default();
+            // As `scripts::WRITE_LINES` publishes it.
+            format!(
+                "[{{\"id\":\"18446744073709551615-18446744073709551615\",{}]",
+                &json[1..]
+            )
+        };
+        let own = OwnLines::new("a");
+        assert!(own.published(&line("a")));
+        assert!(!own.published(&line("ab")));
+        assert!(!own.published(&line("b")));
+        assert!(!OwnLines::new("b").published(&line("a")));
+        assert!(!own.published(""));
+        assert!(!own.published("[]"));
+    }
 
     #[test]
     fn wire_lines_keep_the_original_time_and_offset() {
