@@ -92,6 +92,7 @@
 mod config;
 mod conn;
 mod handler;
+mod hold_timer;
 pub mod http;
 mod ids;
 mod listener;

@@ -9,6 +9,8 @@
 //!    then takes at most about half the loop's time, and each write carries
 //!    what arrived meanwhile: the kernel's cost is per write, per segment
 //!    and per wake-up of the reader, whatever a write carries (bench/notes.md).
+//!    The reactor sleeps in poll through the hold, woken on time by
+//!    `hold_timer.rs` (epoll alone counts whole milliseconds).
 //! 2. *gathers*: once due, goes on reading without sleeping while input
 //!    keeps arriving, for up to [`NetConfig::gather_for`] from the turn's start.
 //!

@@ -11,6 +11,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::conn::State;
+use crate::hold_timer::HoldTimer;
 use crate::listener::{self, Reserve};
 use crate::pace::Pace;
 use crate::timer::TimerKind;
@@ -24,8 +25,10 @@ const SIGNAL_TOKEN: usize = usize::MAX - 1;
 /// Listener `i` has token `LISTENER_TOKEN_TOP - i`.
 const LISTENER_TOKEN_TOP: usize = usize::MAX - 2;
 const MAX_LISTENERS: usize = 1024;
+/// The hold timer's token, just below the listeners'.
+const HOLD_TOKEN: usize = LISTENER_TOKEN_TOP - MAX_LISTENERS;
 /// Largest slab key usable as a connection token.
-pub(crate) const MAX_CONN_KEY: usize = LISTENER_TOKEN_TOP - MAX_LISTENERS;
+pub(crate) const MAX_CONN_KEY: usize = HOLD_TOKEN - 1;
 
 /// Connections with output waiting from which a turn counts as loaded: it
 /// reads what arrives meanwhile (up to `NetConfig::gather_for`) before
@@ -61,6 +64,8 @@ pub struct Reactor {
     signals: Option<Signals>,
     /// When a loaded turn writes.
     pace: Pace,
+    /// Wakes the poll when a hold ends.
+    hold_timer: HoldTimer,
 }
 
 impl Reactor {
@@ -76,6 +81,7 @@ impl Reactor {
         }
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), Token(WAKER_TOKEN))?);
+        let hold_timer = HoldTimer::new(poll.registry(), Token(HOLD_TOKEN))?;
         let scratch = vec![0; config.read_buffer_size.max(1)].into_boxed_slice();
         let pace = Pace::new(&config);
         Ok(Self {
@@ -91,6 +97,7 @@ impl Reactor {
             waker,
             signals: None,
             pace,
+            hold_timer,
         })
     }
 
@@ -221,6 +228,9 @@ impl Reactor {
             let Some(timeout) = self.pace.wait(began, Instant::now(), carried_reads) else {
                 break;
             };
+            if !timeout.is_zero() {
+                self.hold_timer.arm(timeout);
+            }
             match self.poll.poll(&mut self.events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -301,6 +311,7 @@ impl Reactor {
     fn dispatch<H: Handler>(&mut self, handler: &mut H, r: Ready) {
         match r.token {
             WAKER_TOKEN => handler.woken(&mut self.net),
+            HOLD_TOKEN => self.hold_timer.clear(),
             SIGNAL_TOKEN => {
                 if let Some(signals) = &mut self.signals {
                     for signal in signals.pending() {

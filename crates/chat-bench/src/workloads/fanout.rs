@@ -231,11 +231,12 @@ pub fn run(
                     "sustained"
                 };
                 log(&format!(
-                    "fanout R={r} S={s} {:<11} offered {:>6.2}M/s delivered {:>6.2}M/s ({:.4}) p99 {:>8.3} ms  {verdict}",
+                    "fanout R={r} S={s} {:<11} offered {:>6.2}M/s delivered {:>6.2}M/s ({:.4}) p50 {:>7.3} p99 {:>8.3} ms  {verdict}",
                     p.dialect.key(),
                     p.spread(|x| x.offered).median / 1e6,
                     p.spread(|x| x.delivered_rate).median / 1e6,
                     p.spread(|x| x.ratio).median,
+                    p.spread(|x| x.p50_ms).median,
                     p.spread(|x| x.p99_ms).median,
                 ));
                 // A generator-bound point says nothing of the server: go on,

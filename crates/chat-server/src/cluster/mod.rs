@@ -113,7 +113,7 @@ pub struct Bridge {
     /// Room lines said this turn, for [`Bridge::hand_over`].
     lines: Vec<RoomLine>,
     /// Room lines handed to the command thread so far.
-    handed: AtomicU64,
+    handed: u64,
     /// Room lines the command thread has written (or queued while Redis is
     /// away) so far: `handed - written` are on their way.
     written: Arc<AtomicU64>,
@@ -127,11 +127,9 @@ impl Bridge {
     /// thread's queue is full (the request is dropped).
     pub fn send(&mut self, request: ClusterRequest) -> bool {
         if let ClusterRequest::Publish(line) = request {
-            let on_the_way = self.handed.load(Ordering::Relaxed)
-                - self
-                    .written
-                    .load(Ordering::Acquire)
-                    .min(self.handed.load(Ordering::Relaxed));
+            let on_the_way = self
+                .handed
+                .saturating_sub(self.written.load(Ordering::Acquire));
             if on_the_way as usize + self.lines.len() >= REQUEST_QUEUE {
                 return false;
             }
@@ -141,7 +139,7 @@ impl Bridge {
         // Whatever was said before a request goes before it.
         self.hand_over();
         if is_query(&request) {
-            let after = self.handed.load(Ordering::Relaxed) + self.lines.len() as u64;
+            let after = self.handed + self.lines.len() as u64;
             return self.queries.try_send(Query { request, after }).is_ok();
         }
         self.requests.try_send(Work::Request(request)).is_ok()
@@ -157,16 +155,12 @@ impl Bridge {
         let lines = std::mem::take(&mut self.lines);
         let count = lines.len() as u64;
         match self.requests.try_send(Work::Lines(lines)) {
-            Ok(()) => {
-                self.handed.fetch_add(count, Ordering::Relaxed);
+            Ok(()) => self.handed += count,
+            Err(TrySendError::Full(work) | TrySendError::Disconnected(work)) => {
+                if let Work::Lines(lines) = work {
+                    self.lines = lines;
+                }
             }
-            Err(
-                TrySendError::Full(Work::Lines(lines))
-                | TrySendError::Disconnected(Work::Lines(lines)),
-            ) => {
-                self.lines = lines;
-            }
-            Err(_) => {}
         }
     }
 }
@@ -227,7 +221,7 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
         requests,
         queries,
         lines: Vec::new(),
-        handed: AtomicU64::new(0),
+        handed: 0,
         written,
         events,
     })
