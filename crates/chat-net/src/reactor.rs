@@ -31,9 +31,8 @@ const HOLD_TOKEN: usize = LISTENER_TOKEN_TOP - MAX_LISTENERS;
 pub(crate) const MAX_CONN_KEY: usize = HOLD_TOKEN - 1;
 
 /// Connections with output waiting from which a turn counts as loaded: it
-/// reads what arrives meanwhile (up to `NetConfig::gather_for`) before
-/// writing. A line to a room of this many is enough; a few private lines
-/// are not.
+/// holds and gathers before writing (`pace.rs`). A line to a room of this
+/// many is enough; a few private lines are not.
 pub const GATHER_MIN_PENDING: usize = 32;
 
 /// One poll event, copied out of `Events` so the loop can borrow the reactor

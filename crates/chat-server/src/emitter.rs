@@ -30,9 +30,7 @@ impl<E> Emitter<E> {
     /// Hands an event to the reactor (waiting while the channel is full).
     /// `false`: the reactor is gone.
     pub(crate) fn emit(&self, event: E) -> bool {
-        let sent = self.events.send(event).is_ok();
-        (self.wake)();
-        sent
+        self.emit_all(std::iter::once(event))
     }
 
     /// Hands several events to the reactor, ringing once after the last
