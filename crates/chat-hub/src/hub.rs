@@ -335,6 +335,7 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
+        self.store.departed(id);
         let room = self.chat.room_name(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.counters.left(why);

@@ -76,7 +76,10 @@ pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 pub use reasons::{DISCONNECTS, REFUSALS, ReasonCounts};
 pub use stats::HubStats;
-pub use store::{NewLine, StoreEvent, StoreHealth, StoreRequest, StoredLine};
+pub use store::{
+    NewLine, ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreHealth, StoreRead, StoreRequest,
+    StoredLine,
+};
 
 /// The hub's notion of now: local time with its UTC offset.
 pub type Now = DateTime<FixedOffset>;

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use chat_proto::Command;
@@ -32,8 +33,12 @@ pub(crate) const STORE_BUSY: &str =
 /// The most lines `/search` shows.
 const SEARCH_MAX: usize = 20;
 
-/// A client waiting this long for its history gets the memory's instead.
-const HISTORY_WAIT_SECONDS: i64 = 3;
+/// A read not answered within this long is called off: a history comes
+/// from memory instead, a search is answered "busy".
+const READ_WAIT_SECONDS: i64 = 3;
+
+/// What a search that the store cannot answer now is told.
+const SEARCH_BUSY: &str = "search: the history store is busy, try again";
 
 /// Room lines between the arena's allocations: a new line costs a copy of
 /// its nick and text into the arena, not an allocation of its own.
@@ -117,7 +122,8 @@ pub struct StoredLine {
     pub time: Now,
 }
 
-/// What the hub asks of the store.
+/// What the hub asks of the store. Lines and the retention go to the
+/// store's writer, reads to its reader: neither ever waits for the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreRequest {
     /// Keep this line (in the order asked).
@@ -125,53 +131,114 @@ pub enum StoreRequest {
     /// Lines said before `before_ms` (Unix milliseconds) are past
     /// `history_retention`: never read them again, delete them soon.
     Prune { before_ms: i64 },
-    /// The room's last `count` lines, oldest first; answered by
-    /// [`StoreEvent::Lines`] with the same `client` and `token`.
-    Recent {
-        client: ClientId,
-        token: u64,
-        room: Arc<str>,
-        count: usize,
-    },
-    /// The room's last `count` lines holding every one of `words`, oldest
-    /// first; answered by [`StoreEvent::Lines`].
-    Search {
-        client: ClientId,
-        token: u64,
-        room: Arc<str>,
-        words: String,
-        count: usize,
-    },
+    /// Read some of a room's lines; answered by [`StoreEvent::Read`].
+    Read(StoreRead),
+}
+
+impl StoreRequest {
+    /// Whether the store's reader takes it (else its writer does).
+    pub fn is_read(&self) -> bool {
+        matches!(self, StoreRequest::Read(_))
+    }
+}
+
+/// A read of a room's lines, answered by [`StoreEvent::Read`] with the
+/// same `client` and `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRead {
+    pub client: ClientId,
+    pub token: u64,
+    pub room: Arc<str>,
+    /// The last line handed to the store before this read was asked: the
+    /// read waits for its commit, so it sees every line said before it.
+    pub sees_through: u64,
+    /// Set once nobody waits for the answer (the client left, asked again,
+    /// or waited too long): the reader skips the read, or stops it.
+    pub cancel: ReadCancel,
+    pub kind: ReadKind,
+}
+
+/// What a [`StoreRead`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadKind {
+    /// The room's last `count` lines, oldest first.
+    Recent { count: usize },
     /// The room's lines after id `after`, oldest first, at most `count`
-    /// and one more (which says another page follows); answered by
-    /// [`StoreEvent::Lines`].
-    Since {
-        client: ClientId,
-        token: u64,
-        room: Arc<str>,
-        after: u64,
-        count: usize,
-    },
+    /// and one more (which says another page follows).
+    Since { after: u64, count: usize },
+    /// The room's last `count` lines holding every one of `words`, oldest
+    /// first.
+    Search { words: String, count: usize },
+}
+
+/// A read's "never mind": the hub sets it, the store's reader looks at it
+/// before and while it reads. Shared by the two threads without a lock.
+#[derive(Debug, Clone, Default)]
+pub struct ReadCancel(Arc<AtomicBool>);
+
+impl ReadCancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for ReadCancel {
+    /// The same read's flag.
+    fn eq(&self, other: &ReadCancel) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ReadCancel {}
+
+/// How a read ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadAnswer {
+    /// Every line asked for, oldest first.
+    Lines(Vec<StoredLine>),
+    /// A search that used up its budget (time or rows) before it looked
+    /// everywhere: the matches it found, oldest first.
+    Partial(Vec<StoredLine>),
+    /// The store could not read (busy, or failing).
+    Failed,
 }
 
 /// What the store tells the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreEvent {
-    /// The answer to a read; `None`: the store could not read.
-    Lines {
+    /// The answer to a [`StoreRead`].
+    Read {
         client: ClientId,
         token: u64,
-        lines: Option<Vec<StoredLine>>,
+        answer: ReadAnswer,
     },
     /// Every line up to id `through` is committed (`history_sync =
     /// "always"` only).
     Committed { through: u64 },
-    /// Writing failed (`error` says why; `failures` counts them) or works
-    /// again (`error` is `None`).
+    /// Writing failed (`error` says why; `failures` counts the failed
+    /// attempts so far, each reported) or works again (`error` is `None`).
     Health {
         failures: u64,
         error: Option<String>,
     },
+}
+
+/// A client waiting for a read's answer.
+#[derive(Debug)]
+struct Wait {
+    token: u64,
+    /// The second it began to wait.
+    since: i64,
+    /// How many lines it asked for.
+    count: usize,
+    cancel: ReadCancel,
+    /// A search's words (its answer says so, and never stands in with
+    /// other lines).
+    search: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -180,18 +247,27 @@ pub(crate) struct Store {
     on: bool,
     /// The id of the next room line.
     next_id: u64,
+    /// The id of the last line the store took: a read asked now waits for
+    /// it to be committed.
+    handed: u64,
     /// Rooms the file had lines of when the server started.
     stored: HashSet<String>,
     /// Lines each room was said since the server started. A room's ring
     /// holding as many (and the file no older ones) is its whole history:
     /// no need to read the file.
     appended: HashMap<String, usize>,
-    /// Clients waiting for their history: their request's token, the
-    /// second they began to wait, and how many lines they asked for.
-    waiting: HashMap<ClientId, (u64, i64, usize)>,
+    /// Clients waiting for a read: at most one each.
+    waiting: HashMap<ClientId, Wait>,
     next_token: u64,
-    /// Requests the channel toward the store could not take.
+    /// Lines the channel toward the store could not take: they never
+    /// reach the file.
     dropped: u64,
+    /// Of those, the ones not yet logged, and when drops were last logged
+    /// (Unix seconds).
+    dropped_unlogged: u64,
+    dropped_logged_at: Option<i64>,
+    /// Reads the store's reader had no room for (answered "busy").
+    reads_refused: u64,
     /// Failed writes, as the store last reported them.
     failures: u64,
     error: Option<String>,
@@ -212,8 +288,10 @@ pub struct StoreHealth {
     pub writing: bool,
     /// Failed writes so far.
     pub write_failures: u64,
-    /// Requests the channel toward the store could not take.
+    /// Lines the channel toward the store could not take (never written).
     pub dropped: u64,
+    /// Reads refused because the reader's queue was full.
+    pub reads_refused: u64,
     /// Lines said but not yet committed (`history_sync = "always"`).
     pub uncommitted: usize,
 }
@@ -237,6 +315,7 @@ impl Store {
         self.on = true;
         self.always = always;
         self.next_id = next_id.max(1);
+        self.handed = self.next_id - 1;
         self.stored = rooms.into_iter().collect();
     }
 
@@ -279,16 +358,40 @@ impl Store {
         let hold = self.always && self.error.is_none();
         if hold {
             if !out.store(StoreRequest::Append(line.clone())) {
-                self.dropped += 1;
+                self.line_dropped(out, now);
                 return Appended::Refused;
             }
+            self.handed = line_id;
             self.uncommitted.push_back((line, id));
             return Appended::Held;
         }
-        if !out.store(StoreRequest::Append(line)) {
-            self.dropped += 1;
+        if out.store(StoreRequest::Append(line)) {
+            self.handed = line_id;
+        } else {
+            self.line_dropped(out, now);
         }
         Appended::RelayNow
+    }
+
+    /// A line the store could not take: counted, and logged (the first at
+    /// once, then at most once a second with how many).
+    fn line_dropped(&mut self, out: &mut dyn Outbox, now: Now) {
+        self.dropped += 1;
+        self.dropped_unlogged += 1;
+        self.log_drops(out, now.timestamp());
+    }
+
+    fn log_drops(&mut self, out: &mut dyn Outbox, second: i64) {
+        let due = self.dropped_logged_at.is_none_or(|at| second > at);
+        if self.dropped_unlogged == 0 || !due {
+            return;
+        }
+        out.console(&format!(
+            "history store: {} lines not written (the queue toward the file was full; {} so far)",
+            self.dropped_unlogged, self.dropped
+        ));
+        self.dropped_unlogged = 0;
+        self.dropped_logged_at = Some(second);
     }
 
     /// Lines up to `through` are committed: they go out, as they were said.
@@ -321,7 +424,7 @@ impl Store {
         let Some(room) = chat.members().room_of(id) else {
             return;
         };
-        let key = Arc::clone(&chat.members().room(room).key);
+        let key = &chat.members().room(room).key;
         let held = chat.history_len(room);
         let said = self.appended.get(key.as_ref()).copied().unwrap_or(0);
         let whole = !self.stored.contains(key.as_ref()) && said == held;
@@ -331,47 +434,74 @@ impl Store {
         if !self.on || node.is_on() || count == 0 || (!ids && (held >= count || whole)) {
             return node.send_history(chat, config, out, id, count, now);
         }
-        let token = self.wait(chat, out, id);
-        let request = StoreRequest::Recent {
-            client: id,
-            token,
-            room: key,
-            count,
-        };
-        self.ask(chat, config, out, id, request, token, count, now);
+        self.read(chat, config, out, id, ReadKind::Recent { count }, now);
     }
 
-    /// A new wait for `id`, replacing any older one (what that one held
-    /// goes out first); its token.
-    fn wait(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId) -> u64 {
-        self.waiting.remove(&id);
-        chat.release(out, id);
-        self.next_token += 1;
-        self.next_token
-    }
-
-    /// Sends a read; `id` waits for it, its output held. A full channel:
-    /// memory answers.
-    #[allow(clippy::too_many_arguments)] // the request and who waits for it
-    fn ask(
+    /// Asks the store's reader for `kind` of `id`'s room; `id` waits for
+    /// it, its output held. A read already in flight for `id` is called
+    /// off (what it held goes out first). A full queue: a history comes
+    /// from memory, a search is answered "busy".
+    fn read(
         &mut self,
         chat: &mut Chat,
         config: &HubConfig,
         out: &mut dyn Outbox,
         id: ClientId,
-        request: StoreRequest,
-        token: u64,
-        count: usize,
+        kind: ReadKind,
         now: Now,
     ) {
-        if out.store(request) {
-            self.waiting.insert(id, (token, now.timestamp(), count));
+        let Some(room) = chat.members().room_of(id) else {
+            return;
+        };
+        if let Some(old) = self.waiting.remove(&id) {
+            old.cancel.cancel();
+            chat.release(out, id);
+        }
+        self.next_token += 1;
+        let (count, search) = match &kind {
+            ReadKind::Recent { count } | ReadKind::Since { count, .. } => (*count, None),
+            ReadKind::Search { words, count } => (*count, Some(words.clone())),
+        };
+        let wait = Wait {
+            token: self.next_token,
+            since: now.timestamp(),
+            count,
+            cancel: ReadCancel::default(),
+            search,
+        };
+        let request = StoreRead {
+            client: id,
+            token: wait.token,
+            room: Arc::clone(&chat.members().room(room).key),
+            sees_through: self.handed,
+            cancel: wait.cancel.clone(),
+            kind,
+        };
+        if out.store(StoreRequest::Read(request)) {
+            self.waiting.insert(id, wait);
             chat.hold(id);
         } else {
-            self.dropped += 1;
-            let since = config.history_retention.since(now.timestamp());
-            chat.send_local_history(out, id, count, since);
+            self.reads_refused += 1;
+            self.answer_without_store(chat, config, out, id, &wait, now);
         }
+    }
+
+    /// What a client gets when the store cannot answer it: a history from
+    /// memory; for a search, that the store is busy (never other lines).
+    fn answer_without_store(
+        &mut self,
+        chat: &mut Chat,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        wait: &Wait,
+        now: Now,
+    ) {
+        if wait.search.is_some() {
+            return chat.error(out, id, SEARCH_BUSY, now);
+        }
+        let since = config.history_retention.since(now.timestamp());
+        chat.send_local_history(out, id, wait.count, since);
     }
 
     /// `/history [N]`, `/history since ID`, `/search WORDS`, `/cap NAME`.
@@ -396,38 +526,24 @@ impl Store {
                 let Some(count) = chat.history_count(config, out, id, None, now) else {
                     return;
                 };
-                let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
+                if !self.on {
                     return chat.error(out, id, NEEDS_FILE, now);
-                };
-                let room = Arc::clone(&chat.members().room(room).key);
-                let token = self.wait(chat, out, id);
-                let request = StoreRequest::Since {
-                    client: id,
-                    token,
-                    room,
-                    after,
-                    count,
-                };
-                self.ask(chat, config, out, id, request, token, count, now);
+                }
+                self.read(chat, config, out, id, ReadKind::Since { after, count }, now);
             }
             Command::Search(words) => {
                 if chat.is_raw(id) {
                     return chat.error(out, id, "search needs line framing", now);
                 }
-                let Some(room) = chat.members().room_of(id).filter(|_| self.on) else {
+                if !self.on {
                     return chat.error(out, id, NEEDS_FILE, now);
-                };
-                let room = Arc::clone(&chat.members().room(room).key);
-                let token = self.wait(chat, out, id);
+                }
                 let words = words.to_owned();
-                let request = StoreRequest::Search {
-                    client: id,
-                    token,
-                    room,
+                let kind = ReadKind::Search {
                     words,
                     count: SEARCH_MAX,
                 };
-                self.ask(chat, config, out, id, request, token, SEARCH_MAX, now);
+                self.read(chat, config, out, id, kind, now);
             }
             Command::Cap(name) => {
                 let error = if !name.eq_ignore_ascii_case("ids") {
@@ -459,11 +575,11 @@ impl Store {
         now: Now,
     ) {
         match event {
-            StoreEvent::Lines {
+            StoreEvent::Read {
                 client,
                 token,
-                lines,
-            } => self.arrived(chat, config, out, client, token, lines, now),
+                answer,
+            } => self.arrived(chat, config, out, client, token, answer, now),
             StoreEvent::Committed { through } => self.release(chat, config, out, through),
             StoreEvent::Health { failures, error } => {
                 if error.is_some() {
@@ -485,7 +601,15 @@ impl Store {
         }
     }
 
-    /// History waits that lasted too long get the memory's history.
+    /// `id` is gone: its read, if any, is called off.
+    pub(crate) fn departed(&mut self, id: ClientId) {
+        if let Some(wait) = self.waiting.remove(&id) {
+            wait.cancel.cancel();
+        }
+    }
+
+    /// Reads that took too long are called off and answered without the
+    /// store; drops not yet logged are.
     pub(crate) fn tick(
         &mut self,
         chat: &mut Chat,
@@ -494,6 +618,7 @@ impl Store {
         now: Now,
     ) {
         let second = now.timestamp();
+        self.log_drops(out, second);
         let due = self
             .pruned_at
             .is_none_or(|at| second - at >= PRUNE_EVERY_SECONDS);
@@ -501,18 +626,17 @@ impl Store {
             self.pruned_at = Some(second);
             let since = config.history_retention.since(second);
             let before_ms = since.saturating_mul(1000);
-            if !out.store(StoreRequest::Prune { before_ms }) {
-                self.dropped += 1;
-            }
+            // A retention not told now is told at the next prune.
+            let _ = out.store(StoreRequest::Prune { before_ms });
         }
         let overdue: Vec<(ClientId, u64)> = self
             .waiting
             .iter()
-            .filter(|(_, (_, since, _))| second - since >= HISTORY_WAIT_SECONDS)
-            .map(|(&id, &(token, _, _))| (id, token))
+            .filter(|(_, wait)| second - wait.since >= READ_WAIT_SECONDS)
+            .map(|(&id, wait)| (id, wait.token))
             .collect();
         for (id, token) in overdue {
-            self.arrived(chat, config, out, id, token, None, now);
+            self.arrived(chat, config, out, id, token, ReadAnswer::Failed, now);
         }
     }
 
@@ -524,20 +648,45 @@ impl Store {
         out: &mut dyn Outbox,
         id: ClientId,
         token: u64,
-        lines: Option<Vec<StoredLine>>,
+        answer: ReadAnswer,
         now: Now,
     ) {
-        let Some(&(_, _, count)) = self.waiting.get(&id).filter(|&&(t, _, _)| t == token) else {
+        if self.waiting.get(&id).is_none_or(|wait| wait.token != token) {
             return; // an old request
+        }
+        let Some(wait) = self.waiting.remove(&id) else {
+            return;
         };
-        self.waiting.remove(&id);
+        wait.cancel.cancel();
         if !chat.is_holding(id) {
-            // Gone, or its held lines overflowed and went out: late history
-            // would come after newer lines, so it is skipped.
+            // Gone, or its held lines overflowed and went out: a late
+            // answer would come after newer lines, so it is skipped.
             return;
         }
-        match lines {
-            Some(lines) => {
+        let count = wait.count;
+        match (answer, &wait.search) {
+            (ReadAnswer::Failed, _) => {
+                self.answer_without_store(chat, config, out, id, &wait, now);
+            }
+            (ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines), Some(words))
+                if lines.is_empty() =>
+            {
+                let text = format!("search: no matches for {words:?}");
+                chat.info(out, id, &text, now);
+            }
+            (ReadAnswer::Lines(lines), Some(words)) => {
+                let found = lines.len();
+                let text = format!("search: {found} matches for {words:?}, newest last");
+                chat.send_stored_history(out, id, &lines, Some((now, &text)));
+            }
+            (ReadAnswer::Partial(lines), Some(words)) => {
+                let found = lines.len();
+                let text = format!(
+                    "search: {found} matches for {words:?}, newest last (it stopped early: more words narrow it)"
+                );
+                chat.send_stored_history(out, id, &lines, Some((now, &text)));
+            }
+            (ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines), None) => {
                 // The store read one more than asked: another page follows.
                 let page = &lines[..lines.len().min(count)];
                 let more = match page.last() {
@@ -549,10 +698,6 @@ impl Store {
                 let then = (!more.is_empty()).then_some((now, more.as_str()));
                 chat.send_stored_history(out, id, page, then);
             }
-            None => {
-                let since = config.history_retention.since(now.timestamp());
-                chat.send_local_history(out, id, count, since);
-            }
         }
         chat.release(out, id);
     }
@@ -563,6 +708,7 @@ impl Store {
             writing: self.error.is_none(),
             write_failures: self.failures,
             dropped: self.dropped,
+            reads_refused: self.reads_refused,
             uncommitted: self.uncommitted.len(),
         })
     }
@@ -577,8 +723,8 @@ impl Store {
             Some(error) => format!("failing: {error}"),
         };
         Some(format!(
-            "history store: {state} [{} write failures, {} requests dropped (queue toward the store full), next id {}]",
-            self.failures, self.dropped, self.next_id
+            "history store: {state} [{} write failures, {} lines not written (queue toward the store full), {} reads refused (busy), next id {}]",
+            self.failures, self.dropped, self.reads_refused, self.next_id
         ))
     }
 }

@@ -106,8 +106,14 @@ pub fn render(hub: &Hub, net: &NetStats) -> String {
         counter(
             out,
             "chat_history_store_dropped_total",
-            "Lines and reads dropped because the queue toward the history file was full.",
+            "Lines never written to the history file because the queue toward it was full (each logged).",
             store.dropped,
+        );
+        counter(
+            out,
+            "chat_history_store_reads_refused_total",
+            "History reads and searches answered \"busy\" because the reader's queue was full.",
+            store.reads_refused,
         );
         gauge(
             out,

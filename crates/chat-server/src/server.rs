@@ -43,7 +43,7 @@ pub struct Server {
     /// The `/oper` password checker's thread (without it, every `/oper`
     /// is answered "busy").
     pub verifier: Option<Verifier>,
-    /// The history store's thread, unless history is kept in memory only.
+    /// The history store's threads, unless history is kept in memory only.
     pub store: Option<StoreLink>,
     /// The `[metrics]` listener's connections, when it is on.
     pub http: Option<HttpEndpoints>,
@@ -92,7 +92,7 @@ struct NetOutbox<'a> {
     console_on_stdout: bool,
     cluster: Option<&'a mut Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
-    store: Option<&'a SyncSender<StoreRequest>>,
+    store: Option<&'a StoreLink>,
     linger: Duration,
 }
 
@@ -142,9 +142,9 @@ impl Outbox for NetOutbox<'_> {
     }
 
     fn store(&mut self, request: StoreRequest) -> bool {
-        // Never blocks: a full channel (a stuck disk) drops the request.
-        self.store
-            .is_some_and(|requests| requests.try_send(request).is_ok())
+        // Never blocks: a full channel (a stuck disk, a busy reader)
+        // refuses the request, and the hub counts it.
+        self.store.is_some_and(|store| store.send(request))
     }
 
     fn io_totals(&self) -> (u64, u64) {
@@ -161,7 +161,7 @@ impl Server {
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_mut(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
-            store: self.store.as_ref().map(|store| &store.requests),
+            store: self.store.as_ref(),
             linger: self.shutdown_linger,
         };
         (&mut self.hub, out)
@@ -302,7 +302,7 @@ impl Handler for Server {
             hub.cluster_event(&mut out, event, now());
         }
         let events: Vec<_> = match &self.store {
-            Some(store) => store.events.try_iter().take(EVENTS_PER_WAKE).collect(),
+            Some(store) => store.events(EVENTS_PER_WAKE),
             None => Vec::new(),
         };
         for event in events {

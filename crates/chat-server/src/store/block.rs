@@ -62,6 +62,35 @@ pub(super) fn lines<'a>(
 }
 
 fn parse_line(room: &str, line: &str) -> Option<StoredLine> {
+    let parts = split_line(line)?;
+    Some(StoredLine {
+        id: parts.id.parse().ok()?,
+        room: room.to_owned(),
+        nick: parts.nick.to_owned(),
+        text: parts.text.to_owned(),
+        action: parts.action,
+        time: DateTime::parse_from_rfc3339(parts.time).ok()?,
+    })
+}
+
+/// What each line of a block says (its text, without id, stamp or nick),
+/// oldest first: what the search index holds.
+pub(super) fn texts(block: &str) -> impl Iterator<Item = &str> {
+    block
+        .lines()
+        .filter_map(|line| split_line(line).map(|parts| parts.text))
+}
+
+/// A line of a block, cut into its fields, unparsed.
+struct Parts<'a> {
+    id: &'a str,
+    time: &'a str,
+    action: bool,
+    nick: &'a str,
+    text: &'a str,
+}
+
+fn split_line(line: &str) -> Option<Parts<'_>> {
     let (id, rest) = line.strip_prefix('#')?.split_once(' ')?;
     let (time, said) = rest.split_once(' ')?;
     let (action, nick, text) = match said.strip_prefix("* ") {
@@ -74,13 +103,12 @@ fn parse_line(room: &str, line: &str) -> Option<StoredLine> {
             (false, nick, text)
         }
     };
-    Some(StoredLine {
-        id: id.parse().ok()?,
-        room: room.to_owned(),
-        nick: nick.to_owned(),
-        text: text.to_owned(),
+    Some(Parts {
+        id,
+        time,
         action,
-        time: DateTime::parse_from_rfc3339(time).ok()?,
+        nick,
+        text,
     })
 }
 
@@ -143,6 +171,8 @@ mod tests {
         assert!(read[1].action);
         assert_eq!(read[1].text, "waves  twice");
         assert_eq!(lines("lobby", "junk\n#x y\n").count(), 0);
+        let said: Vec<&str> = texts(&block).collect();
+        assert_eq!(said, ["hello <b> #1 x", "waves  twice"]);
     }
 
     #[test]

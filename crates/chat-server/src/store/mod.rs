@@ -2,13 +2,18 @@
 //! so a restart, or a `kill -9`, forgets nothing that was committed.
 //!
 //! The file is opened in `main.rs` before the reactor starts ([`open`]):
-//! a store that cannot be opened stops the start, naming the path. Then a
-//! thread of its own (`thread.rs`) owns the connection. The hub hands it
-//! [`StoreRequest`]s through a bounded channel ([`REQUEST_QUEUE`], never
-//! waited on: a full channel drops and counts); it writes lines in batched
-//! transactions (committed at least every 100 ms) and answers reads with
-//! [`StoreEvent`]s through a bounded channel and the reactor's waker, as
-//! the Redis bridge does. The reactor never waits on the disk.
+//! a store that cannot be opened stops the start, naming the path. Then
+//! two threads, each with a connection of its own, do the work: the
+//! writer (`writer.rs`) writes lines in batched transactions (committed at
+//! least every 100 ms), the reader (`reader.rs`) answers `/history` and
+//! `/search`. Reads and writes share no queue and no thread's time, so no
+//! read, however expensive or many, delays or drops a line. The hub hands
+//! requests through [`StoreLink::send`]: bounded channels that are never
+//! waited on ([`WRITE_QUEUE`] lines: a full one drops the line, and the
+//! hub counts and logs it; [`READ_QUEUE`] reads: a full one is answered
+//! "busy"). Answers come back as [`StoreEvent`]s through bounded channels
+//! and the reactor's waker, as the Redis bridge's do. The reactor never
+//! waits on the disk.
 //!
 //! The schema and every statement are in `schema.rs`.
 //!
@@ -16,23 +21,31 @@
 //! one), so no file is opened.
 
 mod block;
+mod reader;
 mod schema;
-mod thread;
+mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
-use chat_hub::{StoreEvent, StoreRequest};
+use chat_hub::{StoreEvent, StoreRead, StoreRequest};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
 use crate::emitter::Wake;
 
-/// Requests waiting for the store thread. Past this, lines are dropped (and
-/// counted in `/stats`) rather than queued: a stuck disk costs no memory.
-pub const REQUEST_QUEUE: usize = 65_536;
-/// Answers waiting for the reactor; the store thread waits when it is full.
+/// Lines (and retention notices) waiting for the writer. Past this, lines
+/// are dropped (and counted and logged by the hub) rather than queued: a
+/// stuck disk costs no memory.
+pub const WRITE_QUEUE: usize = 65_536;
+/// Reads waiting for the reader. The hub lets each client have one read
+/// in flight; past this, a read is refused ("busy").
+pub const READ_QUEUE: usize = 256;
+/// Answers waiting for the reactor; a thread waits when its channel is
+/// full.
 const EVENT_QUEUE: usize = 1024;
 
 /// `history_store`: where room history is kept.
@@ -61,6 +74,7 @@ pub enum HistorySync {
 /// rooms it holds lines of.
 pub struct Opened {
     conn: Connection,
+    path: PathBuf,
     pub next_id: u64,
     pub rooms: Vec<String>,
 }
@@ -78,6 +92,7 @@ pub fn open(path: &Path) -> Result<Opened, String> {
     let rooms = schema::rooms(&conn).map_err(|e| e.to_string())?;
     Ok(Opened {
         conn,
+        path: path.to_owned(),
         next_id,
         rooms,
     })
@@ -142,43 +157,146 @@ impl ReadPath {
     }
 }
 
-/// The reactor's ends of the store thread.
-pub struct StoreLink {
-    pub requests: SyncSender<StoreRequest>,
-    pub events: Receiver<StoreEvent>,
-    thread: JoinHandle<()>,
+/// What the reactor and the store's two threads share, without a lock.
+struct Shared {
+    /// Every line up to this id is committed.
+    committed: AtomicU64,
+    /// A read waits for lines not yet committed: commit now.
+    commit_wanted: AtomicBool,
+    /// Lines said before this (Unix ms) are past the retention.
+    not_before_ms: AtomicI64,
+    /// The server stops: reads are dropped, the one running is stopped.
+    stopping: AtomicBool,
 }
 
-impl StoreLink {
-    /// Stops taking requests and waits until what waits is written.
-    pub fn close(self) {
-        let StoreLink {
-            requests, thread, ..
-        } = self;
-        drop(requests);
-        // A thread that panicked has nothing left to write.
-        let _ = thread.join();
+impl Shared {
+    /// Every line up to `committed` is in the file already.
+    fn new(committed: u64) -> Shared {
+        Shared {
+            committed: AtomicU64::new(committed),
+            commit_wanted: AtomicBool::new(false),
+            not_before_ms: AtomicI64::new(i64::MIN),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    fn committed(&self, through: u64) {
+        self.committed.store(through, Ordering::Release);
+        self.commit_wanted.store(false, Ordering::Relaxed);
+    }
+
+    fn committed_through(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    fn want_commit(&self) {
+        self.commit_wanted.store(true, Ordering::Relaxed);
+    }
+
+    fn wants_commit(&self) -> bool {
+        self.commit_wanted.load(Ordering::Relaxed)
+    }
+
+    fn set_not_before_ms(&self, before_ms: i64) {
+        self.not_before_ms.store(before_ms, Ordering::Relaxed);
+    }
+
+    fn not_before_ms(&self) -> i64 {
+        self.not_before_ms.load(Ordering::Relaxed)
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 }
 
-/// Starts the store thread on an opened file.
+/// The reactor's ends of the store's threads.
+pub struct StoreLink {
+    writes: SyncSender<StoreRequest>,
+    reads: SyncSender<StoreRead>,
+    /// The writer's reports (commits, health).
+    events: Receiver<StoreEvent>,
+    /// The reader's answers.
+    answers: Receiver<StoreEvent>,
+    shared: Arc<Shared>,
+    /// Rung once by the writer when it has written what waited.
+    written: Receiver<()>,
+}
+
+impl StoreLink {
+    /// Hands a request to the thread that takes it, never waiting;
+    /// `false`: its queue is full.
+    pub fn send(&self, request: StoreRequest) -> bool {
+        match request {
+            StoreRequest::Read(read) => self.reads.try_send(read).is_ok(),
+            other => self.writes.try_send(other).is_ok(),
+        }
+    }
+
+    /// What the threads have said since the last call: at most `max` of
+    /// the writer's reports, then at most `max` answers.
+    pub fn events(&self, max: usize) -> Vec<StoreEvent> {
+        let reports = self.events.try_iter().take(max);
+        reports.chain(self.answers.try_iter().take(max)).collect()
+    }
+
+    /// The server stops: queued reads are dropped and a running one is
+    /// stopped; the writer writes what waits (for at most half a second)
+    /// and this returns once it has, or soon after that time is up.
+    pub fn close(self) {
+        let StoreLink {
+            writes,
+            reads,
+            events,
+            answers,
+            shared,
+            written,
+        } = self;
+        shared.stopping.store(true, Ordering::Relaxed);
+        // Without receivers, a thread waiting to hand an event over stops.
+        drop((reads, events, answers, writes));
+        let grace = writer::FINAL_WRITE + Duration::from_millis(250);
+        if written.recv_timeout(grace).is_err() {
+            crate::log::error("history store: the writer did not finish in time");
+        }
+    }
+}
+
+/// Starts the store's threads on an opened file.
 /// `always` (`history_sync = "always"`): every line is committed as soon
 /// as it arrives, and the hub told.
 pub fn spawn(opened: Opened, always: bool, wake: Wake) -> std::io::Result<StoreLink> {
-    let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let read_conn = Connection::open_with_flags(&opened.path, flags)
+        .map_err(|e| std::io::Error::other(format!("cannot open it to read: {e}")))?;
+    let shared = Arc::new(Shared::new(opened.next_id.saturating_sub(1)));
+    let (writes, writes_rx) = sync_channel(WRITE_QUEUE);
+    let (reads, reads_rx) = sync_channel(READ_QUEUE);
     let (events_tx, events) = sync_channel(EVENT_QUEUE);
-    let emit = Emitter {
-        events: events_tx,
-        wake,
-    };
-    let writer = thread::Writer::new(opened.conn, always, emit);
-    let thread = std::thread::Builder::new()
-        .name("history-store".into())
-        .spawn(move || writer.run(requests_rx))?;
-    Ok(StoreLink {
-        requests,
+    let (answers_tx, answers) = sync_channel(EVENT_QUEUE);
+    let (written_tx, written) = sync_channel(1);
+    let emit = |events| Emitter {
         events,
-        thread,
+        wake: Arc::clone(&wake),
+    };
+    let writer = writer::Writer::new(opened.conn, always, Arc::clone(&shared), emit(events_tx));
+    let reader = reader::Reader::new(read_conn, Arc::clone(&shared), emit(answers_tx));
+    std::thread::Builder::new()
+        .name("history-writer".into())
+        .spawn(move || {
+            writer.run(writes_rx);
+            let _ = written_tx.send(());
+        })?;
+    std::thread::Builder::new()
+        .name("history-reader".into())
+        .spawn(move || reader.run(reads_rx))?;
+    Ok(StoreLink {
+        writes,
+        reads,
+        events,
+        answers,
+        shared,
+        written,
     })
 }
 

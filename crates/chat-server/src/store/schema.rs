@@ -18,8 +18,10 @@ use chat_hub::{NewLine, Now, StoredLine};
 
 use super::block::{self, TimeFormat};
 
-/// This build's schema version (`PRAGMA user_version`).
-pub(super) const VERSION: i64 = 2;
+/// This build's schema version (`PRAGMA user_version`). Version 2 files
+/// (whose search index held stamps and nicks) are brought up to it at
+/// start: their index is dropped and built again.
+pub(super) const VERSION: i64 = 3;
 
 /// The schema, as a user reads it with `.schema` in the `sqlite3` shell.
 pub(super) const SCHEMA: &str = "
@@ -41,12 +43,14 @@ CREATE VIEW IF NOT EXISTS lines (room, line) AS
         FROM split WHERE rest <> ''
     )
     SELECT room, line FROM split WHERE line IS NOT NULL ORDER BY block;
--- /search: a full-text index of the blocks. Indexed in the background, not
--- as each batch is written; a search first indexes whatever is not yet.
-CREATE VIRTUAL TABLE IF NOT EXISTS blocks_text USING fts5 (lines, content = 'blocks', content_rowid = 'last_id');
--- how far blocks_text goes: every block up to this last_id is indexed
-CREATE TABLE IF NOT EXISTS blocks_text_progress (indexed_to INTEGER NOT NULL) STRICT;
-INSERT INTO blocks_text_progress SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM blocks_text_progress);
+-- /search: a full-text index of what the lines of each block say (not
+-- their ids, stamps or nicks), by room; rowid is the block's last_id.
+-- Indexed behind the writes, in quiet moments; a search reads the blocks
+-- not yet indexed directly.
+CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5 (room, text, content = '', contentless_delete = 1);
+-- how far search_text goes: every block up to this last_id is indexed
+CREATE TABLE IF NOT EXISTS search_progress (indexed_to INTEGER NOT NULL) STRICT;
+INSERT INTO search_progress SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM search_progress);
 -- every start of a server on this file
 CREATE TABLE IF NOT EXISTS runs (started_ms INTEGER NOT NULL) STRICT;
 ";
@@ -72,6 +76,12 @@ pub(super) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")?;
     check_version(conn)?;
+    // Version 2 indexed whole lines (stamps and nicks too): a word like
+    // the year matched every block. Its index goes; the new one is built
+    // in the background.
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS blocks_text; DROP TABLE IF EXISTS blocks_text_progress;",
+    )?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
 }
@@ -95,7 +105,7 @@ pub(super) fn start_run(conn: &Connection, now_ms: i64) -> rusqlite::Result<u64>
 /// new file).
 pub(super) fn check_version(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version != 0 && version != VERSION {
+    if version != 0 && version != 2 && version != VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "schema version {version}, and this server reads version {VERSION}"
         )));
@@ -224,34 +234,43 @@ pub(super) fn insert<'a>(
     tx.commit()
 }
 
-/// Adds up to `limit` blocks not yet in the search index to it; how many.
+/// Adds up to `limit` blocks not yet in the search index to it (what
+/// their lines say, by room); how many.
 pub(super) fn index_some(conn: &mut Connection, limit: usize) -> rusqlite::Result<usize> {
     let tx = conn.transaction()?;
-    let indexed_to: i64 =
-        tx.query_row("SELECT indexed_to FROM blocks_text_progress", [], |row| {
-            row.get(0)
-        })?;
+    let indexed_to = indexed_to(&tx)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let upto: Option<i64> = tx.query_row(
-        "SELECT max(last_id) FROM
-             (SELECT last_id FROM blocks WHERE last_id > ?1 ORDER BY last_id LIMIT ?2)",
-        params![indexed_to, limit],
-        |row| row.get(0),
-    )?;
-    let Some(upto) = upto else {
-        return Ok(0);
-    };
-    let added = tx.execute(
-        "INSERT INTO blocks_text (rowid, lines)
-         SELECT last_id, lines FROM blocks WHERE last_id > ?1 AND last_id <= ?2",
-        params![indexed_to, upto],
-    )?;
-    tx.execute(
-        "UPDATE blocks_text_progress SET indexed_to = ?1",
-        params![upto],
-    )?;
+    let (mut added, mut upto) = (0, indexed_to);
+    {
+        let mut select = tx.prepare_cached(
+            "SELECT last_id, room, lines FROM blocks WHERE last_id > ?1 ORDER BY last_id LIMIT ?2",
+        )?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO search_text (rowid, room, text) VALUES (?1, ?2, ?3)")?;
+        let mut blocks = select.query(params![indexed_to, limit])?;
+        let mut text = String::new();
+        while let Some(block) = blocks.next()? {
+            let last_id: i64 = block.get(0)?;
+            let (room, lines) = (block.get_ref(1)?.as_str()?, block.get_ref(2)?.as_str()?);
+            text.clear();
+            for said in block::texts(lines) {
+                text.push_str(said);
+                text.push('\n');
+            }
+            insert.execute(params![last_id, room, text])?;
+            (added, upto) = (added + 1, last_id);
+        }
+    }
+    tx.execute("UPDATE search_progress SET indexed_to = ?1", params![upto])?;
     tx.commit()?;
     Ok(added)
+}
+
+/// Every block up to this `last_id` is in the search index.
+fn indexed_to(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT indexed_to FROM search_progress", [], |row| {
+        row.get(0)
+    })
 }
 
 /// Deletes the blocks whose every line was said before `before_ms` (Unix
@@ -278,11 +297,8 @@ pub(super) fn prune(conn: &mut Connection, before_ms: i64, step: usize) -> rusql
     let Some(last_old) = last_old else {
         return Ok(0);
     };
-    // The index forgets them first: it reads their text from `blocks`.
     tx.execute(
-        "INSERT INTO blocks_text (blocks_text, rowid, lines)
-         SELECT 'delete', last_id, lines FROM blocks
-         WHERE last_id <= ?1 AND last_id <= (SELECT indexed_to FROM blocks_text_progress)",
+        "DELETE FROM search_text WHERE rowid <= ?1",
         params![last_old],
     )?;
     let deleted = tx.execute("DELETE FROM blocks WHERE last_id <= ?1", params![last_old])?;
@@ -343,51 +359,133 @@ pub(super) fn since(
     Ok(lines)
 }
 
+/// The most blocks one search reads: with the time budget the reader
+/// sets (`reader.rs`), what bounds the work of one search.
+pub(super) const SEARCH_BLOCKS_MAX: usize = 2000;
+
+/// What a search found, oldest first; `complete`: it looked everywhere
+/// (else it used up [`SEARCH_BLOCKS_MAX`] or was interrupted).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Found {
+    pub(super) lines: Vec<StoredLine>,
+    pub(super) complete: bool,
+}
+
 /// `room`'s last `count` lines holding every word of `words` (each
-/// searched as a quoted phrase, so no input is FTS5 syntax), oldest first,
-/// none said before `not_before_ms`. Only blocks in the index are searched
-/// (see [`index_some`]).
+/// searched as a quoted phrase of its tokens, so no input is FTS5 syntax),
+/// oldest first, none said before `not_before_ms`. The blocks not yet in
+/// the index are read whole; the index gives the rest, newest first, in
+/// this room only. An interrupted search (the reader's progress handler)
+/// returns what it found by then.
 pub(super) fn search(
     conn: &Connection,
     room: &str,
     words: &str,
     count: usize,
     not_before_ms: i64,
-) -> rusqlite::Result<Vec<StoredLine>> {
+) -> rusqlite::Result<Found> {
     let phrases: Vec<Vec<String>> = words
         .split_whitespace()
         .map(block::tokens)
         .filter(|tokens| !tokens.is_empty())
         .collect();
+    let mut found = Found {
+        lines: Vec::new(),
+        complete: true,
+    };
     if phrases.is_empty() {
-        return Ok(Vec::new());
+        return Ok(found);
     }
-    let query: Vec<String> = phrases
-        .iter()
-        .map(|tokens| format!("\"{}\"", tokens.join(" ")))
-        .collect();
-    // The index finds blocks with every word somewhere; the lines holding
-    // every word are picked from them (the nick and time are in a block's
-    // text too, and must not count).
-    let mut select = conn.prepare_cached(
-        "SELECT lines FROM blocks
-         WHERE last_id IN (SELECT rowid FROM blocks_text WHERE blocks_text MATCH ?1)
-           AND room = ?2 AND last_ms >= ?3 ORDER BY last_id DESC",
-    )?;
-    let mut blocks = select.query(params![query.join(" "), room, not_before_ms])?;
-    let mut lines = Vec::new();
-    while lines.len() < count
-        && let Some(block) = blocks.next()?
-    {
-        let text: String = block.get(0)?;
-        let found = block::lines(room, &text).rev().filter(|line| {
+    let mut budget = SEARCH_BLOCKS_MAX;
+    let interrupted = |found: &mut Found, e: rusqlite::Error| {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            found.complete = false;
+            Ok(())
+        } else {
+            Err(e)
+        }
+    };
+    // Whether a block's text adds lines; `false`: enough, stop.
+    let mut take = |found: &mut Found, text: &str| -> bool {
+        let picked = block::lines(room, text).rev().filter(|line| {
             line.time.timestamp_millis() >= not_before_ms
                 && block::holds_every_word(&line.text, &phrases)
         });
-        lines.extend(found.take(count - lines.len()));
+        let room_left = count - found.lines.len();
+        found.lines.extend(picked.take(room_left));
+        budget -= 1;
+        if budget == 0 && found.lines.len() < count {
+            found.complete = false;
+        }
+        found.lines.len() < count && budget > 0
+    };
+    let indexed_to = match indexed_to(conn) {
+        Ok(id) => id,
+        Err(e) => return interrupted(&mut found, e).map(|()| found),
+    };
+    // Newest first: the blocks not yet indexed are the newest.
+    let mut more = true;
+    {
+        let mut unindexed = conn.prepare_cached(
+            "SELECT lines FROM blocks WHERE room = ?1 AND last_id > ?2 AND last_ms >= ?3
+             ORDER BY last_id DESC",
+        )?;
+        let mut blocks = unindexed.query(params![room, indexed_to, not_before_ms])?;
+        while more {
+            match blocks.next() {
+                Ok(Some(block)) => more = take(&mut found, block.get_ref(0)?.as_str()?),
+                Ok(None) => break,
+                Err(e) => {
+                    interrupted(&mut found, e)?;
+                    more = false;
+                }
+            }
+        }
     }
-    lines.reverse();
-    Ok(lines)
+    if more {
+        let mut query = match block::tokens(room).join(" ") {
+            room if room.is_empty() => String::new(),
+            room => format!("room : \"{room}\" AND "),
+        };
+        let words: Vec<String> = phrases
+            .iter()
+            .map(|tokens| format!("text : \"{}\"", tokens.join(" ")))
+            .collect();
+        query.push_str(&words.join(" AND "));
+        let mut matches = conn.prepare_cached(
+            "SELECT rowid FROM search_text WHERE search_text MATCH ?1 AND rowid <= ?2
+             ORDER BY rowid DESC",
+        )?;
+        let mut block_of = conn
+            .prepare_cached("SELECT lines, last_ms FROM blocks WHERE last_id = ?1 AND room = ?2")?;
+        let mut ids = matches.query(params![query, indexed_to])?;
+        while more {
+            let block = match ids.next() {
+                Ok(Some(id)) => {
+                    let id: i64 = id.get(0)?;
+                    block_of
+                        .query_row(params![id, room], |row| {
+                            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                        })
+                        .optional()
+                }
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            match block {
+                // Older blocks are past the retention too.
+                Ok(Some((_, last_ms))) if last_ms < not_before_ms => break,
+                Ok(Some((text, _))) => more = take(&mut found, &text),
+                Ok(None) => {} // another room's block of the same tokens
+                Err(e) => {
+                    interrupted(&mut found, e)?;
+                    more = false;
+                }
+            }
+        }
+    }
+    found.lines.reverse();
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -453,19 +551,28 @@ mod tests {
             lobby[1..3]
         );
         assert_eq!(max_id(&conn).expect("max"), 6);
-        let unindexed = search(&conn, "lobby", "line", 20, i64::MIN).expect("search");
-        assert!(unindexed.is_empty(), "indexing is a step of its own");
+        let search = |conn: &Connection, words: &str| {
+            let found = search(conn, "lobby", words, 20, i64::MIN).expect("search");
+            assert!(found.complete, "{words:?}");
+            found.lines
+        };
+        // Before the index has them, blocks are read whole.
+        assert_eq!(search(&conn, "line \"6"), lobby[3..]);
         // Five blocks: lines 1 | 2 | 3-4 | 5 | 6.
         assert_eq!(index_some(&mut conn, 4).expect("index"), 4);
+        assert_eq!(search(&conn, "line \"6"), lobby[3..], "half indexed");
         assert_eq!(index_some(&mut conn, 4).expect("index"), 1);
         assert_eq!(index_some(&mut conn, 4).expect("index"), 0);
-        let found = search(&conn, "lobby", "line \"6", 20, i64::MIN).expect("search");
-        assert_eq!(found, lobby[3..]);
-        assert!(
-            search(&conn, "lobby", "AND OR NEAR( *", 20, i64::MIN)
-                .expect("no syntax")
-                .is_empty()
-        );
+        assert_eq!(search(&conn, "line \"6"), lobby[3..]);
+        assert_eq!(search(&conn, "LINE"), lobby);
+        assert!(search(&conn, "AND OR NEAR( *").is_empty(), "no syntax");
+        // Only what lines say is searched: not stamps, nicks or ids.
+        assert!(search(&conn, "alice").is_empty());
+        assert!(search(&conn, "2026").is_empty());
+        // Another room's lines never come back.
+        assert!(search(&conn, "2").is_empty(), "line 2 was said in dev");
+        let dev = super::search(&conn, "dev", "2", 20, i64::MIN).expect("search");
+        assert_eq!(dev.lines, lines[1..2]);
         let mut rooms = super::rooms(&conn).expect("rooms");
         rooms.sort();
         assert_eq!(rooms, ["dev", "lobby", "side"]);
@@ -485,12 +592,16 @@ mod tests {
             lines[2..]
         );
         let found = search(&conn, "lobby", "line", 20, i64::MIN).expect("search");
-        assert_eq!(found, lines[2..]);
+        assert_eq!(found.lines, lines[2..]);
         conn.execute(
-            "INSERT INTO blocks_text (blocks_text) VALUES ('integrity-check')",
+            "INSERT INTO search_text (search_text) VALUES ('integrity-check')",
             [],
         )
-        .expect("the index agrees with the blocks");
+        .expect("the index is sound");
+        let indexed: i64 = conn
+            .query_row("SELECT count(*) FROM search_text", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(indexed, 2, "the pruned block left the index");
         let by_hand: Vec<String> = conn
             .prepare("SELECT line FROM lines WHERE room = 'lobby'")
             .and_then(|mut select| select.query_map([], |row| row.get(0))?.collect())
@@ -503,6 +614,83 @@ mod tests {
         // What is past the retention is not read, pruned or not.
         let young = recent(&conn, "lobby", 100, lines[5].time.timestamp_millis()).expect("read");
         assert_eq!(young, lines[5..]);
+    }
+
+    /// `lines` in blocks of two, each line said in `room`.
+    fn blocks_of(conn: &mut Connection, room: &str, texts: &[&str], blocks: u64) {
+        let lines: Vec<StoredLine> = (1..=blocks * 2)
+            .map(|id| StoredLine {
+                text: texts[(id % 2) as usize].to_owned(),
+                ..line(id, room)
+            })
+            .collect();
+        for batch in lines.chunks(2) {
+            insert(conn, batch.iter().map(Row::from)).expect("insert");
+        }
+    }
+
+    #[test]
+    fn a_search_reads_a_bounded_number_of_blocks() {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database");
+        conn.execute_batch(SCHEMA).expect("the schema");
+        // Every block holds both words, no line holds both.
+        let blocks = SEARCH_BLOCKS_MAX as u64 + 100;
+        blocks_of(&mut conn, "lobby", &["alpha one", "beta two"], blocks);
+        while index_some(&mut conn, 1000).expect("index") > 0 {}
+        let found = search(&conn, "lobby", "alpha beta", 20, i64::MIN).expect("search");
+        assert_eq!(
+            found,
+            Found {
+                lines: Vec::new(),
+                complete: false
+            }
+        );
+        let found = search(&conn, "lobby", "alpha one", 20, i64::MIN).expect("search");
+        assert_eq!((found.lines.len(), found.complete), (20, true));
+    }
+
+    #[test]
+    fn an_interrupted_search_answers_with_what_it_found() {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database");
+        conn.execute_batch(SCHEMA).expect("the schema");
+        blocks_of(&mut conn, "lobby", &["gamma", "delta"], 50);
+        conn.progress_handler(1, Some(|| true));
+        let found = search(&conn, "lobby", "gamma", 20, i64::MIN).expect("interrupted, not failed");
+        assert!(!found.complete);
+        conn.progress_handler(0, None::<fn() -> bool>);
+        let found = search(&conn, "lobby", "gamma", 20, i64::MIN).expect("search");
+        assert_eq!((found.lines.len(), found.complete), (20, true));
+    }
+
+    #[test]
+    fn a_version_2_file_gets_a_new_search_index() {
+        let path = std::env::temp_dir().join(format!("chat-schema-v2-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut conn = Connection::open(&path).expect("a file");
+        // Version 2's index: whole lines, stamps and nicks too.
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE blocks_text USING fts5 (lines);
+             CREATE TABLE blocks_text_progress (indexed_to INTEGER NOT NULL) STRICT;
+             INSERT INTO blocks_text (lines) VALUES ('#1 2026-09-21 <alice> epsilon');
+             PRAGMA user_version = 2;",
+        )
+        .expect("a version 2 index");
+        prepare(&conn).expect("version 2 is brought up");
+        blocks_of(&mut conn, "lobby", &["epsilon", "zeta"], 3);
+        assert_eq!(index_some(&mut conn, 10).expect("index"), 3);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .expect("version");
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'blocks_text%'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("schema");
+        drop(conn);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!((version, old), (VERSION, 0));
     }
 
     proptest! {
