@@ -1,10 +1,50 @@
 //! What an outside review of the web listener found, each proved closed
 //! over the real binary: a WebSocket message that carried several commands
-//! (one message is one line, whatever it holds).
+//! (one message is one line, whatever it holds), and refusals without the
+//! security headers every other answer carries.
 
-use chat_tests::{Client, ServerProcess, Stream};
+use std::net::SocketAddr;
+
+use chat_tests::{Client, HttpReply, ServerProcess, Stream, http_request};
 
 use crate::web::{LISTEN, ws_client, ws_script};
+
+/// The headers every answer of a web listener carries, lower case.
+const SECURITY_HEADERS: [&str; 5] = [
+    "content-security-policy: default-src 'none'; script-src 'self'",
+    "x-frame-options: deny",
+    "x-content-type-options: nosniff",
+    "referrer-policy: no-referrer",
+    "cross-origin-opener-policy: same-origin",
+];
+
+/// An upgrade request to `/ws` on `addr`, with `extra` header lines
+/// (each ending in CRLF) and `Sec-WebSocket-Version: version`.
+fn upgrade(addr: SocketAddr, version: u8, extra: &str) -> String {
+    format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\
+         {extra}\r\n"
+    )
+}
+
+/// `reply` as a snapshot shows it: the head's lines but the security
+/// headers (asserted instead, the same on every answer), then the body.
+fn shown(reply: &HttpReply) -> String {
+    let head: Vec<&str> = reply
+        .head
+        .split("\r\n")
+        .filter(|line| {
+            let line = line.to_ascii_lowercase();
+            !SECURITY_HEADERS.iter().any(|header| {
+                header
+                    .split_once(':')
+                    .is_some_and(|(name, _)| line.starts_with(&format!("{name}:")))
+            })
+        })
+        .collect();
+    format!("{}\n\n{}", head.join("\n"), reply.body)
+}
 
 #[test]
 fn web_a_message_with_line_breaks_is_one_line_and_runs_no_command() {
@@ -34,7 +74,9 @@ fn web_a_message_with_line_breaks_is_one_line_and_runs_no_command() {
     web.expect_stdout("-!- members of lobby (2): guest1 guest2");
     let heard = web.lines(Stream::Stdout);
     assert!(
-        !heard.iter().any(|line| line.contains("injected") && !line.contains("line one")),
+        !heard
+            .iter()
+            .any(|line| line.contains("injected") && !line.contains("line one")),
         "the web client saw the injected command run: {heard:?}"
     );
     assert!(
@@ -42,4 +84,59 @@ fn web_a_message_with_line_breaks_is_one_line_and_runs_no_command() {
         "a nick changed: {:?}",
         tcp.history()
     );
+}
+
+#[test]
+fn web_every_refusal_carries_the_security_headers() {
+    let server = ServerProcess::start(&LISTEN);
+    let addr = server.web_addr();
+    let mut huge = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX: ");
+    huge.push_str(&"a".repeat(9000));
+    huge.push_str("\r\n\r\n");
+    let cases = [
+        ("garbage", "hello there\r\n\r\n".to_owned(), 400),
+        (
+            "GET /ws without an upgrade",
+            format!("GET /ws HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+            400,
+        ),
+        (
+            "a foreign Origin",
+            upgrade(addr, 13, "Origin: http://evil.example\r\n"),
+            403,
+        ),
+        (
+            "no such page",
+            format!("GET /nothing HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+            404,
+        ),
+        (
+            "POST",
+            format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"),
+            405,
+        ),
+        ("WebSocket version 8", upgrade(addr, 8, ""), 426),
+        ("a head over 8 KiB", huge, 431),
+        ("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n".to_owned(), 505),
+    ];
+    let mut snapshot = String::new();
+    for (what, request, status) in cases {
+        let reply = http_request(addr, &request);
+        assert_eq!(reply.status, status, "{what}: {}", reply.head);
+        let head = reply.head.to_ascii_lowercase();
+        for header in SECURITY_HEADERS {
+            assert!(
+                head.contains(header),
+                "{what}: no {header:?} in\n{}",
+                reply.head
+            );
+        }
+        snapshot.push_str(&format!("# {what}\n{}\n", shown(&reply)));
+    }
+    // The 426 says which version to use.
+    assert!(
+        snapshot.contains("\nSec-WebSocket-Version: 13\n"),
+        "{snapshot}"
+    );
+    insta::assert_snapshot!("refusals", snapshot);
 }

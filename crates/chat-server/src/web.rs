@@ -179,7 +179,11 @@ impl WebListeners {
         let key = match http::websocket_key(&request) {
             Ok(key) => key,
             Err(Status::UPGRADE_REQUIRED) => {
-                respond(net, conn, http::websocket_version_required());
+                respond(
+                    net,
+                    conn,
+                    http::websocket_version_required(&SECURITY_HEADERS),
+                );
                 return None;
             }
             Err(status) => {
