@@ -215,11 +215,13 @@ fn web_a_client_that_never_reads_is_cut_off_at_max_queue_bytes() {
         .connect(&server.web_addr().into())
         .unwrap_or_else(|e| panic!("connect: {e}"));
     let mut sleeper: TcpStream = socket.into();
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.web_addr()
+    );
     sleeper
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
+        .write_all(upgrade.as_bytes())
         .unwrap_or_else(|e| panic!("write: {e}"));
     std::thread::sleep(Duration::from_millis(200));
     let burst = format!("{}\n", "x".repeat(1000)).repeat(100);

@@ -1,9 +1,11 @@
 //! What an outside review of the web listener found, each proved closed
 //! over the real binary: a WebSocket message that carried several commands
-//! (one message is one line, whatever it holds), and refusals without the
-//! security headers every other answer carries.
+//! (one message is one line, whatever it holds), refusals without the
+//! security headers every other answer carries, and a DNS-rebinding page
+//! (`Host: evil.example` with a matching `Origin`) let in on loopback.
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 
 use chat_tests::{Client, HttpReply, ServerProcess, Stream, http_request};
 
@@ -18,11 +20,11 @@ const SECURITY_HEADERS: [&str; 5] = [
     "cross-origin-opener-policy: same-origin",
 ];
 
-/// An upgrade request to `/ws` on `addr`, with `extra` header lines
+/// An upgrade request to `/ws` for `host`, with `extra` header lines
 /// (each ending in CRLF) and `Sec-WebSocket-Version: version`.
-fn upgrade(addr: SocketAddr, version: u8, extra: &str) -> String {
+fn upgrade(host: &str, version: u8, extra: &str) -> String {
     format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\
          {extra}\r\n"
     )
@@ -102,7 +104,7 @@ fn web_every_refusal_carries_the_security_headers() {
         ),
         (
             "a foreign Origin",
-            upgrade(addr, 13, "Origin: http://evil.example\r\n"),
+            upgrade(&addr.to_string(), 13, "Origin: http://evil.example\r\n"),
             403,
         ),
         (
@@ -115,9 +117,27 @@ fn web_every_refusal_carries_the_security_headers() {
             format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"),
             405,
         ),
-        ("WebSocket version 8", upgrade(addr, 8, ""), 426),
+        (
+            "WebSocket version 8",
+            upgrade(&addr.to_string(), 8, ""),
+            426,
+        ),
         ("a head over 8 KiB", huge, 431),
         ("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n".to_owned(), 505),
+        ("no Host", "GET / HTTP/1.1\r\n\r\n".to_owned(), 400),
+        (
+            "two Hosts",
+            format!("GET / HTTP/1.1\r\nHost: {addr}\r\nHost: {addr}\r\n\r\n"),
+            400,
+        ),
+        (
+            "a name the server does not answer to",
+            format!(
+                "GET / HTTP/1.1\r\nHost: evil.example:{}\r\n\r\n",
+                addr.port()
+            ),
+            421,
+        ),
     ];
     let mut snapshot = String::new();
     for (what, request, status) in cases {
@@ -139,4 +159,91 @@ fn web_every_refusal_carries_the_security_headers() {
         "{snapshot}"
     );
     insta::assert_snapshot!("refusals", snapshot);
+}
+
+/// The status of the answer to `request` sent to `addr`, read up to the end
+/// of its head (a 101 leaves the connection open), and the head.
+fn status_of(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(chat_tests::TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("send {request:?}: {e}"));
+    let (mut head, mut byte) = (Vec::new(), [0u8]);
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!(
+                "no whole answer to {request:?}: {:?}",
+                String::from_utf8_lossy(&head)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head)
+}
+
+/// The statuses of `GET /` and of an upgrade to `/ws` with `Host: host`
+/// and the page's own `Origin` (`http://host`).
+fn page_and_upgrade(addr: SocketAddr, host: &str) -> (u16, u16) {
+    let page = status_of(addr, &format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+    let origin = format!("Origin: http://{host}\r\n");
+    let upgraded = status_of(addr, &upgrade(host, 13, &origin));
+    (page.0, upgraded.0)
+}
+
+#[test]
+fn web_a_rebinding_host_is_refused_and_the_listeners_own_names_are_answered() {
+    let server = ServerProcess::start(&LISTEN);
+    let addr = server.web_addr();
+    let port = addr.port();
+    // A page on evil.example whose name now points at 127.0.0.1: Host and
+    // Origin match each other, and neither the page nor /ws is served.
+    for evil in [format!("evil.example:{port}"), "EVIL.example.".to_owned()] {
+        assert_eq!(page_and_upgrade(addr, &evil), (421, 421), "Host: {evil}");
+    }
+    let (_, head) = status_of(
+        addr,
+        &upgrade(
+            &format!("evil.example:{port}"),
+            13,
+            &format!("Origin: http://evil.example:{port}\r\n"),
+        ),
+    );
+    let head = head.to_ascii_lowercase();
+    for header in SECURITY_HEADERS {
+        assert!(head.contains(header), "no {header:?} in\n{head}");
+    }
+    // The listener's own address and localhost, with a port or without.
+    for own in [
+        format!("127.0.0.1:{port}"),
+        "127.0.0.1".to_owned(),
+        format!("localhost:{port}"),
+        "LocalHost".to_owned(),
+        format!("chat.localhost:{port}"),
+    ] {
+        assert_eq!(page_and_upgrade(addr, &own), (200, 101), "Host: {own}");
+    }
+    // A name the operator lists (a LAN user typing the machine's name).
+    let server = ServerProcess::builder()
+        .config("web_hosts = [\"mybox.lan\"]\n")
+        .args(&LISTEN)
+        .start();
+    let addr = server.web_addr();
+    let port = addr.port();
+    assert_eq!(
+        page_and_upgrade(addr, &format!("mybox.lan:{port}")),
+        (200, 101)
+    );
+    assert_eq!(
+        page_and_upgrade(addr, &format!("evil.example:{port}")),
+        (421, 421)
+    );
 }

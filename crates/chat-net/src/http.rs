@@ -33,6 +33,7 @@ impl Status {
     pub const FORBIDDEN: Status = Status(403, "Forbidden");
     pub const NOT_FOUND: Status = Status(404, "Not Found");
     pub const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
+    pub const MISDIRECTED_REQUEST: Status = Status(421, "Misdirected Request");
     pub const UPGRADE_REQUIRED: Status = Status(426, "Upgrade Required");
     pub const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");

@@ -12,7 +12,10 @@
 //!
 //! The page is embedded at build time and loads nothing from elsewhere;
 //! every answer carries a Content-Security-Policy that allows script and
-//! style from this origin only (none inline) and no framing.
+//! style from this origin only (none inline) and no framing. A request must
+//! name one host in `Host`, and while `web_origins` is empty only one this
+//! listener answers to (`hosts.rs`: addresses, localhost, `web_hosts`), so
+//! a DNS-rebinding page on another site gets neither the page nor `/ws`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -21,6 +24,10 @@ use std::time::{Duration, Instant};
 use chat_hub::IpNet;
 use chat_net::http::{self, Head, HeadReader, Request, Status};
 use chat_net::{ConnId, ListenerId, Net};
+
+mod hosts;
+
+pub use hosts::check_host_name;
 
 /// The page, its script and its style, as files in `crates/chat-server/web/`.
 const PAGE: &str = include_str!("../web/index.html");
@@ -74,6 +81,15 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     }
 }
 
+/// One web listener: the reactor's id for it, the address it is bound to,
+/// and whether it is TLS (https and wss).
+#[derive(Debug, Clone, Copy)]
+pub struct WebListener {
+    pub id: ListenerId,
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
 /// What became of a closed connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closed {
@@ -86,10 +102,11 @@ pub enum Closed {
 /// Every web listener's connections.
 #[derive(Debug)]
 pub struct WebListeners {
-    /// The web listeners, and whether each is TLS (https and wss).
-    listeners: Vec<(ListenerId, bool)>,
+    listeners: Vec<WebListener>,
     /// `web_origins`, lower case.
     origins: Vec<String>,
+    /// `web_hosts`, lower case.
+    hosts: Vec<String>,
     trusted_proxies: Vec<IpNet>,
     /// `max_line_bytes`: the longest message taken.
     max_message: usize,
@@ -105,19 +122,22 @@ struct Pending {
     reader: HeadReader,
     since: Instant,
     peer: SocketAddr,
-    tls: bool,
+    listener: WebListener,
 }
 
 impl WebListeners {
     pub fn new(
-        listeners: Vec<(ListenerId, bool)>,
+        listeners: Vec<WebListener>,
         origins: &[String],
+        hosts: &[String],
         trusted_proxies: Vec<IpNet>,
         max_message: usize,
     ) -> WebListeners {
+        let lower = |list: &[String]| list.iter().map(|o| o.to_ascii_lowercase()).collect();
         WebListeners {
             listeners,
-            origins: origins.iter().map(|o| o.to_ascii_lowercase()).collect(),
+            origins: lower(origins),
+            hosts: lower(hosts),
             trusted_proxies,
             max_message,
             pending: HashMap::new(),
@@ -128,7 +148,7 @@ impl WebListeners {
 
     /// Whether `listener` is a web listener (its connections come here).
     pub fn serves(&self, listener: ListenerId) -> bool {
-        self.listeners.iter().any(|&(id, _)| id == listener)
+        self.listeners.iter().any(|web| web.id == listener)
     }
 
     /// A connection on a web listener came in.
@@ -139,18 +159,17 @@ impl WebListeners {
         peer: SocketAddr,
         listener: ListenerId,
     ) {
+        let Some(&listener) = self.listeners.iter().find(|web| web.id == listener) else {
+            return net.close(conn);
+        };
         if self.pending.len() >= MAX_PENDING {
             return net.close(conn);
         }
-        let tls = self
-            .listeners
-            .iter()
-            .any(|&(id, tls)| id == listener && tls);
         let pending = Pending {
             reader: HeadReader::new(),
             since: net.now(),
             peer,
-            tls,
+            listener,
         };
         self.pending.insert(conn, pending);
     }
@@ -172,6 +191,12 @@ impl WebListeners {
                 return None;
             }
         };
+        let (listener, peer) = (pending.listener, pending.peer);
+        let early = pending.reader.take_rest();
+        if let Some(refused) = self.host_refusal(&request, listener.addr.ip()) {
+            respond(net, conn, refused);
+            return None;
+        }
         if request.path() != "/ws" {
             respond(net, conn, page(&request));
             return None;
@@ -191,8 +216,7 @@ impl WebListeners {
                 return None;
             }
         };
-        let (tls, peer, early) = (pending.tls, pending.peer, pending.reader.take_rest());
-        if !self.origin_allowed(&request, tls) {
+        if !self.origin_allowed(&request, listener.tls) {
             respond(net, conn, refusal(Status::FORBIDDEN));
             return None;
         }
@@ -202,6 +226,35 @@ impl WebListeners {
         net.accept_websocket(conn, response, self.max_message, &early);
         self.sockets.insert(conn);
         Some(client)
+    }
+
+    /// The answer to a request whose `Host` is refused, if it is: there must
+    /// be one, naming a host, and while `web_origins` is empty it must be
+    /// one a listener on `listener` answers to ([`hosts::allowed`]). With
+    /// `web_origins` set, those origins alone open the WebSocket, whatever
+    /// `Host` a proxy in front sends.
+    fn host_refusal(&self, request: &Request, listener: IpAddr) -> Option<chat_net::Bytes> {
+        let mut values = request
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"));
+        let host = match (values.next(), values.next()) {
+            (Some((_, value)), None) => hosts::parse(value),
+            _ => None,
+        };
+        let Some(host) = host else {
+            return Some(refusal_saying(
+                Status::BAD_REQUEST,
+                "a request needs one Host header naming a host",
+            ));
+        };
+        if self.origins.is_empty() && !hosts::allowed(&host, &self.hosts, listener) {
+            return Some(refusal_saying(
+                Status::MISDIRECTED_REQUEST,
+                "this server does not answer to that name (its operator may list it in web_hosts)",
+            ));
+        }
+        None
     }
 
     /// The upgrade's `Origin` (a browser always sends one) is in
@@ -284,7 +337,15 @@ fn respond(net: &mut Net, conn: ConnId, response: chat_net::Bytes) {
 }
 
 fn refusal(status: Status) -> chat_net::Bytes {
-    let body = format!("{} {}\n", status.0, status.1);
+    refusal_saying(status, "")
+}
+
+/// A refusal whose body says `why` after the status (nothing if empty).
+fn refusal_saying(status: Status, why: &str) -> chat_net::Bytes {
+    let body = match why {
+        "" => format!("{} {}\n", status.0, status.1),
+        why => format!("{} {}: {why}\n", status.0, status.1),
+    };
     http::response_with_headers(
         status,
         "text/plain; charset=utf-8",
@@ -333,7 +394,7 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
             .collect();
-        WebListeners::new(Vec::new(), &origins, proxies, 100)
+        WebListeners::new(Vec::new(), &origins, &[], proxies, 100)
     }
 
     #[test]
