@@ -1,11 +1,13 @@
 //! What an outside review of the web listener found, each proved closed
 //! over the real binary: a WebSocket message that carried several commands
 //! (one message is one line, whatever it holds), refusals without the
-//! security headers every other answer carries, and a DNS-rebinding page
-//! (`Host: evil.example` with a matching `Origin`) let in on loopback.
+//! security headers every other answer carries, a DNS-rebinding page
+//! (`Host: evil.example` with a matching `Origin`) let in on loopback, and
+//! one address whose silent sockets kept everyone else from the page.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::time::Duration;
 
 use chat_tests::{Client, HttpReply, ServerProcess, Stream, http_request};
 
@@ -245,5 +247,141 @@ fn web_a_rebinding_host_is_refused_and_the_listeners_own_names_are_answered() {
     assert_eq!(
         page_and_upgrade(addr, &format!("evil.example:{port}")),
         (421, 421)
+    );
+}
+
+/// `count` connections to `addr` from the local address `from` that never
+/// send a byte.
+fn silent_sockets(addr: SocketAddr, from: &str, count: usize) -> Vec<TcpStream> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let from: IpAddr = from.parse().unwrap_or_else(|e| panic!("{from}: {e}"));
+    (0..count)
+        .map(|n| {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+                .and_then(|socket| {
+                    socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
+                    socket.connect_timeout(&addr.into(), chat_tests::TIMEOUT)?;
+                    Ok(socket)
+                })
+                .unwrap_or_else(|e| panic!("silent socket {n} from {from} to {addr}: {e}"));
+            socket.into()
+        })
+        .collect()
+}
+
+/// Whether the server has closed `stream` (EOF or a reset), answering it
+/// first or not; `false` while it is open and silent.
+fn server_closed(stream: &mut TcpStream) -> bool {
+    stream
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// `GET /` from 127.0.0.1: the whole answer, or why there is none.
+fn load_page(addr: SocketAddr) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(&addr, chat_tests::TIMEOUT)
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(chat_tests::TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Loads the page `times` times from 127.0.0.1; returns how many did not
+/// get the page, with the first failure.
+fn failed_page_loads(addr: SocketAddr, times: usize) -> (usize, Option<String>) {
+    let (mut failed, mut first) = (0, None);
+    for _ in 0..times {
+        match load_page(addr) {
+            Ok(page) if page.starts_with("HTTP/1.1 200 OK\r\n") && page.contains("</html>") => {}
+            Ok(other) => {
+                failed += 1;
+                first.get_or_insert(format!("{other:.200}"));
+            }
+            Err(why) => {
+                failed += 1;
+                first.get_or_insert(why);
+            }
+        }
+    }
+    (failed, first)
+}
+
+#[test]
+fn web_one_address_holding_300_silent_sockets_keeps_no_one_else_from_the_page() {
+    // Loopback is exempt from per-address limits by default; not here, so
+    // 127.0.0.2 is one address like any other.
+    let server = ServerProcess::start_with_config("exempt = []\n", &LISTEN);
+    let addr = server.web_addr();
+    let mut held = silent_sockets(addr, "127.0.0.2", 300);
+    // Past max_clients_per_ip (20) waiting, each is told why and closed.
+    let mut last = held.pop().unwrap_or_else(|| panic!("no sockets"));
+    last.set_read_timeout(Some(chat_tests::TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    let _ = last.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+            && answer.ends_with(
+                "too many connections from your address are waiting to send a request\n"
+            ),
+        "the 300th silent socket: {answer:?}\n{}",
+        server.report()
+    );
+    // The first twenty still wait (they have 10 s to send a request).
+    let open = held
+        .iter_mut()
+        .map(server_closed)
+        .filter(|&closed| !closed)
+        .count();
+    assert_eq!(open, 20, "{}", server.report());
+    let (failed, first) = failed_page_loads(addr, 30);
+    assert_eq!(
+        failed,
+        0,
+        "page loads from 127.0.0.1 failed: {first:?}\n{}",
+        server.report()
+    );
+}
+
+#[test]
+fn web_when_every_place_is_taken_the_connection_waiting_longest_makes_room() {
+    // Loopback is exempt (the default): 127.0.0.2 is not limited per
+    // address, so its 300 silent sockets fill all 256 places.
+    let server = ServerProcess::start(&LISTEN);
+    let addr = server.web_addr();
+    let mut held = silent_sockets(addr, "127.0.0.2", 300);
+    let (failed, first) = failed_page_loads(addr, 30);
+    assert_eq!(
+        failed,
+        0,
+        "page loads from 127.0.0.1 failed: {first:?}\n{}",
+        server.report()
+    );
+    // The oldest were closed, and only they: the closed ones come first.
+    std::thread::sleep(Duration::from_millis(200));
+    let closed: Vec<bool> = held.iter_mut().map(server_closed).collect();
+    let dropped = closed.iter().take_while(|&&closed| closed).count();
+    assert!(
+        dropped >= 300 - 256 && closed[dropped..].iter().all(|&closed| !closed),
+        "the {dropped} oldest were closed, then {} newer ones too\n{}",
+        closed[dropped..].iter().filter(|&&c| c).count(),
+        server.report()
     );
 }
