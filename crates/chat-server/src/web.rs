@@ -167,6 +167,9 @@ impl WebListeners {
         limits: &HubConfig,
     ) {
         let Some(&listener) = self.listeners.iter().find(|web| web.id == listener) else {
+            // Not one of ours (the server asks `serves` first): the hub never
+            // hears of it either way.
+            self.closing.insert(conn);
             return net.close(conn);
         };
         let ip = peer.ip();

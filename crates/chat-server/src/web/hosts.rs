@@ -44,9 +44,12 @@ pub(super) fn parse(value: &[u8]) -> Option<Host> {
         } else {
             port.strip_prefix(':')?
         };
-        return (is_port(port))
-            .then(|| address.parse::<Ipv6Addr>().ok())
-            .flatten()
+        if !is_port(port) {
+            return None;
+        }
+        return address
+            .parse::<Ipv6Addr>()
+            .ok()
             .map(|ip| Host::Address(IpAddr::V6(ip)));
     }
     let (host, port) = value.split_once(':').unwrap_or((value, ""));
