@@ -31,3 +31,4 @@ mod systemd;
 mod tui;
 mod web;
 mod web_browser;
+mod web_security;

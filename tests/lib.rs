@@ -8,7 +8,7 @@
 //!   port and knows the addresses it listens on ([`ServerBuilder`] for a
 //!   config file, more listeners or a lower descriptor limit).
 //! - [`Client`] is a line client over a `TcpStream`, with deadlines;
-//!   [`http_get`] asks the `[metrics]` listener.
+//!   [`http_get`] asks the `[metrics]` listener or a web listener.
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
 //! - [`NetLab`] is a network namespace joined by veth links to cut and
 //!   shape, for faults over a real network path.

@@ -15,12 +15,12 @@ use std::time::Duration;
 use chat_tests::{Client, Proc, ServerProcess, http_get, missing, require_tool};
 
 /// `--listen` for a line listener and a web listener, both on free ports.
-const LISTEN: [&str; 4] = ["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0,web"];
+pub(crate) const LISTEN: [&str; 4] = ["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0,web"];
 
 /// The WebSocket client script, or `None` (skipped, or failed under
 /// `CHAT_TESTS_REQUIRE=1`) when python3 or its `websockets` package is
 /// missing (`.ci/run` installs both).
-fn ws_script() -> Option<PathBuf> {
+pub(crate) fn ws_script() -> Option<PathBuf> {
     let python = require_tool("python3")?;
     let found = Command::new(&python)
         .args(["-c", "import websockets"])
@@ -38,7 +38,7 @@ fn ws_script() -> Option<PathBuf> {
 
 /// A WebSocket client, connected to `addr`'s `/ws` with `origin` (empty:
 /// none); it has said `open`, or `refused STATUS`.
-fn ws_client(script: &PathBuf, addr: SocketAddr, origin: &str) -> Proc {
+pub(crate) fn ws_client(script: &PathBuf, addr: SocketAddr, origin: &str) -> Proc {
     let mut cmd = Command::new("python3");
     cmd.arg("-u").arg(script);
     let mut proc = Proc::spawn(cmd);
@@ -47,7 +47,7 @@ fn ws_client(script: &PathBuf, addr: SocketAddr, origin: &str) -> Proc {
 }
 
 /// The page's own origin on `addr`.
-fn own(addr: SocketAddr) -> String {
+pub(crate) fn own(addr: SocketAddr) -> String {
     format!("http://{addr}")
 }
 
@@ -215,11 +215,13 @@ fn web_a_client_that_never_reads_is_cut_off_at_max_queue_bytes() {
         .connect(&server.web_addr().into())
         .unwrap_or_else(|e| panic!("connect: {e}"));
     let mut sleeper: TcpStream = socket.into();
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.web_addr()
+    );
     sleeper
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
+        .write_all(upgrade.as_bytes())
         .unwrap_or_else(|e| panic!("write: {e}"));
     std::thread::sleep(Duration::from_millis(200));
     let burst = format!("{}\n", "x".repeat(1000)).repeat(100);

@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 client for the server's `[metrics]` endpoints: one
-//! request per connection, the whole answer read until the server closes.
+//! A minimal HTTP/1.1 client for the server's `[metrics]` endpoints and web
+//! listeners: one request per connection, the whole answer read until the
+//! server closes.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,10 +15,13 @@ pub struct HttpReply {
     pub body: String,
 }
 
-/// `GET path` on `addr`; panics (naming the request) if it cannot be made
-/// or the answer is not HTTP.
+/// `GET path` on `addr` (`Host` names `addr`, as a browser's would); panics
+/// (naming the request) if it cannot be made or the answer is not HTTP.
 pub fn http_get(addr: SocketAddr, path: &str) -> HttpReply {
-    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n"))
+    http_request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+    )
 }
 
 /// Sends `request` as it is and reads the answer.

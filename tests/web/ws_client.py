@@ -4,6 +4,8 @@ package, driven line by line on stdin, reporting on stdout.
 Commands (one per line):
   connect URL [ORIGIN]  -> "open" or "refused STATUS"
   send TEXT             sends TEXT as one text message
+  sendjson STRING       sends one text message: STRING is a JSON string, so
+                        it may hold line breaks ("a\\nb")
   sendsize N            sends a text message of N bytes of "x"
   binary TEXT           sends TEXT as a binary message
   ping                  -> "pong" once answered
@@ -12,6 +14,7 @@ Reports: "recv TEXT" for each message, "closed CODE" when the server
 closes (1006: without a close frame), "error WHAT" otherwise.
 """
 
+import json
 import sys
 import threading
 
@@ -53,6 +56,8 @@ def main():
                 threading.Thread(target=reader, args=(ws,), daemon=True).start()
             elif command == "send":
                 ws.send(arg)
+            elif command == "sendjson":
+                ws.send(json.loads(arg))
             elif command == "sendsize":
                 ws.send("x" * int(arg))
             elif command == "binary":

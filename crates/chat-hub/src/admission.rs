@@ -105,8 +105,9 @@ pub(crate) struct Admission {
 struct AddressCounts(HashMap<IpAddr, u32>);
 
 /// What counts as one address for limits and failed logins (never for
-/// bans): an IPv4 address, or an IPv6 /64.
-pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
+/// bans): an IPv4 address, or an IPv6 /64. The web listeners count their
+/// connections waiting for a request by it too.
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);

@@ -65,6 +65,7 @@ mod timeouts;
 
 use chrono::{DateTime, FixedOffset};
 
+pub use admission::address_key;
 pub use catchup::StreamId;
 pub use chat_proto::TimestampFormat;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, LineKind, RoomLine};

@@ -33,6 +33,7 @@ impl Status {
     pub const FORBIDDEN: Status = Status(403, "Forbidden");
     pub const NOT_FOUND: Status = Status(404, "Not Found");
     pub const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
+    pub const MISDIRECTED_REQUEST: Status = Status(421, "Misdirected Request");
     pub const UPGRADE_REQUIRED: Status = Status(426, "Upgrade Required");
     pub const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
@@ -193,13 +194,17 @@ pub fn websocket_key(request: &Request) -> Result<&[u8], Status> {
     }
 }
 
-/// The answer to a WebSocket request of another version than 13.
-pub fn websocket_version_required() -> Bytes {
+/// The answer to a WebSocket request of another version than 13, with
+/// `headers` added (the same security headers as every other answer).
+pub fn websocket_version_required(headers: &[(&str, &str)]) -> Bytes {
+    let mut all = Vec::with_capacity(headers.len() + 1);
+    all.push(("Sec-WebSocket-Version", "13"));
+    all.extend_from_slice(headers);
     response_with_headers(
         Status::UPGRADE_REQUIRED,
-        "text/plain",
-        &[("Sec-WebSocket-Version", "13")],
-        b"WebSocket version 13 only\n",
+        "text/plain; charset=utf-8",
+        &all,
+        b"426 Upgrade Required: WebSocket version 13 only\n",
         None,
     )
 }
@@ -326,6 +331,16 @@ mod tests {
         let old = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
         let found = request(HeadReader::new().feed(old));
         assert_eq!(websocket_key(&found), Err(Status::UPGRADE_REQUIRED));
+        let answer = websocket_version_required(&[("X-Frame-Options", "DENY")]);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("\r\nSec-WebSocket-Version: 13\r\nX-Frame-Options: DENY\r\n\r\n"),
+            "{answer}"
+        );
         let plain = request(HeadReader::new().feed(b"GET /ws HTTP/1.1\r\n\r\n"));
         assert_eq!(websocket_key(&plain), Err(Status::BAD_REQUEST));
     }

@@ -3,7 +3,10 @@
 //! the reactor turns each text message a client sends into one line (the
 //! message and an LF) for [`Handler::received`](crate::Handler::received),
 //! and each LF-ended line a handler sends into one text frame. The handler
-//! sees lines, as it does over TCP; it never sees a frame.
+//! sees lines, as it does over TCP; it never sees a frame. A message is one
+//! line whatever it holds: a CR or LF inside it becomes a space, since the
+//! handler would take either for the end of a line, and one message could
+//! otherwise carry several commands.
 //!
 //! tungstenite does the protocol's parts that are easy to get wrong: it
 //! parses and formats frame headers ([`FrameHeader`]) and derives the
@@ -174,6 +177,7 @@ impl Decoder {
                     if std::str::from_utf8(&self.message).is_err() {
                         return Some(self.refuse(INVALID_PAYLOAD));
                     }
+                    one_line(&mut self.message);
                     self.message.push(b'\n');
                     self.delivered = true;
                     return Some(Event::Line(&self.message));
@@ -242,6 +246,16 @@ impl Decoder {
             self.input.drain(..self.start);
         }
         self.start = 0;
+    }
+}
+
+/// Makes `message` one line: each CR and LF becomes a space (ASCII for
+/// ASCII, so the text stays UTF-8).
+fn one_line(message: &mut [u8]) {
+    let mut from = 0;
+    while let Some(at) = memchr::memchr2(b'\n', b'\r', &message[from..]) {
+        message[from + at] = b' ';
+        from += at + 1;
     }
 }
 
@@ -440,6 +454,18 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn a_message_with_line_breaks_is_still_one_line() {
+        let mut decoder = Decoder::new(100);
+        decoder.push(&frame(1, true, b"line one\n/nick injected\r\nline three\r"));
+        decoder.push(&frame(1, false, b"a\r"));
+        decoder.push(&frame(0, true, b"\nb"));
+        assert_eq!(
+            events(&mut decoder),
+            ["line line one /nick injected  line three \n", "line a  b\n"]
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ macro_rules! define_config {
             /// Origins whose pages may open the web listeners' WebSocket
             /// (`https://chat.example.org`); empty: only the page's own.
             pub web_origins: Vec<String>,
+            /// Host names the web listeners answer to besides IP addresses
+            /// and localhost (`mybox.lan`), while `web_origins` is empty.
+            pub web_hosts: Vec<String>,
             /// Reverse proxies whose `X-Forwarded-For` names a web client.
             pub trusted_proxies: Vec<Network>,
             /// `[cluster]`: this server is one node of several sharing Redis.
@@ -96,6 +99,7 @@ macro_rules! define_config {
                     log_format: LogFormat::Text,
                     shutdown_linger: ops_config::DEFAULT_SHUTDOWN_LINGER,
                     web_origins: Vec::new(),
+                    web_hosts: Vec::new(),
                     trusted_proxies: Vec::new(),
                     cluster: None,
                     metrics: None,
@@ -326,6 +330,9 @@ impl Config {
         }
         for origin in &self.web_origins {
             crate::web::check_origin(origin).map_err(|e| ("web_origins", e))?;
+        }
+        for host in &self.web_hosts {
+            crate::web::check_host_name(host).map_err(|e| ("web_hosts", e))?;
         }
         ops_config::check_log_level(&self.log_level).map_err(|e| ("log_level", e))?;
         ops_config::check_shutdown_linger(self.shutdown_linger)

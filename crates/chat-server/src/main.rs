@@ -22,7 +22,7 @@ use chat_server::preflight::{self, Checked};
 use chat_server::reload::Reloader;
 use chat_server::server::{Server, TICK};
 use chat_server::store::{self, HistoryStore, HistorySync};
-use chat_server::web::WebListeners;
+use chat_server::web::{WebListener, WebListeners};
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
@@ -157,7 +157,11 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
                 };
                 log::announce(&format!("listening on {bound}{scheme}"));
                 if listen.is_web() {
-                    web_listeners.push((id, listen.tls().is_some()));
+                    web_listeners.push(WebListener {
+                        id,
+                        addr: bound,
+                        tls: listen.tls().is_some(),
+                    });
                 }
                 listener_ids.push(Some(id));
                 listening += 1;
@@ -259,6 +263,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         server.web = Some(WebListeners::new(
             web_listeners,
             &config.web_origins,
+            &config.web_hosts,
             config.trusted_proxies.iter().map(|net| net.0).collect(),
             config.max_line_bytes,
         ));

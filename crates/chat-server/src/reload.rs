@@ -22,9 +22,9 @@ use crate::preflight;
 /// Keys of the server's own that only a restart changes: they shaped the
 /// sockets, the threads, the history file or the log's format. (`listen` counts as changed
 /// when its addresses or their TLS-ness do; new certificate and key paths
-/// for the same address are read live. The web listeners' `web_origins`
-/// and `trusted_proxies` are read when they open.)
-pub const SERVER_RESTART_ONLY: [&str; 12] = [
+/// for the same address are read live. The web listeners' `web_origins`,
+/// `web_hosts` and `trusted_proxies` are read when they open.)
+pub const SERVER_RESTART_ONLY: [&str; 13] = [
     "listen",
     "history_store",
     "history_path",
@@ -33,6 +33,7 @@ pub const SERVER_RESTART_ONLY: [&str; 12] = [
     "keepalive",
     "console",
     "web_origins",
+    "web_hosts",
     "trusted_proxies",
     "log_format",
     "[cluster]",
@@ -133,6 +134,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         ("history_sync", old.history_sync != new.history_sync),
         ("console", old.console != new.console),
         ("web_origins", old.web_origins != new.web_origins),
+        ("web_hosts", old.web_hosts != new.web_hosts),
         (
             "trusted_proxies",
             old.trusted_proxies != new.trusted_proxies,
@@ -170,6 +172,7 @@ fn keep_restart_only(old: &Config, new: Config) -> Config {
         history_sync: old.history_sync,
         console: old.console,
         web_origins: old.web_origins.clone(),
+        web_hosts: old.web_hosts.clone(),
         trusted_proxies: old.trusted_proxies.clone(),
         log_format: old.log_format,
         cluster: old.cluster.clone(),
@@ -196,7 +199,7 @@ mod tests {
         let old = Config::default();
         let new = parse(
             "listen = [\"127.0.0.1:1\"]\nmax_queue_bytes = 8192\nkeepalive = 1\nconsole = true\n\
-             web_origins = [\"https://a.example\"]\ntrusted_proxies = [\"10.0.0.1\"]\n\
+             web_origins = [\"https://a.example\"]\nweb_hosts = [\"mybox.lan\"]\ntrusted_proxies = [\"10.0.0.1\"]\n\
              log_format = \"json\"\nframing = \"raw\"\nhistory_lines = 1\n\
              history_store = \"memory\"\nhistory_path = \"elsewhere.sqlite3\"\nhistory_sync = \"always\"\n\
              history_memory_bytes = 10\noperator_name = \"boss\"\nmotd = \"new\"\n\

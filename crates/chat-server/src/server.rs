@@ -227,7 +227,7 @@ impl Handler for Server {
             && web.serves(listener)
         {
             // The hub hears of it once it is a WebSocket.
-            return web.accepted(net, conn, peer, listener);
+            return web.accepted(net, conn, peer, listener, self.hub.config());
         }
         let (hub, mut out) = self.parts(net);
         hub.connected(&mut out, ClientId(conn.0), peer, now());

@@ -12,22 +12,34 @@
 //!
 //! The page is embedded at build time and loads nothing from elsewhere;
 //! every answer carries a Content-Security-Policy that allows script and
-//! style from this origin only (none inline) and no framing.
+//! style from this origin only (none inline) and no framing. A request must
+//! name one host in `Host`, and while `web_origins` is empty only one this
+//! listener answers to (`hosts.rs`: addresses, localhost, `web_hosts`), so
+//! a DNS-rebinding page on another site gets neither the page nor `/ws`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use chat_hub::IpNet;
-use chat_net::http::{self, Head, HeadReader, Request, Status};
+use chat_hub::{HubConfig, IpNet};
+use chat_net::http::{self, Head, Request, Status};
 use chat_net::{ConnId, ListenerId, Net};
+
+mod hosts;
+mod waiting;
+
+pub use hosts::check_host_name;
+use waiting::Waiting;
 
 /// The page, its script and its style, as files in `crates/chat-server/web/`.
 const PAGE: &str = include_str!("../web/index.html");
 const SCRIPT: &str = include_str!("../web/app.js");
 const STYLE: &str = include_str!("../web/app.css");
 
-/// HTTP connections waiting for their request, at most; more are closed.
+/// HTTP connections waiting for their request, at most: past it, the one
+/// that has waited longest is closed to make room for a new one. (From one
+/// address at most `max_clients_per_ip` wait, unless it is `exempt` or a
+/// trusted proxy.)
 pub const MAX_PENDING: usize = 256;
 
 /// How long a connection may take to send its request.
@@ -74,6 +86,15 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     }
 }
 
+/// One web listener: the reactor's id for it, the address it is bound to,
+/// and whether it is TLS (https and wss).
+#[derive(Debug, Clone, Copy)]
+pub struct WebListener {
+    pub id: ListenerId,
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
 /// What became of a closed connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closed {
@@ -86,41 +107,41 @@ pub enum Closed {
 /// Every web listener's connections.
 #[derive(Debug)]
 pub struct WebListeners {
-    /// The web listeners, and whether each is TLS (https and wss).
-    listeners: Vec<(ListenerId, bool)>,
+    listeners: Vec<WebListener>,
     /// `web_origins`, lower case.
     origins: Vec<String>,
+    /// `web_hosts`, lower case.
+    hosts: Vec<String>,
     trusted_proxies: Vec<IpNet>,
     /// `max_line_bytes`: the longest message taken.
     max_message: usize,
-    /// Connections still speaking HTTP.
-    pending: HashMap<ConnId, Pending>,
+    /// Connections waiting for their request.
+    waiting: Waiting,
+    /// Connections answered, refused or dropped while still HTTP, until
+    /// the reactor reports them closed (the hub never knew them).
+    closing: HashSet<ConnId>,
     /// Connections upgraded to WebSockets.
     sockets: HashSet<ConnId>,
     last_ping: Option<Instant>,
 }
 
-#[derive(Debug)]
-struct Pending {
-    reader: HeadReader,
-    since: Instant,
-    peer: SocketAddr,
-    tls: bool,
-}
-
 impl WebListeners {
     pub fn new(
-        listeners: Vec<(ListenerId, bool)>,
+        listeners: Vec<WebListener>,
         origins: &[String],
+        hosts: &[String],
         trusted_proxies: Vec<IpNet>,
         max_message: usize,
     ) -> WebListeners {
+        let lower = |list: &[String]| list.iter().map(|o| o.to_ascii_lowercase()).collect();
         WebListeners {
             listeners,
-            origins: origins.iter().map(|o| o.to_ascii_lowercase()).collect(),
+            origins: lower(origins),
+            hosts: lower(hosts),
             trusted_proxies,
             max_message,
-            pending: HashMap::new(),
+            waiting: Waiting::default(),
+            closing: HashSet::new(),
             sockets: HashSet::new(),
             last_ping: None,
         }
@@ -128,76 +149,148 @@ impl WebListeners {
 
     /// Whether `listener` is a web listener (its connections come here).
     pub fn serves(&self, listener: ListenerId) -> bool {
-        self.listeners.iter().any(|&(id, _)| id == listener)
+        self.listeners.iter().any(|web| web.id == listener)
     }
 
-    /// A connection on a web listener came in.
+    /// A connection on a web listener came in. It waits for its request,
+    /// unless its address already has `max_clients_per_ip` waiting (the
+    /// chat's rule per address, with its `exempt` ranges, from `limits`):
+    /// then it is told so and closed. A trusted proxy is not limited so: it
+    /// speaks for many addresses. When [`MAX_PENDING`] wait, the one that
+    /// has waited longest is closed to make room.
     pub fn accepted(
         &mut self,
         net: &mut Net,
         conn: ConnId,
         peer: SocketAddr,
         listener: ListenerId,
+        limits: &HubConfig,
     ) {
-        if self.pending.len() >= MAX_PENDING {
+        let Some(&listener) = self.listeners.iter().find(|web| web.id == listener) else {
+            // Not one of ours (the server asks `serves` first): the hub never
+            // hears of it either way.
+            self.closing.insert(conn);
             return net.close(conn);
-        }
-        let tls = self
-            .listeners
-            .iter()
-            .any(|&(id, tls)| id == listener && tls);
-        let pending = Pending {
-            reader: HeadReader::new(),
-            since: net.now(),
-            peer,
-            tls,
         };
-        self.pending.insert(conn, pending);
+        let ip = peer.ip();
+        if !limits.is_exempt(ip)
+            && !self.is_trusted_proxy(ip)
+            && self.waiting.count_from(ip) >= limits.max_clients_per_ip
+        {
+            self.closing.insert(conn);
+            return respond(
+                net,
+                conn,
+                refusal_saying(
+                    Status::SERVICE_UNAVAILABLE,
+                    "too many connections from your address are waiting to send a request",
+                ),
+            );
+        }
+        if self.waiting.len() >= MAX_PENDING
+            && let Some(oldest) = self.waiting.oldest()
+        {
+            self.drop_waiting(net, oldest);
+        }
+        self.waiting.add(conn, peer, listener, net.now());
+    }
+
+    /// Closes `conn`, which waits for its request, without an answer.
+    fn drop_waiting(&mut self, net: &mut Net, conn: ConnId) {
+        self.waiting.remove(conn);
+        self.closing.insert(conn);
+        net.close(conn);
+    }
+
+    /// Answers `conn`'s request with `response` and closes it once sent.
+    fn answer(&mut self, net: &mut Net, conn: ConnId, response: chat_net::Bytes) {
+        self.waiting.remove(conn);
+        self.closing.insert(conn);
+        respond(net, conn, response);
     }
 
     /// Whether `conn` is still speaking HTTP here (cheap when none is).
     pub fn is_http(&self, conn: ConnId) -> bool {
-        !self.pending.is_empty() && self.pending.contains_key(&conn)
+        (!self.waiting.is_empty() && self.waiting.contains(conn))
+            || (!self.closing.is_empty() && self.closing.contains(&conn))
     }
 
     /// Bytes of a request. When it upgrades to a WebSocket, the address the
     /// hub should know the client by is returned.
     pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<SocketAddr> {
-        let pending = self.pending.get_mut(&conn)?;
+        let pending = self.waiting.get_mut(conn)?;
         let request = match pending.reader.feed(data) {
             Head::Partial => return None,
             Head::Request(request) => request,
             Head::Refused(status) => {
-                respond(net, conn, refusal(status));
+                self.answer(net, conn, refusal(status));
                 return None;
             }
         };
+        let (listener, peer) = (pending.listener, pending.peer);
+        let early = pending.reader.take_rest();
+        if let Some(refused) = self.host_refusal(&request, listener.addr.ip()) {
+            self.answer(net, conn, refused);
+            return None;
+        }
         if request.path() != "/ws" {
-            respond(net, conn, page(&request));
+            self.answer(net, conn, page(&request));
             return None;
         }
         let key = match http::websocket_key(&request) {
             Ok(key) => key,
             Err(Status::UPGRADE_REQUIRED) => {
-                respond(net, conn, http::websocket_version_required());
+                self.answer(
+                    net,
+                    conn,
+                    http::websocket_version_required(&SECURITY_HEADERS),
+                );
                 return None;
             }
             Err(status) => {
-                respond(net, conn, refusal(status));
+                self.answer(net, conn, refusal(status));
                 return None;
             }
         };
-        let (tls, peer, early) = (pending.tls, pending.peer, pending.reader.take_rest());
-        if !self.origin_allowed(&request, tls) {
-            respond(net, conn, refusal(Status::FORBIDDEN));
+        if !self.origin_allowed(&request, listener.tls) {
+            self.answer(net, conn, refusal(Status::FORBIDDEN));
             return None;
         }
         let client = self.client_address(&request, peer);
         let response = http::websocket_accept(key, &SECURITY_HEADERS);
-        self.pending.remove(&conn);
+        self.waiting.remove(conn);
         net.accept_websocket(conn, response, self.max_message, &early);
         self.sockets.insert(conn);
         Some(client)
+    }
+
+    /// The answer to a request whose `Host` is refused, if it is: there must
+    /// be one, naming a host, and while `web_origins` is empty it must be
+    /// one a listener on `listener` answers to ([`hosts::allowed`]). With
+    /// `web_origins` set, those origins alone open the WebSocket, whatever
+    /// `Host` a proxy in front sends.
+    fn host_refusal(&self, request: &Request, listener: IpAddr) -> Option<chat_net::Bytes> {
+        let mut values = request
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"));
+        let host = match (values.next(), values.next()) {
+            (Some((_, value)), None) => hosts::parse(value),
+            _ => None,
+        };
+        let Some(host) = host else {
+            return Some(refusal_saying(
+                Status::BAD_REQUEST,
+                "a request needs one Host header naming a host",
+            ));
+        };
+        if self.origins.is_empty() && !hosts::allowed(&host, &self.hosts, listener) {
+            return Some(refusal_saying(
+                Status::MISDIRECTED_REQUEST,
+                "this server does not answer to that name (its operator may list it in web_hosts)",
+            ));
+        }
+        None
     }
 
     /// The upgrade's `Origin` (a browser always sends one) is in
@@ -223,11 +316,15 @@ impl WebListeners {
             .any(|scheme| origin == format!("{scheme}://{host}"))
     }
 
+    fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
     /// The peer, or, when the peer is a trusted proxy, the nearest address
     /// in `X-Forwarded-For` that is not one (proxies append, so the right
     /// end is the one a trusted proxy wrote).
     fn client_address(&self, request: &Request, peer: SocketAddr) -> SocketAddr {
-        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let trusted = |ip: &IpAddr| self.is_trusted_proxy(*ip);
         if !trusted(&peer.ip()) {
             return peer;
         }
@@ -246,7 +343,7 @@ impl WebListeners {
 
     /// `conn` is gone.
     pub fn closed(&mut self, conn: ConnId) -> Closed {
-        if self.pending.remove(&conn).is_some() {
+        if self.waiting.remove(conn).is_some() || self.closing.remove(&conn) {
             return Closed::Http;
         }
         self.sockets.remove(&conn);
@@ -258,10 +355,8 @@ impl WebListeners {
     /// for [`SILENCE_LIMIT`]).
     pub fn tick(&mut self, net: &mut Net) {
         let now = net.now();
-        for (&conn, pending) in &self.pending {
-            if now.duration_since(pending.since) > REQUEST_TIMEOUT {
-                net.close(conn);
-            }
+        for conn in self.waiting.overdue(now, REQUEST_TIMEOUT) {
+            self.drop_waiting(net, conn);
         }
         let last = *self.last_ping.get_or_insert(now);
         if now.duration_since(last) >= PING_EVERY {
@@ -280,7 +375,15 @@ fn respond(net: &mut Net, conn: ConnId, response: chat_net::Bytes) {
 }
 
 fn refusal(status: Status) -> chat_net::Bytes {
-    let body = format!("{} {}\n", status.0, status.1);
+    refusal_saying(status, "")
+}
+
+/// A refusal whose body says `why` after the status (nothing if empty).
+fn refusal_saying(status: Status, why: &str) -> chat_net::Bytes {
+    let body = match why {
+        "" => format!("{} {}\n", status.0, status.1),
+        why => format!("{} {}: {why}\n", status.0, status.1),
+    };
     http::response_with_headers(
         status,
         "text/plain; charset=utf-8",
@@ -315,6 +418,7 @@ fn page(request: &Request) -> chat_net::Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_net::http::HeadReader;
 
     fn request(text: &str) -> Request {
         match HeadReader::new().feed(text.as_bytes()) {
@@ -329,7 +433,7 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
             .collect();
-        WebListeners::new(Vec::new(), &origins, proxies, 100)
+        WebListeners::new(Vec::new(), &origins, &[], proxies, 100)
     }
 
     #[test]
