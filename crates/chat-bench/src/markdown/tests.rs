@@ -82,6 +82,7 @@ fn results(cluster: Result<Sweep, String>) -> Results {
         web: None,
         cluster: Some(cluster),
         store: None,
+        store_search: None,
         kernel: None,
         workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
         elapsed: Duration::from_secs(1),
