@@ -19,12 +19,18 @@
 //! that hands text payloads on as lines; senders' messages are masked text
 //! frames, built once per pacing step like every dialect's message.
 //!
+//! A group may have searchers: clients that send one fixed command line
+//! (`/search WORD`) paced by a bucket of their own, while another group's
+//! fan-out runs; they count the lines that come back and the searches
+//! something came back for (`loadgen/search.rs`).
+//!
 //! This file is the loop; `loadgen/client.rs` is one client's bytes (socket,
 //! TLS session, output queue, what a read hands on) and `loadgen/group.rs`
 //! a group and the counters of its measurement window.
 
 mod client;
 mod group;
+mod search;
 pub mod web;
 
 use std::io::{self, Read};
@@ -43,7 +49,7 @@ use crate::bucket::TokenBucket;
 use crate::dialect::Dialect;
 use crate::marker::{self, MARKER_LEN, Scanner};
 use client::{Client, Inbox, decrypt, flush};
-pub use group::{Group, Window};
+pub use group::{Group, Searches, Window};
 use web::{Read as WebRead, Web};
 
 /// Bytes of a message payload (marker included).
@@ -67,6 +73,8 @@ pub enum Role {
     Idle,
     /// Connects, becomes ready, leaves (churn).
     Churn,
+    /// Sends a command line now and then; counts what comes back.
+    Searcher,
 }
 
 struct Pacing {
@@ -93,6 +101,7 @@ pub struct Gen {
     start: Instant,
     pacing: Option<Pacing>,
     churn: Option<Churn>,
+    searching: Option<search::Searching>,
     next_src: u32,
     payload: [u8; PAYLOAD_LEN],
     /// One message as the paced group's dialect frames it, remade once per
@@ -115,6 +124,7 @@ impl Gen {
             start: Instant::now(),
             pacing: None,
             churn: None,
+            searching: None,
             next_src: 0,
             payload,
             wire: Vec::with_capacity(256),
@@ -209,6 +219,7 @@ impl Gen {
             remote,
             connected: false,
             ready: false,
+            awaiting_answer: false,
             scanner: Scanner::default(),
             out: g.dialect.hello(role).to_vec(),
             out_pos: 0,
@@ -217,6 +228,10 @@ impl Gen {
             Role::Churn => g.churn_inflight += 1,
             Role::Sender => {
                 g.senders.push(key);
+                g.live += 1;
+            }
+            Role::Searcher => {
+                g.searchers.push(key);
                 g.live += 1;
             }
             _ => g.live += 1,
@@ -245,6 +260,9 @@ impl Gen {
         }
         if self.churn.is_some() {
             self.churn_step()?;
+        }
+        if self.searching.is_some() {
+            self.search_step();
         }
         Ok(())
     }
@@ -291,6 +309,7 @@ impl Gen {
                     g.rx_reads += 1;
                     let mut inbox = Inbox {
                         ready: &mut c.ready,
+                        awaiting_answer: &mut c.awaiting_answer,
                         role: c.role,
                         remote: c.remote,
                         scanner: &mut c.scanner,
@@ -430,6 +449,12 @@ impl Gen {
         if c.role == Role::Sender {
             g.senders.retain(|&k| k != key);
         }
+        if c.role == Role::Searcher {
+            g.searchers.retain(|&k| k != key);
+        }
+        if c.awaiting_answer {
+            g.awaiting_answer -= 1;
+        }
     }
 
     /// Closes every client of `group` and forgets its counters of lost clients.
@@ -437,6 +462,9 @@ impl Gen {
         self.churn = None;
         if self.pacing.as_ref().is_some_and(|p| p.group == group) {
             self.pacing = None;
+        }
+        if self.searching.as_ref().is_some_and(|s| s.group == group) {
+            self.searching = None;
         }
         let keys: Vec<usize> = self
             .clients
@@ -450,6 +478,7 @@ impl Gen {
         let g = &mut self.groups[group];
         g.lost = 0;
         g.rr = 0;
+        g.search_rr = 0;
         g.next_remote = false;
     }
 

@@ -42,8 +42,8 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Run only these workloads (comma-separated: fanout, kernel-cost, rtt, churn,
-    /// tls-fanout, web-fanout, cluster-fanout, store-fanout, conns); implies --no-write, so a partial
-    /// run never replaces the full figures
+    /// tls-fanout, web-fanout, cluster-fanout, store-fanout, store-search, conns); implies
+    /// --no-write, so a partial run never replaces the full figures
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
     only: Vec<Workload>,
     /// Leave these workloads out (same names; also implies --no-write)
@@ -106,7 +106,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, rtt, churn, conns: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, the store's fanout alone and searched, rtt, churn, conns: every message delivered once)"
             );
             ExitCode::SUCCESS
         }

@@ -2,8 +2,9 @@
 //! issues 3 and 14 (each met or not from the run's figures, reported, or not
 //! measured in this run), with ratios against Redis and ncat, what a
 //! delivery costs the kernel, the plot, the idle-client figures,
-//! the paper projection to a million clients, and the cost of TLS (issue 5)
-//! and of a two-node cluster (issue 7) beside plain single-node fan-out.
+//! the paper projection to a million clients, the cost of TLS (issue 5)
+//! and of a two-node cluster (issue 7) beside plain single-node fan-out,
+//! and the history store's fan-out alone and while clients search.
 //!
 //! The words are in `crates/chat-bench/BENCHMARKS.template.md`, compiled in;
 //! this module picks the sections a run measured and fills in its figures.
@@ -203,6 +204,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
     web_section(&mut doc, r);
     cluster_section(&mut doc, r);
     store_section(&mut doc, r);
+    search::section(&mut doc, r);
 
     let mut rows = String::new();
     for t in &r.rtts {
@@ -458,6 +460,7 @@ fn cluster_section(doc: &mut Doc, r: &Results) {
     }
 }
 
+mod search;
 mod targets;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::servers::{Launch, Server};
 use crate::sys;
 use crate::workloads::fanout::Sweep;
 use crate::workloads::kernel::{self, KernelCost};
+use crate::workloads::store_search::{self, StoreSearch};
 use crate::workloads::{Target, churn, conns, fanout, rtt};
 
 /// A workload of the full run, as `--only` and `--skip` name it.
@@ -33,6 +34,9 @@ pub enum Workload {
     /// Fan-out R = 100 with the history store off, batched and "always"
     /// (issue 11).
     StoreFanout,
+    /// Fan-out R = 100 with the SQLite store (batched and "always"),
+    /// alone and while other clients send `/search` at the flood limit.
+    StoreSearch,
     /// Fan-out R = 100 at fixed rates with `perf stat` on each server:
     /// what a delivery costs the kernel (issue 14).
     KernelCost,
@@ -40,7 +44,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 10] = [
         Workload::Fanout,
         Workload::KernelCost,
         Workload::Rtt,
@@ -49,6 +53,7 @@ impl Workload {
         Workload::WebFanout,
         Workload::ClusterFanout,
         Workload::StoreFanout,
+        Workload::StoreSearch,
         Workload::Conns,
     ];
 
@@ -63,6 +68,7 @@ impl Workload {
             Workload::WebFanout => "web-fanout",
             Workload::ClusterFanout => "cluster-fanout",
             Workload::StoreFanout => "store-fanout",
+            Workload::StoreSearch => "store-search",
             Workload::KernelCost => "kernel-cost",
         }
     }
@@ -250,6 +256,9 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         ];
         sweep_r100(&mut lg, opts, &dialects, R100_RATES.to_vec(), log)
     });
+    let store_search = opts
+        .wants(Workload::StoreSearch)
+        .then(|| store_searched(&mut lg, opts, log));
     let conns = if opts.wants(Workload::Conns) {
         conns::run(&mut lg, &opts.launch, &dialects, opts.conns, opts.runs, log).map_err(io)?
     } else {
@@ -269,6 +278,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         web,
         cluster,
         store,
+        store_search,
         kernel,
         workloads: opts.workloads.clone(),
         elapsed: began.elapsed(),
@@ -302,6 +312,35 @@ fn kernel_cost(
         secs: (opts.secs * 2.0).max(3.0),
     };
     kernel::run(lg, &mut targets, &config, log).map_err(|e| e.to_string())
+}
+
+/// Clients that search while the store's fan-out runs: as many as a
+/// small abuse takes, from the bench's loopback addresses.
+const SEARCHERS: usize = 20;
+/// Lines said in the searchers' room before the sweep, so that each
+/// search has many lines to match.
+const PREFILL_LINES: usize = 100_000;
+
+/// The store-search workload: chat-server with the SQLite store, batched
+/// and "always", each alone and searched at every rate of the R = 100
+/// sweep. Servers that cannot start are reported, not fatal.
+fn store_searched(
+    lg: &mut Gen,
+    opts: &Options,
+    log: &mut dyn FnMut(&str),
+) -> Result<StoreSearch, String> {
+    let dialects = [Dialect::OursSqlite, Dialect::OursAlways];
+    let mut targets = start_targets(lg, &opts.launch, &dialects, log)?;
+    let config = store_search::Config {
+        receivers: 100,
+        senders: 4,
+        rates: R100_RATES.iter().map(|x| x * 1e6).collect(),
+        runs: opts.runs,
+        secs: opts.secs,
+        searchers: SEARCHERS,
+        prefill_lines: PREFILL_LINES,
+    };
+    store_search::run(lg, &mut targets, &config, log).map_err(|e| e.to_string())
 }
 
 /// An R = 100, S = 4 sweep of plain single-node chat-server and `other`
@@ -376,6 +415,24 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
     let web_sweep = fanout::run(&mut lg, &mut web_targets, &tls_config, log).map_err(io)?;
     drop(web_targets);
     failures.extend(exact("web fanout", &web_sweep, tls_config.secs));
+    // The store's fan-out alone and searched, batched and "always": every
+    // room line delivered once, every searcher's searches sent and its
+    // last one answered.
+    let store_targets = [Dialect::OursSqlite, Dialect::OursAlways];
+    let mut store_targets = start_targets(&mut lg, &opts.launch, &store_targets, log)?;
+    let search_config = store_search::Config {
+        receivers: config.receivers,
+        senders: config.senders,
+        rates: config.rates.clone(),
+        runs: 1,
+        secs: config.secs,
+        searchers: 4,
+        prefill_lines: 2_000,
+    };
+    let searched =
+        store_search::run(&mut lg, &mut store_targets, &search_config, log).map_err(io)?;
+    drop(store_targets);
+    failures.extend(searched_exactly(&searched));
     let rtts = rtt::run(&mut lg, &mut targets, 200, 1, log).map_err(io)?;
     match rtts.first() {
         Some(r) if r.lost() == 0 && r.runs.len() == 1 => {}
@@ -407,6 +464,65 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
         None => failures.push("conns: no result".into()),
     }
     Ok(failures)
+}
+
+/// Failures of the smoke's store-search run: a room line lost, a server or
+/// variant missing, the warm-up not found by a search, or searches not
+/// sent at the searchers' rate or their last ones unanswered.
+fn searched_exactly(s: &StoreSearch) -> Vec<String> {
+    let c = &s.config;
+    let mut failures = Vec::new();
+    if !s.skipped.is_empty() {
+        failures.push(format!("store-search skipped: {:?}", s.skipped));
+    }
+    let expected_points = 2 * 2 * c.rates.len();
+    if s.points.len() != expected_points {
+        failures.push(format!(
+            "store-search: {} points measured, not {expected_points}",
+            s.points.len()
+        ));
+    }
+    for p in &s.prefills {
+        if p.answer_lines == 0 {
+            failures.push(format!(
+                "store-search {}: a search after the warm-up brought back nothing",
+                p.dialect.key()
+            ));
+        }
+    }
+    // Each searcher sends at its rate from the window's start: at most
+    // the window's worth, and at least one each.
+    let n = c.searchers as u64;
+    let most = (store_search::SEARCHES_PER_CLIENT_PER_S * c.secs).ceil() as u64 * n;
+    for p in &s.points {
+        let name = format!("store-search {} {}", p.dialect.key(), p.variant());
+        for (i, run) in p.runs.iter().enumerate() {
+            let f = &run.fanout;
+            let (expected, delivered) = (f.offered * c.secs, f.delivered_rate * c.secs);
+            if f.ratio != 1.0 || f.shed != 0 || f.lost_clients != 0 || expected < 1.0 {
+                failures.push(format!(
+                    "{name} run {i}: delivered {delivered:.0} of {expected:.0}, shed {}, clients lost {}",
+                    f.shed, f.lost_clients
+                ));
+            }
+            let q = &run.searches;
+            let sent_right = if p.searched {
+                (n..=most).contains(&q.sent) && q.shed == 0
+            } else {
+                q.sent == 0
+            };
+            let answered_right = q.answered <= q.sent
+                && q.lines >= q.answered
+                && (!p.searched || (q.answered >= n && run.last_answered));
+            if !sent_right || !answered_right {
+                failures.push(format!(
+                    "{name} run {i}: searches sent {} (shed {}), answered {}, lines {}, last ones answered: {}",
+                    q.sent, q.shed, q.answered, q.lines, run.last_answered
+                ));
+            }
+        }
+    }
+    failures
 }
 
 /// Failures of a smoke sweep: anything but every message delivered once.

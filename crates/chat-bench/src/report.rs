@@ -17,6 +17,7 @@ use crate::workloads::conns::Conns;
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::kernel::KernelCost;
 use crate::workloads::rtt::Rtt;
+use crate::workloads::store_search::StoreSearch;
 
 /// Everything a full run measured.
 #[derive(Debug)]
@@ -40,6 +41,9 @@ pub struct Results {
     pub cluster: Option<Result<Sweep, String>>,
     /// The history store off, batched and "always", R = 100.
     pub store: Option<Result<Sweep, String>>,
+    /// The SQLite store's R = 100 fan-out alone and while clients search
+    /// (None: not run; Err: could not run).
+    pub store_search: Option<Result<StoreSearch, String>>,
     /// What a delivery costs the kernel, every server, R = 100 (None: not
     /// run; Err: not measured, e.g. no perf).
     pub kernel: Option<Result<KernelCost, String>>,
@@ -181,6 +185,11 @@ impl Results {
             "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
             "store_fanout": beside_json(&self.store, store_comparison),
             "always_fanout": beside_json(&self.store, always_comparison),
+            "store_search": match &self.store_search {
+                None => json!({"ran": false}),
+                Some(Err(why)) => json!({"ran": false, "skipped": why}),
+                Some(Ok(s)) => s.json(),
+            },
             "kernel_cost": match &self.kernel {
                 None => json!({"ran": false}),
                 Some(Err(why)) => json!({"ran": false, "not_measured": why}),
@@ -274,6 +283,13 @@ impl Results {
                     let _ = writeln!(t, "{}", comparison_line(&c, what));
                 }
             }
+        }
+        match &self.store_search {
+            None => {}
+            Some(Err(why)) => {
+                let _ = writeln!(t, "\nhistory store fan-out with searchers: skipped: {why}");
+            }
+            Some(Ok(s)) => t.push_str(&s.table()),
         }
         let _ = writeln!(t, "\nping-pong (µs)");
         for r in &self.rtts {

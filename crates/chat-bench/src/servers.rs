@@ -42,7 +42,7 @@ pub struct Server {
 }
 
 /// The server.toml chat-server runs with in the bench. History stays in
-/// memory except in the store's own workload: the SQLite store's thread
+/// memory except in the store's own workloads: the SQLite store's thread
 /// indexes lines for `/search` in its quiet moments, which in an
 /// interleaved sweep are the next server's window, on the same CPU (20–28 %
 /// of it during the cluster's windows, bench/notes.md).

@@ -23,6 +23,8 @@ pub(super) struct Client {
     pub(super) remote: bool,
     pub(super) connected: bool,
     pub(super) ready: bool,
+    /// A searcher that sent a search and has had nothing back since.
+    pub(super) awaiting_answer: bool,
     pub(super) scanner: Scanner,
     pub(super) out: Vec<u8>,
     pub(super) out_pos: usize,
@@ -31,6 +33,7 @@ pub(super) struct Client {
 /// What a read hands to: the reading client's state and its group.
 pub(super) struct Inbox<'a> {
     pub(super) ready: &'a mut bool,
+    pub(super) awaiting_answer: &'a mut bool,
     pub(super) role: Role,
     pub(super) remote: bool,
     pub(super) scanner: &'a mut Scanner,
@@ -40,7 +43,8 @@ pub(super) struct Inbox<'a> {
 
 impl Inbox<'_> {
     /// Bytes from the server (plaintext): the first makes the client ready,
-    /// a receiver counts the markers in them.
+    /// a receiver counts the markers in them, a searcher its lines and
+    /// whether they answer a search.
     pub(super) fn receive(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -50,6 +54,14 @@ impl Inbox<'_> {
             *self.ready = true;
             if self.role != Role::Churn {
                 g.ready += 1;
+            }
+        }
+        if self.role == Role::Searcher {
+            g.searches.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            if *self.awaiting_answer {
+                *self.awaiting_answer = false;
+                g.awaiting_answer -= 1;
+                g.searches.answered += 1;
             }
         }
         if self.role == Role::Receiver {
@@ -146,4 +158,45 @@ pub(super) fn flush(c: &mut Client) -> io::Result<()> {
         c.out_pos = 0;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use super::*;
+    use crate::dialect::Dialect;
+
+    /// A searcher's reads: lines counted in whatever pieces they come, and
+    /// one search answered by the first bytes after it, however many
+    /// lines and reads its answer takes.
+    #[test]
+    fn a_searcher_counts_lines_and_the_searches_something_came_back_for() {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
+        let mut group = Group::new(Dialect::OursSqlite, addr).unwrap_or_else(|e| panic!("{e}"));
+        let (mut ready, mut awaiting_answer, mut scanner) = (true, true, Scanner::default());
+        group.awaiting_answer = 1;
+        for piece in [
+            &b"[stamp] one\n[stamp] tw"[..],
+            b"o\n",
+            b"",
+            b"[stamp] three\n",
+        ] {
+            Inbox {
+                ready: &mut ready,
+                awaiting_answer: &mut awaiting_answer,
+                role: Role::Searcher,
+                remote: false,
+                scanner: &mut scanner,
+                group: &mut group,
+                now: 0,
+            }
+            .receive(piece);
+        }
+        assert_eq!(group.searches.lines, 3);
+        assert_eq!(group.searches.answered, 1);
+        assert_eq!(group.awaiting_answer, 0);
+        assert!(!awaiting_answer);
+        assert_eq!(group.window.delivered, 0);
+    }
 }

@@ -1,6 +1,7 @@
 //! The clients of one server under test, and what a measurement window of
 //! theirs counts: deliveries and their latency, sends, shed and late
-//! messages, and apart, the deliveries on a second server (cluster node).
+//! messages, and apart, the deliveries on a second server (cluster node);
+//! for searchers, the searches they sent and what came back.
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +38,21 @@ pub struct Window {
     pub hist_remote: Histogram<u64>,
 }
 
+/// What a group's searchers sent and got back since the counters were
+/// last reset ([`Gen::start_searching`](super::Gen::start_searching)).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Searches {
+    /// Search lines written to a searcher's buffer.
+    pub sent: u64,
+    /// Searches not sent: the searcher was gone or its output backed up.
+    pub shed: u64,
+    /// Searches after which something came back before that searcher's
+    /// next search: answered, whatever the answer says.
+    pub answered: u64,
+    /// Lines (LF-terminated) the searchers received.
+    pub lines: u64,
+}
+
 /// The clients of one server under test.
 #[derive(Debug)]
 pub struct Group {
@@ -51,6 +67,12 @@ pub struct Group {
     pub remote_receivers: usize,
     pub(super) senders: Vec<usize>,
     pub(super) rr: usize,
+    /// Searchers' keys, in the order they connected.
+    pub(super) searchers: Vec<usize>,
+    pub(super) search_rr: usize,
+    /// Searchers with a search sent and nothing back since.
+    pub awaiting_answer: usize,
+    pub searches: Searches,
     /// Clients (not churners) that are connected or connecting.
     pub live: usize,
     /// Of those, the ready ones.
@@ -88,6 +110,10 @@ impl Group {
             remote_receivers: 0,
             senders: Vec::new(),
             rr: 0,
+            searchers: Vec::new(),
+            search_rr: 0,
+            awaiting_answer: 0,
+            searches: Searches::default(),
             live: 0,
             ready: 0,
             lost: 0,

@@ -36,7 +36,7 @@ fn point(dialect: Dialect, target: f64, delivered: f64, p99: f64, cpu: f64) -> P
     }
 }
 
-fn sweep(other: Dialect) -> Sweep {
+pub(super) fn sweep(other: Dialect) -> Sweep {
     Sweep {
         config: Config {
             receivers: 100,
@@ -55,7 +55,7 @@ fn sweep(other: Dialect) -> Sweep {
     }
 }
 
-fn results(cluster: Result<Sweep, String>) -> Results {
+pub(super) fn results(cluster: Result<Sweep, String>) -> Results {
     Results {
         machine: Machine {
             nproc: 2,
@@ -82,6 +82,7 @@ fn results(cluster: Result<Sweep, String>) -> Results {
         web: None,
         cluster: Some(cluster),
         store: None,
+        store_search: None,
         kernel: None,
         workloads: vec![Workload::TlsFanout, Workload::ClusterFanout],
         elapsed: Duration::from_secs(1),
@@ -209,7 +210,7 @@ fn verdict_of(row: &str) -> &str {
 }
 
 /// Every placeholder filled, whichever sections a run fills.
-fn assert_filled(md: &str) {
+pub(super) fn assert_filled(md: &str) {
     assert!(!md.contains("{{"), "a placeholder is left:\n{md}");
     assert!(!md.contains("<!--"), "a template comment is left:\n{md}");
 }

@@ -1,12 +1,14 @@
-//! The workloads (fanout, kernel cost, rtt, conns, churn) and what they share: a server
-//! under test with its client group, and connecting many clients at a
-//! bounded rate of connections in flight.
+//! The workloads (fanout, kernel cost, rtt, conns, churn, the store's
+//! fan-out beside searches) and what they share: a server under test with
+//! its client group, and connecting many clients at a bounded rate of
+//! connections in flight.
 
 pub mod churn;
 pub mod conns;
 pub mod fanout;
 pub mod kernel;
 pub mod rtt;
+pub mod store_search;
 
 use std::io;
 use std::time::{Duration, Instant};

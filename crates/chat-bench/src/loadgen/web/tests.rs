@@ -68,9 +68,11 @@ impl Run {
     fn feed(&mut self, stream: &[u8], cuts: &[usize]) -> io::Result<Read> {
         let mut from = 0;
         let mut last = Read::Open;
+        let mut awaiting_answer = false;
         for &c in cuts.iter().chain(std::iter::once(&stream.len())) {
             let mut inbox = Inbox {
                 ready: &mut self.ready,
+                awaiting_answer: &mut awaiting_answer,
                 role: Role::Receiver,
                 remote: false,
                 scanner: &mut self.scanner,
