@@ -27,6 +27,7 @@ mod scenario;
 mod secrets;
 mod security;
 mod store;
+mod store_safety;
 mod systemd;
 mod tui;
 mod web;
