@@ -31,8 +31,9 @@
 //!   back after a broken link), `remote.rs` (what another node's line or
 //!   notice does here), `pace.rs` (`QueryPace`: one cluster query a second
 //!   per client);
-//! - `store.rs` (`Store`: message ids, and the messages to and from the
-//!   server's history store);
+//! - `store.rs` (`Store`: message ids, lines to the server's history store,
+//!   who waits for which read), `store/messages.rs` (the requests, answers
+//!   and lines between the hub and the store);
 //! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
 //!   `reasons.rs` (what `/stats` and the metrics count).
 

@@ -1,21 +1,31 @@
-//! The hub's side of the history store, still without I/O: what goes to
-//! the store ([`StoreRequest`]), what comes back ([`StoreEvent`]), and
-//! [`Store`], which numbers room lines, decides when a history is read from
-//! the store rather than from memory, and keeps the clients waiting for one.
+//! The hub's side of the history store, still without I/O: [`Store`]
+//! numbers room lines, hands them to the store (counting and logging any
+//! it cannot take), decides when a history is read from the store rather
+//! than from memory, and keeps the clients waiting for a read: at most one
+//! read each, called off ([`ReadCancel`]) when the client leaves, asks
+//! again or has waited [`READ_WAIT_SECONDS`]. A search always gets an
+//! answer of its own: its matches, "no matches", or "busy" (never other
+//! lines in their place). What goes to the store and comes back is in
+//! `store/messages.rs`.
 //!
-//! The store itself (SQLite, on a thread of its own) lives in chat-server.
+//! The store itself (SQLite, on threads of its own) lives in chat-server.
 //! The hub only enqueues ([`Outbox::store`]) and is told
 //! ([`Hub::store_event`](crate::Hub::store_event)), so the reactor never
 //! waits on the disk. Without a store (`history_store = "memory"`, or a
 //! cluster, whose history lives in Redis) a `Store` is off: it asks nothing
 //! and every history comes from the rooms' rings.
 
+mod messages;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use chat_proto::Command;
+
+pub use messages::{
+    NewLine, ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreRead, StoreRequest, StoredLine,
+};
 
 use crate::chat::Chat;
 use crate::node::Node;
@@ -40,191 +50,16 @@ const READ_WAIT_SECONDS: i64 = 3;
 /// What a search that the store cannot answer now is told.
 const SEARCH_BUSY: &str = "search: the history store is busy, try again";
 
-/// Room lines between the arena's allocations: a new line costs a copy of
-/// its nick and text into the arena, not an allocation of its own.
-const ARENA_BLOCK: usize = 64 * 1024;
-
 /// How often the store is told how old a line may be
 /// (`history_retention`): it forgets older lines in the background.
 const PRUNE_EVERY_SECONDS: i64 = 60;
 
-/// A new room line on its way to the store. Nothing in it is allocated for
-/// it alone: the room key is the room's shared one, the nick and text are a
-/// slice of the store's arena.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLine {
-    /// Increasing across the server (so within each room), never reused.
-    pub id: u64,
-    /// The room's key (`chat_proto::room_key`: lower case, no `#`).
-    pub room: Arc<str>,
-    /// When it was said, with the server's UTC offset then: its stamp.
-    pub time: Now,
-    /// `/me`.
-    pub action: bool,
-    /// The nick, then the text.
-    words: Bytes,
-    nick_len: usize,
-}
-
-impl NewLine {
-    /// A line with buffers of its own (tests, tools; the hub uses its arena).
-    pub fn new(id: u64, room: &str, time: Now, action: bool, nick: &str, text: &str) -> NewLine {
-        let mut arena = BytesMut::new();
-        NewLine::in_arena(&mut arena, id, room.into(), time, action, nick, text)
+/// "1 match", "2 matches".
+fn matches(lines: &[StoredLine]) -> String {
+    match lines.len() {
+        1 => "1 match".to_owned(),
+        n => format!("{n} matches"),
     }
-
-    fn in_arena(
-        arena: &mut BytesMut,
-        id: u64,
-        room: Arc<str>,
-        time: Now,
-        action: bool,
-        nick: &str,
-        text: &str,
-    ) -> NewLine {
-        if arena.capacity() - arena.len() < nick.len() + text.len() {
-            arena.reserve(ARENA_BLOCK.max(nick.len() + text.len()));
-        }
-        arena.extend_from_slice(nick.as_bytes());
-        arena.extend_from_slice(text.as_bytes());
-        NewLine {
-            id,
-            room,
-            time,
-            action,
-            words: arena.split().freeze(),
-            nick_len: nick.len(),
-        }
-    }
-
-    pub fn nick(&self) -> &str {
-        // Both halves were `&str`s split at a char boundary.
-        std::str::from_utf8(&self.words[..self.nick_len]).unwrap_or_default()
-    }
-
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.words[self.nick_len..]).unwrap_or_default()
-    }
-}
-
-/// A room line as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredLine {
-    /// Increasing across the server (so within each room), never reused.
-    pub id: u64,
-    /// The room's key (`chat_proto::room_key`: lower case, no `#`).
-    pub room: String,
-    pub nick: String,
-    pub text: String,
-    /// `/me`.
-    pub action: bool,
-    /// When it was said, with the server's UTC offset then: its stamp.
-    pub time: Now,
-}
-
-/// What the hub asks of the store. Lines and the retention go to the
-/// store's writer, reads to its reader: neither ever waits for the other.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreRequest {
-    /// Keep this line (in the order asked).
-    Append(NewLine),
-    /// Lines said before `before_ms` (Unix milliseconds) are past
-    /// `history_retention`: never read them again, delete them soon.
-    Prune { before_ms: i64 },
-    /// Read some of a room's lines; answered by [`StoreEvent::Read`].
-    Read(StoreRead),
-}
-
-impl StoreRequest {
-    /// Whether the store's reader takes it (else its writer does).
-    pub fn is_read(&self) -> bool {
-        matches!(self, StoreRequest::Read(_))
-    }
-}
-
-/// A read of a room's lines, answered by [`StoreEvent::Read`] with the
-/// same `client` and `token`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreRead {
-    pub client: ClientId,
-    pub token: u64,
-    pub room: Arc<str>,
-    /// The last line handed to the store before this read was asked: the
-    /// read waits for its commit, so it sees every line said before it.
-    pub sees_through: u64,
-    /// Set once nobody waits for the answer (the client left, asked again,
-    /// or waited too long): the reader skips the read, or stops it.
-    pub cancel: ReadCancel,
-    pub kind: ReadKind,
-}
-
-/// What a [`StoreRead`] asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadKind {
-    /// The room's last `count` lines, oldest first.
-    Recent { count: usize },
-    /// The room's lines after id `after`, oldest first, at most `count`
-    /// and one more (which says another page follows).
-    Since { after: u64, count: usize },
-    /// The room's last `count` lines holding every one of `words`, oldest
-    /// first.
-    Search { words: String, count: usize },
-}
-
-/// A read's "never mind": the hub sets it, the store's reader looks at it
-/// before and while it reads. Shared by the two threads without a lock.
-#[derive(Debug, Clone, Default)]
-pub struct ReadCancel(Arc<AtomicBool>);
-
-impl ReadCancel {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-impl PartialEq for ReadCancel {
-    /// The same read's flag.
-    fn eq(&self, other: &ReadCancel) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ReadCancel {}
-
-/// How a read ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadAnswer {
-    /// Every line asked for, oldest first.
-    Lines(Vec<StoredLine>),
-    /// A search that used up its budget (time or rows) before it looked
-    /// everywhere: the matches it found, oldest first.
-    Partial(Vec<StoredLine>),
-    /// The store could not read (busy, or failing).
-    Failed,
-}
-
-/// What the store tells the hub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreEvent {
-    /// The answer to a [`StoreRead`].
-    Read {
-        client: ClientId,
-        token: u64,
-        answer: ReadAnswer,
-    },
-    /// Every line up to id `through` is committed (`history_sync =
-    /// "always"` only).
-    Committed { through: u64 },
-    /// Writing failed (`error` says why; `failures` counts the failed
-    /// attempts so far, each reported) or works again (`error` is `None`).
-    Health {
-        failures: u64,
-        error: Option<String>,
-    },
 }
 
 /// A client waiting for a read's answer.
@@ -668,21 +503,24 @@ impl Store {
             (ReadAnswer::Failed, _) => {
                 self.answer_without_store(chat, config, out, id, &wait, now);
             }
-            (ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines), Some(words))
-                if lines.is_empty() =>
-            {
+            (ReadAnswer::Lines(lines), Some(words)) if lines.is_empty() => {
                 let text = format!("search: no matches for {words:?}");
                 chat.info(out, id, &text, now);
             }
+            (ReadAnswer::Partial(lines), Some(words)) if lines.is_empty() => {
+                let text = format!(
+                    "search: no matches for {words:?} in the time a search may take: more words narrow it"
+                );
+                chat.info(out, id, &text, now);
+            }
             (ReadAnswer::Lines(lines), Some(words)) => {
-                let found = lines.len();
-                let text = format!("search: {found} matches for {words:?}, newest last");
+                let text = format!("search: {} for {words:?}, newest last", matches(&lines));
                 chat.send_stored_history(out, id, &lines, Some((now, &text)));
             }
             (ReadAnswer::Partial(lines), Some(words)) => {
-                let found = lines.len();
                 let text = format!(
-                    "search: {found} matches for {words:?}, newest last (it stopped early: more words narrow it)"
+                    "search: {} for {words:?}, newest last (it stopped early: more words narrow it)",
+                    matches(&lines)
                 );
                 chat.send_stored_history(out, id, &lines, Some((now, &text)));
             }
