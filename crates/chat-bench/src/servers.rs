@@ -240,6 +240,18 @@ enum Variant<'a> {
     },
 }
 
+/// A name for the files of a server with these history settings: the
+/// settings' values (`sqlite`, `sqlite-always`).
+fn history_tag(setting: &str) -> String {
+    let values: Vec<&str> = setting.split('"').skip(1).step_by(2).collect();
+    values.join("-")
+}
+
+/// The history file of a server with these history settings.
+fn history_file(setting: &str) -> String {
+    format!("history-{}.sqlite3", history_tag(setting))
+}
+
 /// A TOML basic string.
 fn toml_str(text: &str) -> String {
     let mut out = String::from("\"");
@@ -259,7 +271,10 @@ fn toml_str(text: &str) -> String {
 fn our_config(variant: &Variant<'_>) -> String {
     match variant {
         Variant::Plain => OUR_CONFIG.to_owned(),
-        Variant::History(setting) => OUR_CONFIG.replace("history_store = \"memory\"", setting),
+        Variant::History(setting) => OUR_CONFIG.replace(
+            "history_store = \"memory\"",
+            &format!("{setting}\nhistory_path = \"{}\"", history_file(setting)),
+        ),
         Variant::Tls(creds) => OUR_CONFIG.replace(
             "listen = [\"127.0.0.1:0\"]",
             &format!(
@@ -290,7 +305,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     std::fs::create_dir_all(&launch.scratch).map_err(|e| e.to_string())?;
     let file = match variant {
         Variant::Plain => "server.toml".to_owned(),
-        Variant::History(_) => "server-history.toml".to_owned(),
+        Variant::History(setting) => format!("server-history-{}.toml", history_tag(setting)),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
         Variant::Web => "server-web.toml".to_owned(),
         Variant::Node { name, .. } => format!("server-node-{name}.toml"),
@@ -298,11 +313,16 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     let config = launch.scratch.join(file);
     std::fs::write(&config, our_config(variant))
         .map_err(|e| format!("{}: {e}", config.display()))?;
-    // The server keeps its history file (`chat-history.sqlite3`) where it
-    // runs: in the scratch directory, fresh for each start, never in the
-    // directory the bench was started from.
+    // The server keeps its history file where it runs: in the scratch
+    // directory, fresh for each start, never in the directory the bench
+    // was started from. Servers that run side by side have files of their
+    // own (one removing another's would break its connections).
+    let history = match variant {
+        Variant::History(setting) => history_file(setting),
+        _ => "chat-history.sqlite3".to_owned(),
+    };
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(launch.scratch.join(format!("chat-history.sqlite3{suffix}")));
+        let _ = std::fs::remove_file(launch.scratch.join(format!("{history}{suffix}")));
     }
     let mut cmd = pinned(launch, &launch.server_bin);
     cmd.current_dir(&launch.scratch);

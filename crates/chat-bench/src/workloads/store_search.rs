@@ -14,9 +14,11 @@
 //! back with its room's newest lines. What comes back is counted, never
 //! read: the answers' words may change.
 //!
-//! Every window ends with one more search, waited for: a search first
-//! indexes every line not yet indexed, so the window's lines are indexed
-//! then, not in the quiet moments that are the next server's window.
+//! Every window ends with one more search, waited for: the store answers
+//! a search once every line said before it is committed, so the window's
+//! lines are written by then, not in the next server's window. (Indexing
+//! for `/search` waits for the store's quiet moments, or for 50,000 lines
+//! behind: it may fall in the next window, as it would on a busy server.)
 
 use std::io;
 use std::time::Duration;
@@ -415,7 +417,7 @@ pub fn run(
     groups.extend(stations.iter().map(|st| st.searchers));
     lg.settle(&groups, Duration::from_millis(300), Duration::from_secs(10))?;
     for st in &stations {
-        if !index_everything(lg, st.searchers)? {
+        if !search_after_the_writes(lg, st.searchers)? {
             let dialect = targets[st.target].server.dialect;
             log(&format!(
                 "store-search {}: no answer to the search before the sweep",
@@ -525,7 +527,7 @@ fn prepare_searchers(
         lg.send_lines(filler, &chunk)?;
         said += lines;
         // The store answers a search once every line said before it is
-        // written and indexed: the next chunk waits for that.
+        // committed: the next chunk waits for that.
         let before = lg.groups[group].searches.lines;
         lg.ask(filler, &search)?;
         if !lg.wait_answers(group, ANSWER_WAIT)? {
@@ -544,9 +546,9 @@ fn prepare_searchers(
     Ok(Ok(answer_lines))
 }
 
-/// One search from the first searcher, waited for: the store indexes
-/// every line not yet indexed before it answers.
-fn index_everything(lg: &mut Gen, group: usize) -> io::Result<bool> {
+/// One search from the first searcher, waited for: the store answers it
+/// once every line said before it is committed.
+fn search_after_the_writes(lg: &mut Gen, group: usize) -> io::Result<bool> {
     let Some(key) = lg.searcher(group, 0) else {
         return Ok(false);
     };
@@ -584,7 +586,7 @@ fn window(
         (Searches::default(), true)
     };
     lg.stop_searching();
-    let caught_up = index_everything(lg, searchers)?;
+    let caught_up = search_after_the_writes(lg, searchers)?;
     Ok(SearchRun {
         fanout,
         searches,
