@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use chat_tests::{Proc, ServerProcess, TIMEOUT, command, ipv6_available, is_ctime};
+use chat_tests::{Client, Proc, ServerProcess, TIMEOUT, command, ipv6_available, is_ctime};
 
 /// The tutorial's client: connect, send a chunk, read one reply of at most
 /// 1024 bytes.
@@ -228,4 +228,22 @@ fn raw_over_long_chunk_and_quit() {
     let mut buf = [0_u8; 1024];
     let n = client.stream.read(&mut buf).expect("EOF after the goodbye");
     assert_eq!(n, 0, "unexpected {:?}", String::from_utf8_lossy(&buf[..n]));
+}
+
+#[test]
+fn a_raw_listener_and_a_line_listener_share_one_chat() {
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0,raw"]);
+    let (line_addr, raw_addr) = (server.addrs()[0], server.addrs()[1]);
+    let mut line = Client::join(line_addr);
+    let mut raw = ChunkClient::connect(raw_addr);
+    // The raw client gets no welcome; the line client sees it join.
+    line.expect_body("-!- guest2 joined lobby");
+    raw.expect_silence(Duration::from_millis(200));
+    raw.send("hello from a chunk");
+    line.expect_body("<guest2> hello from a chunk");
+    line.send_line("hello from a line");
+    assert_eq!(
+        unwrap_raw(&raw.recv()),
+        format!("<{}> hello from a line", line.nick())
+    );
 }

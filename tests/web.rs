@@ -92,6 +92,25 @@ fn web_page_is_served_with_its_security_headers() {
 }
 
 #[test]
+fn the_page_speaks_lines_when_the_default_protocol_is_raw() {
+    let Some(script) = ws_script() else { return };
+    let server = ServerProcess::start(&[
+        "--framing",
+        "raw",
+        "--listen",
+        "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0,web",
+    ]);
+    let mut web = ws_client(&script, server.web_addr(), &own(server.web_addr()));
+    web.expect_stdout("open");
+    web.expect_stdout("-!- Welcome, guest");
+    // Catching up by id works on the page whatever `framing` says.
+    web.write_line("send /cap ids");
+    web.expect_stdout("-!- capability ids on");
+}
+
+#[test]
 fn web_and_tcp_clients_chat_both_ways() {
     let Some(script) = ws_script() else { return };
     let server = ServerProcess::start(&LISTEN);

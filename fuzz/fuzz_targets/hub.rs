@@ -135,7 +135,8 @@ fuzz_target!(|script: Vec<(u8, u8, Vec<u8>)>| {
             0 => {
                 let peer = PEERS[usize::from(client / 8) % PEERS.len()];
                 let peer = peer.parse().expect("a literal address");
-                hub.connected(&mut out, id, peer, now);
+                let protocol = chat_hub::Protocol::Line;
+                hub.connected(&mut out, id, chat_hub::Arrival { peer, protocol }, now);
             }
             1 => hub.received(&mut out, id, &bytes, now),
             2 | 3 => hub.received(&mut out, id, spelled(&bytes).as_bytes(), now),

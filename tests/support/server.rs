@@ -158,7 +158,7 @@ fn spawn(
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
             let kind = if said.contains(" (web") {
                 Kind::Web
-            } else if said.contains(" (TLS)") {
+            } else if said.contains("TLS)") {
                 Kind::Tls
             } else {
                 Kind::Plain

@@ -32,7 +32,7 @@ use subtle::ConstantTimeEq;
 
 use crate::bans::Bans;
 use crate::config::canonical;
-use crate::{ClientId, Framing, HubConfig};
+use crate::{Arrival, ClientId, HubConfig, Protocol};
 
 /// Failed logins (passwords or `/oper`) from one address within
 /// [`FAILURE_WINDOW`] seconds: at this many it is refused outright.
@@ -51,7 +51,7 @@ pub(crate) const BANNED: &str = "you are banned from this server";
 #[derive(Debug)]
 struct PendingLogin {
     peer: SocketAddr,
-    framing: Framing,
+    protocol: Protocol,
     decoder: LineDecoder,
     connected_at: i64,
 }
@@ -73,18 +73,21 @@ pub(crate) enum Login {
     /// The right password: the connection becomes a client. `decoder` holds
     /// a partial line that came behind `/pass`, `rest` the whole ones.
     Accepted {
-        peer: SocketAddr,
+        arrival: Arrival,
         decoder: LineDecoder,
         rest: Vec<LoginLine>,
     },
     /// A wrong password (counted against the address): close it.
-    Refused { peer: SocketAddr, framing: Framing },
+    Refused {
+        peer: SocketAddr,
+        protocol: Protocol,
+    },
     /// Turned away before the password was compared (the address reached
     /// the failure limit, or was banned, while it waited): tell it `text`
     /// and close it. Not counted as a failure.
     TurnedAway {
         peer: SocketAddr,
-        framing: Framing,
+        protocol: Protocol,
         text: &'static str,
     },
 }
@@ -188,12 +191,13 @@ impl Admission {
         &mut self,
         config: &HubConfig,
         id: ClientId,
-        peer: SocketAddr,
+        arrival: Arrival,
         now: i64,
     ) {
+        let Arrival { peer, protocol } = arrival;
         let login = PendingLogin {
             peer,
-            framing: config.framing,
+            protocol,
             decoder: LineDecoder::new(config.max_line_bytes),
             connected_at: now,
         };
@@ -211,16 +215,16 @@ impl Admission {
         now: i64,
         seconds: i64,
         by: &str,
-    ) -> Result<Vec<ClientId>, String> {
+    ) -> Result<Vec<(ClientId, Protocol)>, String> {
         self.bans.add(net, now, seconds, by)?;
-        let mut waiting: Vec<ClientId> = self
+        let mut waiting: Vec<(ClientId, Protocol)> = self
             .pending
             .iter()
             .filter(|(_, login)| Bans::range_covers(net, login.peer.ip()))
-            .map(|(&id, _)| id)
+            .map(|(&id, login)| (id, login.protocol))
             .collect();
-        waiting.sort_unstable();
-        for &id in &waiting {
+        waiting.sort_unstable_by_key(|&(id, _)| id);
+        for &(id, _) in &waiting {
             self.gone(id);
         }
         Ok(waiting)
@@ -241,13 +245,13 @@ impl Admission {
         };
         // Logging in is rare: owned lines are fine here, unlike the hot path.
         let mut lines: Vec<LoginLine> = Vec::new();
-        match login.framing {
-            Framing::Raw => lines.push(
+        match login.protocol {
+            Protocol::Raw => lines.push(
                 raw_message(data, config.max_line_bytes)
                     .map(<[u8]>::to_vec)
                     .ok_or(()),
             ),
-            Framing::Line => login.decoder.decode(data, |frame| {
+            Protocol::Line => login.decoder.decode(data, |frame| {
                 lines.push(match frame {
                     Frame::Line(line) => Ok(line.to_vec()),
                     Frame::TooLong => Err(()),
@@ -272,7 +276,7 @@ impl Admission {
             self.per_address.remove(login.peer.ip());
             return Login::TurnedAway {
                 peer: login.peer,
-                framing: login.framing,
+                protocol: login.protocol,
                 text,
             };
         }
@@ -280,7 +284,10 @@ impl Admission {
         let first = rest.next().and_then(Result::ok);
         if password_matches(config.password.as_deref().unwrap_or_default(), first) {
             return Login::Accepted {
-                peer: login.peer,
+                arrival: Arrival {
+                    peer: login.peer,
+                    protocol: login.protocol,
+                },
                 decoder: login.decoder,
                 rest: rest.collect(),
             };
@@ -289,7 +296,7 @@ impl Admission {
         self.per_address.remove(login.peer.ip());
         Login::Refused {
             peer: login.peer,
-            framing: login.framing,
+            protocol: login.protocol,
         }
     }
 
@@ -305,8 +312,9 @@ impl Admission {
         }
     }
 
-    /// Pending logins older than `timeout` seconds (0: none expire).
-    pub(crate) fn expired_logins(&self, now: i64, timeout: u64) -> Vec<ClientId> {
+    /// Pending logins older than `timeout` seconds (0: none expire), with
+    /// the protocol each speaks.
+    pub(crate) fn expired_logins(&self, now: i64, timeout: u64) -> Vec<(ClientId, Protocol)> {
         let timeout = timeout as i64;
         if timeout == 0 {
             return Vec::new();
@@ -314,7 +322,7 @@ impl Admission {
         self.pending
             .iter()
             .filter(|(_, login)| now - login.connected_at >= timeout)
-            .map(|(&id, _)| id)
+            .map(|(&id, login)| (id, login.protocol))
             .collect()
     }
 
@@ -365,6 +373,14 @@ fn password_matches(password: &str, line: Option<Vec<u8>>) -> bool {
 mod tests {
     use super::*;
 
+    /// A line-protocol connection from `peer`.
+    fn line(peer: SocketAddr) -> Arrival {
+        Arrival {
+            peer,
+            protocol: Protocol::Line,
+        }
+    }
+
     fn peer(text: &str) -> SocketAddr {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
     }
@@ -381,7 +397,7 @@ mod tests {
         let config = with_password();
         let mut admission = Admission::default();
         let id = ClientId(1);
-        admission.await_password(&config, id, peer("10.0.0.1:5"), 0);
+        admission.await_password(&config, id, line(peer("10.0.0.1:5")), 0);
         assert!(matches!(
             admission.login_input(&config, id, b"/pass ses", 0),
             Login::Waiting
@@ -402,7 +418,7 @@ mod tests {
             let from = peer("10.0.0.1:5");
             assert_eq!(admission.refusal(&config, 0, from, 0), None);
             admission.arrived(from.ip());
-            admission.await_password(&config, id, from, 0);
+            admission.await_password(&config, id, line(from), 0);
             let login = admission.login_input(&config, id, b"/pass wrong\n", 0);
             assert!(matches!(login, Login::Refused { .. }), "{login:?}");
         }
@@ -420,7 +436,7 @@ mod tests {
         let from = peer(from);
         assert_eq!(admission.refusal(config, 0, from, 0), None, "login {id}");
         admission.arrived(from.ip());
-        admission.await_password(config, ClientId(id), from, 0);
+        admission.await_password(config, ClientId(id), line(from), 0);
     }
 
     #[test]

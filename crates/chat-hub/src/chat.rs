@@ -7,8 +7,6 @@
 //! what the cluster reports (`crate::node` decides when) and what the
 //! operator says (`crate::console`). The settings come with each call.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
 
@@ -18,7 +16,7 @@ use crate::flood::FloodState;
 use crate::membership::{self, Membership};
 use crate::rooms::RoomId;
 use crate::store::NewLine;
-use crate::{ClientId, Framing, HubConfig, Now, Outbox, listing};
+use crate::{Arrival, ClientId, HubConfig, Now, Outbox, Protocol, listing};
 
 mod replay;
 
@@ -95,9 +93,9 @@ impl Chat {
 
     /// `text` as an error notice in `framing`, for a connection the hub
     /// never sees (the reactor's refusal when it is out of descriptors).
-    pub(crate) fn refusal(&mut self, framing: Framing, now: Now, text: &str) -> Bytes {
+    pub(crate) fn refusal(&mut self, protocol: Protocol, now: Now, text: &str) -> Bytes {
         let body = Body::Notice(Notice::Error { text });
-        self.delivery.encode(framing, now, &body)
+        self.delivery.encode(protocol, now, &body)
     }
 
     /// A notice to a connection that is not a client (yet): a login prompt,
@@ -106,13 +104,13 @@ impl Chat {
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
-        framing: Framing,
+        protocol: Protocol,
         now: Now,
         notice: Notice<'_>,
     ) {
         let body = Body::Notice(notice);
         self.delivery
-            .send_to_connection(out, id, framing, now, &body);
+            .send_to_connection(out, id, protocol, now, &body);
     }
 
     pub(crate) fn error(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
@@ -129,16 +127,17 @@ impl Chat {
     }
 
     /// A client is in: a guest nick (ending in `tag`), the default room, in
-    /// line framing a welcome; its room is told.
+    /// line protocol a welcome; its room is told.
     pub(crate) fn admit(
         &mut self,
         config: &HubConfig,
         out: &mut dyn Outbox,
         id: ClientId,
-        peer: SocketAddr,
+        arrival: Arrival,
         tag: &str,
         now: Now,
     ) {
+        let Arrival { peer, protocol } = arrival;
         let nick = self.members.guest_nick(config, tag);
         let room = self
             .members
@@ -146,7 +145,7 @@ impl Chat {
                 nick,
                 seat,
                 peer,
-                framing: config.framing,
+                protocol,
                 decoder: LineDecoder::new(config.max_line_bytes),
                 flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
                 connected_at: now.timestamp(),
@@ -159,7 +158,7 @@ impl Chat {
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.
         out.console(&format!("{nick} connected from {peer}"));
-        if config.framing == Framing::Line {
+        if protocol == Protocol::Line {
             let motd = &config.motd;
             let welcome = Body::Notice(Notice::Welcome { nick, motd });
             self.delivery
@@ -209,7 +208,7 @@ impl Chat {
         let Some(client) = self.members.client(id) else {
             return;
         };
-        let line_framing = client.framing == Framing::Line;
+        let line_framing = client.protocol == Protocol::Line;
         let (nick, name) = (client.nick.clone(), self.members.room(room).name.clone());
         let joined = Body::Notice(Notice::Joined {
             nick: &nick,
@@ -510,7 +509,7 @@ impl Chat {
     pub(crate) fn is_raw(&self, id: ClientId) -> bool {
         self.members
             .client(id)
-            .is_some_and(|client| client.framing == Framing::Raw)
+            .is_some_and(|client| client.protocol == Protocol::Raw)
     }
 
     /// `/topic`: the room's topic, to `id`.

@@ -5,14 +5,22 @@
 use chat_proto::LineDecoder;
 use std::net::SocketAddr;
 
-use crate::{ClientId, Framing, flood::FloodState, rooms::Seat};
+use crate::{ClientId, Protocol, flood::FloodState, rooms::Seat};
+
+/// A connection as it arrives: from where, and the protocol of the
+/// listener it came in on (decided once, for the connection's life).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    pub peer: SocketAddr,
+    pub protocol: Protocol,
+}
 
 #[derive(Debug)]
 pub(crate) struct Client {
     pub(crate) nick: String,
     pub(crate) seat: Seat,
     pub(crate) peer: SocketAddr,
-    pub(crate) framing: Framing,
+    pub(crate) protocol: Protocol,
     pub(crate) decoder: LineDecoder,
     pub(crate) flood: FloodState,
     /// Unix seconds.

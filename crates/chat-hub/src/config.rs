@@ -21,7 +21,7 @@ macro_rules! hub_settings {
     ($then:ident) => {
         $then! {
             /// `line` or `raw` (the tutorial's chunk framing).
-            framing: $crate::Framing = $crate::Framing::Line, toml = "named";
+            framing: $crate::Protocol = $crate::Protocol::Line, toml = "named";
             /// Longest line a client may send, in bytes.
             max_line_bytes: usize = 4096;
             /// The room every client starts in.
@@ -158,7 +158,7 @@ pub(crate) fn canonical_net(net: IpNet) -> IpNet {
 
 /// How a client's byte stream is cut into messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Framing {
+pub enum Protocol {
     /// Lines ending in LF (CRLF and CR accepted); every server line ends in LF.
     #[default]
     Line,
@@ -167,14 +167,14 @@ pub enum Framing {
     Raw,
 }
 
-impl Framing {
+impl Protocol {
     /// Every framing with its name in server.toml and on the command line,
     /// and what it means.
-    pub const NAMES: [(&'static str, Framing, &'static str); 2] = [
-        ("line", Framing::Line, "UTF-8 lines ending in LF"),
+    pub const NAMES: [(&'static str, Protocol, &'static str); 2] = [
+        ("line", Protocol::Line, "UTF-8 lines ending in LF"),
         (
             "raw",
-            Framing::Raw,
+            Protocol::Raw,
             "One read is one message; replies are `[ctime]text` with no newline",
         ),
     ];
@@ -182,8 +182,8 @@ impl Framing {
     /// The name server.toml uses.
     pub fn name(self) -> &'static str {
         match self {
-            Framing::Line => "line",
-            Framing::Raw => "raw",
+            Protocol::Line => "line",
+            Protocol::Raw => "raw",
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw};
 
-use crate::{ClientId, Framing, Now, Outbox, clients::Clients};
+use crate::{ClientId, Now, Outbox, Protocol, clients::Clients};
 
 /// Room left in the arena before a fresh block is reserved.
 const ARENA_MIN_FREE: usize = 8 * 1024;
@@ -28,7 +28,7 @@ pub(crate) const HOLD_MAX: usize = 1000;
 pub(crate) struct Delivery {
     arena: BytesMut,
     stamps: StampCache,
-    /// Raw framing always speaks ctime, as the tutorial did.
+    /// Raw protocol always speaks ctime, as the tutorial did.
     raw_stamps: StampCache,
     /// Output held back from clients waiting for their history, so that
     /// history comes first and no live line is lost meanwhile.
@@ -154,23 +154,23 @@ impl Delivery {
         &mut self,
         out: &mut dyn Outbox,
         to: ClientId,
-        framing: Framing,
+        protocol: Protocol,
         now: Now,
         body: &Body<'_>,
     ) {
-        let msg = self.encode(framing, now, body);
+        let msg = self.encode(protocol, now, body);
         self.deliver(out, to, msg);
     }
 
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
-    pub(crate) fn encode(&mut self, framing: Framing, now: Now, body: &Body<'_>) -> Bytes {
+    pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
             self.arena.reserve(ARENA_BLOCK);
         }
-        match framing {
-            Framing::Line => encode_line(&mut self.arena, self.stamps.get(now), body),
-            Framing::Raw => encode_raw(&mut self.arena, self.raw_stamps.get(now), body),
+        match protocol {
+            Protocol::Line => encode_line(&mut self.arena, self.stamps.get(now), body),
+            Protocol::Raw => encode_raw(&mut self.arena, self.raw_stamps.get(now), body),
         }
         self.arena.split().freeze()
     }
@@ -185,7 +185,7 @@ impl Delivery {
         body: &Body<'_>,
     ) {
         if let Some(client) = clients.get(to) {
-            let msg = self.encode(client.framing, now, body);
+            let msg = self.encode(client.protocol, now, body);
             self.deliver(out, to, msg);
         }
     }
@@ -228,19 +228,19 @@ impl Delivery {
             let Some(client) = clients.get(member) else {
                 continue;
             };
-            let numbered_id = id.filter(|_| client.ids && client.framing == Framing::Line);
-            let encoded = match (client.framing, audience) {
+            let numbered_id = id.filter(|_| client.ids && client.protocol == Protocol::Line);
+            let encoded = match (client.protocol, audience) {
                 _ if numbered_id.is_some() => &mut numbered,
-                (Framing::Line, _) => &mut line,
-                (Framing::Raw, Audience::Everyone) => &mut raw,
-                (Framing::Raw, Audience::LineClients) => continue,
+                (Protocol::Line, _) => &mut line,
+                (Protocol::Raw, Audience::Everyone) => &mut raw,
+                (Protocol::Raw, Audience::LineClients) => continue,
             };
             let bytes = match encoded {
                 Some(bytes) => bytes.clone(),
                 None => {
                     let bytes = match numbered_id {
                         Some(id) => self.encode_with_id(now, id, body),
-                        None => self.encode(client.framing, now, body),
+                        None => self.encode(client.protocol, now, body),
                     };
                     encoded.insert(bytes).clone()
                 }
@@ -251,7 +251,7 @@ impl Delivery {
         sent
     }
 
-    /// `body` as a line numbered `id` (line framing).
+    /// `body` as a line numbered `id` (line protocol).
     fn encode_with_id(&mut self, now: Now, id: u64, body: &Body<'_>) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
             self.arena.reserve(ARENA_BLOCK);

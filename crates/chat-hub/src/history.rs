@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-/// A ring of the room's last lines, each kept encoded (line framing, with
+/// A ring of the room's last lines, each kept encoded (line protocol, with
 /// its original stamp) in a buffer that is reused once the ring is full:
 /// storing a line costs a copy, not an allocation.
 #[derive(Debug, Default)]

@@ -27,8 +27,8 @@ use crate::stats::{self, Counters, HubStats};
 use crate::store::{Appended, STORE_BUSY, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
-    ClientId, ClusterEvent, Framing, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
-    StoreEvent, StoreHealth,
+    Arrival, ClientId, ClusterEvent, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
+    Protocol, StoreEvent, StoreHealth,
 };
 
 pub(crate) mod reconfigure;
@@ -129,27 +129,28 @@ impl Hub {
     }
 
     /// A connection came in: refused, asked for the password, or admitted.
-    pub fn connected(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+    pub fn connected(&mut self, out: &mut dyn Outbox, id: ClientId, arrival: Arrival, now: Now) {
+        let Arrival { peer, protocol } = arrival;
         if self.chat.is_shutting_down() {
             return out.close(id);
         }
-        let (clients, framing) = (self.chat.members().len(), self.config.framing);
+        let clients = self.chat.members().len();
         let refusal = self
             .admission
             .refusal(&self.config, clients, peer, now.timestamp());
         if let Some(text) = refusal {
-            return self.refuse(out, id, peer, framing, text, now);
+            return self.refuse(out, id, peer, protocol, text, now);
         }
         self.admission.arrived(peer.ip());
         if self.config.password.is_none() {
-            return self.admit(out, id, peer, now);
+            return self.admit(out, id, arrival, now);
         }
         self.admission
-            .await_password(&self.config, id, peer, now.timestamp());
-        if framing == Framing::Line {
+            .await_password(&self.config, id, arrival, now.timestamp());
+        if protocol == Protocol::Line {
             let text = "password required: send /pass PASSWORD";
             self.chat
-                .tell_connection(out, id, framing, now, Notice::Info { text });
+                .tell_connection(out, id, protocol, now, Notice::Info { text });
         }
     }
 
@@ -159,12 +160,12 @@ impl Hub {
         out: &mut dyn Outbox,
         id: ClientId,
         peer: SocketAddr,
-        framing: Framing,
+        protocol: Protocol,
         text: &str,
         now: Now,
     ) {
         self.chat
-            .tell_connection(out, id, framing, now, Notice::Error { text });
+            .tell_connection(out, id, protocol, now, Notice::Error { text });
         out.close(id);
         // One event each (the issue of a log that must show every
         // refusal outweighs a storm's lines, which cost a write apiece).
@@ -175,12 +176,12 @@ impl Hub {
     }
 
     /// A client is in: a guest nick, the default room, a welcome, history.
-    fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, peer: SocketAddr, now: Now) {
+    fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, arrival: Arrival, now: Now) {
         self.counters.connected();
         let tag = self.node.guest_tag();
-        self.chat.admit(&self.config, out, id, peer, &tag, now);
+        self.chat.admit(&self.config, out, id, arrival, &tag, now);
         self.node.admitted(&self.chat, out, id);
-        if self.config.framing == Framing::Line {
+        if arrival.protocol == Protocol::Line {
             let count = self.config.history_lines;
             let (chat, config) = (&mut self.chat, &self.config);
             self.store
@@ -196,12 +197,12 @@ impl Hub {
         let Some(client) = self.chat.members_mut().client_mut(id) else {
             return self.login_received(out, id, data, now);
         };
-        match client.framing {
-            Framing::Raw => match raw_message(data, self.config.max_line_bytes) {
+        match client.protocol {
+            Protocol::Raw => match raw_message(data, self.config.max_line_bytes) {
                 Some(message) => self.line(out, id, message, now),
                 None => self.too_long(out, id, now),
             },
-            Framing::Line => {
+            Protocol::Line => {
                 // The decoder is taken out while its lines are handled, since
                 // handling one may change anything in the hub, even end this
                 // client (`/quit`); it goes back only if the client remains.
@@ -221,11 +222,11 @@ impl Hub {
         match login {
             Login::Waiting => {}
             Login::Accepted {
-                peer,
+                arrival,
                 decoder,
                 rest,
             } => {
-                self.admit(out, id, peer, now);
+                self.admit(out, id, arrival, now);
                 // What came right behind /pass is not lost: whole lines now,
                 // a partial one with the decoder that holds it.
                 if let Some(client) = self.chat.members_mut().client_mut(id) {
@@ -238,20 +239,20 @@ impl Hub {
                     }
                 }
             }
-            Login::Refused { peer, framing } => {
+            Login::Refused { peer, protocol } => {
                 // The secret is never logged, right or wrong.
                 self.counters.wrong_password();
                 out.console(&format!("wrong password from {peer}"));
                 let text = "wrong password";
                 self.chat
-                    .tell_connection(out, id, framing, now, Notice::Error { text });
+                    .tell_connection(out, id, protocol, now, Notice::Error { text });
                 out.close(id);
             }
             Login::TurnedAway {
                 peer,
-                framing,
+                protocol,
                 text,
-            } => self.refuse(out, id, peer, framing, text, now),
+            } => self.refuse(out, id, peer, protocol, text, now),
         }
     }
 
@@ -608,10 +609,10 @@ impl Hub {
     fn sweep_timeouts(&mut self, out: &mut dyn Outbox, now: Now) {
         let second = now.timestamp();
         let timeout = self.config.handshake_timeout;
-        for id in self.admission.expired_logins(second, timeout) {
-            let (framing, text) = (self.config.framing, "login timed out");
+        for (id, protocol) in self.admission.expired_logins(second, timeout) {
+            let text = "login timed out";
             self.chat
-                .tell_connection(out, id, framing, now, Notice::Error { text });
+                .tell_connection(out, id, protocol, now, Notice::Error { text });
             self.admission.gone(id);
             out.close(id);
         }

@@ -210,7 +210,7 @@ mod tests {
     use chat_proto::LineDecoder;
 
     use super::*;
-    use crate::Framing;
+    use crate::Protocol;
     use crate::flood::FloodState;
 
     fn enter(members: &mut Membership, id: usize, nick: &str, room: &str) -> RoomId {
@@ -219,7 +219,7 @@ mod tests {
             nick,
             seat,
             peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
-            framing: Framing::Line,
+            protocol: Protocol::Line,
             decoder: LineDecoder::new(64),
             flood: FloodState::new(&config, false, 0),
             connected_at: 0,

@@ -485,7 +485,7 @@ impl Node {
             sanction @ (ClusterEvent::Banned { .. }
             | ClusterEvent::Unbanned { .. }
             | ClusterEvent::Kick { .. }) => {
-                return sanctions::from_afar(chat, admission, config, out, sanction, now);
+                return sanctions::from_afar(chat, admission, out, sanction, now);
             }
         }
         Vec::new()

@@ -13,7 +13,7 @@ use chat_proto::Notice;
 use crate::admission::{Admission, BANNED};
 use crate::bans::Bans;
 use crate::chat::Chat;
-use crate::{ClientId, ClusterEvent, HubConfig, IpNet, Now, Outbox};
+use crate::{ClientId, ClusterEvent, IpNet, Now, Outbox, Protocol};
 
 /// A client to disconnect: the notice it gets, and the reason its room is
 /// told.
@@ -61,14 +61,13 @@ pub(crate) fn covered(chat: &Chat, net: IpNet, by: &str) -> Vec<Expel> {
 /// Closes the connections still logging in that a ban covers.
 pub(crate) fn close_logins(
     chat: &mut Chat,
-    config: &HubConfig,
     out: &mut dyn Outbox,
-    logins: &[ClientId],
+    logins: &[(ClientId, Protocol)],
     now: Now,
 ) {
-    for &login in logins {
+    for &(login, protocol) in logins {
         let text = BANNED;
-        chat.tell_connection(out, login, config.framing, now, Notice::Error { text });
+        chat.tell_connection(out, login, protocol, now, Notice::Error { text });
         out.close(login);
     }
 }
@@ -80,7 +79,6 @@ pub(crate) fn close_logins(
 pub(crate) fn from_afar(
     chat: &mut Chat,
     admission: &mut Admission,
-    config: &HubConfig,
     out: &mut dyn Outbox,
     event: ClusterEvent,
     now: Now,
@@ -96,7 +94,7 @@ pub(crate) fn from_afar(
             let Ok(logins) = admission.ban(net, second, until - second, &by) else {
                 return Vec::new();
             };
-            close_logins(chat, config, out, &logins, now);
+            close_logins(chat, out, &logins, now);
             let expel = covered(chat, net, &by);
             out.console(&format!(
                 "cluster: {by} banned {net} ({} disconnected here)",

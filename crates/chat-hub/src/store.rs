@@ -29,7 +29,7 @@ pub use messages::{
 
 use crate::chat::Chat;
 use crate::node::Node;
-use crate::{ClientId, Framing, HubConfig, Now, Outbox};
+use crate::{ClientId, HubConfig, Now, Outbox, Protocol};
 
 /// What `/history since` and `/cap ids` say without a history file.
 const NEEDS_FILE: &str =
@@ -386,7 +386,7 @@ impl Store {
                 } else if !self.on {
                     NEEDS_FILE.to_owned()
                 } else if let Some(client) = chat.members_mut().client_mut(id)
-                    && client.framing == Framing::Line
+                    && client.protocol == Protocol::Line
                 {
                     client.ids = true;
                     let text = "capability ids on: room lines read [stamp] #ID <nick> text";

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
-use chat_hub::{ClientId, Hub, HubConfig, Outbox, StoreRequest};
+use chat_hub::{Arrival, ClientId, Hub, HubConfig, Outbox, Protocol, StoreRequest};
 use chrono::DateTime;
 
 struct Counting;
@@ -80,7 +80,11 @@ fn allocations_per_line(members: usize, lines: u64, store: bool) -> f64 {
     let mut out = Queues(queues, Vec::with_capacity(64));
     let peer = "127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}"));
     for id in 0..members {
-        hub.connected(&mut out, ClientId(id), peer, now);
+        let arrival = Arrival {
+            peer,
+            protocol: Protocol::Line,
+        };
+        hub.connected(&mut out, ClientId(id), arrival, now);
     }
     let line = b"a line of chat that is about sixty-four bytes long, give or take\n";
     // Warm up: scratch strings, arena, queues and the room's history ring

@@ -71,10 +71,20 @@ struct Fixture {
     /// Leave `/oper` checks unanswered until [`Fixture::answer_checks`]
     /// (else each `say` answers them, as a verifier that is never behind).
     hold_checks: bool,
+    /// What every connection speaks: the config's `framing`.
+    protocol: Protocol,
 }
 
 impl Fixture {
+    fn arrival(&self, peer: std::net::SocketAddr) -> Arrival {
+        Arrival {
+            peer,
+            protocol: self.protocol,
+        }
+    }
+
     fn new(config: HubConfig) -> Fixture {
+        let protocol = config.framing;
         let mut hub = Hub::new(config);
         hub.start(now());
         Fixture {
@@ -82,6 +92,7 @@ impl Fixture {
             out: Recorder::default(),
             time: now(),
             hold_checks: false,
+            protocol,
         }
     }
 
@@ -99,8 +110,9 @@ impl Fixture {
         let peer = format!("127.0.0.1:{}", 40000 + id)
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
+        let arrival = self.arrival(peer);
         self.hub
-            .connected(&mut self.out, ClientId(id as usize), peer, self.time);
+            .connected(&mut self.out, ClientId(id as usize), arrival, self.time);
     }
 
     fn say(&mut self, id: u64, bytes: &str) {
@@ -121,8 +133,9 @@ impl Fixture {
 
     fn connect_from(&mut self, id: u64, peer: &str) {
         let peer = peer.parse().unwrap_or_else(|e| panic!("{peer}: {e}"));
+        let arrival = self.arrival(peer);
         self.hub
-            .connected(&mut self.out, ClientId(id as usize), peer, self.time);
+            .connected(&mut self.out, ClientId(id as usize), arrival, self.time);
     }
 
     /// Lets `ms` milliseconds pass, ticking the hub every 100 ms as the server does.
@@ -351,7 +364,7 @@ fn big_rooms_are_not_told_of_every_join() {
 #[test]
 fn raw_clients_get_only_what_is_addressed_to_them() {
     let mut f = Fixture::new(HubConfig {
-        framing: Framing::Raw,
+        framing: Protocol::Raw,
         ..HubConfig::default()
     });
     f.connect(1);

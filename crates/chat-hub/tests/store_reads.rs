@@ -65,7 +65,9 @@ impl Fixture {
             let peer = format!("127.0.0.1:{}", 40000 + id.0)
                 .parse()
                 .unwrap_or_else(|e| panic!("{e}"));
-            fixture.hub.connected(&mut fixture.out, id, peer, time);
+            let protocol = Protocol::Line;
+            let arrival = Arrival { peer, protocol };
+            fixture.hub.connected(&mut fixture.out, id, arrival, time);
         }
         fixture.out.sent.clear();
         fixture

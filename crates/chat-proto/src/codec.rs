@@ -1,4 +1,4 @@
-//! Framing: the line codec (LF, CRLF or lone CR, bounded length) and raw chunks.
+//! Protocol: the line codec (LF, CRLF or lone CR, bounded length) and raw chunks.
 
 /// One item out of a [`LineDecoder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

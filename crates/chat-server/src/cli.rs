@@ -6,7 +6,7 @@ use clap::Parser;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::config::{Config, Listen};
-use chat_hub::Framing;
+use chat_hub::Protocol;
 
 const LONG_ABOUT: &str = "\
 A chat server: one thread serves thousands of clients. Clients speak UTF-8 lines \
@@ -31,7 +31,8 @@ command line or server.toml.";
 pub struct Args {
     /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or
     /// [::1]:21263; for TLS add the PEM files: ADDR,cert=PATH,key=PATH; for the browser page
-    /// and its WebSocket add web: 127.0.0.1:8080,web
+    /// and its WebSocket add web: 127.0.0.1:8080,web; to speak the tutorial's raw chunks
+    /// there rather than `--framing`'s protocol add raw (or line): 127.0.0.1:21265,raw
     #[arg(long = "listen", value_name = "ADDR", value_parser = Listen::parse_flag)]
     pub listen: Vec<Listen>,
 
@@ -64,19 +65,20 @@ pub struct Args {
     #[arg(long, value_name = "WHAT", hide = true)]
     pub generate: Option<crate::generate::Generate>,
 
-    /// How client bytes are cut into messages (overrides `framing`)
+    /// What a listener that names no protocol speaks (overrides `framing`; the page
+    /// always speaks line)
     #[arg(long, value_name = "FRAMING", value_parser = framing_parser())]
-    pub framing: Option<Framing>,
+    pub framing: Option<Protocol>,
 }
 
 /// `--framing`: the names and meanings the hub gives its framings.
-fn framing_parser() -> impl TypedValueParser<Value = Framing> {
-    let values = Framing::NAMES.map(|(name, _, help)| PossibleValue::new(name).help(help));
+fn framing_parser() -> impl TypedValueParser<Value = Protocol> {
+    let values = Protocol::NAMES.map(|(name, _, help)| PossibleValue::new(name).help(help));
     PossibleValuesParser::new(values).map(|name| {
-        Framing::NAMES
+        Protocol::NAMES
             .into_iter()
             .find(|&(known, _, _)| known == name)
-            .map_or(Framing::Line, |(_, framing, _)| framing)
+            .map_or(Protocol::Line, |(_, framing, _)| framing)
     })
 }
 

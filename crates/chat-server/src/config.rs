@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use chat_hub::{Framing, HubConfig, IpNet, Operator, Retention, TimestampFormat};
+use chat_hub::{HubConfig, IpNet, Operator, Protocol, Retention, TimestampFormat};
 use chat_net::NetConfig;
 use chat_proto::{validate_nick, validate_room};
 
@@ -360,9 +360,9 @@ trait Named: Sized + Copy + 'static {
     fn names() -> Vec<(&'static str, Self)>;
 }
 
-impl Named for Framing {
-    fn names() -> Vec<(&'static str, Framing)> {
-        Framing::NAMES
+impl Named for Protocol {
+    fn names() -> Vec<(&'static str, Protocol)> {
+        Protocol::NAMES
             .iter()
             .map(|&(name, framing, _)| (name, framing))
             .collect()
@@ -619,6 +619,8 @@ mod tests {
             error("motd = \n"),
             error("listen = [{ addr = \"127.0.0.1:0\", tls = { cert = \"c.pem\" } }]\n"),
             error("listen = [{ addr = \"127.0.0.1:0\", tsl = {} }]\n"),
+            error("listen = [{ addr = \"127.0.0.1:0\", protocol = \"chunky\" }]\n"),
+            error("listen = [{ addr = \"127.0.0.1:0\", web = true, protocol = \"raw\" }]\n"),
         ]
         .join("\n");
         insta::assert_snapshot!(text);

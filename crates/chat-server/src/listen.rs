@@ -1,16 +1,18 @@
-//! One entry of `listen`: a plain TCP address, or a table with TLS files
-//! and `web = true` (the browser page and its WebSocket), and the
-//! command-line form of each (`--listen ADDR[,web][,cert=PATH,key=PATH]`).
+//! One entry of `listen`: a plain TCP address, or a table with TLS files,
+//! `web = true` (the browser page and its WebSocket) and the protocol its
+//! connections speak, and the command-line form of each
+//! (`--listen ADDR[,web][,line|raw][,cert=PATH,key=PATH]`).
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use chat_hub::Protocol;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One entry of `listen`: `"ADDR"` for plain TCP, or
-/// `{ addr = "ADDR", tls = { cert = "PATH", key = "PATH" }, web = true }`
-/// (each of `tls` and `web` optional).
+/// `{ addr = "ADDR", tls = { cert = "PATH", key = "PATH" }, web = true,
+/// protocol = "raw" }` (each of `tls`, `web` and `protocol` optional).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Listen {
@@ -25,6 +27,7 @@ impl Listen {
             addr,
             tls: None,
             web: true,
+            protocol: None,
         })
     }
 }
@@ -39,6 +42,51 @@ pub struct ListenTable {
     /// the line protocol.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub web: bool,
+    /// What its connections speak (`line` or `raw`); `None`: `framing`,
+    /// the server's default. The page speaks `line`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "protocol_name::serialize",
+        deserialize_with = "protocol_name::deserialize"
+    )]
+    pub protocol: Option<Protocol>,
+}
+
+/// `protocol`, by its name in server.toml.
+mod protocol_name {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        protocol: &Option<Protocol>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(protocol.map_or("", Protocol::name))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Protocol>, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        super::protocol(&name)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The protocol named `name`, or why not.
+fn protocol(name: &str) -> Result<Protocol, String> {
+    let names = Protocol::NAMES;
+    match names.iter().find(|(known, _, _)| *known == name) {
+        Some(&(_, protocol, _)) => Ok(protocol),
+        None => {
+            let known: Vec<String> = names.iter().map(|(n, _, _)| format!("`{n}`")).collect();
+            Err(format!(
+                "unknown protocol `{name}`, expected {}",
+                known.join(" or ")
+            ))
+        }
+    }
 }
 
 /// PEM files of a TLS listener: the certificate chain and its private key
@@ -70,6 +118,25 @@ impl Listen {
         matches!(self, Listen::Table(table) if table.web)
     }
 
+    /// The protocol its connections speak, if it names one (else the
+    /// server's `framing`).
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self {
+            Listen::Plain(_) => None,
+            Listen::Table(table) => table.protocol,
+        }
+    }
+
+    /// The protocol its connections speak, `default` unless it names one.
+    /// The page speaks the line protocol, whatever `framing` says.
+    pub fn protocol_or(&self, default: Protocol) -> Protocol {
+        match self.protocol() {
+            Some(protocol) => protocol,
+            None if self.is_web() => Protocol::Line,
+            None => default,
+        }
+    }
+
     /// The command-line form: `ADDR`, then optionally `web` and
     /// `cert=PATH,key=PATH`, comma-separated.
     pub fn parse_flag(text: &str) -> Result<Listen, String> {
@@ -78,13 +145,18 @@ impl Listen {
         let addr: SocketAddr = addr.parse().map_err(|_| {
             format!("{addr:?} is not an address like 127.0.0.1:21263 or [::1]:21263")
         })?;
-        let (mut cert, mut key, mut web) = (None, None, false);
+        let (mut cert, mut key, mut web, mut protocol) = (None, None, false, None);
         for part in parts {
             match part.split_once('=') {
                 Some(("cert", path)) => cert = Some(PathBuf::from(path)),
                 Some(("key", path)) => key = Some(PathBuf::from(path)),
                 None if part == "web" => web = true,
-                _ => return Err(format!("{part:?}: expected web, cert=PATH or key=PATH")),
+                None if self::protocol(part).is_ok() => protocol = self::protocol(part).ok(),
+                _ => {
+                    return Err(format!(
+                        "{part:?}: expected web, line, raw, cert=PATH or key=PATH"
+                    ));
+                }
             }
         }
         let tls = match (cert, key) {
@@ -92,10 +164,30 @@ impl Listen {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             _ => return Err("a TLS listener needs both cert=PATH and key=PATH".into()),
         };
-        if tls.is_none() && !web {
+        if tls.is_none() && !web && protocol.is_none() {
             return Ok(Listen::Plain(addr));
         }
-        Ok(Listen::Table(ListenTable { addr, tls, web }))
+        let table = ListenTable {
+            addr,
+            tls,
+            web,
+            protocol,
+        };
+        table.check()?;
+        Ok(Listen::Table(table))
+    }
+}
+
+impl ListenTable {
+    /// What no listener may be: the page over anything but lines.
+    fn check(&self) -> Result<(), String> {
+        match self.protocol {
+            Some(protocol) if self.web && protocol != Protocol::Line => Err(format!(
+                "a web listener serves the page, which speaks the line protocol: protocol = \"{}\" cannot run over it",
+                protocol.name()
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -117,8 +209,10 @@ impl<'de> Deserialize<'de> for Listen {
                 })
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Listen, A::Error> {
-                ListenTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(Listen::Table)
+                let table =
+                    ListenTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                table.check().map_err(serde::de::Error::custom)?;
+                Ok(Listen::Table(table))
             }
         }
         deserializer.deserialize_any(Visitor)

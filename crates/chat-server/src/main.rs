@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_hub::ClusterSettings;
-use chat_hub::Hub;
+use chat_hub::{Hub, Protocol};
 use chat_net::{NetConfig, Reactor};
 use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
@@ -141,6 +141,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let mut first_port = None;
     let mut listener_ids = Vec::new();
     let mut web_listeners = Vec::new();
+    let mut protocols = Vec::new();
     for (listen, tls) in config.listen.iter().zip(&checked.tls) {
         let addr = listen.addr();
         let bound = match tls {
@@ -149,13 +150,15 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         };
         match bound {
             Ok((id, bound)) => {
-                let scheme = match (listen.is_web(), listen.tls().is_some()) {
-                    (false, false) => "",
-                    (false, true) => " (TLS)",
-                    (true, false) => " (web)",
-                    (true, true) => " (web, TLS)",
-                };
-                log::announce(&format!("listening on {bound}{scheme}"));
+                let protocol = listen.protocol_or(config.framing);
+                log::announce(&format!(
+                    "listening on {bound}{}",
+                    listening_as(listen.is_web(), protocol, listen.tls().is_some())
+                ));
+                if protocols.len() <= id.0 {
+                    protocols.resize(id.0 + 1, Protocol::Line);
+                }
+                protocols[id.0] = protocol;
                 if listen.is_web() {
                     web_listeners.push(WebListener {
                         id,
@@ -259,6 +262,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let mut server = Server::new(hub, console, console_on);
     server.cluster = bridge;
     server.http = http;
+    server.protocols = protocols;
     if !web_listeners.is_empty() {
         server.web = Some(WebListeners::new(
             web_listeners,
@@ -285,6 +289,24 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         store.close();
     }
     ran
+}
+
+/// What a `listening on ADDR` line says after the address: ` (web)`,
+/// ` (TLS)`, ` (raw)`, ` (raw, TLS)`, nothing for plain lines.
+fn listening_as(web: bool, protocol: Protocol, tls: bool) -> String {
+    let mut what: Vec<&str> = Vec::new();
+    if web {
+        what.push("web");
+    } else if protocol != Protocol::Line {
+        what.push(protocol.name());
+    }
+    if tls {
+        what.push("TLS");
+    }
+    match what.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", what.join(", ")),
+    }
 }
 
 /// A callback that wakes the reactor, for a thread that hands it events.

@@ -8,7 +8,10 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_hub::{ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, StoreRequest};
+use chat_hub::{
+    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Protocol,
+    StoreRequest,
+};
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
 use crate::cluster::Bridge;
@@ -49,6 +52,9 @@ pub struct Server {
     pub http: Option<HttpEndpoints>,
     /// The web listeners' connections (page requests, then WebSockets).
     pub web: Option<WebListeners>,
+    /// What the connections of each line listener speak (indexed by
+    /// `ListenerId`); a listener not here speaks the line protocol.
+    pub protocols: Vec<Protocol>,
     /// How long a stop waits for queued output (`shutdown_linger`).
     pub shutdown_linger: Duration,
     /// Reads the configuration again on SIGHUP and `/reload`.
@@ -74,6 +80,7 @@ impl Server {
             store: None,
             http: None,
             web: None,
+            protocols: Vec::new(),
             shutdown_linger: SHUTDOWN_GRACE,
             reloader: None,
             watchdog: None,
@@ -229,8 +236,13 @@ impl Handler for Server {
             // The hub hears of it once it is a WebSocket.
             return web.accepted(net, conn, peer, listener, self.hub.config());
         }
+        let protocol = self.protocols.get(listener.0).copied();
+        let arrival = Arrival {
+            peer,
+            protocol: protocol.unwrap_or(Protocol::Line),
+        };
         let (hub, mut out) = self.parts(net);
-        hub.connected(&mut out, ClientId(conn.0), peer, now());
+        hub.connected(&mut out, ClientId(conn.0), arrival, now());
     }
 
     fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) {
@@ -240,9 +252,14 @@ impl Handler for Server {
         if let Some(web) = &mut self.web
             && web.is_http(conn)
         {
-            if let Some(client) = web.received(net, conn, data) {
+            if let Some(peer) = web.received(net, conn, data) {
+                // The page speaks the line protocol.
+                let arrival = Arrival {
+                    peer,
+                    protocol: Protocol::Line,
+                };
                 let (hub, mut out) = self.parts(net);
-                hub.connected(&mut out, ClientId(conn.0), client, now());
+                hub.connected(&mut out, ClientId(conn.0), arrival, now());
             }
             return;
         }

@@ -4,7 +4,7 @@
 use crate::{Hub, HubConfig};
 
 /// The hub settings a running hub cannot change: they shaped what already
-/// exists (every client's framing, the rooms' history rings and their
+/// exists (every client's protocol, the rooms' history rings and their
 /// budget, the operator's reserved nick). A reload keeps the old values;
 /// the server names them in its log as needing a restart.
 pub const RESTART_ONLY: [&str; 4] = [
@@ -44,7 +44,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Framing, Operator, TimestampFormat};
+    use crate::{Operator, Protocol, TimestampFormat};
 
     #[test]
     fn live_settings_change_and_restart_only_ones_stay() {
@@ -60,7 +60,7 @@ mod tests {
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
                     .into(),
             }],
-            framing: Framing::Raw,
+            framing: Protocol::Raw,
             history_lines: 3,
             operator_name: "boss".into(),
             echo_messages: true,

@@ -40,7 +40,7 @@ impl Hub {
         let until = now.timestamp().saturating_add(seconds);
         self.node.ban(out, net, until, by);
         let covered = sanctions::covered(&self.chat, net, by);
-        sanctions::close_logins(&mut self.chat, &self.config, out, &waiting, now);
+        sanctions::close_logins(&mut self.chat, out, &waiting, now);
         let message = format!(
             "banned {net} for {seconds}s ({} disconnected)",
             covered.len() + waiting.len()
