@@ -51,6 +51,15 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
         "{text}"
     );
     assert!(sample(&text, "chat_deliveries_total") >= 20, "{text}");
+    // Each of the ten lines went to two line clients: one encoding each.
+    let (encodings, deliveries) = (
+        sample(&text, "chat_encodings_total"),
+        sample(&text, "chat_deliveries_total"),
+    );
+    assert!(
+        (10..deliveries).contains(&encodings),
+        "{encodings} encodings for {deliveries} deliveries\n{text}"
+    );
     assert!(sample(&text, "chat_bytes_received_total") > 0, "{text}");
     assert!(sample(&text, "chat_bytes_sent_total") > 0, "{text}");
     assert!(

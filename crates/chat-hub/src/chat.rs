@@ -87,6 +87,11 @@ impl Chat {
         self.delivery.delivered()
     }
 
+    /// Lines encoded for the wire so far (once per wire shape per line).
+    pub(crate) fn encodings(&self) -> u64 {
+        self.delivery.encodings()
+    }
+
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down
     }

@@ -6,6 +6,12 @@
 //! reference-count increments, and the arena is reused once every handle into
 //! it has been written, so steady traffic allocates nothing per message.
 //!
+//! A line sent to many is encoded once per *wire shape* among its
+//! recipients ([`WireShape`]: a protocol, and what its client negotiated,
+//! such as message ids), not once per recipient, and not at all for a
+//! shape no recipient has. [`Delivery::encodings`] counts the encodings,
+//! so this is observable (`/stats`, `chat_encodings_total`) and tested.
+//!
 //! Delivery can also hold a client's lines back (while its history is
 //! fetched from the cluster), so history comes first and nothing live is
 //! lost meanwhile.
@@ -15,7 +21,8 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw};
 
-use crate::{ClientId, Now, Outbox, Protocol, clients::Clients};
+use crate::clients::{Client, Clients};
+use crate::{ClientId, Now, Outbox, Protocol};
 
 /// Room left in the arena before a fresh block is reserved.
 const ARENA_MIN_FREE: usize = 8 * 1024;
@@ -35,6 +42,40 @@ pub(crate) struct Delivery {
     held: HashMap<ClientId, Vec<Bytes>>,
     /// Lines queued to connections, each recipient counted.
     delivered: u64,
+    /// Lines encoded for the wire.
+    encodings: u64,
+}
+
+/// How one client is written to: a protocol, and the variants it
+/// negotiated. Clients of one shape share one encoding of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireShape {
+    /// Line protocol: `[stamp] body`.
+    Line,
+    /// Line protocol with `/cap ids`: room lines read `[stamp] #ID body`.
+    LineWithIds,
+    /// The tutorial's raw chunks: `[ctime]body`, no newline.
+    Raw,
+}
+
+impl WireShape {
+    /// How many shapes there are (the size of a line's encodings).
+    const COUNT: usize = 3;
+
+    /// The shape `client` gets a line of `audience` in, numbered or not;
+    /// `None`: that audience is not for it.
+    fn of(client: &Client, numbered: bool, audience: Audience) -> Option<WireShape> {
+        match (client.protocol, audience) {
+            (Protocol::Line, _) if numbered && client.ids => Some(WireShape::LineWithIds),
+            (Protocol::Line, _) => Some(WireShape::Line),
+            (Protocol::Raw, Audience::Everyone) => Some(WireShape::Raw),
+            (Protocol::Raw, Audience::LineClients) => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Who gets a line sent to many.
@@ -75,6 +116,7 @@ impl Delivery {
             raw_stamps: StampCache::new(TimestampFormat::Ctime),
             held: HashMap::new(),
             delivered: 0,
+            encodings: 0,
         }
     }
 
@@ -86,6 +128,11 @@ impl Delivery {
     /// Lines queued to connections so far, each recipient counted.
     pub(crate) fn delivered(&self) -> u64 {
         self.delivered
+    }
+
+    /// Lines encoded for the wire so far.
+    pub(crate) fn encodings(&self) -> u64 {
+        self.encodings
     }
 
     /// Writes `body` as a history line stamped `time` into `slot`.
@@ -165,12 +212,35 @@ impl Delivery {
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
+        let shape = match protocol {
+            Protocol::Line => WireShape::Line,
+            Protocol::Raw => WireShape::Raw,
+        };
+        self.encode_shape(shape, now, None, body)
+    }
+
+    /// `body` written in `shape` (numbered `id` where the shape shows ids),
+    /// split off the arena: the one place a line is encoded.
+    fn encode_shape(
+        &mut self,
+        shape: WireShape,
+        now: Now,
+        id: Option<u64>,
+        body: &Body<'_>,
+    ) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
             self.arena.reserve(ARENA_BLOCK);
         }
-        match protocol {
-            Protocol::Line => encode_line(&mut self.arena, self.stamps.get(now), body),
-            Protocol::Raw => encode_raw(&mut self.arena, self.raw_stamps.get(now), body),
+        self.encodings += 1;
+        let arena = &mut self.arena;
+        match (shape, id) {
+            (WireShape::LineWithIds, Some(id)) => {
+                encode_line_with_id(arena, self.stamps.get(now), id, body);
+            }
+            (WireShape::Line | WireShape::LineWithIds, _) => {
+                encode_line(arena, self.stamps.get(now), body);
+            }
+            (WireShape::Raw, _) => encode_raw(arena, self.raw_stamps.get(now), body),
         }
         self.arena.split().freeze()
     }
@@ -204,7 +274,8 @@ impl Delivery {
     }
 
     /// [`Delivery::send_many`] for a room line numbered `id`: clients that
-    /// asked for ids share a third encoding, `[stamp] #ID ...`.
+    /// asked for ids get it numbered. Each shape present is encoded once,
+    /// when its first recipient comes, and shared by the others.
     pub(crate) fn send_room_line(
         &mut self,
         out: &mut dyn Outbox,
@@ -219,7 +290,7 @@ impl Delivery {
             except,
             audience,
         } = to;
-        let (mut line, mut raw, mut numbered) = (None::<Bytes>, None::<Bytes>, None::<Bytes>);
+        let mut encoded: [Option<Bytes>; WireShape::COUNT] = Default::default();
         let mut sent = 0;
         for &member in members {
             if Some(member) == except {
@@ -228,35 +299,19 @@ impl Delivery {
             let Some(client) = clients.get(member) else {
                 continue;
             };
-            let numbered_id = id.filter(|_| client.ids && client.protocol == Protocol::Line);
-            let encoded = match (client.protocol, audience) {
-                _ if numbered_id.is_some() => &mut numbered,
-                (Protocol::Line, _) => &mut line,
-                (Protocol::Raw, Audience::Everyone) => &mut raw,
-                (Protocol::Raw, Audience::LineClients) => continue,
+            let Some(shape) = WireShape::of(client, id.is_some(), audience) else {
+                continue;
             };
-            let bytes = match encoded {
+            let bytes = match &encoded[shape.index()] {
                 Some(bytes) => bytes.clone(),
                 None => {
-                    let bytes = match numbered_id {
-                        Some(id) => self.encode_with_id(now, id, body),
-                        None => self.encode(client.protocol, now, body),
-                    };
-                    encoded.insert(bytes).clone()
+                    let bytes = self.encode_shape(shape, now, id, body);
+                    encoded[shape.index()].insert(bytes).clone()
                 }
             };
             self.deliver(out, member, bytes);
             sent += 1;
         }
         sent
-    }
-
-    /// `body` as a line numbered `id` (line protocol).
-    fn encode_with_id(&mut self, now: Now, id: u64, body: &Body<'_>) -> Bytes {
-        if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
-            self.arena.reserve(ARENA_BLOCK);
-        }
-        encode_line_with_id(&mut self.arena, self.stamps.get(now), id, body);
-        self.arena.split().freeze()
     }
 }

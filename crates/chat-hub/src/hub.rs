@@ -72,8 +72,8 @@ impl Hub {
     }
 
     pub fn stats(&self) -> HubStats {
-        let (deliveries, dropped) = (self.chat.delivered(), self.node.dropped());
-        self.counters.snapshot(deliveries, dropped)
+        let out = (self.chat.delivered(), self.chat.encodings());
+        self.counters.snapshot(out, self.node.dropped())
     }
 
     pub fn client_count(&self) -> usize {

@@ -11,6 +11,9 @@ pub struct HubStats {
     pub messages_in: u64,
     /// Lines queued to connections, each recipient counted.
     pub deliveries: u64,
+    /// Lines encoded for the wire: a line sent to many is encoded once per
+    /// wire shape among its recipients.
+    pub encodings: u64,
     /// Connections turned away (limits, bans, failed logins).
     pub refused: u64,
     /// Clients disconnected for flooding.
@@ -86,11 +89,13 @@ impl Counters {
         self.disconnects.add(reasons::disconnect_reason(why));
     }
 
-    pub(crate) fn snapshot(&self, deliveries: u64, cluster_dropped: u64) -> HubStats {
+    pub(crate) fn snapshot(&self, out: (u64, u64), cluster_dropped: u64) -> HubStats {
+        let (deliveries, encodings) = out;
         HubStats {
             connections: self.connections,
             messages_in: self.messages_in,
             deliveries,
+            encodings,
             refused: self.refused,
             flooders: self.flooders,
             cluster_dropped,
@@ -142,7 +147,7 @@ mod tests {
         let mut counters = Counters::default();
         let told: Vec<u64> = (0..3).map(|_| counters.refused("server full")).collect();
         assert_eq!(told, [1, 2, 3]);
-        let stats = counters.snapshot(0, 0);
+        let stats = counters.snapshot((0, 0), 0);
         assert_eq!(stats.refused, 3);
         let full = stats.refusals.iter().find(|&(name, _)| name == "full");
         assert_eq!(full, Some(("full", 3)));

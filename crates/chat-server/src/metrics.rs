@@ -52,6 +52,12 @@ pub fn render(hub: &Hub, net: &NetStats) -> String {
     );
     counter(
         out,
+        "chat_encodings_total",
+        "Lines encoded for the wire: once per wire shape among a line's recipients.",
+        stats.encodings,
+    );
+    counter(
+        out,
         "chat_bytes_received_total",
         "Bytes read from connections.",
         net.bytes_in,
@@ -200,6 +206,7 @@ mod tests {
             "chat_connections_total",
             "chat_messages_received_total",
             "chat_deliveries_total",
+            "chat_encodings_total",
             "chat_bytes_received_total",
             "chat_bytes_sent_total",
             "chat_refused_total",

@@ -1,0 +1,100 @@
+//! A line to many clients is encoded once per wire shape among them: not
+//! once per client, and not at all for a shape nobody has.
+
+use bytes::Bytes;
+use chrono::DateTime;
+
+use chat_hub::*;
+
+/// Takes everything; keeps what each client was sent.
+#[derive(Default)]
+struct Recorder {
+    sent: Vec<(ClientId, Bytes)>,
+}
+
+impl Outbox for Recorder {
+    fn send(&mut self, to: ClientId, msg: Bytes) {
+        self.sent.push((to, msg));
+    }
+    fn close(&mut self, _client: ClientId) {}
+    fn console(&mut self, _line: &str) {}
+    fn shutdown(&mut self) {}
+    fn store(&mut self, _request: StoreRequest) -> bool {
+        true
+    }
+}
+
+struct Fixture {
+    hub: Hub,
+    out: Recorder,
+    time: Now,
+}
+
+impl Fixture {
+    /// A hub with a history store (so clients may ask for ids) and these
+    /// clients, numbered from 1.
+    fn with(protocols: &[Protocol]) -> Fixture {
+        let time = DateTime::parse_from_rfc3339("2026-11-03T08:05:09+00:00")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut hub = Hub::new(HubConfig::default());
+        hub.use_store(1, Vec::new(), false);
+        hub.start(time);
+        let mut out = Recorder::default();
+        for (i, &protocol) in protocols.iter().enumerate() {
+            let peer = format!("127.0.0.1:{}", 40000 + i)
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let arrival = Arrival { peer, protocol };
+            hub.connected(&mut out, ClientId(i + 1), arrival, time);
+        }
+        Fixture { hub, out, time }
+    }
+
+    fn say(&mut self, id: usize, line: &str) {
+        let bytes = format!("{line}\n");
+        self.hub
+            .received(&mut self.out, ClientId(id), bytes.as_bytes(), self.time);
+    }
+
+    /// Encodings made while `id` says `text`, and how many clients got it.
+    fn encodings_of(&mut self, id: usize, text: &str) -> (u64, usize) {
+        self.out.sent.clear();
+        let before = self.hub.stats().encodings;
+        self.say(id, text);
+        let got = self
+            .out
+            .sent
+            .iter()
+            .filter(|(_, bytes)| String::from_utf8_lossy(bytes).contains(text))
+            .count();
+        (self.hub.stats().encodings - before, got)
+    }
+}
+
+#[test]
+fn a_line_to_one_protocol_is_encoded_once_however_many_receive_it() {
+    let mut f = Fixture::with(&[Protocol::Line; 6]);
+    assert_eq!(f.encodings_of(1, "hello all"), (1, 5));
+}
+
+#[test]
+fn a_line_to_two_protocols_is_encoded_once_per_protocol() {
+    use Protocol::{Line, Raw};
+    let mut f = Fixture::with(&[Line, Line, Line, Raw, Raw, Raw]);
+    assert_eq!(f.encodings_of(1, "to lines and chunks"), (2, 5));
+    // A raw sender's line: the same two shapes.
+    assert_eq!(f.encodings_of(4, "from a chunk"), (2, 5));
+}
+
+#[test]
+fn clients_that_asked_for_ids_share_a_third_shape() {
+    use Protocol::{Line, Raw};
+    let mut f = Fixture::with(&[Line, Line, Line, Line, Raw]);
+    f.say(2, "/cap ids");
+    f.say(3, "/cap ids");
+    assert_eq!(f.encodings_of(1, "numbered for two"), (3, 4));
+    // Once the raw client leaves, its shape is not made any more.
+    f.hub
+        .disconnected(&mut f.out, ClientId(5), Gone::Closed, f.time);
+    assert_eq!(f.encodings_of(1, "no chunk now"), (2, 3));
+}
