@@ -8,6 +8,7 @@
 //! operator says (`crate::console`). The settings come with each call.
 
 use bytes::Bytes;
+use chat_proto::Refusal;
 use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
 
 use crate::clients::Client;
@@ -118,8 +119,16 @@ impl Chat {
             .send_to_connection(out, id, protocol, now, &body);
     }
 
-    pub(crate) fn error(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
-        self.send(out, id, &Body::Notice(Notice::Error { text }), now);
+    /// Tells `id` why its request was refused.
+    pub(crate) fn refuse(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        why: Refusal<'_>,
+        now: Now,
+    ) {
+        let text = why.to_string();
+        self.send(out, id, &Body::Notice(Notice::Error { text: &text }), now);
     }
 
     pub(crate) fn info(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
@@ -349,17 +358,17 @@ impl Chat {
         now: Now,
     ) -> NickChange {
         let refusal = if let Err(why) = validate_nick(nick) {
-            format!("nick {nick:?} {why}")
+            Refusal::NickInvalid { nick, why }
         } else if let Some(whose) = membership::reserved(config, nick) {
-            format!("nick {nick} is reserved{whose}")
+            Refusal::NickReserved { nick, whose }
         } else if self.members.owner(nick).is_some_and(|owner| owner != id) {
-            format!("nick {nick} is taken")
+            Refusal::NickTaken { nick }
         } else if self.members.owner(nick) == Some(id) {
             return NickChange::Recase;
         } else {
             return NickChange::New;
         };
-        self.error(out, id, &refusal, now);
+        self.refuse(out, id, refusal, now);
         NickChange::Refused
     }
 
@@ -393,7 +402,7 @@ impl Chat {
         now: Now,
     ) -> bool {
         if let Err(why) = validate_room(room) {
-            self.error(out, id, &format!("room name {room:?} {why}"), now);
+            self.refuse(out, id, Refusal::RoomNameInvalid { room, why }, now);
             return false;
         }
         let Some(current) = self.members.room_of(id) else {
@@ -401,8 +410,8 @@ impl Chat {
         };
         let current = &self.members.room(current).name;
         if room_key(current) == room_key(room) {
-            let text = format!("you are already in {current}");
-            self.error(out, id, &text, now);
+            let current = current.clone();
+            self.refuse(out, id, Refusal::AlreadyInRoom { room: &current }, now);
             return false;
         }
         self.leave_room(config, out, id, None, now);

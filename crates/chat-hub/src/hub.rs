@@ -14,6 +14,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use chat_proto::Refusal;
 use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
 
 use crate::admission::{Admission, Login};
@@ -24,7 +25,7 @@ use crate::node::Node;
 use crate::operators::Operators;
 use crate::sanctions::Expel;
 use crate::stats::{self, Counters, HubStats};
-use crate::store::{Appended, STORE_BUSY, Store};
+use crate::store::{Appended, Store};
 use crate::timeouts::{self, Sweep};
 use crate::{
     Arrival, ClientId, ClusterEvent, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
@@ -329,8 +330,7 @@ impl Hub {
 
     fn too_long(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
         let max = self.config.max_line_bytes;
-        let text = format!("line too long (over {max} bytes), discarded");
-        self.chat.error(out, id, &text, now);
+        self.chat.refuse(out, id, Refusal::LineTooLong { max }, now);
     }
 
     /// Removes a client from everything that knows it.
@@ -377,13 +377,10 @@ impl Hub {
         {
             Gate::Pass => self.process_line(out, id, line, now),
             Gate::Delayed => {}
-            Gate::Warn => {
-                let text = "you are sending too fast: your lines are delayed; slow down or be disconnected";
-                self.chat.error(out, id, text, now);
-            }
+            Gate::Warn => self.chat.refuse(out, id, Refusal::SendingTooFast, now),
             Gate::Disconnect => {
                 self.counters.flooder();
-                self.chat.error(out, id, "disconnected for flooding", now);
+                self.chat.refuse(out, id, Refusal::Flooding, now);
                 self.remove(out, id, "flooding", now);
                 out.close(id);
             }
@@ -426,7 +423,7 @@ impl Hub {
         sanitize_text(line, &mut text);
         match parse_command(&text) {
             Ok(command) => self.command(out, id, command, now),
-            Err(error) => self.chat.error(out, id, &error.to_string(), now),
+            Err(error) => self.chat.refuse(out, id, Refusal::Command(error), now),
         }
         self.scratch = text;
     }
@@ -447,7 +444,7 @@ impl Hub {
                         node.publish(chat, out, id, action, text, now);
                     }
                     Appended::Held => {} // out once committed
-                    Appended::Refused => return chat.error(out, id, STORE_BUSY, now),
+                    Appended::Refused => return chat.refuse(out, id, Refusal::StoreBusy, now),
                 }
                 console.on_room_line(chat, config, out, id);
             }
@@ -455,7 +452,7 @@ impl Hub {
                 NickChange::Refused => {}
                 NickChange::New if node.is_on() => {
                     if !node.claim_nick(chat, out, id, nick) {
-                        chat.error(out, id, "the cluster is busy: try again", now);
+                        chat.refuse(out, id, Refusal::ClusterBusy, now);
                     }
                 }
                 NickChange::New | NickChange::Recase => {
@@ -480,7 +477,7 @@ impl Hub {
                 Private::Sent => {}
                 Private::NotHere => {
                     if !node.private(chat, out, id, to, text, now) {
-                        chat.error(out, id, &format!("no such nick: {to}"), now);
+                        chat.refuse(out, id, Refusal::NoSuchNick { nick: to }, now);
                     }
                 }
             },
@@ -508,7 +505,7 @@ impl Hub {
                     chat.info(out, id, &format!("{usage:16} {what}"), now);
                 }
             }
-            Command::Pass(_) => chat.error(out, id, "you are already logged in", now),
+            Command::Pass(_) => chat.refuse(out, id, Refusal::AlreadyLoggedIn, now),
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),
             Command::Kick { .. }
@@ -519,14 +516,13 @@ impl Hub {
             | Command::Topic(Some(_)) => {
                 let operator = chat.members().client(id).and_then(|c| c.operator.clone());
                 let Some(by) = operator else {
-                    let text = "operators only: log in with /oper NAME PASSWORD";
-                    return chat.error(out, id, text, now);
+                    return chat.refuse(out, id, Refusal::OperatorsOnly, now);
                 };
                 match self.operator_command(out, Some(id), &by, &command, now) {
                     Ok(lines) => lines
                         .iter()
                         .for_each(|line| self.chat.info(out, id, line, now)),
-                    Err(e) => self.chat.error(out, id, &e, now),
+                    Err(e) => self.chat.refuse(out, id, Refusal::Other(&e), now),
                 }
             }
             Command::Quit(reason) => {

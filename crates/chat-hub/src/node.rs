@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 
+use chat_proto::Refusal;
 use chat_proto::{Body, nick_key};
 
 use crate::admission::Admission;
 use crate::catchup::CatchUp;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
-use crate::pace::{QueryPace, SLOW_DOWN};
+use crate::pace::QueryPace;
 use crate::sanctions::{self, Expel};
 use crate::{
     ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet,
@@ -321,7 +322,7 @@ impl Node {
     fn paced(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId, now: Now) -> bool {
         let too_soon = !self.pace.allow(id, now.timestamp_millis());
         if too_soon {
-            chat.error(out, id, SLOW_DOWN, now);
+            chat.refuse(out, id, Refusal::SlowDown, now);
         }
         too_soon
     }
@@ -437,7 +438,7 @@ impl Node {
                     return Vec::new(); // gone, or someone else by now
                 }
                 match error {
-                    Some(error) => chat.error(out, client, &error, now),
+                    Some(error) => chat.refuse(out, client, Refusal::Other(&error), now),
                     None => {
                         let body = Body::PrivateSent {
                             to: &to,
@@ -478,7 +479,7 @@ impl Node {
                     (None, error) => out.console(error.as_deref().unwrap_or(&done)),
                     // Unless the asker is gone, or no operator now.
                     (Some(id), _) if operator(id).is_none() => {}
-                    (Some(id), Some(error)) => chat.error(out, id, &error, now),
+                    (Some(id), Some(error)) => chat.refuse(out, id, Refusal::Other(&error), now),
                     (Some(id), None) => chat.info(out, id, &done, now),
                 }
             }
@@ -572,17 +573,16 @@ impl Node {
             ClaimResult::Claimed => {
                 if chat.members().owner(nick).is_some_and(|owner| owner != id) {
                     // Taken locally while the claim was on its way.
-                    return chat.error(out, id, &format!("nick {nick} is taken"), now);
+                    return chat.refuse(out, id, Refusal::NickTaken { nick }, now);
                 }
                 if let Some(old) = chat.rename(config, out, id, nick, now) {
                     self.renamed(chat, out, id, &old, now);
                     self.ask(out, release(&old));
                 }
             }
-            ClaimResult::Taken => chat.error(out, id, &format!("nick {nick} is taken"), now),
+            ClaimResult::Taken => chat.refuse(out, id, Refusal::NickTaken { nick }, now),
             ClaimResult::Unavailable => {
-                let text = "nick changes are unavailable while the cluster is unreachable";
-                chat.error(out, id, text, now);
+                chat.refuse(out, id, Refusal::NickChangesUnavailable, now);
             }
         }
     }

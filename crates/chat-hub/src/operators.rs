@@ -25,15 +25,14 @@ use std::net::SocketAddr;
 use argon2::password_hash::{Output, Salt};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 
-use crate::admission::{Admission, MAX_FAILURES, TOO_MANY_FAILURES, address_key};
+use chat_proto::Refusal;
+
+use crate::admission::{Admission, MAX_FAILURES, address_key};
 use crate::chat::Chat;
 use crate::{ClientId, Now, Operator, Outbox};
 
 /// What an operator is told on logging in.
 pub(crate) const WELCOME: &str = "you are now an operator: /kick /ban /unban /bans /topic /motd";
-
-/// The answer when the verifier's queue is full.
-pub(crate) const BUSY: &str = "the server is busy verifying logins; try again shortly";
 
 /// The salt of every dummy hash (any valid salt: nothing is ever hashed
 /// with it).
@@ -151,7 +150,7 @@ impl Operators {
         };
         let started = self.hand_off(operators, admission, out, id, peer, login, now);
         if let Err(text) = started {
-            chat.error(out, id, text, now);
+            chat.refuse(out, id, text, now);
         }
     }
 
@@ -165,9 +164,9 @@ impl Operators {
         peer: SocketAddr,
         (name, password): (&str, &str),
         now: Now,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), Refusal<'static>> {
         if self.pending.contains_key(&id) {
-            return Err("your /oper is still being checked; wait for its answer");
+            return Err(Refusal::OperatorCheckPending);
         }
         let key = address_key(peer.ip());
         let in_flight = self
@@ -178,7 +177,7 @@ impl Operators {
         let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
         let failures = admission.failures(peer.ip(), now.timestamp());
         if failures.saturating_add(in_flight) >= MAX_FAILURES {
-            return Err(TOO_MANY_FAILURES);
+            return Err(Refusal::TooManyFailures);
         }
         let operator = operators.iter().find(|op| op.name == name);
         self.next_token = self.next_token.wrapping_add(1);
@@ -191,7 +190,7 @@ impl Operators {
             password: password.to_owned(),
         };
         if !out.verify_operator(check) {
-            return Err(BUSY);
+            return Err(Refusal::VerifierBusy);
         }
         let pending = Pending {
             token: self.next_token,
@@ -232,7 +231,7 @@ impl Operators {
         if !(known && verdict.matched) {
             admission.record_failure(peer.ip(), now.timestamp());
             out.console(&format!("failed /oper {name} from {peer}"));
-            return chat.error(out, id, "wrong operator name or password", now);
+            return chat.refuse(out, id, Refusal::WrongOperator, now);
         }
         let nick = chat.members().nick(id).unwrap_or_default();
         out.console(&format!("{nick} ({peer}) is now operator {name}"));

@@ -2,7 +2,7 @@
 //! read every node's member list in Redis, so each client gets one such
 //! query a second ([`QUERY_INTERVAL_MS`]), after a first two at once
 //! ([`QUERY_BURST`]: `/who` then `/rooms` is fine); one sooner is refused
-//! with [`SLOW_DOWN`] rather than queued. A single server answers from
+//! with `Refusal::SlowDown` rather than queued. A single server answers from
 //! memory and is not paced.
 
 use std::collections::HashMap;
@@ -14,10 +14,6 @@ use crate::ClientId;
 pub(crate) const QUERY_INTERVAL_MS: i64 = 1000;
 /// Cluster queries a client may make at once.
 pub(crate) const QUERY_BURST: i64 = 2;
-
-/// The error a client gets for a cluster query that comes too soon.
-pub(crate) const SLOW_DOWN: &str =
-    "slow down: /who and /rooms ask every server, at most once a second";
 
 /// When each client's pace is back to a full burst (a token bucket kept
 /// as one time: GCRA).

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use chat_proto::Command;
+use chat_proto::Refusal;
 
 pub use messages::{
     NewLine, ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreRead, StoreRequest, StoredLine,
@@ -31,24 +32,12 @@ use crate::chat::Chat;
 use crate::node::Node;
 use crate::{ClientId, HubConfig, Now, Outbox, Protocol};
 
-/// What `/history since` and `/cap ids` say without a history file.
-const NEEDS_FILE: &str =
-    "message ids and search need the history file (history_store = \"sqlite\", no cluster)";
-
-/// What a client is told when, with `history_sync = "always"`, the store
-/// cannot take its line.
-pub(crate) const STORE_BUSY: &str =
-    "the history store is busy: your line was not sent, say it again";
-
 /// The most lines `/search` shows.
 const SEARCH_MAX: usize = 20;
 
 /// A read not answered within this long is called off: a history comes
 /// from memory instead, a search is answered "busy".
 const READ_WAIT_SECONDS: i64 = 3;
-
-/// What a search that the store cannot answer now is told.
-const SEARCH_BUSY: &str = "search: the history store is busy, try again";
 
 /// How often the store is told how old a line may be
 /// (`history_retention`): it forgets older lines in the background.
@@ -333,7 +322,7 @@ impl Store {
         now: Now,
     ) {
         if wait.search.is_some() {
-            return chat.error(out, id, SEARCH_BUSY, now);
+            return chat.refuse(out, id, Refusal::SearchBusy, now);
         }
         let since = config.history_retention.since(now.timestamp());
         chat.send_local_history(out, id, wait.count, since);
@@ -362,16 +351,16 @@ impl Store {
                     return;
                 };
                 if !self.on {
-                    return chat.error(out, id, NEEDS_FILE, now);
+                    return chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
                 }
                 self.read(chat, config, out, id, ReadKind::Since { after, count }, now);
             }
             Command::Search(words) => {
                 if chat.is_raw(id) {
-                    return chat.error(out, id, "search needs line framing", now);
+                    return chat.refuse(out, id, Refusal::SearchNeedsLines, now);
                 }
                 if !self.on {
-                    return chat.error(out, id, NEEDS_FILE, now);
+                    return chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
                 }
                 let words = words.to_owned();
                 let kind = ReadKind::Search {
@@ -381,10 +370,10 @@ impl Store {
                 self.read(chat, config, out, id, kind, now);
             }
             Command::Cap(name) => {
-                let error = if !name.eq_ignore_ascii_case("ids") {
-                    format!("unknown capability {name:?}: the server knows `ids`")
+                let refusal = if !name.eq_ignore_ascii_case("ids") {
+                    Refusal::UnknownCapability { name }
                 } else if !self.on {
-                    NEEDS_FILE.to_owned()
+                    Refusal::NeedsHistoryFile
                 } else if let Some(client) = chat.members_mut().client_mut(id)
                     && client.protocol == Protocol::Line
                 {
@@ -392,9 +381,9 @@ impl Store {
                     let text = "capability ids on: room lines read [stamp] #ID <nick> text";
                     return chat.info(out, id, text, now);
                 } else {
-                    "capabilities need line framing".to_owned()
+                    Refusal::CapabilitiesNeedLines
                 };
-                chat.error(out, id, &error, now);
+                chat.refuse(out, id, refusal, now);
             }
             _ => {}
         }

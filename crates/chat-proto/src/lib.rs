@@ -19,12 +19,15 @@
 //!   [`is_secret_command`] tells the lines that hold a password.
 //! - [`Body`] is what the server says; [`encode_line`] and [`encode_raw`]
 //!   write it, [`parse_line`] reads it back.
+//! - [`Refusal`] is why the server refuses a request, as a value each wire
+//!   protocol renders (the line protocol: `-!- error: TEXT`).
 //! - [`TimestampFormat`] and [`StampCache`] format the leading `[stamp]`.
 
 mod codec;
 mod command;
 mod message;
 mod names;
+mod refusal;
 mod sanitize;
 mod timestamp;
 
@@ -37,5 +40,6 @@ pub use message::{
 pub use names::{
     MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, validate_nick, validate_room,
 };
+pub use refusal::Refusal;
 pub use sanitize::sanitize_text;
 pub use timestamp::{ParsedStamp, StampCache, TimestampFormat, format_stamp, parse_stamp};

@@ -191,3 +191,62 @@ fn help_lists_every_command() {
         .collect();
     insta::assert_snapshot!(text);
 }
+
+/// Every refusal as the line protocol writes it.
+#[test]
+fn every_refusal() {
+    use chat_proto::{NameError, Refusal};
+    let usage = parse_command("/nick").err();
+    let refusals = [
+        Refusal::Command(usage.unwrap_or(chat_proto::CommandError::Usage("/nick NAME"))),
+        Refusal::LineTooLong { max: 4096 },
+        Refusal::SendingTooFast,
+        Refusal::Flooding,
+        Refusal::NickInvalid {
+            nick: "9lives",
+            why: NameError::BadStart,
+        },
+        Refusal::NickReserved {
+            nick: "guest7",
+            whose: " (guest nicks are the server's)",
+        },
+        Refusal::NickTaken { nick: "alice" },
+        Refusal::NickChangesUnavailable,
+        Refusal::NoSuchNick { nick: "bob" },
+        Refusal::RoomNameInvalid {
+            room: "",
+            why: NameError::Empty,
+        },
+        Refusal::AlreadyInRoom { room: "lobby" },
+        Refusal::NoHistoryKept,
+        Refusal::HistoryNeedsLines,
+        Refusal::SearchNeedsLines,
+        Refusal::CapabilitiesNeedLines,
+        Refusal::NeedsHistoryFile,
+        Refusal::UnknownCapability { name: "tags" },
+        Refusal::StoreBusy,
+        Refusal::SearchBusy,
+        Refusal::ClusterBusy,
+        Refusal::SlowDown,
+        Refusal::AlreadyLoggedIn,
+        Refusal::OperatorsOnly,
+        Refusal::WrongOperator,
+        Refusal::OperatorCheckPending,
+        Refusal::VerifierBusy,
+        Refusal::TooManyFailures,
+        Refusal::Banned,
+        Refusal::WrongPassword,
+        Refusal::LoginTimedOut,
+        Refusal::ServerFull,
+        Refusal::TooManyConnections,
+        Refusal::TooManyLogins,
+        Refusal::Other("no ban on 10.0.0.0/8"),
+    ];
+    let mut out = BytesMut::new();
+    for refusal in &refusals {
+        let text = refusal.to_string();
+        let body = Body::Notice(Notice::Error { text: &text });
+        encode_line(&mut out, STAMP, &body);
+    }
+    insta::assert_snapshot!(String::from_utf8_lossy(&out));
+}

@@ -4,6 +4,7 @@
 //! so live lines never come before or inside it.
 
 use bytes::BytesMut;
+use chat_proto::Refusal;
 use chat_proto::{Body, Notice};
 
 use super::Chat;
@@ -25,14 +26,14 @@ impl Chat {
         now: Now,
     ) -> Option<usize> {
         let keep = config.history_keep();
-        let error = if keep == 0 {
-            "this server keeps no history"
+        let refusal = if keep == 0 {
+            Refusal::NoHistoryKept
         } else if self.is_raw(id) {
-            "history needs line framing"
+            Refusal::HistoryNeedsLines
         } else {
             return Some(crate::history::requested(count, keep));
         };
-        self.error(out, id, error, now);
+        self.refuse(out, id, refusal, now);
         None
     }
 
