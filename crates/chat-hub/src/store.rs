@@ -31,7 +31,8 @@ use crate::chat::Chat;
 use crate::node::Node;
 use crate::{ClientId, Framing, HubConfig, Now, Outbox};
 
-/// What `/history since` and `/cap ids` say without a history file.
+/// What `/history since`, `/search` and `/cap ids` say without a history
+/// file (PROTOCOL.md quotes it).
 const NEEDS_FILE: &str =
     "message ids and search need the history file (history_store = \"sqlite\", no cluster)";
 
