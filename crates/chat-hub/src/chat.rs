@@ -3,9 +3,12 @@
 //!
 //! [`Chat`] owns who is here ([`Membership`]) and the way out
 //! ([`Delivery`]). It handles room lines, nicks, joins, private messages,
-//! `/who`, `/rooms`, `/history` and topics among local clients, and applies
-//! what the cluster reports (`crate::node` decides when) and what the
-//! operator says (`crate::console`). The settings come with each call.
+//! `/who`, `/rooms` and topics among local clients, sends the history a
+//! client is owed (`replay`; the `/history`, `/search` and `/cap ids`
+//! commands are `crate::store`'s, which decides where a history comes
+//! from), and applies what the cluster reports (`crate::node` decides when)
+//! and what the operator says (`crate::console`). The settings come with
+//! each call.
 
 use std::net::SocketAddr;
 
