@@ -84,7 +84,7 @@ impl Chat {
     }
 
     /// Who is here and the way out, together (for `crate::remote`).
-    pub(crate) fn parts(&mut self) -> (&mut Membership, &mut Delivery) {
+    pub(crate) fn members_and_delivery(&mut self) -> (&mut Membership, &mut Delivery) {
         (&mut self.members, &mut self.delivery)
     }
 
