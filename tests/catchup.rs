@@ -82,7 +82,7 @@ fn a_client_cut_off_or_restarted_gets_what_it_missed_exactly_once() {
         carol.report()
     );
     // The same lines were there for a plain client, with no ids and no
-    // catch-up: `nc` sees the server as before.
+    // catch-up: a client that never asks for ids sees no difference.
     let mut plain = server.join();
     plain.send_line("/history 3");
     plain.expect_body("(history) <alice> last 0");

@@ -110,7 +110,7 @@ fn end_of_console_input_keeps_the_server_running() {
     b.expect_body("<guest1> still serving");
 }
 
-/// Issue 15, item 9: a private question is answered to its asker, however
+/// A private question is answered to its asker, however
 /// many others speak before the operator types; the prompt names the target.
 #[test]
 fn a_private_question_is_answered_to_its_asker_not_to_whoever_spoke_next() {

@@ -1,6 +1,9 @@
 //! The end-to-end test harness: the real `chat-server` and `chat-client`
 //! binaries, run as child processes, talked to over real sockets. Every
-//! end-to-end test in the workspace uses it (they all live in this package).
+//! end-to-end test in the workspace uses it (they all live in this package);
+//! chat-net's and chat-client's own tests use it too, as a dev-dependency,
+//! for [`Proc`] and the skip-or-fail rule ([`missing`]), so each is written
+//! once.
 //!
 //! - [`bin`] finds a binary in the target directory (built once per test
 //!   process by `cargo build`, so `cargo test -p chat-tests` alone is enough).

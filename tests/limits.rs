@@ -1,4 +1,4 @@
-//! Hostile clients and faults (issue 4): a chaos run where well-behaved
+//! Hostile clients and faults: a chaos run where well-behaved
 //! clients lose nothing while others misbehave, descriptor exhaustion, and a
 //! graceful stop under load.
 
@@ -360,9 +360,9 @@ fn sigterm_under_load_delivers_everything_then_goodbye() {
     assert!(status.success(), "{status}\n{}", server.report());
 }
 
-/// Issue 15, item 8: history memory is bounded for the whole server. Sixty
-/// clients each filling their own room's history with long lines once took
-/// the server from 3.7 MB to 100 MB; with `history_memory_bytes` the rings
+/// History memory is bounded for the whole server. Without a bound, sixty
+/// clients each filling their own room's history with long lines take the
+/// server from 3.7 MB to 100 MB; with `history_memory_bytes` the rings
 /// hold at most the budget, shown by `/stats`, and RSS stays near it.
 #[test]
 fn history_memory_stays_within_its_budget_however_many_rooms_fill_it() {

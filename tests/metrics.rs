@@ -2,10 +2,9 @@
 //! conversation (checked by `promtool`), `/health`, and HTTP that is not
 //! what the endpoint takes.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use chat_tests::{Client, ServerProcess, http_get, http_request, require_tool};
+use chat_tests::{Client, Proc, ServerProcess, http_get, http_request, require_tool};
 
 const METRICS: &str = "[metrics]\nlisten = \"127.0.0.1:0\"\n";
 
@@ -97,27 +96,13 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
     let Some(promtool) = require_tool("promtool") else {
         return;
     };
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
-    if let Some(mut stdin) = check.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .unwrap_or_else(|e| panic!("cannot feed promtool: {e}"));
-    }
-    let output = check
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("promtool failed to run: {e}"));
+    let mut cmd = Command::new(promtool);
+    cmd.args(["check", "metrics"]);
+    let check = Proc::run(cmd, text.as_bytes());
     assert!(
-        output.status.success() && output.stdout.is_empty() && output.stderr.is_empty(),
-        "promtool check metrics: {}\nstdout: {}\nstderr: {}\n---\n{text}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        check.code() == Some(0) && check.stdout().is_empty() && check.stderr().is_empty(),
+        "{}\n---\n{text}",
+        check.report()
     );
 }
 

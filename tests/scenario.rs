@@ -133,7 +133,7 @@ impl Chat {
         let Some((url, port)) = self.redis.as_ref().map(|r| (r.url(), r.port())) else {
             return;
         };
-        // Before this, a `/nick` on node a would be refused as unavailable.
+        // Until node a is connected, its `/nick` is refused as unavailable.
         self.expect_console("cluster: connected to {*} as node a");
 
         let mut node_b = ServerProcess::builder()

@@ -1,4 +1,4 @@
-//! Secrets stay secret (issue 15): after a session that uses the server
+//! Secrets stay secret: after a session that uses the server
 //! password, an operator login and the operator's hash, none of them shows up
 //! on the server's stderr or console, in `/stats`, or in the terminal
 //! client's history file, and that file is private to its user.

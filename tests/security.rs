@@ -1,7 +1,7 @@
-//! The holes an outside review found (issue 15), each proved closed over
-//! the real binary: password guessing through logins opened first, bans
-//! that missed logins in progress, IPv6 and IPv4-mapped ban ranges, a ban
-//! duration that wrapped, and `/oper` checks that stalled everyone's chat.
+//! Attacks on logins, bans and `/oper`, each proved closed over the real
+//! binary: password guessing through logins opened first, bans that miss
+//! logins in progress, IPv6 and IPv4-mapped ban ranges, a ban duration that
+//! wraps, and `/oper` checks that stall everyone's chat.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

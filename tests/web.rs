@@ -1,4 +1,4 @@
-//! The web listener over real sockets (issue 12), checked with an
+//! The web listener over real sockets, checked with an
 //! independent WebSocket client (the Python `websockets` package, driven by
 //! `tests/web/ws_client.py`): the page and its headers, the handshake, a
 //! TCP client and a WebSocket client chatting both ways, a foreign Origin

@@ -1,4 +1,4 @@
-//! The chat page in a real browser (issue 12): headless Chromium (Debian's
+//! The chat page in a real browser: headless Chromium (Debian's
 //! `chromium`) driven by playwright-core through `tests/web/browser.mjs`.
 //! A line typed in the page reaches an `nc`-style TCP client and back;
 //! markup from another user shows as text and runs nothing; input is kept

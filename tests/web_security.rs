@@ -1,9 +1,9 @@
-//! What an outside review of the web listener found, each proved closed
-//! over the real binary: a WebSocket message that carried several commands
-//! (one message is one line, whatever it holds), refusals without the
-//! security headers every other answer carries, a DNS-rebinding page
-//! (`Host: evil.example` with a matching `Origin`) let in on loopback, and
-//! one address whose silent sockets kept everyone else from the page.
+//! Attacks on the web listener, each proved closed over the real binary: a
+//! WebSocket message that carries several commands (one message is one
+//! line, whatever it holds), refusals without the security headers every
+//! other answer carries, a DNS-rebinding page (`Host: evil.example` with a
+//! matching `Origin`) let in on loopback, and one address whose silent
+//! sockets keep everyone else from the page.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};

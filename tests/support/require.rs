@@ -8,7 +8,9 @@
 //!   test fails with a message naming what is missing, so CI never goes green
 //!   on tests that did not run.
 //!
-//! Every such check in this package goes through [`missing`].
+//! Every such check in the workspace goes through [`missing`] (chat-net's
+//! and chat-client's tests reach it through their dev-dependency on this
+//! package).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -345,9 +345,10 @@ impl ServerProcess {
         self.wait_exit(crate::TIMEOUT)
     }
 
-    /// Starts the server again, as before and in the same directory (its
-    /// files kept), once the last run has ended ([`ServerProcess::stop`],
-    /// [`ServerProcess::kill`]); it listens on new ports.
+    /// Starts the server again, with the same arguments and in the same
+    /// directory (its files kept), once the last run has ended
+    /// ([`ServerProcess::stop`], [`ServerProcess::kill`]); it listens on new
+    /// ports.
     pub fn restart(&mut self) {
         self.proc.kill();
         let count = self.listeners.len();

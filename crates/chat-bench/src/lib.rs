@@ -1,5 +1,6 @@
 //! chat-bench: the benchmark of chat-server, side by side with Redis pub/sub
-//! and `ncat --chat`, as issue 3 asks of `cargo xtask bench`.
+//! and `ncat --chat` (the fast general-purpose fan-out and the simplest
+//! chat relay), run by `cargo xtask bench`.
 //!
 //! It starts each server itself on a free loopback port, pinned to CPU 0,
 //! pins its own one-thread mio load generator to CPU 1, runs the workloads

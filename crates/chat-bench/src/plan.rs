@@ -25,20 +25,21 @@ pub enum Workload {
     Churn,
     /// Idle clients up to the file limit, every server.
     Conns,
-    /// Fan-out R = 100 over TLS beside plain (issue 5).
+    /// Fan-out R = 100 over TLS beside plain: what TLS costs.
     TlsFanout,
-    /// Fan-out R = 100 over WebSocket beside plain TCP (issue 12).
+    /// Fan-out R = 100 over WebSocket beside plain TCP: what WebSocket costs.
     WebFanout,
-    /// Fan-out R = 100 across two cluster nodes beside one node (issue 7).
+    /// Fan-out R = 100 across two cluster nodes beside one node: what the
+    /// cluster costs.
     ClusterFanout,
-    /// Fan-out R = 100 with the history store off, batched and "always"
-    /// (issue 11).
+    /// Fan-out R = 100 with the history store off, batched and "always":
+    /// what the store costs.
     StoreFanout,
     /// Fan-out R = 100 with the SQLite store (batched and "always"),
     /// alone and while other clients send `/search` at the flood limit.
     StoreSearch,
     /// Fan-out R = 100 at fixed rates with `perf stat` on each server:
-    /// what a delivery costs the kernel (issue 14).
+    /// what a delivery costs the kernel.
     KernelCost,
 }
 

@@ -143,12 +143,9 @@ fn refused(cert: &Cert, args: &[&str]) -> common::Finished {
     let port = server.port();
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["127.0.0.1", &port]);
-    let client = run_client(&all, b"secret line\n");
+    let mut client = run_client(&all, b"secret line\n");
     let () = server.join(&client);
-    let client = common::Finished {
-        stderr: client.stderr.replace(&port, "[PORT]"),
-        ..client
-    };
+    client.stderr = client.stderr.replace(&port, "[PORT]");
     assert_eq!(client.code(), Some(1), "{client}");
     assert_eq!(client.stdout, "", "{client}");
     assert_eq!(client.stderr.lines().count(), 1, "{client}");

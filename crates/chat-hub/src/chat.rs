@@ -3,9 +3,12 @@
 //!
 //! [`Chat`] owns who is here ([`Membership`]) and the way out
 //! ([`Delivery`]). It handles room lines, nicks, joins, private messages,
-//! `/who`, `/rooms`, `/history` and topics among local clients, and applies
-//! what the cluster reports (`crate::node` decides when) and what the
-//! operator says (`crate::console`). The settings come with each call.
+//! `/who`, `/rooms` and topics among local clients, sends the history a
+//! client is owed (`replay`; the `/history`, `/search` and `/cap ids`
+//! commands are `crate::store`'s, which decides where a history comes
+//! from), and applies what the cluster reports (`crate::node` decides when)
+//! and what the operator says (`crate::console`). The settings come with
+//! each call.
 
 use bytes::Bytes;
 use chat_proto::Refusal;
@@ -80,7 +83,7 @@ impl Chat {
     }
 
     /// Who is here and the way out, together (for `crate::remote`).
-    pub(crate) fn parts(&mut self) -> (&mut Membership, &mut Delivery) {
+    pub(crate) fn members_and_delivery(&mut self) -> (&mut Membership, &mut Delivery) {
         (&mut self.members, &mut self.delivery)
     }
 

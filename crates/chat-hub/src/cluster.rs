@@ -38,7 +38,9 @@ pub struct RoomLine {
     pub time: Now,
 }
 
-/// What a [`RoomLine`] is, and what its `text` holds.
+/// What a [`RoomLine`] is: a line said (`Message`, `Action`) or a notice
+/// about the room (the rest, travelling with the lines to keep their
+/// order); and what its `text` holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
     /// A line said: `text`.

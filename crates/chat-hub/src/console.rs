@@ -3,9 +3,10 @@
 //! A plain line answers the reply target, shown whenever it changes as the
 //! tutorial's prompt, `reply to NICK:`; `/to`, `/all`, `/who`,
 //! `/kick`, `/ban`, `/unban`, `/bans`, `/motd`, `/stats`, `/quit` and
-//! `/help` do the rest. [`parse`] says what a typed line asks for;
-//! [`Console`] remembers whom a plain line answers. Answers to the operator
-//! go to `Outbox::console`.
+//! `/help` do the rest (`/reload` too, but chat-server takes it before the
+//! hub sees it: only the server can read the file again). [`parse`] says
+//! what a typed line asks for; [`Console`] remembers whom a plain line
+//! answers. Answers to the operator go to `Outbox::console`.
 
 use chat_proto::{Body, Command, parse_command};
 

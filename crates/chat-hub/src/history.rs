@@ -1,7 +1,8 @@
 //! History: each room's last lines, kept encoded in a ring of reusable
 //! slots, and what `/history` may ask of it.
 //!
-//! Storing a line costs a copy into a slot, not an allocation, once the ring
+//! Storing a line costs encoding it again, in its `(history)` shape with the
+//! stamp of when it was said, into a slot, not an allocation, once the ring
 //! is full; a joining client gets the last lines as one buffer, none older
 //! than `history_retention`. What all rings hold together is bounded by
 //! `history_memory_bytes` (`crate::rooms::Rooms` drops the oldest lines of
@@ -11,9 +12,10 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-/// A ring of the room's last lines, each kept encoded (line protocol, with
-/// its original stamp) in a buffer that is reused once the ring is full:
-/// storing a line costs a copy, not an allocation.
+/// A ring of the room's last lines, each kept encoded (line protocol, in the
+/// `(history)` shape, with its original stamp) in a buffer that is reused
+/// once the ring is full: storing a line costs an encoding into that
+/// buffer (the caller's `write`), not an allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Ring {
     /// Oldest first.

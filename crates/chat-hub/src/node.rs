@@ -301,7 +301,7 @@ impl Node {
             return false;
         };
         let room = members.room(room).name.clone();
-        self.paced(chat, out, id, now) || self.ask(out, ClusterRequest::Who { client: id, room })
+        self.too_soon(chat, out, id, now) || self.ask(out, ClusterRequest::Who { client: id, room })
     }
 
     /// `/rooms`: the other nodes' rooms are asked for first (or `id` is
@@ -314,12 +314,12 @@ impl Node {
         now: Now,
     ) -> bool {
         self.is_on()
-            && (self.paced(chat, out, id, now)
+            && (self.too_soon(chat, out, id, now)
                 || self.ask(out, ClusterRequest::Rooms { client: id }))
     }
 
-    /// Too soon for `id` to ask the cluster again: it is told so.
-    fn paced(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId, now: Now) -> bool {
+    /// Is it too soon for `id` to ask the cluster again? Then it is told so.
+    fn too_soon(&mut self, chat: &mut Chat, out: &mut dyn Outbox, id: ClientId, now: Now) -> bool {
         let too_soon = !self.pace.allow(id, now.timestamp_millis());
         if too_soon {
             chat.refuse(out, id, Refusal::SlowDown, now);

@@ -36,7 +36,7 @@ impl Chat {
             // As a local line shows, with the node instead of the address.
             out.console(&format!("[{}] {said} (node {})", line.room, line.origin));
         }
-        let (members, delivery) = self.parts();
+        let (members, delivery) = self.members_and_delivery();
         let Some(room) = members.rooms().find(&line.room) else {
             return; // nobody here
         };

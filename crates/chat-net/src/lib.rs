@@ -76,14 +76,17 @@
 //! * **HTTP is a handler's choice, not a second stack.** [`http`] reads
 //!   request heads (with httparse) and writes responses as [`Bytes`]; a
 //!   handler uses it on the connections of the listeners it serves HTTP on
-//!   (metrics and health now, a WebSocket listener later), on this thread.
+//!   (chat-server's metrics and health listener, and its web listeners: the
+//!   page and the WebSocket upgrade), on this thread.
 //! * **WebSocket is a layer of the transport, like TLS.** Once a handler
 //!   has answered an upgrade request ([`Net::accept_websocket`]), the
 //!   reactor decodes the client's frames into lines (one text message, one
 //!   line) before [`Handler::received`], and frames each line the handler
-//!   sends: a shared frame header and a refcounted slice of the same
-//!   payload, so a line sent to many WebSocket clients is still encoded once
-//!   ([`websocket`]). Pings are answered here; closing sends a close frame
+//!   sends. A message is framed once, however many WebSocket clients it
+//!   goes to: its frames (header and payload) are copied once into an
+//!   arena, and every recipient's queue gets the same refcounted slice of
+//!   it, one `Bytes` each as over TCP ([`websocket`]'s `Framer`). Pings are
+//!   answered here; closing sends a close frame
 //!   (1001 once the reactor is draining for a stop, 1000 otherwise, 1009 for
 //!   a message over the limit, refused before it is buffered).
 //! * **Every turn is timed** ([`NetStats::turn_time`]): one clock read per

@@ -263,7 +263,7 @@ impl Net {
     /// unread output. Bounded by [`NetConfig::linger`]: past it the
     /// connection is closed anyway. Further `send`s are ignored.
     /// [`Handler::closed`](crate::Handler::closed) reports
-    /// [`CloseReason::PeerClosed`] if the peer's EOF came before this call,
+    /// [`CloseReason::PeerClosed`] if the peer's EOF came before the call,
     /// [`CloseReason::Local`] otherwise.
     pub fn close_after_flush(&mut self, conn: ConnId) {
         let Some(c) = self.conns.get_mut(conn.0) else {

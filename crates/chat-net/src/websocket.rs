@@ -19,10 +19,11 @@
 //! - what is buffered is at most one frame (a header and up to the limit)
 //!   plus one message being assembled from fragments, and both give their
 //!   memory back when empty, so an idle WebSocket holds no buffer;
-//! - a line sent to many clients is not copied per client: each client's
-//!   queue gets a frame header (from a table shared by all, so no
-//!   allocation either) and a refcounted slice of the same payload, two
-//!   slices of one `writev`.
+//! - a message sent to many clients is not copied per client: `Framer`
+//!   copies it once, each line behind its frame header (from a table
+//!   shared by all), into an arena grown in 64 KiB blocks, and every
+//!   recipient's queue gets the same refcounted slice of that copy: one
+//!   slice of its `writev`, as over TCP.
 
 use std::io::Cursor;
 use std::sync::OnceLock;
@@ -354,10 +355,13 @@ const FRAMER_BLOCK: usize = 64 * 1024;
 
 /// Frames each message once for every WebSocket it goes to: a line sent
 /// to a room is one `Bytes` handed to each recipient in turn, so the frames
-/// made for the first are shared by the rest (one slice per recipient, as
-/// for TCP, instead of a header and a payload slice each). Frames are
-/// written into an arena, so framing a message allocates nothing of its
-/// own.
+/// made for the first are shared by the rest. The message is copied once,
+/// each line behind its header, into an arena, and every recipient's queue
+/// gets the same refcounted slice: one slice per recipient, as over TCP,
+/// where a header and a payload slice each would double the queue entries
+/// and the `writev` slices. The arena grows in [`FRAMER_BLOCK`]s, so
+/// framing a message allocates nothing of its own. Only the last message
+/// is remembered: one sent to several recipients in a row is framed once.
 #[derive(Debug, Default)]
 pub(crate) struct Framer {
     arena: bytes::BytesMut,

@@ -1,7 +1,9 @@
 //! `--generate man|bash|zsh|fish` (hidden): the man page (clap_mangen) and
 //! the shell completions (clap_complete), made from the same clap
 //! definition as `--help`, so they never drift from the flags.
-//! `cargo xtask dist` runs it on the release binary.
+//! `cargo xtask dist` runs it on the release binary. chat-client compiles
+//! this same file (`#[path]` in its `main.rs`), so both binaries make them
+//! alike without a crate of their own for thirty lines.
 
 use std::io::{self, Write};
 

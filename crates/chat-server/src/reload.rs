@@ -23,7 +23,9 @@ use crate::preflight;
 /// sockets, the threads, the history file or the log's format. (`listen` counts as changed
 /// when its addresses or their TLS-ness do; new certificate and key paths
 /// for the same address are read live. The web listeners' `web_origins`,
-/// `web_hosts` and `trusted_proxies` are read when they open.)
+/// `web_hosts` and `trusted_proxies` are read when they open.) With the
+/// hub's `RESTART_ONLY`, this is the one list: README's list and
+/// server.toml's "Restart to change" marks are checked against it below.
 pub const SERVER_RESTART_ONLY: [&str; 13] = [
     "listen",
     "history_store",
@@ -188,6 +190,7 @@ fn keep_restart_only(old: &Config, new: Config) -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
     use std::path::Path;
 
     fn parse(text: &str) -> Config {
@@ -216,5 +219,80 @@ mod tests {
         let kept = keep_restart_only(&old, new);
         assert_eq!(restart_only_changes(&old, &kept), Vec::<&str>::new());
         assert_eq!(kept.motd, "new", "live keys take the new value");
+    }
+
+    /// Every restart-only key, the server's and the hub's.
+    fn restart_only() -> BTreeSet<&'static str> {
+        SERVER_RESTART_ONLY
+            .iter()
+            .chain(&chat_hub::RESTART_ONLY)
+            .copied()
+            .collect()
+    }
+
+    fn repo_file(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The code spans of `text` (none spans a line here).
+    fn code_spans(text: &str) -> Vec<&str> {
+        text.split('`').skip(1).step_by(2).collect()
+    }
+
+    /// README's "Reload without a restart" names the keys that need one:
+    /// the same as the code, so that it cannot drift again.
+    #[test]
+    fn the_readme_names_exactly_the_restart_only_keys() {
+        let readme = repo_file("README.md");
+        let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (_, list) = readme
+            .split_once("Keys that need a restart (")
+            .expect("README.md says which keys need a restart");
+        let (list, _) = list.split_once(')').expect("the list ends");
+        let named: BTreeSet<&str> = code_spans(list).into_iter().collect();
+        assert_eq!(
+            named,
+            restart_only(),
+            "README.md, \"Keys that need a restart\""
+        );
+    }
+
+    /// server.toml marks each restart-only key "Restart to change" in the
+    /// comment above it, and no other.
+    #[test]
+    fn server_toml_marks_exactly_the_restart_only_keys() {
+        let text = repo_file("server.toml");
+        let mut marked = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut comment = String::new();
+        for line in text.lines() {
+            let setting = line.strip_prefix("# ").unwrap_or(line);
+            let key = match setting.split_once(" = ") {
+                Some((key, _)) if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+                    Some(key)
+                }
+                _ => (setting.starts_with('[') && !setting.starts_with("[["))
+                    .then_some(setting.trim()),
+            };
+            match key {
+                Some(key) => {
+                    // A key shown again as an example keeps its first mark.
+                    if seen.insert(key.to_owned()) && comment.contains("Restart to change") {
+                        marked.insert(key.to_owned());
+                    }
+                    comment.clear();
+                }
+                None if line.starts_with('#') => comment.push_str(line),
+                None => comment.clear(),
+            }
+        }
+        let expected: BTreeSet<String> = restart_only().into_iter().map(str::to_owned).collect();
+        assert_eq!(
+            marked, expected,
+            "server.toml's \"Restart to change\" marks"
+        );
     }
 }

@@ -20,7 +20,7 @@ const MAX_LATENCY_NS: u64 = 60_000_000_000;
 pub struct Window {
     /// Markers sent at or after this time are counted (ns since start).
     pub from_ns: u64,
-    /// ... and before this one.
+    /// ... up to, not including, this time.
     pub until_ns: u64,
     /// Messages written to a sender's buffer.
     pub sent: u64,

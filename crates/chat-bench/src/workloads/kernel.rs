@@ -1,6 +1,7 @@
-//! Kernel cost (issue 14, step 1): what one delivery costs the kernel,
-//! chat-server beside Redis and ncat at the same fixed offered rates of the
-//! R = 100, S = 4 fan-out.
+//! Kernel cost: what one delivery costs the kernel (write calls, packets,
+//! wake-ups: where fan-out time goes beyond our own code), chat-server
+//! beside Redis and ncat at the same fixed offered rates of the R = 100,
+//! S = 4 fan-out.
 //!
 //! Each window runs the fan-out as the sweep does, and for its middle half
 //! `perf stat` counts the server's write-family and read-family system

@@ -13,8 +13,8 @@
 //! in memory either, so Up cannot bring a password back to the screen for
 //! someone looking over the user's shoulder. The price is typing a mistyped
 //! password again in full, as with shells that keep such lines out of their
-//! history. A file written before this rule is scrubbed of such lines when
-//! it is loaded.
+//! history. A file that holds such lines anyway (written by an older
+//! chat-client, or by hand) is scrubbed of them when it is loaded.
 //!
 //! **Permissions.** The file is created readable by its owner only (0600),
 //! and any folder created for it likewise (0700), as the XDG base directory

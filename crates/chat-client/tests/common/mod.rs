@@ -1,82 +1,42 @@
 //! Test helpers: run the real `chat-client` binary with a deadline, and
 //! small fake servers on loopback. (Tests against the real chat-server live
-//! in the workspace's `tests/` package, on its shared harness.)
+//! in the workspace's `tests/` package, on its shared harness; the client
+//! runs on that harness's [`Proc`] too.)
 #![allow(dead_code, unreachable_pub)]
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::process::Command;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use chat_tests::Proc;
 
 /// Upper bound for anything a test waits on.
 pub const DEADLINE: Duration = Duration::from_secs(5);
 
 /// A running client process.
 pub struct Client {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Output,
-    stderr: Output,
-}
-
-/// One of the client's output pipes, collected as it arrives.
-struct Output {
-    seen: Arc<Mutex<Vec<u8>>>,
-    reader: JoinHandle<()>,
-}
-
-impl Output {
-    fn drain(mut pipe: impl Read + Send + 'static) -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
-        let reader = thread::spawn(move || {
-            let mut buf = [0_u8; 4096];
-            while let Ok(read @ 1..) = pipe.read(&mut buf) {
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(&buf[..read]);
-            }
-        });
-        Self { seen, reader }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap_or_else(PoisonError::into_inner))
-            .into_owned()
-    }
-
-    fn finish(self) -> String {
-        let Self { seen, reader } = self;
-        let _ = reader.join();
-        String::from_utf8_lossy(&seen.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
+    proc: Proc,
 }
 
 /// What a finished client left behind.
 pub struct Finished {
-    /// `None` if it had to be killed at the deadline.
-    pub status: Option<ExitStatus>,
+    proc: Proc,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Finished {
     pub fn code(&self) -> Option<i32> {
-        self.status.and_then(|status| status.code())
+        self.proc.code()
     }
 }
 
 impl fmt::Display for Finished {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.status {
-            Some(status) => writeln!(f, "client exited: {status}")?,
-            None => writeln!(f, "client did not exit within {DEADLINE:?} (killed)")?,
-        }
-        writeln!(f, "--- stdout ---\n{}", self.stdout)?;
-        write!(f, "--- stderr ---\n{}", self.stderr)
+        f.write_str(&self.proc.report())
     }
 }
 
@@ -96,39 +56,27 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-client"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+        cmd.args(args)
             .env_remove("CHAT_PASSWORD")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn chat-client");
-        let stdin = child.stdin.take();
-        let stdout = Output::drain(child.stdout.take().expect("stdout pipe"));
-        let stderr = Output::drain(child.stderr.take().expect("stderr pipe"));
+            .envs(env.iter().copied());
         Self {
-            child,
-            stdin,
-            stdout,
-            stderr,
+            proc: Proc::spawn(cmd),
         }
     }
 
-    /// Write to the client's stdin (ignoring a client that already left).
+    /// Write to the client's stdin.
     pub fn write_stdin(&mut self, bytes: &[u8]) {
-        if let Some(stdin) = self.stdin.as_mut() {
-            let _ = stdin.write_all(bytes).and_then(|()| stdin.flush());
-        }
+        self.proc.write_stdin(bytes);
     }
 
     /// Wait (up to the deadline) until the client has printed `expected` on
-    /// stdout; returns everything printed so far.
+    /// stdout (a line need not be complete); returns everything printed so
+    /// far.
     pub fn wait_for_stdout(&self, expected: &str) -> String {
         let start = Instant::now();
         loop {
-            let text = self.stdout.text();
+            let text = self.proc.stdout();
             if text.contains(expected) || start.elapsed() > DEADLINE {
                 return text;
             }
@@ -138,29 +86,19 @@ impl Client {
 
     /// End of input for the client.
     pub fn close_stdin(&mut self) {
-        self.stdin = None;
+        self.proc.close_stdin();
     }
 
-    /// Wait for the client to exit (killing it at the deadline). Stdin stays
-    /// open while waiting unless it was closed before.
-    pub fn finish(mut self) -> Finished {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break Some(status);
-            }
-            if start.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        drop(self.stdin.take());
+    /// Wait for the client to exit; past the deadline it is killed and the
+    /// test fails with what it printed. Stdin stays open while waiting
+    /// unless it was closed before.
+    pub fn finish(self) -> Finished {
+        let Self { mut proc } = self;
+        proc.wait_exit(DEADLINE);
         Finished {
-            status,
-            stdout: self.stdout.finish(),
-            stderr: self.stderr.finish(),
+            stdout: proc.stdout(),
+            stderr: proc.stderr(),
+            proc,
         }
     }
 }
@@ -257,18 +195,4 @@ pub fn read_exactly(stream: &mut TcpStream, want: usize) -> io::Result<Vec<u8>> 
     let mut all = vec![0; want];
     stream.read_exact(&mut all)?;
     Ok(all)
-}
-
-/// Something a test needs is missing (`why`): the test says so and passes,
-/// or fails with `CHAT_TESTS_REQUIRE=1` set (as `.ci/run` does). The same
-/// rule as the `tests/` package's `missing`; the caller returns after it.
-#[allow(clippy::print_stderr, reason = "a skipped test says why")]
-pub fn missing(why: &str) {
-    let test = thread::current().name().unwrap_or("this test").to_owned();
-    match std::env::var("CHAT_TESTS_REQUIRE") {
-        Ok(value) if !value.is_empty() && value != "0" => {
-            panic!("{test}: {why} (CHAT_TESTS_REQUIRE is set, so this fails instead of skipping)")
-        }
-        _ => eprintln!("skipped {test}: {why} (with CHAT_TESTS_REQUIRE=1 this fails instead)"),
-    }
 }

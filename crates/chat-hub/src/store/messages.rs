@@ -115,7 +115,7 @@ pub struct StoreRead {
     pub client: ClientId,
     pub token: u64,
     pub room: Arc<str>,
-    /// The last line handed to the store before this read was asked: the
+    /// The last line handed to the store before the read was asked: the
     /// read waits for its commit, so it sees every line said before it.
     pub sees_through: u64,
     /// Set once nobody waits for the answer (the client left, asked again,

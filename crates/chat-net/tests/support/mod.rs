@@ -296,20 +296,3 @@ pub(crate) fn pattern(len: usize, seed: u8) -> Vec<u8> {
 pub(crate) fn write_all(s: &mut TcpStream, data: &[u8]) {
     s.write_all(data).unwrap();
 }
-
-/// Something a test needs is missing (`why`): the test says so and passes,
-/// or fails with `CHAT_TESTS_REQUIRE=1` set (as `.ci/run` does), the rule of
-/// every test in the workspace. The caller returns after it.
-#[allow(clippy::print_stderr)] // a skipped test says why
-pub(crate) fn missing(why: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("this test")
-        .to_owned();
-    match std::env::var("CHAT_TESTS_REQUIRE") {
-        Ok(value) if !value.is_empty() && value != "0" => {
-            panic!("{test}: {why} (CHAT_TESTS_REQUIRE is set, so this fails instead of skipping)")
-        }
-        _ => eprintln!("skipped {test}: {why} (with CHAT_TESTS_REQUIRE=1 this fails instead)"),
-    }
-}

@@ -20,7 +20,7 @@
 //! lines are kept until the reactor's turn ends ([`Bridge::hand_over`]) and
 //! go to the command thread as one message: under load a turn gathers many
 //! lines, and each round trip to Redis, each publication and each wake-up
-//! of the other nodes then carries all of them (issue 14).
+//! of the other nodes then carries all of them.
 //! Events go back through a bounded channel and the reactor's waker. The
 //! threads reconnect with backoff when Redis goes away; meanwhile requests
 //! are answered "unavailable" at once, room lines wait in a bounded queue,

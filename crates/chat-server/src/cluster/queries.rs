@@ -1,10 +1,10 @@
 //! The query thread: the read-only requests (`/who`, `/rooms`, history
 //! reads) on a connection and a bounded queue of their own.
 //!
-//! They used to share the command thread with room lines, queued in front
-//! of them: ten clients sending `/who` as fast as flood control allowed
-//! delayed a cross-node line from 0.7 ms to 5.8 s, and more dropped lines.
-//! Here a query can only wait behind other queries; when their queue is
+//! Why apart from the command thread: queued in front of room lines, ten
+//! clients sending `/who` as fast as flood control allows would delay a
+//! cross-node line from 0.7 ms to 5.8 s, and more would drop lines. Here a
+//! query can only wait behind other queries; when their queue is
 //! full the hub answers from what it knows. A history read first waits
 //! (at most [`LINES_WAIT`]) for the command thread to write the room lines
 //! handed to it before the read was asked, so history includes every line

@@ -18,7 +18,7 @@ pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then 
 /// JSON array of the lines, each with its new entry's id put first in its
 /// JSON (`{"id":"MS-SEQ",` + the rest), so subscribers know which entries
 /// they heard. One publication per batch, not per line: a second node
-/// costs Redis one fan-out per batch (issue 14). Being one script, a room's
+/// costs Redis one fan-out per batch. Being one script, a room's
 /// copies are in the order of their ids.
 ///
 /// Each line carries its node's sequence number, and `KEYS[1]` holds the

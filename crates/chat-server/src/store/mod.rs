@@ -163,7 +163,7 @@ struct Shared {
     committed: AtomicU64,
     /// A read waits for lines not yet committed: commit now.
     commit_wanted: AtomicBool,
-    /// Lines said before this (Unix ms) are past the retention.
+    /// Lines said earlier than this (Unix ms) are past the retention.
     not_before_ms: AtomicI64,
     /// The server stops: reads are dropped, the one running is stopped.
     stopping: AtomicBool,
