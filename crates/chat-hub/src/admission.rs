@@ -26,6 +26,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use chat_proto::Refusal;
 use chat_proto::{Frame, LineDecoder, raw_message};
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
@@ -42,10 +43,6 @@ const FAILURE_WINDOW: i64 = 60;
 /// Connections from one address (IPv4, or an IPv6 /64) that may be logging
 /// in at once, exempt or not: more are refused at connect.
 pub(crate) const MAX_PENDING_LOGINS_PER_ADDRESS: u32 = 8;
-
-pub(crate) const TOO_MANY_FAILURES: &str =
-    "too many failed logins from your address; try again later";
-pub(crate) const BANNED: &str = "you are banned from this server";
 
 /// A connection that has not given the password yet.
 #[derive(Debug)]
@@ -88,7 +85,7 @@ pub(crate) enum Login {
     TurnedAway {
         peer: SocketAddr,
         protocol: Protocol,
-        text: &'static str,
+        refusal: Refusal<'static>,
     },
 }
 
@@ -149,23 +146,23 @@ impl Admission {
         clients: usize,
         peer: SocketAddr,
         now: i64,
-    ) -> Option<&'static str> {
+    ) -> Option<Refusal<'static>> {
         if clients + self.pending.len() >= config.max_clients {
-            return Some("server full");
+            return Some(Refusal::ServerFull);
         }
         let exempt = config.is_exempt(peer.ip());
         if !exempt && self.per_address.count(peer.ip()) as usize >= config.max_clients_per_ip {
-            return Some("too many connections from your address");
+            return Some(Refusal::TooManyConnections);
         }
         if self.bans.covers(peer.ip(), now) {
-            return Some(BANNED);
+            return Some(Refusal::Banned);
         }
         if config.password.is_some() {
             if self.too_many_failures(peer.ip(), now) {
-                return Some(TOO_MANY_FAILURES);
+                return Some(Refusal::TooManyFailures);
             }
             if self.pending_per_address.count(peer.ip()) >= MAX_PENDING_LOGINS_PER_ADDRESS {
-                return Some("too many logins in progress from your address; try again later");
+                return Some(Refusal::TooManyLogins);
             }
         }
         None
@@ -266,18 +263,18 @@ impl Admission {
         };
         self.pending_per_address.remove(login.peer.ip());
         let turned_away = if self.bans.covers(login.peer.ip(), now) {
-            Some(BANNED)
+            Some(Refusal::Banned)
         } else if self.too_many_failures(login.peer.ip(), now) {
-            Some(TOO_MANY_FAILURES)
+            Some(Refusal::TooManyFailures)
         } else {
             None
         };
-        if let Some(text) = turned_away {
+        if let Some(refusal) = turned_away {
             self.per_address.remove(login.peer.ip());
             return Login::TurnedAway {
                 peer: login.peer,
                 protocol: login.protocol,
-                text,
+                refusal,
             };
         }
         let mut rest = lines.into_iter();
@@ -423,10 +420,7 @@ mod tests {
             assert!(matches!(login, Login::Refused { .. }), "{login:?}");
         }
         let refused = admission.refusal(&config, 0, peer("10.0.0.1:6"), 59);
-        assert_eq!(
-            refused,
-            Some("too many failed logins from your address; try again later")
-        );
+        assert_eq!(refused, Some(Refusal::TooManyFailures));
         assert_eq!(admission.refusal(&config, 0, peer("10.0.0.2:6"), 59), None);
         assert_eq!(admission.refusal(&config, 0, peer("10.0.0.1:6"), 60), None);
     }
@@ -459,7 +453,7 @@ mod tests {
                 matches!(
                     login,
                     Login::TurnedAway {
-                        text: TOO_MANY_FAILURES,
+                        refusal: Refusal::TooManyFailures,
                         ..
                     }
                 ),
@@ -479,7 +473,7 @@ mod tests {
         for id in 0..cap {
             wait_at_prompt(&mut admission, &config, id, "127.0.0.1:5");
         }
-        let busy = Some("too many logins in progress from your address; try again later");
+        let busy = Some(Refusal::TooManyLogins);
         assert_eq!(admission.refusal(&config, 0, peer("127.0.0.1:6"), 0), busy);
         // IPv6 counts per /64, like the other per-address limits.
         for id in cap..2 * cap {
@@ -517,7 +511,13 @@ mod tests {
         assert!(admission.bans.add(net, 0, 60, "op").is_ok());
         let login = admission.login_input(&config, ClientId(1), b"/pass sesame\n", 1);
         assert!(
-            matches!(login, Login::TurnedAway { text: BANNED, .. }),
+            matches!(
+                login,
+                Login::TurnedAway {
+                    refusal: Refusal::Banned,
+                    ..
+                }
+            ),
             "{login:?}"
         );
         assert_eq!(
@@ -536,7 +536,7 @@ mod tests {
         let mut admission = Admission::default();
         admission.arrived(peer("[2001:db8::1]:1").ip());
         let refused = admission.refusal(&config, 0, peer("[2001:db8::2]:1"), 0);
-        assert_eq!(refused, Some("too many connections from your address"));
+        assert_eq!(refused, Some(Refusal::TooManyConnections));
         assert_eq!(
             admission.refusal(&config, 0, peer("[2001:db9::2]:1"), 0),
             None
@@ -550,7 +550,7 @@ mod tests {
         );
         assert_eq!(
             admission.refusal(&config, 10_000, peer("[2001:db8::2]:1"), 0),
-            Some("server full")
+            Some(Refusal::ServerFull)
         );
     }
 }

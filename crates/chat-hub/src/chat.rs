@@ -100,10 +100,11 @@ impl Chat {
         self.shutting_down
     }
 
-    /// `text` as an error notice in `framing`, for a connection the hub
-    /// never sees (the reactor's refusal when it is out of descriptors).
-    pub(crate) fn refusal(&mut self, protocol: Protocol, now: Now, text: &str) -> Bytes {
-        let body = Body::Notice(Notice::Error { text });
+    /// `refusal` encoded in `protocol`, for a connection the hub never
+    /// sees (the reactor's refusal when it is out of descriptors).
+    pub(crate) fn refusal(&mut self, protocol: Protocol, now: Now, refusal: Refusal<'_>) -> Bytes {
+        let text = refusal.to_string();
+        let body = Body::Notice(Notice::Error { text: &text });
         self.delivery.encode(protocol, now, &body)
     }
 
@@ -120,6 +121,20 @@ impl Chat {
         let body = Body::Notice(notice);
         self.delivery
             .send_to_connection(out, id, protocol, now, &body);
+    }
+
+    /// Tells a connection that is not a client (yet) why it is turned away.
+    pub(crate) fn refuse_connection(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        protocol: Protocol,
+        refusal: Refusal<'_>,
+        now: Now,
+    ) {
+        let text = refusal.to_string();
+        let notice = Notice::Error { text: &text };
+        self.tell_connection(out, id, protocol, now, notice);
     }
 
     /// Tells `id` why its request was refused.

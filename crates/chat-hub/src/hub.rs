@@ -11,8 +11,6 @@
 //! client's command to its handler; [`Hub::console_line`] the map for the
 //! operator's.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use chat_proto::Refusal;
 use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
@@ -126,7 +124,8 @@ impl Hub {
     /// What the reactor says to a connection it cannot take at all (out of
     /// descriptors), in this server's framing.
     pub fn refusal(&mut self, now: Now) -> Bytes {
-        self.chat.refusal(self.config.framing, now, "server full")
+        self.chat
+            .refusal(self.config.framing, now, Refusal::ServerFull)
     }
 
     /// A connection came in: refused, asked for the password, or admitted.
@@ -139,8 +138,8 @@ impl Hub {
         let refusal = self
             .admission
             .refusal(&self.config, clients, peer, now.timestamp());
-        if let Some(text) = refusal {
-            return self.refuse(out, id, peer, protocol, text, now);
+        if let Some(refusal) = refusal {
+            return self.refuse(out, id, arrival, refusal, now);
         }
         self.admission.arrived(peer.ip());
         if self.config.password.is_none() {
@@ -155,24 +154,24 @@ impl Hub {
         }
     }
 
-    /// Turns a connection away with `text` (logged now and then).
+    /// Turns a connection away for `refusal`, and logs it.
     fn refuse(
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
-        peer: SocketAddr,
-        protocol: Protocol,
-        text: &str,
+        arrival: Arrival,
+        refusal: Refusal<'_>,
         now: Now,
     ) {
+        let Arrival { peer, protocol } = arrival;
         self.chat
-            .tell_connection(out, id, protocol, now, Notice::Error { text });
+            .refuse_connection(out, id, protocol, refusal.clone(), now);
         out.close(id);
         // One event each (the issue of a log that must show every
         // refusal outweighs a storm's lines, which cost a write apiece).
-        let refused = self.counters.refused(text);
+        let refused = self.counters.refused(&refusal);
         out.console(&format!(
-            "refused {peer}: {text} ({refused} refusals so far)"
+            "refused {peer}: {refusal} ({refused} refusals so far)"
         ));
     }
 
@@ -244,16 +243,15 @@ impl Hub {
                 // The secret is never logged, right or wrong.
                 self.counters.wrong_password();
                 out.console(&format!("wrong password from {peer}"));
-                let text = "wrong password";
-                self.chat
-                    .tell_connection(out, id, protocol, now, Notice::Error { text });
+                let refusal = Refusal::WrongPassword;
+                self.chat.refuse_connection(out, id, protocol, refusal, now);
                 out.close(id);
             }
             Login::TurnedAway {
                 peer,
                 protocol,
-                text,
-            } => self.refuse(out, id, peer, protocol, text, now),
+                refusal,
+            } => self.refuse(out, id, Arrival { peer, protocol }, refusal, now),
         }
     }
 
@@ -606,9 +604,8 @@ impl Hub {
         let second = now.timestamp();
         let timeout = self.config.handshake_timeout;
         for (id, protocol) in self.admission.expired_logins(second, timeout) {
-            let text = "login timed out";
-            self.chat
-                .tell_connection(out, id, protocol, now, Notice::Error { text });
+            let refusal = Refusal::LoginTimedOut;
+            self.chat.refuse_connection(out, id, protocol, refusal, now);
             self.admission.gone(id);
             out.close(id);
         }

@@ -1,12 +1,11 @@
 //! Refusals and departures counted by reason, for the metrics'
 //! `chat_refused_total{reason=…}` and `chat_disconnects_total{reason=…}`.
 //!
-//! The hub already words each refusal and each leave for the client, its
-//! room and the log; the reason label is read from those words here, in
-//! one place, so no call site changes shape and each label is pinned by a
-//! test against the words the hub really uses.
+//! A refusal's label comes from its `Refusal` variant; a leave's is read
+//! from the words the hub gives it (its room hears them too), in one place,
+//! each label pinned by a test against the words the hub really uses.
 
-use crate::admission::{BANNED, TOO_MANY_FAILURES};
+use chat_proto::Refusal;
 
 /// Counts per reason, in the order of the reason list they were made for
 /// ([`REFUSALS`] or [`DISCONNECTS`]). Fixed size: counting allocates nothing.
@@ -76,15 +75,15 @@ impl ReasonCounts {
     }
 }
 
-/// The label for a refusal the hub words as `text`.
-pub(crate) fn refusal_reason(text: &str) -> &'static str {
-    match text {
-        "server full" => "full",
-        "too many connections from your address" => "per_address",
-        BANNED => "ban",
-        TOO_MANY_FAILURES => "failed_logins",
-        "wrong password" => "password",
-        _ if text.starts_with("too many logins in progress") => "logins_in_progress",
+/// The label of a connection turned away for `refusal`.
+pub(crate) fn refusal_reason(refusal: &Refusal<'_>) -> &'static str {
+    match refusal {
+        Refusal::ServerFull => "full",
+        Refusal::TooManyConnections => "per_address",
+        Refusal::Banned => "ban",
+        Refusal::TooManyFailures => "failed_logins",
+        Refusal::WrongPassword => "password",
+        Refusal::TooManyLogins => "logins_in_progress",
         _ => "other",
     }
 }
@@ -115,18 +114,16 @@ mod tests {
     #[test]
     fn every_reason_the_hub_words_has_its_label() {
         assert!(REFUSALS.len() <= MAX_REASONS && DISCONNECTS.len() <= MAX_REASONS);
-        for (text, label) in [
-            ("server full", "full"),
-            ("too many connections from your address", "per_address"),
-            (BANNED, "ban"),
-            (TOO_MANY_FAILURES, "failed_logins"),
-            (
-                "too many logins in progress from your address; try again later",
-                "logins_in_progress",
-            ),
-            ("wrong password", "password"),
+        for (refusal, label) in [
+            (Refusal::ServerFull, "full"),
+            (Refusal::TooManyConnections, "per_address"),
+            (Refusal::Banned, "ban"),
+            (Refusal::TooManyFailures, "failed_logins"),
+            (Refusal::TooManyLogins, "logins_in_progress"),
+            (Refusal::WrongPassword, "password"),
         ] {
-            assert_eq!(refusal_reason(text), label, "{text}");
+            assert_eq!(refusal_reason(&refusal), label, "{refusal}");
+            assert!(REFUSALS.contains(&label), "{label}");
         }
         let kicked = kick_words("op", None).1;
         let kicked_why = kick_words("op", Some("spam: again")).1;

@@ -8,9 +8,9 @@
 //! `/kick` of a nick held by another node is carried to that node. The hub
 //! expels; this module only says whom and with which words.
 
-use chat_proto::Notice;
+use chat_proto::Refusal;
 
-use crate::admission::{Admission, BANNED};
+use crate::admission::Admission;
 use crate::bans::Bans;
 use crate::chat::Chat;
 use crate::{ClientId, ClusterEvent, IpNet, Now, Outbox, Protocol};
@@ -66,8 +66,7 @@ pub(crate) fn close_logins(
     now: Now,
 ) {
     for &(login, protocol) in logins {
-        let text = BANNED;
-        chat.tell_connection(out, login, protocol, now, Notice::Error { text });
+        chat.refuse_connection(out, login, protocol, Refusal::Banned, now);
         out.close(login);
     }
 }

@@ -1,6 +1,8 @@
 //! The counters `/stats` shows: what the hub counts itself ([`Counters`]),
 //! the snapshot it hands out ([`HubStats`]), and the console's line.
 
+use chat_proto::Refusal;
+
 use crate::Now;
 use crate::reasons::{self, DISCONNECTS, REFUSALS, ReasonCounts};
 
@@ -72,8 +74,8 @@ impl Counters {
     }
 
     /// A connection was refused, told `text`. Returns how many so far.
-    pub(crate) fn refused(&mut self, text: &str) -> u64 {
-        self.refusals.add(reasons::refusal_reason(text));
+    pub(crate) fn refused(&mut self, refusal: &Refusal<'_>) -> u64 {
+        self.refusals.add(reasons::refusal_reason(refusal));
         self.refused += 1;
         self.refused
     }
@@ -145,7 +147,9 @@ mod tests {
     #[test]
     fn every_refusal_is_counted_by_reason() {
         let mut counters = Counters::default();
-        let told: Vec<u64> = (0..3).map(|_| counters.refused("server full")).collect();
+        let told: Vec<u64> = (0..3)
+            .map(|_| counters.refused(&Refusal::ServerFull))
+            .collect();
         assert_eq!(told, [1, 2, 3]);
         let stats = counters.snapshot((0, 0), 0);
         assert_eq!(stats.refused, 3);
