@@ -15,6 +15,7 @@ use chat_proto::Refusal;
 use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
 
 use crate::clients::Client;
+use crate::ctx::Ctx;
 use crate::delivery::{Audience, Delivery, Recipients};
 use crate::flood::FloodState;
 use crate::membership::{self, Membership};
@@ -327,16 +328,13 @@ impl Chat {
 
     /// Room traffic from `id`: to everyone else in its room (numbered
     /// `line_id` for clients that asked), and into the room's history.
-    #[allow(clippy::too_many_arguments)] // the line and where it goes
     pub(crate) fn relay(
         &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         action: bool,
         text: &str,
         line_id: Option<u64>,
-        now: Now,
     ) {
         let Some(client) = self.members.client(id) else {
             return;
@@ -354,16 +352,17 @@ impl Chat {
             audience: Audience::Everyone,
         };
         self.delivery
-            .send_room_line(out, self.members.clients(), to, now, line_id, &body);
-        if config.echo_messages {
+            .send_room_line(ctx.out, self.members.clients(), to, ctx.now, line_id, &body);
+        if ctx.config.echo_messages {
             let name = &self.members.room(room).name;
-            out.said(&format!("[{name}] {body} ({})", client.peer));
+            ctx.out.said(&format!("[{name}] {body} ({})", client.peer));
         }
         let delivery = &mut self.delivery;
-        self.members.record_said(id, now.timestamp(), |nick, slot| {
-            let history = Body::History { nick, text, action };
-            delivery.history_line(slot, now, &history);
-        });
+        self.members
+            .record_said(id, ctx.now.timestamp(), |nick, slot| {
+                let history = Body::History { nick, text, action };
+                delivery.history_line(slot, ctx.now, &history);
+            });
     }
 
     /// Whether `id` may take `nick`; if not, it is told why.

@@ -11,6 +11,7 @@
 use chat_proto::{Body, Command, parse_command};
 
 use crate::chat::Chat;
+use crate::ctx::Ctx;
 use crate::{ClientId, HubConfig, Now, Outbox};
 
 /// `/who` on the console lists at most this many clients.
@@ -170,7 +171,7 @@ impl Console {
     ) {
         let target = self.reply_target();
         match target.and_then(|id| Some((id, chat.members().nick(id)?.to_owned()))) {
-            Some((id, nick)) => self.say(chat, config, out, id, &nick, text, now),
+            Some((id, nick)) => self.say(chat, &mut Ctx { out, config, now }, id, &nick, text),
             None => out.console("nobody to reply to yet: use /to NICK TEXT or /all TEXT"),
         }
     }
@@ -186,27 +187,17 @@ impl Console {
         now: Now,
     ) {
         match chat.members().owner(nick) {
-            Some(id) => self.say(chat, config, out, id, nick, text, now),
+            Some(id) => self.say(chat, &mut Ctx { out, config, now }, id, nick, text),
             None => out.console(&format!("no such nick: {nick}")),
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // one line, to one client, said and shown
-    fn say(
-        &mut self,
-        chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        nick: &str,
-        text: &str,
-        now: Now,
-    ) {
-        let name = &config.operator_name;
-        chat.send(out, id, &Body::Operator { name, text }, now);
-        out.console(&format!("(to {nick}) {text}"));
+    fn say(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>, id: ClientId, nick: &str, text: &str) {
+        let name = &ctx.config.operator_name;
+        chat.send(ctx.out, id, &Body::Operator { name, text }, ctx.now);
+        ctx.out.console(&format!("(to {nick}) {text}"));
         let target = self.answered(id);
-        prompt(chat, config, out, target);
+        prompt(chat, ctx.config, ctx.out, target);
     }
 }
 

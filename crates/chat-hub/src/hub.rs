@@ -18,6 +18,7 @@ use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message
 use crate::admission::{Admission, Login};
 use crate::chat::{Chat, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
+use crate::ctx::Ctx;
 use crate::flood::{Flooding, Gate, Release};
 use crate::node::Node;
 use crate::operators::Operators;
@@ -183,9 +184,13 @@ impl Hub {
         self.node.admitted(&self.chat, out, id);
         if arrival.protocol == Protocol::Line {
             let count = self.config.history_lines;
-            let (chat, config) = (&mut self.chat, &self.config);
+            let ctx = &mut Ctx {
+                out,
+                config: &self.config,
+                now,
+            };
             self.store
-                .send_history(&mut self.node, chat, config, out, id, count, now);
+                .send_history(&mut self.node, &mut self.chat, ctx, id, count);
         }
         // After the history request, whose read waits for what was handed before.
         self.node
@@ -295,7 +300,9 @@ impl Hub {
     pub fn tick(&mut self, out: &mut dyn Outbox, now: Now) {
         self.release_delayed(out, now);
         self.node.tick(&mut self.chat, &self.config, out, now);
-        self.store.tick(&mut self.chat, &self.config, out, now);
+        let config = &self.config;
+        let ctx = &mut Ctx { out, config, now };
+        self.store.tick(&mut self.chat, ctx);
         if self.sweep.due(now.timestamp()) {
             self.sweep_timeouts(out, now);
         }
@@ -312,8 +319,9 @@ impl Hub {
 
     /// The history store answered or reported.
     pub fn store_event(&mut self, out: &mut dyn Outbox, event: StoreEvent, now: Now) {
-        self.store
-            .event(&mut self.chat, &self.config, out, event, now);
+        let config = &self.config;
+        let ctx = &mut Ctx { out, config, now };
+        self.store.event(&mut self.chat, ctx, event);
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
@@ -436,9 +444,10 @@ impl Hub {
             Command::Say(text) | Command::Me(text) => {
                 let action = matches!(command, Command::Me(_));
                 let line_id = store.line_id();
-                match store.append(chat, out, id, line_id, action, text, now) {
+                let said = &mut Ctx { out, config, now };
+                match store.append(chat, said, id, line_id, action, text) {
                     Appended::RelayNow => {
-                        chat.relay(config, out, id, action, text, line_id, now);
+                        chat.relay(&mut Ctx { out, config, now }, id, action, text, line_id);
                         node.publish(chat, out, id, action, text, now);
                     }
                     Appended::Held => {} // out once committed
@@ -465,7 +474,9 @@ impl Hub {
                     // History first: its read waits for the lines handed
                     // before it, which the join's notices must not be.
                     if !chat.is_raw(id) {
-                        store.send_history(node, chat, config, out, id, config.history_lines, now);
+                        let count = config.history_lines;
+                        let ctx = &mut Ctx { out, config, now };
+                        store.send_history(node, chat, ctx, id, count);
                     }
                     node.moved(chat, out, id, &from.unwrap_or_default(), now);
                 }
@@ -496,7 +507,8 @@ impl Hub {
             | Command::HistorySince(_)
             | Command::Search(_)
             | Command::Cap(_) => {
-                store.command(node, chat, config, out, id, command, now);
+                let ctx = &mut Ctx { out, config, now };
+                store.command(node, chat, ctx, id, command);
             }
             Command::Help => {
                 for (usage, what) in Command::HELP {
@@ -536,8 +548,13 @@ impl Hub {
         let (chat, admission) = (&mut self.chat, &mut self.admission);
         let operators = &self.config.operators;
         let login = (name, password);
+        let ctx = &mut Ctx {
+            out,
+            config: &self.config,
+            now,
+        };
         self.operators
-            .start(operators, chat, admission, out, id, login, now);
+            .start(operators, chat, admission, ctx, id, login);
     }
 
     /// The verdict on client `id`'s `/oper` (from whoever ran

@@ -45,6 +45,7 @@ mod clients;
 mod cluster;
 mod config;
 mod console;
+mod ctx;
 mod delivery;
 mod flood;
 mod history;

@@ -9,6 +9,7 @@
 
 use crate::catchup::Read;
 use crate::chat::Chat;
+use crate::ctx::Ctx;
 use crate::node::Node;
 use crate::{ClientId, ClusterRequest, HubConfig, LineKind, Now, Outbox, RoomLine, StreamId};
 
@@ -109,23 +110,20 @@ impl Node {
     }
 
     /// A room's stream, read back: what was missed goes out, in order.
-    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
     pub(crate) fn caught_up(
         &mut self,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         room: &str,
         token: u64,
         entries: Option<Vec<(StreamId, RoomLine)>>,
         more: bool,
-        now: Now,
     ) {
         let (deliver, next) = self.catchup.read(room, token, entries, more);
         for line in &deliver {
-            chat.deliver_remote(config, out, line, now);
+            chat.deliver_remote(ctx.config, ctx.out, line, ctx.now);
         }
-        self.ask_reads(out, next.into_iter().collect());
+        self.ask_reads(ctx.out, next.into_iter().collect());
     }
 
     /// Reads that could not be asked, or failed: asked again (each tick).

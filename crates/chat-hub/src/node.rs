@@ -16,6 +16,7 @@ use crate::admission::Admission;
 use crate::catchup::CatchUp;
 use crate::chat::Chat;
 use crate::cluster::{local_time, node_tag, release};
+use crate::ctx::Ctx;
 use crate::pace::QueryPace;
 use crate::sanctions::{self, Expel};
 use crate::{
@@ -420,7 +421,10 @@ impl Node {
                 token,
                 entries,
                 more,
-            } => self.caught_up(chat, config, out, &room, token, entries, more, now),
+            } => {
+                let ctx = &mut Ctx { out, config, now };
+                self.caught_up(chat, ctx, &room, token, entries, more);
+            }
             ClusterEvent::Private {
                 from,
                 to,
@@ -452,12 +456,12 @@ impl Node {
                 client,
                 nick,
                 result,
-            } => self.claimed(chat, config, out, client, &nick, result, now),
+            } => self.claimed(chat, &mut Ctx { out, config, now }, client, &nick, result),
             ClusterEvent::History {
                 client,
                 token,
                 lines,
-            } => self.history_arrived(chat, config, out, client, token, lines, now),
+            } => self.history_arrived(chat, &mut Ctx { out, config, now }, client, token, lines),
             ClusterEvent::Members {
                 client,
                 room,
@@ -508,21 +512,18 @@ impl Node {
             self.ask(out, ClusterRequest::Sync { members });
         }
         for (id, token) in self.overdue(second) {
-            self.history_arrived(chat, config, out, id, token, None, now);
+            self.history_arrived(chat, &mut Ctx { out, config, now }, id, token, None);
         }
         self.catch_up(out);
     }
 
-    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
     fn history_arrived(
         &mut self,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         token: u64,
         lines: Option<Vec<RoomLine>>,
-        now: Now,
     ) {
         if !self.end_wait(id, token) {
             return; // an old request, or the client is gone
@@ -532,39 +533,36 @@ impl Node {
             // come after newer lines, so it is skipped.
             return;
         }
-        let since = config.history_retention.since(now.timestamp());
+        let since = ctx.config.history_retention.since(ctx.now.timestamp());
         match lines {
             Some(mut lines) => {
                 lines.retain(|line| line.time.timestamp() >= since);
-                chat.send_history_lines(out, id, &lines, now);
+                chat.send_history_lines(ctx.out, id, &lines, ctx.now);
             }
-            None => chat.send_local_history(out, id, config.history_lines, since),
+            None => chat.send_local_history(ctx.out, id, ctx.config.history_lines, since),
         }
-        chat.release(out, id);
+        chat.release(ctx.out, id);
     }
 
-    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
     fn claimed(
         &mut self,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         nick: &str,
         result: ClaimResult,
-        now: Now,
     ) {
         let key = nick_key(nick);
         let Some(client) = chat.members_mut().client_mut(id) else {
             if result == ClaimResult::Claimed && chat.members().owner(nick).is_none() {
-                self.ask(out, release(nick));
+                self.ask(ctx.out, release(nick));
             }
             return;
         };
         if client.pending_nick.as_deref() != Some(nick) {
             // The claim of its guest nick: held elsewhere, it gets another.
             if nick_key(&client.nick) == key && result == ClaimResult::Taken {
-                self.new_guest(chat, config, out, id, nick, now);
+                self.new_guest(chat, ctx.config, ctx.out, id, nick, ctx.now);
             }
             return;
         }
@@ -573,16 +571,16 @@ impl Node {
             ClaimResult::Claimed => {
                 if chat.members().owner(nick).is_some_and(|owner| owner != id) {
                     // Taken locally while the claim was on its way.
-                    return chat.refuse(out, id, Refusal::NickTaken { nick }, now);
+                    return chat.refuse(ctx.out, id, Refusal::NickTaken { nick }, ctx.now);
                 }
-                if let Some(old) = chat.rename(config, out, id, nick, now) {
-                    self.renamed(chat, out, id, &old, now);
-                    self.ask(out, release(&old));
+                if let Some(old) = chat.rename(ctx.config, ctx.out, id, nick, ctx.now) {
+                    self.renamed(chat, ctx.out, id, &old, ctx.now);
+                    self.ask(ctx.out, release(&old));
                 }
             }
-            ClaimResult::Taken => chat.refuse(out, id, Refusal::NickTaken { nick }, now),
+            ClaimResult::Taken => chat.refuse(ctx.out, id, Refusal::NickTaken { nick }, ctx.now),
             ClaimResult::Unavailable => {
-                chat.refuse(out, id, Refusal::NickChangesUnavailable, now);
+                chat.refuse(ctx.out, id, Refusal::NickChangesUnavailable, ctx.now);
             }
         }
     }

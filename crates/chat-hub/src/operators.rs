@@ -29,6 +29,7 @@ use chat_proto::Refusal;
 
 use crate::admission::{Admission, MAX_FAILURES, address_key};
 use crate::chat::Chat;
+use crate::ctx::Ctx;
 use crate::{ClientId, Now, Operator, Outbox};
 
 /// What an operator is told on logging in.
@@ -131,39 +132,32 @@ impl Operators {
 
     /// `/oper NAME PASSWORD` (`login`) from client `id`: hands the check to
     /// `out`, or tells the client why not.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the machines it uses, as Node's calls"
-    )]
     pub(crate) fn start(
         &mut self,
         operators: &[Operator],
         chat: &mut Chat,
         admission: &mut Admission,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         login: (&str, &str),
-        now: Now,
     ) {
         let Some(peer) = chat.members().client(id).map(|c| c.peer) else {
             return;
         };
-        let started = self.hand_off(operators, admission, out, id, peer, login, now);
+        let started = self.hand_off(operators, admission, ctx, id, peer, login);
         if let Err(text) = started {
-            chat.refuse(out, id, text, now);
+            chat.refuse(ctx.out, id, text, ctx.now);
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one caller: start")]
     fn hand_off(
         &mut self,
         operators: &[Operator],
         admission: &mut Admission,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         peer: SocketAddr,
         (name, password): (&str, &str),
-        now: Now,
     ) -> Result<(), Refusal<'static>> {
         if self.pending.contains_key(&id) {
             return Err(Refusal::OperatorCheckPending);
@@ -175,7 +169,7 @@ impl Operators {
             .filter(|p| address_key(p.peer.ip()) == key)
             .count();
         let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
-        let failures = admission.failures(peer.ip(), now.timestamp());
+        let failures = admission.failures(peer.ip(), ctx.now.timestamp());
         if failures.saturating_add(in_flight) >= MAX_FAILURES {
             return Err(Refusal::TooManyFailures);
         }
@@ -189,7 +183,7 @@ impl Operators {
                 .clone(),
             password: password.to_owned(),
         };
-        if !out.verify_operator(check) {
+        if !ctx.out.verify_operator(check) {
             return Err(Refusal::VerifierBusy);
         }
         let pending = Pending {

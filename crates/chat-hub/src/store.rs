@@ -29,8 +29,9 @@ pub use messages::{
 };
 
 use crate::chat::Chat;
+use crate::ctx::Ctx;
 use crate::node::Node;
-use crate::{ClientId, HubConfig, Now, Outbox, Protocol};
+use crate::{ClientId, Now, Outbox, Protocol};
 
 /// The most lines `/search` shows.
 const SEARCH_MAX: usize = 20;
@@ -155,16 +156,14 @@ impl Store {
     }
 
     /// A local room line said by `id`, numbered `line_id`: to the store.
-    #[allow(clippy::too_many_arguments)] // the line and where it goes
     pub(crate) fn append(
         &mut self,
         chat: &Chat,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         line_id: Option<u64>,
         action: bool,
         text: &str,
-        now: Now,
     ) -> Appended {
         let members = chat.members();
         let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
@@ -178,21 +177,21 @@ impl Store {
             }
         }
         let (nick, room) = (client.nick.as_str(), Arc::clone(room));
-        let line = NewLine::in_arena(&mut self.arena, line_id, room, now, action, nick, text);
+        let line = NewLine::in_arena(&mut self.arena, line_id, room, ctx.now, action, nick, text);
         let hold = self.always && self.error.is_none();
         if hold {
-            if !out.store(StoreRequest::Append(line.clone())) {
-                self.line_dropped(out, now);
+            if !ctx.out.store(StoreRequest::Append(line.clone())) {
+                self.line_dropped(ctx.out, ctx.now);
                 return Appended::Refused;
             }
             self.handed = line_id;
             self.uncommitted.push_back((line, id));
             return Appended::Held;
         }
-        if out.store(StoreRequest::Append(line)) {
+        if ctx.out.store(StoreRequest::Append(line)) {
             self.handed = line_id;
         } else {
-            self.line_dropped(out, now);
+            self.line_dropped(ctx.out, ctx.now);
         }
         Appended::RelayNow
     }
@@ -219,12 +218,12 @@ impl Store {
     }
 
     /// Lines up to `through` are committed: they go out, as they were said.
-    fn release(&mut self, chat: &mut Chat, config: &HubConfig, out: &mut dyn Outbox, through: u64) {
+    fn release(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>, through: u64) {
         while let Some((line, _)) = self.uncommitted.front()
             && line.id <= through
         {
             if let Some((line, sender)) = self.uncommitted.pop_front() {
-                chat.relay_committed(config, out, &line, sender);
+                chat.relay_committed(ctx.config, ctx.out, &line, sender);
             }
         }
     }
@@ -234,16 +233,13 @@ impl Store {
     /// many or all there is (or there is no store, or a cluster's Redis
     /// keeps the history), else from the store, later, holding what it is
     /// sent meanwhile.
-    #[allow(clippy::too_many_arguments)] // the machines it asks, and for whom
     pub(crate) fn send_history(
         &mut self,
         node: &mut Node,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         count: usize,
-        now: Now,
     ) {
         let Some(room) = chat.members().room_of(id) else {
             return;
@@ -256,30 +252,22 @@ impl Store {
         // the file.
         let ids = chat.members().client(id).is_some_and(|client| client.ids);
         if !self.on || node.is_on() || count == 0 || (!ids && (held >= count || whole)) {
-            return node.send_history(chat, config, out, id, count, now);
+            return node.send_history(chat, ctx.config, ctx.out, id, count, ctx.now);
         }
-        self.read(chat, config, out, id, ReadKind::Recent { count }, now);
+        self.read(chat, ctx, id, ReadKind::Recent { count });
     }
 
     /// Asks the store's reader for `kind` of `id`'s room; `id` waits for
     /// it, its output held. A read already in flight for `id` is called
     /// off (what it held goes out first). A full queue: a history comes
     /// from memory, a search is answered "busy".
-    fn read(
-        &mut self,
-        chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        kind: ReadKind,
-        now: Now,
-    ) {
+    fn read(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>, id: ClientId, kind: ReadKind) {
         let Some(room) = chat.members().room_of(id) else {
             return;
         };
         if let Some(old) = self.waiting.remove(&id) {
             old.cancel.cancel();
-            chat.release(out, id);
+            chat.release(ctx.out, id);
         }
         self.next_token += 1;
         let (count, search) = match &kind {
@@ -288,7 +276,7 @@ impl Store {
         };
         let wait = Wait {
             token: self.next_token,
-            since: now.timestamp(),
+            since: ctx.now.timestamp(),
             count,
             cancel: ReadCancel::default(),
             search,
@@ -301,12 +289,12 @@ impl Store {
             cancel: wait.cancel.clone(),
             kind,
         };
-        if out.store(StoreRequest::Read(request)) {
+        if ctx.out.store(StoreRequest::Read(request)) {
             self.waiting.insert(id, wait);
             chat.hold(id);
         } else {
             self.reads_refused += 1;
-            self.answer_without_store(chat, config, out, id, &wait, now);
+            self.answer_without_store(chat, ctx, id, &wait);
         }
     }
 
@@ -315,59 +303,54 @@ impl Store {
     fn answer_without_store(
         &mut self,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         wait: &Wait,
-        now: Now,
     ) {
         if wait.search.is_some() {
-            return chat.refuse(out, id, Refusal::SearchBusy, now);
+            return chat.refuse(ctx.out, id, Refusal::SearchBusy, ctx.now);
         }
-        let since = config.history_retention.since(now.timestamp());
-        chat.send_local_history(out, id, wait.count, since);
+        let since = ctx.config.history_retention.since(ctx.now.timestamp());
+        chat.send_local_history(ctx.out, id, wait.count, since);
     }
 
     /// `/history [N]`, `/history since ID`, `/search WORDS`, `/cap NAME`.
-    #[allow(clippy::too_many_arguments)] // the command and where it goes
     pub(crate) fn command(
         &mut self,
         node: &mut Node,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         command: Command<'_>,
-        now: Now,
     ) {
         match command {
             Command::History(count) => {
-                if let Some(count) = chat.history_count(config, out, id, count, now) {
-                    self.send_history(node, chat, config, out, id, count, now);
+                if let Some(count) = chat.history_count(ctx.config, ctx.out, id, count, ctx.now) {
+                    self.send_history(node, chat, ctx, id, count);
                 }
             }
             Command::HistorySince(after) => {
-                let Some(count) = chat.history_count(config, out, id, None, now) else {
+                let Some(count) = chat.history_count(ctx.config, ctx.out, id, None, ctx.now) else {
                     return;
                 };
                 if !self.on {
-                    return chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
+                    return chat.refuse(ctx.out, id, Refusal::NeedsHistoryFile, ctx.now);
                 }
-                self.read(chat, config, out, id, ReadKind::Since { after, count }, now);
+                self.read(chat, ctx, id, ReadKind::Since { after, count });
             }
             Command::Search(words) => {
                 if chat.is_raw(id) {
-                    return chat.refuse(out, id, Refusal::SearchNeedsLines, now);
+                    return chat.refuse(ctx.out, id, Refusal::SearchNeedsLines, ctx.now);
                 }
                 if !self.on {
-                    return chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
+                    return chat.refuse(ctx.out, id, Refusal::NeedsHistoryFile, ctx.now);
                 }
                 let words = words.to_owned();
                 let kind = ReadKind::Search {
                     words,
                     count: SEARCH_MAX,
                 };
-                self.read(chat, config, out, id, kind, now);
+                self.read(chat, ctx, id, kind);
             }
             Command::Cap(name) => {
                 let refusal = if !name.eq_ignore_ascii_case("ids") {
@@ -379,37 +362,30 @@ impl Store {
                 {
                     client.ids = true;
                     let text = "capability ids on: room lines read [stamp] #ID <nick> text";
-                    return chat.info(out, id, text, now);
+                    return chat.info(ctx.out, id, text, ctx.now);
                 } else {
                     Refusal::CapabilitiesNeedLines
                 };
-                chat.refuse(out, id, refusal, now);
+                chat.refuse(ctx.out, id, refusal, ctx.now);
             }
             _ => {}
         }
     }
 
     /// The store answered or reported.
-    pub(crate) fn event(
-        &mut self,
-        chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        event: StoreEvent,
-        now: Now,
-    ) {
+    pub(crate) fn event(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>, event: StoreEvent) {
         match event {
             StoreEvent::Read {
                 client,
                 token,
                 answer,
-            } => self.arrived(chat, config, out, client, token, answer, now),
-            StoreEvent::Committed { through } => self.release(chat, config, out, through),
+            } => self.arrived(chat, ctx, client, token, answer),
+            StoreEvent::Committed { through } => self.release(chat, ctx, through),
             StoreEvent::Health { failures, error } => {
                 if error.is_some() {
                     // Chat goes on while the disk fails: what waits for a
                     // commit goes out uncommitted (the failure is logged).
-                    self.release(chat, config, out, u64::MAX);
+                    self.release(chat, ctx, u64::MAX);
                 }
                 let line = match &error {
                     Some(error) => format!(
@@ -418,7 +394,7 @@ impl Store {
                     None => format!("history store: writing again ({failures} failures so far)"),
                 };
                 if error != self.error {
-                    out.console(&line);
+                    ctx.out.console(&line);
                 }
                 (self.failures, self.error) = (failures, error);
             }
@@ -434,24 +410,18 @@ impl Store {
 
     /// Reads that took too long are called off and answered without the
     /// store; drops not yet logged are.
-    pub(crate) fn tick(
-        &mut self,
-        chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        now: Now,
-    ) {
-        let second = now.timestamp();
-        self.log_drops(out, second);
+    pub(crate) fn tick(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>) {
+        let second = ctx.now.timestamp();
+        self.log_drops(ctx.out, second);
         let due = self
             .pruned_at
             .is_none_or(|at| second - at >= PRUNE_EVERY_SECONDS);
         if self.on && due {
             self.pruned_at = Some(second);
-            let since = config.history_retention.since(second);
+            let since = ctx.config.history_retention.since(second);
             let before_ms = since.saturating_mul(1000);
             // A retention not told now is told at the next prune.
-            let _ = out.store(StoreRequest::Prune { before_ms });
+            let _ = ctx.out.store(StoreRequest::Prune { before_ms });
         }
         let overdue: Vec<(ClientId, u64)> = self
             .waiting
@@ -460,20 +430,17 @@ impl Store {
             .map(|(&id, wait)| (id, wait.token))
             .collect();
         for (id, token) in overdue {
-            self.arrived(chat, config, out, id, token, ReadAnswer::Failed, now);
+            self.arrived(chat, ctx, id, token, ReadAnswer::Failed);
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // the event's fields, as they come
     fn arrived(
         &mut self,
         chat: &mut Chat,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
+        ctx: &mut Ctx<'_>,
         id: ClientId,
         token: u64,
         answer: ReadAnswer,
-        now: Now,
     ) {
         if self.waiting.get(&id).is_none_or(|wait| wait.token != token) {
             return; // an old request
@@ -490,28 +457,28 @@ impl Store {
         let count = wait.count;
         match (answer, &wait.search) {
             (ReadAnswer::Failed, _) => {
-                self.answer_without_store(chat, config, out, id, &wait, now);
+                self.answer_without_store(chat, ctx, id, &wait);
             }
             (ReadAnswer::Lines(lines), Some(words)) if lines.is_empty() => {
                 let text = format!("search: no matches for {words:?}");
-                chat.info(out, id, &text, now);
+                chat.info(ctx.out, id, &text, ctx.now);
             }
             (ReadAnswer::Partial(lines), Some(words)) if lines.is_empty() => {
                 let text = format!(
                     "search: no matches for {words:?} in the time a search may take: more words narrow it"
                 );
-                chat.info(out, id, &text, now);
+                chat.info(ctx.out, id, &text, ctx.now);
             }
             (ReadAnswer::Lines(lines), Some(words)) => {
                 let text = format!("search: {} for {words:?}, newest last", matches(&lines));
-                chat.send_stored_history(out, id, &lines, Some((now, &text)));
+                chat.send_stored_history(ctx.out, id, &lines, Some((ctx.now, &text)));
             }
             (ReadAnswer::Partial(lines), Some(words)) => {
                 let text = format!(
                     "search: {} for {words:?}, newest last (it stopped early: more words narrow it)",
                     matches(&lines)
                 );
-                chat.send_stored_history(out, id, &lines, Some((now, &text)));
+                chat.send_stored_history(ctx.out, id, &lines, Some((ctx.now, &text)));
             }
             (ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines), None) => {
                 // The store read one more than asked: another page follows.
@@ -522,11 +489,11 @@ impl Store {
                     }
                     _ => String::new(),
                 };
-                let then = (!more.is_empty()).then_some((now, more.as_str()));
-                chat.send_stored_history(out, id, page, then);
+                let then = (!more.is_empty()).then_some((ctx.now, more.as_str()));
+                chat.send_stored_history(ctx.out, id, page, then);
             }
         }
-        chat.release(out, id);
+        chat.release(ctx.out, id);
     }
 
     /// How the store is doing, if there is one.
