@@ -318,3 +318,25 @@ fn sans_io_crates_have_no_io_dependencies() {
         &offenders,
     );
 }
+
+/// The hub decides in values; wire text is made at the edge, once per
+/// wire shape (`Delivery`, chat-proto's encoders and `Refusal`). So no
+/// string in the hub's machines (outside their tests) holds what only a
+/// wire line has: the `-!- ` of a notice, the `(history) ` of a history
+/// line, an `error: ` prefix, or a line ending.
+#[test]
+fn the_hub_writes_no_wire_text() {
+    const WIRE_MARKS: [&str; 4] = ["-!- ", "(history) ", "\"error: ", "\\n\""];
+    let mut offenders = Vec::new();
+    for path in files("crates/chat-hub/src", &["rs"]) {
+        let text = read(&path);
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (number, line) in code.lines().enumerate() {
+            let line_code = line.split("//").next().unwrap_or_default();
+            if let Some(mark) = WIRE_MARKS.iter().find(|mark| line_code.contains(*mark)) {
+                offenders.push(format!("{}:{}: {mark}", path.display(), number + 1));
+            }
+        }
+    }
+    check("wire text in chat-hub (encode it at the edge)", &offenders);
+}

@@ -26,8 +26,8 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use chat_proto::Frame;
 use chat_proto::Refusal;
-use chat_proto::{Frame, LineDecoder, raw_message};
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
@@ -49,7 +49,6 @@ pub(crate) const MAX_PENDING_LOGINS_PER_ADDRESS: u32 = 8;
 struct PendingLogin {
     peer: SocketAddr,
     protocol: Protocol,
-    decoder: LineDecoder,
     connected_at: i64,
 }
 
@@ -59,21 +58,13 @@ struct Failures {
     since: i64,
 }
 
-/// A line a pending login sent: whole, or too long.
-pub(crate) type LoginLine = Result<Vec<u8>, ()>;
-
 /// What became of a pending login's input.
 #[derive(Debug)]
 pub(crate) enum Login {
-    /// No whole line yet (or not a pending login).
-    Waiting,
-    /// The right password: the connection becomes a client. `decoder` holds
-    /// a partial line that came behind `/pass`, `rest` the whole ones.
-    Accepted {
-        arrival: Arrival,
-        decoder: LineDecoder,
-        rest: Vec<LoginLine>,
-    },
+    /// Not a pending login.
+    NotPending,
+    /// The right password: the connection becomes a client.
+    Accepted { arrival: Arrival },
     /// A wrong password (counted against the address): close it.
     Refused {
         peer: SocketAddr,
@@ -184,18 +175,11 @@ impl Admission {
     }
 
     /// `id` must give the password before anything else.
-    pub(crate) fn await_password(
-        &mut self,
-        config: &HubConfig,
-        id: ClientId,
-        arrival: Arrival,
-        now: i64,
-    ) {
+    pub(crate) fn await_password(&mut self, id: ClientId, arrival: Arrival, now: i64) {
         let Arrival { peer, protocol } = arrival;
         let login = PendingLogin {
             peer,
             protocol,
-            decoder: LineDecoder::new(config.max_line_bytes),
             connected_at: now,
         };
         self.pending_per_address.add(peer.ip());
@@ -230,36 +214,15 @@ impl Admission {
     /// Bytes from a pending login: only its first line counts, and it must
     /// be `/pass` with the right password. It is not compared at all if the
     /// address is banned or has reached [`MAX_FAILURES`] by now.
-    pub(crate) fn login_input(
+    pub(crate) fn login_line(
         &mut self,
         config: &HubConfig,
         id: ClientId,
-        data: &[u8],
+        line: Frame<'_>,
         now: i64,
     ) -> Login {
-        let Some(login) = self.pending.get_mut(&id) else {
-            return Login::Waiting;
-        };
-        // Logging in is rare: owned lines are fine here, unlike the hot path.
-        let mut lines: Vec<LoginLine> = Vec::new();
-        match login.protocol {
-            Protocol::Raw => lines.push(
-                raw_message(data, config.max_line_bytes)
-                    .map(<[u8]>::to_vec)
-                    .ok_or(()),
-            ),
-            Protocol::Line => login.decoder.decode(data, |frame| {
-                lines.push(match frame {
-                    Frame::Line(line) => Ok(line.to_vec()),
-                    Frame::TooLong => Err(()),
-                });
-            }),
-        }
-        if lines.is_empty() {
-            return Login::Waiting;
-        }
         let Some(login) = self.pending.remove(&id) else {
-            return Login::Waiting;
+            return Login::NotPending;
         };
         self.pending_per_address.remove(login.peer.ip());
         let turned_away = if self.bans.covers(login.peer.ip(), now) {
@@ -277,16 +240,14 @@ impl Admission {
                 refusal,
             };
         }
-        let mut rest = lines.into_iter();
-        let first = rest.next().and_then(Result::ok);
+        let first = match line {
+            Frame::Line(line) => Some(line),
+            Frame::TooLong => None,
+        };
         if password_matches(config.password.as_deref().unwrap_or_default(), first) {
+            let (peer, protocol) = (login.peer, login.protocol);
             return Login::Accepted {
-                arrival: Arrival {
-                    peer: login.peer,
-                    protocol: login.protocol,
-                },
-                decoder: login.decoder,
-                rest: rest.collect(),
+                arrival: Arrival { peer, protocol },
             };
         }
         self.record_failure(login.peer.ip(), now);
@@ -295,6 +256,11 @@ impl Admission {
             peer: login.peer,
             protocol: login.protocol,
         }
+    }
+
+    /// Whether `id` is still to give the password.
+    pub(crate) fn is_pending(&self, id: ClientId) -> bool {
+        !self.pending.is_empty() && self.pending.contains_key(&id)
     }
 
     /// A pending login went away; `false` if `id` was not one.
@@ -355,9 +321,9 @@ impl Admission {
 
 /// Is `line` `/pass PASSWORD` with the right password? Compared in
 /// constant time; the secret is never logged, right or wrong.
-fn password_matches(password: &str, line: Option<Vec<u8>>) -> bool {
+fn password_matches(password: &str, line: Option<&[u8]>) -> bool {
     let given = line.and_then(|line| {
-        let text = String::from_utf8(line).ok()?;
+        let text = std::str::from_utf8(line).ok()?;
         let rest = text
             .strip_prefix("/pass ")
             .or_else(|| text.strip_prefix("/PASS "))?;
@@ -390,20 +356,21 @@ mod tests {
     }
 
     #[test]
-    fn the_first_line_must_be_the_password_and_what_follows_is_kept() {
+    fn the_first_line_must_be_the_password() {
         let config = with_password();
         let mut admission = Admission::default();
         let id = ClientId(1);
-        admission.await_password(&config, id, line(peer("10.0.0.1:5")), 0);
-        assert!(matches!(
-            admission.login_input(&config, id, b"/pass ses", 0),
-            Login::Waiting
-        ));
-        match admission.login_input(&config, id, b"ame\nhello\npart", 0) {
-            Login::Accepted { rest, .. } => assert_eq!(rest, [Ok(b"hello".to_vec())]),
+        admission.await_password(id, line(peer("10.0.0.1:5")), 0);
+        match admission.login_line(&config, id, Frame::Line(b"/pass sesame"), 0) {
+            Login::Accepted { arrival } => assert_eq!(arrival.protocol, Protocol::Line),
             other => panic!("{other:?}"),
         }
         assert!(!admission.gone(id), "no longer pending");
+        let login = admission.login_line(&config, id, Frame::Line(b"/pass sesame"), 0);
+        assert!(matches!(login, Login::NotPending), "{login:?}");
+        admission.await_password(id, line(peer("10.0.0.1:5")), 0);
+        let login = admission.login_line(&config, id, Frame::TooLong, 0);
+        assert!(matches!(login, Login::Refused { .. }), "{login:?}");
     }
 
     #[test]
@@ -415,8 +382,8 @@ mod tests {
             let from = peer("10.0.0.1:5");
             assert_eq!(admission.refusal(&config, 0, from, 0), None);
             admission.arrived(from.ip());
-            admission.await_password(&config, id, line(from), 0);
-            let login = admission.login_input(&config, id, b"/pass wrong\n", 0);
+            admission.await_password(id, line(from), 0);
+            let login = admission.login_line(&config, id, Frame::Line(b"/pass wrong"), 0);
             assert!(matches!(login, Login::Refused { .. }), "{login:?}");
         }
         let refused = admission.refusal(&config, 0, peer("10.0.0.1:6"), 59);
@@ -430,7 +397,7 @@ mod tests {
         let from = peer(from);
         assert_eq!(admission.refusal(config, 0, from, 0), None, "login {id}");
         admission.arrived(from.ip());
-        admission.await_password(config, ClientId(id), line(from), 0);
+        admission.await_password(ClientId(id), line(from), 0);
     }
 
     #[test]
@@ -443,12 +410,13 @@ mod tests {
         }
         wait_at_prompt(&mut admission, &config, 8, "10.0.0.2:5");
         for id in 0..MAX_FAILURES as usize {
-            let login = admission.login_input(&config, ClientId(id), b"/pass wrong\n", 1);
+            let login = admission.login_line(&config, ClientId(id), Frame::Line(b"/pass wrong"), 1);
             assert!(matches!(login, Login::Refused { .. }), "{login:?}");
         }
         for id in MAX_FAILURES as usize..8 {
             // Even the right password is not compared any more.
-            let login = admission.login_input(&config, ClientId(id), b"/pass sesame\n", 2);
+            let login =
+                admission.login_line(&config, ClientId(id), Frame::Line(b"/pass sesame"), 2);
             assert!(
                 matches!(
                     login,
@@ -461,7 +429,7 @@ mod tests {
             );
         }
         assert_eq!(admission.failures(peer("10.0.0.1:1").ip(), 2), MAX_FAILURES);
-        let other = admission.login_input(&config, ClientId(8), b"/pass sesame\n", 2);
+        let other = admission.login_line(&config, ClientId(8), Frame::Line(b"/pass sesame"), 2);
         assert!(matches!(other, Login::Accepted { .. }), "{other:?}");
     }
 
@@ -490,7 +458,7 @@ mod tests {
         // A login that ends, however it ends, frees its place.
         assert!(admission.gone(ClientId(0)));
         assert_eq!(admission.refusal(&config, 0, peer("127.0.0.1:6"), 0), None);
-        let login = admission.login_input(&config, ClientId(cap), b"/pass sesame\n", 0);
+        let login = admission.login_line(&config, ClientId(cap), Frame::Line(b"/pass sesame"), 0);
         assert!(matches!(login, Login::Accepted { .. }), "{login:?}");
         assert_eq!(
             admission.refusal(&config, 0, peer("[2001:db8::ff]:1"), 0),
@@ -509,7 +477,7 @@ mod tests {
         let net = crate::bans::address_net(peer("10.0.0.1:5").ip());
         // (A ban made through the hub ends the logins it covers at once.)
         assert!(admission.bans.add(net, 0, 60, "op").is_ok());
-        let login = admission.login_input(&config, ClientId(1), b"/pass sesame\n", 1);
+        let login = admission.login_line(&config, ClientId(1), Frame::Line(b"/pass sesame"), 1);
         assert!(
             matches!(
                 login,

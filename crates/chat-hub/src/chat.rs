@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 use chat_proto::Refusal;
-use chat_proto::{Body, LineDecoder, Notice, nick_key, room_key, validate_nick, validate_room};
+use chat_proto::{Body, Notice, nick_key, room_key, validate_nick, validate_room};
 
 use crate::clients::Client;
 use crate::ctx::Ctx;
@@ -179,7 +179,6 @@ impl Chat {
                 seat,
                 peer,
                 protocol,
-                decoder: LineDecoder::new(config.max_line_bytes),
                 flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
                 connected_at: now.timestamp(),
                 last_active: now.timestamp(),

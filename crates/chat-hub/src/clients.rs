@@ -2,7 +2,6 @@
 //! fields belong to the state machines that use them (its seat to
 //! membership, its bucket to flood control, …).
 
-use chat_proto::LineDecoder;
 use std::net::SocketAddr;
 
 use crate::{ClientId, Protocol, flood::FloodState, rooms::Seat};
@@ -21,7 +20,6 @@ pub(crate) struct Client {
     pub(crate) seat: Seat,
     pub(crate) peer: SocketAddr,
     pub(crate) protocol: Protocol,
-    pub(crate) decoder: LineDecoder,
     pub(crate) flood: FloodState,
     /// Unix seconds.
     pub(crate) connected_at: i64,

@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 use chat_proto::Refusal;
-use chat_proto::{Command, Frame, LineDecoder, Notice, parse_command, raw_message, sanitize_text};
+use chat_proto::{Command, Frame, Notice, parse_command, sanitize_text};
 
 use crate::admission::{Admission, Login};
 use crate::chat::{Chat, NickChange, Private};
@@ -26,6 +26,7 @@ use crate::sanctions::Expel;
 use crate::stats::{self, Counters, HubStats};
 use crate::store::{Appended, Store};
 use crate::timeouts::{self, Sweep};
+use crate::wire::Wires;
 use crate::{
     Arrival, ClientId, ClusterEvent, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
     Protocol, StoreEvent, StoreHealth,
@@ -40,6 +41,8 @@ pub struct Hub {
     chat: Chat,
     node: Node,
     store: Store,
+    /// Each connection's decoder.
+    wires: Wires,
     console: Console,
     admission: Admission,
     operators: Operators,
@@ -56,6 +59,7 @@ impl Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
             store: Store::default(),
+            wires: Wires::default(),
             console: Console::default(),
             operators: Operators::new(&config.operators),
             config,
@@ -143,11 +147,11 @@ impl Hub {
             return self.refuse(out, id, arrival, refusal, now);
         }
         self.admission.arrived(peer.ip());
+        self.wires.open(id, protocol, self.config.max_line_bytes);
         if self.config.password.is_none() {
             return self.admit(out, id, arrival, now);
         }
-        self.admission
-            .await_password(&self.config, id, arrival, now.timestamp());
+        self.admission.await_password(id, arrival, now.timestamp());
         if protocol == Protocol::Line {
             let text = "password required: send /pass PASSWORD";
             self.chat
@@ -197,53 +201,27 @@ impl Hub {
             .announce(&self.chat, out, id, LineKind::Joined, "", now);
     }
 
-    /// Bytes arrived from a connection.
+    /// Bytes arrived from a connection: cut into messages by its decoder
+    /// (`wire.rs`), each handled in turn, a login's first as its password.
     pub fn received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
-        let Some(client) = self.chat.members_mut().client_mut(id) else {
-            return self.login_received(out, id, data, now);
+        // Out while its messages are handled: one may end the connection.
+        let Some(mut decoder) = self.wires.take(id) else {
+            return;
         };
-        match client.protocol {
-            Protocol::Raw => match raw_message(data, self.config.max_line_bytes) {
-                Some(message) => self.line(out, id, message, now),
-                None => self.too_long(out, id, now),
-            },
-            Protocol::Line => {
-                // The decoder is taken out while its lines are handled, since
-                // handling one may change anything in the hub, even end this
-                // client (`/quit`); it goes back only if the client remains.
-                let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
-                decoder.decode(data, |frame| self.frame(out, id, frame, now));
-                if let Some(client) = self.chat.members_mut().client_mut(id) {
-                    client.decoder = decoder;
-                }
-            }
-        }
+        decoder.decode(data, |frame| self.frame(out, id, frame, now));
+        self.wires.put_back(id, decoder);
     }
 
-    fn login_received(&mut self, out: &mut dyn Outbox, id: ClientId, data: &[u8], now: Now) {
+    /// A login's first line: the password, or the end of the connection.
+    fn login_line(&mut self, out: &mut dyn Outbox, id: ClientId, line: Frame<'_>, now: Now) {
         let login = self
             .admission
-            .login_input(&self.config, id, data, now.timestamp());
+            .login_line(&self.config, id, line, now.timestamp());
         match login {
-            Login::Waiting => {}
-            Login::Accepted {
-                arrival,
-                decoder,
-                rest,
-            } => {
-                self.admit(out, id, arrival, now);
-                // What came right behind /pass is not lost: whole lines now,
-                // a partial one with the decoder that holds it.
-                if let Some(client) = self.chat.members_mut().client_mut(id) {
-                    client.decoder = decoder;
-                }
-                for line in rest {
-                    match line {
-                        Ok(line) => self.line(out, id, &line, now),
-                        Err(()) => self.too_long(out, id, now),
-                    }
-                }
-            }
+            Login::NotPending => {}
+            // What came behind `/pass` in the same read follows as the
+            // client's own lines.
+            Login::Accepted { arrival } => self.admit(out, id, arrival, now),
             Login::Refused { peer, protocol } => {
                 // The secret is never logged, right or wrong.
                 self.counters.wrong_password();
@@ -265,14 +243,15 @@ impl Hub {
     /// then it is closed.
     pub fn read_closed(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
         if self.admission.gone(id) {
+            self.wires.close(id);
             return out.close(id);
         }
         self.flush_delayed(out, id, now);
-        let Some(client) = self.chat.members_mut().client_mut(id) else {
+        let Some(mut decoder) = self.wires.take(id) else {
             return;
         };
-        let mut decoder = std::mem::replace(&mut client.decoder, LineDecoder::new(0));
         decoder.finish(|frame| self.frame(out, id, frame, now));
+        self.wires.close(id);
         if self.chat.members().client(id).is_some() {
             self.remove(out, id, "quit", now);
             out.close(id);
@@ -282,6 +261,7 @@ impl Hub {
     /// The connection is gone, for `why`.
     pub fn disconnected(&mut self, out: &mut dyn Outbox, id: ClientId, why: Gone, now: Now) {
         self.admission.gone(id);
+        self.wires.close(id);
         if self.chat.members().client(id).is_some() {
             self.remove(out, id, &why.reason(), now);
         }
@@ -325,6 +305,9 @@ impl Hub {
     }
 
     fn frame(&mut self, out: &mut dyn Outbox, id: ClientId, frame: Frame<'_>, now: Now) {
+        if self.admission.is_pending(id) {
+            return self.login_line(out, id, frame, now);
+        }
         if self.chat.members().client(id).is_none() {
             return; // it quit earlier in the same read
         }

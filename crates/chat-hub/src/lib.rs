@@ -64,6 +64,7 @@ mod sanctions;
 mod stats;
 mod store;
 mod timeouts;
+mod wire;
 
 use chrono::{DateTime, FixedOffset};
 

@@ -207,7 +207,6 @@ pub(crate) fn reserved(config: &HubConfig, nick: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use chat_proto::LineDecoder;
 
     use super::*;
     use crate::Protocol;
@@ -220,7 +219,6 @@ mod tests {
             seat,
             peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
             protocol: Protocol::Line,
-            decoder: LineDecoder::new(64),
             flood: FloodState::new(&config, false, 0),
             connected_at: 0,
             last_active: 0,
