@@ -24,6 +24,9 @@ use crate::store::NewLine;
 use crate::{Arrival, ClientId, HubConfig, Now, Outbox, Protocol, listing};
 
 mod replay;
+mod said;
+
+pub(crate) use said::SaidLine;
 
 /// What `/nick NAME` may do.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,6 +56,10 @@ pub(crate) struct Chat {
     delivery: Delivery,
     /// Stopping: nobody is told of leaves any more.
     shutting_down: bool,
+    /// Where a local sender's nick is copied for the fan-out, which also
+    /// writes the room's history and so cannot borrow it from the
+    /// membership; reused, so a line allocates nothing.
+    sender_nick: String,
 }
 
 impl Chat {
@@ -61,6 +68,7 @@ impl Chat {
             members: Membership::new(config.history_keep(), config.history_memory_bytes),
             delivery: Delivery::new(config.timestamp),
             shutting_down: false,
+            sender_nick: String::new(),
         }
     }
 
@@ -338,30 +346,23 @@ impl Chat {
         let Some(client) = self.members.client(id) else {
             return;
         };
-        let nick = client.nick.as_str();
-        let body = if action {
-            Body::Action { nick, text }
-        } else {
-            Body::Message { nick, text }
+        let (room, peer) = (client.seat.room, client.peer);
+        let mut nick = std::mem::take(&mut self.sender_nick);
+        nick.clear();
+        nick.push_str(&client.nick);
+        let said = SaidLine {
+            nick: &nick,
+            text,
+            action,
+            id: line_id,
+            time: ctx.now,
         };
-        let room = client.seat.room;
-        let to = Recipients {
-            members: &self.members.room(room).members,
-            except: Some(id),
-            audience: Audience::Everyone,
-        };
-        self.delivery
-            .send_room_line(ctx.out, self.members.clients(), to, ctx.now, line_id, &body);
         if ctx.config.echo_messages {
             let name = &self.members.room(room).name;
-            ctx.out.said(&format!("[{name}] {body} ({})", client.peer));
+            ctx.out.said(&format!("[{name}] {} ({peer})", said.body()));
         }
-        let delivery = &mut self.delivery;
-        self.members
-            .record_said(id, ctx.now.timestamp(), |nick, slot| {
-                let history = Body::History { nick, text, action };
-                delivery.history_line(slot, ctx.now, &history);
-            });
+        self.say_in(ctx.out, room, Some(id), &said);
+        self.sender_nick = nick;
     }
 
     /// Whether `id` may take `nick`; if not, it is told why.
@@ -590,25 +591,26 @@ impl Chat {
             let name = &self.members.room(room).name;
             out.console(&format!("[{name}] <{}> {}", line.nick(), line.text()));
         }
-        let words = (line.nick(), line.text(), line.action);
-        self.say_in(out, room, Some(sender), words, Some(line.id), line.time);
+        let said = SaidLine {
+            nick: line.nick(),
+            text: line.text(),
+            action: line.action,
+            id: Some(line.id),
+            time: line.time,
+        };
+        self.say_in(out, room, Some(sender), &said);
     }
 
-    /// `nick`'s line to `room` (but `except`), and into its history.
-    fn say_in(
+    /// A line said in `room`, from here or another node: to its members
+    /// (but `except`, who said it), encoded once per wire shape, and into
+    /// the room's history. The one room fan-out.
+    pub(crate) fn say_in(
         &mut self,
         out: &mut dyn Outbox,
         room: RoomId,
         except: Option<ClientId>,
-        (nick, text, action): (&str, &str, bool),
-        line_id: Option<u64>,
-        time: Now,
+        said: &SaidLine<'_>,
     ) {
-        let body = if action {
-            Body::Action { nick, text }
-        } else {
-            Body::Message { nick, text }
-        };
         let to = Recipients {
             members: &self.members.room(room).members,
             except,
@@ -616,7 +618,8 @@ impl Chat {
         };
         let clients = self.members.clients();
         self.delivery
-            .send_room_line(out, clients, to, time, line_id, &body);
+            .send_room_line(out, clients, to, said.time, said.id, &said.body());
+        let (nick, text, action, time) = (said.nick, said.text, said.action, said.time);
         let history = Body::History { nick, text, action };
         let delivery = &mut self.delivery;
         self.members.record(room, time.timestamp(), |slot| {

@@ -71,21 +71,6 @@ impl Membership {
         self.rooms.get_mut(room)
     }
 
-    /// Stores a line `id` says at `said` (Unix seconds) in its room's
-    /// history: `write` gets its nick and the buffer to encode into.
-    pub(crate) fn record_said(
-        &mut self,
-        id: ClientId,
-        said: i64,
-        write: impl FnOnce(&str, &mut BytesMut),
-    ) {
-        if let Some(client) = self.clients.get(id) {
-            let nick = client.nick.as_str();
-            self.rooms
-                .store_history(client.seat.room, said, |slot| write(nick, slot));
-        }
-    }
-
     /// Stores a line said at `said` (Unix seconds) on another node in
     /// `room`'s history.
     pub(crate) fn record(&mut self, room: RoomId, said: i64, write: impl FnOnce(&mut BytesMut)) {

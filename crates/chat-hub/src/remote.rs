@@ -10,7 +10,7 @@
 
 use chat_proto::{Body, Notice};
 
-use crate::chat::Chat;
+use crate::chat::{Chat, SaidLine};
 use crate::cluster::local_time;
 use crate::delivery::{Audience, Recipients};
 use crate::{HubConfig, LineKind, Now, Outbox, RoomLine};
@@ -26,15 +26,23 @@ impl Chat {
     ) {
         let time = local_time(line.time, now);
         let (nick, text) = (line.nick.as_str(), line.text.as_str());
-        let action = line.kind == LineKind::Action;
-        let said = if action {
-            Body::Action { nick, text }
-        } else {
-            Body::Message { nick, text }
+        let said = SaidLine {
+            nick,
+            text,
+            action: line.kind == LineKind::Action,
+            id: None,
+            time,
         };
         if config.echo_messages && line.kind.is_said() {
             // As a local line shows, with the node instead of the address.
-            out.console(&format!("[{}] {said} (node {})", line.room, line.origin));
+            let body = said.body();
+            out.console(&format!("[{}] {body} (node {})", line.room, line.origin));
+        }
+        if line.kind.is_said() {
+            if let Some(room) = self.members().rooms().find(&line.room) {
+                self.say_in(out, room, None, &said);
+            }
+            return;
         }
         let (members, delivery) = self.members_and_delivery();
         let Some(room) = members.rooms().find(&line.room) else {
@@ -43,15 +51,8 @@ impl Chat {
         let reason = Some(text).filter(|reason| !reason.is_empty());
         let name = members.room(room).name.clone();
         let notice = match line.kind {
-            LineKind::Message | LineKind::Action => {
-                let to = Recipients::all(&members.room(room).members);
-                delivery.send_many(out, members.clients(), to, time, &said);
-                let history = Body::History { nick, text, action };
-                members.record(room, time.timestamp(), |slot| {
-                    delivery.history_line(slot, time, &history);
-                });
-                return;
-            }
+            // Said lines went to `say_in` above.
+            LineKind::Message | LineKind::Action => return,
             LineKind::Joined => Notice::Joined { nick, room: &name },
             LineKind::Left => Notice::Left {
                 nick,
