@@ -217,20 +217,16 @@ fn a_line_the_store_cannot_take_is_counted_and_logged_once_a_second() {
     }
     // Still said: the room hears it.
     assert_eq!(f.bodies(BOB).len(), 5);
-    let logged: Vec<&String> = f
-        .out
-        .console
-        .iter()
-        .filter(|line| line.contains("not written"))
-        .collect();
-    assert_eq!(logged.len(), 1, "the first at once: {logged:?}");
+    let logged = |f: &Fixture| -> Vec<String> {
+        let console = f.out.console.iter();
+        console
+            .filter(|line| line.contains("not written"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(logged(&f).len(), 1, "the first at once: {:?}", logged(&f));
     f.tick_for(2);
-    let logged: Vec<&String> = f
-        .out
-        .console
-        .iter()
-        .filter(|line| line.contains("not written"))
-        .collect();
+    let logged = logged(&f);
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert!(logged[1].contains("4 lines not written") && logged[1].contains("5 so far"));
     let health = f.hub.store_health().unwrap_or_else(|| panic!("a store"));
