@@ -483,11 +483,16 @@ fn searched_exactly(s: &StoreSearch) -> Vec<String> {
             s.points.len()
         ));
     }
+    // The warm-up's lines all hold the word: a search brings back the
+    // newest of them (`/search` shows at most 20), then its `search:` line.
+    // Fewer is an answer without matches, such as "busy".
+    let matches = 20.min(c.prefill_lines as u64);
     for p in &s.prefills {
-        if p.answer_lines == 0 {
+        if p.answer_lines < matches + 1 {
             failures.push(format!(
-                "store-search {}: a search after the warm-up brought back nothing",
-                p.dialect.key()
+                "store-search {}: a search after the warm-up brought back {} lines, not its {matches} matches and its answer",
+                p.dialect.key(),
+                p.answer_lines
             ));
         }
     }
