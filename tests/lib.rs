@@ -47,11 +47,11 @@ mod support {
 use std::time::Duration;
 
 pub use support::bins::{bin, command};
-pub use support::client::Client;
+pub use support::client::{Client, tcp_connect_from};
 pub use support::flood::flood;
-pub use support::http::{HttpReply, http_get, http_request};
+pub use support::http::{HttpReply, http_get, http_request, metric_sample};
 pub use support::netns::NetLab;
-pub use support::proc::{Proc, Stream};
+pub use support::proc::{Proc, Stream, rss_kib};
 pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};

@@ -4,17 +4,11 @@
 
 use std::process::Command;
 
-use chat_tests::{Client, Proc, ServerProcess, http_get, http_request, require_tool};
+use chat_tests::{
+    Client, Proc, ServerProcess, http_get, http_request, metric_sample, require_tool,
+};
 
 const METRICS: &str = "[metrics]\nlisten = \"127.0.0.1:0\"\n";
-
-/// The value of the unlabelled sample `name` in `text`.
-fn sample(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no sample {name} in\n{text}"))
-}
 
 #[test]
 fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
@@ -42,27 +36,33 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
         "{reply:?}"
     );
     let text = reply.body;
-    assert_eq!(sample(&text, "chat_clients"), 3, "{text}");
-    assert_eq!(sample(&text, "chat_rooms"), 1, "{text}");
-    assert_eq!(sample(&text, "chat_connections_total"), 3, "{text}");
+    assert_eq!(metric_sample(&text, "chat_clients"), 3, "{text}");
+    assert_eq!(metric_sample(&text, "chat_rooms"), 1, "{text}");
+    assert_eq!(metric_sample(&text, "chat_connections_total"), 3, "{text}");
     assert!(
-        sample(&text, "chat_messages_received_total") >= 10,
+        metric_sample(&text, "chat_messages_received_total") >= 10,
         "{text}"
     );
-    assert!(sample(&text, "chat_deliveries_total") >= 20, "{text}");
+    assert!(
+        metric_sample(&text, "chat_deliveries_total") >= 20,
+        "{text}"
+    );
     // Each of the ten lines went to two line clients: one encoding each.
     let (encodings, deliveries) = (
-        sample(&text, "chat_encodings_total"),
-        sample(&text, "chat_deliveries_total"),
+        metric_sample(&text, "chat_encodings_total"),
+        metric_sample(&text, "chat_deliveries_total"),
     );
     assert!(
         (10..deliveries).contains(&encodings),
         "{encodings} encodings for {deliveries} deliveries\n{text}"
     );
-    assert!(sample(&text, "chat_bytes_received_total") > 0, "{text}");
-    assert!(sample(&text, "chat_bytes_sent_total") > 0, "{text}");
     assert!(
-        sample(&text, "chat_reactor_turn_seconds_count") > 0,
+        metric_sample(&text, "chat_bytes_received_total") > 0,
+        "{text}"
+    );
+    assert!(metric_sample(&text, "chat_bytes_sent_total") > 0, "{text}");
+    assert!(
+        metric_sample(&text, "chat_reactor_turn_seconds_count") > 0,
         "{text}"
     );
     assert!(
@@ -70,9 +70,9 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
         "{text}"
     );
     // The history file (on by default) is writing, and nothing was lost.
-    assert_eq!(sample(&text, "chat_history_store_up"), 1, "{text}");
+    assert_eq!(metric_sample(&text, "chat_history_store_up"), 1, "{text}");
     assert_eq!(
-        sample(&text, "chat_history_store_dropped_total"),
+        metric_sample(&text, "chat_history_store_dropped_total"),
         0,
         "{text}"
     );
@@ -87,7 +87,7 @@ fn metrics_count_a_scripted_conversation_and_promtool_accepts_them() {
     gone.send_line("/quit");
     gone.expect_eof();
     let text = http_get(metrics, "/metrics").body;
-    assert_eq!(sample(&text, "chat_clients"), 2, "{text}");
+    assert_eq!(metric_sample(&text, "chat_clients"), 2, "{text}");
     assert!(
         text.contains("chat_disconnects_total{reason=\"quit\"} 2"),
         "{text}"
@@ -125,8 +125,8 @@ fn health_is_ok_and_other_requests_get_clear_answers() {
     assert!(head.head.contains("Content-Length: 3"), "{head:?}");
     // The metrics listener is not a chat listener, and scrapes are not clients.
     let text = http_get(metrics, "/metrics").body;
-    assert_eq!(sample(&text, "chat_clients"), 0, "{text}");
-    assert_eq!(sample(&text, "chat_connections_total"), 0, "{text}");
+    assert_eq!(metric_sample(&text, "chat_clients"), 0, "{text}");
+    assert_eq!(metric_sample(&text, "chat_connections_total"), 0, "{text}");
     // Chat still works beside it.
     let mut client = server.join();
     client.sync();

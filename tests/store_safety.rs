@@ -4,14 +4,14 @@
 //! counted.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat_tests::{Client, ServerProcess, http_get};
+use chat_tests::{Client, ServerProcess, http_get, metric_sample, rss_kib, tcp_connect_from};
 
 /// The history file in a server's directory (the default `history_path`).
 const FILE: &str = "chat-history.sqlite3";
@@ -81,38 +81,6 @@ fn kept_texts(path: &Path, room: &str) -> Vec<String> {
         .collect()
 }
 
-/// The value of the unlabelled sample `name` in a `/metrics` text.
-fn sample(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no sample {name} in\n{text}"))
-}
-
-/// The server's resident memory, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    kib / 1024
-}
-
-/// Connects to `addr` from the local address `from`.
-fn connect_from(addr: SocketAddr, from: IpAddr) -> TcpStream {
-    use socket2::{Domain, SockAddr, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
-        .and_then(|socket| {
-            socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
-            socket.connect(&addr.into())?;
-            Ok(socket)
-        })
-        .unwrap_or_else(|e| panic!("cannot connect to {addr} from {from}: {e}"));
-    socket.into()
-}
-
 /// Reads everything `stream` is sent, on a thread of its own, until the
 /// server closes it; the thread returns how many search answers came.
 fn drain(stream: &TcpStream) -> thread::JoinHandle<usize> {
@@ -159,7 +127,7 @@ fn twenty_searching_connections_never_delay_a_line_committed_before_it_goes_out(
     let from = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
     let searchers: Vec<_> = (0..20)
         .map(|_| {
-            let stream = connect_from(addr, from);
+            let stream = tcp_connect_from(addr, from);
             let answers = drain(&stream);
             let stop = Arc::clone(&stop);
             let mut stream = stream;
@@ -204,7 +172,7 @@ fn twenty_searching_connections_never_delay_a_line_committed_before_it_goes_out(
 fn seventy_thousand_pipelined_searches_lose_no_line_and_a_stop_stays_prompt() {
     let metrics = "[metrics]\nlisten = \"127.0.0.1:0\"\n";
     let mut server = prefilled_server(metrics);
-    let before = rss_mib(server.pid());
+    let before = rss_kib(server.pid()) / 1024;
     let mut listener = server.join();
     let mut victim = server.join();
     // From loopback, so no flood limit paces them: all at once.
@@ -220,11 +188,11 @@ fn seventy_thousand_pipelined_searches_lose_no_line_and_a_stop_stays_prompt() {
     let _ = pipeline.join();
     let text = http_get(server.metrics_addr(), "/metrics").body;
     assert_eq!(
-        sample(&text, "chat_history_store_dropped_total"),
+        metric_sample(&text, "chat_history_store_dropped_total"),
         0,
         "{text}"
     );
-    let grown = rss_mib(server.pid()).saturating_sub(before);
+    let grown = (rss_kib(server.pid()) / 1024).saturating_sub(before);
     assert!(grown < 100, "the server grew by {grown} MiB");
     // Queued reads are dropped at a stop; the lines are written.
     let signalled = Instant::now();
@@ -263,8 +231,8 @@ fn a_sender_at_full_speed_leaves_every_id_in_the_file_or_counted() {
     sender.expect("the /rooms answer", |body| body.starts_with("-!- rooms ("));
     let _ = search.join();
     let text = http_get(server.metrics_addr(), "/metrics").body;
-    let dropped =
-        usize::try_from(sample(&text, "chat_history_store_dropped_total")).unwrap_or(usize::MAX);
+    let dropped = usize::try_from(metric_sample(&text, "chat_history_store_dropped_total"))
+        .unwrap_or(usize::MAX);
     assert!(server.stop().success(), "{}", server.report());
     let kept = kept_texts(&server.dir().join(FILE), "burst").len();
     assert_eq!(

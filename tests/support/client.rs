@@ -42,6 +42,19 @@ pub struct Client {
     eof: bool,
 }
 
+/// A plain TCP connection to `addr` from the local address `from`.
+pub fn tcp_connect_from(addr: SocketAddr, from: IpAddr) -> TcpStream {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+        .and_then(|socket| {
+            socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
+            socket.connect_timeout(&addr.into(), TIMEOUT)?;
+            Ok(socket)
+        })
+        .unwrap_or_else(|e| panic!("cannot connect to {addr} from {from}: {e}"));
+    socket.into()
+}
+
 impl Client {
     /// Connects to `addr`; nothing is read yet.
     pub fn connect(addr: SocketAddr) -> Client {
@@ -54,15 +67,7 @@ impl Client {
     /// address, such as 127.0.0.2, is another client address to the
     /// server); nothing is read yet.
     pub fn connect_from(addr: SocketAddr, from: IpAddr) -> Client {
-        use socket2::{Domain, SockAddr, Socket, Type};
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
-            .and_then(|socket| {
-                socket.bind(&SockAddr::from(SocketAddr::new(from, 0)))?;
-                socket.connect_timeout(&addr.into(), TIMEOUT)?;
-                Ok(socket)
-            })
-            .unwrap_or_else(|e| panic!("cannot connect to {addr} from {from}: {e}"));
-        Client::over(socket.into())
+        Client::over(tcp_connect_from(addr, from))
     }
 
     fn over(stream: TcpStream) -> Client {

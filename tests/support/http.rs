@@ -15,6 +15,15 @@ pub struct HttpReply {
     pub body: String,
 }
 
+/// The value of the unlabelled sample `name` in a `/metrics` text; panics
+/// (showing the text) if there is none.
+pub fn metric_sample(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name} in\n{text}"))
+}
+
 /// `GET path` on `addr` (`Host` names `addr`, as a browser's would); panics
 /// (naming the request) if it cannot be made or the answer is not HTTP.
 pub fn http_get(addr: SocketAddr, path: &str) -> HttpReply {

@@ -88,6 +88,16 @@ pub struct Proc {
     status: Option<ExitStatus>,
 }
 
+/// Resident memory of process `pid`, in KiB (0 if it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 impl Proc {
     /// Spawns `cmd` with stdin, stdout and stderr piped.
     pub fn spawn(mut cmd: Command) -> Proc {
