@@ -464,6 +464,7 @@ impl Hub {
                     node.moved(chat, out, id, &from.unwrap_or_default(), now);
                 }
             }
+            Command::Part(_) => chat.refuse(out, id, Refusal::InNoRoom, now),
             Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
                 Private::ToOperator => console.on_private(chat, config, out, id),
                 Private::Sent => {}

@@ -6,7 +6,10 @@ pub enum Command<'a> {
     /// Plain text for the room (`//text` says the literal `/text`).
     Say(&'a str),
     Nick(&'a str),
+    /// Join a room (or go back to one already joined) and talk there.
     Join(&'a str),
+    /// Leave a room; `None`: the one the client talks in.
+    Part(Option<&'a str>),
     Msg {
         to: &'a str,
         text: &'a str,
@@ -81,7 +84,8 @@ impl Command<'_> {
     /// Every command with its usage and what it does, for `/help`.
     pub const HELP: &'static [(&'static str, &'static str)] = &[
         ("/nick NAME", "change your nick"),
-        ("/join ROOM", "go to ROOM (created on first join)"),
+        ("/join ROOM", "join ROOM and talk there (created on first join)"),
+        ("/part [ROOM]", "leave ROOM (default: the room you talk in)"),
         ("/msg NICK TEXT", "send TEXT to NICK only"),
         ("/me TEXT", "say TEXT as an action"),
         ("/who", "list the members of your room"),
@@ -147,6 +151,11 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
     match name.to_ascii_lowercase().as_str() {
         "nick" => one_word("/nick NAME").map(Command::Nick),
         "join" => one_word("/join ROOM").map(Command::Join),
+        "part" => match args {
+            "" => Ok(Command::Part(None)),
+            room if room.contains([' ', '\t']) => Err(CommandError::Usage("/part [ROOM]")),
+            room => Ok(Command::Part(Some(room))),
+        },
         "me" => text("/me TEXT").map(Command::Me),
         "msg" => {
             let (to, text) = args.split_once([' ', '\t']).unwrap_or((args, ""));
@@ -237,6 +246,9 @@ mod tests {
         assert_eq!(parse_command("/nick alice"), Ok(Command::Nick("alice")));
         assert_eq!(parse_command("/NICK  alice "), Ok(Command::Nick("alice")));
         assert_eq!(parse_command("/join #dev"), Ok(Command::Join("#dev")));
+        assert_eq!(parse_command("/part"), Ok(Command::Part(None)));
+        assert_eq!(parse_command("/part dev"), Ok(Command::Part(Some("dev"))));
+        assert!(parse_command("/part a b").is_err());
         assert_eq!(
             parse_command("/msg bob hi  there"),
             Ok(Command::Msg {

@@ -34,8 +34,8 @@ mod timestamp;
 pub use codec::{Frame, LineDecoder, raw_message};
 pub use command::{Command, CommandError, is_secret_command, parse_command};
 pub use message::{
-    Body, Line, Notice, ParseError, encode_line, encode_line_with_id, encode_raw, parse_line,
-    split_message_id,
+    Body, Line, Notice, ParseError, encode_line, encode_line_with_id, encode_raw,
+    encode_raw_room_line, encode_room_line, parse_line, split_message_id,
 };
 pub use names::{
     MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, validate_nick, validate_room,

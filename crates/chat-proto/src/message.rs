@@ -13,6 +13,11 @@
 //! | operator | `-operator- hello` |
 //! | history (said before you came) | `(history) <alice> hello`, `(history) * alice waves` |
 //! | notice | `-!- ` then one of the [`Notice`] shapes |
+//!
+//! A room line (message or action) from a room that is not the reader's
+//! current one carries the room after the stamp (and after the id, for a
+//! client that asked for ids): `[stamp] #dev <alice> hello`. A room name
+//! starts with a letter and an id is digits, so the two never mix.
 
 use bytes::BytesMut;
 
@@ -21,6 +26,9 @@ use bytes::BytesMut;
 pub struct Line<'a> {
     /// The text between the brackets; see [`crate::parse_stamp`].
     pub stamp: &'a str,
+    /// The room of a room line from a room that is not the reader's
+    /// current one (`[stamp] #dev <alice> hi`).
+    pub room: Option<&'a str>,
     pub body: Body<'a>,
 }
 
@@ -77,6 +85,10 @@ pub enum Notice<'a> {
     Rooms { count: usize, list: &'a str },
     /// `topic of lobby: TEXT` (an empty TEXT: no topic).
     Topic { room: &'a str, text: &'a str },
+    /// `now talking in dev`: plain lines go to this room from now on (a
+    /// client in several rooms, on `/join` of one it is already in or on
+    /// `/part` of the one it talked in).
+    Talking { room: &'a str },
     /// `error: text`: the request was refused; the connection stays.
     Error { text: &'a str },
     /// Anything else, e.g. `server shutting down`.
@@ -105,23 +117,71 @@ impl std::error::Error for ParseError {}
 
 /// Appends `[stamp] body\n` (line framing).
 pub fn encode_line(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
-    out.extend_from_slice(b"[");
-    out.extend_from_slice(stamp.as_bytes());
-    out.extend_from_slice(b"] ");
-    body.pieces(|piece| out.extend_from_slice(piece.as_bytes()));
-    out.extend_from_slice(b"\n");
+    encode_room_line(out, stamp, None, None, body);
 }
 
 /// Appends `[stamp] #ID body\n`: a room line (or a history line) for a
 /// client that asked for message ids (`/cap ids`). Clients that did not ask
 /// get [`encode_line`]'s shape.
 pub fn encode_line_with_id(out: &mut BytesMut, stamp: &str, id: u64, body: &Body<'_>) {
+    encode_room_line(out, stamp, Some(id), None, body);
+}
+
+/// Appends a room line in line framing: `[stamp] ` then `#ID ` where the
+/// reader asked for ids, then `#ROOM ` where the line's room is not the
+/// reader's current one, then the body and a newline.
+pub fn encode_room_line(
+    out: &mut BytesMut,
+    stamp: &str,
+    id: Option<u64>,
+    room: Option<&str>,
+    body: &Body<'_>,
+) {
     out.extend_from_slice(b"[");
     out.extend_from_slice(stamp.as_bytes());
-    out.extend_from_slice(b"] #");
+    out.extend_from_slice(b"] ");
+    if let Some(id) = id {
+        out.extend_from_slice(b"#");
+        put_number(out, id);
+        out.extend_from_slice(b" ");
+    }
+    put_room(out, room);
+    body.pieces(|piece| out.extend_from_slice(piece.as_bytes()));
+    out.extend_from_slice(b"\n");
+}
+
+/// Appends `[stamp]body` (raw framing: no space, no newline; an operator's
+/// words go out bare, exactly as the tutorial server sent its replies).
+pub fn encode_raw(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
+    encode_raw_room_line(out, stamp, None, body);
+}
+
+/// [`encode_raw`] for a room line from a room that is not the reader's
+/// current one: `[stamp]#ROOM body`.
+pub fn encode_raw_room_line(out: &mut BytesMut, stamp: &str, room: Option<&str>, body: &Body<'_>) {
+    out.extend_from_slice(b"[");
+    out.extend_from_slice(stamp.as_bytes());
+    out.extend_from_slice(b"]");
+    put_room(out, room);
+    match body {
+        Body::Operator { text, .. } => out.extend_from_slice(text.as_bytes()),
+        body => body.pieces(|piece| out.extend_from_slice(piece.as_bytes())),
+    }
+}
+
+fn put_room(out: &mut BytesMut, room: Option<&str>) {
+    if let Some(room) = room {
+        out.extend_from_slice(b"#");
+        out.extend_from_slice(room.as_bytes());
+        out.extend_from_slice(b" ");
+    }
+}
+
+/// Writes `number` in decimal without an intermediate string.
+fn put_number(out: &mut BytesMut, number: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    let mut rest = id;
+    let mut rest = number;
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
@@ -131,21 +191,6 @@ pub fn encode_line_with_id(out: &mut BytesMut, stamp: &str, id: u64, body: &Body
         }
     }
     out.extend_from_slice(&digits[at..]);
-    out.extend_from_slice(b" ");
-    body.pieces(|piece| out.extend_from_slice(piece.as_bytes()));
-    out.extend_from_slice(b"\n");
-}
-
-/// Appends `[stamp]body` (raw framing: no space, no newline; an operator's
-/// words go out bare, exactly as the tutorial server sent its replies).
-pub fn encode_raw(out: &mut BytesMut, stamp: &str, body: &Body<'_>) {
-    out.extend_from_slice(b"[");
-    out.extend_from_slice(stamp.as_bytes());
-    out.extend_from_slice(b"]");
-    match body {
-        Body::Operator { text, .. } => out.extend_from_slice(text.as_bytes()),
-        body => body.pieces(|piece| out.extend_from_slice(piece.as_bytes())),
-    }
 }
 
 impl Body<'_> {
@@ -251,6 +296,10 @@ impl Notice<'_> {
                 put(": ");
                 put(text);
             }
+            Notice::Talking { room } => {
+                put("now talking in ");
+                put(room);
+            }
             Notice::Error { text } => {
                 put("error: ");
                 put(text);
@@ -275,10 +324,27 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
     let rest = line.strip_prefix('[').ok_or(ParseError::NoStamp)?;
     let (stamp, body) = rest.split_once(']').ok_or(ParseError::NoStamp)?;
     let body = body.strip_prefix(' ').ok_or(ParseError::UnknownKind)?;
+    let (room, body) = split_room(body);
     Ok(Line {
         stamp,
+        room,
         body: parse_body(body).ok_or(ParseError::UnknownKind)?,
     })
+}
+
+/// `#dev <alice> hi` is `(Some("dev"), "<alice> hi")`: a room line from a
+/// room that is not the reader's current one. A room name starts with a
+/// letter, so `#41 …` (a message id) is not one.
+fn split_room(body: &str) -> (Option<&str>, &str) {
+    let tagged = body.strip_prefix('#').and_then(|rest| {
+        let (room, rest) = rest.split_once(' ')?;
+        let starts_with_letter = room.starts_with(|c: char| c.is_ascii_alphabetic());
+        starts_with_letter.then_some((room, rest))
+    });
+    match tagged {
+        Some((room, rest)) => (Some(room), rest),
+        None => (None, body),
+    }
 }
 
 /// A line of a client that asked for message ids, split into its id (room
@@ -389,6 +455,9 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
             room: word(room)?,
             text,
         });
+    }
+    if let Some(room) = text.strip_prefix("now talking in ") {
+        return Some(Notice::Talking { room: word(room)? });
     }
     if let Some(rest) = text.strip_prefix("rooms (") {
         let (count, list) = rest.split_once("): ")?;

@@ -48,6 +48,16 @@ pub enum Refusal<'a> {
     AlreadyInRoom {
         room: &'a str,
     },
+    /// `/join` past `max_rooms_per_client`.
+    TooManyRooms {
+        max: usize,
+    },
+    /// `/part ROOM` for a room the client is not in.
+    NotInRoom {
+        room: &'a str,
+    },
+    /// A line (or `/who`, `/topic`, `/history`) from a client in no room.
+    InNoRoom,
     /// `history_lines = 0`.
     NoHistoryKept,
     /// `/history` from a raw client (it needs line framing).
@@ -112,6 +122,11 @@ impl fmt::Display for Refusal<'_> {
             Refusal::NoSuchNick { nick } => write!(f, "no such nick: {nick}"),
             Refusal::RoomNameInvalid { room, why } => write!(f, "room name {room:?} {why}"),
             Refusal::AlreadyInRoom { room } => write!(f, "you are already in {room}"),
+            Refusal::TooManyRooms { max } => {
+                write!(f, "you are in {max} rooms, the most allowed: /part one first")
+            }
+            Refusal::NotInRoom { room } => write!(f, "you are not in {room}"),
+            Refusal::InNoRoom => f.write_str("you are in no room: /join one"),
             Refusal::NoHistoryKept => f.write_str("this server keeps no history"),
             Refusal::HistoryNeedsLines => f.write_str("history needs line framing"),
             Refusal::SearchNeedsLines => f.write_str("search needs line framing"),

@@ -143,6 +143,26 @@ proptest! {
         round_trip(Body::Notice(Notice::Rooms { count, list: &text }))?;
         round_trip(Body::Notice(Notice::Error { text: &text }))?;
         round_trip(Body::Notice(Notice::Topic { room: &room, text: &text }))?;
+        round_trip(Body::Notice(Notice::Talking { room: &room }))?;
+    }
+
+    /// A room line from another room than the reader's current one reads
+    /// back with its room, numbered or not, and the body unchanged.
+    #[test]
+    fn room_tagged_lines_round_trip(nick in nick(), room in nick(), text in text(), id in proptest::option::of(any::<u64>()), action in any::<bool>()) {
+        let body = if action {
+            Body::Action { nick: &nick, text: &text }
+        } else {
+            Body::Message { nick: &nick, text: &text }
+        };
+        let mut out = BytesMut::new();
+        chat_proto::encode_room_line(&mut out, "Mon Nov  3 08:05:09 2026", id, Some(&room), &body);
+        let line = String::from_utf8_lossy(&out);
+        let (got, line) = chat_proto::split_message_id(&line);
+        prop_assert_eq!(got, id);
+        let parsed = parse_line(&line).map_err(|e| TestCaseError::fail(format!("{line:?}: {e}")))?;
+        prop_assert_eq!(parsed.room, Some(room.as_str()));
+        prop_assert_eq!(parsed.body, body);
     }
 
     #[test]

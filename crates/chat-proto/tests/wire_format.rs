@@ -77,6 +77,7 @@ fn every_kind() -> Vec<Body<'static>> {
             room: "lobby",
             text: "Rust only, please",
         }),
+        Body::Notice(Notice::Talking { room: "dev" }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),
@@ -127,6 +128,30 @@ fn line_framing_with_ids() {
         chat_proto::encode_line_with_id(&mut out, STAMP, id, &body);
     }
     insta::assert_snapshot!(String::from_utf8_lossy(&out));
+}
+
+#[test]
+fn room_lines_from_a_room_that_is_not_the_current_one() {
+    let message = Body::Message {
+        nick: "alice",
+        text: "hello",
+    };
+    let action = Body::Action {
+        nick: "alice",
+        text: "waves",
+    };
+    let mut out = BytesMut::new();
+    chat_proto::encode_room_line(&mut out, STAMP, None, Some("dev"), &message);
+    chat_proto::encode_room_line(&mut out, STAMP, None, Some("dev"), &action);
+    chat_proto::encode_room_line(&mut out, STAMP, Some(42), Some("dev"), &message);
+    chat_proto::encode_raw_room_line(&mut out, STAMP, Some("dev"), &message);
+    out.extend_from_slice(b"\n");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    for line in text.lines().take(2) {
+        let parsed = chat_proto::parse_line(line).map(|line| line.room);
+        assert_eq!(parsed, Ok(Some("dev")), "{line}");
+    }
+    insta::assert_snapshot!(text);
 }
 
 #[test]
@@ -218,6 +243,9 @@ fn every_refusal() {
             why: NameError::Empty,
         },
         Refusal::AlreadyInRoom { room: "lobby" },
+        Refusal::TooManyRooms { max: 20 },
+        Refusal::NotInRoom { room: "dev" },
+        Refusal::InNoRoom,
         Refusal::NoHistoryKept,
         Refusal::HistoryNeedsLines,
         Refusal::SearchNeedsLines,
