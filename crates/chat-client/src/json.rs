@@ -33,8 +33,10 @@ pub(crate) fn line_to_json(line: &str) -> Value {
     };
     let stamp = Some(timestamp.as_str());
     match parsed.body {
-        Body::Message { nick, text } => object(stamp, "message", Some(nick), None, Some(text)),
-        Body::Action { nick, text } => object(stamp, "action", Some(nick), None, Some(text)),
+        Body::Message { nick, text } => {
+            object(stamp, "message", Some(nick), parsed.room, Some(text))
+        }
+        Body::Action { nick, text } => object(stamp, "action", Some(nick), parsed.room, Some(text)),
         Body::Private { from, text } => object(stamp, "private", Some(from), None, Some(text)),
         Body::PrivateSent { to, text } => object(stamp, "private_sent", Some(to), None, Some(text)),
         Body::Operator { name, text } => object(stamp, "operator", Some(name), None, Some(text)),
@@ -59,6 +61,7 @@ pub(crate) fn line_to_json(line: &str) -> Value {
                 with_count(object(stamp, "rooms", None, None, Some(list)), count)
             }
             Notice::Topic { room, text } => object(stamp, "topic", None, Some(room), Some(text)),
+            Notice::Talking { room } => object(stamp, "talking", None, Some(room), None),
             Notice::Error { text } => object(stamp, "error", None, None, Some(text)),
             Notice::Info { text } => object(stamp, "info", None, None, Some(text)),
         },

@@ -84,7 +84,10 @@ impl Command<'_> {
     /// Every command with its usage and what it does, for `/help`.
     pub const HELP: &'static [(&'static str, &'static str)] = &[
         ("/nick NAME", "change your nick"),
-        ("/join ROOM", "join ROOM and talk there (created on first join)"),
+        (
+            "/join ROOM",
+            "join ROOM and talk there (created on first join)",
+        ),
         ("/part [ROOM]", "leave ROOM (default: the room you talk in)"),
         ("/msg NICK TEXT", "send TEXT to NICK only"),
         ("/me TEXT", "say TEXT as an action"),

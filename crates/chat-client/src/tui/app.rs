@@ -237,6 +237,7 @@ impl App {
                 self.add_nick(nick);
             }
             Notice::Left { nick, .. } => self.remove_nick(nick),
+            Notice::Talking { room } => self.room = Some(room.to_owned()),
             Notice::NickChanged { old, new } => {
                 if self.is_me(old) {
                     self.nick = Some(new.to_owned());
