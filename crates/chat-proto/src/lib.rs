@@ -15,10 +15,13 @@
 //!   bounded by a maximum length; [`raw_message`] treats one read as one message.
 //! - [`sanitize_text`] removes control characters, terminal escape sequences
 //!   and invisible characters.
-//! - [`Command`] is what a client asks for; [`parse_command`] reads it;
+//! - [`Command`] is what a client asks for (an intent, whatever wire it
+//!   came on); [`parse_command`] reads it from a line;
 //!   [`is_secret_command`] tells the lines that hold a password.
-//! - [`Body`] is what the server says; [`encode_line`] and [`encode_raw`]
-//!   write it, [`parse_line`] reads it back.
+//! - [`Body`] is what the server says, to a room or to one client;
+//!   [`encode_room_line`] and [`encode_raw_room_line`] write it for the
+//!   line and raw protocols (with the room, for a reader whose current
+//!   room is another), [`parse_line`] reads it back.
 //! - [`Refusal`] is why the server refuses a request, as a value each wire
 //!   protocol renders (the line protocol: `-!- error: TEXT`).
 //! - [`TimestampFormat`] and [`StampCache`] format the leading `[stamp]`.
