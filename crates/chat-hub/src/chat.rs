@@ -180,8 +180,6 @@ impl Chat {
                 connected_at: now.timestamp(),
                 last_active: now.timestamp(),
                 spoke: false,
-                operator: None,
-                pending_nick: None,
                 ids: false,
             });
         let nick = self.members.nick(id).unwrap_or_default();

@@ -28,10 +28,6 @@ pub(crate) struct Client {
     pub(crate) last_active: i64,
     /// Has sent at least one line.
     pub(crate) spoke: bool,
-    /// The operator name it logged in as with `/oper`.
-    pub(crate) operator: Option<String>,
-    /// A nick being claimed in the cluster (`/nick` waits for it).
-    pub(crate) pending_nick: Option<String>,
     /// Asked for message ids (`/cap ids`): room lines carry `#ID`.
     pub(crate) ids: bool,
 }

@@ -516,8 +516,7 @@ impl Hub {
             | Command::Bans
             | Command::Motd(_)
             | Command::Topic(Some(_)) => {
-                let operator = chat.members().client(id).and_then(|c| c.operator.clone());
-                let Some(by) = operator else {
+                let Some(by) = self.operators.name_of(id).map(str::to_owned) else {
                     return chat.refuse(out, id, Refusal::OperatorsOnly, now);
                 };
                 match self.operator_command(out, Some(id), &by, &command, now) {

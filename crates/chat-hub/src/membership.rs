@@ -244,8 +244,6 @@ mod tests {
             connected_at: 0,
             last_active: 0,
             spoke: false,
-            operator: None,
-            pending_nick: None,
             ids: false,
         })
     }

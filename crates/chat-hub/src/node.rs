@@ -34,6 +34,9 @@ pub(crate) struct Node {
     /// Clients waiting for their history, with the token of their request
     /// and when they began to wait.
     waiting: HashMap<ClientId, (u64, i64)>,
+    /// The nick each client is claiming in the cluster (`/nick` waits for
+    /// the claim).
+    claims: HashMap<ClientId, String>,
     next_token: u64,
     /// The second of the last member snapshot.
     last_sync: i64,
@@ -199,6 +202,7 @@ impl Node {
     ) {
         self.forget(id);
         self.pace.forget(id);
+        self.claims.remove(&id);
         if self.is_on() {
             for room in rooms {
                 if let Some(left) = self.room_line(room, nick, why, LineKind::Left, now) {
@@ -218,8 +222,8 @@ impl Node {
         id: ClientId,
         nick: &str,
     ) -> bool {
-        if let Some(client) = chat.members_mut().client_mut(id) {
-            client.pending_nick = Some(nick.to_owned());
+        if chat.members().client(id).is_some() {
+            self.claims.insert(id, nick.to_owned());
         }
         let request = ClusterRequest::Claim {
             client: id,
@@ -455,11 +459,11 @@ impl Node {
             ClusterEvent::NickLost { nick } => self.nick_lost(chat, config, out, &nick, now),
             ClusterEvent::KickSent { asker, nick, error } => {
                 let done = format!("kicked {nick} (on another node)");
-                let operator = |id| chat.members().client(id)?.operator.as_ref();
                 match (asker, error) {
                     (None, error) => out.console(error.as_deref().unwrap_or(&done)),
-                    // Unless the asker is gone, or no operator now.
-                    (Some(id), _) if operator(id).is_none() => {}
+                    // Unless the asker is gone (an operator stays one
+                    // while connected).
+                    (Some(id), _) if chat.members().client(id).is_none() => {}
                     (Some(id), Some(error)) => chat.refuse(out, id, Refusal::Other(&error), now),
                     (Some(id), None) => chat.info(out, id, &done, now),
                 }
@@ -530,20 +534,20 @@ impl Node {
         result: ClaimResult,
     ) {
         let key = nick_key(nick);
-        let Some(client) = chat.members_mut().client_mut(id) else {
+        let Some(client) = chat.members().client(id) else {
             if result == ClaimResult::Claimed && chat.members().owner(nick).is_none() {
                 self.ask(ctx.out, release(nick));
             }
             return;
         };
-        if client.pending_nick.as_deref() != Some(nick) {
+        if self.claims.get(&id).map(String::as_str) != Some(nick) {
             // The claim of its guest nick: held elsewhere, it gets another.
             if nick_key(&client.nick) == key && result == ClaimResult::Taken {
                 self.new_guest(chat, ctx.config, ctx.out, id, nick, ctx.now);
             }
             return;
         }
-        client.pending_nick = None;
+        self.claims.remove(&id);
         match result {
             ClaimResult::Claimed => {
                 if chat.members().owner(nick).is_some_and(|owner| owner != id) {

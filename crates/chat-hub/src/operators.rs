@@ -113,6 +113,8 @@ pub(crate) struct Operators {
     dummy_hash: String,
     pending: HashMap<ClientId, Pending>,
     next_token: u64,
+    /// The clients logged in as operators, with the name each used.
+    logged_in: HashMap<ClientId, String>,
 }
 
 impl Operators {
@@ -121,6 +123,7 @@ impl Operators {
             dummy_hash: dummy_hash(operators),
             pending: HashMap::new(),
             next_token: 0,
+            logged_in: HashMap::new(),
         }
     }
 
@@ -229,15 +232,19 @@ impl Operators {
         }
         let nick = chat.members().nick(id).unwrap_or_default();
         out.console(&format!("{nick} ({peer}) is now operator {name}"));
-        if let Some(client) = chat.members_mut().client_mut(id) {
-            client.operator = Some(name);
-        }
+        self.logged_in.insert(id, name);
         chat.info(out, id, WELCOME, now);
     }
 
-    /// `id` left: an answer for it changes nothing.
+    /// The operator name `id` logged in as with `/oper`, if it did.
+    pub(crate) fn name_of(&self, id: ClientId) -> Option<&str> {
+        self.logged_in.get(&id).map(String::as_str)
+    }
+
+    /// `id` left: an answer for it changes nothing, and it is no operator.
     pub(crate) fn forget(&mut self, id: ClientId) {
         self.pending.remove(&id);
+        self.logged_in.remove(&id);
     }
 }
 
