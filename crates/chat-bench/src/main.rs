@@ -42,7 +42,8 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Run only these workloads (comma-separated: fanout, kernel-cost, rtt, churn,
-    /// tls-fanout, web-fanout, cluster-fanout, store-fanout, store-search, conns); implies
+    /// tls-fanout, web-fanout, cluster-fanout, store-fanout, store-search, conns,
+    /// history-join); implies
     /// --no-write, so a partial run never replaces the full figures
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
     only: Vec<Workload>,
@@ -106,7 +107,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, the store's fanout alone and searched, rtt, churn, conns: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, the store's fanout alone and searched, rtt, churn, conns, joins replaying a history: every message delivered once)"
             );
             ExitCode::SUCCESS
         }

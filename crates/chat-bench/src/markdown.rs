@@ -231,6 +231,23 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
     }
     doc.put("idle", &[("rows", &rows)]);
 
+    let mut rows = String::new();
+    for j in &r.history_joins {
+        let _ = writeln!(
+            rows,
+            "| {} | {:.0} of {} | {} | {} | {} |",
+            j.lines,
+            j.clients().median,
+            j.target,
+            j.rate().show(0),
+            j.lines_per_client().show(1),
+            j.runs.iter().all(|x| x.survived)
+        );
+    }
+    if !rows.is_empty() {
+        doc.put("history-join", &[("rows", &rows)]);
+    }
+
     if let Some(c) = r.conns.iter().find(|c| c.dialect == Dialect::Ours) {
         let rss = c.rss().median.max(0.0);
         let kernel = c.slab().median.max(0.0) / 2.0;

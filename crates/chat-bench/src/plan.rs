@@ -10,6 +10,7 @@ use crate::report::Results;
 use crate::servers::{Launch, Server};
 use crate::sys;
 use crate::workloads::fanout::Sweep;
+use crate::workloads::history_join::{self, HistoryJoin};
 use crate::workloads::kernel::{self, KernelCost};
 use crate::workloads::store_search::{self, StoreSearch};
 use crate::workloads::{Target, churn, conns, fanout, rtt};
@@ -25,6 +26,9 @@ pub enum Workload {
     Churn,
     /// Idle clients up to the file limit, every server.
     Conns,
+    /// Clients joining a room with no history, 50 and 1,000 lines of it,
+    /// chat-server only: what replaying a history costs a join.
+    HistoryJoin,
     /// Fan-out R = 100 over TLS beside plain: what TLS costs.
     TlsFanout,
     /// Fan-out R = 100 over WebSocket beside plain TCP: what WebSocket costs.
@@ -45,7 +49,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 11] = [
         Workload::Fanout,
         Workload::KernelCost,
         Workload::Rtt,
@@ -56,6 +60,7 @@ impl Workload {
         Workload::StoreFanout,
         Workload::StoreSearch,
         Workload::Conns,
+        Workload::HistoryJoin,
     ];
 
     /// Its name on the command line.
@@ -65,6 +70,7 @@ impl Workload {
             Workload::Rtt => "rtt",
             Workload::Churn => "churn",
             Workload::Conns => "conns",
+            Workload::HistoryJoin => "history-join",
             Workload::TlsFanout => "tls-fanout",
             Workload::WebFanout => "web-fanout",
             Workload::ClusterFanout => "cluster-fanout",
@@ -265,6 +271,16 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
     } else {
         Vec::new()
     };
+    let history_joins = if opts.wants(Workload::HistoryJoin) {
+        let config = history_join::Config {
+            clients: HISTORY_JOINERS,
+            histories: HISTORY_LINES.to_vec(),
+            runs: opts.runs,
+        };
+        history_join::run(&mut lg, &opts.launch, &config, log).map_err(io)?
+    } else {
+        Vec::new()
+    };
     Ok(Results {
         machine: sys::machine(),
         runs: opts.runs,
@@ -275,6 +291,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         churn_config,
         churns,
         conns,
+        history_joins,
         tls,
         web,
         cluster,
@@ -285,6 +302,12 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         elapsed: began.elapsed(),
     })
 }
+
+/// Clients that join per history-join run.
+const HISTORY_JOINERS: usize = 5000;
+/// The histories a join replays in the history-join workload: none (the
+/// plain join), `history_lines`' default, and the most a room keeps.
+const HISTORY_LINES: [usize; 3] = [0, 50, 1000];
 
 /// Offered deliveries/s at which the kernel's cost is measured, in
 /// millions: below, near and past where ours and Redis stop (BENCHMARKS.md).
@@ -464,7 +487,40 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
         Some(run) => failures.push(format!("conns: {} of 200 clients ready", run.clients)),
         None => failures.push("conns: no result".into()),
     }
+    let config = history_join::Config {
+        clients: 100,
+        histories: HISTORY_LINES.to_vec(),
+        runs: 1,
+    };
+    let joins = history_join::run(&mut lg, &opts.launch, &config, log).map_err(io)?;
+    failures.extend(joined_with_history(&joins, &config));
     Ok(failures)
+}
+
+/// Failures of the smoke's history-join runs: a length not run, a client
+/// not welcomed, the server gone, or a client sent fewer lines than its
+/// history.
+fn joined_with_history(joins: &[HistoryJoin], config: &history_join::Config) -> Vec<String> {
+    let mut failures = Vec::new();
+    if joins.len() != config.histories.len() {
+        failures.push(format!(
+            "history-join: {} history lengths run, not {}",
+            joins.len(),
+            config.histories.len()
+        ));
+    }
+    for j in joins {
+        let good = |r: &history_join::JoinRun| {
+            r.clients == j.target && r.survived && r.lines_per_client >= j.lines as f64 + 1.0
+        };
+        if j.runs.len() != config.runs || !j.runs.iter().all(good) {
+            failures.push(format!(
+                "history-join {} lines: {:?} (each of {} clients welcomed and sent the history)",
+                j.lines, j.runs, j.target
+            ));
+        }
+    }
+    failures
 }
 
 /// Failures of the smoke's store-search run: a room line lost, a server or

@@ -15,6 +15,7 @@ use crate::sys::Machine;
 use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
+use crate::workloads::history_join::HistoryJoin;
 use crate::workloads::kernel::KernelCost;
 use crate::workloads::rtt::Rtt;
 use crate::workloads::store_search::StoreSearch;
@@ -32,6 +33,8 @@ pub struct Results {
     pub churn_config: churn::Config,
     pub churns: Vec<Churn>,
     pub conns: Vec<Conns>,
+    /// chat-server's joins replaying no history, 50 and 1,000 lines.
+    pub history_joins: Vec<HistoryJoin>,
     /// Plain beside TLS, R = 100 (None: not run; Err: could not run).
     pub tls: Option<Result<Sweep, String>>,
     /// Plain beside WebSocket, R = 100 (None: not run; Err: could not run).
@@ -214,6 +217,12 @@ impl Results {
                 "rss_bytes_per_client": c.rss().json(), "kernel_slab_bytes_per_client": c.slab().json(),
                 "survived": c.runs.iter().all(|r| r.survived),
             })).collect::<Vec<_>>(),
+            "history_joins": self.history_joins.iter().map(|j| json!({
+                "history_lines": j.lines, "target": j.target,
+                "clients": j.clients().json(), "connects_per_s": j.rate().json(),
+                "lines_per_client": j.lines_per_client().json(),
+                "survived": j.runs.iter().all(|r| r.survived),
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -333,6 +342,20 @@ impl Results {
                 c.rate().show(0),
                 c.rss().show(0),
                 c.slab().show(0)
+            );
+        }
+        if !self.history_joins.is_empty() {
+            let _ = writeln!(t, "\njoins replaying a history (chat-server)");
+        }
+        for j in &self.history_joins {
+            let _ = writeln!(
+                t,
+                "{:>5} lines {:>6.0} of {:<6} connects/s {:<26} lines/client {}",
+                j.lines,
+                j.clients().median,
+                j.target,
+                j.rate().show(0),
+                j.lines_per_client().show(1)
             );
         }
         t

@@ -223,6 +223,14 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Starts plain chat-server with `settings` (server.toml lines, top-level
+    /// keys) added to the bench's configuration.
+    pub fn start_ours_with(launch: &Launch, settings: &str) -> Result<Server, String> {
+        start_ours(launch, &Variant::Settings(settings))
+    }
+}
+
 /// Which chat-server to start.
 enum Variant<'a> {
     Plain,
@@ -233,6 +241,8 @@ enum Variant<'a> {
     /// Plain, with these history settings (server.toml lines) in place of
     /// `history_store = "memory"`.
     History(&'a str),
+    /// Plain, with these server.toml lines added (top-level keys).
+    Settings(&'a str),
     /// A cluster node named `name` on the Redis at `url`.
     Node {
         url: &'a str,
@@ -275,6 +285,7 @@ fn our_config(variant: &Variant<'_>) -> String {
             "history_store = \"memory\"",
             &format!("{setting}\nhistory_path = \"{}\"", history_file(setting)),
         ),
+        Variant::Settings(settings) => format!("{OUR_CONFIG}{settings}"),
         Variant::Tls(creds) => OUR_CONFIG.replace(
             "listen = [\"127.0.0.1:0\"]",
             &format!(
@@ -306,6 +317,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     let file = match variant {
         Variant::Plain => "server.toml".to_owned(),
         Variant::History(setting) => format!("server-history-{}.toml", history_tag(setting)),
+        Variant::Settings(_) => "server-settings.toml".to_owned(),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
         Variant::Web => "server-web.toml".to_owned(),
         Variant::Node { name, .. } => format!("server-node-{name}.toml"),

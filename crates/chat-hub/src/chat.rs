@@ -415,12 +415,7 @@ impl Chat {
         let clients = self.members.clients();
         self.delivery
             .send_room_line(out, clients, to, said.time, said.id, &said.body());
-        let (nick, text, action, time) = (said.nick, said.text, said.action, said.time);
-        let history = Body::History { nick, text, action };
-        let delivery = &mut self.delivery;
-        self.members.record(room, time.timestamp(), |slot| {
-            delivery.history_line(slot, time, &history)
-        });
+        self.members.record(room, said);
     }
 
     /// `body` to every client; how many.

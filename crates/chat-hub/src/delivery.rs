@@ -12,6 +12,11 @@
 //! shape no recipient has. [`Delivery::encodings`] counts the encodings,
 //! so this is observable (`/stats`, `chat_encodings_total`) and tested.
 //!
+//! A history is encoded here too, when it is replayed: the ring's
+//! protocol-neutral lines (`crate::history`), or the store's or the
+//! cluster's, written in the client's shape into the arena and sent as one
+//! `Bytes` ([`Delivery::send_history`]).
+//!
 //! Delivery can also hold a client's lines back (while its history is
 //! fetched from the cluster), so history comes first and nothing live is
 //! lost meanwhile.
@@ -24,6 +29,7 @@ use chat_proto::{
     encode_room_line,
 };
 
+use crate::chat::SaidLine;
 use crate::clients::{Client, Clients};
 use crate::rooms::RoomId;
 use crate::{ClientId, Now, Outbox, Protocol};
@@ -158,6 +164,40 @@ pub(crate) enum Audience {
     LineClients,
 }
 
+/// History lines being written for one client, in the line protocol's
+/// history shape: `[stamp] (history) <nick> text`, `[stamp] #ID (history)
+/// ...` where ids are shown, stamped with the server's format now.
+#[derive(Debug)]
+pub(crate) struct HistoryBatch<'d> {
+    arena: &'d mut BytesMut,
+    stamps: &'d mut StampCache,
+    numbered: bool,
+}
+
+impl HistoryBatch<'_> {
+    /// Room a history line of `said` takes, about: its nick and text, and
+    /// more than a stamp, an id and the punctuation.
+    pub(crate) fn size(said: &SaidLine<'_>) -> usize {
+        64 + said.nick.len() + said.text.len()
+    }
+
+    /// `said`, stamped when it was said.
+    pub(crate) fn line(&mut self, said: &SaidLine<'_>) {
+        let (nick, text, action) = (said.nick, said.text, said.action);
+        let body = Body::History { nick, text, action };
+        let stamp = self.stamps.get(said.time);
+        match said.id.filter(|_| self.numbered) {
+            Some(id) => encode_line_with_id(self.arena, stamp, id, &body),
+            None => encode_line(self.arena, stamp, &body),
+        }
+    }
+
+    /// A notice after the lines, stamped `now`.
+    pub(crate) fn notice(&mut self, now: Now, body: &Body<'_>) {
+        encode_line(self.arena, self.stamps.get(now), body);
+    }
+}
+
 impl Delivery {
     pub(crate) fn new(format: TimestampFormat) -> Delivery {
         Delivery {
@@ -183,26 +223,6 @@ impl Delivery {
     /// Lines encoded for the wire so far.
     pub(crate) fn encodings(&self) -> u64 {
         self.encodings
-    }
-
-    /// Writes `body` as a history line stamped `time` into `slot`.
-    pub(crate) fn history_line(&mut self, slot: &mut BytesMut, time: Now, body: &Body<'_>) {
-        encode_line(slot, self.stamps.get(time), body);
-    }
-
-    /// Writes `body` as a history line stamped `time` into `slot`, numbered
-    /// `id` if given.
-    pub(crate) fn history_line_with_id(
-        &mut self,
-        slot: &mut BytesMut,
-        time: Now,
-        id: Option<u64>,
-        body: &Body<'_>,
-    ) {
-        match id {
-            Some(id) => encode_line_with_id(slot, self.stamps.get(time), id, body),
-            None => encode_line(slot, self.stamps.get(time), body),
-        }
     }
 
     /// Holds what is sent to `id` from now on, until [`Delivery::release`].
@@ -243,6 +263,31 @@ impl Delivery {
             self.delivered += 1;
             out.send(to, lines);
         }
+    }
+
+    /// A batch of history for `to`, written by `write` line by line into
+    /// the arena (room for `reserve` bytes made first, so a long history
+    /// is not copied as it grows) and sent as one `Bytes` with
+    /// [`Delivery::send_encoded`], ahead of anything held for it.
+    /// `numbered`: lines that have an id show it (a client that asked).
+    pub(crate) fn send_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        to: ClientId,
+        numbered: bool,
+        reserve: usize,
+        write: impl FnOnce(&mut HistoryBatch<'_>),
+    ) {
+        if self.arena.capacity() - self.arena.len() < reserve.max(ARENA_MIN_FREE) {
+            self.arena.reserve(reserve.max(ARENA_BLOCK));
+        }
+        write(&mut HistoryBatch {
+            arena: &mut self.arena,
+            stamps: &mut self.stamps,
+            numbered,
+        });
+        let lines = self.arena.split().freeze();
+        self.send_encoded(out, to, lines);
     }
 
     /// Sends `body` to a connection that is not a client yet (a login, a

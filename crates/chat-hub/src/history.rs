@@ -1,29 +1,82 @@
-//! History: each room's last lines, kept encoded in a ring of reusable
-//! slots, and what `/history` may ask of it.
+//! History: each room's last lines, kept as protocol-neutral values in a
+//! ring of reusable entries, and what `/history` may ask of it.
 //!
-//! Storing a line costs encoding it again, in its `(history)` shape with the
-//! stamp of when it was said, into a slot, not an allocation, once the ring
-//! is full; a joining client gets the last lines as one buffer, none older
-//! than `history_retention`. What all rings hold together is bounded by
-//! `history_memory_bytes` (`crate::rooms::Rooms` drops the oldest lines of
-//! the largest rooms first).
+//! An entry is what was said, not how one wire protocol shows it: the nick,
+//! the text, whether it was a `/me`, when it was said (with the offset it
+//! was said in) and its message id where there is one. Each client's
+//! protocol encodes it when it is replayed (`crate::delivery`), so a
+//! front-end of another protocol replays the same ring.
+//!
+//! Storing a line costs copying its nick and text into an entry's one
+//! buffer: once the ring is full, the buffer of the entry it evicts, so
+//! steady traffic allocates nothing. A joining client gets the last lines,
+//! none older than `history_retention`. What all rings hold together is
+//! bounded by `history_memory_bytes` (`crate::rooms::Rooms` drops the
+//! oldest lines of the largest rooms first).
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use crate::Now;
+use crate::chat::SaidLine;
 
-/// A ring of the room's last lines, each kept encoded (line protocol, in the
-/// `(history)` shape, with its original stamp) in a buffer that is reused
-/// once the ring is full: storing a line costs an encoding into that
-/// buffer (the caller's `write`), not an allocation.
+/// One line of a room's history, owned. The nick and the text share one
+/// buffer (one allocation per line, reused when the ring is full).
+#[derive(Debug)]
+struct Entry {
+    /// The nick, then the text.
+    words: String,
+    /// Where the nick ends in `words`.
+    nick_len: usize,
+    action: bool,
+    time: Now,
+    id: Option<u64>,
+}
+
+/// What an entry costs beside the capacity of its buffer.
+const ENTRY_OVERHEAD: usize = size_of::<Entry>();
+
+impl Entry {
+    /// `said`, written into `words` (cleared first, its capacity kept).
+    fn fill(mut words: String, said: &SaidLine<'_>) -> Entry {
+        words.clear();
+        words.reserve(said.nick.len() + said.text.len());
+        words.push_str(said.nick);
+        words.push_str(said.text);
+        Entry {
+            words,
+            nick_len: said.nick.len(),
+            action: said.action,
+            time: said.time,
+            id: said.id,
+        }
+    }
+
+    /// The memory the entry holds.
+    fn bytes(&self) -> usize {
+        ENTRY_OVERHEAD + self.words.capacity()
+    }
+
+    fn said(&self) -> SaidLine<'_> {
+        let (nick, text) = self.words.split_at(self.nick_len);
+        SaidLine {
+            nick,
+            text,
+            action: self.action,
+            id: self.id,
+            time: self.time,
+        }
+    }
+}
+
+/// A ring of the room's last lines, oldest first, whose entries are reused
+/// once the ring is full: storing a line then costs a copy, not an
+/// allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Ring {
-    /// Oldest first.
-    lines: VecDeque<BytesMut>,
-    /// When each line was said (Unix seconds), line by line.
-    said: VecDeque<i64>,
+    lines: VecDeque<Entry>,
     keep: usize,
-    /// The memory the buffers hold (their capacity).
+    /// The memory the entries hold (their buffers' capacity and
+    /// [`ENTRY_OVERHEAD`] each).
     bytes: usize,
 }
 
@@ -31,44 +84,42 @@ impl Ring {
     pub(crate) fn new(keep: usize) -> Ring {
         Ring {
             lines: VecDeque::new(),
-            said: VecDeque::new(),
             keep,
             bytes: 0,
         }
     }
 
-    /// Stores the newest line, said at `said` (Unix seconds), written by
-    /// `write` into a cleared buffer (the oldest line's, once the ring is
-    /// full); nothing when history is off. Returns the memory the ring held
-    /// before and holds now.
-    pub(crate) fn store(&mut self, said: i64, write: impl FnOnce(&mut BytesMut)) -> (usize, usize) {
+    /// Stores the newest line (into the oldest line's entry, once the ring
+    /// is full); nothing when history is off. Returns the memory the ring
+    /// held before and holds now.
+    pub(crate) fn store(&mut self, said: &SaidLine<'_>) -> (usize, usize) {
         let before = self.bytes;
         if self.keep == 0 {
             return (before, before);
         }
-        let mut slot = if self.lines.len() >= self.keep {
-            self.said.pop_front();
-            self.lines.pop_front().unwrap_or_default()
+        let words = if self.lines.len() >= self.keep {
+            match self.lines.pop_front() {
+                Some(old) => {
+                    self.bytes -= old.bytes();
+                    old.words
+                }
+                None => String::new(),
+            }
         } else {
             if self.lines.capacity() == 0 {
                 self.lines.reserve_exact(self.keep);
-                self.said.reserve_exact(self.keep);
             }
-            BytesMut::new()
+            String::new()
         };
-        let reused = slot.capacity();
-        slot.clear();
-        write(&mut slot);
-        self.bytes = self.bytes - reused + slot.capacity();
-        self.lines.push_back(slot);
-        self.said.push_back(said);
+        let entry = Entry::fill(words, said);
+        self.bytes += entry.bytes();
+        self.lines.push_back(entry);
         (before, self.bytes)
     }
 
     /// Forgets the oldest line and gives its memory back; returns how much.
     pub(crate) fn drop_oldest(&mut self) -> usize {
-        self.said.pop_front();
-        let freed = self.lines.pop_front().map_or(0, |line| line.capacity());
+        let freed = self.lines.pop_front().map_or(0, |line| line.bytes());
         self.bytes -= freed;
         freed
     }
@@ -84,15 +135,16 @@ impl Ring {
     }
 
     /// The last `count` lines said at or after `since` (Unix seconds),
-    /// oldest first, in one buffer.
-    pub(crate) fn recent(&self, count: usize, since: i64) -> Bytes {
+    /// oldest first.
+    pub(crate) fn recent(
+        &self,
+        count: usize,
+        since: i64,
+    ) -> impl Iterator<Item = SaidLine<'_>> + Clone {
         let skip = self.lines.len().saturating_sub(count);
-        let lines = (self.lines.iter().zip(&self.said).skip(skip))
-            .filter(|&(_, &said)| said >= since)
-            .map(|(line, _)| line);
-        let mut out = BytesMut::with_capacity(lines.clone().map(BytesMut::len).sum());
-        lines.for_each(|line| out.extend_from_slice(line));
-        out.freeze()
+        (self.lines.iter().skip(skip))
+            .filter(move |line| line.time.timestamp() >= since)
+            .map(Entry::said)
     }
 }
 
@@ -104,42 +156,96 @@ pub(crate) fn requested(count: Option<usize>, keep: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
+
     use super::Ring;
+    use crate::chat::SaidLine;
+
+    /// A line said by `nick` at `said` (Unix seconds).
+    fn said<'a>(nick: &'a str, text: &'a str, said: i64) -> SaidLine<'a> {
+        let time = DateTime::from_timestamp(said, 0).unwrap_or_default();
+        SaidLine {
+            nick,
+            text,
+            action: false,
+            id: None,
+            time: time.fixed_offset(),
+        }
+    }
+
+    fn texts(ring: &Ring, count: usize, since: i64) -> Vec<String> {
+        let lines = ring.recent(count, since);
+        lines
+            .map(|line| format!("{}:{}", line.nick, line.text))
+            .collect()
+    }
 
     #[test]
     fn the_ring_keeps_the_last_lines_in_order() {
         let mut ring = Ring::new(3);
-        for line in ["a\n", "b\n", "c\n", "d\n", "e\n"] {
-            ring.store(0, |slot| slot.extend_from_slice(line.as_bytes()));
+        for text in ["a", "b", "c", "d", "e"] {
+            ring.store(&said("al", text, 0));
         }
         assert_eq!(ring.len(), 3);
-        assert_eq!(&ring.recent(10, i64::MIN)[..], b"c\nd\ne\n");
-        assert_eq!(&ring.recent(2, i64::MIN)[..], b"d\ne\n");
+        assert_eq!(texts(&ring, 10, i64::MIN), ["al:c", "al:d", "al:e"]);
+        assert_eq!(texts(&ring, 2, i64::MIN), ["al:d", "al:e"]);
         let mut off = Ring::new(0);
-        assert_eq!(off.store(0, |_| panic!("history is off")), (0, 0));
+        assert_eq!(off.store(&said("al", "a", 0)), (0, 0));
+        assert_eq!(off.len(), 0);
         let before = ring.bytes();
         let freed = ring.drop_oldest();
         assert!(freed > 0 && ring.bytes() == before - freed);
-        assert_eq!(&ring.recent(10, i64::MIN)[..], b"d\ne\n");
+        assert_eq!(texts(&ring, 10, i64::MIN), ["al:d", "al:e"]);
+    }
+
+    #[test]
+    fn an_entry_keeps_everything_that_was_said() {
+        let mut ring = Ring::new(2);
+        let time = DateTime::parse_from_rfc3339("2026-11-03T08:05:09+02:00").unwrap_or_default();
+        let line = SaidLine {
+            nick: "bob",
+            text: "waves",
+            action: true,
+            id: Some(42),
+            time,
+        };
+        ring.store(&line);
+        let back: Vec<_> = ring.recent(1, i64::MIN).collect();
+        let back = back.first().copied();
+        assert_eq!(back.map(|l| (l.nick, l.text)), Some(("bob", "waves")));
+        assert_eq!(
+            back.map(|l| (l.action, l.id, l.time)),
+            Some((true, Some(42), time))
+        );
+    }
+
+    #[test]
+    fn the_memory_counted_follows_the_lines_held() {
+        let mut ring = Ring::new(2);
+        let (_, one) = ring.store(&said("al", &"x".repeat(100), 0));
+        assert!(one >= 102, "{one}");
+        let (_, two) = ring.store(&said("al", "short", 0));
+        // A full ring reuses the evicted entry's buffer: its capacity stays.
+        let (before, three) = ring.store(&said("al", "tiny", 0));
+        assert_eq!(before, two);
+        assert_eq!(three, two);
+        assert_eq!(ring.bytes(), three);
+        ring.drop_oldest();
+        ring.drop_oldest();
+        assert_eq!(ring.bytes(), 0);
     }
 
     #[test]
     fn lines_older_than_the_retention_are_not_sent() {
         let mut ring = Ring::new(4);
-        for (said, line) in [
-            (10, "a\n"),
-            (20, "b\n"),
-            (30, "c\n"),
-            (40, "d\n"),
-            (50, "e\n"),
-        ] {
-            ring.store(said, |slot| slot.extend_from_slice(line.as_bytes()));
+        for (at, text) in [(10, "a"), (20, "b"), (30, "c"), (40, "d"), (50, "e")] {
+            ring.store(&said("al", text, at));
         }
-        assert_eq!(&ring.recent(10, 30)[..], b"c\nd\ne\n");
-        assert_eq!(&ring.recent(2, 30)[..], b"d\ne\n");
-        assert_eq!(&ring.recent(10, 51)[..], b"");
+        assert_eq!(texts(&ring, 10, 30), ["al:c", "al:d", "al:e"]);
+        assert_eq!(texts(&ring, 2, 30), ["al:d", "al:e"]);
+        assert!(texts(&ring, 10, 51).is_empty());
         ring.drop_oldest();
-        assert_eq!(&ring.recent(10, 40)[..], b"d\ne\n");
+        assert_eq!(texts(&ring, 10, 40), ["al:d", "al:e"]);
     }
 
     #[test]

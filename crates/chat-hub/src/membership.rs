@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use bytes::BytesMut;
 use chat_proto::nick_key;
 
+use crate::chat::SaidLine;
 use crate::clients::{Client, Clients};
 use crate::rooms::{Room, RoomId, Rooms};
 use crate::seats::Seats;
@@ -73,10 +73,9 @@ impl Membership {
         self.rooms.get_mut(room)
     }
 
-    /// Stores a line said at `said` (Unix seconds) on another node in
-    /// `room`'s history.
-    pub(crate) fn record(&mut self, room: RoomId, said: i64, write: impl FnOnce(&mut BytesMut)) {
-        self.rooms.store_history(room, said, write);
+    /// Stores `said` in `room`'s history.
+    pub(crate) fn record(&mut self, room: RoomId, said: &SaidLine<'_>) {
+        self.rooms.store_history(room, said);
     }
 
     /// The room `id`'s plain lines go to, if it is in any.

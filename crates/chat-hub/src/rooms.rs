@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use chat_proto::room_key;
 use slab::Slab;
 
+use crate::chat::SaidLine;
 use crate::{ClientId, history::Ring};
 
 /// Index of a room in [`Rooms`].
@@ -24,7 +24,8 @@ pub(crate) struct Room {
     pub(crate) members: Vec<ClientId>,
     /// Empty: no topic.
     pub(crate) topic: String,
-    /// The room's last lines, encoded as history lines.
+    /// The room's last lines, as said (protocol-neutral values, encoded
+    /// for each client when replayed).
     pub(crate) history: Ring,
 }
 
@@ -61,20 +62,14 @@ impl Rooms {
         self.history_bytes
     }
 
-    /// Stores a line said at `said` (Unix seconds) in `room`'s history,
-    /// written by `write`. Past the budget, the oldest lines of the largest
+    /// Stores `said` in `room`'s history. Past the budget, the oldest lines of the largest
     /// histories go first, down to nine tenths of it (so the search for the
     /// largest runs once per many lines, not once per line).
-    pub(crate) fn store_history(
-        &mut self,
-        room: RoomId,
-        said: i64,
-        write: impl FnOnce(&mut BytesMut),
-    ) {
+    pub(crate) fn store_history(&mut self, room: RoomId, said: &SaidLine<'_>) {
         let Some(room) = self.rooms.get_mut(room.0) else {
             return;
         };
-        let (before, after) = room.history.store(said, write);
+        let (before, after) = room.history.store(said);
         self.history_bytes = self.history_bytes - before + after;
         if self.history_bytes > self.history_budget {
             self.shed_history(self.history_budget / 10 * 9);
@@ -204,7 +199,15 @@ mod tests {
     }
 
     fn store(rooms: &mut Rooms, room: RoomId, bytes: usize) {
-        rooms.store_history(room, 0, |slot| slot.extend_from_slice(&vec![b'x'; bytes]));
+        let text = "x".repeat(bytes);
+        let said = SaidLine {
+            nick: "al",
+            text: &text,
+            action: false,
+            id: None,
+            time: crate::Now::default(),
+        };
+        rooms.store_history(room, &said);
     }
 
     #[test]

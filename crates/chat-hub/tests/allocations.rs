@@ -69,8 +69,11 @@ fn allocations_per_line(members: usize, lines: u64, store: bool) -> f64 {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _measuring = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let now = DateTime::parse_from_rfc3339("2026-11-03T08:05:09+00:00").unwrap_or_default();
+    // History on, its ring as long as it goes: recording each line into
+    // the full ring is part of what is counted.
     let mut hub = Hub::new(HubConfig {
         announce_limit: 0,
+        history_lines: 250,
         ..HubConfig::default()
     });
     if store {

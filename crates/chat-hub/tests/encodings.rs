@@ -10,6 +10,8 @@ use chat_hub::*;
 #[derive(Default)]
 struct Recorder {
     sent: Vec<(ClientId, Bytes)>,
+    /// The store's read queue is full: histories come from memory.
+    reads_refused: bool,
 }
 
 impl Outbox for Recorder {
@@ -19,8 +21,8 @@ impl Outbox for Recorder {
     fn close(&mut self, _client: ClientId) {}
     fn console(&mut self, _line: &str) {}
     fn shutdown(&mut self) {}
-    fn store(&mut self, _request: StoreRequest) -> bool {
-        true
+    fn store(&mut self, request: StoreRequest) -> bool {
+        !(self.reads_refused && matches!(request, StoreRequest::Read(_)))
     }
 }
 
@@ -111,4 +113,23 @@ fn members_for_whom_the_room_is_not_the_current_one_share_one_more_shape() {
     f.say(3, "/join lobby");
     // In lobby 4 and 5 read it plain, 2 and 3 too; 1 reads it marked.
     assert_eq!(f.encodings_of(4, "lobby for all"), (2, 4));
+}
+
+#[test]
+fn history_from_memory_reads_alike_to_every_line_client_as_one_send() {
+    let mut f = Fixture::with(&[Protocol::Line, Protocol::Line, Protocol::Line]);
+    f.say(2, "/cap ids");
+    f.say(1, "first");
+    f.say(1, "/me waves");
+    f.out.reads_refused = true;
+    f.out.sent.clear();
+    // One client with ids (its read refused: memory stands in), one without.
+    f.say(2, "/history 2");
+    f.say(3, "/history 2");
+    let history = "[Tue Nov  3 08:05:09 2026] (history) <guest1> first\n\
+                   [Tue Nov  3 08:05:09 2026] (history) * guest1 waves\n";
+    let sent: Vec<_> = (f.out.sent.iter())
+        .map(|(to, bytes)| (to.0, String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
+    assert_eq!(sent, [(2, history.to_owned()), (3, history.to_owned())]);
 }

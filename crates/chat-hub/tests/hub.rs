@@ -612,7 +612,7 @@ fn operator_kick_who_stats_and_quit() {
     kicked guest1
     1 clients:
       guest2 127.0.0.1:40002 in lobby
-    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s history 50 of 67108864 bytes
+    clients 1 rooms 1 connections 2 messages in 1 deliveries 8 bytes in 0 bytes out 0 uptime 0s history 80 of 67108864 bytes
     unknown console command /frob (try /help)
     shutting down
     ");

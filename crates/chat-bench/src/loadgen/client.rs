@@ -56,6 +56,9 @@ impl Inbox<'_> {
                 g.ready += 1;
             }
         }
+        if self.role == Role::Idle {
+            g.idle_lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        }
         if self.role == Role::Searcher {
             g.searches.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
             if *self.awaiting_answer {

@@ -87,6 +87,9 @@ pub struct Group {
     /// receiving side woke to read it.
     pub rx_bytes: u64,
     pub rx_reads: u64,
+    /// Lines (LF-terminated) idle clients received since the group began:
+    /// their welcome, and the history a join replays.
+    pub idle_lines: u64,
     pub window: Window,
     /// Churners in flight, done (ready then left) and failed.
     pub churn_inflight: usize,
@@ -120,6 +123,7 @@ impl Group {
             last_rx_ns: 0,
             rx_bytes: 0,
             rx_reads: 0,
+            idle_lines: 0,
             window: Window {
                 from_ns: u64::MAX,
                 until_ns: u64::MAX,

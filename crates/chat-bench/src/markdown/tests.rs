@@ -78,6 +78,7 @@ pub(super) fn results(cluster: Result<Sweep, String>) -> Results {
         },
         churns: Vec::new(),
         conns: Vec::new(),
+        history_joins: Vec::new(),
         tls: Some(Ok(sweep(Dialect::OursTls))),
         web: None,
         cluster: Some(cluster),

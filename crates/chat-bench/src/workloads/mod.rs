@@ -1,11 +1,12 @@
 //! The workloads (fanout, kernel cost, rtt, conns, churn, the store's
-//! fan-out beside searches) and what they share: a server under test with
+//! fan-out beside searches, joins that replay a history) and what they share: a server under test with
 //! its client group, and connecting many clients at a bounded rate of
 //! connections in flight.
 
 pub mod churn;
 pub mod conns;
 pub mod fanout;
+pub mod history_join;
 pub mod kernel;
 pub mod rtt;
 pub mod store_search;

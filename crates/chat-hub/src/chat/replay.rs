@@ -3,13 +3,12 @@
 //! cluster, with what else it is sent held until the history has gone out,
 //! so live lines never come before or inside it.
 
-use bytes::BytesMut;
 use chat_proto::Refusal;
 use chat_proto::{Body, Notice};
 
-use super::Chat;
+use super::{Chat, SaidLine};
 use crate::cluster::local_time;
-use crate::delivery::HOLD_MAX;
+use crate::delivery::{HOLD_MAX, HistoryBatch};
 use crate::rooms::RoomId;
 use crate::store::StoredLine;
 use crate::{ClientId, HubConfig, LineKind, Now, Outbox, RoomLine};
@@ -38,7 +37,11 @@ impl Chat {
     }
 
     /// The last `count` lines of `id`'s room from this server's memory,
-    /// none said before `since` (Unix seconds).
+    /// none said before `since` (Unix seconds), encoded for `id` as one
+    /// batch. They show no ids, even to a client that asked for them: the
+    /// ring mixes this node's numbered lines with other nodes' unnumbered
+    /// ones, so such a client reads its history from the file when there
+    /// is one, and from memory only as a stand-in.
     pub(crate) fn send_local_history(
         &mut self,
         out: &mut dyn Outbox,
@@ -50,7 +53,11 @@ impl Chat {
             return;
         };
         let lines = self.members.room(room).history.recent(count, since);
-        self.delivery.send_encoded(out, id, lines);
+        let reserve = lines.clone().map(|line| HistoryBatch::size(&line)).sum();
+        self.delivery
+            .send_history(out, id, false, reserve, |batch| {
+                lines.for_each(|line| batch.line(&line));
+            });
     }
 
     /// How many lines `room` holds in memory.
@@ -68,19 +75,25 @@ impl Chat {
         then: Option<(Now, &str)>,
     ) {
         let ids = self.members.client(id).is_some_and(|client| client.ids);
-        let mut encoded = BytesMut::new();
-        for line in lines.iter().rev().take(HOLD_MAX).rev() {
-            let (nick, text, action) = (line.nick.as_str(), line.text.as_str(), line.action);
-            let body = Body::History { nick, text, action };
-            let line_id = ids.then_some(line.id);
-            self.delivery
-                .history_line_with_id(&mut encoded, line.time, line_id, &body);
-        }
-        if let Some((now, text)) = then {
-            let body = Body::Notice(Notice::Info { text });
-            self.delivery.history_line(&mut encoded, now, &body);
-        }
-        self.delivery.send_encoded(out, id, encoded.freeze());
+        let lines = lines
+            .iter()
+            .rev()
+            .take(HOLD_MAX)
+            .rev()
+            .map(|line| SaidLine {
+                nick: &line.nick,
+                text: &line.text,
+                action: line.action,
+                id: Some(line.id),
+                time: line.time,
+            });
+        let reserve = lines.clone().map(|line| HistoryBatch::size(&line)).sum();
+        self.delivery.send_history(out, id, ids, reserve, |batch| {
+            lines.for_each(|line| batch.line(&line));
+            if let Some((now, text)) = then {
+                batch.notice(now, &Body::Notice(Notice::Info { text }));
+            }
+        });
     }
 
     /// History from the cluster, oldest first (at most as many lines as
@@ -92,17 +105,23 @@ impl Chat {
         lines: &[RoomLine],
         now: Now,
     ) {
-        let mut text = BytesMut::new();
-        for line in lines.iter().rev().take(HOLD_MAX).rev() {
-            let body = Body::History {
+        let lines = lines
+            .iter()
+            .rev()
+            .take(HOLD_MAX)
+            .rev()
+            .map(|line| SaidLine {
                 nick: &line.nick,
                 text: &line.text,
                 action: line.kind == LineKind::Action,
-            };
-            let time = local_time(line.time, now);
-            self.delivery.history_line(&mut text, time, &body);
-        }
-        self.delivery.send_encoded(out, id, text.freeze());
+                id: None,
+                time: local_time(line.time, now),
+            });
+        let reserve = lines.clone().map(|line| HistoryBatch::size(&line)).sum();
+        self.delivery
+            .send_history(out, id, false, reserve, |batch| {
+                lines.for_each(|line| batch.line(&line));
+            });
     }
 
     /// Holds what is sent to `id` until [`Chat::release`] (its history is
