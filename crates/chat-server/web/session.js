@@ -275,8 +275,13 @@ export class Session {
         if (at >= 0) start = at + 1;
       }
       for (const [, id, line, nick] of lines.slice(start)) {
-        // After the tail our own lines were shown as we sent them.
-        if (room.tail !== null && this.isMe(nick)) continue;
+        // Lines we said in a room we were in were shown as we sent them
+        // (the server does not echo them); what was there before we came
+        // was shown on joining, so the tail or the id is past it.
+        if (this.isMe(nick)) {
+          if (id !== null && (room.lastId === null || id > room.lastId)) room.lastId = id;
+          continue;
+        }
         this.emit(key, id, line, true, out);
       }
     }
