@@ -166,6 +166,13 @@ fn web_browser_counts_unread_lines_per_room_and_shows_each_rooms_own() {
     ask(&mut page, "badge dev 1", "badge dev 1");
     ask(&mut page, "badge lobby 0", "badge lobby 0");
     ask(&mut page, "count in dev", "count 0");
+    let unread = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-rooms-unread.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", unread.display()),
+        "saved",
+    );
+    eprintln!("screenshot of dev's unread badge: {}", unread.display());
     // Opening dev shows its line, as text, and clears its count.
     page.write_line("click-room dev");
     ask(&mut page, "room dev", "room dev");

@@ -57,6 +57,9 @@ function partRoom(key) {
 }
 
 function askWho() {
+  // In no room /who is refused: a count left waiting would hide the
+  // answer to a /who typed later.
+  if (session.current === null) return;
   if (send("/who")) quietWho += 1;
 }
 
