@@ -72,7 +72,14 @@ fn web_page_is_served_with_its_security_headers() {
         assert!(head.contains(header), "no {header:?} in\n{}", page.head);
     }
     // Nothing in the page comes from another host.
-    for file in ["/", "/app.js", "/app.css"] {
+    for file in [
+        "/",
+        "/app.js",
+        "/lines.js",
+        "/session.js",
+        "/views.js",
+        "/app.css",
+    ] {
         let reply = http_get(server.web_addr(), file);
         assert_eq!(reply.status, 200, "{file}: {}", reply.head);
         assert!(!reply.body.contains("//cdn"), "{file}");

@@ -3,8 +3,10 @@
 //! A line typed in the page reaches an `nc`-style TCP client and back;
 //! markup from another user shows as text and runs nothing; input is kept
 //! while lines arrive and Up recalls what was sent; after the server
-//! restarts the page reconnects and shows every line exactly once. A
-//! screenshot of a conversation is saved in the test output directory.
+//! restarts the page reconnects and shows every line exactly once. In
+//! several rooms the page keeps a view and an unread count per room, and
+//! after a restart joins them all again, each line still shown once.
+//! Screenshots of a conversation are saved in the test output directory.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -129,4 +131,109 @@ fn web_browser_reconnects_after_a_restart_and_misses_and_repeats_nothing() {
     ask(&mut page, "expect and one more", "seen");
     ask(&mut page, "count before the restart", "count 1");
     ask(&mut page, "count after the restart", "count 1");
+}
+
+/// The page as `webber`, in `lobby` and `dev`, showing `dev`; `ncuser`, an
+/// nc-style client, in both too.
+fn in_two_rooms(script: &PathBuf, server: &ServerProcess) -> (Proc, Client) {
+    let mut page = browser(script, server.web_addr());
+    page.write_line("type /nick webber");
+    ask(&mut page, "expect is now known as webber", "seen");
+    page.write_line("type /join dev");
+    ask(&mut page, "room dev", "room dev");
+    ask(&mut page, "rooms", "rooms lobby dev*");
+    let mut nc = Client::join(server.plain_addr());
+    nc.set_nick("ncuser");
+    nc.send_line("/nick ncuser");
+    nc.expect_contains("is now known as ncuser");
+    nc.send_line("/join dev");
+    nc.expect_contains("ncuser joined dev");
+    ask(&mut page, "expect ncuser joined dev", "seen");
+    (page, nc)
+}
+
+#[test]
+#[allow(clippy::print_stderr, reason = "says where the screenshot is")]
+fn web_browser_counts_unread_lines_per_room_and_shows_each_rooms_own() {
+    let Some(script) = driver() else { return };
+    let server = server();
+    let (mut page, mut nc) = in_two_rooms(&script, &server);
+    // Back to lobby by its tab: dev's lines wait there, counted.
+    page.write_line("click-room lobby");
+    ask(&mut page, "room lobby", "room lobby");
+    ask(&mut page, "rooms", "rooms lobby* dev");
+    nc.send_line("<b>bold?</b> <img src=x onerror=\"window.pwned = 1\"> in dev");
+    ask(&mut page, "badge dev 1", "badge dev 1");
+    ask(&mut page, "badge lobby 0", "badge lobby 0");
+    ask(&mut page, "count in dev", "count 0");
+    let unread = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-rooms-unread.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", unread.display()),
+        "saved",
+    );
+    eprintln!("screenshot of dev's unread badge: {}", unread.display());
+    // Opening dev shows its line, as text, and clears its count.
+    page.write_line("click-room dev");
+    ask(&mut page, "room dev", "room dev");
+    ask(
+        &mut page,
+        "expect <ncuser> <b>bold?</b> <img src=x onerror=\"window.pwned = 1\"> in dev",
+        "seen",
+    );
+    ask(&mut page, "badge dev 0", "badge dev 0");
+    ask(&mut page, "elements b", "elements 0");
+    ask(&mut page, "elements img", "elements 0");
+    ask(&mut page, "pwned", "pwned undefined");
+    // The page talks in the room it shows.
+    page.write_line("type back in dev");
+    nc.expect_contains("<webber> back in dev");
+    ask(&mut page, "count back in dev", "count 1");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-rooms.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", shot.display()),
+        "saved",
+    );
+    eprintln!("screenshot of the page in two rooms: {}", shot.display());
+    // Its × leaves dev: the server moves the page to lobby, dev's tab goes.
+    page.write_line("part-room dev");
+    ask(&mut page, "room lobby", "room lobby");
+    ask(&mut page, "rooms", "rooms lobby*");
+    nc.expect_contains("webber left dev");
+}
+
+#[test]
+fn web_browser_rejoins_its_rooms_after_a_restart_and_repeats_nothing() {
+    let Some(script) = driver() else { return };
+    let mut server = server();
+    let (mut page, mut nc) = in_two_rooms(&script, &server);
+    nc.send_line("dev before the restart");
+    ask(&mut page, "expect dev before the restart", "seen");
+    server.stop();
+    ask(&mut page, "status reconnecting", "status reconnecting");
+    server.restart();
+    // Said while the page is away: in dev (shown) and lobby (not shown).
+    let mut nc = Client::join(server.plain_addr());
+    nc.send_line("lobby while away");
+    nc.send_line("/join dev");
+    nc.expect_contains(" joined dev");
+    nc.send_line("dev while away");
+    ask(&mut page, "status connected", "status connected");
+    ask(&mut page, "room dev", "room dev");
+    ask(&mut page, "expect dev while away", "seen");
+    ask(&mut page, "rooms", "rooms lobby dev*");
+    ask(&mut page, "badge lobby 1", "badge lobby 1");
+    // Back in dev: plain lines go there, and lines come in live.
+    page.write_line("type dev after the restart");
+    nc.expect_contains("<webber> dev after the restart");
+    nc.send_line("and one more");
+    ask(&mut page, "expect and one more", "seen");
+    ask(&mut page, "count dev before the restart", "count 1");
+    ask(&mut page, "count dev while away", "count 1");
+    page.write_line("click-room lobby");
+    ask(&mut page, "room lobby", "room lobby");
+    ask(&mut page, "expect lobby while away", "seen");
+    ask(&mut page, "count lobby while away", "count 1");
+    ask(&mut page, "badge lobby 0", "badge lobby 0");
 }

@@ -13,6 +13,11 @@
 //   status STATE      -> "status STATE" once the connection state is STATE
 //   pwned             -> "pwned TYPE": typeof window.pwned (undefined: nothing ran)
 //   elements SELECTOR -> "elements N" inside the log
+//   rooms             -> "rooms A B* C": the room tabs in order, * the one shown
+//   room NAME         -> "room NAME" once NAME's tab is the one shown
+//   click-room NAME   clicks NAME's tab
+//   part-room NAME    clicks NAME's tab's ×
+//   badge NAME N      -> "badge NAME N" once NAME's unread badge says N (0: none)
 //   screenshot PATH   -> "saved PATH"
 // Failures answer "error WHAT".
 
@@ -33,6 +38,20 @@ page.on("dialog", (dialog) => {
   dialog.dismiss();
 });
 page.on("pageerror", (error) => say("pageerror " + error.message));
+
+const tab = (name) => `#room-tabs li[data-room="${name.toLowerCase()}"]`;
+
+/** Polls `read` until it returns `want`; the answer, or an error with what it last read. */
+async function until(read, want, what) {
+  const deadline = Date.now() + TIMEOUT;
+  let last;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (last === want) return want;
+    await page.waitForTimeout(50);
+  }
+  return "error " + what + ": wanted " + JSON.stringify(want) + ", last " + JSON.stringify(last);
+}
 
 const logLines = () => page.$$eval("#log .line", (rows) => rows.map((row) => row.textContent));
 
@@ -72,6 +91,29 @@ async function run(command, arg) {
       return "pwned " + (await page.evaluate(() => typeof window.pwned));
     case "elements":
       return "elements " + (await page.$$eval("#log " + arg, (found) => found.length));
+    case "rooms":
+      return (
+        "rooms " +
+        (await page.$$eval("#room-tabs li", (tabs) =>
+          tabs.map((li) => li.querySelector(".name").textContent + (li.classList.contains("selected") ? "*" : "")).join(" "),
+        ))
+      );
+    case "room":
+      await page.waitForSelector(tab(arg) + ".selected", { timeout: TIMEOUT });
+      return "room " + arg;
+    case "click-room":
+      await page.click(tab(arg) + " .open");
+      return null;
+    case "part-room":
+      await page.click(tab(arg) + " .part");
+      return null;
+    case "badge": {
+      const [name, want] = arg.split(" ");
+      const read = () =>
+        page.$eval(tab(name) + " .badge", (badge) => (badge.hidden ? "0" : badge.textContent)).catch(() => "no tab");
+      const got = await until(read, want, "badge " + name);
+      return got === want ? "badge " + name + " " + want : got;
+    }
     case "screenshot":
       await page.screenshot({ path: arg });
       return "saved " + arg;

@@ -32,8 +32,13 @@ pub use hosts::check_host_name;
 use waiting::Waiting;
 
 /// The page, its script and its style, as files in `crates/chat-server/web/`.
+/// The script is ES modules that `app.js` imports by path, each served
+/// from here: the CSP's `script-src 'self'` admits them and nothing else.
 const PAGE: &str = include_str!("../web/index.html");
 const SCRIPT: &str = include_str!("../web/app.js");
+const LINES_MODULE: &str = include_str!("../web/lines.js");
+const SESSION_MODULE: &str = include_str!("../web/session.js");
+const VIEWS_MODULE: &str = include_str!("../web/views.js");
 const STYLE: &str = include_str!("../web/app.css");
 
 /// HTTP connections waiting for their request, at most: past it, the one
@@ -402,6 +407,9 @@ fn page(request: &Request) -> chat_net::Bytes {
     let (content_type, body) = match request.path() {
         "/" | "/index.html" => ("text/html; charset=utf-8", PAGE),
         "/app.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "/lines.js" => ("text/javascript; charset=utf-8", LINES_MODULE),
+        "/session.js" => ("text/javascript; charset=utf-8", SESSION_MODULE),
+        "/views.js" => ("text/javascript; charset=utf-8", VIEWS_MODULE),
         "/app.css" => ("text/css; charset=utf-8", STYLE),
         _ => return refusal(Status::NOT_FOUND),
     };
