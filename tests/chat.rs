@@ -94,6 +94,22 @@ fn three_clients_welcome_join_and_relay() {
 }
 
 #[test]
+fn a_client_joins_at_most_max_rooms_per_client() {
+    let server = ServerProcess::start_with_config("max_rooms_per_client = 2\n", &[]);
+    let mut a = server.join();
+    a.send_line("/join dev");
+    a.expect_body("-!- guest1 joined dev");
+    a.send_line("/join ops");
+    a.expect_body("-!- error: you are in 2 rooms, the most allowed: /part one first");
+    a.send_line("/part lobby");
+    a.expect_body("-!- guest1 left lobby");
+    a.send_line("/join ops");
+    a.expect_body("-!- guest1 joined ops");
+    a.send_line("/rooms");
+    a.expect_body("-!- rooms (3): *dev(1) *ops(1) lobby(0)");
+}
+
+#[test]
 fn client_commands() {
     let server = ServerProcess::start(&[]);
     let mut a = server.join();
@@ -118,10 +134,15 @@ fn client_commands() {
     a.sync();
     c.sync();
 
-    // /join: the old room hears the leave, the new room the join; traffic
-    // stays in its room.
+    // /join keeps the rooms one is in: lines from another than the current
+    // room carry it. /part leaves one; traffic stays in its room.
     c.send_line("/join dev");
     c.expect_body("-!- guest3 joined dev");
+    a.send_line("c hears this in both");
+    c.expect_body("#lobby <alice> c hears this in both");
+    assert_got_once(&mut b, "<alice> c hears this in both");
+    c.send_line("/part lobby");
+    c.expect_body("-!- guest3 left lobby");
     assert_got_once(&mut a, "-!- guest3 left lobby");
     assert_got_once(&mut b, "-!- guest3 left lobby");
     c.send_line("only dev hears this");
@@ -131,10 +152,14 @@ fn client_commands() {
     assert_got_nothing(&mut a);
     c.send_line("/join lobby");
     c.expect_body("-!- guest3 joined lobby");
+    c.send_line("/part dev");
+    c.expect_body("-!- guest3 left dev");
     c.send_line("/join #dev");
     c.expect_body("-!- guest3 joined dev");
     // The emptied room was forgotten in memory, not in the history file.
     c.expect_body("(history) <guest3> only dev hears this");
+    c.send_line("/part lobby");
+    c.expect_body("-!- guest3 left lobby");
     assert_eq!(
         a.sync(),
         ["-!- guest3 joined lobby", "-!- guest3 left lobby"]

@@ -113,6 +113,8 @@ fn nodes_share_rooms_private_messages_nicks_and_lists() {
 
     alice.send_line("/join dev");
     alice.expect_contains("alice2 joined dev");
+    alice.send_line("/part lobby");
+    alice.expect_contains("alice2 left lobby");
     bob.send_line("/who");
     let who = bob.expect_contains("members of lobby");
     assert!(who.contains("alice ") || who.ends_with("alice"), "{who}");
@@ -289,10 +291,11 @@ fn joins_nick_changes_and_leaves_cross_nodes_and_the_console_shows_remote_lines(
     alice.expect_body("-!- bob is now known as robert");
     bob.send_line("dev talk");
     alice.expect_body("<robert> dev talk");
-    bob.send_line("/join lobby");
+    bob.send_line("/part dev");
     alice.expect_body("-!- robert left dev");
-    alice.send_line("/join lobby");
-    alice.expect_contains("alice joined lobby");
+    alice.send_line("/part dev");
+    alice.expect_body("-!- alice left dev");
+    alice.expect_body("-!- now talking in lobby");
     bob.send_line("/quit");
     alice.expect_body("-!- robert left lobby (quit)");
     let mut bea = client(&b);

@@ -143,6 +143,15 @@ fn raw_clients_get_room_traffic_but_no_notices() {
     assert_eq!(unwrap_raw(&b.recv()), "-!- members of lobby (2): ay bee");
     // The sender never gets its own message back.
     a.expect_silence(Duration::from_millis(100));
+
+    // In two rooms, a line from the one it does not talk in names it.
+    a.send("/join dev");
+    // One read is one message: let the join be read alone.
+    a.expect_silence(Duration::from_millis(100));
+    a.send("/who");
+    assert_eq!(unwrap_raw(&a.recv()), "-!- members of dev (1): ay");
+    b.send("lobby still");
+    assert_eq!(unwrap_raw(&a.recv()), "#lobby <bee> lobby still");
 }
 
 /// The tutorial's server: accept one client, answer every chunk with

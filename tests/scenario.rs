@@ -241,7 +241,9 @@ impl Chat {
 
         self.say(BOB, "/join dev");
         self.expect(BOB, "-!- bob joined dev");
-        self.step("bob /join'ed dev");
+        self.say(BOB, "/part lobby");
+        self.expect(BOB, "-!- bob left lobby");
+        self.step("bob /join'ed dev and /part'ed lobby");
 
         self.say(ALICE, "lobby only");
         self.expect_all(&self.and_erin(&[CAROL, DAVE]), "<alice> lobby only");

@@ -12,32 +12,23 @@
 
 use bytes::Bytes;
 use chat_proto::Refusal;
-use chat_proto::{Body, Notice, nick_key, room_key, validate_nick, validate_room};
+use chat_proto::{Body, Notice, nick_key};
 
 use crate::clients::Client;
 use crate::ctx::Ctx;
-use crate::delivery::{Audience, Delivery, Recipients};
+use crate::delivery::{Delivery, Recipients};
 use crate::flood::FloodState;
-use crate::membership::{self, Membership};
+use crate::membership::Membership;
 use crate::rooms::RoomId;
 use crate::store::NewLine;
 use crate::{Arrival, ClientId, HubConfig, Now, Outbox, Protocol, listing};
 
+mod joins;
 mod replay;
 mod said;
 
+pub(crate) use joins::{Joined, NickChange};
 pub(crate) use said::SaidLine;
-
-/// What `/nick NAME` may do.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NickChange {
-    /// Refused, and the client told why.
-    Refused,
-    /// The same nick in another case: no one else is concerned.
-    Recase,
-    /// A nick nobody here holds.
-    New,
-}
 
 /// Where a `/msg` went.
 #[derive(Debug, PartialEq, Eq)]
@@ -56,6 +47,9 @@ pub(crate) struct Chat {
     delivery: Delivery,
     /// Stopping: nobody is told of leaves any more.
     shutting_down: bool,
+    /// The last rename another node reported, so that a member of several
+    /// of the renamed one's rooms hears of it once.
+    remote_rename: Option<joins::RemoteRename>,
     /// Where a local sender's nick is copied for the fan-out, which also
     /// writes the room's history and so cannot borrow it from the
     /// membership; reused, so a line allocates nothing.
@@ -68,6 +62,7 @@ impl Chat {
             members: Membership::new(config.history_keep(), config.history_memory_bytes),
             delivery: Delivery::new(config.timestamp),
             shutting_down: false,
+            remote_rename: None,
             sender_nick: String::new(),
         }
     }
@@ -83,12 +78,6 @@ impl Chat {
 
     pub(crate) fn members_mut(&mut self) -> &mut Membership {
         &mut self.members
-    }
-
-    /// The name of the room `id` sits in.
-    pub(crate) fn room_name(&self, id: ClientId) -> Option<String> {
-        let room = self.members.room_of(id)?;
-        Some(self.members.room(room).name.clone())
     }
 
     /// Who is here and the way out, together (for `crate::remote`).
@@ -182,9 +171,9 @@ impl Chat {
         let nick = self.members.guest_nick(config, tag);
         let room = self
             .members
-            .enter(id, nick, &config.default_room, |nick, seat| Client {
+            .enter(id, nick, &config.default_room, |nick, seats| Client {
                 nick,
-                seat,
+                seats,
                 peer,
                 protocol,
                 flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
@@ -198,7 +187,7 @@ impl Chat {
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.
         out.console(&format!("{nick} connected from {peer}"));
-        if protocol == Protocol::Line {
+        if protocol.hears_notices() {
             let motd = &config.motd;
             let welcome = Body::Notice(Notice::Welcome { nick, motd });
             self.delivery
@@ -207,100 +196,8 @@ impl Chat {
         self.announce_join(config, out, id, room, now);
     }
 
-    /// Says `body` about `concerned` (its join, nick change, a topic it
-    /// set) in `room`: to the room's line clients while the room has at
-    /// most `announce_limit` members, else to `concerned` alone. This bound
-    /// is what keeps a join O(1) in a room of any size.
-    fn announce(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        room: RoomId,
-        concerned: ClientId,
-        body: &Body<'_>,
-        now: Now,
-    ) {
-        let members = &self.members.room(room).members;
-        let members = if members.len() <= config.announce_limit {
-            members
-        } else {
-            std::slice::from_ref(&concerned)
-        };
-        let to = Recipients {
-            members,
-            except: None,
-            audience: Audience::LineClients,
-        };
-        self.delivery
-            .send_many(out, self.members.clients(), to, now, body);
-    }
-
-    /// Tells the room (if small enough) and the client itself that it
-    /// joined, and the client the room's topic.
-    fn announce_join(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        room: RoomId,
-        now: Now,
-    ) {
-        let Some(client) = self.members.client(id) else {
-            return;
-        };
-        let line_framing = client.protocol == Protocol::Line;
-        let (nick, name) = (client.nick.clone(), self.members.room(room).name.clone());
-        let joined = Body::Notice(Notice::Joined {
-            nick: &nick,
-            room: &name,
-        });
-        self.announce(config, out, room, id, &joined, now);
-        let topic = &self.members.room(room).topic;
-        if !topic.is_empty() && line_framing {
-            let body = Body::Notice(Notice::Topic {
-                room: &name,
-                text: topic,
-            });
-            self.delivery
-                .send_one(out, self.members.clients(), id, now, &body);
-        }
-    }
-
-    /// Takes a client out of its room, telling the room if it is small.
-    fn leave_room(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        reason: Option<&str>,
-        now: Now,
-    ) {
-        let Some(nick) = self.members.nick(id).map(str::to_owned) else {
-            return;
-        };
-        let Some(room) = self.members.leave_room(id, &config.default_room) else {
-            return;
-        };
-        let room = self.members.room(room);
-        if self.shutting_down || room.members.len() >= config.announce_limit {
-            return;
-        }
-        let body = Body::Notice(Notice::Left {
-            nick: &nick,
-            room: &room.name,
-            reason,
-        });
-        let to = Recipients {
-            members: &room.members,
-            except: None,
-            audience: Audience::LineClients,
-        };
-        self.delivery
-            .send_many(out, self.members.clients(), to, now, &body);
-    }
-
-    /// Removes a client from the conversation (its room is told why);
-    /// returns its record.
+    /// Removes a client from the conversation (each of its rooms is told
+    /// why); returns its record.
     pub(crate) fn remove(
         &mut self,
         config: &HubConfig,
@@ -309,7 +206,9 @@ impl Chat {
         why: &str,
         now: Now,
     ) -> Option<Client> {
-        self.leave_room(config, out, id, Some(why), now);
+        for room in self.members.rooms_of(id) {
+            self.leave_room(config, out, id, room, Some(why), now);
+        }
         let client = self.members.remove(id)?;
         // What was held for it (its history on the way) is its last words.
         self.delivery.release(out, id);
@@ -346,7 +245,9 @@ impl Chat {
         let Some(client) = self.members.client(id) else {
             return;
         };
-        let (room, peer) = (client.seat.room, client.peer);
+        let (Some(room), peer) = (client.seats.current(), client.peer) else {
+            return;
+        };
         let mut nick = std::mem::take(&mut self.sender_nick);
         nick.clear();
         nick.push_str(&client.nick);
@@ -365,79 +266,6 @@ impl Chat {
         self.sender_nick = nick;
     }
 
-    /// Whether `id` may take `nick`; if not, it is told why.
-    pub(crate) fn check_nick(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        nick: &str,
-        now: Now,
-    ) -> NickChange {
-        let refusal = if let Err(why) = validate_nick(nick) {
-            Refusal::NickInvalid { nick, why }
-        } else if let Some(whose) = membership::reserved(config, nick) {
-            Refusal::NickReserved { nick, whose }
-        } else if self.members.owner(nick).is_some_and(|owner| owner != id) {
-            Refusal::NickTaken { nick }
-        } else if self.members.owner(nick) == Some(id) {
-            return NickChange::Recase;
-        } else {
-            return NickChange::New;
-        };
-        self.refuse(out, id, refusal, now);
-        NickChange::Refused
-    }
-
-    /// Gives `id` the nick `nick` and tells its room. Returns the old nick.
-    pub(crate) fn rename(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        nick: &str,
-        now: Now,
-    ) -> Option<String> {
-        let old = self.members.rename(id, nick)?;
-        let room = self.members.room_of(id)?;
-        let body = Body::Notice(Notice::NickChanged {
-            old: &old,
-            new: nick,
-        });
-        self.announce(config, out, room, id, &body, now);
-        out.console(&format!("{old} is now known as {nick}"));
-        Some(old)
-    }
-
-    /// `/join ROOM`; `false` if it did not move (it was told why).
-    pub(crate) fn join(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        room: &str,
-        now: Now,
-    ) -> bool {
-        if let Err(why) = validate_room(room) {
-            self.refuse(out, id, Refusal::RoomNameInvalid { room, why }, now);
-            return false;
-        }
-        let Some(current) = self.members.room_of(id) else {
-            return false;
-        };
-        let current = &self.members.room(current).name;
-        if room_key(current) == room_key(room) {
-            let current = current.clone();
-            self.refuse(out, id, Refusal::AlreadyInRoom { room: &current }, now);
-            return false;
-        }
-        self.leave_room(config, out, id, None, now);
-        let room = self.members.join_room(id, room);
-        self.announce_join(config, out, id, room, now);
-        true
-    }
-
-    /// `/msg NICK TEXT` to the operator or a local nick.
     pub(crate) fn private(
         &mut self,
         config: &HubConfig,
@@ -526,53 +354,22 @@ impl Chat {
         remote: Vec<(String, usize)>,
         now: Now,
     ) {
-        let local = self
-            .members
-            .rooms()
-            .iter()
-            .map(|room| (room.name.as_str(), room.members.len()));
+        // A client in several rooms sees which: they are marked.
+        let mine = self.members.rooms_of(id);
+        let marked = |room: RoomId| mine.len() > 1 && mine.contains(&room);
+        let local = self.members.rooms().iter_ids().map(|(room_id, room)| {
+            let name = room.name.as_str();
+            (name, room.members.len(), marked(room_id))
+        });
         let (count, list) = listing::rooms(local, remote);
         let body = Body::Notice(Notice::Rooms { count, list: &list });
         self.send(out, id, &body, now);
     }
 
-    /// A raw (tutorial) client: it gets no history and no notices unasked.
-    pub(crate) fn is_raw(&self, id: ClientId) -> bool {
-        self.members
-            .client(id)
-            .is_some_and(|client| client.protocol == Protocol::Raw)
-    }
-
-    /// `/topic`: the room's topic, to `id`.
-    pub(crate) fn show_topic(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
-        let Some(room) = self.members.room_of(id) else {
-            return;
-        };
-        let room = self.members.room(room);
-        let body = Body::Notice(Notice::Topic {
-            room: &room.name,
-            text: &room.topic,
-        });
-        self.delivery
-            .send_one(out, self.members.clients(), id, now, &body);
-    }
-
-    /// `/topic TEXT` by `id`: set, and the room told (if small enough).
-    pub(crate) fn set_topic(
-        &mut self,
-        config: &HubConfig,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        text: &str,
-        now: Now,
-    ) {
-        let Some(room) = self.members.room_of(id) else {
-            return;
-        };
-        self.members.room_mut(room).topic = text.to_owned();
-        let name = self.members.room(room).name.clone();
-        let body = Body::Notice(Notice::Topic { room: &name, text });
-        self.announce(config, out, room, id, &body, now);
+    /// `id`'s protocol (the line protocol for a client that is gone).
+    pub(crate) fn protocol(&self, id: ClientId) -> Protocol {
+        let client = self.members.client(id);
+        client.map_or(Protocol::Line, |client| client.protocol)
     }
 
     /// A line the store has committed (`history_sync = "always"`): to its
@@ -611,10 +408,11 @@ impl Chat {
         except: Option<ClientId>,
         said: &SaidLine<'_>,
     ) {
+        let said_in = self.members.room(room);
         let to = Recipients {
-            members: &self.members.room(room).members,
             except,
-            audience: Audience::Everyone,
+            room: Some((room, &said_in.name)),
+            ..Recipients::all(&said_in.members)
         };
         let clients = self.members.clients();
         self.delivery

@@ -1,10 +1,10 @@
 //! The connected clients, indexed by their id: one record per client, whose
-//! fields belong to the state machines that use them (its seat to
+//! fields belong to the state machines that use them (its seats to
 //! membership, its bucket to flood control, …).
 
 use std::net::SocketAddr;
 
-use crate::{ClientId, Protocol, flood::FloodState, rooms::Seat};
+use crate::{ClientId, Protocol, flood::FloodState, seats::Seats};
 
 /// A connection as it arrives: from where, and the protocol of the
 /// listener it came in on (decided once, for the connection's life).
@@ -17,7 +17,8 @@ pub struct Arrival {
 #[derive(Debug)]
 pub(crate) struct Client {
     pub(crate) nick: String,
-    pub(crate) seat: Seat,
+    /// The rooms it is in, and the one it talks in.
+    pub(crate) seats: Seats,
     pub(crate) peer: SocketAddr,
     pub(crate) protocol: Protocol,
     pub(crate) flood: FloodState,

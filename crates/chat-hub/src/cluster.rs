@@ -80,11 +80,11 @@ pub enum ClusterRequest {
     Claim { client: ClientId, nick: String },
     /// This node no longer uses `nick`.
     Release { nick: String },
-    /// `nick` is now in `room`.
-    Member { nick: String, room: String },
-    /// Every local member and its room: renews the leases, repairs anything
-    /// a dropped request left behind. Sent every `sync_seconds`.
-    Sync { members: Vec<(String, String)> },
+    /// `nick` is now in `rooms` (and no other).
+    Member { nick: String, rooms: Vec<String> },
+    /// Every local member and its rooms: renews the leases, repairs
+    /// anything a dropped request left behind. Sent every `sync_seconds`.
+    Sync { members: Vec<(String, Vec<String>)> },
     /// A private message for a nick not on this node; answered by
     /// [`ClusterEvent::PrivateSent`].
     Private {

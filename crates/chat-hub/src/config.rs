@@ -26,6 +26,9 @@ macro_rules! hub_settings {
             max_line_bytes: usize = 4096;
             /// The room every client starts in.
             default_room: String = "lobby".into();
+            /// Rooms one client may be in at once (`/join` past it is
+            /// refused; `/part` one first).
+            max_rooms_per_client: usize = 20;
             /// Sent in the welcome notice.
             motd: String = "Type /help for commands.".into();
             /// `ctime`, `utc` or `rfc3339`.
@@ -154,38 +157,6 @@ pub(crate) fn canonical_net(net: IpNet) -> IpNet {
         return IpNet::V4(v4.trunc());
     }
     net
-}
-
-/// How a client's byte stream is cut into messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// Lines ending in LF (CRLF and CR accepted); every server line ends in LF.
-    #[default]
-    Line,
-    /// The tutorial's framing: one read is one message, and every write is
-    /// `[ctime]text` with no newline.
-    Raw,
-}
-
-impl Protocol {
-    /// Every framing with its name in server.toml and on the command line,
-    /// and what it means.
-    pub const NAMES: [(&'static str, Protocol, &'static str); 2] = [
-        ("line", Protocol::Line, "UTF-8 lines ending in LF"),
-        (
-            "raw",
-            Protocol::Raw,
-            "One read is one message; replies are `[ctime]text` with no newline",
-        ),
-    ];
-
-    /// The name server.toml uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Line => "line",
-            Protocol::Raw => "raw",
-        }
-    }
 }
 
 /// How long history is kept (`history_retention`).

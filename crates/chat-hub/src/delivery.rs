@@ -19,9 +19,13 @@
 use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
-use chat_proto::{Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw};
+use chat_proto::{
+    Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw_room_line,
+    encode_room_line,
+};
 
 use crate::clients::{Client, Clients};
+use crate::rooms::RoomId;
 use crate::{ClientId, Now, Outbox, Protocol};
 
 /// Room left in the arena before a fresh block is reserved.
@@ -46,10 +50,20 @@ pub(crate) struct Delivery {
     encodings: u64,
 }
 
-/// How one client is written to: a protocol, and the variants it
-/// negotiated. Clients of one shape share one encoding of a line.
+/// How one client is written to: a protocol, the variants it negotiated,
+/// and whether the line comes from a room other than its current one.
+/// Clients of one shape share one encoding of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WireShape {
+pub(crate) struct WireShape {
+    form: Form,
+    /// A room line from a room that is not the client's current one: it
+    /// carries the room (`[stamp] #dev <alice> hi`).
+    other_room: bool,
+}
+
+/// A protocol and the variants its client negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
     /// Line protocol: `[stamp] body`.
     Line,
     /// Line protocol with `/cap ids`: room lines read `[stamp] #ID body`.
@@ -60,22 +74,46 @@ pub(crate) enum WireShape {
 
 impl WireShape {
     /// How many shapes there are (the size of a line's encodings).
-    const COUNT: usize = 3;
+    const COUNT: usize = 6;
 
-    /// The shape `client` gets a line of `audience` in, numbered or not;
-    /// `None`: that audience is not for it.
-    fn of(client: &Client, numbered: bool, audience: Audience) -> Option<WireShape> {
-        match (client.protocol, audience) {
-            (Protocol::Line, _) if numbered && client.ids => Some(WireShape::LineWithIds),
-            (Protocol::Line, _) => Some(WireShape::Line),
-            (Protocol::Raw, Audience::Everyone) => Some(WireShape::Raw),
-            (Protocol::Raw, Audience::LineClients) => None,
+    /// The shape `client` gets a line in; `None`: the line is not for it.
+    fn of(client: &Client, line: &LineFacts) -> Option<WireShape> {
+        let form = match client.protocol {
+            Protocol::Line if line.numbered && client.ids => Form::LineWithIds,
+            Protocol::Line => Form::Line,
+            Protocol::Raw if line.audience == Audience::Everyone => Form::Raw,
+            Protocol::Raw => return None,
+        };
+        let other_room = line
+            .room
+            .is_some_and(|(room, _)| client.seats.current() != Some(room));
+        Some(WireShape { form, other_room })
+    }
+
+    /// The shape a connection of `protocol` gets a line meant for it alone.
+    fn direct(protocol: Protocol) -> WireShape {
+        let form = match protocol {
+            Protocol::Line => Form::Line,
+            Protocol::Raw => Form::Raw,
+        };
+        WireShape {
+            form,
+            other_room: false,
         }
     }
 
     fn index(self) -> usize {
-        self as usize
+        self.form as usize * 2 + usize::from(self.other_room)
     }
+}
+
+/// What decides a line's shape, besides its recipient.
+struct LineFacts<'a> {
+    /// It has a message id.
+    numbered: bool,
+    audience: Audience,
+    /// The room it was said in, for a room line.
+    room: Option<(RoomId, &'a str)>,
 }
 
 /// Who gets a line sent to many.
@@ -85,6 +123,9 @@ pub(crate) struct Recipients<'a> {
     /// The sender, who gets no echo.
     pub(crate) except: Option<ClientId>,
     pub(crate) audience: Audience,
+    /// For a line said in a room: the room (and its name), which members
+    /// whose current room is another see on the line.
+    pub(crate) room: Option<(RoomId, &'a str)>,
 }
 
 impl<'a> Recipients<'a> {
@@ -94,6 +135,15 @@ impl<'a> Recipients<'a> {
             members,
             except: None,
             audience: Audience::Everyone,
+            room: None,
+        }
+    }
+
+    /// The ones of `members` that hear notices.
+    pub(crate) fn line_clients(members: &'a [ClientId]) -> Recipients<'a> {
+        Recipients {
+            audience: Audience::LineClients,
+            ..Recipients::all(members)
         }
     }
 }
@@ -212,20 +262,18 @@ impl Delivery {
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
-        let shape = match protocol {
-            Protocol::Line => WireShape::Line,
-            Protocol::Raw => WireShape::Raw,
-        };
-        self.encode_shape(shape, now, None, body)
+        self.encode_shape(WireShape::direct(protocol), now, None, None, body)
     }
 
-    /// `body` written in `shape` (numbered `id` where the shape shows ids),
-    /// split off the arena: the one place a line is encoded.
+    /// `body` written in `shape` (numbered `id` where the shape shows ids,
+    /// with `room` where it shows the room), split off the arena: the one
+    /// place a line is encoded.
     fn encode_shape(
         &mut self,
         shape: WireShape,
         now: Now,
         id: Option<u64>,
+        room: Option<&str>,
         body: &Body<'_>,
     ) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
@@ -233,14 +281,11 @@ impl Delivery {
         }
         self.encodings += 1;
         let arena = &mut self.arena;
-        match (shape, id) {
-            (WireShape::LineWithIds, Some(id)) => {
-                encode_line_with_id(arena, self.stamps.get(now), id, body);
-            }
-            (WireShape::Line | WireShape::LineWithIds, _) => {
-                encode_line(arena, self.stamps.get(now), body);
-            }
-            (WireShape::Raw, _) => encode_raw(arena, self.raw_stamps.get(now), body),
+        let room = room.filter(|_| shape.other_room);
+        match shape.form {
+            Form::LineWithIds => encode_room_line(arena, self.stamps.get(now), id, room, body),
+            Form::Line => encode_room_line(arena, self.stamps.get(now), None, room, body),
+            Form::Raw => encode_raw_room_line(arena, self.raw_stamps.get(now), room, body),
         }
         self.arena.split().freeze()
     }
@@ -289,7 +334,14 @@ impl Delivery {
             members,
             except,
             audience,
+            room,
         } = to;
+        let facts = LineFacts {
+            numbered: id.is_some(),
+            audience,
+            room,
+        };
+        let tag = room.map(|(_, name)| name);
         let mut encoded: [Option<Bytes>; WireShape::COUNT] = Default::default();
         let mut sent = 0;
         for &member in members {
@@ -299,13 +351,13 @@ impl Delivery {
             let Some(client) = clients.get(member) else {
                 continue;
             };
-            let Some(shape) = WireShape::of(client, id.is_some(), audience) else {
+            let Some(shape) = WireShape::of(client, &facts) else {
                 continue;
             };
             let bytes = match &encoded[shape.index()] {
                 Some(bytes) => bytes.clone(),
                 None => {
-                    let bytes = self.encode_shape(shape, now, id, body);
+                    let bytes = self.encode_shape(shape, now, id, tag, body);
                     encoded[shape.index()].insert(bytes).clone()
                 }
             };

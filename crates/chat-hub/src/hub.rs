@@ -16,7 +16,7 @@ use chat_proto::Refusal;
 use chat_proto::{Command, Frame, Notice, parse_command, sanitize_text};
 
 use crate::admission::{Admission, Login};
-use crate::chat::{Chat, NickChange, Private};
+use crate::chat::{Chat, Joined, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::ctx::Ctx;
 use crate::flood::{Flooding, Gate, Release};
@@ -29,7 +29,7 @@ use crate::timeouts::{self, Sweep};
 use crate::wire::Wires;
 use crate::{
     Arrival, ClientId, ClusterEvent, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
-    Protocol, StoreEvent, StoreHealth,
+    StoreEvent, StoreHealth,
 };
 
 pub(crate) mod reconfigure;
@@ -152,7 +152,7 @@ impl Hub {
             return self.admit(out, id, arrival, now);
         }
         self.admission.await_password(id, arrival, now.timestamp());
-        if protocol == Protocol::Line {
+        if protocol.hears_notices() {
             let text = "password required: send /pass PASSWORD";
             self.chat
                 .tell_connection(out, id, protocol, now, Notice::Info { text });
@@ -186,7 +186,7 @@ impl Hub {
         let tag = self.node.guest_tag();
         self.chat.admit(&self.config, out, id, arrival, &tag, now);
         self.node.admitted(&self.chat, out, id);
-        if arrival.protocol == Protocol::Line {
+        if arrival.protocol.reads_history() {
             let count = self.config.history_lines;
             let ctx = &mut Ctx {
                 out,
@@ -326,13 +326,12 @@ impl Hub {
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
         self.store.departed(id);
-        let room = self.chat.room_name(id);
+        let rooms = self.chat.members().room_names_of(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
             self.counters.left(why);
             self.console.forget(id);
             self.admission.left(client.peer.ip());
-            let room = room.unwrap_or_default();
-            self.node.left(out, id, &client.nick, &room, why, now);
+            self.node.left(out, id, &client.nick, &rooms, why, now);
         }
     }
 
@@ -421,6 +420,12 @@ impl Hub {
     fn command(&mut self, out: &mut dyn Outbox, id: ClientId, command: Command<'_>, now: Now) {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
         let (console, store) = (&mut self.console, &mut self.store);
+        if command.is_about_current_room()
+            && command != Command::Say("")
+            && chat.members().current_room(id).is_none()
+        {
+            return chat.refuse(out, id, Refusal::InNoRoom, now);
+        }
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
@@ -452,19 +457,22 @@ impl Hub {
                 }
             },
             Command::Join(room) => {
-                let from = chat.room_name(id);
-                if chat.join(config, out, id, room, now) {
+                if chat.join(config, out, id, room, now) == Joined::Entered {
                     // History first: its read waits for the lines handed
                     // before it, which the join's notices must not be.
-                    if !chat.is_raw(id) {
+                    if chat.protocol(id).reads_history() {
                         let count = config.history_lines;
                         let ctx = &mut Ctx { out, config, now };
                         store.send_history(node, chat, ctx, id, count);
                     }
-                    node.moved(chat, out, id, &from.unwrap_or_default(), now);
+                    node.joined(chat, out, id, now);
                 }
             }
-            Command::Part(_) => chat.refuse(out, id, Refusal::InNoRoom, now),
+            Command::Part(room) => {
+                if let Some(room) = chat.part(config, out, id, room, now) {
+                    node.parted(chat, out, id, &room, now);
+                }
+            }
             Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
                 Private::ToOperator => console.on_private(chat, config, out, id),
                 Private::Sent => {}
@@ -476,7 +484,7 @@ impl Hub {
             },
             Command::Who => {
                 if !node.who(chat, out, id, now)
-                    && let Some(room) = chat.members().room_of(id)
+                    && let Some(room) = chat.members().current_room(id)
                 {
                     let room = chat.members().room(room).name.clone();
                     chat.who_reply(out, id, &room, Vec::new(), now);

@@ -17,12 +17,16 @@
 //! holds them and routes events between them:
 //!
 //! - `membership.rs` (`Membership`: clients, nicks, rooms), `clients.rs`,
-//!   `rooms.rs`;
+//!   `rooms.rs`, `seats.rs` (the rooms one client is in, and its current
+//!   one);
 //! - `admission.rs` (limits, password logins, failed logins), `bans.rs`,
 //!   `operators.rs` (`/oper`, its checks handed off the reactor's thread),
 //!   `sanctions.rs` (bans and kicks across a cluster);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
-//! - `delivery.rs` (`Delivery`: encode once, hand out, count);
+//! - `protocol.rs` (`Protocol`: what differs between the wire protocols
+//!   beyond the bytes), `wire.rs` (one decoder per connection),
+//!   `delivery.rs` (`Delivery`: encode once per wire shape, hand out,
+//!   count);
 //! - `history.rs` (the rooms' rings), `listing.rs` (`/who`, `/rooms`);
 //! - `console.rs` (the operator's console), `cluster.rs` (the messages to
 //!   and from the Redis bridge), `node.rs` (`Node`: this node's side of a
@@ -57,10 +61,12 @@ mod node;
 mod operators;
 mod outbox;
 mod pace;
+mod protocol;
 mod reasons;
 mod remote;
 mod rooms;
 mod sanctions;
+mod seats;
 mod stats;
 mod store;
 mod timeouts;
@@ -73,12 +79,13 @@ pub use catchup::StreamId;
 pub use chat_proto::TimestampFormat;
 pub use clients::Arrival;
 pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, LineKind, RoomLine};
-pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Protocol, Retention, loopback};
+pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
+pub use protocol::Protocol;
 pub use reasons::{DISCONNECTS, REFUSALS, ReasonCounts};
 pub use stats::HubStats;
 pub use store::{

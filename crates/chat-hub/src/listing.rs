@@ -33,21 +33,26 @@ pub(crate) fn members<'a>(
 }
 
 /// The rooms: how many, and `name(members)` for each as one line, the
-/// fullest first; a room on several nodes is one room with their members
-/// added up.
+/// fullest first, a marked one (a room the asker is in) as `*name(members)`;
+/// a room on several nodes is one room with their members added up.
 pub(crate) fn rooms<'a>(
-    local: impl Iterator<Item = (&'a str, usize)>,
+    local: impl Iterator<Item = (&'a str, usize, bool)>,
     remote: Vec<(String, usize)>,
 ) -> (usize, String) {
-    let mut rooms: Vec<(String, usize)> = Vec::new();
+    let mut rooms: Vec<(String, usize, bool)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let local = local.map(|(name, n)| (name.to_owned(), n));
-    for (name, n) in local.chain(remote) {
+    let local = local.map(|(name, n, marked)| (name.to_owned(), n, marked));
+    let remote = remote.into_iter().map(|(name, n)| (name, n, false));
+    for (name, n, marked) in local.chain(remote) {
         match index.entry(room_key(&name)) {
-            Entry::Occupied(at) => rooms[*at.get()].1 += n,
+            Entry::Occupied(at) => {
+                let room = &mut rooms[*at.get()];
+                room.1 += n;
+                room.2 |= marked;
+            }
             Entry::Vacant(at) => {
                 at.insert(rooms.len());
-                rooms.push((name, n));
+                rooms.push((name, n, marked));
             }
         }
     }
@@ -55,7 +60,10 @@ pub(crate) fn rooms<'a>(
     let mut list: Vec<String> = rooms
         .iter()
         .take(MAX_LISTED)
-        .map(|(name, n)| format!("{name}({n})"))
+        .map(|(name, n, marked)| {
+            let mark = if *marked { "*" } else { "" };
+            format!("{mark}{name}({n})")
+        })
         .collect();
     if rooms.len() > MAX_LISTED {
         list.push("...".into());
@@ -87,9 +95,12 @@ mod tests {
 
     #[test]
     fn rooms_add_up_across_nodes_fullest_first() {
-        let local = [("lobby", 2), ("dev", 3)].into_iter();
+        let local = [("lobby", 2, false), ("dev", 3, false)].into_iter();
         let (count, list) = rooms(local, vec![("Lobby".into(), 2), ("ops".into(), 1)]);
         assert_eq!(count, 3);
         assert_eq!(list, "lobby(4) dev(3) ops(1)");
+        let local = [("lobby", 2, true), ("dev", 3, true), ("ops", 1, false)].into_iter();
+        let (_, list) = rooms(local, Vec::new());
+        assert_eq!(list, "*dev(3) *lobby(2) ops(1)");
     }
 }

@@ -1,8 +1,9 @@
 //! Membership: who is here, under which nick, in which room.
 //!
 //! Owns the clients, the nick index and the rooms, and keeps them agreeing:
-//! a nick names at most one client, every client sits in exactly one room,
-//! and a member's seat index is right after any leave (rooms swap-remove).
+//! a nick names at most one client, a client is a member of exactly the
+//! rooms its [`Seats`] list, and a member's seat index is right after any
+//! leave (rooms swap-remove).
 //! It sends nothing: the hub announces what changed.
 
 use std::collections::HashMap;
@@ -12,7 +13,8 @@ use bytes::BytesMut;
 use chat_proto::nick_key;
 
 use crate::clients::{Client, Clients};
-use crate::rooms::{Room, RoomId, Rooms, Seat};
+use crate::rooms::{Room, RoomId, Rooms};
+use crate::seats::Seats;
 use crate::{ClientId, HubConfig};
 
 #[derive(Debug)]
@@ -77,9 +79,23 @@ impl Membership {
         self.rooms.store_history(room, said, write);
     }
 
-    /// The room `id` sits in.
-    pub(crate) fn room_of(&self, id: ClientId) -> Option<RoomId> {
-        self.clients.get(id).map(|client| client.seat.room)
+    /// The room `id`'s plain lines go to, if it is in any.
+    pub(crate) fn current_room(&self, id: ClientId) -> Option<RoomId> {
+        self.clients.get(id)?.seats.current()
+    }
+
+    /// The rooms `id` is in, in the order it joined them.
+    pub(crate) fn rooms_of(&self, id: ClientId) -> Vec<RoomId> {
+        let seats = self.clients.get(id).map(|client| &client.seats);
+        seats
+            .map(|seats| seats.rooms().collect())
+            .unwrap_or_default()
+    }
+
+    /// The name of each room `id` is in, in the order it joined them.
+    pub(crate) fn room_names_of(&self, id: ClientId) -> Vec<String> {
+        let rooms = self.rooms_of(id).into_iter();
+        rooms.map(|room| self.room(room).name.clone()).collect()
     }
 
     /// A guest nick nobody holds: `guestN`, with `tag` (a cluster node's)
@@ -103,35 +119,49 @@ impl Membership {
         id: ClientId,
         nick: String,
         room: &str,
-        client: impl FnOnce(String, Seat) -> Client,
+        client: impl FnOnce(String, Seats) -> Client,
     ) -> RoomId {
         self.nicks.insert(nick_key(&nick), id);
         let room = self.rooms.find_or_create(room);
         let seat = self.rooms.join(room, id);
-        self.clients.insert(id, client(nick, seat));
+        self.clients.insert(id, client(nick, Seats::one(seat)));
         room
     }
 
-    /// Takes `id` out of its room, which is removed if it is now empty and
-    /// not `default_room`. Returns the room if it still exists.
-    pub(crate) fn leave_room(&mut self, id: ClientId, default_room: &str) -> Option<RoomId> {
-        let seat = self.clients.get(id)?.seat;
+    /// Takes `id` out of `room`, which is removed if it is now empty and
+    /// not `default_room`. Returns the room if it still exists; `None` also
+    /// when `id` was not in it.
+    pub(crate) fn leave_room(
+        &mut self,
+        id: ClientId,
+        room: RoomId,
+        default_room: &str,
+    ) -> Option<RoomId> {
+        let seat = self.clients.get_mut(id)?.seats.remove(room)?;
         if let Some(moved) = self.rooms.leave(seat, default_room)
             && let Some(moved) = self.clients.get_mut(moved)
         {
-            moved.seat.index = seat.index;
+            moved.seats.moved(seat.room, seat.index);
         }
         self.rooms.get_live(seat.room).map(|_| seat.room)
     }
 
-    /// Seats `id` (out of any room) in `room`, created if need be.
+    /// Seats `id` in `room` (created if need be), which becomes its current
+    /// room. It must not be in it already.
     pub(crate) fn join_room(&mut self, id: ClientId, room: &str) -> RoomId {
         let room = self.rooms.find_or_create(room);
         let seat = self.rooms.join(room, id);
         if let Some(client) = self.clients.get_mut(id) {
-            client.seat = seat;
+            client.seats.add(seat);
         }
         room
+    }
+
+    /// Makes `room`, one of `id`'s rooms, its current one.
+    pub(crate) fn set_current(&mut self, id: ClientId, room: RoomId) {
+        if let Some(client) = self.clients.get_mut(id) {
+            client.seats.set_current(room);
+        }
     }
 
     /// Gives `id` the nick `nick`. Returns the old one.
@@ -143,7 +173,7 @@ impl Membership {
         Some(old)
     }
 
-    /// Removes `id` and frees its nick; it must have left its room.
+    /// Removes `id` and frees its nick; it must have left its rooms.
     pub(crate) fn remove(&mut self, id: ClientId) -> Option<Client> {
         let client = self.clients.remove(id)?;
         self.nicks.remove(&nick_key(&client.nick));
@@ -159,18 +189,24 @@ impl Membership {
             .collect()
     }
 
-    /// Every client with its nick, room and address, for the console.
+    /// Every client with its nick, current room (empty: none) and
+    /// address, for the console.
     pub(crate) fn list(&self) -> impl Iterator<Item = (&str, &str, SocketAddr)> {
         self.clients.iter().map(|(_, client)| {
-            let room = self.rooms.get(client.seat.room).name.as_str();
-            (client.nick.as_str(), room, client.peer)
+            let room = client
+                .seats
+                .current()
+                .map(|room| self.room(room).name.as_str());
+            (client.nick.as_str(), room.unwrap_or_default(), client.peer)
         })
     }
 
-    /// Every client's nick and room name, for the cluster's member snapshot.
-    pub(crate) fn snapshot(&self) -> Vec<(String, String)> {
-        self.list()
-            .map(|(nick, room, _)| (nick.to_owned(), room.to_owned()))
+    /// Every client's nick and the names of its rooms, for the cluster's
+    /// member snapshot.
+    pub(crate) fn snapshot(&self) -> Vec<(String, Vec<String>)> {
+        self.clients
+            .iter()
+            .map(|(id, client)| (client.nick.clone(), self.room_names_of(id)))
             .collect()
     }
 }
@@ -199,9 +235,9 @@ mod tests {
 
     fn enter(members: &mut Membership, id: usize, nick: &str, room: &str) -> RoomId {
         let config = HubConfig::default();
-        members.enter(ClientId(id), nick.to_owned(), room, |nick, seat| Client {
+        members.enter(ClientId(id), nick.to_owned(), room, |nick, seats| Client {
             nick,
-            seat,
+            seats,
             peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
             protocol: Protocol::Line,
             flood: FloodState::new(&config, false, 0),
@@ -220,34 +256,68 @@ mod tests {
         let lobby = enter(&mut members, 1, "a", "lobby");
         enter(&mut members, 2, "b", "lobby");
         enter(&mut members, 3, "c", "lobby");
-        assert_eq!(members.leave_room(ClientId(1), "lobby"), Some(lobby));
+        assert_eq!(members.leave_room(ClientId(1), lobby, "lobby"), Some(lobby));
         assert_eq!(members.room(lobby).members, [ClientId(3), ClientId(2)]);
-        let seat = members.client(ClientId(3)).map(|c| c.seat.index);
-        assert_eq!(seat, Some(0), "the last member moved into the freed seat");
+        let seat = members
+            .client(ClientId(3))
+            .and_then(|c| c.seats.seat_in(lobby));
+        assert_eq!(
+            seat.map(|seat| seat.index),
+            Some(0),
+            "moved into the freed seat"
+        );
     }
 
     #[test]
     fn an_emptied_room_goes_but_the_default_room_stays() {
         let mut members = Membership::new(0, 0);
-        enter(&mut members, 1, "a", "lobby");
-        enter(&mut members, 2, "b", "side");
-        assert_eq!(members.leave_room(ClientId(2), "lobby"), None);
+        let lobby = enter(&mut members, 1, "a", "lobby");
+        let side = enter(&mut members, 2, "b", "side");
+        assert_eq!(members.leave_room(ClientId(2), side, "lobby"), None);
         assert!(members.rooms().find("side").is_none());
-        assert!(members.leave_room(ClientId(1), "lobby").is_some());
+        assert!(members.leave_room(ClientId(1), lobby, "lobby").is_some());
         assert!(members.rooms().find("lobby").is_some());
     }
 
     #[test]
     fn nicks_are_unique_in_any_case_and_freed_on_rename_and_removal() {
         let mut members = Membership::new(0, 0);
-        enter(&mut members, 1, "Alice", "lobby");
+        let lobby = enter(&mut members, 1, "Alice", "lobby");
         assert_eq!(members.owner("ALICE"), Some(ClientId(1)));
         assert_eq!(members.rename(ClientId(1), "bob").as_deref(), Some("Alice"));
         assert_eq!(members.owner("alice"), None);
-        members.leave_room(ClientId(1), "lobby");
+        members.leave_room(ClientId(1), lobby, "lobby");
         assert!(members.remove(ClientId(1)).is_some());
         assert_eq!(members.owner("bob"), None);
         assert_eq!(members.len(), 0);
+    }
+
+    #[test]
+    fn a_client_in_several_rooms_keeps_each_seat_and_falls_back_to_the_room_joined_last() {
+        let mut members = Membership::new(0, 0);
+        let lobby = enter(&mut members, 1, "a", "lobby");
+        enter(&mut members, 2, "b", "lobby");
+        let dev = members.join_room(ClientId(2), "dev");
+        let ops = members.join_room(ClientId(2), "ops");
+        assert_eq!(members.rooms_of(ClientId(2)), [lobby, dev, ops]);
+        assert_eq!(members.current_room(ClientId(2)), Some(ops));
+        members.set_current(ClientId(2), lobby);
+        // Leaving a room that is not the current one keeps the current one.
+        members.leave_room(ClientId(2), dev, "lobby");
+        assert_eq!(members.current_room(ClientId(2)), Some(lobby));
+        // Leaving the current one falls back to the room joined last.
+        members.leave_room(ClientId(2), lobby, "lobby");
+        assert_eq!(members.current_room(ClientId(2)), Some(ops));
+        assert_eq!(members.room(lobby).members, [ClientId(1)]);
+        let seat = members
+            .client(ClientId(1))
+            .and_then(|c| c.seats.seat_in(lobby));
+        assert_eq!(seat.map(|seat| seat.index), Some(0));
+        members.leave_room(ClientId(2), ops, "lobby");
+        assert_eq!(members.current_room(ClientId(2)), None);
+        let snapshot = members.snapshot();
+        assert!(snapshot.contains(&("a".to_owned(), vec!["lobby".to_owned()])));
+        assert!(snapshot.contains(&("b".to_owned(), Vec::new())));
     }
 
     #[test]

@@ -14,6 +14,34 @@ use crate::node::Node;
 use crate::{ClientId, ClusterRequest, HubConfig, LineKind, Now, Outbox, RoomLine, StreamId};
 
 impl Node {
+    /// A local room line: to the other nodes too.
+    pub(crate) fn publish(
+        &mut self,
+        chat: &Chat,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        action: bool,
+        text: &str,
+        now: Now,
+    ) {
+        let members = chat.members();
+        let Some(client) = members.client(id).filter(|_| self.is_on()) else {
+            return;
+        };
+        let Some(room) = client.seats.current() else {
+            return;
+        };
+        let room = &members.room(room).name;
+        let kind = if action {
+            LineKind::Action
+        } else {
+            LineKind::Message
+        };
+        if let Some(request) = self.room_line(room, &client.nick, text, kind, now) {
+            self.ask(out, request);
+        }
+    }
+
     /// Tells the other nodes about `id` in its room: `kind` with `text`.
     pub(crate) fn announce(
         &mut self,
@@ -28,20 +56,32 @@ impl Node {
         let Some(client) = members.client(id) else {
             return;
         };
-        let room = &members.room(client.seat.room).name;
+        let Some(room) = client.seats.current() else {
+            return;
+        };
+        let room = &members.room(room).name;
         if let Some(request) = self.room_line(room, &client.nick, text, kind, now) {
             self.ask(out, request);
         }
     }
 
-    /// `id` moved here from the room `from`: the cluster is told where it
-    /// is, and both rooms that it left and joined.
-    pub(crate) fn moved(
+    /// `id` joined a room, now its current one: the cluster is told where
+    /// it is, and the room that it joined.
+    pub(crate) fn joined(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId, now: Now) {
+        if !self.is_on() {
+            return;
+        }
+        self.tell_member(chat, out, id);
+        self.announce(chat, out, id, LineKind::Joined, "", now);
+    }
+
+    /// `id` parted `room`: the cluster is told where it is, and the room.
+    pub(crate) fn parted(
         &mut self,
         chat: &Chat,
         out: &mut dyn Outbox,
         id: ClientId,
-        from: &str,
+        room: &str,
         now: Now,
     ) {
         if !self.is_on() {
@@ -49,14 +89,13 @@ impl Node {
         }
         self.tell_member(chat, out, id);
         let nick = chat.members().nick(id).unwrap_or_default();
-        if let Some(left) = self.room_line(from, nick, "", LineKind::Left, now) {
+        if let Some(left) = self.room_line(room, nick, "", LineKind::Left, now) {
             self.ask(out, left);
         }
-        self.announce(chat, out, id, LineKind::Joined, "", now);
     }
 
-    /// `id` was `old` until now: the cluster is told its nick, and its room
-    /// the change.
+    /// `id` was `old` until now: the cluster is told its nick, and each of
+    /// its rooms the change.
     pub(crate) fn renamed(
         &mut self,
         chat: &Chat,
@@ -70,12 +109,13 @@ impl Node {
         }
         self.tell_member(chat, out, id);
         let members = chat.members();
-        let Some(client) = members.client(id) else {
+        let Some(nick) = members.nick(id) else {
             return;
         };
-        let room = &members.room(client.seat.room).name;
-        if let Some(request) = self.room_line(room, old, &client.nick, LineKind::Nick, now) {
-            self.ask(out, request);
+        for room in members.room_names_of(id) {
+            if let Some(request) = self.room_line(&room, old, nick, LineKind::Nick, now) {
+                self.ask(out, request);
+            }
         }
     }
 

@@ -186,49 +186,26 @@ impl Node {
         }
     }
 
-    /// `id` left `room` with `nick` (`why`): it waits for nothing, its nick
-    /// is free, and the other nodes are told.
+    /// `id` left its `rooms` with `nick` (`why`): it waits for nothing, its
+    /// nick is free, and the other nodes are told.
     pub(crate) fn left(
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
         nick: &str,
-        room: &str,
+        rooms: &[String],
         why: &str,
         now: Now,
     ) {
         self.forget(id);
         self.pace.forget(id);
         if self.is_on() {
-            if let Some(left) = self.room_line(room, nick, why, LineKind::Left, now) {
-                self.ask(out, left);
+            for room in rooms {
+                if let Some(left) = self.room_line(room, nick, why, LineKind::Left, now) {
+                    self.ask(out, left);
+                }
             }
             self.ask(out, release(nick));
-        }
-    }
-
-    /// A local room line: to the other nodes too.
-    pub(crate) fn publish(
-        &mut self,
-        chat: &Chat,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        action: bool,
-        text: &str,
-        now: Now,
-    ) {
-        let members = chat.members();
-        let Some(client) = members.client(id).filter(|_| self.is_on()) else {
-            return;
-        };
-        let room = &members.room(client.seat.room).name;
-        let kind = if action {
-            LineKind::Action
-        } else {
-            LineKind::Message
-        };
-        if let Some(request) = self.room_line(room, &client.nick, text, kind, now) {
-            self.ask(out, request);
         }
     }
 
@@ -251,7 +228,7 @@ impl Node {
         self.ask(out, request)
     }
 
-    /// Tells the cluster where `id` is now.
+    /// Tells the cluster which rooms `id` is in now.
     pub(crate) fn tell_member(&mut self, chat: &Chat, out: &mut dyn Outbox, id: ClientId) {
         let members = chat.members();
         let Some(client) = members.client(id).filter(|_| self.is_on()) else {
@@ -259,7 +236,7 @@ impl Node {
         };
         let request = ClusterRequest::Member {
             nick: client.nick.clone(),
-            room: members.room(client.seat.room).name.clone(),
+            rooms: members.room_names_of(id),
         };
         self.ask(out, request);
     }
@@ -298,7 +275,7 @@ impl Node {
         now: Now,
     ) -> bool {
         let members = chat.members();
-        let Some(room) = members.room_of(id).filter(|_| self.is_on()) else {
+        let Some(room) = members.current_room(id).filter(|_| self.is_on()) else {
             return false;
         };
         let room = members.room(room).name.clone();
@@ -340,7 +317,7 @@ impl Node {
         count: usize,
         now: Now,
     ) {
-        let Some(room) = chat.members().room_of(id) else {
+        let Some(room) = chat.members().current_room(id) else {
             return;
         };
         if count == 0 {

@@ -12,7 +12,7 @@ use chat_proto::{Body, Notice};
 
 use crate::chat::{Chat, SaidLine};
 use crate::cluster::local_time;
-use crate::delivery::{Audience, Recipients};
+use crate::delivery::Recipients;
 use crate::{HubConfig, LineKind, Now, Outbox, RoomLine};
 
 impl Chat {
@@ -44,6 +44,9 @@ impl Chat {
             }
             return;
         }
+        if line.kind == LineKind::Nick {
+            return self.renamed_afar(config, out, &line.room, nick, text, time);
+        }
         let (members, delivery) = self.members_and_delivery();
         let Some(room) = members.rooms().find(&line.room) else {
             return; // nobody here
@@ -59,10 +62,8 @@ impl Chat {
                 room: &name,
                 reason,
             },
-            LineKind::Nick => Notice::NickChanged {
-                old: nick,
-                new: text,
-            },
+            // Nick changes went to `renamed_afar` above.
+            LineKind::Nick => return,
             LineKind::Topic => {
                 text.clone_into(&mut members.room_mut(room).topic);
                 Notice::Topic { room: &name, text }
@@ -71,11 +72,7 @@ impl Chat {
         // As for a local notice: only while the room is small enough here.
         let here = &members.room(room).members;
         if here.len() <= config.announce_limit {
-            let to = Recipients {
-                members: here,
-                except: None,
-                audience: Audience::LineClients,
-            };
+            let to = Recipients::line_clients(here);
             delivery.send_many(out, members.clients(), to, time, &Body::Notice(notice));
         }
     }

@@ -40,7 +40,7 @@ pub(crate) struct Rooms {
     history_bytes: usize,
 }
 
-/// Where a member sits in its room: the room and the index in `members`.
+/// Where a member sits in a room: the room and the index in `members`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seat {
     pub(crate) room: RoomId,
@@ -181,6 +181,11 @@ impl Rooms {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Room> {
         self.rooms.iter().map(|(_, room)| room)
+    }
+
+    /// Every room with its id.
+    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (RoomId, &Room)> {
+        self.rooms.iter().map(|(key, room)| (RoomId(key), room))
     }
 }
 

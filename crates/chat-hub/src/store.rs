@@ -31,7 +31,7 @@ pub use messages::{
 use crate::chat::Chat;
 use crate::ctx::Ctx;
 use crate::node::Node;
-use crate::{ClientId, Now, Outbox, Protocol};
+use crate::{ClientId, Now, Outbox};
 
 /// The most lines `/search` shows.
 const SEARCH_MAX: usize = 20;
@@ -169,7 +169,10 @@ impl Store {
         let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
             return Appended::RelayNow;
         };
-        let room = &members.room(client.seat.room).key;
+        let Some(room) = client.seats.current() else {
+            return Appended::RelayNow;
+        };
+        let room = &members.room(room).key;
         match self.appended.get_mut(room.as_ref()) {
             Some(count) => *count += 1,
             None => {
@@ -241,7 +244,7 @@ impl Store {
         id: ClientId,
         count: usize,
     ) {
-        let Some(room) = chat.members().room_of(id) else {
+        let Some(room) = chat.members().current_room(id) else {
             return;
         };
         let key = &chat.members().room(room).key;
@@ -262,7 +265,7 @@ impl Store {
     /// off (what it held goes out first). A full queue: a history comes
     /// from memory, a search is answered "busy".
     fn read(&mut self, chat: &mut Chat, ctx: &mut Ctx<'_>, id: ClientId, kind: ReadKind) {
-        let Some(room) = chat.members().room_of(id) else {
+        let Some(room) = chat.members().current_room(id) else {
             return;
         };
         if let Some(old) = self.waiting.remove(&id) {
@@ -339,7 +342,7 @@ impl Store {
                 self.read(chat, ctx, id, ReadKind::Since { after, count });
             }
             Command::Search(words) => {
-                if chat.is_raw(id) {
+                if !chat.protocol(id).reads_history() {
                     return chat.refuse(ctx.out, id, Refusal::SearchNeedsLines, ctx.now);
                 }
                 if !self.on {
@@ -358,7 +361,7 @@ impl Store {
                 } else if !self.on {
                     Refusal::NeedsHistoryFile
                 } else if let Some(client) = chat.members_mut().client_mut(id)
-                    && client.protocol == Protocol::Line
+                    && client.protocol.reads_history()
                 {
                     client.ids = true;
                     let text = "capability ids on: room lines read [stamp] #ID <nick> text";

@@ -98,3 +98,17 @@ fn clients_that_asked_for_ids_share_a_third_shape() {
         .disconnected(&mut f.out, ClientId(5), Gone::Closed, f.time);
     assert_eq!(f.encodings_of(1, "no chunk now"), (2, 3));
 }
+
+#[test]
+fn members_for_whom_the_room_is_not_the_current_one_share_one_more_shape() {
+    let mut f = Fixture::with(&[Protocol::Line; 5]);
+    for id in [1, 2, 3] {
+        f.say(id, "/join dev");
+    }
+    // 1 talks in dev, 2 and 3 too; 4 and 5 are only in lobby.
+    assert_eq!(f.encodings_of(1, "dev only"), (1, 2));
+    f.say(2, "/join lobby");
+    f.say(3, "/join lobby");
+    // In lobby 4 and 5 read it plain, 2 and 3 too; 1 reads it marked.
+    assert_eq!(f.encodings_of(4, "lobby for all"), (2, 4));
+}

@@ -269,19 +269,141 @@ fn rooms_separate_traffic() {
     insta::assert_snapshot!(f.out.take(1), @r"
     [Tue Nov  3 08:05:09 2026] -!- guest1 joined Dev
     [Tue Nov  3 08:05:09 2026] -!- guest2 joined Dev
+    [Tue Nov  3 08:05:09 2026] #lobby <guest3> only lobby hears this
     ");
+    // Joining dev kept them in lobby too: its lines reach them marked.
     insta::assert_snapshot!(f.out.take(2), @r"
-    [Tue Nov  3 08:05:09 2026] -!- guest1 left lobby
     [Tue Nov  3 08:05:09 2026] -!- guest2 joined Dev
     [Tue Nov  3 08:05:09 2026] -!- members of Dev (2): guest1 guest2
+    [Tue Nov  3 08:05:09 2026] #lobby <guest3> only lobby hears this
     [Tue Nov  3 08:05:09 2026] <guest1> in dev
     ");
     insta::assert_snapshot!(f.out.take(3), @r"
-    [Tue Nov  3 08:05:09 2026] -!- guest1 left lobby
-    [Tue Nov  3 08:05:09 2026] -!- guest2 left lobby
-    [Tue Nov  3 08:05:09 2026] -!- rooms (2): Dev(2) lobby(1)
+    [Tue Nov  3 08:05:09 2026] -!- rooms (2): lobby(3) Dev(2)
     [Tue Nov  3 08:05:09 2026] -!- error: you are already in lobby
     ");
+}
+
+#[test]
+fn a_client_in_several_rooms_talks_in_its_current_one_and_hears_the_others_marked() {
+    let mut f = Fixture::with_clients(&[1, 2, 3]);
+    f.say(1, "/join dev\n");
+    f.say(2, "/join dev\n");
+    f.out.take(1);
+    f.out.take(2);
+    f.say(3, "lobby only\n");
+    f.say(2, "dev talk\n");
+    // 1 talks in dev now: lobby's lines carry their room, dev's do not.
+    assert_eq!(
+        f.lines_for(1),
+        ["#lobby <guest3> lobby only", "<guest2> dev talk"]
+    );
+    // Going back to a room it is in only switches.
+    f.say(1, "/join lobby\n/join lobby\nback in lobby\n");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- now talking in lobby",
+            "-!- error: you are already in lobby"
+        ]
+    );
+    assert_eq!(f.lines_for(3), ["<guest1> back in lobby"]);
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "#lobby <guest3> lobby only",
+            "#lobby <guest1> back in lobby"
+        ]
+    );
+    f.say(2, "more dev\n");
+    assert_eq!(f.lines_for(1), ["#dev <guest2> more dev"]);
+    // /rooms marks the rooms of a client in several.
+    f.say(1, "/rooms\n");
+    f.say(3, "/rooms\n");
+    assert_eq!(f.lines_for(1), ["-!- rooms (2): *lobby(3) *dev(2)"]);
+    assert_eq!(f.lines_for(3), ["-!- rooms (2): lobby(3) dev(2)"]);
+}
+
+#[test]
+fn parting_leaves_one_room_and_a_client_in_none_is_told_to_join_one() {
+    let mut f = Fixture::with_clients(&[1, 2]);
+    f.say(1, "/join dev\n/join ops\n");
+    f.say(2, "/join dev\n");
+    f.out.take(1);
+    f.out.take(2);
+    // Parting a room that is not the current one keeps the current one.
+    f.say(1, "/part dev\n");
+    assert_eq!(f.lines_for(1), ["-!- guest1 left dev"]);
+    assert_eq!(f.lines_for(2), ["-!- guest1 left dev"]);
+    // Parting the current one falls back to the room joined last.
+    f.say(1, "/part\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- guest1 left ops", "-!- now talking in lobby"]
+    );
+    f.say(1, "/part nowhere\n/part lobby\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are not in nowhere", "-!- guest1 left lobby"]
+    );
+    assert_eq!(f.lines_for(2), ["-!- guest1 left lobby"]);
+    f.say(1, "hello?\n/who\n/topic\n/part\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: you are in no room: /join one"; 4]
+    );
+    // Joining again sends the room's history, as on arrival.
+    f.say(2, "/join lobby\nsaid in lobby\n");
+    f.say(1, "/join lobby\n");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- guest1 joined lobby",
+            "(history) <guest2> said in lobby"
+        ]
+    );
+}
+
+#[test]
+fn a_client_joins_at_most_max_rooms_per_client() {
+    let config = HubConfig {
+        max_rooms_per_client: 2,
+        ..HubConfig::default()
+    };
+    let mut f = Fixture::new(config);
+    f.connect(1);
+    f.out.take(1);
+    f.say(1, "/join dev\n/join ops\n/join lobby\n");
+    assert_eq!(
+        f.lines_for(1),
+        [
+            "-!- guest1 joined dev",
+            "-!- error: you are in 2 rooms, the most allowed: /part one first",
+            "-!- now talking in lobby"
+        ]
+    );
+}
+
+#[test]
+fn a_nick_change_reaches_a_member_of_several_shared_rooms_once() {
+    let mut f = Fixture::with_clients(&[1, 2]);
+    f.say(1, "/join dev\n");
+    f.say(2, "/join dev\n");
+    f.out.take(1);
+    f.out.take(2);
+    f.say(1, "/nick alice\n");
+    assert_eq!(f.lines_for(2), ["-!- guest1 is now known as alice"]);
+    assert_eq!(f.lines_for(1), ["-!- guest1 is now known as alice"]);
+    // Leaving tells each of its rooms.
+    f.hub
+        .disconnected(&mut f.out, ClientId(1), Gone::Closed, f.time);
+    assert_eq!(
+        f.lines_for(2),
+        [
+            "-!- alice left lobby (connection closed)",
+            "-!- alice left dev (connection closed)"
+        ]
+    );
 }
 
 #[test]
@@ -1778,10 +1900,8 @@ fn cluster_notices_cross_nodes_and_read_as_local_ones() {
     let requests = f.out.requests.clone();
     assert_eq!(
         f.published(),
-        [
-            format!("Left lobby {guest} "),
-            format!("Joined dev {guest} ")
-        ]
+        [format!("Joined dev {guest} ")],
+        "a join leaves no room"
     );
     f.out.requests = requests;
     f.answer_history(1);
@@ -1801,7 +1921,7 @@ fn cluster_notices_cross_nodes_and_read_as_local_ones() {
     let mut left = bob_in("dev", LineKind::Left, "quit");
     left.nick = "robert".into();
     f.heard(5, left);
-    f.heard(6, bob_in("lobby", LineKind::Joined, "")); // nobody here
+    f.heard(6, bob_in("ops", LineKind::Joined, "")); // nobody here
     assert_eq!(
         f.lines_for(1),
         [
@@ -1830,10 +1950,23 @@ fn cluster_notices_cross_nodes_and_read_as_local_ones() {
         nick: "carol".into(),
         result: ClaimResult::Claimed,
     });
-    assert_eq!(f.published(), [format!("Nick dev {guest} carol")]);
+    // Every room it is in hears of it, and of its leaving.
+    assert_eq!(
+        f.published(),
+        [
+            format!("Nick lobby {guest} carol"),
+            format!("Nick dev {guest} carol")
+        ]
+    );
     f.hub
         .disconnected(&mut f.out, ClientId(1), Gone::Closed, f.time);
-    assert_eq!(f.published(), ["Left dev carol connection closed"]);
+    assert_eq!(
+        f.published(),
+        [
+            "Left lobby carol connection closed",
+            "Left dev carol connection closed"
+        ]
+    );
 }
 
 #[test]
@@ -1920,4 +2053,22 @@ fn cluster_lines_missed_while_unsubscribed_are_read_back_once_and_in_order() {
         "{:?}",
         f.out.requests
     );
+}
+
+#[test]
+fn a_rename_on_another_node_reaches_a_member_of_several_of_its_rooms_once() {
+    let mut f = echoing_cluster_fixture();
+    f.connect_node(1);
+    f.say(1, "/join dev\n");
+    f.answer_history(1);
+    f.out.take(1);
+    // Bob, on another node, is in lobby and dev: his node says so in each.
+    f.heard(1, bob_in("lobby", LineKind::Nick, "robert"));
+    f.heard(2, bob_in("dev", LineKind::Nick, "robert"));
+    assert_eq!(f.lines_for(1), ["-!- bob is now known as robert"]);
+    // A later rename is news again.
+    let mut again = bob_in("lobby", LineKind::Nick, "bob");
+    again.nick = "robert".into();
+    f.heard(3, again);
+    assert_eq!(f.lines_for(1), ["-!- robert is now known as bob"]);
 }

@@ -81,6 +81,21 @@ impl std::fmt::Display for CommandError {
 impl std::error::Error for CommandError {}
 
 impl Command<'_> {
+    /// Acts on the client's current room (says something in it, lists it,
+    /// reads its history or topic): refused to a client in no room.
+    pub fn is_about_current_room(&self) -> bool {
+        matches!(
+            self,
+            Command::Say(_)
+                | Command::Me(_)
+                | Command::Who
+                | Command::History(_)
+                | Command::HistorySince(_)
+                | Command::Search(_)
+                | Command::Topic(_)
+        )
+    }
+
     /// Every command with its usage and what it does, for `/help`.
     pub const HELP: &'static [(&'static str, &'static str)] = &[
         ("/nick NAME", "change your nick"),

@@ -28,7 +28,7 @@ impl Chat {
         let keep = config.history_keep();
         let refusal = if keep == 0 {
             Refusal::NoHistoryKept
-        } else if self.is_raw(id) {
+        } else if !self.protocol(id).reads_history() {
             Refusal::HistoryNeedsLines
         } else {
             return Some(crate::history::requested(count, keep));
@@ -46,7 +46,7 @@ impl Chat {
         count: usize,
         since: i64,
     ) {
-        let Some(room) = self.members.room_of(id) else {
+        let Some(room) = self.members.current_room(id) else {
             return;
         };
         let lines = self.members.room(room).history.recent(count, since);

@@ -54,8 +54,9 @@ pub(super) struct CommandThread {
     config: BridgeConfig,
     emit: Emitter,
     con: Option<Connection>,
-    /// The last member snapshot: what this node claims.
-    members: Vec<(String, String)>,
+    /// The last member snapshot (each nick with its rooms): what this node
+    /// claims.
+    members: Vec<(String, Vec<String>)>,
     /// Room lines waiting to be written, oldest first, with their sequence
     /// numbers.
     queued: VecDeque<(u64, RoomLine)>,

@@ -63,8 +63,8 @@ pub(super) fn run(
                 .query::<()>(con)?;
             Vec::new()
         }
-        ClusterRequest::Member { nick, room } => {
-            con.hset::<_, _, _, ()>(keys::members(node), nick, room)?;
+        ClusterRequest::Member { nick, rooms } => {
+            con.hset::<_, _, _, ()>(keys::members(node), nick, rooms.join(ROOM_SEPARATOR))?;
             Vec::new()
         }
         ClusterRequest::Sync { members } => sync(con, node, lease, &members)?,
@@ -123,8 +123,8 @@ pub(super) fn run(
         ClusterRequest::Who { client, room } => {
             let key = room_key(&room);
             let mut nicks = Vec::new();
-            for (nick, their_room) in remote_members(con, node)? {
-                if room_key(&their_room) == key {
+            for (nick, their_rooms) in remote_members(con, node)? {
+                if their_rooms.iter().any(|room| room_key(room) == key) {
                     nicks.push(nick);
                 }
             }
@@ -136,8 +136,10 @@ pub(super) fn run(
         }
         ClusterRequest::Rooms { client } => {
             let mut counts: HashMap<String, (String, usize)> = HashMap::new();
-            for (_, room) in remote_members(con, node)? {
-                counts.entry(room_key(&room)).or_insert((room, 0)).1 += 1;
+            for (_, rooms) in remote_members(con, node)? {
+                for room in rooms {
+                    counts.entry(room_key(&room)).or_insert((room, 0)).1 += 1;
+                }
             }
             vec![ClusterEvent::Rooms {
                 client,
@@ -224,7 +226,7 @@ fn sync(
     con: &mut Connection,
     node: &str,
     lease: u64,
-    members: &[(String, String)],
+    members: &[(String, Vec<String>)],
 ) -> RedisResult<Vec<ClusterEvent>> {
     let mut claims = redis::pipe();
     for (nick, _) in members {
@@ -245,7 +247,11 @@ fn sync(
     let mut list = redis::pipe();
     list.atomic().del(&key).ignore();
     for chunk in members.chunks(512) {
-        list.hset_multiple(&key, chunk).ignore();
+        let chunk: Vec<(&str, String)> = chunk
+            .iter()
+            .map(|(nick, rooms)| (nick.as_str(), rooms.join(ROOM_SEPARATOR)))
+            .collect();
+        list.hset_multiple(&key, &chunk).ignore();
     }
     let lease_ms = i64::try_from(lease).unwrap_or(15) * 1000;
     list.expire(&key, lease as i64)
@@ -313,15 +319,21 @@ fn history(
 }
 
 /// Every (nick, room) on the other live nodes.
-fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, String)>> {
+/// Between the rooms of one member in its node's member hash (room names
+/// hold no spaces).
+const ROOM_SEPARATOR: &str = " ";
+
+/// The members of the other live nodes, each with its rooms.
+fn remote_members(con: &mut Connection, node: &str) -> RedisResult<Vec<(String, Vec<String>)>> {
     let nodes: Vec<String> = con.zrangebyscore(keys::NODES, now_ms(), "+inf")?;
     let mut members = Vec::new();
     let mut seen = HashSet::new();
     for other in nodes.iter().filter(|other| *other != node) {
         let theirs: HashMap<String, String> = con.hgetall(keys::members(other))?;
-        for (nick, room) in theirs {
+        for (nick, rooms) in theirs {
             if seen.insert(nick_key(&nick)) {
-                members.push((nick, room));
+                let rooms = rooms.split(ROOM_SEPARATOR).filter(|room| !room.is_empty());
+                members.push((nick, rooms.map(str::to_owned).collect()));
             }
         }
     }
