@@ -25,7 +25,7 @@ pub(crate) enum ConnState {
 
 /// Which window a server line goes to.
 enum Route {
-    /// None: it answers a switch of windows the screen already shows.
+    /// Not shown: it answers a switch of windows the screen already shows.
     Hidden,
     /// The one shown: lines about no room.
     Shown,
