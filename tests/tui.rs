@@ -5,7 +5,7 @@
 //! a raw TCP peer as well. Without tmux every test says why and passes, or
 //! fails under `CHAT_TESTS_REQUIRE=1` (CI installs tmux).
 
-use chat_tests::{Client, ServerProcess, TlsCert, Tmux, require_tool};
+use chat_tests::{Client, Proxy, ServerProcess, TlsCert, Tmux, require_tool};
 
 /// Is tmux installed? If not, the test is skipped (or fails, see
 /// [`chat_tests::missing`]).
@@ -79,7 +79,10 @@ fn incoming_messages_scroll_above_a_half_typed_line() {
     bob.send_line("second message");
     let screen = tmux.wait_for("<bob> second message");
     let (status, input) = bottom(&screen);
-    assert!(status.contains("#lobby │ alice │ connected"), "{screen}");
+    assert!(
+        status.contains("[*1:lobby] │ alice │ connected"),
+        "{screen}"
+    );
     assert_eq!(input, "> half a li", "{screen}");
     let all = rows(&screen);
     let hello = all.iter().position(|row| row.contains("<bob> hello alice"));
@@ -356,14 +359,14 @@ fn reconnect_rejoins_room_and_nick() {
     tmux.wait_ready("max");
     tmux.type_text("/join dev");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("#dev │ max │ connected");
+    tmux.wait_for("dev] │ max │ connected");
 
     drop(server);
     tmux.wait_for("reconnecting in 1s (attempt 1)");
     server = server_on(&addr);
     tmux.wait_for("reconnected to");
-    let screen = tmux.wait_for("#dev │ max │ connected");
-    assert!(screen.contains("rejoining #dev as max"), "{screen}");
+    let screen = tmux.wait_for("dev] │ max │ connected");
+    assert!(screen.contains("#dev as max"), "{screen}");
     let mut nat = peer(&server, "nat");
     nat.send_line("/join dev");
     tmux.wait_for("nat joined dev");
@@ -398,4 +401,129 @@ fn tls_session_with_the_insecure_warning_on_screen() {
     tmux.type_text("/quit");
     tmux.keys(&["Enter"]);
     assert_eq!(tmux.wait_exit(), "0");
+}
+
+#[test]
+fn each_room_has_a_window_with_an_unread_count() {
+    if !tmux_available() {
+        return;
+    }
+    let server = server();
+    let tmux = Tmux::client(
+        "rooms",
+        &[],
+        &[
+            "127.0.0.1",
+            &port(&server),
+            "--nick",
+            "olga",
+            "--no-history",
+        ],
+    );
+    tmux.wait_ready("olga");
+    let mut pat = peer(&server, "pat");
+    let mut quinn = peer(&server, "quinn");
+    quinn.send_line("/join dev");
+    quinn.expect_contains("quinn joined dev");
+    tmux.wait_for("is now known as quinn");
+
+    // A window opens for dev, after lobby's, and is shown.
+    tmux.type_text("/join dev");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("[1:lobby] [*2:dev] │ olga │ connected");
+    quinn.expect_contains("olga joined dev");
+
+    // Lobby talk counts in lobby's window, a mention marked, and stays out
+    // of dev's.
+    pat.send_line("one in lobby");
+    pat.send_line("olga: two in lobby");
+    let screen = tmux.wait_for("[1:lobby(2!)] [*2:dev]");
+    assert!(!screen.contains("in lobby"), "{screen}");
+
+    // Alt-1: lobby's lines, its count gone; plain lines go to lobby.
+    tmux.keys(&["M-1"]);
+    tmux.wait_for("[*1:lobby] [2:dev] │");
+    tmux.wait_for("<pat> olga: two in lobby");
+    tmux.type_text("back in lobby");
+    tmux.keys(&["Enter"]);
+    pat.expect_contains("<olga> back in lobby");
+
+    quinn.send_line("in dev");
+    tmux.wait_for("[*1:lobby] [2:dev(1)] │");
+
+    // Ctrl-N: dev, where quinn's line waited; the server's answer to the
+    // switch (now talking in dev) is not printed.
+    tmux.keys(&["C-n"]);
+    tmux.wait_for("[1:lobby] [*2:dev] │");
+    tmux.type_text("hi quinn");
+    tmux.keys(&["Enter"]);
+    quinn.expect_contains("<olga> hi quinn");
+    quinn.send_line("hi olga");
+    let screen = tmux.wait_for("<quinn> hi olga");
+    assert!(screen.contains("<quinn> in dev"), "{screen}");
+    assert!(!screen.contains("now talking in"), "{screen}");
+    assert!(!screen.contains("in lobby"), "{screen}");
+
+    // /part closes dev's window when the server confirms; lobby is shown.
+    tmux.type_text("/part");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(" [*1:lobby] │ olga │ connected");
+    assert!(screen.contains("<pat> olga: two in lobby"), "{screen}");
+    pat.send_line("still here");
+    tmux.wait_for("<pat> still here");
+}
+
+#[test]
+fn a_reconnect_rejoins_every_window_without_repeating_a_line() {
+    if !tmux_available() {
+        return;
+    }
+    let server = server();
+    // Cut off by a proxy, the server and its message ids staying.
+    let proxy = Proxy::start(server.addr());
+    let tmux = Tmux::client(
+        "rejoin",
+        &[],
+        &[
+            "127.0.0.1",
+            &proxy.addr().port().to_string(),
+            "--nick",
+            "rita",
+            "--no-history",
+            "--reconnect",
+        ],
+    );
+    tmux.wait_ready("rita");
+    for room in ["dev", "ops"] {
+        tmux.type_text(&format!("/join {room}"));
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(&format!("{room}] │ rita │ connected"));
+    }
+    let mut sam = peer(&server, "sam");
+    sam.send_line("/join dev");
+    sam.expect_contains("sam joined dev");
+    sam.send_line("before the cut");
+    tmux.wait_for("[1:lobby] [2:dev(1)] [*3:ops] │");
+
+    proxy.cut();
+    tmux.wait_for("reconnecting in");
+    sam.send_line("while away");
+    proxy.heal();
+    tmux.wait_for("rejoining #lobby #dev #ops as rita");
+    // What dev said meanwhile was caught up, unread, in its window; the
+    // window shown stays.
+    tmux.wait_for("[1:lobby] [2:dev(2)] [*3:ops] │ rita │ connected");
+    sam.send_line("after");
+    tmux.wait_for("[2:dev(3)]");
+
+    // dev holds each line once, though the rejoin replayed its history.
+    tmux.keys(&["M-2"]);
+    let screen = tmux.wait_for("<sam> after");
+    for line in ["<sam> before the cut", "<sam> while away", "<sam> after"] {
+        assert_eq!(screen.matches(line).count(), 1, "{line}:\n{screen}");
+    }
+    // Plain lines go to the window shown.
+    tmux.type_text("seen");
+    tmux.keys(&["Enter"]);
+    sam.expect_contains("<rita> seen");
 }

@@ -1,29 +1,40 @@
-//! `--reconnect`: after a dropped connection, get the nick and room back
-//! and show what was said meanwhile exactly once, in every mode.
+//! `--reconnect`: after a dropped connection, get the nick and the rooms
+//! back and show what was said meanwhile exactly once, in every mode.
 //!
 //! With `--reconnect` the client asks for message ids (`/cap ids`, see
-//! PROTOCOL.md) on every connection and remembers the newest room line it
-//! showed. On a reconnect it sends, in this order:
+//! PROTOCOL.md) on every connection and remembers, for each room, the newest
+//! room line it showed. A new connection is in the default room only, so a
+//! reconnect sends `/cap ids` and `/nick NICK`, then rejoins the rooms one
+//! after the other, in the order they were joined, each as:
 //!
 //! ```text
-//! /cap ids · /nick NICK · /join ROOM · /cap ids · /history since LAST · /cap ids
+//! /join ROOM · /cap ids · /history since LAST · /cap ids
 //! ```
 //!
 //! The server answers in order, so each `/cap ids` reply is a marker. The
-//! history the server replays on joining comes before the second marker
-//! and is dropped: it would repeat what was shown, or leave a gap before
-//! what `/history since` sends. Lines after `LAST` come before the third
-//! marker and are shown, page after page (a `more: /history since ID`
-//! notice is followed up at once). Room lines said meanwhile wait until
-//! the catch-up is done, then go out unless already shown. From then on a
-//! room line whose id was shown is never shown again.
+//! history the server replays on joining comes before the room's first
+//! marker and is dropped: it would repeat what was shown, or leave a gap
+//! before what `/history since` sends. Lines after `LAST` come before the
+//! next marker and are shown, page after page (a `more: /history since ID`
+//! notice is followed up at once). One room at a time, because
+//! `/history since` reads the room talked in: the next room's `/join` goes
+//! out once this one's pages are done. A room with nothing shown yet is
+//! rejoined with `/join ROOM · /cap ids`, its history on joining shown
+//! unless already shown. Last, `/join` of the room talked in before, if it
+//! was not the last rejoined.
+//!
+//! Room lines said meanwhile wait until the catch-up is done, then go out
+//! unless already shown. From then on a room line whose id was shown is
+//! never shown again. A room line that names no room belongs to the room
+//! talked in at the time: the notices that change it (joins, leaves, `now
+//! talking in`) come in order with the lines.
 //!
 //! Ids are stripped before a line is shown: the output is what a client
 //! without ids would print. A server without message ids (history in
 //! memory, or a cluster) refuses `/cap ids`; then a reconnect rejoins the
-//! nick and room and shows the room's history on joining as it is.
+//! nick and the rooms and shows each room's history on joining as it is.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use chat_proto::{Body, Notice, parse_line, split_message_id};
 
@@ -33,33 +44,48 @@ pub(crate) const ASK_IDS: &str = "/cap ids";
 /// Room lines held while catching up; past this they go out as they come.
 const HELD_MAX: usize = 10_000;
 
-/// Where the catch-up is.
+/// What the history lines until the next marker are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Showing lines as they come (dropping room lines already shown).
+    /// Not catching up: shown as they come (room lines already shown are
+    /// dropped).
     Live,
-    /// Rejoined; `markers` replies to `/cap ids` still to come before the
-    /// history `/history since` sends (history before them is dropped).
-    Rejoining { markers: u32 },
-    /// Showing what `/history since` sends, until the next marker.
+    /// Replayed on rejoining a room whose lines `/history since` sends
+    /// next (or, first thing, the default room's before ids are on):
+    /// dropped.
+    Drop,
+    /// Replayed on rejoining a room with nothing shown: shown unless
+    /// already shown.
+    Fresh,
+    /// What `/history since` sends: shown unless already shown.
     Paging,
 }
 
 /// What a connection's lines mean for the catch-up.
 #[derive(Debug)]
 pub(crate) struct Catchup {
-    /// My nick and room, as the server last named them.
+    /// My nick, as the server last named it.
     nick: Option<String>,
+    /// The rooms I am in, in the order joined.
+    rooms: Vec<String>,
+    /// The room talked in: untagged room lines come from it.
     room: Option<String>,
     /// The server numbers room lines (it accepted `/cap ids`).
     ids: Option<bool>,
-    /// The newest room line shown.
-    last_id: Option<u64>,
+    /// The newest room line shown, per room (lowercase).
+    last: BTreeMap<String, u64>,
     phase: Phase,
+    /// The phases after the markers still to come for the room being
+    /// rejoined.
+    next: VecDeque<Phase>,
+    /// Rooms still to rejoin, in order.
+    rejoin: VecDeque<String>,
+    /// The room to talk in once every room is rejoined.
+    talk_in: Option<String>,
     /// `/history since ID` the last page asked for.
     more: Option<u64>,
-    /// Room lines said while catching up, with their ids.
-    held: VecDeque<(u64, String)>,
+    /// Room lines said while catching up: room (lowercase), id, line.
+    held: VecDeque<(String, u64, String)>,
 }
 
 /// What to do with one line from the server.
@@ -71,14 +97,22 @@ pub(crate) struct Outcome {
     pub(crate) send: Vec<String>,
 }
 
+fn join(room: &str) -> String {
+    format!("/join {room}")
+}
+
 impl Catchup {
     pub(crate) fn new() -> Catchup {
         Catchup {
             nick: None,
+            rooms: Vec::new(),
             room: None,
             ids: None,
-            last_id: None,
+            last: BTreeMap::new(),
             phase: Phase::Live,
+            next: VecDeque::new(),
+            rejoin: VecDeque::new(),
+            talk_in: None,
             more: None,
             held: VecDeque::new(),
         }
@@ -90,30 +124,86 @@ impl Catchup {
     }
 
     /// What to send after a reconnect (after `/pass`), to get the nick and
-    /// room back and what was said meanwhile.
+    /// rooms back and what was said meanwhile.
     pub(crate) fn reconnected(&mut self) -> Vec<String> {
         let mut lines = vec![ASK_IDS.to_owned()];
         lines.extend(self.nick.iter().map(|nick| format!("/nick {nick}")));
-        lines.extend(self.room.iter().map(|room| format!("/join {room}")));
+        // Rooms a broken catch-up had still to rejoin are still wanted.
+        let mut rooms = std::mem::take(&mut self.rooms);
+        for room in std::mem::take(&mut self.rejoin) {
+            if !rooms.iter().any(|r| r.eq_ignore_ascii_case(&room)) {
+                rooms.push(room);
+            }
+        }
+        // Cut off while catching up, aim where that catch-up aimed.
+        if self.phase == Phase::Live || self.talk_in.is_none() {
+            self.talk_in = self.room.take();
+        }
+        self.room = None;
         self.held.clear();
         self.more = None;
-        match self.last_id {
-            Some(last) if self.ids != Some(false) => {
-                lines.push(ASK_IDS.to_owned());
-                lines.push(format!("/history since {last}"));
-                lines.push(ASK_IDS.to_owned());
-                self.phase = Phase::Rejoining { markers: 2 };
-            }
-            // Nothing shown yet, or no ids: the history on joining is all
-            // there is to go on.
-            _ => self.phase = Phase::Live,
+        self.next.clear();
+        self.rejoin = rooms.into();
+        if self.ids == Some(false) {
+            // No markers to wait for: every room at once.
+            lines.extend(self.join_the_rest());
+            self.phase = Phase::Live;
+            return lines;
+        }
+        // The default room's history, before ids are on, then the first
+        // room's steps.
+        self.phase = Phase::Drop;
+        self.next_room(&mut lines);
+        lines
+    }
+
+    /// Without markers: a `/join` of every room left to rejoin, then of the
+    /// room to talk in unless it is the last of them.
+    fn join_the_rest(&mut self) -> Vec<String> {
+        let rooms: Vec<String> = self.rejoin.drain(..).collect();
+        let mut lines: Vec<String> = rooms.iter().map(|room| join(room)).collect();
+        let talk_in = self.talk_in.take();
+        if let (Some(talk_in), Some(last)) = (talk_in, rooms.last())
+            && !last.eq_ignore_ascii_case(&talk_in)
+        {
+            lines.push(join(&talk_in));
         }
         lines
     }
 
-    /// The nick and room this client will rejoin, if it knows them.
-    pub(crate) fn seat(&self) -> (Option<&str>, Option<&str>) {
-        (self.nick.as_deref(), self.room.as_deref())
+    /// Sends the next room's rejoin; the phases of what its markers
+    /// delimit follow the current one. `false`: no room was left.
+    fn next_room(&mut self, send: &mut Vec<String>) -> bool {
+        let Some(room) = self.rejoin.pop_front() else {
+            return false;
+        };
+        send.push(join(&room));
+        send.push(ASK_IDS.to_owned());
+        match self.last.get(&room.to_ascii_lowercase()) {
+            Some(last) => {
+                send.push(format!("/history since {last}"));
+                send.push(ASK_IDS.to_owned());
+                self.next.extend([Phase::Drop, Phase::Paging]);
+            }
+            None => self.next.push_back(Phase::Fresh),
+        }
+        true
+    }
+
+    /// The nick and rooms this client will rejoin, as far as it knows them.
+    pub(crate) fn seat(&self) -> (Option<&str>, Vec<&str>) {
+        let rooms = self.rooms.iter().chain(&self.rejoin).map(String::as_str);
+        (self.nick.as_deref(), rooms.collect())
+    }
+
+    /// Shows `line` (room line `id` of `room`) unless a line of that room
+    /// as new was shown.
+    fn show_once(&mut self, room: String, id: u64, line: String, outcome: &mut Outcome) {
+        let last = self.last.entry(room).or_default();
+        if id > *last {
+            *last = id;
+            outcome.show.push(line);
+        }
     }
 
     /// One line from the server (without its line end).
@@ -124,6 +214,11 @@ impl Catchup {
             outcome.show.push(plain.into_owned());
             return outcome;
         };
+        let room = parsed
+            .room
+            .or(self.room.as_deref())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match parsed.body {
             Body::Notice(notice) => {
                 if self.on_notice(&notice, &mut outcome) {
@@ -131,27 +226,24 @@ impl Catchup {
                 }
             }
             Body::History { .. } => match (self.phase, id) {
-                // The rooms' history on reconnecting and rejoining (the
-                // first comes before ids are on): dropped (see the top).
-                (Phase::Rejoining { .. }, _) => {}
-                (Phase::Paging, Some(id)) => {
-                    if self.last_id.is_none_or(|last| id > last) {
-                        self.last_id = Some(id);
-                        outcome.show.push(plain.into_owned());
-                    }
+                // Replayed on rejoining: dropped (see the top).
+                (Phase::Drop, _) => {}
+                (Phase::Paging | Phase::Fresh, Some(id)) => {
+                    self.show_once(room, id, plain.into_owned(), &mut outcome);
                 }
-                _ => outcome.show.push(plain.into_owned()),
+                (_, Some(id)) => {
+                    // Asked for again (`/history`): shown again.
+                    let last = self.last.entry(room).or_default();
+                    *last = (*last).max(id);
+                    outcome.show.push(plain.into_owned());
+                }
+                (_, None) => outcome.show.push(plain.into_owned()),
             },
             Body::Message { .. } | Body::Action { .. } => match id {
                 Some(id) if self.phase != Phase::Live && self.held.len() < HELD_MAX => {
-                    self.held.push_back((id, plain.into_owned()));
+                    self.held.push_back((room, id, plain.into_owned()));
                 }
-                Some(id) => {
-                    if self.last_id.is_none_or(|last| id > last) {
-                        self.last_id = Some(id);
-                        outcome.show.push(plain.into_owned());
-                    }
-                }
+                Some(id) => self.show_once(room, id, plain.into_owned(), &mut outcome),
                 None => outcome.show.push(plain.into_owned()),
             },
             _ => outcome.show.push(plain.into_owned()),
@@ -172,19 +264,44 @@ impl Catchup {
                 self.nick = Some((*new).to_owned());
             }
             Notice::Joined { nick, room } if me(nick, &self.nick) => {
+                if !self.rooms.iter().any(|r| r.eq_ignore_ascii_case(room)) {
+                    self.rooms.push((*room).to_owned());
+                }
                 self.room = Some((*room).to_owned());
             }
+            Notice::Left { nick, room, .. } if me(nick, &self.nick) => {
+                self.rooms.retain(|r| !r.eq_ignore_ascii_case(room));
+                if self
+                    .room
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(room))
+                {
+                    self.room = None;
+                }
+            }
+            Notice::Talking { room } => self.room = Some((*room).to_owned()),
             Notice::Info { text } if text.starts_with("capability ids on") => {
                 self.ids = Some(true);
                 self.marker(outcome);
                 return false;
             }
             Notice::Error { text } if text.starts_with("message ids") => {
-                // No ids here: nothing to page through.
+                // No ids here: no markers will come, nothing to page
+                // through; what is left to rejoin goes out at once.
                 let first = self.ids.is_none();
                 self.ids = Some(false);
-                self.phase = Phase::Live;
+                if self.phase != Phase::Live {
+                    self.next.clear();
+                    outcome.send.extend(self.join_the_rest());
+                    self.finish(outcome);
+                }
                 return first;
+            }
+            // The default room, rejoined while in it: the catch-up's own.
+            Notice::Error { text }
+                if self.phase != Phase::Live && text.starts_with("you are already in ") =>
+            {
+                return false;
             }
             Notice::Info { text } if self.phase == Phase::Paging => {
                 if let Some(more) = text.strip_prefix("more: /history since ") {
@@ -199,28 +316,39 @@ impl Catchup {
 
     /// A reply to `/cap ids`: the next step of a catch-up.
     fn marker(&mut self, outcome: &mut Outcome) {
-        self.phase = match self.phase {
-            Phase::Live => Phase::Live,
-            Phase::Rejoining { markers } if markers > 1 => Phase::Rejoining {
-                markers: markers - 1,
-            },
-            Phase::Rejoining { .. } => Phase::Paging,
-            Phase::Paging => match self.more.take() {
-                Some(after) => {
-                    outcome.send.push(format!("/history since {after}"));
-                    outcome.send.push(ASK_IDS.to_owned());
-                    Phase::Paging
-                }
-                None => Phase::Live,
-            },
-        };
         if self.phase == Phase::Live {
-            for (id, line) in std::mem::take(&mut self.held) {
-                if self.last_id.is_none_or(|last| id > last) {
-                    self.last_id = Some(id);
-                    outcome.show.push(line);
-                }
+            return;
+        }
+        if self.phase == Phase::Paging
+            && let Some(after) = self.more.take()
+        {
+            outcome.send.push(format!("/history since {after}"));
+            outcome.send.push(ASK_IDS.to_owned());
+            return;
+        }
+        if self.next.is_empty() && !self.next_room(&mut outcome.send) {
+            self.finish(outcome);
+            return;
+        }
+        self.phase = self.next.pop_front().unwrap_or(Phase::Live);
+    }
+
+    /// Every room is rejoined: back to the room talked in, and the lines
+    /// held meanwhile.
+    fn finish(&mut self, outcome: &mut Outcome) {
+        self.phase = Phase::Live;
+        if let Some(talk_in) = self.talk_in.take() {
+            let rejoined = self.rooms.iter().any(|r| r.eq_ignore_ascii_case(&talk_in));
+            let there = self
+                .room
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(&talk_in));
+            if rejoined && !there {
+                outcome.send.push(join(&talk_in));
             }
+        }
+        for (room, id, line) in std::mem::take(&mut self.held) {
+            self.show_once(room, id, line, outcome);
         }
     }
 }
@@ -267,6 +395,7 @@ mod tests {
                 notice("alice joined lobby"),
                 ids_on(),
                 notice("alice joined dev"),
+                notice("alice left lobby"),
                 say(1, "one"),
                 say(2, "two"),
             ],
@@ -277,6 +406,7 @@ mod tests {
                 notice("Welcome, alice!"),
                 notice("alice joined lobby"),
                 notice("alice joined dev"),
+                notice("alice left lobby"),
                 format!("{STAMP} <bob> one"),
                 format!("{STAMP} <bob> two"),
             ]
@@ -362,6 +492,85 @@ mod tests {
                 format!("{STAMP} (history) <bob> said before"),
                 format!("{STAMP} <bob> live"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_reconnect_rejoins_every_room_one_after_the_other() {
+        let mut catchup = Catchup::new();
+        let first = feed(
+            &mut catchup,
+            &[
+                notice("Welcome, alice!"),
+                notice("alice joined lobby"),
+                ids_on(),
+                say(1, "l1"),
+                notice("alice joined dev"),
+                say(2, "d2"),
+                format!("{STAMP} #3 #lobby <bob> l3"),
+                notice("now talking in lobby"),
+            ],
+        );
+        assert_eq!(first.show.len(), 7, "{first:?}");
+        assert_eq!(catchup.seat(), (Some("alice"), vec!["lobby", "dev"]));
+        assert_eq!(
+            catchup.reconnected(),
+            [
+                "/cap ids",
+                "/nick alice",
+                "/join lobby",
+                "/cap ids",
+                "/history since 3",
+                "/cap ids"
+            ]
+        );
+        // The server put the new connection in lobby: the rejoin of lobby
+        // is refused, quietly. Lines 4 to 7 are said while catching up.
+        let lobby = feed(
+            &mut catchup,
+            &[
+                notice("Welcome, guest9!"),
+                notice("guest9 joined lobby"),
+                format!("{STAMP} (history) <bob> l1"),
+                ids_on(),
+                notice("guest9 is now known as alice"),
+                notice("error: you are already in lobby"),
+                ids_on(),
+                history(4, "l4"),
+                say(6, "l6"),
+                ids_on(),
+            ],
+        );
+        // Dev's turn comes once lobby's pages are done.
+        assert_eq!(
+            lobby.send,
+            ["/join dev", "/cap ids", "/history since 2", "/cap ids"].map(String::from)
+        );
+        let dev = feed(
+            &mut catchup,
+            &[
+                notice("alice joined dev"),
+                history(2, "d2"),
+                history(5, "d5"),
+                format!("{STAMP} #7 #lobby <bob> l7"),
+                ids_on(),
+                history(5, "d5"),
+                ids_on(),
+                say(8, "d8"),
+                format!("{STAMP} #7 #lobby <bob> l7"),
+            ],
+        );
+        // Back to the room talked in before.
+        assert_eq!(dev.send, ["/join lobby"].map(String::from));
+        let shown: Vec<String> = lobby.show.into_iter().chain(dev.show).collect();
+        let said: Vec<&str> = shown
+            .iter()
+            .filter_map(|line| line.rsplit_once("> ").map(|(_, text)| text))
+            .collect();
+        assert_eq!(said, ["l4", "d5", "l6", "l7", "d8"], "{shown:?}");
+        assert!(
+            !shown.iter().any(|line| line.contains("already in")),
+            "{shown:?}"
         );
     }
 }

@@ -116,6 +116,17 @@ edit; Up/Down recall history (kept in $XDG_DATA_HOME/chat-client/history or
 and /commands (again to cycle); PageUp/PageDown scroll; Ctrl-C, Ctrl-D on an
 empty line or /quit leave.
 
+Rooms: each room joined gets a window of its own, numbered in the order
+joined, with its own scrollback; private messages, errors and information go
+to the window shown. `/join ROOM` opens ROOM's window (or shows it, if joined
+already) once the server confirms; `/part [ROOM]` closes it. Alt-1 to Alt-9
+(Alt-0 for the tenth) show a window, Ctrl-N/Ctrl-P the next/previous one;
+showing a window also makes it where plain lines go (the client sends `/join
+ROOM`). The status line lists the windows, `[*2:dev]` being the one shown and
+`[1:lobby(3)]` one with 3 unread lines, `(3!)` when one mentions your nick.
+With --reconnect every room is rejoined after a reconnect, each caught up
+without repeating a line already shown.
+
 Raw mode (--raw): compatible with the classic socket-tutorial client and server.
 Each input line is sent as one write with no newline, and the client waits for
 the server's reply before sending the next line, so a chunk-based server never

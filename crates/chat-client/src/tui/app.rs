@@ -4,9 +4,7 @@
 //! carries out the [`Action`]s that come back, and [`super::view`] draws the
 //! state. That keeps every behaviour testable without a terminal.
 
-use std::collections::{BTreeMap, VecDeque};
-
-use chat_proto::{Body, Notice, parse_line};
+use chat_proto::{Body, Notice, parse_line, split_message_id};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler as _;
 use tui_input::{Input, InputRequest};
@@ -14,45 +12,8 @@ use tui_input::{Input, InputRequest};
 use super::complete::Completion;
 use super::history::History;
 use super::theme;
-
-/// How many lines the scrollback keeps.
-pub(crate) const SCROLLBACK: usize = 5000;
-
-/// What a scrollback line is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Room talk: `<nick> text`, or `* nick text` when `action`.
-    Chat {
-        nick: String,
-        text: String,
-        action: bool,
-        own: bool,
-    },
-    /// A private message, received (`*from* text`) or sent (`-> *to* text`).
-    Private {
-        nick: String,
-        text: String,
-        sent: bool,
-    },
-    /// The operator speaking.
-    Operator { name: String, text: String },
-    /// A server notice (`-!- text`).
-    Notice { text: String, error: bool },
-    /// The client's own remark (connection state and the like).
-    Local { text: String },
-    /// A line that did not parse, shown as it came.
-    Raw { text: String },
-}
-
-/// One scrollback line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Entry {
-    /// Already formatted for display (local time, `--time-format`).
-    pub(crate) time: String,
-    pub(crate) kind: Kind,
-    /// It mentions my nick (and is not mine).
-    pub(crate) mention: bool,
-}
+pub(crate) use super::windows::{Entry, Kind};
+use super::windows::{Window, Windows};
 
 /// The connection as the status line tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +23,24 @@ pub(crate) enum ConnState {
     Disconnected,
 }
 
+/// Which window a server line goes to.
+enum Route {
+    /// Not shown: it answers a switch of windows the screen already shows.
+    Hidden,
+    /// The one shown: lines about no room.
+    Shown,
+    /// The room the server talks in: a room line that names no room.
+    Talking,
+    /// This room's (the one shown when it has no window).
+    Room(String),
+}
+
 /// What the event loop must do after a key.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Action {
     None,
-    /// Send this line to the server.
-    Send(String),
+    /// Send these lines to the server, in order.
+    Send(Vec<String>),
     /// Leave now.
     Quit,
 }
@@ -78,18 +51,14 @@ pub(crate) struct App {
     /// The server's address, for the status line.
     pub(crate) server: String,
     pub(crate) nick: Option<String>,
-    pub(crate) room: Option<String>,
     pub(crate) conn: ConnState,
-    pub(crate) entries: VecDeque<Entry>,
-    /// How many screen rows the view is scrolled up from the bottom.
-    pub(crate) scroll: usize,
+    /// One scrollback per room; the view shows one of them.
+    pub(crate) windows: Windows,
     /// The height of the message area at the last draw (for PageUp/Down).
     pub(crate) page: usize,
     pub(crate) input: Input,
     pub(crate) history: History,
     completion: Option<Completion>,
-    /// Nicks seen in my room: lowercase key -> as written.
-    nicks: BTreeMap<String, String>,
     time_format: String,
     /// `/quit` was sent: the server's close ends the client.
     pub(crate) quitting: bool,
@@ -100,33 +69,15 @@ impl App {
         Self {
             server,
             nick: None,
-            room: None,
             conn: ConnState::Connected,
-            entries: VecDeque::new(),
-            scroll: 0,
+            windows: Windows::default(),
             page: 10,
             input: Input::default(),
             history,
             completion: None,
-            nicks: BTreeMap::new(),
             time_format,
             quitting: false,
         }
-    }
-
-    /// The nicks known in my room, as written, sorted case-insensitively.
-    #[cfg(test)]
-    pub(crate) fn nicks(&self) -> impl Iterator<Item = &str> {
-        self.nicks.values().map(String::as_str)
-    }
-
-    fn add_nick(&mut self, nick: &str) {
-        self.nicks
-            .insert(nick.to_ascii_lowercase(), nick.to_owned());
-    }
-
-    fn remove_nick(&mut self, nick: &str) {
-        self.nicks.remove(&nick.to_ascii_lowercase());
     }
 
     fn is_me(&self, nick: &str) -> bool {
@@ -135,57 +86,72 @@ impl App {
             .is_some_and(|me| me.eq_ignore_ascii_case(nick))
     }
 
-    fn push(&mut self, entry: Entry) {
-        if self.scroll > 0 {
-            // Keep the view where the reader left it.
-            self.scroll += 1;
-        }
-        self.entries.push_back(entry);
-        if self.entries.len() > SCROLLBACK {
-            self.entries.pop_front();
-        }
-    }
-
     /// Show a remark of the client's own (not from the server).
     pub(crate) fn say_local(&mut self, text: impl Into<String>) {
         let time = theme::now(&self.time_format);
-        self.push(Entry {
-            time,
-            kind: Kind::Local { text: text.into() },
-            mention: false,
-        });
+        self.windows.push_to(
+            None,
+            Entry {
+                time,
+                kind: Kind::Local { text: text.into() },
+                mention: false,
+            },
+        );
+    }
+
+    /// A new connection: what was sent on the old one is not answered.
+    pub(crate) fn reconnected(&mut self) {
+        self.windows.reconnected();
     }
 
     /// Take in one line from the server (without its line end).
     pub(crate) fn on_line(&mut self, line: &str) {
-        let Ok(parsed) = parse_line(line) else {
-            self.push(Entry {
-                time: String::new(),
-                kind: Kind::Raw {
-                    text: line.to_owned(),
-                },
-                mention: false,
-            });
+        // After a `/cap ids` of the user's own, room lines carry ids: shown
+        // as without them.
+        let (_, line) = split_message_id(line);
+        let Ok(parsed) = parse_line(&line) else {
+            let kind = Kind::Raw {
+                text: line.into_owned(),
+            };
+            let (time, mention) = (String::new(), false);
+            let entry = Entry {
+                time,
+                kind,
+                mention,
+            };
+            self.windows.push_to(None, entry);
             return;
         };
         let time = theme::local_time(parsed.stamp, &self.time_format);
+        let mut route = Route::Shown;
         let kind = match parsed.body {
             Body::Message { nick, text } | Body::Action { nick, text } => {
-                self.add_nick(nick);
+                // A line that names no room comes from the room the server
+                // talks in.
+                route = parsed
+                    .room
+                    .map_or(Route::Talking, |room| Route::Room(room.to_owned()));
+                let own = self.is_me(nick);
+                self.window_of(&route).add_nick(nick);
                 Kind::Chat {
                     nick: nick.to_owned(),
                     text: text.to_owned(),
                     action: matches!(parsed.body, Body::Action { .. }),
+                    own,
+                }
+            }
+            // Said before I came (the nick may be gone): history comes
+            // after a join, when the room joined is the one talked in, or
+            // answers `/history` there.
+            Body::History { nick, text, action } => {
+                route = Route::Talking;
+                Kind::Chat {
+                    nick: nick.to_owned(),
+                    text: text.to_owned(),
+                    action,
                     own: self.is_me(nick),
                 }
             }
-            // Said before I came: shown like room talk (the nick may be gone).
-            Body::History { nick, text, action } => Kind::Chat {
-                nick: nick.to_owned(),
-                text: text.to_owned(),
-                action,
-                own: self.is_me(nick),
-            },
             Body::Private { from, text } => Kind::Private {
                 nick: from.to_owned(),
                 text: text.to_owned(),
@@ -201,7 +167,7 @@ impl App {
                 text: text.to_owned(),
             },
             Body::Notice(notice) => {
-                self.on_notice(&notice);
+                route = self.on_notice(&notice);
                 Kind::Notice {
                     text: Body::Notice(notice).to_string().split_off("-!- ".len()),
                     error: matches!(notice, Notice::Error { .. }),
@@ -218,51 +184,87 @@ impl App {
             Kind::Private { sent, .. } => !sent,
             _ => false,
         };
-        self.push(Entry {
+        let entry = Entry {
             time,
             kind,
             mention,
-        });
+        };
+        match route {
+            Route::Hidden => {}
+            Route::Shown => self.windows.push_to(None, entry),
+            Route::Talking => self.windows.push_untagged(entry),
+            Route::Room(room) => self.windows.push_to(Some(&room), entry),
+        }
     }
 
-    /// Learn my nick, my room and who is in it from a notice.
-    fn on_notice(&mut self, notice: &Notice<'_>) {
+    /// The window a line routed so goes to.
+    fn window_of(&mut self, route: &Route) -> &mut Window {
+        match route {
+            Route::Room(room) => self.windows.window_of(Some(room)),
+            Route::Talking => self.windows.talking_window(),
+            Route::Shown | Route::Hidden => self.windows.shown_mut(),
+        }
+    }
+
+    /// Learn my nick, my rooms and who is in them from a notice; where
+    /// the notice goes.
+    fn on_notice(&mut self, notice: &Notice<'_>) -> Route {
         match *notice {
-            Notice::Welcome { nick, .. } => self.nick = Some(nick.to_owned()),
+            Notice::Welcome { nick, .. } => {
+                self.nick = Some(nick.to_owned());
+                Route::Shown
+            }
             Notice::Joined { nick, room } => {
                 if self.is_me(nick) {
-                    self.room = Some(room.to_owned());
-                    self.nicks.clear();
+                    self.windows.joined(room);
                 }
-                self.add_nick(nick);
+                if let Some(window) = self.windows.window_mut(room) {
+                    window.add_nick(nick);
+                }
+                Route::Room(room.to_owned())
             }
-            Notice::Left { nick, .. } => self.remove_nick(nick),
-            Notice::Talking { room } => self.room = Some(room.to_owned()),
+            Notice::Left { nick, room, .. } => {
+                if self.is_me(nick) {
+                    // Its window is gone: told in the one shown now.
+                    self.windows.left(room);
+                    return Route::Shown;
+                }
+                if let Some(window) = self.windows.window_mut(room) {
+                    window.remove_nick(nick);
+                }
+                Route::Room(room.to_owned())
+            }
+            Notice::Talking { room } => {
+                if self.windows.talking(room) {
+                    Route::Room(room.to_owned())
+                } else {
+                    Route::Hidden
+                }
+            }
             Notice::NickChanged { old, new } => {
                 if self.is_me(old) {
                     self.nick = Some(new.to_owned());
                 }
-                self.remove_nick(old);
-                self.add_nick(new);
+                for window in self.windows.iter_mut() {
+                    if window.remove_nick(old) {
+                        window.add_nick(new);
+                    }
+                }
+                Route::Shown
             }
             Notice::Members { room, nicks, .. } => {
-                if self
-                    .room
-                    .as_deref()
-                    .is_none_or(|mine| mine.eq_ignore_ascii_case(room))
-                {
-                    self.nicks.clear();
-                    for nick in nicks.split(' ').filter(|nick| *nick != "..") {
+                if let Some(window) = self.windows.window_mut(room) {
+                    window.clear_nicks();
+                    for nick in nicks.split(' ') {
                         if !nick.is_empty() && nick != "..." {
-                            self.add_nick(nick);
+                            window.add_nick(nick);
                         }
                     }
                 }
+                Route::Room(room.to_owned())
             }
-            Notice::Rooms { .. }
-            | Notice::Topic { .. }
-            | Notice::Error { .. }
-            | Notice::Info { .. } => {}
+            Notice::Topic { room, .. } => Route::Room(room.to_owned()),
+            Notice::Rooms { .. } | Notice::Error { .. } | Notice::Info { .. } => Route::Shown,
         }
     }
 
@@ -279,16 +281,21 @@ impl App {
         };
         let time = theme::now(&self.time_format);
         let nick = self.nick.clone().unwrap_or_else(|| "me".to_owned());
-        self.push(Entry {
-            time,
-            kind: Kind::Chat {
-                nick,
-                text,
-                action,
-                own: true,
+        let kind = Kind::Chat {
+            nick,
+            text,
+            action,
+            own: true,
+        };
+        let mention = false;
+        self.windows.push_to(
+            None,
+            Entry {
+                time,
+                kind,
+                mention,
             },
-            mention: false,
-        });
+        );
     }
 
     fn set_input(&mut self, value: String, cursor: usize) {
@@ -338,11 +345,29 @@ impl App {
                     self.set_input(line, end);
                 }
             }
-            KeyCode::PageUp => self.scroll += self.page.saturating_sub(1).max(1),
+            KeyCode::PageUp => {
+                self.windows.shown_mut().scroll += self.page.saturating_sub(1).max(1)
+            }
             KeyCode::PageDown => {
-                self.scroll = self
+                let window = self.windows.shown_mut();
+                window.scroll = window
                     .scroll
                     .saturating_sub(self.page.saturating_sub(1).max(1));
+            }
+            // Alt-1 to Alt-9, and Alt-0 for the tenth, as in irssi.
+            KeyCode::Char(digit @ '0'..='9') if alt => {
+                let number = digit.to_digit(10).unwrap_or(0) as usize;
+                let index = (number + 9) % 10;
+                let join = self.windows.select(index);
+                return self.switch(join);
+            }
+            KeyCode::Char('n') if ctrl => {
+                let join = self.windows.select_next();
+                return self.switch(join);
+            }
+            KeyCode::Char('p') if ctrl => {
+                let join = self.windows.select_previous();
+                return self.switch(join);
             }
             KeyCode::Tab => self.complete(),
             _ => {
@@ -352,16 +377,28 @@ impl App {
         Action::None
     }
 
+    /// A window was shown: plain lines follow it, by a `/join` of its room
+    /// (not while disconnected: the reconnect rejoins).
+    fn switch(&mut self, join: Option<String>) -> Action {
+        match join {
+            Some(room) if self.conn == ConnState::Connected => {
+                self.windows.switch_sent(&room);
+                Action::Send(vec![format!("/join {room}")])
+            }
+            _ => Action::None,
+        }
+    }
+
     fn complete(&mut self) {
         if let Some(completion) = self.completion.as_mut() {
             completion.cycle();
         } else {
             let me = self.nick.as_deref().map(str::to_ascii_lowercase);
             let nicks: Vec<&str> = self
-                .nicks
-                .iter()
-                .filter(|(key, _)| me.as_deref() != Some(key.as_str()))
-                .map(|(_, nick)| nick.as_str())
+                .windows
+                .shown()
+                .nicks()
+                .filter(|nick| me.as_deref() != Some(nick.to_ascii_lowercase().as_str()))
                 .collect();
             self.completion = Completion::start(self.input.value(), self.input.cursor(), nicks);
         }
@@ -373,7 +410,7 @@ impl App {
     fn submit(&mut self) -> Action {
         let line = self.input.value_and_reset();
         self.history.push(&line);
-        self.scroll = 0;
+        self.windows.shown_mut().scroll = 0;
         if line.trim().is_empty() {
             return Action::None;
         }
@@ -388,8 +425,17 @@ impl App {
             self.say_local("not connected: line not sent");
             return Action::None;
         }
+        let mut send = Vec::new();
+        if !line.starts_with('/') || line.starts_with("//") || command == "/me" {
+            // Said to the window shown, wherever the server talks now.
+            if let Some(room) = self.windows.join_needed() {
+                self.windows.switch_sent(&room);
+                send.push(format!("/join {room}"));
+            }
+        }
         self.echo_own(&line);
-        Action::Send(line)
+        send.push(line);
+        Action::Send(send)
     }
 }
 
@@ -427,10 +473,17 @@ mod tests {
         app.on_line("[Tue Nov 24 21:03:33 2026] -!- dave joined lobby");
         app.on_line("[Tue Nov 24 21:03:34 2026] -!- bob left lobby (quit)");
         assert_eq!(app.nick.as_deref(), Some("alice"));
-        assert_eq!(app.room.as_deref(), Some("lobby"));
-        assert_eq!(app.nicks().collect::<Vec<_>>(), ["alice", "Carol", "dave"]);
+        assert_eq!(app.windows.shown().room.as_deref(), Some("lobby"));
+        let nicks: Vec<&str> = app.windows.shown().nicks().collect();
+        assert_eq!(nicks, ["alice", "Carol", "dave"]);
         app.on_line("[Tue Nov 24 21:03:35 2026] <dave> hey ALICE");
-        assert!(app.entries.back().is_some_and(|entry| entry.mention));
+        assert!(
+            app.windows
+                .shown()
+                .entries
+                .back()
+                .is_some_and(|entry| entry.mention)
+        );
     }
 
     #[test]
@@ -439,10 +492,10 @@ mod tests {
         typed(&mut app, "hello");
         assert_eq!(
             key(&mut app, KeyCode::Enter, KeyModifiers::NONE),
-            Action::Send("hello".to_owned())
+            Action::Send(vec!["hello".to_owned()])
         );
         assert!(matches!(
-            app.entries.back().map(|entry| &entry.kind),
+            app.windows.shown().entries.back().map(|entry| &entry.kind),
             Some(Kind::Chat { own: true, .. })
         ));
         key(&mut app, KeyCode::Up, KeyModifiers::NONE);

@@ -18,6 +18,7 @@ mod history;
 mod net;
 mod theme;
 mod view;
+mod windows;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -202,7 +203,7 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
     match event {
         Event::Term(event) => match app.on_event(&event) {
             Action::None => {}
-            Action::Send(line) => session.send(app, &line),
+            Action::Send(lines) => lines.iter().for_each(|line| session.send(app, line)),
             Action::Quit => return Ok(Flow::Quit),
         },
         Event::TermFailed(err) => {
@@ -251,11 +252,16 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
             session.peer = addr;
             app.server = addr.to_string();
             app.conn = ConnState::Connected;
+            app.reconnected();
             let Some(catchup) = session.catchup.as_mut() else {
                 return Ok(Flow::Go);
             };
-            let how = match catchup.seat() {
-                (Some(nick), Some(room)) => format!("; rejoining #{room} as {nick}"),
+            let (nick, rooms) = catchup.seat();
+            let how = match nick {
+                Some(nick) if !rooms.is_empty() => {
+                    let rooms: Vec<String> = rooms.iter().map(|room| format!("#{room}")).collect();
+                    format!("; rejoining {} as {nick}", rooms.join(" "))
+                }
                 _ => String::new(),
             };
             let rejoin = catchup.reconnected();

@@ -118,6 +118,39 @@ impl Theme {
             Style::new().add_modifier(Modifier::REVERSED)
         }
     }
+
+    /// The shown window in the status line's window list: set apart from
+    /// the status line's own colours (without colours: not reversed, in a
+    /// reversed line).
+    pub(crate) fn status_shown(self) -> Style {
+        let style = Style::new().add_modifier(Modifier::BOLD);
+        if self.colors {
+            style.fg(Color::Black).bg(Color::White)
+        } else {
+            style.remove_modifier(Modifier::REVERSED)
+        }
+    }
+
+    /// A window with unread lines, in the status line.
+    pub(crate) fn status_unread(self) -> Style {
+        let style = Style::new().add_modifier(Modifier::BOLD);
+        if self.colors {
+            style.fg(Color::LightCyan)
+        } else {
+            style
+        }
+    }
+
+    /// A window with a line that mentions me, in the status line: as the
+    /// line itself is marked.
+    pub(crate) fn status_mention(self) -> Style {
+        let style = Style::new().add_modifier(Modifier::BOLD);
+        if self.colors {
+            style.fg(Color::Black).bg(Color::Yellow)
+        } else {
+            style.add_modifier(Modifier::UNDERLINED)
+        }
+    }
 }
 
 /// FNV-1a: a fixed hash, so a nick keeps its colour across runs and builds.

@@ -27,7 +27,8 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &mut App, theme: Theme) {
     draw_input(frame, input, app);
 }
 
-/// The scrollback, bottom-aligned, `app.scroll` rows up from the newest line.
+/// The shown window's scrollback, bottom-aligned, scrolled up as far as
+/// that window was left.
 fn draw_messages(frame: &mut Frame<'_>, area: Rect, app: &mut App, theme: Theme) {
     let height = usize::from(area.height);
     app.page = height.max(1);
@@ -36,10 +37,11 @@ fn draw_messages(frame: &mut Frame<'_>, area: Rect, app: &mut App, theme: Theme)
     }
     // Walk back from the newest line until the screen (plus the scrolled-up
     // part) is full.
-    let want = height + app.scroll;
+    let window = app.windows.shown_mut();
+    let want = height + window.scroll;
     let mut lines = Vec::new();
     let mut rows = 0;
-    for entry in app.entries.iter().rev() {
+    for entry in window.entries.iter().rev() {
         let line = render_entry(entry, theme);
         rows += Paragraph::new(line.clone())
             .wrap(Wrap { trim: false })
@@ -51,8 +53,8 @@ fn draw_messages(frame: &mut Frame<'_>, area: Rect, app: &mut App, theme: Theme)
     }
     lines.reverse();
     // Not enough lines to scroll that far: stop at the oldest.
-    app.scroll = app.scroll.min(rows.saturating_sub(height));
-    let skip = rows.saturating_sub(height + app.scroll);
+    window.scroll = window.scroll.min(rows.saturating_sub(height));
+    let skip = rows.saturating_sub(height + window.scroll);
     let shown = rows.min(height);
     let area = Rect {
         y: area.y + area.height - u16::try_from(shown).unwrap_or(area.height),
@@ -135,23 +137,63 @@ pub(crate) fn render_entry(entry: &Entry, theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `server │ #room │ nick │ state`, and a note when scrolled up.
+/// `[*1:lobby] [2:dev(3)] │ nick │ state │ server`, with a note before
+/// the server when scrolled up. Most needed first: a narrow terminal cuts
+/// the line at the right.
 fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let state = match app.conn {
         ConnState::Connected => "connected".to_owned(),
         ConnState::Reconnecting { attempt } => format!("reconnecting (attempt {attempt})"),
         ConnState::Disconnected => "disconnected".to_owned(),
     };
-    let room = app
-        .room
-        .as_deref()
-        .map_or_else(|| "-".to_owned(), |room| format!("#{room}"));
     let nick = app.nick.as_deref().unwrap_or("-");
-    let mut text = format!(" {} │ {room} │ {nick} │ {state}", app.server);
-    if app.scroll > 0 {
-        text.push_str(&format!(" │ scrolled up {} (PgDn)", app.scroll));
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(window_spans(app, theme));
+    let mut text = format!(" │ {nick} │ {state}");
+    let scroll = app.windows.shown().scroll;
+    if scroll > 0 {
+        text.push_str(&format!(" │ scrolled up {scroll} (PgDn)"));
     }
-    frame.render_widget(Paragraph::new(text).style(theme.status()), area);
+    text.push_str(&format!(" │ {}", app.server));
+    spans.push(Span::raw(text));
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.status()),
+        area,
+    );
+}
+
+/// The window list: `[N:room]`, `(COUNT)` unread lines, `!` after the count
+/// when one mentions me; `*` before the shown window's number. Marked in
+/// text as well as in style, so it reads the same without colours.
+pub(crate) fn window_spans(app: &App, theme: Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for (index, window) in app.windows.iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let shown = index == app.windows.shown_index();
+        let mut label = format!("[{}{}", if shown { "*" } else { "" }, index + 1);
+        if let Some(room) = &window.room {
+            label.push(':');
+            label.push_str(room);
+        }
+        if window.unread > 0 {
+            let mention = if window.mention { "!" } else { "" };
+            label.push_str(&format!("({}{mention})", window.unread));
+        }
+        label.push(']');
+        let style = if shown {
+            theme.status_shown()
+        } else if window.mention {
+            theme.status_mention()
+        } else if window.unread > 0 {
+            theme.status_unread()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(label, style));
+    }
+    spans
 }
 
 /// The prompt and the input line, scrolled sideways to keep the cursor visible.
@@ -228,16 +270,67 @@ mod tests {
     #[test]
     fn scrolled_up_screen() {
         let mut app = chat();
-        app.scroll = 3;
+        app.windows.shown_mut().scroll = 3;
         insta::assert_snapshot!("scrolled_screen", screen(&mut app, 50, 8));
     }
 
     #[test]
     fn scrolling_stops_at_the_oldest_line() {
         let mut app = chat();
-        app.scroll = 1000;
+        app.windows.shown_mut().scroll = 1000;
         let _ = screen(&mut app, 50, 8);
-        assert!(app.scroll < 20, "{}", app.scroll);
+        let scroll = app.windows.shown().scroll;
+        assert!(scroll < 20, "{scroll}");
+    }
+
+    /// alice in lobby and dev, reading dev; lobby has two unread lines,
+    /// one of which mentions her, and ops one.
+    fn two_rooms() -> App {
+        let mut app = chat();
+        for line in [
+            "[Tue Nov 24 21:05:00 2026] -!- alice joined dev",
+            "[Tue Nov 24 21:05:00 2026] -!- topic of dev: the build is green",
+            "[Tue Nov 24 21:05:01 2026] (history) <carol> who broke the build?",
+            "[Tue Nov 24 21:05:02 2026] #lobby <bob> lunch?",
+            "[Tue Nov 24 21:05:03 2026] <carol> not me",
+            "[Tue Nov 24 21:05:04 2026] #lobby <bob> alice, lunch?",
+        ] {
+            app.on_line(line);
+        }
+        app
+    }
+
+    #[test]
+    fn two_windows_with_an_unread_count() {
+        let mut app = two_rooms();
+        insta::assert_snapshot!("two_windows", screen(&mut app, 50, 8));
+        // The lobby, shown: its count is gone, its lines are there.
+        app.on_event(&ratatui::crossterm::event::Event::Key(
+            ratatui::crossterm::event::KeyEvent::new(
+                ratatui::crossterm::event::KeyCode::Char('1'),
+                ratatui::crossterm::event::KeyModifiers::ALT,
+            ),
+        ));
+        insta::assert_snapshot!("two_windows_lobby_shown", screen(&mut app, 50, 8));
+    }
+
+    #[test]
+    fn the_window_shown_and_a_mention_look_apart_in_the_status_line() {
+        let app = two_rooms();
+        for colors in [true, false] {
+            let theme = Theme { colors };
+            let spans = window_spans(&app, theme);
+            let style_of = |label: &str| {
+                spans
+                    .iter()
+                    .find(|span| span.content == label)
+                    .map(|span| span.style)
+            };
+            let (lobby, dev) = (style_of("[1:lobby(2!)]"), style_of("[*2:dev]"));
+            assert_eq!(lobby, Some(theme.status_mention()), "{spans:?}");
+            assert_eq!(dev, Some(theme.status_shown()), "{spans:?}");
+            assert_ne!(lobby, dev);
+        }
     }
 
     #[test]
