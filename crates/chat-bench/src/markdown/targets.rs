@@ -299,3 +299,6 @@ fn cluster(doc: &mut Doc, r: &Results) {
         ],
     );
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! The hub driven as a state machine: events in, recorded actions out.
+//!
+//! One test binary, so the hub and its fixture compile once; each module
+//! holds the tests of one concern, all driving the hub through
+//! [`support::Fixture`].
+
+mod support;
+
+mod cluster;
+mod cluster_events;
+mod console;
+mod history;
+mod limits;
+mod logins;
+mod moderation;
+mod nicks_and_messages;
+mod rooms;
