@@ -276,7 +276,7 @@ impl CatchUp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::LineKind;
+    use crate::cluster::RoomEvent;
 
     fn id(ms: u64, seq: u64) -> StreamId {
         StreamId { ms, seq }
@@ -288,7 +288,7 @@ mod tests {
             room: room.into(),
             nick: "bob".into(),
             text: text.into(),
-            kind: LineKind::Message,
+            kind: RoomEvent::Message,
             time: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
         }
     }

@@ -31,9 +31,9 @@ pub struct RoomLine {
     pub room: String,
     /// Who said it, or whom the notice is about.
     pub nick: String,
-    /// What was said; for notices see [`LineKind`].
+    /// What was said; for notices see [`RoomEvent`].
     pub text: String,
-    pub kind: LineKind,
+    pub kind: RoomEvent,
     /// When it was said (its stamp everywhere).
     pub time: Now,
 }
@@ -42,14 +42,14 @@ pub struct RoomLine {
 /// about the room (the rest, travelling with the lines to keep their
 /// order); and what its `text` holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
+pub enum RoomEvent {
     /// A line said: `text`.
     Message,
     /// `/me`: `text`.
     Action,
     /// `nick` joined the room (`text` empty).
     Joined,
-    /// `nick` left the room; `text`: why (empty: it moved to another room).
+    /// `nick` left the room; `text`: why (empty: it parted).
     Left,
     /// `nick` is now known as `text`.
     Nick,
@@ -57,10 +57,10 @@ pub enum LineKind {
     Topic,
 }
 
-impl LineKind {
+impl RoomEvent {
     /// A line said (kept in history), not a notice.
     pub fn is_said(self) -> bool {
-        matches!(self, LineKind::Message | LineKind::Action)
+        matches!(self, RoomEvent::Message | RoomEvent::Action)
     }
 }
 

@@ -24,11 +24,11 @@ use crate::node::Node;
 use crate::operators::Operators;
 use crate::sanctions::Expel;
 use crate::stats::{self, Counters, HubStats};
-use crate::store::{Appended, Store};
+use crate::store::{Appended, StoreClient};
 use crate::timeouts::{self, Sweep};
 use crate::wire::Wires;
 use crate::{
-    Arrival, ClientId, ClusterEvent, Gone, HubConfig, LineKind, Now, OperatorVerdict, Outbox,
+    Arrival, ClientId, ClusterEvent, Gone, HubConfig, Now, OperatorVerdict, Outbox, RoomEvent,
     StoreEvent, StoreHealth,
 };
 
@@ -40,7 +40,7 @@ pub struct Hub {
     config: HubConfig,
     chat: Chat,
     node: Node,
-    store: Store,
+    store: StoreClient,
     /// Each connection's decoder.
     wires: Wires,
     console: Console,
@@ -58,7 +58,7 @@ impl Hub {
         Hub {
             chat: Chat::new(&config),
             node: Node::new(config.cluster.clone()),
-            store: Store::default(),
+            store: StoreClient::default(),
             wires: Wires::default(),
             console: Console::default(),
             operators: Operators::new(&config.operators),
@@ -198,7 +198,7 @@ impl Hub {
         }
         // After the history request, whose read waits for what was handed before.
         self.node
-            .announce(&self.chat, out, id, LineKind::Joined, "", now);
+            .announce(&self.chat, out, id, RoomEvent::Joined, "", now);
     }
 
     /// Bytes arrived from a connection: cut into messages by its decoder
@@ -312,7 +312,7 @@ impl Hub {
             return; // it quit earlier in the same read
         }
         match frame {
-            Frame::Line(line) => self.line(out, id, line, now),
+            Frame::Line(line) => self.flood_gate(out, id, line, now),
             Frame::TooLong => self.too_long(out, id, now),
         }
     }
@@ -352,7 +352,7 @@ impl Hub {
 
     /// One message from a client (a line, or a raw chunk), not yet
     /// sanitized: through the flood gate first.
-    fn line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
+    fn flood_gate(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
         let Some(client) = self.chat.members_mut().client_mut(id) else {
             return;
         };
@@ -597,7 +597,7 @@ impl Hub {
                 if let Some(id) = asker {
                     self.chat.set_topic(&self.config, out, id, text, now);
                     self.node
-                        .announce(&self.chat, out, id, LineKind::Topic, text, now);
+                        .announce(&self.chat, out, id, RoomEvent::Topic, text, now);
                 }
                 return Ok(Vec::new());
             }

@@ -35,8 +35,8 @@
 //!   back after a broken link), `remote.rs` (what another node's line or
 //!   notice does here), `pace.rs` (`QueryPace`: one cluster query a second
 //!   per client);
-//! - `store.rs` (`Store`: message ids, lines to the server's history store,
-//!   who waits for which read), `store/messages.rs` (the requests, answers
+//! - `store.rs` (`StoreClient`: the hub as the history store's client:
+//!   message ids, lines to the store, who waits for which read), `store/messages.rs` (the requests, answers
 //!   and lines between the hub and the store);
 //! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
 //!   `reasons.rs` (what `/stats` and the metrics count).
@@ -78,7 +78,9 @@ pub use admission::address_key;
 pub use catchup::StreamId;
 pub use chat_proto::TimestampFormat;
 pub use clients::Arrival;
-pub use cluster::{ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, LineKind, RoomLine};
+pub use cluster::{
+    ClaimResult, ClusterEvent, ClusterRequest, ClusterSettings, RoomEvent, RoomLine,
+};
 pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use hub::reconfigure::RESTART_ONLY;

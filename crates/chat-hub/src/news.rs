@@ -11,7 +11,7 @@ use crate::catchup::Read;
 use crate::chat::Chat;
 use crate::ctx::Ctx;
 use crate::node::Node;
-use crate::{ClientId, ClusterRequest, HubConfig, LineKind, Now, Outbox, RoomLine, StreamId};
+use crate::{ClientId, ClusterRequest, HubConfig, Now, Outbox, RoomEvent, RoomLine, StreamId};
 
 impl Node {
     /// A local room line: to the other nodes too.
@@ -33,9 +33,9 @@ impl Node {
         };
         let room = &members.room(room).name;
         let kind = if action {
-            LineKind::Action
+            RoomEvent::Action
         } else {
-            LineKind::Message
+            RoomEvent::Message
         };
         if let Some(request) = self.room_line(room, &client.nick, text, kind, now) {
             self.ask(out, request);
@@ -48,7 +48,7 @@ impl Node {
         chat: &Chat,
         out: &mut dyn Outbox,
         id: ClientId,
-        kind: LineKind,
+        kind: RoomEvent,
         text: &str,
         now: Now,
     ) {
@@ -72,7 +72,7 @@ impl Node {
             return;
         }
         self.tell_member(chat, out, id);
-        self.announce(chat, out, id, LineKind::Joined, "", now);
+        self.announce(chat, out, id, RoomEvent::Joined, "", now);
     }
 
     /// `id` parted `room`: the cluster is told where it is, and the room.
@@ -89,7 +89,7 @@ impl Node {
         }
         self.tell_member(chat, out, id);
         let nick = chat.members().nick(id).unwrap_or_default();
-        if let Some(left) = self.room_line(room, nick, "", LineKind::Left, now) {
+        if let Some(left) = self.room_line(room, nick, "", RoomEvent::Left, now) {
             self.ask(out, left);
         }
     }
@@ -113,7 +113,7 @@ impl Node {
             return;
         };
         for room in members.room_names_of(id) {
-            if let Some(request) = self.room_line(&room, old, nick, LineKind::Nick, now) {
+            if let Some(request) = self.room_line(&room, old, nick, RoomEvent::Nick, now) {
                 self.ask(out, request);
             }
         }

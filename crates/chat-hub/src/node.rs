@@ -20,8 +20,8 @@ use crate::ctx::Ctx;
 use crate::pace::QueryPace;
 use crate::sanctions::{self, Expel};
 use crate::{
-    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet,
-    LineKind, Now, Outbox, RoomLine,
+    ClaimResult, ClientId, ClusterEvent, ClusterRequest, ClusterSettings, HubConfig, IpNet, Now,
+    Outbox, RoomEvent, RoomLine,
 };
 
 /// A client waiting this long for its history gets the local one instead.
@@ -99,7 +99,7 @@ impl Node {
         room: &str,
         nick: &str,
         text: &str,
-        kind: LineKind,
+        kind: RoomEvent,
         time: Now,
     ) -> Option<ClusterRequest> {
         let settings = self.settings.as_ref()?;
@@ -205,7 +205,7 @@ impl Node {
         self.claims.remove(&id);
         if self.is_on() {
             for room in rooms {
-                if let Some(left) = self.room_line(room, nick, why, LineKind::Left, now) {
+                if let Some(left) = self.room_line(room, nick, why, RoomEvent::Left, now) {
                     self.ask(out, left);
                 }
             }

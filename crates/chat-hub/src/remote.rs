@@ -13,7 +13,7 @@ use chat_proto::{Body, Notice};
 use crate::chat::{Chat, SaidLine};
 use crate::cluster::local_time;
 use crate::delivery::Recipients;
-use crate::{HubConfig, LineKind, Now, Outbox, RoomLine};
+use crate::{HubConfig, Now, Outbox, RoomEvent, RoomLine};
 
 impl Chat {
     /// `line`, said on another node, for the local members of its room.
@@ -29,7 +29,7 @@ impl Chat {
         let said = SaidLine {
             nick,
             text,
-            action: line.kind == LineKind::Action,
+            action: line.kind == RoomEvent::Action,
             id: None,
             time,
         };
@@ -44,7 +44,7 @@ impl Chat {
             }
             return;
         }
-        if line.kind == LineKind::Nick {
+        if line.kind == RoomEvent::Nick {
             return self.renamed_afar(config, out, &line.room, nick, text, time);
         }
         let (members, delivery) = self.members_and_delivery();
@@ -55,16 +55,16 @@ impl Chat {
         let name = members.room(room).name.clone();
         let notice = match line.kind {
             // Said lines went to `say_in` above.
-            LineKind::Message | LineKind::Action => return,
-            LineKind::Joined => Notice::Joined { nick, room: &name },
-            LineKind::Left => Notice::Left {
+            RoomEvent::Message | RoomEvent::Action => return,
+            RoomEvent::Joined => Notice::Joined { nick, room: &name },
+            RoomEvent::Left => Notice::Left {
                 nick,
                 room: &name,
                 reason,
             },
             // Nick changes went to `renamed_afar` above.
-            LineKind::Nick => return,
-            LineKind::Topic => {
+            RoomEvent::Nick => return,
+            RoomEvent::Topic => {
                 text.clone_into(&mut members.room_mut(room).topic);
                 Notice::Topic { room: &name, text }
             }

@@ -1,4 +1,4 @@
-//! The hub's side of the history store, still without I/O: [`Store`]
+//! The hub's side of the history store, still without I/O: [`StoreClient`]
 //! numbers room lines, hands them to the store (counting and logging any
 //! it cannot take), decides when a history is read from the store rather
 //! than from memory, and keeps the clients waiting for a read: at most one
@@ -12,7 +12,7 @@
 //! The hub only enqueues ([`Outbox::store`]) and is told
 //! ([`Hub::store_event`](crate::Hub::store_event)), so the reactor never
 //! waits on the disk. Without a store (`history_store = "memory"`, or a
-//! cluster, whose history lives in Redis) a `Store` is off: it asks nothing
+//! cluster, whose history lives in Redis) a `StoreClient` is off: it asks nothing
 //! and every history comes from the rooms' rings.
 
 mod messages;
@@ -67,7 +67,7 @@ struct Wait {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Store {
+pub(crate) struct StoreClient {
     /// A store takes the lines.
     on: bool,
     /// The id of the next room line.
@@ -121,7 +121,7 @@ pub struct StoreHealth {
     pub uncommitted: usize,
 }
 
-/// What became of a line handed to [`Store::append`].
+/// What became of a line handed to [`StoreClient::append`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Appended {
     /// Relay it now (no store, or `history_sync = "batch"`).
@@ -132,7 +132,7 @@ pub(crate) enum Appended {
     Refused,
 }
 
-impl Store {
+impl StoreClient {
     /// A store is on, holding lines of `rooms` (keys); the first line gets
     /// `next_id`.
     /// With `always`, a line goes out only once it is committed.

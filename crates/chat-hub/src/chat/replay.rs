@@ -11,7 +11,7 @@ use crate::cluster::local_time;
 use crate::delivery::{HOLD_MAX, HistoryBatch};
 use crate::rooms::RoomId;
 use crate::store::StoredLine;
-use crate::{ClientId, HubConfig, LineKind, Now, Outbox, RoomLine};
+use crate::{ClientId, HubConfig, Now, Outbox, RoomEvent, RoomLine};
 
 impl Chat {
     /// How many lines `/history [N]` may send `id`, or `None` (it was told
@@ -113,7 +113,7 @@ impl Chat {
             .map(|line| SaidLine {
                 nick: &line.nick,
                 text: &line.text,
-                action: line.kind == LineKind::Action,
+                action: line.kind == RoomEvent::Action,
                 id: None,
                 time: local_time(line.time, now),
             });

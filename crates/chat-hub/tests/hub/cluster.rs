@@ -25,7 +25,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             room: "lobby".into(),
             nick: guest.clone(),
             text: "hi all".into(),
-            kind: LineKind::Message,
+            kind: RoomEvent::Message,
             time: now(),
         })]
     );
@@ -63,7 +63,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
                 // not the join's own notice, nor what the newcomer says.
                 ClusterRequest::History { count: 50, .. },
                 ClusterRequest::Publish(RoomLine {
-                    kind: LineKind::Joined,
+                    kind: RoomEvent::Joined,
                     ..
                 })
             ]
@@ -163,7 +163,7 @@ fn cluster_nicks_are_claimed_before_they_change() {
     f.out = out;
     assert!(f.hub.has_nick("bob"));
     assert!(
-        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, .. }), ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
+        matches!(&f.out.requests[..], [ClusterRequest::Member { .. }, ClusterRequest::Publish(RoomLine { kind: RoomEvent::Nick, .. }), ClusterRequest::Release { nick }] if nick.starts_with("guest1-")),
         "{:?}",
         f.out.requests
     );

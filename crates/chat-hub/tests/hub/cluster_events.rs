@@ -144,18 +144,18 @@ fn cluster_notices_cross_nodes_and_read_as_local_ones() {
 
     // What another node says happens in dev reads here as it would if it
     // happened here.
-    f.heard(1, bob_in("dev", LineKind::Joined, ""));
-    f.heard(2, bob_in("dev", LineKind::Nick, "robert"));
-    let mut topic = bob_in("dev", LineKind::Topic, "release friday");
+    f.heard(1, bob_in("dev", RoomEvent::Joined, ""));
+    f.heard(2, bob_in("dev", RoomEvent::Nick, "robert"));
+    let mut topic = bob_in("dev", RoomEvent::Topic, "release friday");
     topic.nick = "robert".into();
     f.heard(3, topic);
-    let mut said = bob_in("dev", LineKind::Message, "hi all");
+    let mut said = bob_in("dev", RoomEvent::Message, "hi all");
     said.nick = "robert".into();
     f.heard(4, said);
-    let mut left = bob_in("dev", LineKind::Left, "quit");
+    let mut left = bob_in("dev", RoomEvent::Left, "quit");
     left.nick = "robert".into();
     f.heard(5, left);
-    f.heard(6, bob_in("ops", LineKind::Joined, "")); // nobody here
+    f.heard(6, bob_in("ops", RoomEvent::Joined, "")); // nobody here
     assert_eq!(
         f.lines_for(1),
         [
@@ -297,11 +297,11 @@ fn a_rename_on_another_node_reaches_a_member_of_several_of_its_rooms_once() {
     f.answer_history(1);
     f.out.take(1);
     // Bob, on another node, is in lobby and dev: his node says so in each.
-    f.heard(1, bob_in("lobby", LineKind::Nick, "robert"));
-    f.heard(2, bob_in("dev", LineKind::Nick, "robert"));
+    f.heard(1, bob_in("lobby", RoomEvent::Nick, "robert"));
+    f.heard(2, bob_in("dev", RoomEvent::Nick, "robert"));
     assert_eq!(f.lines_for(1), ["-!- bob is now known as robert"]);
     // A later rename is news again.
-    let mut again = bob_in("lobby", LineKind::Nick, "bob");
+    let mut again = bob_in("lobby", RoomEvent::Nick, "bob");
     again.nick = "robert".into();
     f.heard(3, again);
     assert_eq!(f.lines_for(1), ["-!- robert is now known as bob"]);

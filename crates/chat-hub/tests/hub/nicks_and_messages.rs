@@ -78,7 +78,7 @@ fn guest_nicks_are_reserved_and_a_guest_nick_held_elsewhere_is_replaced() {
             &f.out.requests[..],
             [
                 ClusterRequest::Member { nick: member, .. },
-                ClusterRequest::Publish(RoomLine { kind: LineKind::Nick, text, .. }),
+                ClusterRequest::Publish(RoomLine { kind: RoomEvent::Nick, text, .. }),
                 ClusterRequest::Claim { nick, .. },
             ] if *member == next && *nick == next && *text == next
         ),

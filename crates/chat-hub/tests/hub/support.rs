@@ -322,12 +322,12 @@ pub(crate) fn remote_line(text: &str, time: Now) -> RoomLine {
         room: "Lobby".into(),
         nick: "bob".into(),
         text: text.into(),
-        kind: LineKind::Message,
+        kind: RoomEvent::Message,
         time,
     }
 }
 
-pub(crate) fn bob_in(room: &str, kind: LineKind, text: &str) -> RoomLine {
+pub(crate) fn bob_in(room: &str, kind: RoomEvent, text: &str) -> RoomLine {
     RoomLine {
         room: room.into(),
         kind,

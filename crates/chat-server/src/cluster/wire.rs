@@ -10,7 +10,7 @@
 use chrono::{FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use chat_hub::{ClusterEvent, IpNet, LineKind, Now, RoomLine, StreamId};
+use chat_hub::{ClusterEvent, IpNet, Now, RoomEvent, RoomLine, StreamId};
 
 /// A room line or notice on the wire.
 #[derive(Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub(super) struct WireLine {
     offset: i32,
 }
 
-/// The room notices that cross nodes (`LineKind` but the lines said).
+/// The room notices that cross nodes (`RoomEvent` but the lines said).
 #[derive(Serialize, Deserialize, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum WireNotice {
@@ -138,11 +138,11 @@ impl OwnLines {
 impl WireLine {
     pub(super) fn from_line(line: &RoomLine) -> WireLine {
         let notice = match line.kind {
-            LineKind::Message | LineKind::Action => None,
-            LineKind::Joined => Some(WireNotice::Joined),
-            LineKind::Left => Some(WireNotice::Left),
-            LineKind::Nick => Some(WireNotice::Nick),
-            LineKind::Topic => Some(WireNotice::Topic),
+            RoomEvent::Message | RoomEvent::Action => None,
+            RoomEvent::Joined => Some(WireNotice::Joined),
+            RoomEvent::Left => Some(WireNotice::Left),
+            RoomEvent::Nick => Some(WireNotice::Nick),
+            RoomEvent::Topic => Some(WireNotice::Topic),
         };
         WireLine {
             id: None,
@@ -150,7 +150,7 @@ impl WireLine {
             room: line.room.clone(),
             nick: line.nick.clone(),
             text: line.text.clone(),
-            action: line.kind == LineKind::Action,
+            action: line.kind == RoomEvent::Action,
             notice,
             ms: line.time.timestamp_millis(),
             offset: line.time.offset().local_minus_utc(),
@@ -164,12 +164,12 @@ impl WireLine {
 
     pub(super) fn into_line(self) -> Option<RoomLine> {
         let kind = match (self.notice, self.action) {
-            (None, false) => LineKind::Message,
-            (None, true) => LineKind::Action,
-            (Some(WireNotice::Joined), _) => LineKind::Joined,
-            (Some(WireNotice::Left), _) => LineKind::Left,
-            (Some(WireNotice::Nick), _) => LineKind::Nick,
-            (Some(WireNotice::Topic), _) => LineKind::Topic,
+            (None, false) => RoomEvent::Message,
+            (None, true) => RoomEvent::Action,
+            (Some(WireNotice::Joined), _) => RoomEvent::Joined,
+            (Some(WireNotice::Left), _) => RoomEvent::Left,
+            (Some(WireNotice::Nick), _) => RoomEvent::Nick,
+            (Some(WireNotice::Topic), _) => RoomEvent::Topic,
         };
         Some(RoomLine {
             time: to_time(self.ms, self.offset)?,
@@ -303,7 +303,7 @@ mod tests {
             room: "lobby".into(),
             nick: "alice".into(),
             text: "hi \"there\"".into(),
-            kind: LineKind::Action,
+            kind: RoomEvent::Action,
             time,
         };
         let json = serde_json::to_string(&WireLine::from_line(&line)).unwrap_or_default();
@@ -315,11 +315,11 @@ mod tests {
         // Notices cross too; the published copy starts with the entry's id,
         // put there by the script (as it does: `{"id":"…",` + the rest).
         for kind in [
-            LineKind::Message,
-            LineKind::Joined,
-            LineKind::Left,
-            LineKind::Nick,
-            LineKind::Topic,
+            RoomEvent::Message,
+            RoomEvent::Joined,
+            RoomEvent::Left,
+            RoomEvent::Nick,
+            RoomEvent::Topic,
         ] {
             let notice = RoomLine {
                 kind,
