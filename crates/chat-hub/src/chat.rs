@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 use chat_proto::Refusal;
-use chat_proto::{Body, Notice, nick_key};
+use chat_proto::{Body, Command, Notice, nick_key};
 
 use crate::clients::Client;
 use crate::ctx::Ctx;
@@ -28,7 +28,7 @@ mod replay;
 mod said;
 
 pub(crate) use joins::{Joined, NickChange};
-pub(crate) use said::SaidLine;
+pub(crate) use said::{SaidLine, Saying};
 
 /// Where a `/msg` went.
 #[derive(Debug, PartialEq, Eq)]
@@ -230,22 +230,48 @@ impl Chat {
         }
     }
 
-    /// Room traffic from `id`: to everyone else in its room (numbered
+    /// Where and what `id` says with `command` (`Say`, `Me` or `SayIn`);
+    /// `None`: nowhere (it was told why: it is not in the room it named).
+    pub(crate) fn saying<'a>(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        command: &Command<'a>,
+        now: Now,
+    ) -> Option<Saying<'a>> {
+        let (room, text, action) = match *command {
+            Command::Say(text) => (self.members.current_room(id), text, false),
+            Command::Me(text) => (self.members.current_room(id), text, true),
+            Command::SayIn { room, text, action } => {
+                let named = self.members.rooms().find(room);
+                let client = self.members.client(id);
+                let mine = named.filter(|&named| client.is_some_and(|c| c.seats.contains(named)));
+                if mine.is_none() {
+                    self.refuse(out, id, Refusal::NotInRoom { room }, now);
+                    return None;
+                }
+                (mine, text, action)
+            }
+            _ => return None,
+        };
+        let room = room?;
+        Some(Saying { room, action, text })
+    }
+
+    /// Room traffic from `id`: to everyone else in the room (numbered
     /// `line_id` for clients that asked), and into the room's history.
     pub(crate) fn relay(
         &mut self,
         ctx: &mut Ctx<'_>,
         id: ClientId,
-        action: bool,
-        text: &str,
+        saying: &Saying<'_>,
         line_id: Option<u64>,
     ) {
         let Some(client) = self.members.client(id) else {
             return;
         };
-        let (Some(room), peer) = (client.seats.current(), client.peer) else {
-            return;
-        };
+        let Saying { room, action, text } = *saying;
+        let peer = client.peer;
         let mut nick = std::mem::take(&mut self.sender_nick);
         nick.clear();
         nick.push_str(&client.nick);

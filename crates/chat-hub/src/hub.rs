@@ -429,14 +429,16 @@ impl Hub {
         match command {
             // A line that was nothing but control characters says nothing.
             Command::Say("") => {}
-            Command::Say(text) | Command::Me(text) => {
-                let action = matches!(command, Command::Me(_));
+            Command::Say(_) | Command::Me(_) | Command::SayIn { .. } => {
+                let Some(saying) = chat.saying(out, id, &command, now) else {
+                    return;
+                };
                 let line_id = store.line_id();
                 let said = &mut Ctx { out, config, now };
-                match store.append(chat, said, id, line_id, action, text) {
+                match store.append(chat, said, id, line_id, &saying) {
                     Appended::RelayNow => {
-                        chat.relay(&mut Ctx { out, config, now }, id, action, text, line_id);
-                        node.publish(chat, out, id, action, text, now);
+                        chat.relay(&mut Ctx { out, config, now }, id, &saying, line_id);
+                        node.publish(chat, out, id, &saying, now);
                     }
                     Appended::Held => {} // out once committed
                     Appended::Refused => return chat.refuse(out, id, Refusal::StoreBusy, now),

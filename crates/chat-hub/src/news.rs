@@ -8,7 +8,7 @@
 //! line or notice does in a cluster.
 
 use crate::catchup::Read;
-use crate::chat::Chat;
+use crate::chat::{Chat, Saying};
 use crate::ctx::Ctx;
 use crate::node::Node;
 use crate::{ClientId, ClusterRequest, HubConfig, Now, Outbox, RoomEvent, RoomLine, StreamId};
@@ -20,17 +20,14 @@ impl Node {
         chat: &Chat,
         out: &mut dyn Outbox,
         id: ClientId,
-        action: bool,
-        text: &str,
+        saying: &Saying<'_>,
         now: Now,
     ) {
         let members = chat.members();
         let Some(client) = members.client(id).filter(|_| self.is_on()) else {
             return;
         };
-        let Some(room) = client.seats.current() else {
-            return;
-        };
+        let Saying { room, action, text } = *saying;
         let room = &members.room(room).name;
         let kind = if action {
             RoomEvent::Action

@@ -28,7 +28,7 @@ pub use messages::{
     NewLine, ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreRead, StoreRequest, StoredLine,
 };
 
-use crate::chat::Chat;
+use crate::chat::{Chat, Saying};
 use crate::ctx::Ctx;
 use crate::node::Node;
 use crate::{ClientId, Now, Outbox};
@@ -162,16 +162,13 @@ impl StoreClient {
         ctx: &mut Ctx<'_>,
         id: ClientId,
         line_id: Option<u64>,
-        action: bool,
-        text: &str,
+        saying: &Saying<'_>,
     ) -> Appended {
         let members = chat.members();
         let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
             return Appended::RelayNow;
         };
-        let Some(room) = client.seats.current() else {
-            return Appended::RelayNow;
-        };
+        let Saying { room, action, text } = *saying;
         let room = &members.room(room).key;
         match self.appended.get_mut(room.as_ref()) {
             Some(count) => *count += 1,

@@ -5,6 +5,14 @@
 pub enum Command<'a> {
     /// Plain text for the room (`//text` says the literal `/text`).
     Say(&'a str),
+    /// Text (or, `action`, a `/me`) for a named room the client is in: what
+    /// a protocol whose messages name their room (IRC's `PRIVMSG #dev`)
+    /// asks. The line protocol's lines go to the current room instead.
+    SayIn {
+        room: &'a str,
+        text: &'a str,
+        action: bool,
+    },
     Nick(&'a str),
     /// Join a room (or go back to one already joined) and talk there.
     Join(&'a str),

@@ -5,6 +5,18 @@
 use chat_proto::Body;
 
 use crate::Now;
+use crate::rooms::RoomId;
+
+/// What a client says, once the hub knows where: a room it is in (its
+/// current one, or the one the client's protocol named), `/me` or not,
+/// and the text. What the store, the room and the cluster are handed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Saying<'a> {
+    pub(crate) room: RoomId,
+    /// `/me`.
+    pub(crate) action: bool,
+    pub(crate) text: &'a str,
+}
 
 /// One line said in a room.
 #[derive(Debug, Clone, Copy)]
