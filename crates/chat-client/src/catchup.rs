@@ -85,7 +85,8 @@ pub(crate) struct Catchup {
     /// `/history since ID` the last page asked for.
     more: Option<u64>,
     /// Room lines said while catching up: room (lowercase), id, line.
-    held: VecDeque<(String, u64, String)>,
+    /// Each with its room, its id, and whether it names its room.
+    held: VecDeque<(String, u64, String, bool)>,
 }
 
 /// What to do with one line from the server.
@@ -241,7 +242,8 @@ impl Catchup {
             },
             Body::Message { .. } | Body::Action { .. } => match id {
                 Some(id) if self.phase != Phase::Live && self.held.len() < HELD_MAX => {
-                    self.held.push_back((room, id, plain.into_owned()));
+                    let named = parsed.room.is_some();
+                    self.held.push_back((room, id, plain.into_owned(), named));
                 }
                 Some(id) => self.show_once(room, id, plain.into_owned(), &mut outcome),
                 None => outcome.show.push(plain.into_owned()),
@@ -337,19 +339,34 @@ impl Catchup {
     /// held meanwhile.
     fn finish(&mut self, outcome: &mut Outcome) {
         self.phase = Phase::Live;
+        let mut talking_in = self.room.clone().unwrap_or_default();
         if let Some(talk_in) = self.talk_in.take() {
             let rejoined = self.rooms.iter().any(|r| r.eq_ignore_ascii_case(&talk_in));
-            let there = self
-                .room
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(&talk_in));
+            let there = talking_in.eq_ignore_ascii_case(&talk_in);
             if rejoined && !there {
                 outcome.send.push(join(&talk_in));
+                talking_in = talk_in;
             }
         }
-        for (room, id, line) in std::mem::take(&mut self.held) {
+        let talking_in = talking_in.to_ascii_lowercase();
+        for (room, id, line, named) in std::mem::take(&mut self.held) {
+            // A line held from a room talked in then, shown once another
+            // is: it names its room, as the server would have.
+            let line = match named || room == talking_in {
+                true => line,
+                false => with_room(&line, &room),
+            };
             self.show_once(room, id, line, outcome);
         }
+    }
+}
+
+/// `[stamp] body` as `[stamp] #room body`: a room line that named no room
+/// (it was said in the room talked in then), for when it is shown later.
+fn with_room(line: &str, room: &str) -> String {
+    match line.split_once("] ") {
+        Some((stamp, body)) if !room.is_empty() => format!("{stamp}] #{room} {body}"),
+        _ => line.to_owned(),
     }
 }
 
@@ -492,6 +509,45 @@ mod tests {
                 format!("{STAMP} (history) <bob> said before"),
                 format!("{STAMP} <bob> live"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_line_held_from_a_room_talked_in_then_names_it_when_shown_after_another_is() {
+        let mut catchup = Catchup::new();
+        feed(
+            &mut catchup,
+            &[
+                notice("Welcome, alice!"),
+                notice("alice joined lobby"),
+                ids_on(),
+                notice("alice joined dev"),
+                say(1, "d1"),
+                notice("now talking in lobby"),
+            ],
+        );
+        catchup.reconnected();
+        feed(
+            &mut catchup,
+            &[
+                notice("Welcome, guest9!"),
+                notice("guest9 joined lobby"),
+                ids_on(),
+                notice("guest9 is now known as alice"),
+                notice("error: you are already in lobby"),
+                ids_on(),
+            ],
+        );
+        // Dev is talked in while it is rejoined: its live line names no
+        // room, and waits for the catch-up to end.
+        let dev = feed(
+            &mut catchup,
+            &[notice("alice joined dev"), say(2, "d2"), ids_on(), ids_on()],
+        );
+        assert_eq!(dev.send, ["/join lobby"].map(String::from));
+        assert_eq!(
+            dev.show.last().map(String::as_str),
+            Some(format!("{STAMP} #dev <bob> d2").as_str())
         );
     }
 
