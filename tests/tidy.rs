@@ -24,7 +24,7 @@ const MAX_LINES: usize = 700;
 
 /// Packages that must do no I/O, and must not be able to by accident: a
 /// dependency on any of [`IO_CRATES`] is a build error waiting to happen.
-const SANS_IO: &[&str] = &["chat-proto", "chat-hub"];
+const SANS_IO: &[&str] = &["chat-proto", "chat-hub", "chat-irc"];
 
 /// Sockets, reactors, Redis, SQLite, flags, configuration files, TLS.
 const IO_CRATES: &[&str] = &[

@@ -18,6 +18,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "hub",
     "store_reads",
     "websocket_frames",
+    "irc_message",
 ];
 
 pub(crate) fn run(args: &[&str]) -> Result {
