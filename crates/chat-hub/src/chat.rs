@@ -101,9 +101,8 @@ impl Chat {
     /// `refusal` encoded in `protocol`, for a connection the hub never
     /// sees (the reactor's refusal when it is out of descriptors).
     pub(crate) fn refusal(&mut self, protocol: Protocol, now: Now, refusal: Refusal<'_>) -> Bytes {
-        let text = refusal.to_string();
-        let body = Body::Notice(Notice::Error { text: &text });
-        self.delivery.encode(protocol, now, &body)
+        self.delivery
+            .encode(protocol, now, &Body::Refusal(&refusal))
     }
 
     /// A notice to a connection that is not a client (yet): a login prompt,
@@ -130,9 +129,9 @@ impl Chat {
         refusal: Refusal<'_>,
         now: Now,
     ) {
-        let text = refusal.to_string();
-        let notice = Notice::Error { text: &text };
-        self.tell_connection(out, id, protocol, now, notice);
+        let body = Body::Refusal(&refusal);
+        self.delivery
+            .send_to_connection(out, id, protocol, now, &body);
     }
 
     /// Tells `id` why its request was refused.
@@ -143,8 +142,7 @@ impl Chat {
         why: Refusal<'_>,
         now: Now,
     ) {
-        let text = why.to_string();
-        self.send(out, id, &Body::Notice(Notice::Error { text: &text }), now);
+        self.send(out, id, &Body::Refusal(&why), now);
     }
 
     pub(crate) fn info(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
