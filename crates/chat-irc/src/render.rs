@@ -31,6 +31,8 @@ pub struct Facts<'a> {
     /// `time` (server-time) and `msgid` (message-tags).
     pub time: Option<&'a str>,
     pub msgid: Option<&'a str>,
+    /// The recipient negotiated `echo-message`: its own messages come back.
+    pub echo: bool,
 }
 
 /// Whether `body` names its recipient in IRC, so that it is encoded per
@@ -73,7 +75,11 @@ pub fn render(out: &mut BytesMut, facts: &Facts<'_>, body: &Body<'_>) {
         Body::Private { from, text } => say(out, tags, facts, from, to, text, false),
         // The sender's own copy: what echo-message shows (the caller sends
         // it only to a client that negotiated it).
-        Body::PrivateSent { to: target, text } => say(out, tags, facts, to, target, text, false),
+        Body::PrivateSent { to: target, text } => {
+            if facts.echo {
+                say(out, tags, facts, to, target, text, false);
+            }
+        }
         Body::Operator { name, text } => {
             let source = user(name, server);
             let _ = write(out, tags, Some(&source), "NOTICE", &[to, text]);
