@@ -37,6 +37,10 @@ enum Kind {
     Tls,
     /// The page and its WebSocket: `listening on ADDR (web)` or `(web, TLS)`.
     Web,
+    /// IRC: `listening on ADDR (irc)` or `(irc, TLS)`.
+    Irc,
+    /// IRC over WebSocket: `listening on ADDR (web, irc)`.
+    WebIrc,
 }
 
 /// How to start a server: see [`ServerProcess::builder`].
@@ -156,7 +160,11 @@ fn spawn(
             let addr = addr
                 .parse()
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-            let kind = if said.contains(" (web") {
+            let kind = if said.contains(" (web, irc") {
+                Kind::WebIrc
+            } else if said.contains(" (irc") {
+                Kind::Irc
+            } else if said.contains(" (web") {
                 Kind::Web
             } else if said.contains("TLS)") {
                 Kind::Tls
@@ -246,6 +254,16 @@ impl ServerProcess {
     /// The first web listener's address (`listening on ADDR (web)`).
     pub fn web_addr(&self) -> SocketAddr {
         self.listener(Kind::Web)
+    }
+
+    /// The first IRC listener's address.
+    pub fn irc_addr(&self) -> SocketAddr {
+        self.listener(Kind::Irc)
+    }
+
+    /// The first IRC-over-WebSocket listener's address.
+    pub fn web_irc_addr(&self) -> SocketAddr {
+        self.listener(Kind::WebIrc)
     }
 
     fn listener(&self, kind: Kind) -> SocketAddr {
