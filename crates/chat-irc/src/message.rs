@@ -399,7 +399,26 @@ where
     V: AsRef<str>,
 {
     let start = out.len();
-    let written = write_unchecked(out, tags, source, command, params);
+    let written = write_unchecked(out, tags, source, command, params, false);
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// [`write()`] with the last parameter always written as a trailing one
+/// (`:` first), as a message's text: many clients and bots read the text
+/// of a `PRIVMSG` or `NOTICE` only after a `:`, even when it is one word.
+pub fn write_text(
+    out: &mut BytesMut,
+    tags: &[(&str, &str)],
+    source: Option<&str>,
+    command: &str,
+    params: &[&str],
+) -> Result<(), WriteError> {
+    let start = out.len();
+    let tags = tags.iter().copied();
+    let written = write_unchecked(out, tags, source, command, params.iter().copied(), true);
     if written.is_err() {
         out.truncate(start);
     }
@@ -412,6 +431,7 @@ fn write_unchecked<'p, K, V>(
     source: Option<&str>,
     command: &str,
     params: impl IntoIterator<Item = &'p str>,
+    text_last: bool,
 ) -> Result<(), WriteError>
 where
     K: AsRef<str>,
@@ -455,7 +475,7 @@ where
         let plain = !matches!(kept(param), None | Some(b':')) && !param.contains(' ');
         out.extend_from_slice(b" ");
         if params.peek().is_none() {
-            if !plain {
+            if !plain || text_last {
                 out.extend_from_slice(b":");
             }
         } else if !plain {
