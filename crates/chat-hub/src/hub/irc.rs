@@ -20,6 +20,17 @@ use crate::irc::{self, Session};
 use crate::membership;
 use crate::{Arrival, ClientId, Now, Outbox};
 
+/// `command` in upper case, in `buf` (IRC commands are short; a longer
+/// one is no command this server knows, and is kept as it is).
+fn upper_case<'b>(command: &'b str, buf: &'b mut [u8; 16]) -> &'b str {
+    let Some(upper) = buf.get_mut(..command.len()) else {
+        return command;
+    };
+    upper.copy_from_slice(command.as_bytes());
+    upper.make_ascii_uppercase();
+    std::str::from_utf8(upper).unwrap_or(command)
+}
+
 /// The version IRC clients are told.
 pub(super) const VERSION: &str = concat!("chat-", env!("CARGO_PKG_VERSION"));
 
@@ -176,8 +187,9 @@ impl Hub {
             }
             Err(_) => return,
         };
-        let command = msg.command.to_ascii_uppercase();
-        match command.as_str() {
+        let mut upper = [0u8; 16];
+        let command = upper_case(msg.command, &mut upper);
+        match command {
             "PRIVMSG" | "NOTICE" => self.irc_say(out, id, &msg, now),
             "JOIN" => self.irc_join(out, id, &msg, now),
             "PART" => {
@@ -230,7 +242,7 @@ impl Hub {
                 }
             },
             "USER" | "PASS" => self.irc_reply(out, id, numeric::ERR_ALREADYREGISTERED, &[]),
-            _ => self.irc_query(out, id, &command, &msg),
+            _ => self.irc_query(out, id, command, &msg),
         }
     }
 
@@ -249,15 +261,22 @@ impl Hub {
             None if text.starts_with('\u{1}') => return,
             None => (text, false),
         };
-        let text = self.clean(text);
-        if text.is_empty() {
+        // Sanitised into the hub's reused buffer: a line costs no
+        // allocation.
+        let mut clean = std::mem::take(&mut self.scratch);
+        clean.clear();
+        sanitize_text(text.as_bytes(), &mut clean);
+        if clean.is_empty() {
+            self.scratch = clean;
             return self.irc_reply(out, id, numeric::ERR_NOTEXTTOSEND, &[]);
         }
+        let text = clean.as_str();
         for target in targets.split(',').filter(|target| !target.is_empty()) {
             if let Some(room) = target.strip_prefix('#') {
                 let members = self.chat.members();
                 let joined = members.rooms().find(room);
-                if joined.is_none_or(|room| !members.rooms_of(id).contains(&room)) {
+                let seats = members.client(id).map(|client| &client.seats);
+                if joined.is_none_or(|room| !seats.is_some_and(|seats| seats.contains(room))) {
                     let refusal = match joined {
                         Some(_) => numeric::ERR_CANNOTSENDTOCHAN,
                         None => numeric::ERR_NOSUCHCHANNEL,
@@ -267,17 +286,13 @@ impl Hub {
                 }
             }
             let command = match target.strip_prefix('#') {
-                Some(room) => Command::SayIn {
-                    room,
-                    text: &text,
-                    action,
-                },
-                None => Command::Msg {
-                    to: target,
-                    text: &text,
-                },
+                Some(room) => Command::SayIn { room, text, action },
+                None => Command::Msg { to: target, text },
             };
             self.command(out, id, command, now);
+            if target.starts_with('#') {
+                continue;
+            }
             if let Some(away) = self.irc_away_of(target) {
                 let server = self.config.server_name.clone();
                 let nick = self.chat.members().nick(id).unwrap_or("*").to_owned();
@@ -286,6 +301,7 @@ impl Hub {
                 self.chat.send_wire(out, id, reply.freeze());
             }
         }
+        self.scratch = clean;
     }
 
     /// The away message of the IRC client called `nick`, if it set one.
