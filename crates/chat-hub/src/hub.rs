@@ -33,6 +33,7 @@ use crate::{
 };
 
 mod irc;
+mod irc_labels;
 mod irc_queries;
 pub(crate) mod reconfigure;
 mod sanction_commands;

@@ -20,7 +20,11 @@ pub(crate) const OFFERED: Caps = Caps::EMPTY
     .with(Cap::MessageTags)
     .with(Cap::ServerTime)
     .with(Cap::EchoMessage)
-    .with(Cap::MultiPrefix);
+    .with(Cap::MultiPrefix)
+    .with(Cap::Batch)
+    .with(Cap::LabeledResponse)
+    .with(Cap::AwayNotify)
+    .with(Cap::Setname);
 
 /// The server as the registration machine sees it.
 pub(crate) fn server(config: &HubConfig) -> Server<'_> {
@@ -56,9 +60,17 @@ pub(crate) struct Session {
 pub(crate) struct Irc {
     registering: HashMap<ClientId, Registering>,
     sessions: HashMap<ClientId, Session>,
+    /// The last batch's number.
+    batches: u64,
 }
 
 impl Irc {
+    /// A reference for a new batch, unique on this server.
+    pub(crate) fn next_batch(&mut self) -> u64 {
+        self.batches += 1;
+        self.batches
+    }
+
     /// An IRC connection arrived.
     pub(crate) fn open(&mut self, id: ClientId, arrival: Arrival, now: i64) {
         let registering = Registering {

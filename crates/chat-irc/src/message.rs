@@ -506,6 +506,38 @@ pub(crate) fn put_clean(out: &mut BytesMut, text: &str) {
 }
 
 /// Copies a tag value with message-tags escaping, NUL dropped.
+/// Appends `line` (one written message, without its CRLF) with the tag
+/// `key=value` put first among its tags (a server adding `label` or
+/// `batch` to lines already written), and a CRLF. A bad key appends
+/// nothing.
+pub fn write_with_tag(
+    out: &mut BytesMut,
+    key: &str,
+    value: &str,
+    line: &[u8],
+) -> Result<(), WriteError> {
+    if !is_tag_key(key) {
+        return Err(WriteError::BadTagKey);
+    }
+    out.extend_from_slice(b"@");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"=");
+    put_escaped(out, value);
+    let (joint, rest) = match line.strip_prefix(b"@") {
+        Some(rest) => (b";", rest),
+        None => (b" ", line),
+    };
+    out.extend_from_slice(joint);
+    let rest: Vec<u8> = rest
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r' && b != b'\n' && b != 0)
+        .collect();
+    out.extend_from_slice(&rest);
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
 fn put_escaped(out: &mut BytesMut, value: &str) {
     let bytes = value.as_bytes();
     let mut run = 0;

@@ -187,11 +187,27 @@ impl Hub {
             }
             Err(_) => return,
         };
+        let labels = self
+            .chat
+            .members()
+            .client(id)
+            .is_some_and(|client| client.caps.contains(chat_irc::Cap::LabeledResponse));
+        if labels && let Some(label) = msg.tags.get("label") {
+            let label = label.into_owned();
+            return self.labelled(out, id, &label, |hub, out| {
+                hub.irc_message(out, id, &msg, now)
+            });
+        }
+        self.irc_message(out, id, &msg, now);
+    }
+
+    /// One IRC message from a registered client.
+    fn irc_message(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>, now: Now) {
         let mut upper = [0u8; 16];
         let command = upper_case(msg.command, &mut upper);
         match command {
-            "PRIVMSG" | "NOTICE" => self.irc_say(out, id, &msg, now),
-            "JOIN" => self.irc_join(out, id, &msg, now),
+            "PRIVMSG" | "NOTICE" => self.irc_say(out, id, msg, now),
+            "JOIN" => self.irc_join(out, id, msg, now),
             "PART" => {
                 for room in msg.param(0).unwrap_or_default().split(',') {
                     let room = room.trim_start_matches('#');
@@ -216,9 +232,9 @@ impl Hub {
                 self.chat.send_wire(out, id, reply.freeze());
             }
             "PONG" => {}
-            "CAP" => self.irc_cap(out, id, &msg),
-            "NAMES" => self.irc_names(out, id, &msg, now),
-            "TOPIC" => self.irc_topic(out, id, &msg, now),
+            "CAP" => self.irc_cap(out, id, msg),
+            "NAMES" => self.irc_names(out, id, msg, now),
+            "TOPIC" => self.irc_topic(out, id, msg, now),
             "LIST" => self.command(out, id, Command::Rooms, now),
             "OPER" => match (msg.param(0), msg.param(1)) {
                 (Some(name), Some(password)) => {
@@ -242,7 +258,7 @@ impl Hub {
                 }
             },
             "USER" | "PASS" => self.irc_reply(out, id, numeric::ERR_ALREADYREGISTERED, &[]),
-            _ => self.irc_query(out, id, command, &msg),
+            _ => self.irc_query(out, id, command, msg),
         }
     }
 
