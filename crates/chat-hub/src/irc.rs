@@ -26,14 +26,16 @@ pub(crate) const OFFERED: Caps = Caps::EMPTY
     .with(Cap::AwayNotify)
     .with(Cap::Setname);
 
-/// The server as the registration machine sees it.
-pub(crate) fn server(config: &HubConfig) -> Server<'_> {
+/// The server as the registration machine sees it; `history`: a history
+/// store answers `CHATHISTORY`, so `draft/chathistory` is offered too.
+pub(crate) fn server(config: &HubConfig, history: bool) -> Server<'_> {
+    let caps = match history {
+        true => OFFERED.with(Cap::ChatHistory),
+        false => OFFERED,
+    };
     Server {
         name: &config.server_name,
-        offer: Offer {
-            caps: OFFERED,
-            values: &[],
-        },
+        offer: Offer { caps, values: &[] },
     }
 }
 

@@ -538,6 +538,22 @@ pub fn write_with_tag(
     Ok(())
 }
 
+/// Appends each CRLF-ended line of `lines` (messages already written) with
+/// the tag `key=value` added, or as it is when `value` is `None`.
+pub fn write_lines_with_tag(out: &mut BytesMut, key: &str, value: Option<&str>, lines: &[u8]) {
+    let each = lines
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty());
+    for line in each {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let written = value.map(|value| write_with_tag(out, key, value, line));
+        if !matches!(written, Some(Ok(()))) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
 fn put_escaped(out: &mut BytesMut, value: &str) {
     let bytes = value.as_bytes();
     let mut run = 0;

@@ -18,6 +18,7 @@ use super::Hub;
 use crate::chat::Named;
 use crate::irc::{self, Session};
 use crate::membership;
+use crate::store::HISTORY_QUERY_MAX;
 use crate::{Arrival, ClientId, Now, Outbox};
 
 /// `command` in upper case, in `buf` (IRC commands are short; a longer
@@ -43,7 +44,7 @@ impl Hub {
         frame: Frame<'_>,
         now: Now,
     ) {
-        let server = irc::server(&self.config);
+        let server = irc::server(&self.config, self.store.is_on());
         let mut reply = BytesMut::new();
         let Some(registering) = self.irc.registering_mut(id) else {
             return;
@@ -144,6 +145,7 @@ impl Hub {
             nick_len: chat_proto::MAX_NICK_LEN,
             channel_len: chat_proto::MAX_ROOM_LEN + 1,
             chan_limit: config.max_rooms_per_client,
+            chathistory: self.store.is_on().then_some(HISTORY_QUERY_MAX),
             ..Isupport::default()
         };
         let _ = isupport.write(&mut reply, server, &nick);
@@ -258,6 +260,7 @@ impl Hub {
                 }
             },
             "USER" | "PASS" => self.irc_reply(out, id, numeric::ERR_ALREADYREGISTERED, &[]),
+            "CHATHISTORY" => self.irc_chathistory(out, id, msg, now),
             _ => self.irc_query(out, id, command, msg),
         }
     }
@@ -418,7 +421,7 @@ impl Hub {
     /// `CAP` after registration: `LS`, `LIST`, `REQ` (the client's shape
     /// changes with what it enables).
     fn irc_cap(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>) {
-        let server = irc::server(&self.config);
+        let server = irc::server(&self.config, self.store.is_on());
         let Some(nick) = self.chat.members().nick(id).map(str::to_owned) else {
             return;
         };
