@@ -183,3 +183,18 @@ fn who_answers_in_352_or_in_the_whox_fields_asked() {
     :chat.local 315 ircy #lobby :End of WHO list
     ");
 }
+
+#[test]
+fn a_connection_that_talks_without_registering_is_closed() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.protocol = Protocol::Irc;
+    f.connect(3);
+    f.say(3, &"PING x\r\n".repeat(100));
+    let said = f.out.take(3);
+    assert_eq!(said.matches("PONG").count(), 64, "{said}");
+    assert!(
+        said.ends_with("ERROR :Too many lines before registering\r\n"),
+        "{said}"
+    );
+    assert!(f.out.closed.contains(&ClientId(3)), "closed");
+}
