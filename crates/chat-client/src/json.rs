@@ -68,7 +68,18 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             Notice::Topic { room, text } => object(stamp, "topic", None, Some(room), Some(text)),
             Notice::Talking { room } => object(stamp, "talking", None, Some(room), None),
             Notice::Error { text } => object(stamp, "error", None, None, Some(text)),
-            Notice::Info { text } => object(stamp, "info", None, None, Some(text)),
+            Notice::Info { text } | Notice::Closing { text } => {
+                object(stamp, "info", None, None, Some(text))
+            }
+            // Read back, these are the notices they read as.
+            Notice::TopicSet { room, text, .. } => {
+                object(stamp, "topic", None, Some(room), Some(text))
+            }
+            Notice::NowOperator => {
+                let text = Body::Notice(Notice::NowOperator).to_string();
+                let text = text.strip_prefix("-!- ").unwrap_or(&text).to_owned();
+                object(stamp, "info", None, None, Some(&text))
+            }
         },
     }
 }

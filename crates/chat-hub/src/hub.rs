@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 use chat_proto::Refusal;
-use chat_proto::{Command, Frame, Notice, parse_command, sanitize_text};
+use chat_proto::{Body, Command, Frame, Notice, parse_command, sanitize_text};
 
 use crate::admission::{Admission, Login};
 use crate::chat::{Chat, Joined, Named, NickChange, Private};
@@ -358,7 +358,8 @@ impl Hub {
 
     /// Removes `id` with a last word to it, and closes it.
     fn expel(&mut self, out: &mut dyn Outbox, id: ClientId, notice: &str, why: &str, now: Now) {
-        self.chat.info(out, id, notice, now);
+        let last_word = Body::Notice(Notice::Closing { text: notice });
+        self.chat.send(out, id, &last_word, now);
         // Even while its history is awaited: what is held goes out first.
         self.chat.release(out, id);
         self.remove(out, id, why, now);

@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use argon2::password_hash::{Output, Salt};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 
-use chat_proto::Refusal;
+use chat_proto::{Body, Notice, Refusal};
 
 use crate::admission::{Admission, MAX_FAILURES, address_key};
 use crate::chat::Chat;
@@ -33,7 +33,6 @@ use crate::ctx::Ctx;
 use crate::{ClientId, Now, Operator, Outbox};
 
 /// What an operator is told on logging in.
-pub(crate) const WELCOME: &str = "you are now an operator: /kick /ban /unban /bans /topic /motd";
 
 /// The salt of every dummy hash (any valid salt: nothing is ever hashed
 /// with it).
@@ -233,7 +232,7 @@ impl Operators {
         let nick = chat.members().nick(id).unwrap_or_default();
         out.console(&format!("{nick} ({peer}) is now operator {name}"));
         self.logged_in.insert(id, name);
-        chat.info(out, id, WELCOME, now);
+        chat.send(out, id, &Body::Notice(Notice::NowOperator), now);
     }
 
     /// The operator name `id` logged in as with `/oper`, if it did.

@@ -66,7 +66,11 @@ impl Chat {
             RoomEvent::Nick => return,
             RoomEvent::Topic => {
                 text.clone_into(&mut members.room_mut(room).topic);
-                Notice::Topic { room: &name, text }
+                Notice::TopicSet {
+                    nick,
+                    room: &name,
+                    text,
+                }
             }
         };
         // As for a local notice: only while the room is small enough here.

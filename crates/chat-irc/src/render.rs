@@ -43,7 +43,7 @@ pub fn needs_recipient(body: &Body<'_>) -> bool {
         Body::Message { .. }
             | Body::Action { .. }
             | Body::Notice(Notice::Joined { .. } | Notice::Left { .. })
-            | Body::Notice(Notice::NickChanged { .. })
+            | Body::Notice(Notice::NickChanged { .. } | Notice::TopicSet { .. })
     )
 }
 
@@ -146,6 +146,16 @@ fn render_notice(
                 "" => numeric::RPL_NOTOPIC.write_default(out, &[], server, to, &[&room]),
                 text => numeric::RPL_TOPIC.write(out, &[], server, to, &[&room, text]),
             };
+        }
+        Notice::TopicSet { nick, room, text } => {
+            let source = user(nick, server);
+            let _ = write_text(out, tags, Some(&source), "TOPIC", &[&channel(room), text]);
+        }
+        Notice::Closing { text } => {
+            let _ = write_text(out, &[], None, "ERROR", &[text]);
+        }
+        Notice::NowOperator => {
+            let _ = numeric::RPL_YOUREOPER.write_default(out, &[], server, to, &[]);
         }
         Notice::Error { text } | Notice::Info { text } => {
             let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);

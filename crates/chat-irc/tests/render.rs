@@ -93,6 +93,13 @@ fn every_body_and_notice() {
             text: "",
         }),
         Body::Notice(Notice::Talking { room: "dev" }),
+        Body::Notice(Notice::TopicSet {
+            nick: "alice",
+            room: "lobby",
+            text: "new",
+        }),
+        Body::Notice(Notice::NowOperator),
+        Body::Notice(Notice::Closing { text: "Goodbye!" }),
         Body::Notice(Notice::Error { text: "something" }),
         Body::Notice(Notice::Info {
             text: "server shutting down",

@@ -89,6 +89,21 @@ pub enum Notice<'a> {
     Rooms { count: usize, list: &'a str },
     /// `topic of lobby: TEXT` (an empty TEXT: no topic).
     Topic { room: &'a str, text: &'a str },
+    /// `topic of lobby: TEXT` as it is set by `nick`: the same line in the
+    /// line protocol (which does not say who), a `TOPIC` from `nick` in
+    /// IRC. Read back, it is a [`Notice::Topic`].
+    TopicSet {
+        nick: &'a str,
+        room: &'a str,
+        text: &'a str,
+    },
+    /// The last word to a client whose connection is being closed (`Goodbye!`,
+    /// `closing: idle timeout`, a kick's words): an information line in the
+    /// line protocol, IRC's `ERROR`. Read back, it is a [`Notice::Info`].
+    Closing { text: &'a str },
+    /// `you are now an operator: /kick /ban /unban /bans /topic /motd`
+    /// (IRC's `381`).
+    NowOperator,
     /// `now talking in dev`: plain lines go to this room from now on (a
     /// client in several rooms, on `/join` of one it is already in or on
     /// `/part` of the one it talked in).
@@ -98,6 +113,9 @@ pub enum Notice<'a> {
     /// Anything else, e.g. `server shutting down`.
     Info { text: &'a str },
 }
+
+/// What an operator is told on becoming one.
+const NOW_OPERATOR: &str = "you are now an operator: /kick /ban /unban /bans /topic /motd";
 
 /// Why a line could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +322,11 @@ impl Notice<'_> {
                 put(": ");
                 put(text);
             }
+            Notice::TopicSet { room, text, .. } => {
+                Notice::Topic { room, text }.pieces(put);
+            }
+            Notice::Closing { text } => put(text),
+            Notice::NowOperator => put(NOW_OPERATOR),
             Notice::Talking { room } => {
                 put("now talking in ");
                 put(room);
@@ -463,6 +486,9 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
             room: word(room)?,
             text,
         });
+    }
+    if text == NOW_OPERATOR {
+        return Some(Notice::NowOperator);
     }
     if let Some(room) = text.strip_prefix("now talking in ") {
         return Some(Notice::Talking { room: word(room)? });

@@ -268,8 +268,14 @@ impl App {
                 }
                 Route::Room(room.to_owned())
             }
-            Notice::Topic { room, .. } => Route::Room(room.to_owned()),
-            Notice::Rooms { .. } | Notice::Error { .. } | Notice::Info { .. } => Route::Shown,
+            Notice::Topic { room, .. } | Notice::TopicSet { room, .. } => {
+                Route::Room(room.to_owned())
+            }
+            Notice::Rooms { .. }
+            | Notice::Error { .. }
+            | Notice::Info { .. }
+            | Notice::Closing { .. }
+            | Notice::NowOperator => Route::Shown,
         }
     }
 

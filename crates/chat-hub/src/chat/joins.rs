@@ -345,7 +345,12 @@ impl Chat {
         };
         self.members.room_mut(room).topic = text.to_owned();
         let name = self.members.room(room).name.clone();
-        let body = Body::Notice(Notice::Topic { room: &name, text });
+        let nick = self.members.nick(id).unwrap_or_default().to_owned();
+        let body = Body::Notice(Notice::TopicSet {
+            nick: &nick,
+            room: &name,
+            text,
+        });
         self.announce(config, out, room, id, &body, now);
     }
 }
