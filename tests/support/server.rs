@@ -37,6 +37,8 @@ enum Kind {
     Tls,
     /// The page and its WebSocket: `listening on ADDR (web)` or `(web, TLS)`.
     Web,
+    /// IRC: `listening on ADDR (irc)` or `(irc, TLS)`.
+    Irc,
 }
 
 /// How to start a server: see [`ServerProcess::builder`].
@@ -146,8 +148,9 @@ fn spawn(
     let listeners = (0..listeners)
         .map(|_| {
             let line = proc.expect_stderr("listening on ");
-            // `listening on ADDR` or `listening on ADDR (TLS)`, alone
-            // or as the message of a JSON line (`log_format = "json"`).
+            // `listening on ADDR`, `listening on ADDR (TLS)`, `(raw)`,
+            // `(irc)`..., alone or as the message of a JSON line
+            // (`log_format = "json"`).
             let said = line.split("listening on ").nth(1).unwrap_or_default();
             let addr = said
                 .split(|c: char| c.is_whitespace() || c == '"')
@@ -158,6 +161,8 @@ fn spawn(
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
             let kind = if said.contains(" (web") {
                 Kind::Web
+            } else if said.contains(" (irc") {
+                Kind::Irc
             } else if said.contains("TLS)") {
                 Kind::Tls
             } else {
@@ -233,7 +238,8 @@ impl ServerProcess {
         &self.addrs
     }
 
-    /// The first plain (not TLS, not web) address the server listens on.
+    /// The first plain (not TLS, not web, not IRC) address the server
+    /// listens on.
     pub fn plain_addr(&self) -> SocketAddr {
         self.listener(Kind::Plain)
     }
@@ -246,6 +252,11 @@ impl ServerProcess {
     /// The first web listener's address (`listening on ADDR (web)`).
     pub fn web_addr(&self) -> SocketAddr {
         self.listener(Kind::Web)
+    }
+
+    /// The first IRC listener's address (`listening on ADDR (irc)`).
+    pub fn irc_addr(&self) -> SocketAddr {
+        self.listener(Kind::Irc)
     }
 
     fn listener(&self, kind: Kind) -> SocketAddr {
