@@ -44,6 +44,11 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             let kind = if action { "history_action" } else { "history" };
             object(stamp, kind, Some(nick), None, Some(text))
         }
+        // What the server writes, never what it is read back as.
+        Body::Refusal(refusal) => {
+            let text = refusal.to_string();
+            object(stamp, "error", None, None, Some(&text))
+        }
         Body::Notice(notice) => match notice {
             Notice::Welcome { nick, motd } => {
                 object(stamp, "welcome", Some(nick), None, Some(motd))

@@ -30,6 +30,16 @@ mod said;
 pub(crate) use joins::{Joined, NickChange};
 pub(crate) use said::{SaidLine, Saying};
 
+/// The nick a client is admitted with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Named<'a> {
+    /// A guest nick the server gives, ending in `tag` (a cluster node's).
+    Guest { tag: &'a str },
+    /// The nick it registered with (IRC), already checked, and the IRC
+    /// capabilities it enabled.
+    Registered { nick: &'a str, caps: chat_irc::Caps },
+}
+
 /// Where a `/msg` went.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Private {
@@ -60,7 +70,7 @@ impl Chat {
     pub(crate) fn new(config: &HubConfig) -> Chat {
         Chat {
             members: Membership::new(config.history_keep(), config.history_memory_bytes),
-            delivery: Delivery::new(config.timestamp),
+            delivery: Delivery::new(config.timestamp, &config.server_name),
             shutting_down: false,
             remote_rename: None,
             sender_nick: String::new(),
@@ -101,9 +111,8 @@ impl Chat {
     /// `refusal` encoded in `protocol`, for a connection the hub never
     /// sees (the reactor's refusal when it is out of descriptors).
     pub(crate) fn refusal(&mut self, protocol: Protocol, now: Now, refusal: Refusal<'_>) -> Bytes {
-        let text = refusal.to_string();
-        let body = Body::Notice(Notice::Error { text: &text });
-        self.delivery.encode(protocol, now, &body)
+        self.delivery
+            .encode(protocol, now, &Body::Refusal(&refusal))
     }
 
     /// A notice to a connection that is not a client (yet): a login prompt,
@@ -130,9 +139,9 @@ impl Chat {
         refusal: Refusal<'_>,
         now: Now,
     ) {
-        let text = refusal.to_string();
-        let notice = Notice::Error { text: &text };
-        self.tell_connection(out, id, protocol, now, notice);
+        let body = Body::Refusal(&refusal);
+        self.delivery
+            .send_to_connection(out, id, protocol, now, &body);
     }
 
     /// Tells `id` why its request was refused.
@@ -143,8 +152,7 @@ impl Chat {
         why: Refusal<'_>,
         now: Now,
     ) {
-        let text = why.to_string();
-        self.send(out, id, &Body::Notice(Notice::Error { text: &text }), now);
+        self.send(out, id, &Body::Refusal(&why), now);
     }
 
     pub(crate) fn info(&mut self, out: &mut dyn Outbox, id: ClientId, text: &str, now: Now) {
@@ -164,27 +172,39 @@ impl Chat {
         out: &mut dyn Outbox,
         id: ClientId,
         arrival: Arrival,
-        tag: &str,
+        named: Named<'_>,
         now: Now,
     ) {
         let Arrival { peer, protocol } = arrival;
-        let nick = self.members.guest_nick(config, tag);
-        let room = self
-            .members
-            .enter(id, nick, &config.default_room, |nick, seats| Client {
-                nick,
-                seats,
-                peer,
-                protocol,
-                flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
-                connected_at: now.timestamp(),
-                last_active: now.timestamp(),
-                spoke: false,
-                ids: false,
-            });
+        let nick = match named {
+            Named::Guest { tag } => self.members.guest_nick(config, tag),
+            Named::Registered { nick, .. } => nick.to_owned(),
+        };
+        let caps = match named {
+            Named::Guest { .. } => chat_irc::Caps::EMPTY,
+            Named::Registered { caps, .. } => caps,
+        };
+        let room = protocol
+            .starts_in_default_room()
+            .then_some(config.default_room.as_str());
+        let room = self.members.enter(id, nick, room, |nick, seats| Client {
+            nick,
+            seats,
+            peer,
+            protocol,
+            flood: FloodState::new(config, config.is_exempt(peer.ip()), now.timestamp_millis()),
+            connected_at: now.timestamp(),
+            last_active: now.timestamp(),
+            spoke: false,
+            ids: false,
+            caps,
+        });
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.
         out.console(&format!("{nick} connected from {peer}"));
+        let Some(room) = room else {
+            return; // it greets and joins in its own protocol's way
+        };
         if protocol.hears_notices() {
             let motd = &config.motd;
             let welcome = Body::Notice(Notice::Welcome { nick, motd });
@@ -192,6 +212,12 @@ impl Chat {
                 .send_one(out, self.members.clients(), id, now, &welcome);
         }
         self.announce_join(config, out, id, room, now);
+    }
+
+    /// Bytes already written for one connection's protocol (an IRC
+    /// front-end's replies), counted like every other line.
+    pub(crate) fn send_wire(&mut self, out: &mut dyn Outbox, to: ClientId, bytes: Bytes) {
+        self.delivery.send_encoded(out, to, bytes);
     }
 
     /// Removes a client from the conversation (each of its rooms is told
@@ -286,7 +312,10 @@ impl Chat {
             let name = &self.members.room(room).name;
             ctx.out.said(&format!("[{name}] {} ({peer})", said.body()));
         }
-        self.say_in(ctx.out, room, Some(id), &said);
+        // A client that asked to see its own lines back (IRC's
+        // echo-message) is not left out.
+        let except = (!client.protocol.echoes(client.caps)).then_some(id);
+        self.say_in(ctx.out, room, except, &said);
         self.sender_nick = nick;
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct Client {
     pub(crate) spoke: bool,
     /// Asked for message ids (`/cap ids`): room lines carry `#ID`.
     pub(crate) ids: bool,
+    /// The IRC capabilities it enabled (none for the other protocols).
+    pub(crate) caps: chat_irc::Caps,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

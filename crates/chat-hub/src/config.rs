@@ -33,6 +33,9 @@ macro_rules! hub_settings {
             motd: String = "Type /help for commands.".into();
             /// `ctime`, `utc` or `rfc3339`.
             timestamp: $crate::TimestampFormat = $crate::TimestampFormat::Ctime, toml = "named";
+            /// The server's name, as IRC clients see it (the source of its
+            /// replies): letters, digits, `.` and `-`.
+            server_name: String = "chat.local".into();
             /// The name the operator speaks as; no client may take it.
             operator_name: String = "operator".into();
             /// Joins, leaves and nick changes are announced to a room only

@@ -32,7 +32,10 @@ use chat_proto::{
 use crate::chat::SaidLine;
 use crate::clients::{Client, Clients};
 use crate::rooms::RoomId;
+
+mod tags;
 use crate::{ClientId, Now, Outbox, Protocol};
+use tags as irc;
 
 /// Room left in the arena before a fresh block is reserved.
 const ARENA_MIN_FREE: usize = 8 * 1024;
@@ -54,6 +57,8 @@ pub(crate) struct Delivery {
     delivered: u64,
     /// Lines encoded for the wire.
     encodings: u64,
+    /// The server's name, on IRC lines.
+    server_name: String,
 }
 
 /// How one client is written to: a protocol, the variants it negotiated,
@@ -76,11 +81,34 @@ enum Form {
     LineWithIds,
     /// The tutorial's raw chunks: `[ctime]body`, no newline.
     Raw,
+    /// IRC, with the message tags its client negotiated: `time`
+    /// (server-time) and `msgid` (message-tags). The room is always on an
+    /// IRC line, so `other_room` never splits these.
+    Irc { time: bool, msgid: bool },
+}
+
+impl Form {
+    /// An index per form, for a line's encodings.
+    fn index(self) -> usize {
+        match self {
+            Form::Line => 0,
+            Form::LineWithIds => 1,
+            Form::Raw => 2,
+            Form::Irc { time, msgid } => 3 + usize::from(time) + 2 * usize::from(msgid),
+        }
+    }
+
+    fn irc(caps: chat_irc::Caps) -> Form {
+        Form::Irc {
+            time: caps.contains(chat_irc::Cap::ServerTime),
+            msgid: caps.contains(chat_irc::Cap::MessageTags),
+        }
+    }
 }
 
 impl WireShape {
     /// How many shapes there are (the size of a line's encodings).
-    const COUNT: usize = 6;
+    const COUNT: usize = 14;
 
     /// The shape `client` gets a line in; `None`: the line is not for it.
     fn of(client: &Client, line: &LineFacts) -> Option<WireShape> {
@@ -89,18 +117,21 @@ impl WireShape {
             Protocol::Line => Form::Line,
             Protocol::Raw if line.audience == Audience::Everyone => Form::Raw,
             Protocol::Raw => return None,
+            Protocol::Irc => Form::irc(client.caps),
         };
-        let other_room = line
-            .room
-            .is_some_and(|(room, _)| client.seats.current() != Some(room));
+        let other_room = client.protocol != Protocol::Irc
+            && line
+                .room
+                .is_some_and(|(room, _)| client.seats.current() != Some(room));
         Some(WireShape { form, other_room })
     }
 
     /// The shape a connection of `protocol` gets a line meant for it alone.
-    fn direct(protocol: Protocol) -> WireShape {
+    fn direct(protocol: Protocol, caps: chat_irc::Caps) -> WireShape {
         let form = match protocol {
             Protocol::Line => Form::Line,
             Protocol::Raw => Form::Raw,
+            Protocol::Irc => Form::irc(caps),
         };
         WireShape {
             form,
@@ -109,7 +140,28 @@ impl WireShape {
     }
 
     fn index(self) -> usize {
-        self.form as usize * 2 + usize::from(self.other_room)
+        self.form.index() * 2 + usize::from(self.other_room)
+    }
+
+    fn is_irc(self) -> bool {
+        matches!(self.form, Form::Irc { .. })
+    }
+}
+
+/// The recipient of a line encoded for it alone: its nick and what it
+/// negotiated.
+#[derive(Debug, Clone, Copy)]
+struct Addressee<'a> {
+    nick: &'a str,
+    caps: chat_irc::Caps,
+}
+
+impl<'a> Addressee<'a> {
+    fn of(client: &'a Client) -> Addressee<'a> {
+        Addressee {
+            nick: &client.nick,
+            caps: client.caps,
+        }
     }
 }
 
@@ -199,7 +251,7 @@ impl HistoryBatch<'_> {
 }
 
 impl Delivery {
-    pub(crate) fn new(format: TimestampFormat) -> Delivery {
+    pub(crate) fn new(format: TimestampFormat, server_name: &str) -> Delivery {
         Delivery {
             arena: BytesMut::new(),
             stamps: StampCache::new(format),
@@ -207,6 +259,7 @@ impl Delivery {
             held: HashMap::new(),
             delivered: 0,
             encodings: 0,
+            server_name: server_name.to_owned(),
         }
     }
 
@@ -307,7 +360,8 @@ impl Delivery {
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
-        self.encode_shape(WireShape::direct(protocol), now, None, None, body)
+        let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY);
+        self.encode_shape(shape, now, None, None, None, body)
     }
 
     /// `body` written in `shape` (numbered `id` where the shape shows ids,
@@ -319,6 +373,7 @@ impl Delivery {
         now: Now,
         id: Option<u64>,
         room: Option<&str>,
+        to: Option<Addressee<'_>>,
         body: &Body<'_>,
     ) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
@@ -326,11 +381,24 @@ impl Delivery {
         }
         self.encodings += 1;
         let arena = &mut self.arena;
-        let room = room.filter(|_| shape.other_room);
+        let tag = room.filter(|_| shape.other_room);
         match shape.form {
-            Form::LineWithIds => encode_room_line(arena, self.stamps.get(now), id, room, body),
-            Form::Line => encode_room_line(arena, self.stamps.get(now), None, room, body),
-            Form::Raw => encode_raw_room_line(arena, self.raw_stamps.get(now), room, body),
+            Form::LineWithIds => encode_room_line(arena, self.stamps.get(now), id, tag, body),
+            Form::Line => encode_room_line(arena, self.stamps.get(now), None, tag, body),
+            Form::Raw => encode_raw_room_line(arena, self.raw_stamps.get(now), tag, body),
+            Form::Irc { time, msgid } => {
+                let time = time.then(|| irc::ServerTime::of(now));
+                let msgid = id.filter(|_| msgid).map(irc::Digits::of);
+                let facts = chat_irc::render::Facts {
+                    server: &self.server_name,
+                    to: to.map(|to| to.nick),
+                    room,
+                    time: time.as_deref(),
+                    msgid: msgid.as_deref(),
+                    echo: to.is_some_and(|to| Protocol::Irc.echoes(to.caps)),
+                };
+                chat_irc::render::render(arena, &facts, body);
+            }
         }
         self.arena.split().freeze()
     }
@@ -345,8 +413,11 @@ impl Delivery {
         body: &Body<'_>,
     ) {
         if let Some(client) = clients.get(to) {
-            let msg = self.encode(client.protocol, now, body);
-            self.deliver(out, to, msg);
+            let shape = WireShape::direct(client.protocol, client.caps);
+            let msg = self.encode_shape(shape, now, None, None, Some(Addressee::of(client)), body);
+            if !msg.is_empty() {
+                self.deliver(out, to, msg);
+            }
         }
     }
 
@@ -399,13 +470,22 @@ impl Delivery {
             let Some(shape) = WireShape::of(client, &facts) else {
                 continue;
             };
-            let bytes = match &encoded[shape.index()] {
-                Some(bytes) => bytes.clone(),
-                None => {
-                    let bytes = self.encode_shape(shape, now, id, tag, body);
-                    encoded[shape.index()].insert(bytes).clone()
+            let bytes = if shape.is_irc() && chat_irc::render::needs_recipient(body) {
+                // Every IRC reply names its recipient: one encoding each.
+                let to = Some(Addressee::of(client));
+                self.encode_shape(shape, now, id, tag, to, body)
+            } else {
+                match &encoded[shape.index()] {
+                    Some(bytes) => bytes.clone(),
+                    None => {
+                        let bytes = self.encode_shape(shape, now, id, tag, None, body);
+                        encoded[shape.index()].insert(bytes).clone()
+                    }
                 }
             };
+            if bytes.is_empty() {
+                continue; // nothing in this protocol says it
+            }
             self.deliver(out, member, bytes);
             sent += 1;
         }

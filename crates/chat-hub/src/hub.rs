@@ -16,7 +16,7 @@ use chat_proto::Refusal;
 use chat_proto::{Command, Frame, Notice, parse_command, sanitize_text};
 
 use crate::admission::{Admission, Login};
-use crate::chat::{Chat, Joined, NickChange, Private};
+use crate::chat::{Chat, Joined, Named, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::ctx::Ctx;
 use crate::flood::{Flooding, Gate, Release};
@@ -32,6 +32,8 @@ use crate::{
     StoreEvent, StoreHealth,
 };
 
+mod irc;
+mod irc_queries;
 pub(crate) mod reconfigure;
 mod sanction_commands;
 
@@ -43,6 +45,8 @@ pub struct Hub {
     store: StoreClient,
     /// Each connection's decoder.
     wires: Wires,
+    /// IRC connections registering, and registered IRC clients' sessions.
+    irc: crate::irc::Irc,
     console: Console,
     admission: Admission,
     operators: Operators,
@@ -60,6 +64,7 @@ impl Hub {
             node: Node::new(config.cluster.clone()),
             store: StoreClient::default(),
             wires: Wires::default(),
+            irc: crate::irc::Irc::default(),
             console: Console::default(),
             operators: Operators::new(&config.operators),
             config,
@@ -148,6 +153,10 @@ impl Hub {
         }
         self.admission.arrived(peer.ip());
         self.wires.open(id, protocol, self.config.max_line_bytes);
+        if protocol.registers() {
+            // Its password, if any, comes with its registration (`PASS`).
+            return self.irc.open(id, arrival, now.timestamp());
+        }
         if self.config.password.is_none() {
             return self.admit(out, id, arrival, now);
         }
@@ -182,10 +191,8 @@ impl Hub {
 
     /// A client is in: a guest nick, the default room, a welcome, history.
     fn admit(&mut self, out: &mut dyn Outbox, id: ClientId, arrival: Arrival, now: Now) {
-        self.counters.connected();
         let tag = self.node.guest_tag();
-        self.chat.admit(&self.config, out, id, arrival, &tag, now);
-        self.node.admitted(&self.chat, out, id);
+        self.admit_named(out, id, arrival, Named::Guest { tag: &tag }, now);
         if arrival.protocol.reads_history() {
             let count = self.config.history_lines;
             let ctx = &mut Ctx {
@@ -246,6 +253,11 @@ impl Hub {
             self.wires.close(id);
             return out.close(id);
         }
+        if self.irc.is_registering(id) {
+            self.irc_gone(id);
+            self.wires.close(id);
+            return out.close(id);
+        }
         self.flush_delayed(out, id, now);
         let Some(mut decoder) = self.wires.take(id) else {
             return;
@@ -262,6 +274,9 @@ impl Hub {
     pub fn disconnected(&mut self, out: &mut dyn Outbox, id: ClientId, why: Gone, now: Now) {
         self.admission.gone(id);
         self.wires.close(id);
+        if self.irc.is_registering(id) {
+            return self.irc_gone(id);
+        }
         if self.chat.members().client(id).is_some() {
             self.remove(out, id, &why.reason(), now);
         }
@@ -308,6 +323,9 @@ impl Hub {
         if self.admission.is_pending(id) {
             return self.login_line(out, id, frame, now);
         }
+        if self.irc.is_registering(id) {
+            return self.irc_registering(out, id, frame, now);
+        }
         if self.chat.members().client(id).is_none() {
             return; // it quit earlier in the same read
         }
@@ -325,6 +343,7 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
+        self.irc.forget(id);
         self.store.departed(id);
         let rooms = self.chat.members().room_names_of(id);
         if let Some(client) = self.chat.remove(&self.config, out, id, why, now) {
@@ -406,6 +425,9 @@ impl Hub {
     /// One message that passed the flood gate.
     fn process_line(&mut self, out: &mut dyn Outbox, id: ClientId, line: &[u8], now: Now) {
         self.counters.message();
+        if self.speaks_irc(id) {
+            return self.irc_line(out, id, line, now);
+        }
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         sanitize_text(line, &mut text);
@@ -619,6 +641,7 @@ impl Hub {
             self.admission.gone(id);
             out.close(id);
         }
+        self.irc_sweep(out, now);
         let members = self.chat.members();
         let full = self.admission.is_full(&self.config, members.len());
         for (id, why) in timeouts::expired(members.clients(), &self.config, full, second) {

@@ -54,6 +54,7 @@ mod delivery;
 mod flood;
 mod history;
 mod hub;
+mod irc;
 mod listing;
 mod membership;
 mod news;

@@ -111,20 +111,24 @@ impl Membership {
         }
     }
 
-    /// A new client called `nick` enters `room`; `client` makes its record
-    /// from its seat.
+    /// A new client called `nick` enters `room` (or none); `client` makes
+    /// its record from its seats.
     pub(crate) fn enter(
         &mut self,
         id: ClientId,
         nick: String,
-        room: &str,
+        room: Option<&str>,
         client: impl FnOnce(String, Seats) -> Client,
-    ) -> RoomId {
+    ) -> Option<RoomId> {
         self.nicks.insert(nick_key(&nick), id);
+        let Some(room) = room else {
+            self.clients.insert(id, client(nick, Seats::default()));
+            return None;
+        };
         let room = self.rooms.find_or_create(room);
         let seat = self.rooms.join(room, id);
         self.clients.insert(id, client(nick, Seats::one(seat)));
-        room
+        Some(room)
     }
 
     /// Takes `id` out of `room`, which is removed if it is now empty and
@@ -234,17 +238,21 @@ mod tests {
 
     fn enter(members: &mut Membership, id: usize, nick: &str, room: &str) -> RoomId {
         let config = HubConfig::default();
-        members.enter(ClientId(id), nick.to_owned(), room, |nick, seats| Client {
-            nick,
-            seats,
-            peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
-            protocol: Protocol::Line,
-            flood: FloodState::new(&config, false, 0),
-            connected_at: 0,
-            last_active: 0,
-            spoke: false,
-            ids: false,
-        })
+        let room = members.enter(ClientId(id), nick.to_owned(), Some(room), |nick, seats| {
+            Client {
+                nick,
+                seats,
+                peer: SocketAddr::from(([127, 0, 0, 1], 1000 + id as u16)),
+                protocol: Protocol::Line,
+                flood: FloodState::new(&config, false, 0),
+                connected_at: 0,
+                last_active: 0,
+                spoke: false,
+                ids: false,
+                caps: chat_irc::Caps::EMPTY,
+            }
+        });
+        room.unwrap_or_else(|| panic!("{nick} entered no room"))
     }
 
     #[test]

@@ -14,17 +14,26 @@ pub enum Protocol {
     /// The tutorial's framing: one read is one message, and every write is
     /// `[ctime]text` with no newline.
     Raw,
+    /// IRC (RFC 1459/2812 as modern.ircdocs.horse has them, with IRCv3
+    /// capabilities): the connection registers (`NICK`, `USER`) before it
+    /// is a client, and joins the channels it wants.
+    Irc,
 }
 
 impl Protocol {
     /// Every framing with its name in server.toml and on the command line,
     /// and what it means.
-    pub const NAMES: [(&'static str, Protocol, &'static str); 2] = [
+    pub const NAMES: [(&'static str, Protocol, &'static str); 3] = [
         ("line", Protocol::Line, "UTF-8 lines ending in LF"),
         (
             "raw",
             Protocol::Raw,
             "One read is one message; replies are `[ctime]text` with no newline",
+        ),
+        (
+            "irc",
+            Protocol::Irc,
+            "IRC, for IRC clients and bots (irssi, WeeChat, HexChat, ...)",
         ),
     ];
 
@@ -33,6 +42,7 @@ impl Protocol {
         match self {
             Protocol::Line => "line",
             Protocol::Raw => "raw",
+            Protocol::Irc => "irc",
         }
     }
 }
@@ -43,7 +53,7 @@ impl Protocol {
     /// answers to what they send.
     pub fn hears_notices(self) -> bool {
         match self {
-            Protocol::Line => true,
+            Protocol::Line | Protocol::Irc => true,
             Protocol::Raw => false,
         }
     }
@@ -54,7 +64,38 @@ impl Protocol {
     pub fn reads_history(self) -> bool {
         match self {
             Protocol::Line => true,
-            Protocol::Raw => false,
+            // An IRC client reads history through its own requests, never
+            // pushed on a join in a shape it cannot tell from live lines.
+            Protocol::Raw | Protocol::Irc => false,
         }
+    }
+
+    /// Registers (`NICK`, `USER`, `CAP`, `PASS`) before it is a client; a
+    /// connection of the others is a client at once (after `/pass` where
+    /// the server has a password).
+    pub fn registers(self) -> bool {
+        self == Protocol::Irc
+    }
+
+    /// Is put in the default room on arrival, and greeted with a welcome
+    /// notice. An IRC client gets its own welcome (001–005, the MOTD) and
+    /// joins the channels it wants.
+    pub fn starts_in_default_room(self) -> bool {
+        self != Protocol::Irc
+    }
+
+    /// The longest message a client may send: `max_line_bytes`, or IRC's
+    /// own limit (512 bytes, and 8191 more of tags).
+    pub fn max_message_bytes(self, max_line_bytes: usize) -> usize {
+        match self {
+            Protocol::Line | Protocol::Raw => max_line_bytes,
+            Protocol::Irc => chat_irc::MAX_LINE_BYTES + chat_irc::MAX_TAGS_BYTES,
+        }
+    }
+
+    /// Sees a line it sent itself, in its room or to a nick, only when its
+    /// client asked (IRC's `echo-message`); the line protocol never does.
+    pub fn echoes(self, caps: chat_irc::Caps) -> bool {
+        self == Protocol::Irc && caps.contains(chat_irc::Cap::EchoMessage)
     }
 }

@@ -1,6 +1,7 @@
 //! Each connection's input cut into messages, in one place and one way for
-//! logins and clients alike: a [`LineDecoder`] for the line protocol (a
-//! partial line waits for its end), one read per message for raw. The hub
+//! logins and clients alike: a [`LineDecoder`] for the line protocol and
+//! IRC (a partial line waits for its end; IRC's limit is its own), one read
+//! per message for raw. The hub
 //! then handles whole messages ([`Frame`]s), whatever the protocol.
 
 use chat_proto::{Frame, LineDecoder, raw_message};
@@ -19,11 +20,10 @@ pub(crate) enum Decoder {
 
 impl Decoder {
     fn new(protocol: Protocol, max_line_bytes: usize) -> Decoder {
+        let max = protocol.max_message_bytes(max_line_bytes);
         match protocol {
-            Protocol::Line => Decoder::Line(LineDecoder::new(max_line_bytes)),
-            Protocol::Raw => Decoder::Raw {
-                max: max_line_bytes,
-            },
+            Protocol::Line | Protocol::Irc => Decoder::Line(LineDecoder::new(max)),
+            Protocol::Raw => Decoder::Raw { max },
         }
     }
 

@@ -133,3 +133,31 @@ fn history_from_memory_reads_alike_to_every_line_client_as_one_send() {
         .collect();
     assert_eq!(sent, [(2, history.to_owned()), (3, history.to_owned())]);
 }
+
+#[test]
+fn a_line_to_line_and_irc_clients_is_encoded_once_per_protocol_and_negotiated_tags() {
+    use Protocol::{Irc, Line};
+    let mut f = Fixture::with(&[Line, Line, Irc, Irc, Irc]);
+    for (id, caps) in [(3, ""), (4, ""), (5, "CAP REQ :server-time\r\n")] {
+        let register =
+            format!("CAP LS 302\r\n{caps}CAP END\r\nNICK irc{id}\r\nUSER u 0 * :U\r\nJOIN #lobby");
+        f.say(id, &register);
+    }
+    // Two line clients read it one way; two IRC clients another; one IRC
+    // client with server-time a third way.
+    assert_eq!(f.encodings_of(1, "to every protocol"), (3, 4));
+    let irc = (f.out.sent.iter())
+        .map(|(to, bytes)| (to.0, String::from_utf8_lossy(bytes).into_owned()))
+        .filter(|(to, _)| *to >= 3)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        irc[0].1,
+        ":guest1!guest1@chat.local PRIVMSG #lobby :to every protocol\r\n"
+    );
+    assert!(
+        irc[2]
+            .1
+            .starts_with("@time=2026-11-03T08:05:09.000Z :guest1!"),
+        "{irc:?}"
+    );
+}

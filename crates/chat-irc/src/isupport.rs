@@ -72,6 +72,8 @@ enum Value<'a> {
     None,
     Text(&'a str),
     Number(usize),
+    /// `#:N`: a limit for the channel type `#`.
+    ChannelLimit(usize),
 }
 
 impl Isupport<'_> {
@@ -83,7 +85,7 @@ impl Isupport<'_> {
             ("NETWORK", Value::Text(self.network)),
             ("CASEMAPPING", Value::Text("ascii")),
             ("CHANTYPES", Value::Text("#")),
-            ("CHANLIMIT", Value::Number(self.chan_limit)),
+            ("CHANLIMIT", Value::ChannelLimit(self.chan_limit)),
             ("PREFIX", Value::Text(self.prefix)),
             ("CHANMODES", Value::Text(self.chan_modes)),
             ("MODES", Value::Number(self.modes)),
@@ -149,6 +151,7 @@ fn token_text(name: &str, value: Value<'_>) -> String {
     match value {
         Value::None => name.to_owned(),
         Value::Number(n) => format!("{name}={n}"),
+        Value::ChannelLimit(n) => format!("{name}=#:{n}"),
         Value::Text(text) => {
             let mut token = String::with_capacity(name.len() + 1 + text.len());
             token.push_str(name);

@@ -6,7 +6,7 @@
 //! **Architecture invariant:** chat-irc does no I/O and reads no clock. It
 //! never touches a socket, a file, a thread or the time of day: lines and
 //! values go in, bytes (appended to a caller's `BytesMut`) and values come
-//! out. Its only dependency is `bytes`; `tests/tidy.rs` keeps it free of
+//! out. It depends on `bytes` and chat-proto (the vocabulary it renders); `tests/tidy.rs` keeps it free of
 //! I/O crates, as it does chat-proto and chat-hub.
 //!
 //! **Invariant:** nothing it writes can split into two lines. Every writer
@@ -27,6 +27,8 @@
 //! - [`registration`]: [`Registration`], the state machine of a connection
 //!   before it registers (`CAP`, `PASS`, `NICK`, `USER`, `PING`, `QUIT`).
 //! - [`isupport`]: the `005 RPL_ISUPPORT` lines from an [`Isupport`] value.
+//! - [`render`]: what the chat says (a `chat_proto::Body`) as IRC lines:
+//!   the IRC encoder beside chat-proto's line and raw ones.
 //!
 //! Lengths: a parsed line is bounded by the limits above; a line written is
 //! not checked against them, since only the caller knows how to split its
@@ -37,6 +39,7 @@ pub mod isupport;
 pub mod message;
 pub mod numeric;
 pub mod registration;
+pub mod render;
 
 pub use caps::{Cap, CapOutcome, CapState, Caps, Offer, handle_cap};
 pub use isupport::Isupport;

@@ -154,6 +154,10 @@ numerics! {
     RPL_WHOSPCRPL = "354";
     /// `CHANNEL :End of /NAMES list`
     RPL_ENDOFNAMES = "366", "End of /NAMES list";
+    /// `CHANNEL MASK [WHO SET-TS]`
+    RPL_BANLIST = "367";
+    /// `CHANNEL :End of channel ban list`
+    RPL_ENDOFBANLIST = "368", "End of channel ban list";
     /// `:LINE`
     RPL_MOTD = "372";
     /// `:- SERVER Message of the day - `

@@ -56,6 +56,10 @@ pub enum Body<'a> {
     },
     /// `-!- ...`: the server speaking.
     Notice(Notice<'a>),
+    /// `-!- error: TEXT`: a request refused, kept as a value so that each
+    /// protocol renders it its way (IRC as a numeric). Read back, it is a
+    /// [`Notice::Error`].
+    Refusal(&'a crate::Refusal<'a>),
 }
 
 /// The server's notices. Each has a fixed English shape; anything else the
@@ -239,6 +243,10 @@ impl Body<'_> {
             Body::Notice(notice) => {
                 put("-!- ");
                 notice.pieces(put);
+            }
+            Body::Refusal(refusal) => {
+                put("-!- error: ");
+                put(&refusal.to_string());
             }
         }
     }

@@ -32,7 +32,8 @@ pub struct Args {
     /// Listen on ADDR (repeatable; replaces `listen` from the config), e.g. 127.0.0.1:0 or
     /// [::1]:21263; for TLS add the PEM files: ADDR,cert=PATH,key=PATH; for the browser page
     /// and its WebSocket add web: 127.0.0.1:8080,web; to speak the tutorial's raw chunks
-    /// there rather than `--framing`'s protocol add raw (or line): 127.0.0.1:21265,raw
+    /// there rather than `--framing`'s protocol add raw (or line): 127.0.0.1:21265,raw; for
+    /// IRC clients add irc: 127.0.0.1:6667,irc
     #[arg(long = "listen", value_name = "ADDR", value_parser = Listen::parse_flag)]
     pub listen: Vec<Listen>,
 

@@ -24,6 +24,8 @@ use crate::toml_location::{find_key, key_at, line_of};
 pub const DEFAULT_PORT: u16 = 21263;
 /// The browser page's port when no `listen` is given.
 pub const DEFAULT_WEB_PORT: u16 = 21280;
+/// IRC's port when no `listen` is given: IRC clients' default.
+pub const DEFAULT_IRC_PORT: u16 = 6667;
 
 /// Builds [`Config`] from the hub's list of settings (`chat_hub::hub_settings!`)
 /// and the settings only the server has, so each is defined once.
@@ -86,6 +88,8 @@ macro_rules! define_config {
                         Listen::Plain(SocketAddr::from(([0u16; 8], DEFAULT_PORT))),
                         Listen::web(SocketAddr::from(([0, 0, 0, 0], DEFAULT_WEB_PORT))),
                         Listen::web(SocketAddr::from(([0u16; 8], DEFAULT_WEB_PORT))),
+                        Listen::irc(SocketAddr::from(([0, 0, 0, 0], DEFAULT_IRC_PORT))),
+                        Listen::irc(SocketAddr::from(([0u16; 8], DEFAULT_IRC_PORT))),
                     ],
                     max_queue_bytes: net.max_queue_bytes,
                     console: None,
@@ -259,6 +263,11 @@ impl Config {
         }
         if self.max_queue_bytes < 4096 {
             return Err(("max_queue_bytes", "must be at least 4096".into()));
+        }
+        let hostname = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+        if self.server_name.is_empty() || !self.server_name.chars().all(hostname) {
+            let why = "must be letters, digits, `.` and `-` (it names the server to IRC clients)";
+            return Err(("server_name", format!("{:?} {why}", self.server_name)));
         }
         if let Err(why) = validate_room(&self.default_room) {
             return Err(("default_room", format!("{:?} {why}", self.default_room)));

@@ -1,7 +1,7 @@
 //! One entry of `listen`: a plain TCP address, or a table with TLS files,
 //! `web = true` (the browser page and its WebSocket) and the protocol its
 //! connections speak, and the command-line form of each
-//! (`--listen ADDR[,web][,line|raw][,cert=PATH,key=PATH]`).
+//! (`--listen ADDR[,web][,line|raw|irc][,cert=PATH,key=PATH]`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -21,6 +21,16 @@ pub enum Listen {
 }
 
 impl Listen {
+    /// A plain IRC listener on `addr`.
+    pub fn irc(addr: SocketAddr) -> Listen {
+        Listen::Table(ListenTable {
+            addr,
+            tls: None,
+            web: false,
+            protocol: Some(Protocol::Irc),
+        })
+    }
+
     /// A plain (http, ws) web listener on `addr`.
     pub fn web(addr: SocketAddr) -> Listen {
         Listen::Table(ListenTable {
@@ -42,7 +52,7 @@ pub struct ListenTable {
     /// the line protocol.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub web: bool,
-    /// What its connections speak (`line` or `raw`); `None`: `framing`,
+    /// What its connections speak (`line`, `raw` or `irc`); `None`: `framing`,
     /// the server's default. The page speaks `line`.
     #[serde(
         default,

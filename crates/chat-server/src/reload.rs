@@ -151,6 +151,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
             old.history_memory_bytes != new.history_memory_bytes,
         ),
         ("operator_name", old.operator_name != new.operator_name),
+        ("server_name", old.server_name != new.server_name),
     ];
     changed
         .into_iter()
@@ -183,6 +184,7 @@ fn keep_restart_only(old: &Config, new: Config) -> Config {
         history_lines: old.history_lines,
         history_memory_bytes: old.history_memory_bytes,
         operator_name: old.operator_name.clone(),
+        server_name: old.server_name.clone(),
         ..new
     }
 }
@@ -206,6 +208,7 @@ mod tests {
              log_format = \"json\"\nframing = \"raw\"\nhistory_lines = 1\n\
              history_store = \"memory\"\nhistory_path = \"elsewhere.sqlite3\"\nhistory_sync = \"always\"\n\
              history_memory_bytes = 10\noperator_name = \"boss\"\nmotd = \"new\"\n\
+             server_name = \"irc.example\"\n\
              [cluster]\nredis_url = \"redis://127.0.0.1:1\"\n[metrics]\nlisten = \"127.0.0.1:2\"\n",
         );
         let changed = restart_only_changes(&old, &new);

@@ -173,6 +173,11 @@ impl App {
                     error: matches!(notice, Notice::Error { .. }),
                 }
             }
+            // What the server writes, never what it is read back as.
+            Body::Refusal(refusal) => Kind::Notice {
+                text: format!("error: {refusal}"),
+                error: true,
+            },
         };
         let mention = match &kind {
             Kind::Chat { text, own, .. } => {

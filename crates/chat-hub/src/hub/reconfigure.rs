@@ -7,11 +7,12 @@ use crate::{Hub, HubConfig};
 /// exists (every client's protocol, the rooms' history rings and their
 /// budget, the operator's reserved nick). A reload keeps the old values;
 /// the server names them in its log as needing a restart.
-pub const RESTART_ONLY: [&str; 4] = [
+pub const RESTART_ONLY: [&str; 5] = [
     "framing",
     "history_lines",
     "history_memory_bytes",
     "operator_name",
+    "server_name",
 ];
 
 impl Hub {
@@ -27,6 +28,7 @@ impl Hub {
         let config = HubConfig {
             framing: old.framing,
             history_lines: old.history_lines,
+            server_name: old.server_name.clone(),
             history_memory_bytes: old.history_memory_bytes,
             operator_name: old.operator_name.clone(),
             echo_messages: old.echo_messages,

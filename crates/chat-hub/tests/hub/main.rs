@@ -10,6 +10,7 @@ mod cluster;
 mod cluster_events;
 mod console;
 mod history;
+mod irc;
 mod limits;
 mod logins;
 mod moderation;

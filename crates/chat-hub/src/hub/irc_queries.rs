@@ -1,0 +1,214 @@
+//! The questions only IRC asks, answered from the hub's state: `WHOIS`,
+//! `WHO`, `ISON`, `USERHOST`, `AWAY`, `MODE`, `VERSION`, `TIME`, `MOTD`,
+//! `LUSERS`; anything else is an unknown command (421).
+
+use bytes::BytesMut;
+use chat_irc::Message;
+use chat_irc::numeric;
+use chat_irc::render::channel;
+
+use super::Hub;
+use crate::{ClientId, Outbox};
+
+impl Hub {
+    /// The IRC command `command` (upper case) that is not an intent.
+    pub(super) fn irc_query(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        command: &str,
+        msg: &Message<'_>,
+    ) {
+        let Some(me) = self.chat.members().nick(id).map(str::to_owned) else {
+            return;
+        };
+        let server = self.config.server_name.clone();
+        let mut reply = BytesMut::new();
+        let r = &mut reply;
+        let s = server.as_str();
+        let me = me.as_str();
+        match command {
+            "WHOIS" => {
+                // `WHOIS [server] nick`: the nick is the last parameter.
+                let nick = msg.param(1).or(msg.param(0)).unwrap_or_default();
+                match self.chat.members().owner(nick) {
+                    Some(them) => self.whois(r, me, them),
+                    None => {
+                        let _ = numeric::ERR_NOSUCHNICK.write_default(r, &[], s, me, &[nick]);
+                        let _ = numeric::RPL_ENDOFWHOIS.write_default(r, &[], s, me, &[nick]);
+                    }
+                }
+            }
+            "WHO" => {
+                let mask = msg.param(0).unwrap_or("*");
+                self.who(r, me, mask);
+            }
+            "ISON" => {
+                let members = self.chat.members();
+                let on: Vec<&str> = (msg.params.iter())
+                    .flat_map(|param| param.split(' '))
+                    .filter(|nick| !nick.is_empty() && members.owner(nick).is_some())
+                    .collect();
+                let _ = numeric::RPL_ISON.write(r, &[], s, me, &[&on.join(" ")]);
+            }
+            "USERHOST" => {
+                let members = self.chat.members();
+                let found: Vec<String> = (msg.params.iter())
+                    .filter_map(|nick| members.owner(nick).and_then(|them| members.nick(them)))
+                    .map(|nick| format!("{nick}=+{nick}@{s}"))
+                    .collect();
+                let _ = numeric::RPL_USERHOST.write(r, &[], s, me, &[&found.join(" ")]);
+            }
+            "AWAY" => {
+                let text = msg.param(0).filter(|text| !text.is_empty());
+                let text = text.map(|text| {
+                    let mut clean = String::new();
+                    chat_proto::sanitize_text(text.as_bytes(), &mut clean);
+                    clean
+                });
+                let numeric = match text {
+                    Some(_) => numeric::RPL_NOWAWAY,
+                    None => numeric::RPL_UNAWAY,
+                };
+                if let Some(session) = self.irc.session_mut(id) {
+                    session.away = text;
+                }
+                let _ = numeric.write_default(r, &[], s, me, &[]);
+            }
+            "MODE" => self.mode(r, id, me, msg),
+            "VERSION" => {
+                let _ = numeric::RPL_VERSION.write(r, &[], s, me, &[super::irc::VERSION, s, ""]);
+            }
+            "TIME" => {
+                let _ = numeric::RPL_TIME.write(r, &[], s, me, &[s, "now"]);
+            }
+            "MOTD" => self.irc_motd(r, me),
+            "LUSERS" => self.irc_lusers(r, me),
+            _ => {
+                let _ = numeric::ERR_UNKNOWNCOMMAND.write_default(r, &[], s, me, &[msg.command]);
+            }
+        }
+        self.chat.send_wire(out, id, reply.freeze());
+    }
+
+    fn whois(&self, r: &mut BytesMut, me: &str, them: ClientId) {
+        let s = self.config.server_name.as_str();
+        let members = self.chat.members();
+        let Some(nick) = members.nick(them) else {
+            return;
+        };
+        let (user, realname) = match self.irc_session(them) {
+            Some(session) => (session.user.as_str(), session.realname.as_str()),
+            None => (nick, nick),
+        };
+        let _ = numeric::RPL_WHOISUSER.write(r, &[], s, me, &[nick, user, s, "*", realname]);
+        let channels = self.channels_of(them);
+        if !channels.is_empty() {
+            let _ = numeric::RPL_WHOISCHANNELS.write(r, &[], s, me, &[nick, &channels]);
+        }
+        let _ = numeric::RPL_WHOISSERVER.write(r, &[], s, me, &[nick, s, "chat"]);
+        if self.operators.name_of(them).is_some() {
+            let _ = numeric::RPL_WHOISOPERATOR.write_default(r, &[], s, me, &[nick]);
+        }
+        if let Some(away) = self
+            .irc_session(them)
+            .and_then(|session| session.away.as_deref())
+        {
+            let _ = numeric::RPL_AWAY.write(r, &[], s, me, &[nick, away]);
+        }
+        let _ = numeric::RPL_ENDOFWHOIS.write_default(r, &[], s, me, &[nick]);
+    }
+
+    /// `WHO #room` (its local members) or `WHO nick`.
+    fn who(&self, r: &mut BytesMut, me: &str, mask: &str) {
+        let s = self.config.server_name.as_str();
+        let members = self.chat.members();
+        let (listed, room): (Vec<ClientId>, &str) = match mask.strip_prefix('#') {
+            Some(room) => match members.rooms().find(room) {
+                Some(found) => (members.room(found).members.clone(), room),
+                None => (Vec::new(), room),
+            },
+            None => (members.owner(mask).into_iter().collect(), ""),
+        };
+        let channel_name = if room.is_empty() {
+            "*".to_owned()
+        } else {
+            (*channel(room)).to_owned()
+        };
+        for member in listed {
+            let Some(nick) = members.nick(member) else {
+                continue;
+            };
+            let (user, realname) = match self.irc_session(member) {
+                Some(session) => (session.user.as_str(), session.realname.as_str()),
+                None => (nick, nick),
+            };
+            let away = self
+                .irc_session(member)
+                .is_some_and(|session| session.away.is_some());
+            let mut flags = String::from(if away { "G" } else { "H" });
+            if self.operators.name_of(member).is_some() {
+                flags.push('*');
+            }
+            let last = format!("0 {realname}");
+            let _ = numeric::RPL_WHOREPLY.write(
+                r,
+                &[],
+                s,
+                me,
+                &[&channel_name, user, s, s, nick, &flags, &last],
+            );
+        }
+        let _ = numeric::RPL_ENDOFWHO.write_default(r, &[], s, me, &[mask]);
+    }
+
+    /// `MODE nick` and `MODE #room`: what there is to say of them; changes
+    /// are refused, since the chat has no modes to set.
+    fn mode(&self, r: &mut BytesMut, id: ClientId, me: &str, msg: &Message<'_>) {
+        let s = self.config.server_name.as_str();
+        let Some(target) = msg.param(0) else {
+            let _ = numeric::ERR_NEEDMOREPARAMS.write_default(r, &[], s, me, &["MODE"]);
+            return;
+        };
+        let change = msg.param(1);
+        if let Some(room) = target.strip_prefix('#') {
+            let members = self.chat.members();
+            if members.rooms().find(room).is_none() {
+                let _ = numeric::ERR_NOSUCHCHANNEL.write_default(r, &[], s, me, &[target]);
+                return;
+            }
+            match change {
+                None => {
+                    let _ = numeric::RPL_CHANNELMODEIS.write(r, &[], s, me, &[target, "+nt"]);
+                }
+                // The ban list, asked by clients on joining: empty.
+                Some("b" | "+b") if msg.param(2).is_none() => {
+                    let _ = numeric::RPL_ENDOFBANLIST.write_default(r, &[], s, me, &[target]);
+                }
+                Some(_) => {
+                    let _ = numeric::ERR_CHANOPRIVSNEEDED.write_default(r, &[], s, me, &[target]);
+                }
+            }
+            return;
+        }
+        if !target.eq_ignore_ascii_case(me) {
+            let _ = numeric::ERR_USERSDONTMATCH.write_default(r, &[], s, me, &[]);
+            return;
+        }
+        match change {
+            None => {
+                let modes = if self.operators.name_of(id).is_some() {
+                    "+o"
+                } else {
+                    "+"
+                };
+                let _ = numeric::RPL_UMODEIS.write(r, &[], s, me, &[modes]);
+            }
+            // Clients set +i on connecting: nothing to do, nothing to refuse.
+            Some("+i" | "-i" | "+w" | "-w") => {}
+            Some(_) => {
+                let _ = numeric::ERR_UMODEUNKNOWNFLAG.write_default(r, &[], s, me, &[]);
+            }
+        }
+    }
+}

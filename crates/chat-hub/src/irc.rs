@@ -1,0 +1,110 @@
+//! The IRC front-end's state: connections still registering (their
+//! `chat_irc::Registration`), and what an IRC client has beside its client
+//! record: its capability negotiation, its user and real names, its away
+//! message. What an IRC line asks is `crate::hub::irc`'s; how the chat's
+//! values are written for IRC is `chat_irc::render`'s.
+//!
+//! An IRC connection is not a client until it registers (`NICK` and
+//! `USER`, with `CAP` and `PASS` around them); then it is admitted like any
+//! other, in no room: an IRC client joins the channels it wants.
+
+use std::collections::HashMap;
+
+use chat_irc::{Cap, CapState, Caps, Offer, Registration, Server};
+
+use crate::{Arrival, ClientId, HubConfig};
+
+/// The capabilities offered to IRC clients.
+pub(crate) const OFFERED: Caps = Caps::EMPTY
+    .with(Cap::CapNotify)
+    .with(Cap::MessageTags)
+    .with(Cap::ServerTime)
+    .with(Cap::EchoMessage)
+    .with(Cap::MultiPrefix);
+
+/// The server as the registration machine sees it.
+pub(crate) fn server(config: &HubConfig) -> Server<'_> {
+    Server {
+        name: &config.server_name,
+        offer: Offer {
+            caps: OFFERED,
+            values: &[],
+        },
+    }
+}
+
+/// A connection registering.
+#[derive(Debug)]
+pub(crate) struct Registering {
+    pub(crate) registration: Registration,
+    pub(crate) arrival: Arrival,
+    /// Unix seconds it arrived.
+    pub(crate) since: i64,
+}
+
+/// What a registered IRC client has beside its client record.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) cap: CapState,
+    pub(crate) user: String,
+    pub(crate) realname: String,
+    /// Set by `AWAY :text`; told to whoever writes to it.
+    pub(crate) away: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Irc {
+    registering: HashMap<ClientId, Registering>,
+    sessions: HashMap<ClientId, Session>,
+}
+
+impl Irc {
+    /// An IRC connection arrived.
+    pub(crate) fn open(&mut self, id: ClientId, arrival: Arrival, now: i64) {
+        let registering = Registering {
+            registration: Registration::new(),
+            arrival,
+            since: now,
+        };
+        self.registering.insert(id, registering);
+    }
+
+    pub(crate) fn is_registering(&self, id: ClientId) -> bool {
+        self.registering.contains_key(&id)
+    }
+
+    pub(crate) fn registering_mut(&mut self, id: ClientId) -> Option<&mut Registering> {
+        self.registering.get_mut(&id)
+    }
+
+    /// `id` registered: from now on it has a session.
+    pub(crate) fn registered(&mut self, id: ClientId, session: Session) {
+        self.registering.remove(&id);
+        self.sessions.insert(id, session);
+    }
+
+    pub(crate) fn session(&self, id: ClientId) -> Option<&Session> {
+        self.sessions.get(&id)
+    }
+
+    pub(crate) fn session_mut(&mut self, id: ClientId) -> Option<&mut Session> {
+        self.sessions.get_mut(&id)
+    }
+
+    /// The connection is gone.
+    pub(crate) fn forget(&mut self, id: ClientId) {
+        self.registering.remove(&id);
+        self.sessions.remove(&id);
+    }
+
+    /// Connections that have been registering for `timeout` seconds or more
+    /// at `now`.
+    pub(crate) fn overdue(&self, now: i64, timeout: u64) -> Vec<ClientId> {
+        let timeout = i64::try_from(timeout).unwrap_or(i64::MAX);
+        self.registering
+            .iter()
+            .filter(|(_, registering)| now.saturating_sub(registering.since) >= timeout)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+}
