@@ -10,9 +10,11 @@
 //! - `registration.rs`: the welcome burst (snapshot), capabilities, nick
 //!   refusals, the server password.
 //! - `chat.rs`: channel and private messages both ways, actions, part,
-//!   nick changes, quit, echo-message, the `time` and `msgid` tags.
-//! - `queries.rs`: NAMES, WHO, WHOIS, LIST, ISON, USERHOST, AWAY, OPER and
-//!   TOPIC, and the server's own queries.
+//!   nick changes, quit (acknowledged with ERROR), echo-message, the `time`
+//!   and `msgid` tags.
+//! - `queries.rs`: NAMES, WHO, WHOIS, LIST, ISON, USERHOST, AWAY, OPER (464,
+//!   381) and TOPIC (shown, set by operators, told to the channel as TOPIC),
+//!   and the server's own queries.
 //! - `irssi.rs` and `weechat.rs`: the two terminal clients.
 //!
 //! Without python3 and irctokens, irssi or weechat-headless a test says

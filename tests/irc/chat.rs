@@ -150,9 +150,22 @@ fn irc_part_nick_and_quit_are_seen_by_line_clients() {
 
     ircy.send(&["QUIT", "gone for lunch"]);
     alice.expect_body("-!- ircz left lobby (quit: gone for lunch)");
-    // The server acknowledges a QUIT with ERROR, then closes.
+    ircy.expect_closed();
+}
+
+#[test]
+fn irc_quit_is_acknowledged_with_error_then_closed() {
+    let Some(script) = irc_script() else { return };
+    let server = server();
+    let mut ircy = irc(&script, &server, "ircy");
+    ircy.send(&["QUIT", "bye"]);
+    // modern.ircdocs.horse, QUIT: "The server acknowledges this by
+    // replying with an ERROR message and closing the connection".
     let last = ircy.expect_closed();
-    assert!(last.iter().any(|l| l.is("ERROR")), "{last:?}");
+    assert!(
+        last.iter().any(|l| l.is("ERROR")),
+        "QUIT was not acknowledged with ERROR: {last:?}"
+    );
 }
 
 #[test]
