@@ -63,6 +63,22 @@ fn irc_and_line_clients_chat_both_ways_in_the_lobby() {
     ircy.send(&["PRIVMSG", "#lobby", "\u{1}ACTION bows\u{1}"]);
     alice.expect_body("* ircy bows");
 
+    // Line clients coming and going are seen as they join and leave.
+    let mut bob = nc(&server, "bob");
+    let join = ircy.expect_command("JOIN");
+    assert!(
+        join.nick().starts_with("guest") && join.param(0) == "#lobby",
+        "{:?}",
+        join.raw
+    );
+    ircy.expect("bob's rename", |l| l.is("NICK") && l.param(0) == "bob");
+    // The hub tells each room a client leaves (`left lobby (quit)`), which
+    // IRC can show as a PART or a QUIT: either says bob is gone.
+    bob.send_line("/quit");
+    ircy.expect("bob leaving", |l| {
+        l.nick() == "bob" && (l.is("PART") || l.is("QUIT"))
+    });
+
     // A line client talking in another room still hears the lobby, named.
     alice.send_line("/join dev");
     alice.expect_body("-!- alice joined dev");

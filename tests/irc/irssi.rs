@@ -3,11 +3,18 @@
 //! says there, and what is typed reaches the line client.
 //!
 //! irssi runs with a home of its own (`--home`), so no user's config is
-//! read; on a first run it writes a default config there and asks nothing.
+//! read; it holds a config of the test's ([`CONFIG`]). (Without one, on a
+//! first run irssi writes its default config there and asks nothing.)
 
 use chat_tests::{Tmux, require_tool};
 
 use super::{MOTD, nc, server};
+
+/// irssi's config: its defaults but one. irssi sends at most 5 commands
+/// at once and then one every 2.2 s, its own flood protection; registering
+/// takes those 5, so what the test types would wait seconds in irssi's
+/// queue before it is sent. Sent at once, each wait is the server's.
+const CONFIG: &str = "settings = { \"irc/core\" = { cmd_queue_speed = \"0msec\"; }; };\n";
 
 #[test]
 fn irc_irssi_joins_the_lobby_and_chats_with_a_line_client() {
@@ -18,6 +25,9 @@ fn irc_irssi_joins_the_lobby_and_chats_with_a_line_client() {
     let mut alice = nc(&server, "alice");
     let port = server.irc_addr().port();
     let irssi = Tmux::program("irssi", |home| {
+        let config = home.join("config");
+        std::fs::write(&config, CONFIG)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", config.display()));
         format!(
             "irssi --home={} -n irssiuser -c 127.0.0.1 -p {port}",
             home.display()

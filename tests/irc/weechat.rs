@@ -39,6 +39,12 @@ impl WeeChat {
             // The logger writes each line at once (it waits 120 s by
             // default), so the test can read it.
             .args(["-r", "/set logger.file.flush_delay 0"])
+            // WeeChat's own flood protection sends a typed line 2 s after
+            // the one before; each wait here should be the server's. (The
+            // option is `anti_flood` from WeeChat 4.0; setting the one a
+            // version lacks only logs an error.)
+            .args(["-r", "/set irc.server_default.anti_flood_prio_high 0"])
+            .args(["-r", "/set irc.server_default.anti_flood 0"])
             .arg("-r")
             .arg(format!(
                 "/server add {SERVER} 127.0.0.1/{port} -notls -nicks={nick} \
