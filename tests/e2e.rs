@@ -16,6 +16,8 @@ mod console;
 mod dist;
 mod ipv6;
 mod irc;
+mod irc_history;
+mod irc_websocket;
 mod lifecycle;
 mod limits;
 mod logs;

@@ -39,6 +39,8 @@ enum Kind {
     Web,
     /// IRC: `listening on ADDR (irc)` or `(irc, TLS)`.
     Irc,
+    /// IRC over WebSocket: `listening on ADDR (web, irc)`.
+    WebIrc,
 }
 
 /// How to start a server: see [`ServerProcess::builder`].
@@ -159,10 +161,12 @@ fn spawn(
             let addr = addr
                 .parse()
                 .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}\n{}", proc.report()));
-            let kind = if said.contains(" (web") {
-                Kind::Web
+            let kind = if said.contains(" (web, irc") {
+                Kind::WebIrc
             } else if said.contains(" (irc") {
                 Kind::Irc
+            } else if said.contains(" (web") {
+                Kind::Web
             } else if said.contains("TLS)") {
                 Kind::Tls
             } else {
@@ -254,9 +258,14 @@ impl ServerProcess {
         self.listener(Kind::Web)
     }
 
-    /// The first IRC listener's address (`listening on ADDR (irc)`).
+    /// The first IRC listener's address.
     pub fn irc_addr(&self) -> SocketAddr {
         self.listener(Kind::Irc)
+    }
+
+    /// The first IRC-over-WebSocket listener's address.
+    pub fn web_irc_addr(&self) -> SocketAddr {
+        self.listener(Kind::WebIrc)
     }
 
     fn listener(&self, kind: Kind) -> SocketAddr {

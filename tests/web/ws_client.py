@@ -3,6 +3,8 @@ package, driven line by line on stdin, reporting on stdout.
 
 Commands (one per line):
   connect URL [ORIGIN]  -> "open" or "refused STATUS"
+  connectirc URL        connects offering IRC's subprotocol text.ircv3.net
+                        -> "open SUBPROTOCOL" (what the server chose)
   send TEXT             sends TEXT as one text message
   sendjson STRING       sends one text message: STRING is a JSON string, so
                         it may hold line breaks ("a\\nb")
@@ -53,6 +55,11 @@ def main():
                     say("refused %d" % e.response.status_code)
                     continue
                 say("open")
+                threading.Thread(target=reader, args=(ws,), daemon=True).start()
+            elif command == "connectirc":
+                ws = connect(arg, subprotocols=["text.ircv3.net"], max_size=None,
+                             ping_interval=None, open_timeout=10)
+                say("open %s" % ws.subprotocol)
                 threading.Thread(target=reader, args=(ws,), daemon=True).start()
             elif command == "send":
                 ws.send(arg)

@@ -59,6 +59,8 @@ pub(crate) struct Delivery {
     encodings: u64,
     /// The server's name, on IRC lines.
     server_name: String,
+    /// The last IRC history batch's number.
+    batches: u64,
 }
 
 /// How one client is written to: a protocol, the variants it negotiated,
@@ -260,6 +262,7 @@ impl Delivery {
             delivered: 0,
             encodings: 0,
             server_name: server_name.to_owned(),
+            batches: 0,
         }
     }
 
@@ -341,6 +344,41 @@ impl Delivery {
         });
         let lines = self.arena.split().freeze();
         self.send_encoded(out, to, lines);
+    }
+
+    /// `lines` of `room` to the IRC client `client` as a `chathistory`
+    /// batch (its lines tagged `batch=` where it negotiated `batch`).
+    pub(crate) fn send_irc_batch<'a>(
+        &mut self,
+        out: &mut dyn Outbox,
+        (id, client): (ClientId, &Client),
+        room: &str,
+        lines: impl Iterator<Item = SaidLine<'a>>,
+    ) {
+        let shape = WireShape::direct(Protocol::Irc, client.caps);
+        let to = Some(Addressee::of(client));
+        let batched = client.caps.contains(chat_irc::Cap::Batch);
+        self.batches += 1;
+        let reference = format!("ch{}", self.batches);
+        let channel = chat_irc::render::channel(room);
+        let mut batch = BytesMut::new();
+        let server = self.server_name.clone();
+        if batched {
+            let open = format!("+{reference}");
+            let params = [open.as_str(), "chathistory", &channel];
+            let _ = chat_irc::write(&mut batch, &[], Some(&server), "BATCH", &params);
+        }
+        let tag = batched.then_some(reference.as_str());
+        for line in lines {
+            let body = line.body();
+            let encoded = self.encode_shape(shape, line.time, line.id, Some(room), to, &body);
+            chat_irc::write_lines_with_tag(&mut batch, "batch", tag, &encoded);
+        }
+        if batched {
+            let close = format!("-{reference}");
+            let _ = chat_irc::write(&mut batch, &[], Some(&server), "BATCH", &[&close]);
+        }
+        self.send_encoded(out, id, batch.freeze());
     }
 
     /// Sends `body` to a connection that is not a client yet (a login, a

@@ -33,6 +33,8 @@ use crate::{
 };
 
 mod irc;
+mod irc_history;
+mod irc_labels;
 mod irc_queries;
 pub(crate) mod reconfigure;
 mod sanction_commands;
@@ -521,6 +523,7 @@ impl Hub {
             }
             Command::History(_)
             | Command::HistorySince(_)
+            | Command::HistoryOf { .. }
             | Command::Search(_)
             | Command::Cap(_) => {
                 let ctx = &mut Ctx { out, config, now };
@@ -585,49 +588,6 @@ impl Hub {
         let (chat, admission) = (&mut self.chat, &mut self.admission);
         self.operators
             .checked(chat, admission, out, id, verdict, now);
-    }
-
-    /// The operator commands, shared by the console (`asker` `None`) and
-    /// `/oper`ed clients. `by` is the operator's name.
-    fn operator_command(
-        &mut self,
-        out: &mut dyn Outbox,
-        asker: Option<ClientId>,
-        by: &str,
-        command: &Command<'_>,
-        now: Now,
-    ) -> Result<Vec<String>, String> {
-        let answer = match *command {
-            Command::Kick { nick, reason } => match self.kick(out, by, nick, reason, now) {
-                // Held by another node: it answers (`ClusterEvent::KickSent`).
-                Err(_) if self.node.kick(out, asker, nick, by, reason) => return Ok(Vec::new()),
-                answer => answer?,
-            },
-            Command::Ban { target, duration } => self.ban(out, by, target, duration, now)?,
-            Command::Unban(target) => {
-                let net = self.target_range(target)?;
-                if !self.admission.bans.remove(net) {
-                    return Err(format!("{net} is not banned"));
-                }
-                self.node.unban(out, net);
-                format!("unbanned {net}")
-            }
-            Command::Bans => return Ok(self.admission.bans.list(now.timestamp())),
-            Command::Motd(text) => {
-                self.config.motd = text.to_owned();
-                format!("the message of the day is now: {text}")
-            }
-            Command::Topic(Some(text)) => {
-                if let Some(id) = asker {
-                    self.chat.set_topic(&self.config, out, id, text, now);
-                    self.node
-                        .announce(&self.chat, out, id, RoomEvent::Topic, text, now);
-                }
-                return Ok(Vec::new());
-            }
-            _ => return Ok(Vec::new()),
-        };
-        Ok(vec![answer])
     }
 
     /// Logins that took too long, and clients idle (or, on a full server,

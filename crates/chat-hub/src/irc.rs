@@ -20,16 +20,22 @@ pub(crate) const OFFERED: Caps = Caps::EMPTY
     .with(Cap::MessageTags)
     .with(Cap::ServerTime)
     .with(Cap::EchoMessage)
-    .with(Cap::MultiPrefix);
+    .with(Cap::MultiPrefix)
+    .with(Cap::Batch)
+    .with(Cap::LabeledResponse)
+    .with(Cap::AwayNotify)
+    .with(Cap::Setname);
 
-/// The server as the registration machine sees it.
-pub(crate) fn server(config: &HubConfig) -> Server<'_> {
+/// The server as the registration machine sees it; `history`: a history
+/// store answers `CHATHISTORY`, so `draft/chathistory` is offered too.
+pub(crate) fn server(config: &HubConfig, history: bool) -> Server<'_> {
+    let caps = match history {
+        true => OFFERED.with(Cap::ChatHistory),
+        false => OFFERED,
+    };
     Server {
         name: &config.server_name,
-        offer: Offer {
-            caps: OFFERED,
-            values: &[],
-        },
+        offer: Offer { caps, values: &[] },
     }
 }
 
@@ -56,9 +62,17 @@ pub(crate) struct Session {
 pub(crate) struct Irc {
     registering: HashMap<ClientId, Registering>,
     sessions: HashMap<ClientId, Session>,
+    /// The last batch's number.
+    batches: u64,
 }
 
 impl Irc {
+    /// A reference for a new batch, unique on this server.
+    pub(crate) fn next_batch(&mut self) -> u64 {
+        self.batches += 1;
+        self.batches
+    }
+
     /// An IRC connection arrived.
     pub(crate) fn open(&mut self, id: ClientId, arrival: Arrival, now: i64) {
         let registering = Registering {

@@ -55,6 +55,7 @@ mod flood;
 mod history;
 mod hub;
 mod irc;
+mod keys;
 mod listing;
 mod membership;
 mod news;

@@ -58,7 +58,7 @@ impl Membership {
 
     /// The client holding `nick` (any case).
     pub(crate) fn owner(&self, nick: &str) -> Option<ClientId> {
-        self.nicks.get(&nick_key(nick)).copied()
+        crate::keys::lowered(nick, |key| self.nicks.get(key).copied())
     }
 
     pub(crate) fn rooms(&self) -> &Rooms {

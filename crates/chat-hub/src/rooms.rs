@@ -121,7 +121,8 @@ impl Rooms {
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<RoomId> {
-        self.by_key.get(&room_key(name)).copied()
+        let name = name.strip_prefix('#').unwrap_or(name);
+        crate::keys::lowered(name, |key| self.by_key.get(key).copied())
     }
 
     /// The room called `name`, created if it does not exist.

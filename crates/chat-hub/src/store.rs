@@ -16,6 +16,9 @@
 //! and every history comes from the rooms' rings.
 
 mod messages;
+mod queries;
+
+pub(crate) use queries::HISTORY_QUERY_MAX;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -31,6 +34,7 @@ pub use messages::{
 use crate::chat::{Chat, Saying};
 use crate::ctx::Ctx;
 use crate::node::Node;
+use crate::rooms::RoomId;
 use crate::{ClientId, Now, Outbox};
 
 /// The most lines `/search` shows.
@@ -64,6 +68,9 @@ struct Wait {
     /// A search's words (its answer says so, and never stands in with
     /// other lines).
     search: Option<String>,
+    /// The channel an IRC `CHATHISTORY` asked about: the answer is its
+    /// batch.
+    batch: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -265,13 +272,30 @@ impl StoreClient {
         let Some(room) = chat.members().current_room(id) else {
             return;
         };
+        self.read_in(chat, ctx, id, room, kind, None);
+    }
+
+    /// [`StoreClient::read`] of `room`; `batch`: the answer goes out as an
+    /// IRC `chathistory` batch of that channel.
+    fn read_in(
+        &mut self,
+        chat: &mut Chat,
+        ctx: &mut Ctx<'_>,
+        id: ClientId,
+        room: RoomId,
+        kind: ReadKind,
+        batch: Option<String>,
+    ) {
         if let Some(old) = self.waiting.remove(&id) {
             old.cancel.cancel();
             chat.release(ctx.out, id);
         }
         self.next_token += 1;
         let (count, search) = match &kind {
-            ReadKind::Recent { count } | ReadKind::Since { count, .. } => (*count, None),
+            ReadKind::Recent { count }
+            | ReadKind::Since { count, .. }
+            | ReadKind::Range { count, .. }
+            | ReadKind::Around { count, .. } => (*count, None),
             ReadKind::Search { words, count } => (*count, Some(words.clone())),
         };
         let wait = Wait {
@@ -280,6 +304,7 @@ impl StoreClient {
             count,
             cancel: ReadCancel::default(),
             search,
+            batch,
         };
         let request = StoreRead {
             client: id,
@@ -368,6 +393,7 @@ impl StoreClient {
                 };
                 chat.refuse(ctx.out, id, refusal, ctx.now);
             }
+            Command::HistoryOf { room, query } => self.history_of(chat, ctx, id, room, query),
             _ => {}
         }
     }
@@ -455,6 +481,14 @@ impl StoreClient {
             return;
         }
         let count = wait.count;
+        if let Some(channel) = &wait.batch {
+            let lines = match answer {
+                ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines) => lines,
+                ReadAnswer::Failed => Vec::new(),
+            };
+            chat.send_irc_history(ctx.out, id, channel, &lines);
+            return chat.release(ctx.out, id);
+        }
         match (answer, &wait.search) {
             (ReadAnswer::Failed, _) => {
                 self.answer_without_store(chat, ctx, id, &wait);
@@ -494,6 +528,11 @@ impl StoreClient {
             }
         }
         chat.release(ctx.out, id);
+    }
+
+    /// A history store takes the lines (reads by id and time work).
+    pub(crate) fn is_on(&self) -> bool {
+        self.on
     }
 
     /// How the store is doing, if there is one.

@@ -1,5 +1,5 @@
 //! A relayed line is encoded once and shared: the allocations it costs do not
-//! grow with the number of recipients. Counted with a counting global
+//! grow with the number of recipients, in the line protocol and in IRC. Counted with a counting global
 //! allocator around the hub alone (no sockets, no reactor).
 
 #![allow(clippy::print_stderr)] // the figures are worth seeing with --nocapture
@@ -65,6 +65,18 @@ impl Queues {
 
 /// Allocations for `lines` relayed lines in a room of `members`, after warm-up.
 fn allocations_per_line(members: usize, lines: u64, store: bool) -> f64 {
+    allocations_per_line_in(members, lines, store, Protocol::Line, Protocol::Line)
+}
+
+/// [`allocations_per_line`] with the sender (client 0) speaking `sender`
+/// and every other member `receivers`.
+fn allocations_per_line_in(
+    members: usize,
+    lines: u64,
+    store: bool,
+    sender: Protocol,
+    receivers: Protocol,
+) -> f64 {
     // The counter is global: one measurement at a time.
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _measuring = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
@@ -83,13 +95,18 @@ fn allocations_per_line(members: usize, lines: u64, store: bool) -> f64 {
     let mut out = Queues(queues, Vec::with_capacity(64));
     let peer = "127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}"));
     for id in 0..members {
-        let arrival = Arrival {
-            peer,
-            protocol: Protocol::Line,
-        };
-        hub.connected(&mut out, ClientId(id), arrival, now);
+        let protocol = if id == 0 { sender } else { receivers };
+        hub.connected(&mut out, ClientId(id), Arrival { peer, protocol }, now);
+        if protocol == Protocol::Irc {
+            let register = format!("NICK irc{id}\r\nUSER u 0 * :u\r\nJOIN #lobby\r\n");
+            hub.received(&mut out, ClientId(id), register.as_bytes(), now);
+        }
+        out.written();
     }
-    let line = b"a line of chat that is about sixty-four bytes long, give or take\n";
+    let line: &[u8] = match sender {
+        Protocol::Irc => b"PRIVMSG #lobby :a line of chat that is about sixty-four bytes long\r\n",
+        _ => b"a line of chat that is about sixty-four bytes long, give or take\n",
+    };
     // Warm up: scratch strings, arena, queues and the room's history ring
     // (at most 1000 slots) reach their steady capacity.
     for _ in 0..1100 {
@@ -127,4 +144,13 @@ fn a_line_on_its_way_to_the_history_store_costs_no_allocation_either() {
         stored < 0.1,
         "a line for the store should be the room's key and an arena slice: {stored}"
     );
+}
+
+#[test]
+fn a_line_to_irc_clients_and_from_one_costs_no_allocation_either() {
+    let to_irc = allocations_per_line_in(100, 2000, true, Protocol::Line, Protocol::Irc);
+    let from_irc = allocations_per_line_in(100, 2000, true, Protocol::Irc, Protocol::Irc);
+    eprintln!("allocations per relayed line: {to_irc:.3} (to IRC), {from_irc:.3} (IRC to IRC)");
+    assert!(to_irc < 0.1, "a line to IRC clients: {to_irc}");
+    assert!(from_irc < 0.1, "a line from an IRC client: {from_irc}");
 }

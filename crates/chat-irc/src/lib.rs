@@ -45,7 +45,7 @@ pub use caps::{Cap, CapOutcome, CapState, Caps, Offer, handle_cap};
 pub use isupport::Isupport;
 pub use message::{
     MAX_LINE_BYTES, MAX_PARAMS, MAX_TAGS_BYTES, Message, Params, ParseError, Tags, WriteError,
-    parse, parse_bytes, write,
+    parse, parse_bytes, write, write_lines_with_tag, write_text, write_with_tag,
 };
 pub use numeric::{Numeric, StandardReply, StandardReplyKind};
 pub use registration::{NickRefusal, Progress, Registered, Registration, Server};

@@ -399,7 +399,26 @@ where
     V: AsRef<str>,
 {
     let start = out.len();
-    let written = write_unchecked(out, tags, source, command, params);
+    let written = write_unchecked(out, tags, source, command, params, false);
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// [`write()`] with the last parameter always written as a trailing one
+/// (`:` first), as a message's text: many clients and bots read the text
+/// of a `PRIVMSG` or `NOTICE` only after a `:`, even when it is one word.
+pub fn write_text(
+    out: &mut BytesMut,
+    tags: &[(&str, &str)],
+    source: Option<&str>,
+    command: &str,
+    params: &[&str],
+) -> Result<(), WriteError> {
+    let start = out.len();
+    let tags = tags.iter().copied();
+    let written = write_unchecked(out, tags, source, command, params.iter().copied(), true);
     if written.is_err() {
         out.truncate(start);
     }
@@ -412,6 +431,7 @@ fn write_unchecked<'p, K, V>(
     source: Option<&str>,
     command: &str,
     params: impl IntoIterator<Item = &'p str>,
+    text_last: bool,
 ) -> Result<(), WriteError>
 where
     K: AsRef<str>,
@@ -455,7 +475,7 @@ where
         let plain = !matches!(kept(param), None | Some(b':')) && !param.contains(' ');
         out.extend_from_slice(b" ");
         if params.peek().is_none() {
-            if !plain {
+            if !plain || text_last {
                 out.extend_from_slice(b":");
             }
         } else if !plain {
@@ -486,6 +506,54 @@ pub(crate) fn put_clean(out: &mut BytesMut, text: &str) {
 }
 
 /// Copies a tag value with message-tags escaping, NUL dropped.
+/// Appends `line` (one written message, without its CRLF) with the tag
+/// `key=value` put first among its tags (a server adding `label` or
+/// `batch` to lines already written), and a CRLF. A bad key appends
+/// nothing.
+pub fn write_with_tag(
+    out: &mut BytesMut,
+    key: &str,
+    value: &str,
+    line: &[u8],
+) -> Result<(), WriteError> {
+    if !is_tag_key(key) {
+        return Err(WriteError::BadTagKey);
+    }
+    out.extend_from_slice(b"@");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"=");
+    put_escaped(out, value);
+    let (joint, rest) = match line.strip_prefix(b"@") {
+        Some(rest) => (b";", rest),
+        None => (b" ", line),
+    };
+    out.extend_from_slice(joint);
+    let rest: Vec<u8> = rest
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r' && b != b'\n' && b != 0)
+        .collect();
+    out.extend_from_slice(&rest);
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Appends each CRLF-ended line of `lines` (messages already written) with
+/// the tag `key=value` added, or as it is when `value` is `None`.
+pub fn write_lines_with_tag(out: &mut BytesMut, key: &str, value: Option<&str>, lines: &[u8]) {
+    let each = lines
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty());
+    for line in each {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let written = value.map(|value| write_with_tag(out, key, value, line));
+        if !matches!(written, Some(Ok(()))) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
 fn put_escaped(out: &mut BytesMut, value: &str) {
     let bytes = value.as_bytes();
     let mut run = 0;

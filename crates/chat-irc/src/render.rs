@@ -15,7 +15,7 @@
 use bytes::BytesMut;
 use chat_proto::{Body, Notice, Refusal};
 
-use crate::message::write;
+use crate::message::{write, write_text};
 use crate::numeric::{self, Numeric};
 
 /// What a line is rendered with, besides its body.
@@ -82,7 +82,7 @@ pub fn render(out: &mut BytesMut, facts: &Facts<'_>, body: &Body<'_>) {
         }
         Body::Operator { name, text } => {
             let source = user(name, server);
-            let _ = write(out, tags, Some(&source), "NOTICE", &[to, text]);
+            let _ = write_text(out, tags, Some(&source), "NOTICE", &[to, text]);
         }
         // A history replay names no room: IRC clients read history through
         // their own requests, not this shape.
@@ -114,7 +114,7 @@ fn render_notice(
             let source = user(nick, server);
             let room = channel(room);
             let _ = match reason {
-                Some(reason) => write(out, tags, Some(&source), "PART", &[&room, reason]),
+                Some(reason) => write_text(out, tags, Some(&source), "PART", &[&room, reason]),
                 None => write(out, tags, Some(&source), "PART", &[&room]),
             };
         }
@@ -148,7 +148,7 @@ fn render_notice(
             };
         }
         Notice::Error { text } | Notice::Info { text } => {
-            let _ = write(out, tags, Some(server), "NOTICE", &[to, text]);
+            let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);
         }
     }
 }
@@ -191,7 +191,7 @@ fn refuse(out: &mut BytesMut, facts: &Facts<'_>, refusal: &Refusal<'_>) {
         }
         _ => {
             let text = format!("error: {refusal}");
-            let _ = write(out, &[], Some(server), "NOTICE", &[to, &text]);
+            let _ = write_text(out, &[], Some(server), "NOTICE", &[to, &text]);
         }
     }
 }
@@ -209,9 +209,9 @@ fn say(
     let source = user(nick, facts.server);
     let _ = if action {
         let text = format!("\u{1}ACTION {text}\u{1}");
-        write(out, tags, Some(&source), "PRIVMSG", &[target, &text])
+        write_text(out, tags, Some(&source), "PRIVMSG", &[target, &text])
     } else {
-        write(out, tags, Some(&source), "PRIVMSG", &[target, text])
+        write_text(out, tags, Some(&source), "PRIVMSG", &[target, text])
     };
 }
 

@@ -372,8 +372,8 @@ pub(crate) struct Framer {
 }
 
 impl Framer {
-    /// Each LF-ended line of `msg` (and a last one without LF) as a text
-    /// frame, all in one buffer.
+    /// Each LF- or CRLF-ended line of `msg` (and a last one without an
+    /// end) as a text frame, all in one buffer.
     pub(crate) fn frame(&mut self, msg: &Bytes) -> Bytes {
         if let Some((message, frames)) = &self.last
             && message.as_ptr() == msg.as_ptr()
@@ -384,13 +384,20 @@ impl Framer {
         let mut at = 0;
         while at < msg.len() {
             let end = memchr::memchr(b'\n', &msg[at..]).map_or(msg.len(), |i| at + i);
-            let header = text_header(end - at);
-            let need = header.len() + end - at;
+            // A CRLF-ended line (IRC's) loses its CR too: a message is the
+            // line alone.
+            let line_end = if end > at && msg[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let header = text_header(line_end - at);
+            let need = header.len() + line_end - at;
             if self.arena.capacity() - self.arena.len() < need {
                 self.arena.reserve(FRAMER_BLOCK.max(need));
             }
             self.arena.extend_from_slice(&header);
-            self.arena.extend_from_slice(&msg[at..end]);
+            self.arena.extend_from_slice(&msg[at..line_end]);
             at = end + 1;
         }
         let frames = self.arena.split().freeze();

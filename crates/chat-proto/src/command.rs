@@ -33,6 +33,12 @@ pub enum Command<'a> {
     /// `/search WORDS`: the room's last lines holding every word (at most
     /// 20, newest last).
     Search(&'a str),
+    /// Lines of a named room the client is in, chosen by `query`: what IRC's
+    /// `CHATHISTORY` asks (the line protocol pages with `/history since`).
+    HistoryOf {
+        room: &'a str,
+        query: HistoryQuery,
+    },
     /// `/cap NAME`: turn on a capability; `ids` numbers room lines
     /// (`[stamp] #ID <nick> text`).
     Cap(&'a str),
@@ -64,6 +70,35 @@ pub enum Command<'a> {
     Topic(Option<&'a str>),
     /// Operators: set the message of the day.
     Motd(&'a str),
+}
+
+/// Which lines of a room a [`Command::HistoryOf`] asks for, oldest first
+/// in every answer, at most `limit`; the points themselves are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// The newest lines (after `after`, if given).
+    Latest { after: Option<Point>, limit: usize },
+    /// The newest lines before `at`.
+    Before { at: Point, limit: usize },
+    /// The oldest lines after `at`.
+    After { at: Point, limit: usize },
+    /// Lines on both sides of `at`, half before and half after.
+    Around { at: Point, limit: usize },
+    /// The oldest lines after `from` and before `to` (or the newest, when
+    /// `from` is the later one).
+    Between {
+        from: Point,
+        to: Point,
+        limit: usize,
+    },
+}
+
+/// A point in a room's history: a message id, or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    Id(u64),
+    /// Unix time in milliseconds.
+    Millis(i64),
 }
 
 /// A `/command` that could not be understood. The connection stays; the

@@ -189,13 +189,15 @@ impl Listen {
 }
 
 impl ListenTable {
-    /// What no listener may be: the page over anything but lines.
+    /// What no listener may be: a WebSocket of anything but the page's
+    /// line protocol or IRC (IRC over WebSocket, as browser IRC clients
+    /// speak it).
     fn check(&self) -> Result<(), String> {
         match self.protocol {
-            Some(protocol) if self.web && protocol != Protocol::Line => Err(format!(
-                "a web listener serves the page, which speaks the line protocol: protocol = \"{}\" cannot run over it",
-                protocol.name()
-            )),
+            Some(Protocol::Raw) if self.web => Err(
+                "a web listener speaks the page's line protocol or IRC over WebSocket (protocol = \"irc\"): protocol = \"raw\" cannot run over it"
+                    .to_owned(),
+            ),
             _ => Ok(()),
         }
     }

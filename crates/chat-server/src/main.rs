@@ -164,6 +164,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
                         id,
                         addr: bound,
                         tls: listen.tls().is_some(),
+                        protocol,
                     });
                 }
                 listener_ids.push(Some(id));
@@ -292,12 +293,14 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
 }
 
 /// What a `listening on ADDR` line says after the address: ` (web)`,
-/// ` (TLS)`, ` (raw)`, ` (raw, TLS)`, nothing for plain lines.
+/// ` (TLS)`, ` (raw)`, ` (raw, TLS)`, ` (web, irc)`, nothing for plain
+/// lines.
 fn listening_as(web: bool, protocol: Protocol, tls: bool) -> String {
     let mut what: Vec<&str> = Vec::new();
     if web {
         what.push("web");
-    } else if protocol != Protocol::Line {
+    }
+    if protocol != Protocol::Line {
         what.push(protocol.name());
     }
     if tls {

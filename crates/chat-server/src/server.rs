@@ -252,12 +252,8 @@ impl Handler for Server {
         if let Some(web) = &mut self.web
             && web.is_http(conn)
         {
-            if let Some(peer) = web.received(net, conn, data) {
-                // The page speaks the line protocol.
-                let arrival = Arrival {
-                    peer,
-                    protocol: Protocol::Line,
-                };
+            if let Some((peer, protocol)) = web.received(net, conn, data) {
+                let arrival = Arrival { peer, protocol };
                 let (hub, mut out) = self.parts(net);
                 hub.connected(&mut out, ClientId(conn.0), arrival, now());
             }

@@ -71,6 +71,23 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
+/// Whether `request` offers the WebSocket subprotocol `name`.
+fn offers_subprotocol(request: &Request, name: &str) -> bool {
+    (request.headers.iter())
+        .filter(|(header, _)| header.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .flat_map(|(_, value)| value.split(|&byte| byte == b','))
+        .any(|offered| offered.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+}
+
+/// What an IRC-over-WebSocket listener answers a plain request: where the
+/// WebSocket is, since it serves no page.
+fn irc_page() -> chat_net::Bytes {
+    refusal_saying(
+        Status::NOT_FOUND,
+        "IRC over WebSocket is served at /ws (subprotocol text.ircv3.net); point a web IRC client there",
+    )
+}
+
 /// Checks one `web_origins` entry: `http://HOST` or `https://HOST[:PORT]`,
 /// without a path, as a browser sends it in `Origin`.
 pub fn check_origin(origin: &str) -> Result<(), String> {
@@ -98,7 +115,14 @@ pub struct WebListener {
     pub id: ListenerId,
     pub addr: SocketAddr,
     pub tls: bool,
+    /// What its WebSockets speak: the page's line protocol, or IRC (the
+    /// IRCv3 WebSocket spec's `text.ircv3.net`, for browser IRC clients).
+    pub protocol: chat_hub::Protocol,
 }
+
+/// The WebSocket subprotocol of IRC over WebSocket (IRCv3): one IRC line
+/// per text message.
+pub const IRC_SUBPROTOCOL: &str = "text.ircv3.net";
 
 /// What became of a closed connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,8 +245,13 @@ impl WebListeners {
     }
 
     /// Bytes of a request. When it upgrades to a WebSocket, the address the
-    /// hub should know the client by is returned.
-    pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<SocketAddr> {
+    /// hub should know the client by is returned, with the protocol it speaks.
+    pub fn received(
+        &mut self,
+        net: &mut Net,
+        conn: ConnId,
+        data: &[u8],
+    ) -> Option<(SocketAddr, chat_hub::Protocol)> {
         let pending = self.waiting.get_mut(conn)?;
         let request = match pending.reader.feed(data) {
             Head::Partial => return None,
@@ -238,8 +267,13 @@ impl WebListeners {
             self.answer(net, conn, refused);
             return None;
         }
+        let irc = listener.protocol == chat_hub::Protocol::Irc;
         if request.path() != "/ws" {
-            self.answer(net, conn, page(&request));
+            let answer = match irc {
+                true => irc_page(),
+                false => page(&request),
+            };
+            self.answer(net, conn, answer);
             return None;
         }
         let key = match http::websocket_key(&request) {
@@ -262,11 +296,19 @@ impl WebListeners {
             return None;
         }
         let client = self.client_address(&request, peer);
-        let response = http::websocket_accept(key, &SECURITY_HEADERS);
+        let mut headers = SECURITY_HEADERS.to_vec();
+        if irc && offers_subprotocol(&request, IRC_SUBPROTOCOL) {
+            headers.push(("Sec-WebSocket-Protocol", IRC_SUBPROTOCOL));
+        }
+        let response = http::websocket_accept(key, &headers);
         self.waiting.remove(conn);
-        net.accept_websocket(conn, response, self.max_message, &early);
+        let max_message = match irc {
+            true => listener.protocol.max_message_bytes(self.max_message),
+            false => self.max_message,
+        };
+        net.accept_websocket(conn, response, max_message, &early);
         self.sockets.insert(conn);
-        Some(client)
+        Some((client, listener.protocol))
     }
 
     /// The answer to a request whose `Host` is refused, if it is: there must

@@ -96,6 +96,29 @@ impl Chat {
         });
     }
 
+    /// History from the store as an IRC `chathistory` batch of `channel`
+    /// (empty when there is none): each line a `PRIVMSG` with the tags the
+    /// client negotiated.
+    pub(crate) fn send_irc_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        room: &str,
+        lines: &[StoredLine],
+    ) {
+        let Some(client) = self.members.client(id) else {
+            return;
+        };
+        let lines = lines.iter().map(|line| SaidLine {
+            nick: &line.nick,
+            text: &line.text,
+            action: line.action,
+            id: Some(line.id),
+            time: line.time,
+        });
+        self.delivery.send_irc_batch(out, (id, client), room, lines);
+    }
+
     /// History from the cluster, oldest first (at most as many lines as
     /// may be held).
     pub(crate) fn send_history_lines(

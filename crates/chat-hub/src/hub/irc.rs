@@ -18,7 +18,19 @@ use super::Hub;
 use crate::chat::Named;
 use crate::irc::{self, Session};
 use crate::membership;
+use crate::store::HISTORY_QUERY_MAX;
 use crate::{Arrival, ClientId, Now, Outbox};
+
+/// `command` in upper case, in `buf` (IRC commands are short; a longer
+/// one is no command this server knows, and is kept as it is).
+fn upper_case<'b>(command: &'b str, buf: &'b mut [u8; 16]) -> &'b str {
+    let Some(upper) = buf.get_mut(..command.len()) else {
+        return command;
+    };
+    upper.copy_from_slice(command.as_bytes());
+    upper.make_ascii_uppercase();
+    std::str::from_utf8(upper).unwrap_or(command)
+}
 
 /// The version IRC clients are told.
 pub(super) const VERSION: &str = concat!("chat-", env!("CARGO_PKG_VERSION"));
@@ -32,7 +44,7 @@ impl Hub {
         frame: Frame<'_>,
         now: Now,
     ) {
-        let server = irc::server(&self.config);
+        let server = irc::server(&self.config, self.store.is_on());
         let mut reply = BytesMut::new();
         let Some(registering) = self.irc.registering_mut(id) else {
             return;
@@ -133,6 +145,7 @@ impl Hub {
             nick_len: chat_proto::MAX_NICK_LEN,
             channel_len: chat_proto::MAX_ROOM_LEN + 1,
             chan_limit: config.max_rooms_per_client,
+            chathistory: self.store.is_on().then_some(HISTORY_QUERY_MAX),
             ..Isupport::default()
         };
         let _ = isupport.write(&mut reply, server, &nick);
@@ -176,10 +189,27 @@ impl Hub {
             }
             Err(_) => return,
         };
-        let command = msg.command.to_ascii_uppercase();
-        match command.as_str() {
-            "PRIVMSG" | "NOTICE" => self.irc_say(out, id, &msg, now),
-            "JOIN" => self.irc_join(out, id, &msg, now),
+        let labels = self
+            .chat
+            .members()
+            .client(id)
+            .is_some_and(|client| client.caps.contains(chat_irc::Cap::LabeledResponse));
+        if labels && let Some(label) = msg.tags.get("label") {
+            let label = label.into_owned();
+            return self.labelled(out, id, &label, |hub, out| {
+                hub.irc_message(out, id, &msg, now)
+            });
+        }
+        self.irc_message(out, id, &msg, now);
+    }
+
+    /// One IRC message from a registered client.
+    fn irc_message(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>, now: Now) {
+        let mut upper = [0u8; 16];
+        let command = upper_case(msg.command, &mut upper);
+        match command {
+            "PRIVMSG" | "NOTICE" => self.irc_say(out, id, msg, now),
+            "JOIN" => self.irc_join(out, id, msg, now),
             "PART" => {
                 for room in msg.param(0).unwrap_or_default().split(',') {
                     let room = room.trim_start_matches('#');
@@ -204,9 +234,9 @@ impl Hub {
                 self.chat.send_wire(out, id, reply.freeze());
             }
             "PONG" => {}
-            "CAP" => self.irc_cap(out, id, &msg),
-            "NAMES" => self.irc_names(out, id, &msg, now),
-            "TOPIC" => self.irc_topic(out, id, &msg, now),
+            "CAP" => self.irc_cap(out, id, msg),
+            "NAMES" => self.irc_names(out, id, msg, now),
+            "TOPIC" => self.irc_topic(out, id, msg, now),
             "LIST" => self.command(out, id, Command::Rooms, now),
             "OPER" => match (msg.param(0), msg.param(1)) {
                 (Some(name), Some(password)) => {
@@ -230,7 +260,8 @@ impl Hub {
                 }
             },
             "USER" | "PASS" => self.irc_reply(out, id, numeric::ERR_ALREADYREGISTERED, &[]),
-            _ => self.irc_query(out, id, &command, &msg),
+            "CHATHISTORY" => self.irc_chathistory(out, id, msg, now),
+            _ => self.irc_query(out, id, command, msg),
         }
     }
 
@@ -249,15 +280,22 @@ impl Hub {
             None if text.starts_with('\u{1}') => return,
             None => (text, false),
         };
-        let text = self.clean(text);
-        if text.is_empty() {
+        // Sanitised into the hub's reused buffer: a line costs no
+        // allocation.
+        let mut clean = std::mem::take(&mut self.scratch);
+        clean.clear();
+        sanitize_text(text.as_bytes(), &mut clean);
+        if clean.is_empty() {
+            self.scratch = clean;
             return self.irc_reply(out, id, numeric::ERR_NOTEXTTOSEND, &[]);
         }
+        let text = clean.as_str();
         for target in targets.split(',').filter(|target| !target.is_empty()) {
             if let Some(room) = target.strip_prefix('#') {
                 let members = self.chat.members();
                 let joined = members.rooms().find(room);
-                if joined.is_none_or(|room| !members.rooms_of(id).contains(&room)) {
+                let seats = members.client(id).map(|client| &client.seats);
+                if joined.is_none_or(|room| !seats.is_some_and(|seats| seats.contains(room))) {
                     let refusal = match joined {
                         Some(_) => numeric::ERR_CANNOTSENDTOCHAN,
                         None => numeric::ERR_NOSUCHCHANNEL,
@@ -267,17 +305,13 @@ impl Hub {
                 }
             }
             let command = match target.strip_prefix('#') {
-                Some(room) => Command::SayIn {
-                    room,
-                    text: &text,
-                    action,
-                },
-                None => Command::Msg {
-                    to: target,
-                    text: &text,
-                },
+                Some(room) => Command::SayIn { room, text, action },
+                None => Command::Msg { to: target, text },
             };
             self.command(out, id, command, now);
+            if target.starts_with('#') {
+                continue;
+            }
             if let Some(away) = self.irc_away_of(target) {
                 let server = self.config.server_name.clone();
                 let nick = self.chat.members().nick(id).unwrap_or("*").to_owned();
@@ -286,6 +320,7 @@ impl Hub {
                 self.chat.send_wire(out, id, reply.freeze());
             }
         }
+        self.scratch = clean;
     }
 
     /// The away message of the IRC client called `nick`, if it set one.
@@ -386,7 +421,7 @@ impl Hub {
     /// `CAP` after registration: `LS`, `LIST`, `REQ` (the client's shape
     /// changes with what it enables).
     fn irc_cap(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>) {
-        let server = irc::server(&self.config);
+        let server = irc::server(&self.config, self.store.is_on());
         let Some(nick) = self.chat.members().nick(id).map(str::to_owned) else {
             return;
         };

@@ -70,10 +70,49 @@ impl Hub {
                     Some(_) => numeric::RPL_NOWAWAY,
                     None => numeric::RPL_UNAWAY,
                 };
+                let told = text.clone();
                 if let Some(session) = self.irc.session_mut(id) {
                     session.away = text;
                 }
                 let _ = numeric.write_default(r, &[], s, me, &[]);
+                // Those who share a channel and asked (away-notify) hear it.
+                let source = (*chat_irc::render::user(me, s)).to_owned();
+                let params: Vec<&str> = told.as_deref().into_iter().collect();
+                self.tell_channel_peers(
+                    out,
+                    id,
+                    chat_irc::Cap::AwayNotify,
+                    &source,
+                    "AWAY",
+                    &params,
+                );
+            }
+            "SETNAME" => {
+                let Some(name) = msg.param(0).filter(|name| !name.is_empty()) else {
+                    let _ = numeric::ERR_NEEDMOREPARAMS.write_default(r, &[], s, me, &["SETNAME"]);
+                    self.chat.send_wire(out, id, reply.freeze());
+                    return;
+                };
+                let mut clean = String::new();
+                chat_proto::sanitize_text(name.as_bytes(), &mut clean);
+                let mut end = clean.len().min(chat_irc::registration::MAX_REALNAME_BYTES);
+                while !clean.is_char_boundary(end) {
+                    end -= 1;
+                }
+                clean.truncate(end);
+                let source = (*chat_irc::render::user(me, s)).to_owned();
+                let _ = chat_irc::write_text(r, &[], Some(&source), "SETNAME", &[&clean]);
+                self.tell_channel_peers(
+                    out,
+                    id,
+                    chat_irc::Cap::Setname,
+                    &source,
+                    "SETNAME",
+                    &[&clean],
+                );
+                if let Some(session) = self.irc.session_mut(id) {
+                    session.realname = clean;
+                }
             }
             "MODE" => self.mode(r, id, me, msg),
             "VERSION" => {
@@ -89,6 +128,34 @@ impl Hub {
             }
         }
         self.chat.send_wire(out, id, reply.freeze());
+    }
+
+    /// `source COMMAND params` to every IRC client that shares a channel
+    /// with `id` and enabled `cap` (each once; `id` itself is answered
+    /// apart).
+    fn tell_channel_peers(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        cap: chat_irc::Cap,
+        source: &str,
+        command: &str,
+        params: &[&str],
+    ) {
+        let members = self.chat.members();
+        let mut peers: Vec<ClientId> = (members.rooms_of(id).into_iter())
+            .flat_map(|room| members.room(room).members.iter().copied())
+            .filter(|&peer| peer != id)
+            .filter(|&peer| members.client(peer).is_some_and(|c| c.caps.contains(cap)))
+            .collect();
+        peers.sort_unstable_by_key(|peer| peer.0);
+        peers.dedup();
+        let mut line = BytesMut::new();
+        let _ = chat_irc::write_text(&mut line, &[], Some(source), command, params);
+        let line = line.freeze();
+        for peer in peers {
+            self.chat.send_wire(out, peer, line.clone());
+        }
     }
 
     fn whois(&self, r: &mut BytesMut, me: &str, them: ClientId) {

@@ -1,11 +1,57 @@
-//! What an operator's `/kick` and `/ban` do (from a client that did `/oper`
-//! or from the console): find whom they cover, tell the cluster, close them.
+//! What an operator's commands do (from a client that did `/oper` or from
+//! the console): `/kick` and `/ban` find whom they cover, tell the cluster
+//! and close them; `/unban`, `/bans`, `/motd` and `/topic TEXT`.
+
+use chat_proto::Command;
 
 use crate::bans::{self, DEFAULT_BAN_SECONDS};
 use crate::sanctions;
-use crate::{Hub, IpNet, Now, Outbox};
+use crate::{ClientId, Hub, IpNet, Now, Outbox, RoomEvent};
 
 impl Hub {
+    /// The operator commands, shared by the console (`asker` `None`) and
+    /// `/oper`ed clients. `by` is the operator's name.
+    pub(super) fn operator_command(
+        &mut self,
+        out: &mut dyn Outbox,
+        asker: Option<ClientId>,
+        by: &str,
+        command: &Command<'_>,
+        now: Now,
+    ) -> Result<Vec<String>, String> {
+        let answer = match *command {
+            Command::Kick { nick, reason } => match self.kick(out, by, nick, reason, now) {
+                // Held by another node: it answers (`ClusterEvent::KickSent`).
+                Err(_) if self.node.kick(out, asker, nick, by, reason) => return Ok(Vec::new()),
+                answer => answer?,
+            },
+            Command::Ban { target, duration } => self.ban(out, by, target, duration, now)?,
+            Command::Unban(target) => {
+                let net = self.target_range(target)?;
+                if !self.admission.bans.remove(net) {
+                    return Err(format!("{net} is not banned"));
+                }
+                self.node.unban(out, net);
+                format!("unbanned {net}")
+            }
+            Command::Bans => return Ok(self.admission.bans.list(now.timestamp())),
+            Command::Motd(text) => {
+                self.config.motd = text.to_owned();
+                format!("the message of the day is now: {text}")
+            }
+            Command::Topic(Some(text)) => {
+                if let Some(id) = asker {
+                    self.chat.set_topic(&self.config, out, id, text, now);
+                    self.node
+                        .announce(&self.chat, out, id, RoomEvent::Topic, text, now);
+                }
+                return Ok(Vec::new());
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(vec![answer])
+    }
+
     /// Disconnects `nick`, telling it and its room why.
     pub(super) fn kick(
         &mut self,

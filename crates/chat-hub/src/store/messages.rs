@@ -135,6 +135,18 @@ pub enum ReadKind {
     /// The room's last `count` lines holding every one of `words`, oldest
     /// first.
     Search { words: String, count: usize },
+    /// The room's lines strictly between `after` and `before` (each
+    /// unbounded when `None`), at most `count`: the newest of them when
+    /// `newest`, else the oldest; oldest first.
+    Range {
+        after: Option<chat_proto::Point>,
+        before: Option<chat_proto::Point>,
+        count: usize,
+        newest: bool,
+    },
+    /// The room's lines around `at`: the newest `count / 2` before it and
+    /// the oldest after it (the rest of `count`), oldest first.
+    Around { at: chat_proto::Point, count: usize },
 }
 
 /// A read's "never mind": the hub sets it, the store's reader looks at it

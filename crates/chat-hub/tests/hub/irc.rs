@@ -32,7 +32,7 @@ fn an_irc_client_registers_and_is_welcomed_in_irc() {
         "CAP LS 302\r\nNICK guest1\r\nNICK ircy\r\nUSER u 0 * :Irc Y\r\nCAP END\r\n",
     );
     insta::assert_snapshot!(f.out.take(3), @r"
-    :chat.local CAP * LS :cap-notify message-tags server-time echo-message multi-prefix
+    :chat.local CAP * LS :cap-notify message-tags server-time echo-message batch labeled-response multi-prefix away-notify setname
     :chat.local 432 * guest1 :Erroneus nickname
     :chat.local 001 ircy :Welcome to the chat.local IRC network, ircy
     :chat.local 002 ircy :Your host is chat.local, running version chat-0.0.0
@@ -123,5 +123,45 @@ fn what_only_irc_asks_is_answered_in_numerics_and_refusals_too() {
     :chat.local 482 ircy #lobby :You're not channel operator
     :chat.local 432 ircy guest2 :Erroneus nickname
     :chat.local 432 ircy 9lives :Erroneus nickname
+    ");
+}
+
+#[test]
+fn a_labelled_command_is_answered_with_its_label_alone_in_one_line_or_in_a_batch() {
+    let mut f = with_irc("CAP REQ :batch labeled-response away-notify\r\n");
+    f.say(
+        3,
+        "@label=a1 PING x\r\n@label=a2 JOIN #lobby\r\n@label=a3 PRIVMSG #lobby :hi\r\n",
+    );
+    insta::assert_snapshot!(f.out.take(3), @r"
+    @label=a1 :chat.local PONG chat.local x
+    @label=a2 :chat.local BATCH +lr1 labeled-response
+    @batch=lr1 :ircy!ircy@chat.local JOIN #lobby
+    @batch=lr1 :chat.local 353 ircy = #lobby :guest1 guest2 ircy
+    @batch=lr1 :chat.local 366 ircy #lobby :End of /NAMES list
+    :chat.local BATCH -lr1
+    @label=a3 :chat.local ACK
+    ");
+}
+
+#[test]
+fn away_and_setname_reach_those_who_asked() {
+    let mut f = with_irc("CAP REQ :away-notify setname\r\n");
+    f.protocol = Protocol::Irc;
+    f.connect(4);
+    f.say(4, "NICK other\r\nUSER o 0 * :Other\r\nJOIN #lobby\r\n");
+    f.say(3, "JOIN #lobby\r\n");
+    f.out.take(3);
+    f.out.take(4);
+    f.say(4, "AWAY :lunch\r\nSETNAME :New Name\r\nAWAY\r\n");
+    f.say(3, "WHOIS other\r\n");
+    insta::assert_snapshot!(f.out.take(3), @r"
+    :other!other@chat.local AWAY :lunch
+    :other!other@chat.local SETNAME :New Name
+    :other!other@chat.local AWAY
+    :chat.local 311 ircy other o chat.local * :New Name
+    :chat.local 319 ircy other #lobby
+    :chat.local 312 ircy other chat.local chat
+    :chat.local 318 ircy other :End of /WHOIS list
     ");
 }

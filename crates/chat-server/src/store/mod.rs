@@ -21,6 +21,7 @@
 //! one), so no file is opened.
 
 mod block;
+mod ranges;
 mod reader;
 mod schema;
 mod writer;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chat_hub::{ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreRead};
 use rusqlite::Connection;
 
-use super::{Emitter, Shared, schema};
+use super::{Emitter, Shared, ranges, schema};
 
 /// The longest one read may run.
 const READ_BUDGET: Duration = Duration::from_millis(250);
@@ -89,6 +89,23 @@ impl Reader {
             ReadKind::Since { after, count } => {
                 schema::since(conn, room, *after, count.saturating_add(1), not_before)
                     .map(ReadAnswer::Lines)
+            }
+            ReadKind::Range {
+                after,
+                before,
+                count,
+                newest,
+            } => {
+                let range = ranges::Range {
+                    after: *after,
+                    before: *before,
+                    count: *count,
+                    newest: *newest,
+                };
+                ranges::range(conn, room, &range, not_before).map(ReadAnswer::Lines)
+            }
+            ReadKind::Around { at, count } => {
+                ranges::around(conn, room, *at, *count, not_before).map(ReadAnswer::Lines)
             }
             ReadKind::Search { words, count } => {
                 schema::search(conn, room, words, *count, not_before).map(|found| {

@@ -127,6 +127,7 @@ mod tests {
 
     fn listener() -> WebListener {
         WebListener {
+            protocol: chat_hub::Protocol::Line,
             id: chat_net::ListenerId(0),
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls: false,
