@@ -46,7 +46,14 @@ pub(crate) struct Registering {
     pub(crate) arrival: Arrival,
     /// Unix seconds it arrived.
     pub(crate) since: i64,
+    /// Lines it sent so far: registering takes a handful, and one that
+    /// sends many without registering is closed (the flood gate applies
+    /// to clients only).
+    pub(crate) lines: usize,
 }
+
+/// The most lines a connection may send before it registers.
+pub(crate) const MAX_LINES_REGISTERING: usize = 64;
 
 /// What a registered IRC client has beside its client record.
 #[derive(Debug)]
@@ -79,6 +86,7 @@ impl Irc {
             registration: Registration::new(),
             arrival,
             since: now,
+            lines: 0,
         };
         self.registering.insert(id, registering);
     }

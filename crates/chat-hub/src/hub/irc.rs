@@ -49,6 +49,10 @@ impl Hub {
         let Some(registering) = self.irc.registering_mut(id) else {
             return;
         };
+        registering.lines += 1;
+        if registering.lines > irc::MAX_LINES_REGISTERING {
+            return self.irc_close_unregistered(out, id, "Too many lines before registering");
+        }
         let msg = match frame {
             Frame::Line(line) => parse_bytes(line),
             Frame::TooLong => Err(ParseError::InputTooLong),

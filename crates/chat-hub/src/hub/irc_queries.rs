@@ -41,7 +41,7 @@ impl Hub {
             }
             "WHO" => {
                 let mask = msg.param(0).unwrap_or("*");
-                self.who(r, me, mask);
+                self.who(r, me, mask, msg.param(1));
             }
             "ISON" => {
                 let members = self.chat.members();
@@ -187,7 +187,9 @@ impl Hub {
     }
 
     /// `WHO #room` (its local members) or `WHO nick`.
-    fn who(&self, r: &mut BytesMut, me: &str, mask: &str) {
+    /// `WHO mask [%fields[,token]]`: 352 lines, or with WHOX fields the
+    /// 354 lines that hold just those.
+    fn who(&self, r: &mut BytesMut, me: &str, mask: &str, whox: Option<&str>) {
         let s = self.config.server_name.as_str();
         let members = self.chat.members();
         let (listed, room): (Vec<ClientId>, &str) = match mask.strip_prefix('#') {
@@ -216,6 +218,21 @@ impl Hub {
             let mut flags = String::from(if away { "G" } else { "H" });
             if self.operators.name_of(member).is_some() {
                 flags.push('*');
+            }
+            if let Some(fields) = whox.and_then(|whox| whox.strip_prefix('%')) {
+                let (fields, token) = fields.split_once(',').unwrap_or((fields, ""));
+                let values = WhoxValues {
+                    token,
+                    channel: &channel_name,
+                    user,
+                    server: s,
+                    nick,
+                    flags: &flags,
+                    realname,
+                };
+                let params = values.in_order(fields);
+                let _ = numeric::RPL_WHOSPCRPL.write(r, &[], s, me, &params);
+                continue;
             }
             let last = format!("0 {realname}");
             let _ = numeric::RPL_WHOREPLY.write(
@@ -277,5 +294,42 @@ impl Hub {
                 let _ = numeric::ERR_UMODEUNKNOWNFLAG.write_default(r, &[], s, me, &[]);
             }
         }
+    }
+}
+
+/// One member's values for a WHOX reply.
+struct WhoxValues<'a> {
+    token: &'a str,
+    channel: &'a str,
+    user: &'a str,
+    server: &'a str,
+    nick: &'a str,
+    flags: &'a str,
+    realname: &'a str,
+}
+
+impl<'a> WhoxValues<'a> {
+    /// The fields `letters` asks for, in WHOX's fixed order (`tcuihsnfdlaor`),
+    /// whatever order they were asked in; the realname last.
+    fn in_order(&self, letters: &str) -> Vec<&'a str> {
+        let mut params = Vec::new();
+        for letter in "tcuihsnfdlaor".chars().filter(|&c| letters.contains(c)) {
+            params.push(match letter {
+                't' => self.token,
+                'c' => self.channel,
+                'u' => self.user,
+                'i' => "255.255.255.255",
+                'h' | 's' => self.server,
+                'n' => self.nick,
+                'f' => self.flags,
+                'd' => "0",
+                'l' => "0",
+                // No accounts yet: logged in as nobody.
+                'a' => "0",
+                'o' => "n/a",
+                _ => self.realname,
+            });
+        }
+        params
     }
 }

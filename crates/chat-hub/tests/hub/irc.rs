@@ -165,3 +165,36 @@ fn away_and_setname_reach_those_who_asked() {
     :chat.local 318 ircy other :End of /WHOIS list
     ");
 }
+
+#[test]
+fn who_answers_in_352_or_in_the_whox_fields_asked() {
+    let mut f = with_irc("");
+    f.say(3, "JOIN #lobby\r\n");
+    f.out.take(3);
+    f.say(3, "WHO #lobby\r\nWHO #lobby %tcnf,42\r\n");
+    insta::assert_snapshot!(f.out.take(3), @r"
+    :chat.local 352 ircy #lobby guest1 chat.local chat.local guest1 H :0 guest1
+    :chat.local 352 ircy #lobby guest2 chat.local chat.local guest2 H :0 guest2
+    :chat.local 352 ircy #lobby u chat.local chat.local ircy H :0 Irc Y
+    :chat.local 315 ircy #lobby :End of WHO list
+    :chat.local 354 ircy 42 #lobby guest1 H
+    :chat.local 354 ircy 42 #lobby guest2 H
+    :chat.local 354 ircy 42 #lobby ircy H
+    :chat.local 315 ircy #lobby :End of WHO list
+    ");
+}
+
+#[test]
+fn a_connection_that_talks_without_registering_is_closed() {
+    let mut f = Fixture::with_clients(&[1]);
+    f.protocol = Protocol::Irc;
+    f.connect(3);
+    f.say(3, &"PING x\r\n".repeat(100));
+    let said = f.out.take(3);
+    assert_eq!(said.matches("PONG").count(), 64, "{said}");
+    assert!(
+        said.ends_with("ERROR :Too many lines before registering\r\n"),
+        "{said}"
+    );
+    assert!(f.out.closed.contains(&ClientId(3)), "closed");
+}
