@@ -15,6 +15,7 @@ mod config;
 mod console;
 mod dist;
 mod ipv6;
+mod irc;
 mod irc_history;
 mod irc_websocket;
 mod lifecycle;

@@ -15,7 +15,8 @@
 //! - [`RedisProcess`] runs a `redis-server` of the test's own.
 //! - [`NetLab`] is a network namespace joined by veth links to cut and
 //!   shape, for faults over a real network path.
-//! - [`Tmux`] runs `chat-client` in a real terminal.
+//! - [`Tmux`] runs `chat-client`, or another terminal program such as an
+//!   IRC client, in a real terminal.
 //! - [`Proc`] runs any child process with piped stdio and deadlines.
 //! - [`Proxy`] forwards TCP on loopback and can cut every connection.
 //! - [`TlsCert`] is a self-signed certificate for `localhost`.

@@ -150,8 +150,9 @@ fn spawn(
     let listeners = (0..listeners)
         .map(|_| {
             let line = proc.expect_stderr("listening on ");
-            // `listening on ADDR` or `listening on ADDR (TLS)`, alone
-            // or as the message of a JSON line (`log_format = "json"`).
+            // `listening on ADDR`, `listening on ADDR (TLS)`, `(raw)`,
+            // `(irc)`..., alone or as the message of a JSON line
+            // (`log_format = "json"`).
             let said = line.split("listening on ").nth(1).unwrap_or_default();
             let addr = said
                 .split(|c: char| c.is_whitespace() || c == '"')
@@ -241,7 +242,8 @@ impl ServerProcess {
         &self.addrs
     }
 
-    /// The first plain (not TLS, not web) address the server listens on.
+    /// The first plain (not TLS, not web, not IRC) address the server
+    /// listens on.
     pub fn plain_addr(&self) -> SocketAddr {
         self.listener(Kind::Plain)
     }

@@ -1,9 +1,9 @@
-//! `chat-client` in a real terminal: a tmux server of its own (`tmux -L`,
-//! killed on drop) runs the client in a 100x30 window; `send-keys` types,
-//! `capture-pane` reads the screen. Every wait polls the screen for at most
-//! [`TIMEOUT`].
+//! `chat-client`, or another terminal program, in a real terminal: a tmux
+//! server of its own (`tmux -L`, killed on drop) runs it in a 100x30
+//! window; `send-keys` types, `capture-pane` reads the screen. Every wait
+//! polls the screen for at most [`TIMEOUT`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -24,15 +24,7 @@ impl Tmux {
     /// `XDG_DATA_HOME` is [`Tmux::data_dir`]; `NO_COLOR` is unset unless
     /// `env` sets it.
     pub fn client(name: &str, env: &[(&str, &str)], args: &[&str]) -> Tmux {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!(
-            "chat-tui-{name}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = TempDir::new(&format!("tmux-{name}"));
-        let config = dir.write("tmux.conf", "set -g remain-on-exit on\nset -g status off\n");
-        let tmux = Tmux { socket, dir };
+        let tmux = Tmux::new(name);
         let mut command = format!(
             "env -u NO_COLOR XDG_DATA_HOME={} ",
             tmux.data_dir().display()
@@ -45,12 +37,47 @@ impl Tmux {
             command.push(' ');
             command.push_str(arg);
         }
-        command.push_str(&format!(
-            "; echo $? > {}",
-            tmux.dir.path().join("exit-status").display()
-        ));
+        tmux.start(&command);
+        tmux
+    }
+
+    /// Runs another terminal program (an IRC client, say) in a 100x30
+    /// terminal: `command` makes its shell command line from a scratch
+    /// directory of the session's own (for the program's home, removed
+    /// with the session). Callers check first that the program is
+    /// installed.
+    pub fn program(name: &str, command: impl FnOnce(&Path) -> String) -> Tmux {
+        let tmux = Tmux::new(name);
+        let home = tmux.dir.path().join("home");
+        std::fs::create_dir_all(&home)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", home.display()));
+        tmux.start(&command(&home));
+        tmux
+    }
+
+    fn new(name: &str) -> Tmux {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "chat-tui-{name}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = TempDir::new(&format!("tmux-{name}"));
+        Tmux { socket, dir }
+    }
+
+    /// Starts the session `main` running `command`; the shell writes its
+    /// exit status for [`Tmux::wait_exit`].
+    fn start(&self, command: &str) {
+        let config = self
+            .dir
+            .write("tmux.conf", "set -g remain-on-exit on\nset -g status off\n");
+        let command = format!(
+            "{command}; echo $? > {}",
+            self.dir.path().join("exit-status").display()
+        );
         let config = config.display().to_string();
-        tmux.run(&[
+        self.run(&[
             "-f",
             &config,
             "new-session",
@@ -63,7 +90,6 @@ impl Tmux {
             "30",
             &command,
         ]);
-        tmux
     }
 
     /// The client's `XDG_DATA_HOME`.
