@@ -32,8 +32,6 @@ use crate::chat::Chat;
 use crate::ctx::Ctx;
 use crate::{ClientId, Now, Operator, Outbox};
 
-/// What an operator is told on logging in.
-
 /// The salt of every dummy hash (any valid salt: nothing is ever hashed
 /// with it).
 const DUMMY_SALT: &str = "ZHVtbXkgb3BlcmF0b3I";
