@@ -23,6 +23,9 @@
 //!   `operators.rs` (`/oper`, its checks handed off the reactor's thread),
 //!   `sanctions.rs` (bans and kicks across a cluster);
 //! - `flood.rs` (fakelag), `timeouts.rs`;
+//! - `irc.rs` (`Irc`: IRC connections registering, IRC clients' sessions;
+//!   what an IRC line asks is `hub/irc.rs`'s), `keys.rs` (lookups by name
+//!   without an allocation);
 //! - `protocol.rs` (`Protocol`: what differs between the wire protocols
 //!   beyond the bytes), `wire.rs` (one decoder per connection),
 //!   `delivery.rs` (`Delivery`: encode once per wire shape, hand out,
