@@ -144,6 +144,11 @@ fn irc_json(r: &Option<Result<IrcFanout, String>>) -> Value {
                 v["line_vs_irc"] = comparison_json(&irc_fanout::line_vs_irc(s));
                 v["redis_vs_irc"] = comparison_json(&irc_fanout::redis_vs_irc(s));
                 v["irc_over_redis_best"] = opt_json(irc_fanout::over_redis(s));
+                v["irc_over_line_cpu_per_delivery"] = irc_fanout::cpu_ratios(s)
+                    .iter()
+                    .map(|&(rate, x)| json!({"rate": rate, "ratio": x}))
+                    .collect::<Vec<_>>()
+                    .into();
                 v
             }).collect::<Vec<_>>(),
         }),
@@ -173,6 +178,17 @@ IRC fan-out R={} S={}, beside the line protocol and Redis (deliveries/s; median 
                 sweep_rows(t, s);
                 let c = irc_fanout::line_vs_irc(s);
                 let _ = writeln!(t, "{}", comparison_line(&c, "IRC cost"));
+                let ratios = irc_fanout::cpu_ratios(s);
+                let shown: Vec<String> = ratios
+                    .iter()
+                    .map(|(rate, x)| format!("{} {x:.2}×", m(*rate)))
+                    .collect();
+                let median = spread(ratios.iter().map(|r| r.1)).median;
+                let _ = writeln!(
+                    t,
+                    "IRC / line server CPU per delivery at each rate both sustained: {} (median {median:.2}×)",
+                    shown.join(", ")
+                );
                 if irc.redis {
                     let x = irc_fanout::over_redis(s);
                     let _ = writeln!(

@@ -63,6 +63,27 @@ pub fn over_redis(s: &Sweep) -> Option<f64> {
     }
 }
 
+/// IRC's server CPU per delivery over the line protocol's at every
+/// offered rate both sustained, ascending: (rate, ratio). The target
+/// takes the highest; the others show how steady the ratio is.
+pub fn cpu_ratios(s: &Sweep) -> Vec<(f64, f64)> {
+    let mut ratios = Vec::new();
+    for line in s.points.iter().filter(|p| p.dialect == Dialect::Ours) {
+        let Some(irc) = s.at(Dialect::OursIrc, line.target) else {
+            continue;
+        };
+        let (a, b) = (
+            fanout::cpu_ns_per_delivery(line),
+            fanout::cpu_ns_per_delivery(irc),
+        );
+        if line.sustained() && irc.sustained() && a > 0.0 && a.is_finite() && b.is_finite() {
+            ratios.push((line.target, b / a));
+        }
+    }
+    ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
+    ratios
+}
+
 /// Runs the sweeps of `shapes`: a plain chat-server (line protocol), one
 /// with an IRC listener and, with `peers`, Redis if installed. Each shape
 /// connects its clients afresh (an IRC receiver of R = 100 would otherwise

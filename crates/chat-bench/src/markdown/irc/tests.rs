@@ -70,8 +70,15 @@ fn irc_sits_beside_the_line_protocol_and_redis() {
     let text = r.table();
     assert!(text.contains("\nIRC fan-out R=100 S=4"), "{text}");
     assert!(text.contains("IRC / Redis best sustained: 2.00×"), "{text}");
+    assert!(
+        text.contains("IRC / line server CPU per delivery at each rate both sustained: 1.00M 1.10× (median 1.10×)"),
+        "{text}"
+    );
     if let Some(Ok(irc)) = &r.irc {
         assert_eq!(irc_fanout::over_redis(&irc.sweeps[1]), Some(2.0));
+        let ratios = irc_fanout::cpu_ratios(&irc.sweeps[1]);
+        assert_eq!(ratios.len(), 1, "only 1M is sustained by both: {ratios:?}");
+        assert_eq!((ratios[0].1 * 100.0).round(), 110.0);
     }
 }
 
