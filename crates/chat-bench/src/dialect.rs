@@ -1,9 +1,13 @@
 //! The three servers' wire dialects: what a client says first, how a
 //! message is framed, and what makes a client ready.
+//!
+//! chat-server speaks two of them: its line protocol (on TCP, TLS and
+//! WebSocket) and IRC, where a client registers under a nick of its own
+//! and joins `#lobby` before it is ready.
 
 use std::io;
 
-use crate::loadgen::{PAYLOAD_LEN, Role, web};
+use crate::loadgen::{PAYLOAD_LEN, Role, irc, web};
 
 /// Which server a client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,11 @@ pub enum Dialect {
     /// chat-server's line protocol over WebSocket (its web listener): one
     /// masked text frame per line sent, one text frame per line received.
     OursWeb,
+    /// chat-server's IRC listener: each client registers (`NICK`, `USER`)
+    /// under a nick of its own and joins `#lobby`; a message is
+    /// `PRIVMSG #lobby :PAYLOAD`. Ready when the `366` ending the join's
+    /// names arrives.
+    OursIrc,
 }
 
 /// Ours and the peers it is compared with, ours first (the TLS and
@@ -53,17 +62,30 @@ impl Dialect {
             Dialect::OursSqlite => "chat-server-sqlite",
             Dialect::OursAlways => "chat-server-always",
             Dialect::OursWeb => "chat-server-web",
+            Dialect::OursIrc => "chat-server-irc",
         }
     }
 
-    /// What a new client sends first.
-    pub fn hello(self, role: Role) -> &'static [u8] {
+    /// What a new client sends first, into `out` (cleared first); `serial`
+    /// is the client's number, unique in the generator's life, which an
+    /// IRC client's nick is made of.
+    pub fn hello(self, role: Role, serial: u64, out: &mut Vec<u8>) {
+        out.clear();
         match (self, role) {
-            (Dialect::Redis, Role::Sender) => b"PING\r\n",
-            (Dialect::Redis, _) => b"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nlobby\r\n",
-            (Dialect::OursWeb, _) => web::UPGRADE,
-            _ => b"",
+            (Dialect::Redis, Role::Sender) => out.extend_from_slice(b"PING\r\n"),
+            (Dialect::Redis, _) => {
+                out.extend_from_slice(b"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nlobby\r\n");
+            }
+            (Dialect::OursWeb, _) => out.extend_from_slice(web::UPGRADE),
+            (Dialect::OursIrc, _) => irc::hello(serial, out),
+            _ => {}
         }
+    }
+
+    /// Whether a client speaks IRC: ready only once it has joined (see
+    /// [`hello`](Self::hello)), not at the first bytes it receives.
+    pub fn irc(self) -> bool {
+        self == Dialect::OursIrc
     }
 
     /// Whether a client speaks WebSocket (after the upgrade in [`hello`](Self::hello)).
@@ -84,6 +106,11 @@ impl Dialect {
                 wire.extend_from_slice(b"\r\n");
             }
             Dialect::OursWeb => web::text_frame(payload, wire)?,
+            Dialect::OursIrc => {
+                wire.extend_from_slice(irc::PRIVMSG);
+                wire.extend_from_slice(payload);
+                wire.extend_from_slice(b"\r\n");
+            }
             _ => {
                 wire.extend_from_slice(payload);
                 wire.push(b'\n');

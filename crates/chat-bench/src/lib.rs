@@ -4,7 +4,8 @@
 //!
 //! It starts each server itself on a free loopback port, pinned to CPU 0,
 //! pins its own one-thread mio load generator to CPU 1, runs the workloads
-//! (fan-out sweeps, ping-pong, idle connections, churn, fan-out over TLS,
+//! (fan-out sweeps, fan-out over IRC beside the line protocol and Redis,
+//! ping-pong, idle connections, churn, fan-out over TLS,
 //! over WebSocket, across two cluster nodes, and with the history store,
 //! alone and while other clients search), prints a table and
 //! writes `bench/results.json`, `bench/fanout.svg` and `BENCHMARKS.md`. With

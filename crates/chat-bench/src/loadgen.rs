@@ -19,6 +19,12 @@
 //! that hands text payloads on as lines; senders' messages are masked text
 //! frames, built once per pacing step like every dialect's message.
 //!
+//! A group may speak IRC (chat-server's IRC listener): each client
+//! registers under a nick of its own and joins `#lobby` in its first write,
+//! and is ready once the join's end arrives (`loadgen/irc.rs`); senders'
+//! messages are `PRIVMSG #lobby :PAYLOAD`, and what receivers get is
+//! scanned for markers as in the line protocol.
+//!
 //! A group may have searchers: clients that send one fixed command line
 //! (`/search WORD`) paced by a bucket of their own, while another group's
 //! fan-out runs; they count the lines that come back and the searches
@@ -30,6 +36,7 @@
 
 mod client;
 mod group;
+pub mod irc;
 mod search;
 pub mod web;
 
@@ -103,6 +110,8 @@ pub struct Gen {
     churn: Option<Churn>,
     searching: Option<search::Searching>,
     next_src: u32,
+    /// Clients connected so far: the next one's number (an IRC nick).
+    next_serial: u64,
     payload: [u8; PAYLOAD_LEN],
     /// One message as the paced group's dialect frames it, remade once per
     /// pacing step and copied to each sender's queue.
@@ -126,6 +135,7 @@ impl Gen {
             churn: None,
             searching: None,
             next_src: 0,
+            next_serial: 0,
             payload,
             wire: Vec::with_capacity(256),
         })
@@ -192,6 +202,10 @@ impl Gen {
             None => None,
         };
         let web = g.dialect.web().then(|| Box::new(Web::new()));
+        let joining = g.dialect.irc().then(Box::default);
+        let mut hello = Vec::new();
+        g.dialect.hello(role, self.next_serial, &mut hello);
+        self.next_serial += 1;
         let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
         sock.set_nonblocking(true)?;
         sock.set_tcp_nodelay(true)?;
@@ -220,8 +234,9 @@ impl Gen {
             connected: false,
             ready: false,
             awaiting_answer: false,
+            joining,
             scanner: Scanner::default(),
-            out: g.dialect.hello(role).to_vec(),
+            out: hello,
             out_pos: 0,
         });
         match role {
@@ -310,6 +325,7 @@ impl Gen {
                     let mut inbox = Inbox {
                         ready: &mut c.ready,
                         awaiting_answer: &mut c.awaiting_answer,
+                        joining: &mut c.joining,
                         role: c.role,
                         remote: c.remote,
                         scanner: &mut c.scanner,

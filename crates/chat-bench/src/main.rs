@@ -41,7 +41,7 @@ struct Args {
     /// Do not write files; print the table only
     #[arg(long)]
     no_write: bool,
-    /// Run only these workloads (comma-separated: fanout, kernel-cost, rtt, churn,
+    /// Run only these workloads (comma-separated: fanout, irc-fanout, kernel-cost, rtt, churn,
     /// tls-fanout, web-fanout, cluster-fanout, store-fanout, store-search, conns,
     /// history-join); implies
     /// --no-write, so a partial run never replaces the full figures
@@ -107,7 +107,7 @@ fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS and over WebSocket, the store's fanout alone and searched, rtt, churn, conns, joins replaying a history: every message delivered once)"
+                "chat-bench smoke: passed (fanout, fanout over TLS, over IRC and over WebSocket, the store's fanout alone and searched, rtt, churn, conns, joins replaying a history: every message delivered once)"
             );
             ExitCode::SUCCESS
         }

@@ -1,7 +1,8 @@
 //! BENCHMARKS.md: the figures of one full run, opening with the targets
 //! chat-server is held to (each met or not from the run's figures,
 //! reported, or not measured in this run), with ratios against Redis and
-//! ncat, what a delivery costs the kernel, the plot, the idle-client
+//! ncat, IRC's fan-out beside the line protocol's and Redis's, what a
+//! delivery costs the kernel, the plot, the idle-client
 //! figures, the paper projection to a million clients, the cost of TLS, of
 //! WebSocket and of a two-node cluster beside plain single-node fan-out,
 //! and the history store's fan-out alone and while clients search.
@@ -195,6 +196,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         sweep_table(&mut doc, s, r.runs);
     }
 
+    irc::section(&mut doc, r);
     kernel_section(&mut doc, r);
     tls_section(&mut doc, r);
     web_section(&mut doc, r);
@@ -475,6 +477,7 @@ fn cluster_section(doc: &mut Doc, r: &Results) {
     }
 }
 
+mod irc;
 mod search;
 mod targets;
 

@@ -11,6 +11,7 @@ use crate::servers::{Launch, Server};
 use crate::sys;
 use crate::workloads::fanout::Sweep;
 use crate::workloads::history_join::{self, HistoryJoin};
+use crate::workloads::irc_fanout;
 use crate::workloads::kernel::{self, KernelCost};
 use crate::workloads::store_search::{self, StoreSearch};
 use crate::workloads::{Target, churn, conns, fanout, rtt};
@@ -20,6 +21,9 @@ use crate::workloads::{Target, churn, conns, fanout, rtt};
 pub enum Workload {
     /// Fan-out sweeps at R = 100, 1,000 (and 10,000), every server.
     Fanout,
+    /// Fan-out sweeps at R = 100 and 1,000 over IRC beside the line
+    /// protocol and Redis: what IRC costs.
+    IrcFanout,
     /// Ping-pong, every server.
     Rtt,
     /// Fan-out with clients coming and going, every server.
@@ -49,8 +53,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Fanout,
+        Workload::IrcFanout,
         Workload::KernelCost,
         Workload::Rtt,
         Workload::Churn,
@@ -67,6 +72,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Fanout => "fanout",
+            Workload::IrcFanout => "irc-fanout",
             Workload::Rtt => "rtt",
             Workload::Churn => "churn",
             Workload::Conns => "conns",
@@ -236,6 +242,11 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
             churns = churn::run(&mut lg, &mut targets, &churn_config, log).map_err(io)?;
         }
     }
+    let irc = opts.wants(Workload::IrcFanout).then(|| {
+        let shapes = &FANOUT[..2];
+        let window = (opts.runs, opts.secs);
+        irc_fanout::run(&mut lg, &opts.launch, shapes, opts.peers, window, log)
+    });
     let kernel = opts
         .wants(Workload::KernelCost)
         .then(|| kernel_cost(&mut lg, opts, &dialects, log));
@@ -292,6 +303,7 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         churns,
         conns,
         history_joins,
+        irc,
         tls,
         web,
         cluster,
@@ -434,6 +446,11 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
     let tls_sweep = fanout::run(&mut lg, &mut tls_targets, &tls_config, log).map_err(io)?;
     drop(tls_targets);
     failures.extend(exact("tls fanout", &tls_sweep, tls_config.secs));
+    // And over IRC: registration, the join, PRIVMSG in and out.
+    let mut irc_targets = start_targets(&mut lg, &opts.launch, &[Dialect::OursIrc], log)?;
+    let irc_sweep = fanout::run(&mut lg, &mut irc_targets, &tls_config, log).map_err(io)?;
+    drop(irc_targets);
+    failures.extend(exact("irc fanout", &irc_sweep, tls_config.secs));
     // And over WebSocket: the generator's frames and the web listener's.
     let mut web_targets = start_targets(&mut lg, &opts.launch, &[Dialect::OursWeb], log)?;
     let web_sweep = fanout::run(&mut lg, &mut web_targets, &tls_config, log).map_err(io)?;

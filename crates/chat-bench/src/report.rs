@@ -16,6 +16,7 @@ use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::history_join::HistoryJoin;
+use crate::workloads::irc_fanout::{self, IrcFanout};
 use crate::workloads::kernel::KernelCost;
 use crate::workloads::rtt::Rtt;
 use crate::workloads::store_search::StoreSearch;
@@ -35,6 +36,9 @@ pub struct Results {
     pub conns: Vec<Conns>,
     /// chat-server's joins replaying no history, 50 and 1,000 lines.
     pub history_joins: Vec<HistoryJoin>,
+    /// The line protocol beside IRC and Redis, R = 100 and 1,000 (None:
+    /// not run; Err: could not run).
+    pub irc: Option<Result<IrcFanout, String>>,
     /// Plain beside TLS, R = 100 (None: not run; Err: could not run).
     pub tls: Option<Result<Sweep, String>>,
     /// Plain beside WebSocket, R = 100 (None: not run; Err: could not run).
@@ -128,6 +132,76 @@ fn beside_json(r: &Option<Result<Sweep, String>>, compare: fn(&Sweep) -> Compari
     }
 }
 
+fn irc_json(r: &Option<Result<IrcFanout, String>>) -> Value {
+    match r {
+        None => json!({"ran": false}),
+        Some(Err(why)) => json!({"ran": false, "skipped": why}),
+        Some(Ok(irc)) => json!({
+            "ran": true,
+            "redis": irc.redis,
+            "sweeps": irc.sweeps.iter().map(|s| {
+                let mut v = sweep_json(s);
+                v["line_vs_irc"] = comparison_json(&irc_fanout::line_vs_irc(s));
+                v["redis_vs_irc"] = comparison_json(&irc_fanout::redis_vs_irc(s));
+                v["irc_over_redis_best"] = opt_json(irc_fanout::over_redis(s));
+                v["irc_over_line_cpu_per_delivery"] = irc_fanout::cpu_ratios(s)
+                    .iter()
+                    .map(|&(rate, x)| json!({"rate": rate, "ratio": x}))
+                    .collect::<Vec<_>>()
+                    .into();
+                v
+            }).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// The IRC fan-out's lines of the table: each sweep, then IRC beside the
+/// line protocol and Redis.
+fn irc_rows(t: &mut String, r: &Option<Result<IrcFanout, String>>, runs: usize) {
+    match r {
+        None => {}
+        Some(Err(why)) => {
+            let _ = writeln!(
+                t,
+                "
+IRC fan-out: skipped: {why}"
+            );
+        }
+        Some(Ok(irc)) => {
+            for s in &irc.sweeps {
+                let _ = writeln!(
+                    t,
+                    "
+IRC fan-out R={} S={}, beside the line protocol and Redis (deliveries/s; median (min–max) of {runs} runs)",
+                    s.config.receivers, s.config.senders
+                );
+                sweep_rows(t, s);
+                let c = irc_fanout::line_vs_irc(s);
+                let _ = writeln!(t, "{}", comparison_line(&c, "IRC cost"));
+                let ratios = irc_fanout::cpu_ratios(s);
+                let shown: Vec<String> = ratios
+                    .iter()
+                    .map(|(rate, x)| format!("{} {x:.2}×", m(*rate)))
+                    .collect();
+                let median = spread(ratios.iter().map(|r| r.1)).median;
+                let _ = writeln!(
+                    t,
+                    "IRC / line server CPU per delivery at each rate both sustained: {} (median {median:.2}×)",
+                    shown.join(", ")
+                );
+                if irc.redis {
+                    let x = irc_fanout::over_redis(s);
+                    let _ = writeln!(
+                        t,
+                        "IRC / Redis best sustained: {}",
+                        x.map_or("—".to_owned(), |x| format!("{x:.2}×"))
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn m(x: f64) -> String {
     format!("{:.2}M", x / 1e6)
 }
@@ -183,6 +257,7 @@ impl Results {
             "missing_peers": self.missing.iter().map(|d| d.key()).collect::<Vec<_>>(),
             "workloads": self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
             "fanout": self.sweeps.iter().map(sweep_json).collect::<Vec<_>>(),
+            "irc_fanout": irc_json(&self.irc),
             "tls_fanout": beside_json(&self.tls, tls_comparison),
             "web_fanout": beside_json(&self.web, web_comparison),
             "cluster_fanout": beside_json(&self.cluster, cluster_comparison),
@@ -237,6 +312,7 @@ impl Results {
             );
             sweep_rows(&mut t, s);
         }
+        irc_rows(&mut t, &self.irc, self.runs);
         match &self.kernel {
             None => {}
             Some(Err(why)) => {

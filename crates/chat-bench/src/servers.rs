@@ -1,6 +1,6 @@
 //! Starting, pinning and stopping the servers under test: chat-server with a
 //! temporary server.toml (plain, with a TLS or a web listener, or as two
-//! cluster nodes sharing a `redis-server`), `redis-server` and `ncat --chat`, each
+//! cluster nodes sharing a `redis-server`, or with an IRC listener), `redis-server` and `ncat --chat`, each
 //! on a free loopback port and pinned to CPU 0 with `taskset`.
 
 use std::io::{BufRead, BufReader};
@@ -66,6 +66,7 @@ pub fn installed(dialect: Dialect) -> bool {
         Dialect::Ours
         | Dialect::OursTls
         | Dialect::OursWeb
+        | Dialect::OursIrc
         | Dialect::OursMemory
         | Dialect::OursSqlite
         | Dialect::OursAlways => {
@@ -130,6 +131,11 @@ impl Server {
             }
             Dialect::OursWeb => {
                 let mut server = start_ours(launch, &Variant::Web)?;
+                server.dialect = dialect;
+                Ok(server)
+            }
+            Dialect::OursIrc => {
+                let mut server = start_ours(launch, &Variant::Irc)?;
                 server.dialect = dialect;
                 Ok(server)
             }
@@ -238,6 +244,8 @@ enum Variant<'a> {
     Tls(&'a tls::Credentials),
     /// A web listener (HTTP and WebSocket on `/ws`) in place of the plain one.
     Web,
+    /// An IRC listener in place of the plain one.
+    Irc,
     /// Plain, with these history settings (server.toml lines) in place of
     /// `history_store = "memory"`.
     History(&'a str),
@@ -298,6 +306,10 @@ fn our_config(variant: &Variant<'_>) -> String {
             "listen = [\"127.0.0.1:0\"]",
             "listen = [{ addr = \"127.0.0.1:0\", web = true }]",
         ),
+        Variant::Irc => OUR_CONFIG.replace(
+            "listen = [\"127.0.0.1:0\"]",
+            "listen = [{ addr = \"127.0.0.1:0\", protocol = \"irc\" }]",
+        ),
         Variant::Node { url, name } => format!(
             "{OUR_CONFIG}\n[cluster]\nredis_url = {}\nnode_name = {}\n",
             toml_str(url),
@@ -320,6 +332,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         Variant::Settings(_) => "server-settings.toml".to_owned(),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
         Variant::Web => "server-web.toml".to_owned(),
+        Variant::Irc => "server-irc.toml".to_owned(),
         Variant::Node { name, .. } => format!("server-node-{name}.toml"),
     };
     let config = launch.scratch.join(file);
@@ -359,7 +372,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             if let Some(rest) = line.strip_prefix("listening on ") {
-                // `ADDR`, `ADDR (TLS)` or `ADDR (web)`.
+                // `ADDR`, `ADDR (TLS)`, `ADDR (web)` or `ADDR (irc)`.
                 let addr = rest.split_whitespace().next().unwrap_or_default();
                 let _ = tx.send(Said::Listening(addr.to_owned()));
             } else if line.contains("cluster: connected to ") {
@@ -473,5 +486,8 @@ mod tests {
         let web = our_config(&Variant::Web);
         assert!(web.contains("listen = [{ addr = \"127.0.0.1:0\", web = true }]\n"));
         assert!(!web.contains("listen = [\"127.0.0.1:0\"]"));
+        let irc = our_config(&Variant::Irc);
+        assert!(irc.contains("listen = [{ addr = \"127.0.0.1:0\", protocol = \"irc\" }]\n"));
+        assert!(irc.contains("flood_rate = 0.0"));
     }
 }

@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 use mio::net::TcpStream;
 use rustls::ClientConnection;
 
+use super::irc::Joining;
 use super::web::Web;
 use super::{Group, Role};
 use crate::marker::Scanner;
@@ -25,6 +26,8 @@ pub(super) struct Client {
     pub(super) ready: bool,
     /// A searcher that sent a search and has had nothing back since.
     pub(super) awaiting_answer: bool,
+    /// An IRC client that has not seen the end of its join yet.
+    pub(super) joining: Option<Box<Joining>>,
     pub(super) scanner: Scanner,
     pub(super) out: Vec<u8>,
     pub(super) out_pos: usize,
@@ -34,6 +37,9 @@ pub(super) struct Client {
 pub(super) struct Inbox<'a> {
     pub(super) ready: &'a mut bool,
     pub(super) awaiting_answer: &'a mut bool,
+    /// Until its join ends, an IRC client's bytes go here, not to the
+    /// scanner; it is ready from the end of the join.
+    pub(super) joining: &'a mut Option<Box<Joining>>,
     pub(super) role: Role,
     pub(super) remote: bool,
     pub(super) scanner: &'a mut Scanner,
@@ -42,20 +48,27 @@ pub(super) struct Inbox<'a> {
 }
 
 impl Inbox<'_> {
-    /// Bytes from the server (plaintext): the first makes the client ready,
-    /// a receiver counts the markers in them, a searcher its lines and
-    /// whether they answer a search.
-    pub(super) fn receive(&mut self, bytes: &[u8]) {
+    /// Bytes from the server (plaintext): the first make the client ready
+    /// (an IRC client's, those that end its join), a receiver counts the
+    /// markers in them, a searcher its lines and whether they answer a
+    /// search.
+    pub(super) fn receive(&mut self, mut bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
-        let g = &mut *self.group;
-        if !*self.ready {
-            *self.ready = true;
-            if self.role != Role::Churn {
-                g.ready += 1;
+        if let Some(joining) = self.joining.as_deref_mut() {
+            let Some(n) = joining.read(bytes) else {
+                return;
+            };
+            *self.joining = None;
+            bytes = &bytes[n..];
+            self.become_ready();
+            if bytes.is_empty() {
+                return;
             }
         }
+        self.become_ready();
+        let g = &mut *self.group;
         if self.role == Role::Idle {
             g.idle_lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
         }
@@ -80,6 +93,15 @@ impl Inbox<'_> {
                     }
                 }
             });
+        }
+    }
+
+    fn become_ready(&mut self) {
+        if !*self.ready {
+            *self.ready = true;
+            if self.role != Role::Churn {
+                self.group.ready += 1;
+            }
         }
     }
 
@@ -188,6 +210,7 @@ mod tests {
             Inbox {
                 ready: &mut ready,
                 awaiting_answer: &mut awaiting_answer,
+                joining: &mut None,
                 role: Role::Searcher,
                 remote: false,
                 scanner: &mut scanner,

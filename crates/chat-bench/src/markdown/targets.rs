@@ -31,6 +31,7 @@ pub(super) fn targets(doc: &mut Doc, r: &Results) {
     fanout(doc, r, r100, "target-fanout");
     fanout(doc, r, r1000, "target-fanout");
     fanout(doc, r, r10k, "target-fanout-reported");
+    super::irc::targets(doc, r);
     cpu(doc, r);
     p99(doc, r);
     ping_pong(doc, r);

@@ -11,6 +11,7 @@ use crate::plan::{self, Workload};
 use crate::sys::Machine;
 use crate::workloads::churn;
 use crate::workloads::fanout::{Config, Run};
+use crate::workloads::irc_fanout::IrcFanout;
 use crate::workloads::kernel::{Cost, KernelCost, KernelPoint, KernelRun};
 
 pub(super) fn point(dialect: Dialect, target: f64, delivered: f64, p99: f64, cpu: f64) -> Point {
@@ -81,6 +82,7 @@ pub(super) fn results(cluster: Result<Sweep, String>) -> Results {
         churns: Vec::new(),
         conns: Vec::new(),
         history_joins: Vec::new(),
+        irc: None,
         tls: Some(Ok(sweep(Dialect::OursTls))),
         web: None,
         cluster: Some(cluster),
@@ -155,8 +157,13 @@ pub(super) fn full_results() -> Results {
         }],
         conns: vec![conns(Dialect::Ours, 900.0), conns(Dialect::Redis, 1500.0)],
         kernel: Some(Ok(kernel_with_ncat())),
+        irc: Some(Ok(IrcFanout {
+            sweeps: vec![sweep(Dialect::OursIrc)],
+            redis: false,
+        })),
         workloads: vec![
             Workload::Fanout,
+            Workload::IrcFanout,
             Workload::KernelCost,
             Workload::Rtt,
             Workload::Churn,
@@ -214,6 +221,7 @@ fn the_template_is_filled_from_the_figures() {
         "\n## Fan-out\n",
         "\n### R = 100 receivers, S = 4 senders\n",
         "\n### R = 10000 receivers, S = 1 senders\n",
+        "\n## IRC fan-out\n",
         "\n## TLS fan-out\n",
         "\n## Cross-node fan-out\n",
         "\n## Ping-pong\n",
@@ -266,7 +274,7 @@ fn sections_left_out_leave_no_trace() {
     }
     // Every target but the tested one is there, not measured.
     let table = targets_table(&md);
-    assert_eq!(table.matches("| not measured in this run |").count(), 13);
+    assert_eq!(table.matches("| not measured in this run |").count(), 15);
     assert!(
         table.contains("| p99 ≤ 3 ms at 2M deliveries/s (R=100) | workload `fanout` not run | not measured in this run |\n"),
         "{table}"

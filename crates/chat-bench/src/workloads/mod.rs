@@ -1,4 +1,4 @@
-//! The workloads (fanout, kernel cost, rtt, conns, churn, the store's
+//! The workloads (fanout, its IRC dialect, kernel cost, rtt, conns, churn, the store's
 //! fan-out beside searches, joins that replay a history) and what they share: a server under test with
 //! its client group, and connecting many clients at a bounded rate of
 //! connections in flight.
@@ -7,6 +7,7 @@ pub mod churn;
 pub mod conns;
 pub mod fanout;
 pub mod history_join;
+pub mod irc_fanout;
 pub mod kernel;
 pub mod rtt;
 pub mod store_search;

@@ -75,6 +75,7 @@ impl Run {
                 awaiting_answer: &mut awaiting_answer,
                 role: Role::Receiver,
                 remote: false,
+                joining: &mut None,
                 scanner: &mut self.scanner,
                 group: &mut self.group,
                 now: u64::MAX >> 4,

@@ -36,6 +36,8 @@ fn the_targets_table_from_every_workload() {
 | fan-out R=100 S=4: ≥ 2× Redis's best sustained rate | ours 2.00M vs Redis 1.00M: 2.00×; ncat 1.00M (2.00×), for reference | **met** |
 | fan-out R=1000 S=2: ≥ 2× Redis's best sustained rate | ours 2.00M (generator-bound) vs Redis 1.00M: 2.00×; ncat 1.00M (2.00×), for reference | **met** |
 | fan-out R=10000 S=1: report | ours 2.00M vs Redis 1.00M (2.00×) | reported |
+| IRC fan-out: server CPU per delivery within 1.2× of the line protocol's (R=100 S=4) | at 1.00M, the highest rate both sustained: IRC 400 vs line 200 ns | **not met** (2.00×) |
+| IRC fan-out R=100 S=4: ≥ 2× Redis's best sustained rate | Redis not swept (not installed, or --no-peers) | not measured in this run |
 | server CPU per delivery within 1.5× of ncat's (R=100 S=4) | sweep at 1.00M, the highest rate both sustained: ours 200 vs ncat 100 ns (server CPU time over the window and drain / deliveries); kernel-cost workload at 2.00M, the highest rate both sustained there: ours 250 vs ncat 200 ns by perf's task-clock (1.25×) | **not met** (2.00×) |
 | p99 ≤ 3 ms at 2M deliveries/s (R=100) | 1.500 (1.500–1.500) ms | **met** |
 | p99 below Redis's at every rate both sustain (R=100) | 2 rates compared; ours not below at: 0.50M: 3.000 vs 1.000 ms | **not met** |
@@ -157,7 +159,7 @@ fn targets_a_run_did_not_measure_say_so() {
         s.points.retain(|p| p.dialect == Dialect::Ours);
     }
     (r.rtts, r.conns, r.churns) = (Vec::new(), Vec::new(), Vec::new());
-    (r.kernel, r.tls, r.cluster) = (None, None, None);
+    (r.kernel, r.tls, r.cluster, r.irc) = (None, None, None, None);
     let md = markdown(&r, "cargo xtask bench --only fanout", None);
     assert_filled(&md);
     let table = targets_table(&md);
@@ -165,6 +167,8 @@ fn targets_a_run_did_not_measure_say_so() {
 | fan-out R=100 S=4: ≥ 2× Redis's best sustained rate | ours 2.00M vs Redis —: —; ncat — (—), for reference | no Redis figure |
 | fan-out R=1000 S=2: ≥ 2× Redis's best sustained rate | ours 2.00M (generator-bound) vs Redis —: —; ncat — (—), for reference | no Redis figure |
 | fan-out R=10000 S=1: report | R=10000 not swept | not measured in this run |
+| IRC fan-out: server CPU per delivery within 1.2× of the line protocol's (R=100 S=4) | workload `irc-fanout` not run | not measured in this run |
+| IRC fan-out R=100 S=4: ≥ 2× Redis's best sustained rate | workload `irc-fanout` not run | not measured in this run |
 | server CPU per delivery within 1.5× of ncat's (R=100 S=4) | sweep at —, the highest rate both sustained: ours — vs ncat — ns (server CPU time over the window and drain / deliveries) | no ncat figure |
 | p99 ≤ 3 ms at 2M deliveries/s (R=100) | 1.500 (1.500–1.500) ms | **met** |
 | p99 below Redis's at every rate both sustain (R=100) | 0 rates compared; ours not below at: none | no Redis figure |
