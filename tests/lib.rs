@@ -56,7 +56,7 @@ pub use support::proc::{Proc, Stream, rss_kib};
 pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};
-pub use support::server::{ServerBuilder, ServerProcess};
+pub use support::server::{ServerBuilder, ServerProcess, operator_config};
 pub use support::stamp::{is_ctime, split_stamp};
 pub use support::tempdir::TempDir;
 pub use support::tls::TlsCert;

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use chat_tests::{Client, Proc, ServerProcess, command, ipv6_available};
+use chat_tests::{Client, ServerProcess, ipv6_available, operator_config};
 
 const PASSWORD_CONFIG: &str = "password = \"s3cret\"\n";
 const PROMPT: &str = "-!- password required: send /pass PASSWORD";
@@ -137,17 +137,6 @@ fn a_huge_ban_duration_is_refused_with_an_error() {
     server.expect_console("no bans");
     a.send_line("still here");
     b.expect_body(&format!("<{}> still here", a.nick()));
-}
-
-/// An operator entry with a hash made by the binary itself (the default,
-/// production cost: about half a second in a debug build).
-fn operator_config() -> String {
-    let mut cmd = command("chat-server");
-    cmd.arg("--hash-password");
-    let mut hashing = Proc::run(cmd, b"the real password\n");
-    hashing.assert_exit(0);
-    let hash = hashing.stdout().trim().to_owned();
-    format!("[[operators]]\nname = \"root\"\npassword_hash = \"{hash}\"\n")
 }
 
 #[test]

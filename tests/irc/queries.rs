@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use chat_tests::{Proc, command};
+use chat_tests::operator_config;
 
 use super::{Irc, IrcLine, MOTD, irc, irc_script, nc, server, server_with};
 
@@ -136,17 +136,6 @@ fn irc_whois_ison_userhost_and_away_describe_users() {
     other.send(&["PRIVMSG", "ircy", "back?"]);
     let after = other.sync();
     assert!(!after.iter().any(|l| l.is("301")), "{after:?}");
-}
-
-/// An operator `root` whose password is `the real password`, hashed by the
-/// binary itself.
-fn operator_config() -> String {
-    let mut cmd = command("chat-server");
-    cmd.arg("--hash-password");
-    let mut hashing = Proc::run(cmd, b"the real password\n");
-    hashing.assert_exit(0);
-    let hash = hashing.stdout().trim().to_owned();
-    format!("[[operators]]\nname = \"root\"\npassword_hash = \"{hash}\"\n")
 }
 
 #[test]

@@ -394,3 +394,15 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+/// server.toml's entry for an operator `root` whose password is `the real
+/// password`, hashed by the binary itself (the default, production cost:
+/// about half a second in a debug build).
+pub fn operator_config() -> String {
+    let mut cmd = command("chat-server");
+    cmd.arg("--hash-password");
+    let mut hashing = Proc::run(cmd, b"the real password\n");
+    hashing.assert_exit(0);
+    let hash = hashing.stdout().trim().to_owned();
+    format!("[[operators]]\nname = \"root\"\npassword_hash = \"{hash}\"\n")
+}

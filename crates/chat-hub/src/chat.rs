@@ -37,7 +37,11 @@ pub(crate) enum Named<'a> {
     Guest { tag: &'a str },
     /// The nick it registered with (IRC), already checked, and the IRC
     /// capabilities it enabled.
-    Registered { nick: &'a str, caps: chat_irc::Caps },
+    Registered {
+        nick: &'a str,
+        caps: chat_irc::Caps,
+        realname: &'a str,
+    },
 }
 
 /// Where a `/msg` went.
@@ -180,9 +184,9 @@ impl Chat {
             Named::Guest { tag } => self.members.guest_nick(config, tag),
             Named::Registered { nick, .. } => nick.to_owned(),
         };
-        let caps = match named {
-            Named::Guest { .. } => chat_irc::Caps::EMPTY,
-            Named::Registered { caps, .. } => caps,
+        let (caps, realname) = match named {
+            Named::Guest { .. } => (chat_irc::Caps::EMPTY, None),
+            Named::Registered { caps, realname, .. } => (caps, Some(realname.to_owned())),
         };
         let room = protocol
             .starts_in_default_room()
@@ -198,6 +202,7 @@ impl Chat {
             spoke: false,
             ids: false,
             caps,
+            realname,
         });
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.

@@ -32,6 +32,9 @@ pub(crate) struct Client {
     pub(crate) ids: bool,
     /// The IRC capabilities it enabled (none for the other protocols).
     pub(crate) caps: chat_irc::Caps,
+    /// The real name an IRC client gave (`USER`, `SETNAME`); `None` for
+    /// the other protocols.
+    pub(crate) realname: Option<String>,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

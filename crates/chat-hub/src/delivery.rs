@@ -186,6 +186,9 @@ pub(crate) struct Recipients<'a> {
     /// For a line said in a room: the room (and its name), which members
     /// whose current room is another see on the line.
     pub(crate) room: Option<(RoomId, &'a str)>,
+    /// For a notice about a client (its join): that client, whose real
+    /// name IRC's `extended-join` shows.
+    pub(crate) about: Option<ClientId>,
 }
 
 impl<'a> Recipients<'a> {
@@ -196,6 +199,7 @@ impl<'a> Recipients<'a> {
             except: None,
             audience: Audience::Everyone,
             room: None,
+            about: None,
         }
     }
 
@@ -371,7 +375,8 @@ impl Delivery {
         let tag = batched.then_some(reference.as_str());
         for line in lines {
             let body = line.body();
-            let encoded = self.encode_shape(shape, line.time, line.id, Some(room), to, &body);
+            let encoded =
+                self.encode_shape(shape, line.time, line.id, Some(room), (to, None), &body);
             chat_irc::write_lines_with_tag(&mut batch, "batch", tag, &encoded);
         }
         if batched {
@@ -399,7 +404,7 @@ impl Delivery {
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
         let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY);
-        self.encode_shape(shape, now, None, None, None, body)
+        self.encode_shape(shape, now, None, None, (None, None), body)
     }
 
     /// `body` written in `shape` (numbered `id` where the shape shows ids,
@@ -411,7 +416,7 @@ impl Delivery {
         now: Now,
         id: Option<u64>,
         room: Option<&str>,
-        to: Option<Addressee<'_>>,
+        (to, realname): (Option<Addressee<'_>>, Option<&str>),
         body: &Body<'_>,
     ) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
@@ -434,6 +439,9 @@ impl Delivery {
                     time: time.as_deref(),
                     msgid: msgid.as_deref(),
                     echo: to.is_some_and(|to| Protocol::Irc.echoes(to.caps)),
+                    extended_join: to
+                        .is_some_and(|to| to.caps.contains(chat_irc::Cap::ExtendedJoin)),
+                    realname,
                 };
                 chat_irc::render::render(arena, &facts, body);
             }
@@ -452,7 +460,8 @@ impl Delivery {
     ) {
         if let Some(client) = clients.get(to) {
             let shape = WireShape::direct(client.protocol, client.caps);
-            let msg = self.encode_shape(shape, now, None, None, Some(Addressee::of(client)), body);
+            let addressee = (Some(Addressee::of(client)), None);
+            let msg = self.encode_shape(shape, now, None, None, addressee, body);
             if !msg.is_empty() {
                 self.deliver(out, to, msg);
             }
@@ -489,7 +498,12 @@ impl Delivery {
             except,
             audience,
             room,
+            about,
         } = to;
+        let realname = about
+            .and_then(|about| clients.get(about))
+            .and_then(|about| about.realname.as_deref());
+        let joined = matches!(body, Body::Notice(chat_proto::Notice::Joined { .. }));
         let facts = LineFacts {
             numbered: id.is_some(),
             audience,
@@ -508,15 +522,18 @@ impl Delivery {
             let Some(shape) = WireShape::of(client, &facts) else {
                 continue;
             };
-            let bytes = if shape.is_irc() && chat_irc::render::needs_recipient(body) {
-                // Every IRC reply names its recipient: one encoding each.
+            let extended = joined && client.caps.contains(chat_irc::Cap::ExtendedJoin);
+            let bytes = if shape.is_irc() && (extended || chat_irc::render::needs_recipient(body)) {
+                // Every IRC reply names its recipient, and an extended join
+                // is for those who asked (joins are announced only in rooms
+                // of at most `announce_limit`): one encoding each.
                 let to = Some(Addressee::of(client));
-                self.encode_shape(shape, now, id, tag, to, body)
+                self.encode_shape(shape, now, id, tag, (to, realname), body)
             } else {
                 match &encoded[shape.index()] {
                     Some(bytes) => bytes.clone(),
                     None => {
-                        let bytes = self.encode_shape(shape, now, id, tag, None, body);
+                        let bytes = self.encode_shape(shape, now, id, tag, (None, None), body);
                         encoded[shape.index()].insert(bytes).clone()
                     }
                 }

@@ -24,7 +24,8 @@ pub(crate) const OFFERED: Caps = Caps::EMPTY
     .with(Cap::Batch)
     .with(Cap::LabeledResponse)
     .with(Cap::AwayNotify)
-    .with(Cap::Setname);
+    .with(Cap::Setname)
+    .with(Cap::ExtendedJoin);
 
 /// The server as the registration machine sees it; `history`: a history
 /// store answers `CHATHISTORY`, so `draft/chathistory` is offered too.
@@ -55,12 +56,12 @@ pub(crate) struct Registering {
 /// The most lines a connection may send before it registers.
 pub(crate) const MAX_LINES_REGISTERING: usize = 64;
 
-/// What a registered IRC client has beside its client record.
+/// What a registered IRC client has beside its client record (which holds
+/// its capabilities and real name, since lines are encoded with them).
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) cap: CapState,
     pub(crate) user: String,
-    pub(crate) realname: String,
     /// Set by `AWAY :text`; told to whoever writes to it.
     pub(crate) away: Option<String>,
 }

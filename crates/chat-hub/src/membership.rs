@@ -250,6 +250,7 @@ mod tests {
                 spoke: false,
                 ids: false,
                 caps: chat_irc::Caps::EMPTY,
+                realname: None,
             }
         });
         room.unwrap_or_else(|| panic!("{nick} entered no room"))

@@ -398,8 +398,18 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
+    written_whole(out, |out| {
+        write_unchecked(out, tags, source, command, params, false)
+    })
+}
+
+/// What `write` appended, or nothing when it failed.
+fn written_whole(
+    out: &mut BytesMut,
+    write: impl FnOnce(&mut BytesMut) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
     let start = out.len();
-    let written = write_unchecked(out, tags, source, command, params, false);
+    let written = write(out);
     if written.is_err() {
         out.truncate(start);
     }
@@ -416,13 +426,10 @@ pub fn write_text(
     command: &str,
     params: &[&str],
 ) -> Result<(), WriteError> {
-    let start = out.len();
-    let tags = tags.iter().copied();
-    let written = write_unchecked(out, tags, source, command, params.iter().copied(), true);
-    if written.is_err() {
-        out.truncate(start);
-    }
-    written
+    let (tags, params) = (tags.iter().copied(), params.iter().copied());
+    written_whole(out, |out| {
+        write_unchecked(out, tags, source, command, params, true)
+    })
 }
 
 fn write_unchecked<'p, K, V>(

@@ -33,6 +33,10 @@ pub struct Facts<'a> {
     pub msgid: Option<&'a str>,
     /// The recipient negotiated `echo-message`: its own messages come back.
     pub echo: bool,
+    /// The recipient negotiated `extended-join`: a join says the joiner's
+    /// account (`*`: none) and real name, `realname` (its nick if `None`).
+    pub extended_join: bool,
+    pub realname: Option<&'a str>,
 }
 
 /// Whether `body` names its recipient in IRC, so that it is encoded per
@@ -101,6 +105,12 @@ fn render_notice(
     let (server, to) = (facts.server, facts.to.unwrap_or("*"));
     match *notice {
         Notice::Welcome { .. } | Notice::Talking { .. } => {}
+        Notice::Joined { nick, room } if facts.extended_join => {
+            let realname = facts.realname.unwrap_or(nick);
+            let source = user(nick, server);
+            let params = [&*channel(room), "*", realname];
+            let _ = write_text(out, tags, Some(&source), "JOIN", &params);
+        }
         Notice::Joined { nick, room } => {
             let _ = write(
                 out,

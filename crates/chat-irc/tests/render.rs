@@ -14,6 +14,8 @@ fn facts<'a>() -> Facts<'a> {
         time: None,
         msgid: None,
         echo: false,
+        extended_join: false,
+        realname: None,
     }
 }
 
@@ -165,6 +167,27 @@ fn every_refusal_as_its_numeric() {
     ];
     let bodies: Vec<Body<'_>> = refusals.iter().map(Body::Refusal).collect();
     insta::assert_snapshot!(rendered(&facts(), &bodies));
+}
+
+#[test]
+fn a_join_is_extended_for_those_who_asked() {
+    let extended = Facts {
+        extended_join: true,
+        realname: Some("Alice Liddell"),
+        ..facts()
+    };
+    let joined = [Body::Notice(Notice::Joined {
+        nick: "alice",
+        room: "dev",
+    })];
+    assert_eq!(
+        rendered(&extended, &joined),
+        ":alice!alice@chat.local JOIN #dev * :Alice Liddell\r\n"
+    );
+    assert_eq!(
+        rendered(&facts(), &joined),
+        ":alice!alice@chat.local JOIN #dev\r\n"
+    );
 }
 
 #[test]

@@ -64,7 +64,10 @@ impl Chat {
         } else {
             std::slice::from_ref(&concerned)
         };
-        let to = Recipients::line_clients(members);
+        let to = Recipients {
+            about: Some(concerned),
+            ..Recipients::line_clients(members)
+        };
         self.delivery
             .send_many(out, self.members.clients(), to, now, body);
     }

@@ -75,18 +75,7 @@ impl Chat {
         then: Option<(Now, &str)>,
     ) {
         let ids = self.members.client(id).is_some_and(|client| client.ids);
-        let lines = lines
-            .iter()
-            .rev()
-            .take(HOLD_MAX)
-            .rev()
-            .map(|line| SaidLine {
-                nick: &line.nick,
-                text: &line.text,
-                action: line.action,
-                id: Some(line.id),
-                time: line.time,
-            });
+        let lines = lines.iter().rev().take(HOLD_MAX).rev().map(said_of);
         let reserve = lines.clone().map(|line| HistoryBatch::size(&line)).sum();
         self.delivery.send_history(out, id, ids, reserve, |batch| {
             lines.for_each(|line| batch.line(&line));
@@ -109,13 +98,7 @@ impl Chat {
         let Some(client) = self.members.client(id) else {
             return;
         };
-        let lines = lines.iter().map(|line| SaidLine {
-            nick: &line.nick,
-            text: &line.text,
-            action: line.action,
-            id: Some(line.id),
-            time: line.time,
-        });
+        let lines = lines.iter().map(said_of);
         self.delivery.send_irc_batch(out, (id, client), room, lines);
     }
 
@@ -160,5 +143,16 @@ impl Chat {
     /// What was held for `id` goes out, in order.
     pub(crate) fn release(&mut self, out: &mut dyn Outbox, id: ClientId) {
         self.delivery.release(out, id);
+    }
+}
+
+/// A line from the store, as said.
+fn said_of(line: &StoredLine) -> SaidLine<'_> {
+    SaidLine {
+        nick: &line.nick,
+        text: &line.text,
+        action: line.action,
+        id: Some(line.id),
+        time: line.time,
     }
 }

@@ -104,13 +104,13 @@ impl Hub {
                 let session = Session {
                     cap: registered.cap_state(),
                     user: registered.user.clone(),
-                    realname: registered.realname.clone(),
                     away: None,
                 };
                 self.irc.registered(id, session);
                 let named = Named::Registered {
                     nick: &registered.nick,
                     caps: registered.caps,
+                    realname: &registered.realname,
                 };
                 self.admit_named(out, id, arrival, named, now);
                 self.irc_welcome(out, id);

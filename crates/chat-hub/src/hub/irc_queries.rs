@@ -110,8 +110,8 @@ impl Hub {
                     "SETNAME",
                     &[&clean],
                 );
-                if let Some(session) = self.irc.session_mut(id) {
-                    session.realname = clean;
+                if let Some(client) = self.chat.members_mut().client_mut(id) {
+                    client.realname = Some(clean);
                 }
             }
             "MODE" => self.mode(r, id, me, msg),
@@ -158,16 +158,21 @@ impl Hub {
         }
     }
 
+    /// The real name `id` gave, if it is an IRC client.
+    fn realname_of(&self, id: ClientId) -> Option<&str> {
+        self.chat.members().client(id)?.realname.as_deref()
+    }
+
     fn whois(&self, r: &mut BytesMut, me: &str, them: ClientId) {
         let s = self.config.server_name.as_str();
         let members = self.chat.members();
         let Some(nick) = members.nick(them) else {
             return;
         };
-        let (user, realname) = match self.irc_session(them) {
-            Some(session) => (session.user.as_str(), session.realname.as_str()),
-            None => (nick, nick),
-        };
+        let user = self
+            .irc_session(them)
+            .map_or(nick, |session| session.user.as_str());
+        let realname = self.realname_of(them).unwrap_or(nick);
         let _ = numeric::RPL_WHOISUSER.write(r, &[], s, me, &[nick, user, s, "*", realname]);
         let channels = self.channels_of(them);
         if !channels.is_empty() {
@@ -208,10 +213,10 @@ impl Hub {
             let Some(nick) = members.nick(member) else {
                 continue;
             };
-            let (user, realname) = match self.irc_session(member) {
-                Some(session) => (session.user.as_str(), session.realname.as_str()),
-                None => (nick, nick),
-            };
+            let user = self
+                .irc_session(member)
+                .map_or(nick, |session| session.user.as_str());
+            let realname = self.realname_of(member).unwrap_or(nick);
             let away = self
                 .irc_session(member)
                 .is_some_and(|session| session.away.is_some());
@@ -268,6 +273,15 @@ impl Hub {
                 // The ban list, asked by clients on joining: empty.
                 Some("b" | "+b") if msg.param(2).is_none() => {
                     let _ = numeric::RPL_ENDOFBANLIST.write_default(r, &[], s, me, &[target]);
+                }
+                // An operator is told which modes the chat has not (472,
+                // each); anyone else that it may not set them (482).
+                Some(modes) if self.operators.name_of(id).is_some() => {
+                    let letters = modes.chars().filter(|c| !matches!(c, '+' | '-'));
+                    for letter in letters {
+                        let mode = letter.to_string();
+                        let _ = numeric::ERR_UNKNOWNMODE.write_default(r, &[], s, me, &[&mode]);
+                    }
                 }
                 Some(_) => {
                     let _ = numeric::ERR_CHANOPRIVSNEEDED.write_default(r, &[], s, me, &[target]);

@@ -32,7 +32,7 @@ fn an_irc_client_registers_and_is_welcomed_in_irc() {
         "CAP LS 302\r\nNICK guest1\r\nNICK ircy\r\nUSER u 0 * :Irc Y\r\nCAP END\r\n",
     );
     insta::assert_snapshot!(f.out.take(3), @r"
-    :chat.local CAP * LS :cap-notify message-tags server-time echo-message batch labeled-response multi-prefix away-notify setname
+    :chat.local CAP * LS :cap-notify message-tags server-time echo-message batch labeled-response multi-prefix away-notify extended-join setname
     :chat.local 432 * guest1 :Erroneus nickname
     :chat.local 001 ircy :Welcome to the chat.local IRC network, ircy
     :chat.local 002 ircy :Your host is chat.local, running version chat-0.0.0
@@ -197,4 +197,27 @@ fn a_connection_that_talks_without_registering_is_closed() {
         "{said}"
     );
     assert!(f.out.closed.contains(&ClientId(3)), "closed");
+}
+
+#[test]
+fn a_join_shows_the_real_name_to_those_who_asked_for_extended_join() {
+    let mut f = with_irc("CAP REQ :extended-join\r\n");
+    f.protocol = Protocol::Irc;
+    f.connect(4);
+    f.say(
+        4,
+        "NICK plain\r\nUSER p 0 * :Plain Person\r\nJOIN #lobby\r\n",
+    );
+    f.say(3, "JOIN #lobby\r\n");
+    f.out.take(3);
+    f.out.take(4);
+    f.protocol = Protocol::Irc;
+    f.connect(5);
+    f.say(5, "NICK newbie\r\nUSER n 0 * :New Bie\r\nJOIN #lobby\r\n");
+    // ircy asked: account (none) and real name; plain did not.
+    assert_eq!(
+        f.out.take(3),
+        ":newbie!newbie@chat.local JOIN #lobby * :New Bie\r\n"
+    );
+    assert_eq!(f.out.take(4), ":newbie!newbie@chat.local JOIN #lobby\r\n");
 }
