@@ -1,12 +1,16 @@
-//! IRC over WebSocket (the IRCv3 WebSocket spec): a web listener with
+//! The browser and IRC. IRC over WebSocket (the IRCv3 WebSocket spec): a web listener with
 //! `protocol = "irc"` takes browser IRC clients such as gamja, one IRC
 //! line per text message, with the `text.ircv3.net` subprotocol, in the
-//! same chat as everyone else. Driven by the Python `websockets` client of
-//! `tests/web/ws_client.py`.
+//! same chat as everyone else; and the page (the line protocol over its
+//! WebSocket) and an IRC client in one room. Driven by the Python
+//! `websockets` client of `tests/web/ws_client.py`.
 
-use chat_tests::{Client, Proc, ServerProcess, http_get};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 
-use crate::web::ws_script;
+use chat_tests::{Client, Proc, ServerProcess, TIMEOUT, http_get};
+
+use crate::web::{own, ws_client, ws_script};
 
 #[test]
 fn an_irc_client_over_websocket_registers_joins_and_chats_with_a_line_client() {
@@ -33,4 +37,44 @@ fn an_irc_client_over_websocket_registers_joins_and_chats_with_a_line_client() {
     irc.expect_stdout("recv :guest1!guest1@chat.local PRIVMSG #lobby :hello browser irc");
     irc.write_line("send PRIVMSG #lobby :hello nc");
     nc.expect_body("<webirc> hello nc");
+}
+
+#[test]
+fn the_page_and_an_irc_client_share_a_room() {
+    let Some(script) = ws_script() else { return };
+    let server = ServerProcess::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0,web",
+        "--listen",
+        "127.0.0.1:0,irc",
+    ]);
+    // The page speaks the line protocol over its WebSocket.
+    let web_addr = server.web_addr();
+    let mut page = ws_client(&script, web_addr, &own(web_addr));
+    page.expect_stdout("open");
+    page.expect_stdout("-!- Welcome, guest");
+    page.write_line("send /nick pager");
+    page.expect_stdout("is now known as pager");
+    // An IRC client, bare: lines out, lines in, each read bounded.
+    let mut tcp = TcpStream::connect(server.irc_addr()).expect("connect to IRC");
+    tcp.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+    tcp.write_all(b"NICK ircer\r\nUSER i 0 * :I\r\nJOIN #lobby\r\nPRIVMSG #lobby :hello page\r\n")
+        .expect("send");
+    page.expect_stdout("<ircer> hello page");
+    page.write_line("send hello irc");
+    let mut reader = BufReader::new(tcp);
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            panic!("no line from the page within {TIMEOUT:?}; IRC got {seen:#?}");
+        }
+        if line.contains("PRIVMSG #lobby :hello irc") {
+            assert!(line.starts_with(":pager!pager@"), "{line}");
+            break;
+        }
+        seen.push(line);
+    }
 }
