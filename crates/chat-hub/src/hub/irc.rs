@@ -212,7 +212,8 @@ impl Hub {
         let mut upper = [0u8; 16];
         let command = upper_case(msg.command, &mut upper);
         match command {
-            "PRIVMSG" | "NOTICE" => self.irc_say(out, id, msg, now),
+            "PRIVMSG" => self.irc_say(out, id, msg, now, false),
+            "NOTICE" => self.irc_say(out, id, msg, now, true),
             "JOIN" => self.irc_join(out, id, msg, now),
             "PART" => {
                 for room in msg.param(0).unwrap_or_default().split(',') {
@@ -270,9 +271,21 @@ impl Hub {
     }
 
     /// `PRIVMSG`/`NOTICE` to channels and nicks (a CTCP `ACTION` is a
-    /// `/me`; other CTCP requests are not answered).
-    fn irc_say(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>, now: Now) {
+    /// `/me`; other CTCP requests are not answered). A `NOTICE` is never
+    /// answered, not even with an error: that is what tells it from a
+    /// `PRIVMSG` (so bots cannot loop).
+    fn irc_say(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        msg: &Message<'_>,
+        now: Now,
+        notice: bool,
+    ) {
         let (Some(targets), Some(text)) = (msg.param(0), msg.param(1)) else {
+            if notice {
+                return;
+            }
             let missing = match msg.param(0) {
                 None => numeric::ERR_NORECIPIENT,
                 Some(_) => numeric::ERR_NOTEXTTOSEND,
@@ -291,6 +304,9 @@ impl Hub {
         sanitize_text(text.as_bytes(), &mut clean);
         if clean.is_empty() {
             self.scratch = clean;
+            if notice {
+                return;
+            }
             return self.irc_reply(out, id, numeric::ERR_NOTEXTTOSEND, &[]);
         }
         let text = clean.as_str();
@@ -300,6 +316,9 @@ impl Hub {
                 let joined = members.rooms().find(room);
                 let seats = members.client(id).map(|client| &client.seats);
                 if joined.is_none_or(|room| !seats.is_some_and(|seats| seats.contains(room))) {
+                    if notice {
+                        continue;
+                    }
                     let refusal = match joined {
                         Some(_) => numeric::ERR_CANNOTSENDTOCHAN,
                         None => numeric::ERR_NOSUCHCHANNEL,
@@ -308,12 +327,16 @@ impl Hub {
                     continue;
                 }
             }
+            let here = self.chat.members().owner(target).is_some();
+            if notice && !target.starts_with('#') && !here && !self.node.is_on() {
+                continue; // to nobody: a notice is not answered "no such nick"
+            }
             let command = match target.strip_prefix('#') {
                 Some(room) => Command::SayIn { room, text, action },
                 None => Command::Msg { to: target, text },
             };
             self.command(out, id, command, now);
-            if target.starts_with('#') {
+            if notice || target.starts_with('#') {
                 continue;
             }
             if let Some(away) = self.irc_away_of(target) {

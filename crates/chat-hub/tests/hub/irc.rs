@@ -221,3 +221,14 @@ fn a_join_shows_the_real_name_to_those_who_asked_for_extended_join() {
     );
     assert_eq!(f.out.take(4), ":newbie!newbie@chat.local JOIN #lobby\r\n");
 }
+
+#[test]
+fn a_notice_is_never_answered_not_even_with_an_error() {
+    let mut f = with_irc("");
+    f.say(
+        3,
+        "NOTICE #nowhere :x\r\nNOTICE nobody :x\r\nNOTICE guest1\r\nNOTICE guest1 :hello\r\n",
+    );
+    assert_eq!(f.out.take(3), "");
+    assert_eq!(f.lines_for(1), ["*ircy* hello"]);
+}
