@@ -274,9 +274,7 @@ impl Chat {
             Command::Say(text) => (self.members.current_room(id), text, false),
             Command::Me(text) => (self.members.current_room(id), text, true),
             Command::SayIn { room, text, action } => {
-                let named = self.members.rooms().find(room);
-                let client = self.members.client(id);
-                let mine = named.filter(|&named| client.is_some_and(|c| c.seats.contains(named)));
+                let mine = self.members.joined_room(id, room);
                 if mine.is_none() {
                     self.refuse(out, id, Refusal::NotInRoom { room }, now);
                     return None;

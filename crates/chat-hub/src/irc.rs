@@ -93,7 +93,8 @@ impl Irc {
     }
 
     pub(crate) fn is_registering(&self, id: ClientId) -> bool {
-        self.registering.contains_key(&id)
+        // Asked of every line: with nobody registering, no hashing.
+        !self.registering.is_empty() && self.registering.contains_key(&id)
     }
 
     pub(crate) fn registering_mut(&mut self, id: ClientId) -> Option<&mut Registering> {

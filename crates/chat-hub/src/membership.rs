@@ -83,6 +83,14 @@ impl Membership {
         self.clients.get(id)?.seats.current()
     }
 
+    /// The room called `name` (any case, with or without `#`), if `id` is
+    /// in it.
+    pub(crate) fn joined_room(&self, id: ClientId, name: &str) -> Option<RoomId> {
+        let room = self.rooms.find(name)?;
+        let seats = &self.clients.get(id)?.seats;
+        seats.contains(room).then_some(room)
+    }
+
     /// The rooms `id` is in, in the order it joined them.
     pub(crate) fn rooms_of(&self, id: ClientId) -> Vec<RoomId> {
         let seats = self.clients.get(id).map(|client| &client.seats);

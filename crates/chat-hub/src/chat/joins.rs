@@ -254,9 +254,7 @@ impl Chat {
             return Joined::Refused;
         };
         let seats = &client.seats;
-        if let Some(existing) = self.members.rooms().find(room)
-            && seats.contains(existing)
-        {
+        if let Some(existing) = self.members.joined_room(id, room) {
             let name = self.members.room(existing).name.clone();
             if seats.current() == Some(existing) {
                 self.refuse(out, id, Refusal::AlreadyInRoom { room: &name }, now);
@@ -289,11 +287,7 @@ impl Chat {
         let current = self.members.current_room(id);
         let target = match room {
             None => current,
-            Some(name) => self
-                .members
-                .rooms()
-                .find(name)
-                .filter(|&room| self.members.rooms_of(id).contains(&room)),
+            Some(name) => self.members.joined_room(id, name),
         };
         let Some(target) = target else {
             let refusal = match room {

@@ -313,13 +313,11 @@ impl Hub {
         for target in targets.split(',').filter(|target| !target.is_empty()) {
             if let Some(room) = target.strip_prefix('#') {
                 let members = self.chat.members();
-                let joined = members.rooms().find(room);
-                let seats = members.client(id).map(|client| &client.seats);
-                if joined.is_none_or(|room| !seats.is_some_and(|seats| seats.contains(room))) {
+                if members.joined_room(id, room).is_none() {
                     if notice {
                         continue;
                     }
-                    let refusal = match joined {
+                    let refusal = match members.rooms().find(room) {
                         Some(_) => numeric::ERR_CANNOTSENDTOCHAN,
                         None => numeric::ERR_NOSUCHCHANNEL,
                     };
@@ -432,12 +430,9 @@ impl Hub {
         now: Now,
     ) -> bool {
         let members = self.chat.members();
-        let Some(found) = members.rooms().find(room) else {
+        let Some(found) = members.joined_room(id, room) else {
             return false;
         };
-        if !members.rooms_of(id).contains(&found) {
-            return false;
-        }
         if members.current_room(id) != Some(found) {
             // Answered "now talking in", which IRC does not show.
             self.command(out, id, Command::Join(room), now);
@@ -532,9 +527,10 @@ impl Hub {
         self.irc.forget(id);
     }
 
-    /// `id` has an IRC session (it registered).
+    /// `id` is a registered IRC client (read off its record, decided
+    /// when it arrived: no lookup of its session for every line).
     pub(super) fn speaks_irc(&self, id: ClientId) -> bool {
-        self.irc.session(id).is_some()
+        self.chat.protocol(id) == crate::Protocol::Irc
     }
 
     /// The session of `id`, for the queries.

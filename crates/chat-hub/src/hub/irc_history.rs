@@ -39,10 +39,7 @@ impl Hub {
             // Private conversations are not kept: an empty answer.
             return self.irc_empty_batch(out, id, "chathistory", Some(target));
         };
-        let members = self.chat.members();
-        let found = members.rooms().find(room);
-        let seats = members.client(id).map(|client| &client.seats);
-        if !found.is_some_and(|found| seats.is_some_and(|seats| seats.contains(found))) {
+        if self.chat.members().joined_room(id, room).is_none() {
             let why = "You are not on that channel";
             return self.irc_fail(out, id, "INVALID_TARGET", &[&sub, target], why);
         }

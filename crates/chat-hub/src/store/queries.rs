@@ -27,10 +27,7 @@ impl StoreClient {
             return chat.refuse(ctx.out, id, Refusal::NeedsHistoryFile, ctx.now);
         }
         let members = chat.members();
-        let found = members.rooms().find(room);
-        let seats = members.client(id).map(|client| &client.seats);
-        let Some(found) = found.filter(|&found| seats.is_some_and(|seats| seats.contains(found)))
-        else {
+        let Some(found) = members.joined_room(id, room) else {
             return chat.refuse(ctx.out, id, Refusal::NotInRoom { room }, ctx.now);
         };
         let name = members.room(found).name.clone();
