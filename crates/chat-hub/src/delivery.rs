@@ -25,8 +25,7 @@ use std::collections::HashMap;
 
 use bytes::{Bytes, BytesMut};
 use chat_proto::{
-    Body, StampCache, TimestampFormat, encode_line, encode_line_with_id, encode_raw_room_line,
-    encode_room_line,
+    Body, StampCache, TimestampFormat, encode_line, encode_raw_room_line, encode_room_line,
 };
 
 use crate::chat::SaidLine;
@@ -244,10 +243,8 @@ impl HistoryBatch<'_> {
         let (nick, text, action) = (said.nick, said.text, said.action);
         let body = Body::History { nick, text, action };
         let stamp = self.stamps.get(said.time);
-        match said.id.filter(|_| self.numbered) {
-            Some(id) => encode_line_with_id(self.arena, stamp, id, &body),
-            None => encode_line(self.arena, stamp, &body),
-        }
+        let id = said.id.filter(|_| self.numbered);
+        encode_room_line(self.arena, stamp, id, None, &body);
     }
 
     /// A notice after the lines, stamped `now`.
@@ -409,7 +406,8 @@ impl Delivery {
 
     /// `body` written in `shape` (numbered `id` where the shape shows ids,
     /// with `room` where it shows the room), split off the arena: the one
-    /// place a line is encoded.
+    /// place a line sent live is encoded (a replayed history is written by
+    /// [`HistoryBatch`] or, for IRC, as a batch of these).
     fn encode_shape(
         &mut self,
         shape: WireShape,

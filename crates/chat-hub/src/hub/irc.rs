@@ -368,11 +368,9 @@ impl Hub {
         }
         for room in rooms.split(',').filter(|room| !room.is_empty()) {
             let room = room.strip_prefix('#').unwrap_or(room);
-            let before = self.chat.members().rooms_of(id).len();
+            let was_in = self.chat.members().joined_room(id, room).is_some();
             self.command(out, id, Command::Join(room), now);
-            if self.chat.members().rooms_of(id).len() > before
-                && let Some(joined) = self.chat.members().current_room(id)
-            {
+            if !was_in && let Some(joined) = self.chat.members().joined_room(id, room) {
                 // Its names at once, from this node: a cluster-wide `/who`
                 // is paced, and a client joining ten channels asks ten.
                 let name = self.chat.members().room(joined).name.clone();
