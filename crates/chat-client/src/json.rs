@@ -7,10 +7,11 @@
 //!   zone-less `ctime` layout, RFC 3339 with its offset otherwise), or the
 //!   stamp as sent if it cannot be read;
 //! - `kind`: `message`, `action`, `private`, `private_sent`, `operator`,
-//!   `welcome`, `join`, `leave`, `nick`, `members`, `rooms`, `error`,
-//!   `info`, or `unknown` for a line chat-proto cannot read (its `text` is
+//!   `welcome`, `join`, `leave`, `nick`, `members`, `rooms`, `login`,
+//!   `logout`, `error`, `info`, or `unknown` for a line chat-proto cannot read (its `text` is
 //!   the whole line);
 //! - `nick`: who spoke, joined, left or was renamed (the old nick); the
+//!   account logged in to for `login`; the
 //!   recipient for `private_sent`; the operator's name for `operator`;
 //! - `room`: for `join`, `leave` and `members`;
 //! - `text`: what was said; the MOTD, the leave reason, the new nick, the
@@ -75,6 +76,10 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             Notice::TopicSet { room, text, .. } => {
                 object(stamp, "topic", None, Some(room), Some(text))
             }
+            Notice::LoggedIn { account, .. } => {
+                object(stamp, "login", Some(account), None, None)
+            }
+            Notice::LoggedOut { .. } => object(stamp, "logout", None, None, None),
             Notice::NowOperator => {
                 let text = Body::Notice(Notice::NowOperator).to_string();
                 let text = text.strip_prefix("-!- ").unwrap_or(&text).to_owned();

@@ -342,22 +342,26 @@ impl Chat {
             self.delivery.send_one(out, clients, id, now, &body);
             return Private::ToOperator;
         }
-        let Some(target) = self.members.owner(to) else {
+        // Every device of the recipient's account hears it, and every
+        // device of the sender's shows it was sent.
+        let targets = self.members.holders(to);
+        let Some(recipient) = targets.first().and_then(|&t| self.members.client(t)) else {
             return Private::NotHere;
-        };
-        let Some(recipient) = self.members.client(target) else {
-            return Private::Sent;
         };
         let body = Body::Private {
             from: &from.nick,
             text,
         };
-        self.delivery.send_one(out, clients, target, now, &body);
+        for &target in &targets {
+            self.delivery.send_one(out, clients, target, now, &body);
+        }
         let body = Body::PrivateSent {
             to: &recipient.nick,
             text,
         };
-        self.delivery.send_one(out, clients, id, now, &body);
+        for sender in self.members.holders(&from.nick) {
+            self.delivery.send_one(out, clients, sender, now, &body);
+        }
         Private::Sent
     }
 
@@ -370,7 +374,7 @@ impl Chat {
         text: &str,
         time: Now,
     ) {
-        if let Some(target) = self.members.owner(to) {
+        for target in self.members.holders(to) {
             self.send(out, target, &Body::Private { from, text }, time);
         }
     }

@@ -74,6 +74,11 @@ macro_rules! hub_settings {
             history_retention: $crate::Retention = $crate::Retention::DEFAULT, toml = "retention";
             /// Who may become an operator with `/oper NAME PASSWORD`.
             operators: Vec<$crate::Operator> = Vec::new(), toml = "operators";
+            /// `[accounts]`: who may register (`registration = "open"`,
+            /// `"operators"` or `"closed"`), whether an account's nick is
+            /// its own (`nick_enforcement`), and on how many connections
+            /// at once (`max_connections_per_account`).
+            accounts: $crate::AccountSettings = $crate::AccountSettings::default(), toml = "accounts";
         }
     };
 }

@@ -27,6 +27,8 @@ pub(crate) const HELP: &[&str] = &[
     "/unban TARGET      lift a ban",
     "/bans              list the bans",
     "/motd TEXT         set the message of the day",
+    "/account list|lock NAME|unlock NAME|delete NAME|create NAME [PASSWORD]",
+    "                   manage the accounts",
     "/stats             show counters",
     "/reload            read the config file again, as SIGHUP does (the server's)",
     "/quit              shut the server down",
@@ -72,7 +74,7 @@ pub(crate) fn parse(text: &str) -> ConsoleCommand<'_> {
         "all" if !args.is_empty() => ConsoleCommand::All(args),
         "all" => ConsoleCommand::Answer("usage: /all TEXT".into()),
         "who" => ConsoleCommand::Who,
-        "kick" | "ban" | "unban" | "bans" | "motd" => match parse_command(text) {
+        "kick" | "ban" | "unban" | "bans" | "motd" | "account" => match parse_command(text) {
             Ok(command) => ConsoleCommand::Operator(command),
             Err(e) => ConsoleCommand::Answer(e.to_string()),
         },

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use chat_proto::Refusal;
 use chat_proto::{Body, Command, Frame, Notice, parse_command, sanitize_text};
 
+use crate::accounts::Accounts;
 use crate::admission::{Admission, Login};
 use crate::chat::{Chat, Joined, Named, NickChange, Private};
 use crate::console::{self, Console, ConsoleCommand};
@@ -32,6 +33,7 @@ use crate::{
     StoreEvent, StoreHealth,
 };
 
+mod accounts;
 mod irc;
 mod irc_history;
 mod irc_labels;
@@ -52,6 +54,7 @@ pub struct Hub {
     console: Console,
     admission: Admission,
     operators: Operators,
+    accounts: Accounts,
     flooding: Flooding,
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
@@ -69,6 +72,7 @@ impl Hub {
             irc: crate::irc::Irc::default(),
             console: Console::default(),
             operators: Operators::new(&config.operators),
+            accounts: Accounts::default(),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
@@ -345,6 +349,7 @@ impl Hub {
     /// Removes a client from everything that knows it.
     fn remove(&mut self, out: &mut dyn Outbox, id: ClientId, why: &str, now: Now) {
         self.operators.forget(id);
+        self.accounts.forget(id);
         self.irc.forget(id);
         self.store.departed(id);
         let rooms = self.chat.members().room_names_of(id);
@@ -470,19 +475,7 @@ impl Hub {
                 }
                 console.on_room_line(chat, config, out, id);
             }
-            Command::Nick(nick) => match chat.check_nick(config, out, id, nick, now) {
-                NickChange::Refused => {}
-                NickChange::New if node.is_on() => {
-                    if !node.claim_nick(chat, out, id, nick) {
-                        chat.refuse(out, id, Refusal::ClusterBusy, now);
-                    }
-                }
-                NickChange::New | NickChange::Recase => {
-                    if let Some(old) = chat.rename(config, out, id, nick, now) {
-                        node.renamed(chat, out, id, &old, now);
-                    }
-                }
-            },
+            Command::Nick(nick) => self.change_nick(out, id, nick, now),
             Command::Join(room) => {
                 if chat.join(config, out, id, room, now) == Joined::Entered {
                     // History first: its read waits for the lines handed
@@ -536,6 +529,11 @@ impl Hub {
                 }
             }
             Command::Pass(_) => chat.refuse(out, id, Refusal::AlreadyLoggedIn, now),
+            Command::Register(_)
+            | Command::Login { .. }
+            | Command::Logout
+            | Command::Password { .. }
+            | Command::Account(_) => self.account_command(out, id, command, now),
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),
             Command::Kick { .. }
@@ -557,6 +555,32 @@ impl Hub {
             Command::Quit(reason) => {
                 let why = reason.map_or_else(|| "quit".to_owned(), |r| format!("quit: {r}"));
                 self.expel(out, id, "Goodbye!", &why, now);
+            }
+        }
+    }
+
+    /// `/nick NAME`: checked here (an account's nick is its own), then in a
+    /// cluster claimed before it is taken.
+    fn change_nick(&mut self, out: &mut dyn Outbox, id: ClientId, nick: &str, now: Now) {
+        let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        if let Some(account) = self.accounts.account_of(id) {
+            // A logged-in client's nick is its account's, on every device.
+            return chat.refuse(out, id, Refusal::LoggedInAs { account }, now);
+        }
+        if !self.accounts.may_use_nick(&config.accounts, id, nick) {
+            return chat.refuse(out, id, Refusal::NickRegistered { nick }, now);
+        }
+        match chat.check_nick(config, out, id, nick, now) {
+            NickChange::Refused => {}
+            NickChange::New if node.is_on() => {
+                if !node.claim_nick(chat, out, id, nick) {
+                    chat.refuse(out, id, Refusal::ClusterBusy, now);
+                }
+            }
+            NickChange::New | NickChange::Recase => {
+                if let Some(old) = chat.rename(config, out, id, nick, now) {
+                    node.renamed(chat, out, id, &old, now);
+                }
             }
         }
     }
@@ -627,6 +651,9 @@ impl Hub {
             }
             ConsoleCommand::All(text) => console::to_all(&mut self.chat, config, out, text, now),
             ConsoleCommand::Who => console::who(&self.chat, out),
+            ConsoleCommand::Operator(Command::Account(command)) => {
+                self.console_account(out, command, now);
+            }
             ConsoleCommand::Operator(command) => {
                 let by = self.config.operator_name.clone();
                 match self.operator_command(out, None, &by, &command, now) {

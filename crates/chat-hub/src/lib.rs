@@ -44,6 +44,7 @@
 //! - `config.rs` (`HubConfig`, each setting defined once), `stats.rs` and
 //!   `reasons.rs` (what `/stats` and the metrics count).
 
+mod accounts;
 mod admission;
 mod bans;
 mod catchup;
@@ -79,6 +80,10 @@ mod wire;
 
 use chrono::{DateTime, FixedOffset};
 
+pub use accounts::{
+    AccountOutcome, AccountReply, AccountRequest, AccountSettings, AccountSummary, AccountTask,
+    Asker, PASSWORD_BYTES, RegistrationPolicy, Secret,
+};
 pub use admission::address_key;
 pub use catchup::StreamId;
 pub use chat_proto::TimestampFormat;

@@ -1,7 +1,8 @@
 //! Membership: who is here, under which nick, in which room.
 //!
 //! Owns the clients, the nick index and the rooms, and keeps them agreeing:
-//! a nick names at most one client, a client is a member of exactly the
+//! a nick names at most one client, or the connections of one account
+//! (its devices, which share it: [`Membership::share_nick`]), a client is a member of exactly the
 //! rooms its [`Seats`] list, and a member's seat index is right after any
 //! leave (rooms swap-remove).
 //! It sends nothing: the hub announces what changed.
@@ -20,8 +21,9 @@ use crate::{ClientId, HubConfig};
 #[derive(Debug)]
 pub(crate) struct Membership {
     clients: Clients,
-    /// Nick keys (lowercase) to their owner.
-    nicks: HashMap<String, ClientId>,
+    /// Nick keys (lowercase) to their holders: one client, or the devices
+    /// of one account, the first to take it first.
+    nicks: HashMap<String, Vec<ClientId>>,
     rooms: Rooms,
     next_guest: u64,
 }
@@ -56,9 +58,35 @@ impl Membership {
         self.clients.get(id).map(|client| client.nick.as_str())
     }
 
-    /// The client holding `nick` (any case).
+    /// The client holding `nick` (any case): the first, where several
+    /// devices of an account share it.
     pub(crate) fn owner(&self, nick: &str) -> Option<ClientId> {
-        crate::keys::lowered(nick, |key| self.nicks.get(key).copied())
+        crate::keys::lowered(nick, |key| {
+            self.nicks
+                .get(key)
+                .and_then(|holders| holders.first().copied())
+        })
+    }
+
+    /// Every client holding `nick` (any case): one, or an account's devices.
+    pub(crate) fn holders(&self, nick: &str) -> Vec<ClientId> {
+        crate::keys::lowered(nick, |key| self.nicks.get(key).cloned()).unwrap_or_default()
+    }
+
+    /// Is another client with `id`'s nick (a device of its account) in
+    /// `room`? Then `id` coming or going changes nothing the room sees.
+    pub(crate) fn shares_room(&self, id: ClientId, room: RoomId) -> bool {
+        let Some(client) = self.clients.get(id) else {
+            return false;
+        };
+        let holders = crate::keys::lowered(&client.nick, |key| self.nicks.get(key).cloned());
+        holders.into_iter().flatten().any(|other| {
+            other != id
+                && self
+                    .clients
+                    .get(other)
+                    .is_some_and(|other| other.seats.contains(room))
+        })
     }
 
     pub(crate) fn rooms(&self) -> &Rooms {
@@ -128,7 +156,7 @@ impl Membership {
         room: Option<&str>,
         client: impl FnOnce(String, Seats) -> Client,
     ) -> Option<RoomId> {
-        self.nicks.insert(nick_key(&nick), id);
+        self.nicks.insert(nick_key(&nick), vec![id]);
         let Some(room) = room else {
             self.clients.insert(id, client(nick, Seats::default()));
             return None;
@@ -175,19 +203,42 @@ impl Membership {
         }
     }
 
-    /// Gives `id` the nick `nick`. Returns the old one.
+    /// Gives `id` the nick `nick`, which nobody else holds. Returns the
+    /// old one.
     pub(crate) fn rename(&mut self, id: ClientId, nick: &str) -> Option<String> {
         let client = self.clients.get_mut(id)?;
         let old = std::mem::replace(&mut client.nick, nick.to_owned());
-        self.nicks.remove(&nick_key(&old));
-        self.nicks.insert(nick_key(nick), id);
+        self.release(id, &old);
+        self.nicks.insert(nick_key(nick), vec![id]);
         Some(old)
     }
 
-    /// Removes `id` and frees its nick; it must have left its rooms.
+    /// Gives `id` the nick `nick` beside those who hold it (the other
+    /// devices of its account). Returns the old one.
+    pub(crate) fn share_nick(&mut self, id: ClientId, nick: &str) -> Option<String> {
+        let client = self.clients.get_mut(id)?;
+        let old = std::mem::replace(&mut client.nick, nick.to_owned());
+        self.release(id, &old);
+        self.nicks.entry(nick_key(nick)).or_default().push(id);
+        Some(old)
+    }
+
+    /// `id` no longer holds `nick`: freed if nobody else does.
+    fn release(&mut self, id: ClientId, nick: &str) {
+        let key = nick_key(nick);
+        if let Some(holders) = self.nicks.get_mut(&key) {
+            holders.retain(|&holder| holder != id);
+            if holders.is_empty() {
+                self.nicks.remove(&key);
+            }
+        }
+    }
+
+    /// Removes `id` and frees its nick (if no other device holds it); it
+    /// must have left its rooms.
     pub(crate) fn remove(&mut self, id: ClientId) -> Option<Client> {
         let client = self.clients.remove(id)?;
-        self.nicks.remove(&nick_key(&client.nick));
+        self.release(id, &client.nick);
         Some(client)
     }
 

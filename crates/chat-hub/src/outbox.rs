@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::{ClusterRequest, OperatorCheck, StoreRequest};
+use crate::{AccountTask, ClusterRequest, OperatorCheck, StoreRequest};
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
@@ -63,6 +63,13 @@ pub trait Outbox {
     /// `Hub::operator_checked`. `false`: it could not be taken (no worker,
     /// or its bounded queue is full); the client is told the server is busy.
     fn verify_operator(&mut self, _check: OperatorCheck) -> bool {
+        false
+    }
+    /// Hands a request to the account store (chat-server's account
+    /// thread: argon2 and the accounts' storage); its reply comes back
+    /// through `Hub::account_reply`. `false`: it could not be taken (no
+    /// store, or its bounded queue is full); the asker is told to retry.
+    fn accounts(&mut self, _task: AccountTask) -> bool {
         false
     }
     /// Hands a request to the history store. `false`: it could not be

@@ -247,6 +247,24 @@ numerics! {
     RPL_HELPTXT = "705";
     /// `SUBJECT :LAST_LINE`
     RPL_ENDOFHELP = "706";
+    /// `NICK!USER@HOST ACCOUNT :You are now logged in as ACCOUNT`
+    RPL_LOGGEDIN = "900";
+    /// `NICK!USER@HOST :You are now logged out`
+    RPL_LOGGEDOUT = "901", "You are now logged out";
+    /// `:You must use a nick assigned to you`
+    ERR_NICKLOCKED = "902", "You must use a nick assigned to you";
+    /// `:SASL authentication successful`
+    RPL_SASLSUCCESS = "903", "SASL authentication successful";
+    /// `:SASL authentication failed`
+    ERR_SASLFAIL = "904", "SASL authentication failed";
+    /// `:SASL message too long`
+    ERR_SASLTOOLONG = "905", "SASL message too long";
+    /// `:SASL authentication aborted`
+    ERR_SASLABORTED = "906", "SASL authentication aborted";
+    /// `:You have already authenticated using SASL`
+    ERR_SASLALREADY = "907", "You have already authenticated using SASL";
+    /// `MECHANISMS :are available SASL mechanisms`
+    RPL_SASLMECHS = "908", "are available SASL mechanisms";
 }
 
 /// The kind of an IRCv3 standard reply: a command word, not a numeric.

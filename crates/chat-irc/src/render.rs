@@ -167,6 +167,15 @@ fn render_notice(
         Notice::NowOperator => {
             let _ = numeric::RPL_YOUREOPER.write_default(out, &[], server, to, &[]);
         }
+        Notice::LoggedIn { nick, account } => {
+            let mask = user(nick, server);
+            let text = format!("You are now logged in as {account}");
+            let _ = numeric::RPL_LOGGEDIN.write(out, &[], server, to, &[&mask, account, &text]);
+        }
+        Notice::LoggedOut { nick } => {
+            let mask = user(nick, server);
+            let _ = numeric::RPL_LOGGEDOUT.write_default(out, &[], server, to, &[&mask]);
+        }
         Notice::Error { text } | Notice::Info { text } => {
             let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);
         }
@@ -185,6 +194,11 @@ fn refuse(out: &mut BytesMut, facts: &Facts<'_>, refusal: &Refusal<'_>) {
             with(out, numeric::ERR_ERRONEUSNICKNAME, &[nick]);
         }
         Refusal::NickTaken { nick } => with(out, numeric::ERR_NICKNAMEINUSE, &[nick]),
+        // As ergo answers it: in use, by an account the client is not.
+        Refusal::NickRegistered { nick } => {
+            let text = "Nickname is reserved by a different account";
+            let _ = numeric::ERR_NICKNAMEINUSE.write(out, &[], server, to, &[nick, text]);
+        }
         Refusal::NoSuchNick { nick } => with(out, numeric::ERR_NOSUCHNICK, &[nick]),
         Refusal::RoomNameInvalid { room, .. } => {
             with(out, numeric::ERR_NOSUCHCHANNEL, &[&channel(room)]);

@@ -101,6 +101,11 @@ fn every_body_and_notice() {
             text: "new",
         }),
         Body::Notice(Notice::NowOperator),
+        Body::Notice(Notice::LoggedIn {
+            nick: "alice",
+            account: "alice",
+        }),
+        Body::Notice(Notice::LoggedOut { nick: "alice" }),
         Body::Notice(Notice::Closing { text: "Goodbye!" }),
         Body::Notice(Notice::Error { text: "something" }),
         Body::Notice(Notice::Info {
@@ -164,6 +169,8 @@ fn every_refusal_as_its_numeric() {
         Refusal::WrongPassword,
         Refusal::ServerFull,
         Refusal::SlowDown,
+        Refusal::NickRegistered { nick: "alice" },
+        Refusal::WrongLogin,
     ];
     let bodies: Vec<Body<'_>> = refusals.iter().map(Body::Refusal).collect();
     insta::assert_snapshot!(rendered(&facts(), &bodies));

@@ -70,6 +70,44 @@ pub enum Command<'a> {
     Topic(Option<&'a str>),
     /// Operators: set the message of the day.
     Motd(&'a str),
+    /// `/register PASSWORD`: make the client's nick an account of its own.
+    Register(&'a str),
+    /// `/login NAME PASSWORD`: become account NAME (and take its nick).
+    Login {
+        name: &'a str,
+        password: &'a str,
+    },
+    /// `/logout`: be a guest again.
+    Logout,
+    /// `/password OLD NEW`: change the logged-in account's password.
+    Password {
+        old: &'a str,
+        new: &'a str,
+    },
+    /// Operators: `/account list|lock|unlock|delete|create …`.
+    Account(AccountCommand<'a>),
+}
+
+/// What an operator asks of the accounts with `/account`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountCommand<'a> {
+    List,
+    /// Nobody can log in as it, and its connections are logged out.
+    Lock(&'a str),
+    Unlock(&'a str),
+    /// Gone, with everything it owned; its nick is free again.
+    Delete(&'a str),
+    /// A new account; without a password the server makes one up and
+    /// shows it once.
+    Create {
+        name: &'a str,
+        password: Option<&'a str>,
+    },
+}
+
+impl AccountCommand<'_> {
+    pub const USAGE: &'static str =
+        "/account list|lock NAME|unlock NAME|delete NAME|create NAME [PASSWORD]";
 }
 
 /// Which lines of a room a [`Command::HistoryOf`] asks for, oldest first
@@ -165,6 +203,10 @@ impl Command<'_> {
         ("/quit [REASON]", "leave the chat"),
         ("/topic [TEXT]", "show the room's topic (operators: set it)"),
         ("/pass PASSWORD", "log in to a server with a password"),
+        ("/register PASSWORD", "make your nick an account"),
+        ("/login NAME PASSWORD", "log in to account NAME"),
+        ("/logout", "log out of your account"),
+        ("/password OLD NEW", "change your account's password"),
         ("/oper NAME PASSWORD", "become an operator"),
         ("/kick NICK [REASON]", "operators: disconnect NICK"),
         (
@@ -174,6 +216,10 @@ impl Command<'_> {
         ("/unban TARGET", "operators: lift a ban"),
         ("/bans", "operators: list the bans"),
         ("/motd TEXT", "operators: set the message of the day"),
+        (
+            "/account list|lock|unlock|delete|create",
+            "operators: manage the accounts",
+        ),
         ("//TEXT", "say /TEXT literally"),
     ];
 }
@@ -268,12 +314,55 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         "bans" => no_args(Command::Bans, "/bans"),
         "topic" => Ok(Command::Topic((!args.is_empty()).then_some(args))),
         "motd" => text("/motd TEXT").map(Command::Motd),
+        "register" => one_word("/register PASSWORD").map(Command::Register),
+        "login" => two_words(args)
+            .map(|(name, password)| Command::Login { name, password })
+            .ok_or(CommandError::Usage("/login NAME PASSWORD")),
+        "logout" => no_args(Command::Logout, "/logout"),
+        "password" => two_words(args)
+            .map(|(old, new)| Command::Password { old, new })
+            .ok_or(CommandError::Usage("/password OLD NEW")),
+        "account" => parse_account(args).map(Command::Account),
         _ => Err(CommandError::Unknown(name.to_owned())),
     }
 }
 
-/// Whether `line` is a `/pass` or `/oper` command, well formed or not: its
-/// arguments may be a password, so it must never be written down (a client's
+/// `/account`'s arguments.
+fn parse_account(args: &str) -> Result<AccountCommand<'_>, CommandError> {
+    let usage = CommandError::Usage(AccountCommand::USAGE);
+    let (verb, rest) = split_word(args);
+    let name = || match rest {
+        Some(name) if !name.contains([' ', '\t']) => Ok(name),
+        _ => Err(usage.clone()),
+    };
+    match verb.to_ascii_lowercase().as_str() {
+        "list" if rest.is_none() => Ok(AccountCommand::List),
+        "lock" => name().map(AccountCommand::Lock),
+        "unlock" => name().map(AccountCommand::Unlock),
+        "delete" => name().map(AccountCommand::Delete),
+        "create" => match rest.map(split_word) {
+            Some((name, password)) if password.is_none_or(|p| !p.contains([' ', '\t'])) => {
+                Ok(AccountCommand::Create { name, password })
+            }
+            _ => Err(usage),
+        },
+        _ => Err(usage),
+    }
+}
+
+/// `args` if it is exactly two words.
+fn two_words(args: &str) -> Option<(&str, &str)> {
+    match split_word(args) {
+        (first, Some(second)) if !first.is_empty() && !second.contains([' ', '\t']) => {
+            Some((first, second))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `line` is a command that may carry a password (`/pass`,
+/// `/oper`, `/register`, `/login`, `/password`, `/account`), well formed or
+/// not: its arguments may be a password, so it must never be written down (a client's
 /// input history, a log). It errs on the side of secrecy: leading white space
 /// and any letter case still count, and so does `/oper` with its name alone
 /// (the password may have been typed in the name's place). `//pass` says
@@ -284,7 +373,9 @@ pub fn is_secret_command(line: &str) -> bool {
         return false;
     };
     let name = command.split([' ', '\t']).next().unwrap_or_default();
-    name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("oper")
+    ["pass", "oper", "register", "login", "password", "account"]
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
 }
 
 /// The first word and the rest, if any.
@@ -299,6 +390,85 @@ fn split_word(text: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_commands() {
+        assert_eq!(
+            parse_command("/register s3cret"),
+            Ok(Command::Register("s3cret"))
+        );
+        assert!(parse_command("/register").is_err());
+        assert!(parse_command("/register two words").is_err());
+        assert_eq!(
+            parse_command("/login alice s3cret"),
+            Ok(Command::Login {
+                name: "alice",
+                password: "s3cret"
+            })
+        );
+        assert!(parse_command("/login alice").is_err());
+        assert!(parse_command("/login alice a b").is_err());
+        assert_eq!(parse_command("/logout"), Ok(Command::Logout));
+        assert_eq!(
+            parse_command("/password old new"),
+            Ok(Command::Password {
+                old: "old",
+                new: "new"
+            })
+        );
+        let account = |line| match parse_command(line) {
+            Ok(Command::Account(command)) => Some(command),
+            _ => None,
+        };
+        assert_eq!(account("/account list"), Some(AccountCommand::List));
+        assert_eq!(
+            account("/account lock bob"),
+            Some(AccountCommand::Lock("bob"))
+        );
+        assert_eq!(
+            account("/account unlock bob"),
+            Some(AccountCommand::Unlock("bob"))
+        );
+        assert_eq!(
+            account("/account delete bob"),
+            Some(AccountCommand::Delete("bob"))
+        );
+        assert_eq!(
+            account("/account create bob"),
+            Some(AccountCommand::Create {
+                name: "bob",
+                password: None
+            })
+        );
+        assert_eq!(
+            account("/account create bob pw12345678"),
+            Some(AccountCommand::Create {
+                name: "bob",
+                password: Some("pw12345678")
+            })
+        );
+        for bad in [
+            "/account",
+            "/account list x",
+            "/account lock",
+            "/account create a b c",
+            "/account frob x",
+        ] {
+            assert_eq!(
+                parse_command(bad),
+                Err(CommandError::Usage(AccountCommand::USAGE)),
+                "{bad}"
+            );
+        }
+        for secret in [
+            "/register x",
+            "/LOGIN a b",
+            "/password a b",
+            "/account create a b",
+        ] {
+            assert!(is_secret_command(secret), "{secret}");
+        }
+    }
 
     #[test]
     fn commands() {

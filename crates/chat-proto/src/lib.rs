@@ -35,7 +35,9 @@ mod sanitize;
 mod timestamp;
 
 pub use codec::{Frame, LineDecoder, raw_message};
-pub use command::{Command, CommandError, HistoryQuery, Point, is_secret_command, parse_command};
+pub use command::{
+    AccountCommand, Command, CommandError, HistoryQuery, Point, is_secret_command, parse_command,
+};
 pub use message::{
     Body, Line, Notice, ParseError, encode_line, encode_line_with_id, encode_raw,
     encode_raw_room_line, encode_room_line, parse_line, split_message_id,

@@ -104,6 +104,10 @@ pub enum Notice<'a> {
     /// `you are now an operator: /kick /ban /unban /bans /topic /motd`
     /// (IRC's `381`).
     NowOperator,
+    /// `you are logged in as alice` (IRC's `900`).
+    LoggedIn { nick: &'a str, account: &'a str },
+    /// `you are logged out` (IRC's `901`).
+    LoggedOut { nick: &'a str },
     /// `now talking in dev`: plain lines go to this room from now on (a
     /// client in several rooms, on `/join` of one it is already in or on
     /// `/part` of the one it talked in).
@@ -116,6 +120,9 @@ pub enum Notice<'a> {
 
 /// What an operator is told on becoming one.
 const NOW_OPERATOR: &str = "you are now an operator: /kick /ban /unban /bans /topic /motd";
+
+/// What a client is told when it logs out.
+const LOGGED_OUT: &str = "you are logged out";
 
 /// Why a line could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +334,11 @@ impl Notice<'_> {
             }
             Notice::Closing { text } => put(text),
             Notice::NowOperator => put(NOW_OPERATOR),
+            Notice::LoggedIn { account, .. } => {
+                put("you are logged in as ");
+                put(account);
+            }
+            Notice::LoggedOut { .. } => put(LOGGED_OUT),
             Notice::Talking { room } => {
                 put("now talking in ");
                 put(room);
@@ -489,6 +501,14 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
     }
     if text == NOW_OPERATOR {
         return Some(Notice::NowOperator);
+    }
+    // Read back, a login's nick is unknown: it is the reader's own.
+    if let Some(account) = text.strip_prefix("you are logged in as ") {
+        let account = word(account)?;
+        return Some(Notice::LoggedIn { nick: "", account });
+    }
+    if text == LOGGED_OUT {
+        return Some(Notice::LoggedOut { nick: "" });
     }
     if let Some(room) = text.strip_prefix("now talking in ") {
         return Some(Notice::Talking { room: word(room)? });

@@ -97,6 +97,48 @@ pub enum Refusal<'a> {
     ServerFull,
     TooManyConnections,
     TooManyLogins,
+    /// `/nick` (or a login) with a nick an account owns, by a client not
+    /// logged in to it.
+    NickRegistered {
+        nick: &'a str,
+    },
+    /// `[accounts] registration = "closed"`.
+    RegistrationClosed,
+    /// `[accounts] registration = "operators"`: only `/account create`.
+    RegistrationByOperators,
+    /// Past the registrations an address may make in an hour.
+    TooManyRegistrations,
+    /// `/register` from a guest nick: the account is named after the nick.
+    RegisterNeedsNick,
+    AccountExists {
+        name: &'a str,
+    },
+    /// The name is no account, or the password is not its password (one
+    /// answer for both: it tells nobody which names exist).
+    WrongLogin,
+    AccountLocked {
+        name: &'a str,
+    },
+    NotLoggedIn,
+    /// `/login` or `/register` while logged in.
+    LoggedInAs {
+        account: &'a str,
+    },
+    /// A login, registration or password change is still being checked.
+    AccountCheckPending,
+    /// Too many failed logins to the account, from anywhere.
+    AccountCoolingDown,
+    /// The account is at `max_connections_per_account`.
+    TooManyDevices {
+        max: usize,
+    },
+    /// A password must have `min`..=`max` bytes.
+    PasswordLength {
+        min: usize,
+        max: usize,
+    },
+    /// The server has no account store (or it failed).
+    AccountsUnavailable,
     /// What another part of the server said went wrong (an operator
     /// command's argument, a cluster answer), in its words.
     Other(&'a str),
@@ -166,6 +208,43 @@ impl fmt::Display for Refusal<'_> {
             Refusal::TooManyConnections => f.write_str("too many connections from your address"),
             Refusal::TooManyLogins => {
                 f.write_str("too many logins in progress from your address; try again later")
+            }
+            Refusal::NickRegistered { nick } => write!(
+                f,
+                "nick {nick} belongs to an account: /login {nick} PASSWORD, or choose another"
+            ),
+            Refusal::RegistrationClosed => f.write_str("registration is closed on this server"),
+            Refusal::RegistrationByOperators => {
+                f.write_str("accounts are made by the operators on this server: ask one")
+            }
+            Refusal::TooManyRegistrations => {
+                f.write_str("too many accounts registered from your address; try again later")
+            }
+            Refusal::RegisterNeedsNick => {
+                f.write_str("choose your nick first (/nick NAME): an account is named after it")
+            }
+            Refusal::AccountExists { name } => write!(f, "account {name} already exists"),
+            Refusal::WrongLogin => f.write_str("wrong account name or password"),
+            Refusal::AccountLocked { name } => write!(f, "account {name} is locked"),
+            Refusal::NotLoggedIn => f.write_str("you are not logged in"),
+            Refusal::LoggedInAs { account } => {
+                write!(f, "you are logged in as {account}: /logout first")
+            }
+            Refusal::AccountCheckPending => {
+                f.write_str("your last account request is still being checked; wait for its answer")
+            }
+            Refusal::AccountCoolingDown => {
+                f.write_str("too many failed logins to this account; try again later")
+            }
+            Refusal::TooManyDevices { max } => write!(
+                f,
+                "your account is connected {max} times, the most allowed: close one first"
+            ),
+            Refusal::PasswordLength { min, max } => {
+                write!(f, "a password has {min} to {max} bytes")
+            }
+            Refusal::AccountsUnavailable => {
+                f.write_str("accounts are unavailable on this server right now")
             }
             Refusal::Other(text) => f.write_str(text),
         }

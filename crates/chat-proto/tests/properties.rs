@@ -144,6 +144,8 @@ proptest! {
         round_trip(Body::Notice(Notice::Error { text: &text }))?;
         round_trip(Body::Notice(Notice::Topic { room: &room, text: &text }))?;
         round_trip(Body::Notice(Notice::Talking { room: &room }))?;
+        round_trip(Body::Notice(Notice::LoggedIn { nick: "", account: &nick }))?;
+        round_trip(Body::Notice(Notice::LoggedOut { nick: "" }))?;
     }
 
     /// A room line from another room than the reader's current one reads

@@ -78,6 +78,11 @@ fn every_kind() -> Vec<Body<'static>> {
             text: "Rust only, please",
         }),
         Body::Notice(Notice::Talking { room: "dev" }),
+        Body::Notice(Notice::LoggedIn {
+            nick: "alice",
+            account: "alice",
+        }),
+        Body::Notice(Notice::LoggedOut { nick: "guest3" }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),
@@ -268,6 +273,21 @@ fn every_refusal() {
         Refusal::ServerFull,
         Refusal::TooManyConnections,
         Refusal::TooManyLogins,
+        Refusal::NickRegistered { nick: "alice" },
+        Refusal::RegistrationClosed,
+        Refusal::RegistrationByOperators,
+        Refusal::TooManyRegistrations,
+        Refusal::RegisterNeedsNick,
+        Refusal::AccountExists { name: "alice" },
+        Refusal::WrongLogin,
+        Refusal::AccountLocked { name: "alice" },
+        Refusal::NotLoggedIn,
+        Refusal::LoggedInAs { account: "alice" },
+        Refusal::AccountCheckPending,
+        Refusal::AccountCoolingDown,
+        Refusal::TooManyDevices { max: 5 },
+        Refusal::PasswordLength { min: 8, max: 256 },
+        Refusal::AccountsUnavailable,
         Refusal::Other("no ban on 10.0.0.0/8"),
     ];
     let mut out = BytesMut::new();

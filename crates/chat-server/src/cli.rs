@@ -54,6 +54,10 @@ pub struct Args {
     #[arg(long)]
     pub hash_password: bool,
 
+    /// Create account NAME in the history file, its password read from stdin, and exit
+    #[arg(long, value_name = "NAME")]
+    pub create_account: Option<String>,
+
     /// Run the operator console on stdin even when it is not a terminal
     #[arg(long, conflicts_with = "no_console")]
     pub console: bool,

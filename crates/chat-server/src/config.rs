@@ -20,6 +20,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::ops_config::{self, LogFormat, MetricsConfig};
 use crate::toml_location::{find_key, key_at, line_of};
 
+mod accounts;
+
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
 /// The browser page's port when no `listen` is given.
@@ -295,6 +297,10 @@ impl Config {
                 "password",
                 "may not be empty (leave it out for no password)".into(),
             ));
+        }
+        if self.accounts.max_connections_per_account == 0 {
+            let why = "must be at least 1 (one connection per account)";
+            return Err(("max_connections_per_account", why.into()));
         }
         for op in &self.operators {
             if let Err(why) = validate_nick(&op.name) {

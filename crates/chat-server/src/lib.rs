@@ -1,13 +1,15 @@
 //! chat-server is the binary and its adapters: it reads the configuration,
 //! joins the hub (crate `chat_hub`) to the reactor (crate `chat_net`), reads
 //! the operator's console, checks `/oper` passwords on a thread of their
-//! own, keeps history in SQLite (`store`), serves the browser page and its
+//! own, keeps the accounts and checks their passwords on another
+//! (`accounts`), keeps history in SQLite (`store`), serves the browser page and its
 //! WebSocket on web listeners (`web`), and in a cluster bridges to Redis.
 //!
 //! **Architecture invariant:** the chat's decisions live in chat-hub; this
 //! crate only carries events in and actions out. Only this crate reads
 //! `server.toml`, and only this crate talks to Redis.
 
+pub mod accounts;
 pub mod cli;
 pub mod cluster;
 pub mod config;

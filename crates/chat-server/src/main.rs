@@ -11,6 +11,7 @@ use std::time::Duration;
 use chat_hub::ClusterSettings;
 use chat_hub::{Hub, Protocol};
 use chat_net::{NetConfig, Reactor};
+use chat_server::accounts;
 use chat_server::cli::Args;
 use chat_server::cluster::BridgeConfig;
 use chat_server::config::{Config, DEFAULT_PORT};
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return config_error(&e),
     };
+    if let Some(name) = &args.create_account {
+        return create_account(&config, name);
+    }
     if args.print_config {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
@@ -247,6 +251,16 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         }
     };
     let mut hub = Hub::new(hub_config);
+    // The accounts live in the history file when there is one.
+    let book = match &history {
+        Some(_) => accounts::book::Book::open(&config.history_path).map_err(|e| {
+            Failure::Config(format!("key `history_path`: cannot open the accounts: {e}"))
+        })?,
+        None => accounts::book::Book::memory(),
+    };
+    hub.use_accounts(book.list()?);
+    let accounts = accounts::spawn(book, wake_callback(&reactor))
+        .map_err(|e| format!("cannot start the account store: {e}"))?;
     let store = match history {
         None => None,
         Some(opened) => {
@@ -278,6 +292,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
     let verifier = chat_server::verifier::spawn(wake_callback(&reactor))
         .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
     server.verifier = Some(verifier);
+    server.accounts = Some(accounts);
     server.store = store;
     server.watchdog =
         chat_server::notify::watchdog_interval().map(|every| (every, std::time::Instant::now()));
@@ -328,6 +343,59 @@ fn hostname() -> String {
         .ok()
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+/// `--create-account NAME`: the password from one line of stdin, the
+/// account into the history file (where a start would keep it).
+fn create_account(config: &Config, name: &str) -> ExitCode {
+    if let Err(why) = chat_proto::validate_nick(name) {
+        eprintln!("chat-server: an account name is a nick: {name:?} {why}");
+        return ExitCode::from(2);
+    }
+    if config.history_store != HistoryStore::Sqlite || config.cluster.is_some() {
+        eprintln!(
+            "chat-server: accounts are kept in the history file: set history_store = \"sqlite\""
+        );
+        return ExitCode::from(2);
+    }
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("chat-server: cannot read the password: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if !chat_hub::PASSWORD_BYTES.contains(&password.len()) {
+        let (min, max) = (
+            chat_hub::PASSWORD_BYTES.start(),
+            chat_hub::PASSWORD_BYTES.end(),
+        );
+        eprintln!("chat-server: a password has {min} to {max} bytes");
+        return ExitCode::from(2);
+    }
+    let path = &config.history_path;
+    let made = store::open(path)
+        .and_then(|_| accounts::book::Book::open(path))
+        .and_then(|mut book| {
+            let record = accounts::new_record(name, password)?;
+            book.insert(&record)
+        });
+    match made {
+        Ok(true) => {
+            println!("account {name} created in {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("chat-server: account {name} already exists");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!(
+                "chat-server: cannot create the account in {}: {e}",
+                path.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `--hash-password`: one line of stdin in, its argon2 PHC string out.

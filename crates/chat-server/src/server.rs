@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chat_hub::{
-    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Protocol,
-    StoreRequest,
+    AccountTask, Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox,
+    Protocol, StoreRequest,
 };
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
+use crate::accounts::AccountLink;
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
 use crate::http_endpoints::{self, HttpEndpoints};
@@ -46,6 +47,8 @@ pub struct Server {
     /// The `/oper` password checker's thread (without it, every `/oper`
     /// is answered "busy").
     pub verifier: Option<Verifier>,
+    /// The account store's thread (without it, no account requests).
+    pub accounts: Option<AccountLink>,
     /// The history store's threads, unless history is kept in memory only.
     pub store: Option<StoreLink>,
     /// The `[metrics]` listener's connections, when it is on.
@@ -77,6 +80,7 @@ impl Server {
             console_on_stdout,
             cluster: None,
             verifier: None,
+            accounts: None,
             store: None,
             http: None,
             web: None,
@@ -99,6 +103,7 @@ struct NetOutbox<'a> {
     console_on_stdout: bool,
     cluster: Option<&'a mut Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
+    accounts: Option<&'a SyncSender<AccountTask>>,
     store: Option<&'a StoreLink>,
     linger: Duration,
 }
@@ -148,6 +153,12 @@ impl Outbox for NetOutbox<'_> {
             .is_some_and(|checks| checks.try_send(check).is_ok())
     }
 
+    fn accounts(&mut self, task: AccountTask) -> bool {
+        // Never blocks: a full queue is answered "busy" by the hub.
+        self.accounts
+            .is_some_and(|tasks| tasks.try_send(task).is_ok())
+    }
+
     fn store(&mut self, request: StoreRequest) -> bool {
         // Never blocks: a full channel (a stuck disk, a busy reader)
         // refuses the request, and the hub counts it.
@@ -168,6 +179,7 @@ impl Server {
             console_on_stdout: self.console_on_stdout,
             cluster: self.cluster.as_mut(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
+            accounts: self.accounts.as_ref().map(|accounts| &accounts.tasks),
             store: self.store.as_ref(),
             linger: self.shutdown_linger,
         };
@@ -305,6 +317,14 @@ impl Handler for Server {
         for (client, verdict) in verdicts {
             let (hub, mut out) = self.parts(net);
             hub.operator_checked(&mut out, client, verdict, now());
+        }
+        let replies: Vec<_> = match &self.accounts {
+            Some(accounts) => accounts.replies.try_iter().collect(),
+            None => Vec::new(),
+        };
+        for reply in replies {
+            let (hub, mut out) = self.parts(net);
+            hub.account_reply(&mut out, reply, now());
         }
         let events: Vec<_> = match &self.cluster {
             Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),

@@ -275,7 +275,9 @@ impl App {
             | Notice::Error { .. }
             | Notice::Info { .. }
             | Notice::Closing { .. }
-            | Notice::NowOperator => Route::Shown,
+            | Notice::NowOperator
+            | Notice::LoggedIn { .. }
+            | Notice::LoggedOut { .. } => Route::Shown,
         }
     }
 

@@ -48,7 +48,8 @@ impl Chat {
     /// Says `body` about `concerned` (its join, nick change, a topic it
     /// set) in `room`: to the room's line clients while the room has at
     /// most `announce_limit` members, else to `concerned` alone. This bound
-    /// is what keeps a join O(1) in a room of any size.
+    /// is what keeps a join O(1) in a room of any size. A join of a device
+    /// whose account is in the room already is news to that device alone.
     fn announce(
         &mut self,
         config: &HubConfig,
@@ -59,7 +60,9 @@ impl Chat {
         now: Now,
     ) {
         let members = &self.members.room(room).members;
-        let members = if members.len() <= config.announce_limit {
+        let joined_again = matches!(body, Body::Notice(Notice::Joined { .. }))
+            && self.members.shares_room(concerned, room);
+        let members = if members.len() <= config.announce_limit && !joined_again {
             members
         } else {
             std::slice::from_ref(&concerned)
@@ -118,6 +121,9 @@ impl Chat {
             return;
         };
         let name = self.members.room(room).name.clone();
+        // Its account stays in the room on another device: nobody else
+        // sees a leave.
+        let stays = self.members.shares_room(id, room);
         let left = self.members.leave_room(id, room, &config.default_room);
         if self.shutting_down {
             return;
@@ -133,7 +139,7 @@ impl Chat {
         let Some(room) = left.map(|room| self.members.room(room)) else {
             return;
         };
-        if room.members.len() >= config.announce_limit {
+        if room.members.len() >= config.announce_limit || stays {
             return;
         }
         let to = Recipients::line_clients(&room.members);
@@ -176,6 +182,39 @@ impl Chat {
         now: Now,
     ) -> Option<String> {
         let old = self.members.rename(id, nick)?;
+        self.tell_renamed(config, out, id, &old, now);
+        Some(old)
+    }
+
+    /// Gives `id` the nick its account's other devices hold, and tells
+    /// each of its rooms. Returns the old nick.
+    pub(crate) fn share_nick(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        nick: &str,
+        now: Now,
+    ) -> Option<String> {
+        let old = self.members.share_nick(id, nick)?;
+        self.tell_renamed(config, out, id, &old, now);
+        Some(old)
+    }
+
+    /// Tells `id` and its rooms (a member of several of them once) that it
+    /// was `old`.
+    fn tell_renamed(
+        &mut self,
+        config: &HubConfig,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        old: &str,
+        now: Now,
+    ) {
+        let Some(nick) = self.members.nick(id).map(str::to_owned) else {
+            return;
+        };
+        let nick = nick.as_str();
         let mut told = vec![id];
         for room in self.members.rooms_of(id) {
             let members = &self.members.room(room).members;
@@ -185,15 +224,11 @@ impl Chat {
         }
         told.sort_unstable_by_key(|member| member.0);
         told.dedup();
-        let body = Body::Notice(Notice::NickChanged {
-            old: &old,
-            new: nick,
-        });
+        let body = Body::Notice(Notice::NickChanged { old, new: nick });
         let to = Recipients::line_clients(&told);
         self.delivery
             .send_many(out, self.members.clients(), to, now, &body);
         out.console(&format!("{old} is now known as {nick}"));
-        Some(old)
     }
 
     /// Another node's member in `room` was `old` and is `new` now: the

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod accounts;
 mod cluster;
 mod cluster_events;
 mod console;

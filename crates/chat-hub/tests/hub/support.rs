@@ -24,6 +24,8 @@ pub(crate) struct Recorder {
     pub(crate) checks: Vec<OperatorCheck>,
     /// The verifier's queue is full: it takes no check.
     pub(crate) verifier_full: bool,
+    /// Requests to the account store, not answered yet.
+    pub(crate) account_tasks: Vec<AccountTask>,
 }
 
 impl Outbox for Recorder {
@@ -50,6 +52,10 @@ impl Outbox for Recorder {
             self.checks.push(check);
         }
         !self.verifier_full
+    }
+    fn accounts(&mut self, task: AccountTask) -> bool {
+        self.account_tasks.push(task);
+        true
     }
 }
 

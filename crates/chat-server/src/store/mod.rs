@@ -24,6 +24,9 @@ mod block;
 mod ranges;
 mod reader;
 mod schema;
+
+#[cfg(test)]
+pub(crate) use schema::ACCOUNTS_SCHEMA;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -55,6 +55,18 @@ INSERT INTO search_progress SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM search_prog
 CREATE TABLE IF NOT EXISTS runs (started_ms INTEGER NOT NULL) STRICT;
 ";
 
+/// The accounts' table, in the same file (its statements are the account
+/// store's, `accounts/book.rs`). A password is kept only as its hash.
+pub(crate) const ACCOUNTS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    name_key      TEXT    PRIMARY KEY, -- the name, lower case
+    name          TEXT    NOT NULL,    -- as its owner spelled it
+    password_hash TEXT    NOT NULL,    -- argon2id, PHC form; never the password
+    locked        INTEGER NOT NULL,    -- 1: nobody may log in to it
+    created_ms    INTEGER NOT NULL     -- Unix time in milliseconds
+) STRICT;
+";
+
 /// How far ids jump at each start on a file used before. A `kill -9` loses
 /// the lines not yet committed (with `history_sync = "batch"`), and
 /// clients may have seen their ids: the next run must never give those ids
@@ -83,6 +95,7 @@ pub(super) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
         "DROP TABLE IF EXISTS blocks_text; DROP TABLE IF EXISTS blocks_text_progress;",
     )?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(ACCOUNTS_SCHEMA)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
 }
 

@@ -1,0 +1,140 @@
+//! What goes between the hub and the account store (chat-server's account
+//! thread): an [`AccountTask`] out through `Outbox::accounts`, an
+//! [`AccountReply`] back through `Hub::account_reply`. The store hashes and
+//! checks passwords (argon2, slow on purpose) and keeps the accounts; the
+//! hub never waits for it.
+
+use crate::ClientId;
+
+/// A password on its way to be hashed or checked. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who asked: a client, or the operator at the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Asker {
+    Client(ClientId),
+    Console,
+}
+
+/// What the hub asks of the account store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRequest {
+    /// Is `password` account `name`'s? (An unknown name is checked against
+    /// a dummy hash, so the answer takes as long.)
+    Login {
+        name: String,
+        password: Secret,
+    },
+    /// A new account `name` with `password`, unless the name is taken.
+    Register {
+        name: String,
+        password: Secret,
+    },
+    /// `old` checked, then `new` set.
+    SetPassword {
+        name: String,
+        old: Secret,
+        new: Secret,
+    },
+    List,
+    Lock(String),
+    Unlock(String),
+    Delete(String),
+    /// An operator's new account; without a password the store makes one
+    /// up and it is shown once.
+    Create {
+        name: String,
+        password: Option<Secret>,
+    },
+}
+
+/// A request with who asked and its token (which pairs the reply with the
+/// request still in flight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTask {
+    pub asker: Asker,
+    pub token: u64,
+    pub request: AccountRequest,
+}
+
+/// One account, as `/account list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub name: String,
+    pub locked: bool,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+}
+
+/// What the store found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountOutcome {
+    /// The password is right; `name` as the account spells it.
+    LoggedIn {
+        name: String,
+    },
+    /// No such account, or the wrong password: one answer for both.
+    WrongLogin,
+    /// The password is right, but the account is locked.
+    Locked {
+        name: String,
+    },
+    /// Made (by `Register` or `Create`; `password` is the one the store
+    /// made up, to show once).
+    Created {
+        name: String,
+        password: Option<Secret>,
+    },
+    /// `Register` or `Create` of a name that is an account already.
+    Exists {
+        name: String,
+    },
+    PasswordSet,
+    Listed(Vec<AccountSummary>),
+    /// `Lock`, `Unlock`: the account's new state.
+    LockSet {
+        name: String,
+        locked: bool,
+    },
+    Deleted {
+        name: String,
+    },
+    /// `Lock`, `Unlock`, `Delete` of a name that is no account.
+    NoSuchAccount {
+        name: String,
+    },
+    /// The store failed (its file, Redis): said in its words.
+    Failed(String),
+}
+
+/// The answer to an [`AccountTask`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountReply {
+    pub asker: Asker,
+    pub token: u64,
+    pub outcome: AccountOutcome,
+}
+
+impl AccountTask {
+    /// Its answer, with `outcome`.
+    pub fn reply(&self, outcome: AccountOutcome) -> AccountReply {
+        AccountReply {
+            asker: self.asker,
+            token: self.token,
+            outcome,
+        }
+    }
+}
