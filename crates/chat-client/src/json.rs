@@ -8,16 +8,19 @@
 //!   stamp as sent if it cannot be read;
 //! - `kind`: `message`, `action`, `private`, `private_sent`, `operator`,
 //!   `welcome`, `join`, `leave`, `nick`, `members`, `rooms`, `login`,
-//!   `logout`, `error`, `info`, or `unknown` for a line chat-proto cannot read (its `text` is
+//!   `logout`, `while_away`, `unread`, `read`, `error`, `info`, or
+//!   `unknown` for a line chat-proto cannot read (its `text` is
 //!   the whole line);
 //! - `nick`: who spoke, joined, left or was renamed (the old nick); the
 //!   account logged in to for `login`; the
 //!   recipient for `private_sent`; the operator's name for `operator`;
-//! - `room`: for `join`, `leave` and `members`;
+//! - `room`: for `join`, `leave`, `members`, `unread` and `read` (a room,
+//!   or `@NICK` for a private conversation);
 //! - `text`: what was said; the MOTD, the leave reason, the new nick, the
-//!   member or room list.
+//!   member or room list; for `unread` the id after which lines are
+//!   unread, for `read` the id read through.
 //!
-//! `count` is added for `members` and `rooms`.
+//! `count` is added for `members`, `rooms`, `while_away` and `unread`.
 
 use chat_proto::{Body, Notice, ParsedStamp, parse_line, parse_stamp};
 use serde_json::{Value, json};
@@ -76,10 +79,24 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             Notice::TopicSet { room, text, .. } => {
                 object(stamp, "topic", None, Some(room), Some(text))
             }
-            Notice::LoggedIn { account, .. } => {
-                object(stamp, "login", Some(account), None, None)
-            }
+            Notice::LoggedIn { account, .. } => object(stamp, "login", Some(account), None, None),
             Notice::LoggedOut { .. } => object(stamp, "logout", None, None, None),
+            Notice::WhileAway { count } => {
+                with_count(object(stamp, "while_away", None, None, None), count)
+            }
+            Notice::Unread {
+                target,
+                count,
+                since,
+            } => {
+                let since = since.to_string();
+                let value = object(stamp, "unread", None, Some(target), Some(&since));
+                with_count(value, count)
+            }
+            Notice::MarkedRead { target, through } => {
+                let through = through.to_string();
+                object(stamp, "read", None, Some(target), Some(&through))
+            }
             Notice::NowOperator => {
                 let text = Body::Notice(Notice::NowOperator).to_string();
                 let text = text.strip_prefix("-!- ").unwrap_or(&text).to_owned();

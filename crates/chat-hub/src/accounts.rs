@@ -26,7 +26,8 @@ use crate::{ClientId, Now};
 mod messages;
 
 pub use messages::{
-    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, Asker, Secret,
+    AccountOutcome, AccountRecord, AccountReply, AccountRequest, AccountSummary, AccountTask,
+    Asker, Mail, Marker, Secret,
 };
 
 /// Who may make an account (`[accounts] registration`).
@@ -145,6 +146,8 @@ pub(crate) enum Effect {
         asker: Asker,
         said: String,
         clients: Vec<ClientId>,
+        /// The account is gone (its key): what waited for it goes too.
+        deleted: Option<String>,
     },
 }
 
@@ -195,6 +198,16 @@ impl Accounts {
             Asker::Client(id) => self.account_of(id),
             Asker::Console => None,
         }
+    }
+
+    /// The connections logged in to account `key` (a nick key).
+    pub(crate) fn devices_of(&self, key: &str) -> &[ClientId] {
+        self.devices.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The account called `nick` (any case), as it spells itself.
+    pub(crate) fn name_of(&self, nick: &str) -> Option<&str> {
+        crate::keys::lowered(nick, |key| self.known.get(key).map(|k| k.name.as_str()))
     }
 
     /// Is `nick` an account's name?
@@ -467,6 +480,7 @@ impl Accounts {
                     asker,
                     said,
                     clients,
+                    deleted: None,
                 }
             }
             AccountOutcome::Deleted { name } => {
@@ -478,6 +492,7 @@ impl Accounts {
                     asker,
                     said,
                     clients,
+                    deleted: Some(key),
                 }
             }
             AccountOutcome::NoSuchAccount { name } => {

@@ -134,6 +134,24 @@ impl Ring {
         self.lines.len()
     }
 
+    /// The id of the newest line, if it has one (lines have ids only with
+    /// a history store).
+    pub(crate) fn last_id(&self) -> Option<u64> {
+        self.lines.back().and_then(|line| line.id)
+    }
+
+    /// How many lines the ring holds newer than `id`, and whether that is
+    /// all of them (its oldest line is not newer).
+    pub(crate) fn count_after(&self, id: u64) -> (usize, bool) {
+        let newer = self
+            .lines
+            .iter()
+            .rev()
+            .take_while(|line| line.id.is_some_and(|line| line > id))
+            .count();
+        (newer, newer < self.lines.len())
+    }
+
     /// The last `count` lines said at or after `since` (Unix seconds),
     /// oldest first.
     pub(crate) fn recent(

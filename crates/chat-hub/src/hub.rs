@@ -17,10 +17,12 @@ use chat_proto::{Body, Command, Frame, Notice, parse_command, sanitize_text};
 
 use crate::accounts::Accounts;
 use crate::admission::{Admission, Login};
-use crate::chat::{Chat, Joined, Named, NickChange, Private};
+use crate::chat::{Chat, Named, NickChange};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::ctx::Ctx;
 use crate::flood::{Flooding, Gate, Release};
+use crate::mailbox::Mailbox;
+use crate::markers::Markers;
 use crate::node::Node;
 use crate::operators::Operators;
 use crate::sanctions::Expel;
@@ -38,6 +40,7 @@ mod irc;
 mod irc_history;
 mod irc_labels;
 mod irc_queries;
+mod reading;
 pub(crate) mod reconfigure;
 mod sanction_commands;
 
@@ -55,6 +58,8 @@ pub struct Hub {
     admission: Admission,
     operators: Operators,
     accounts: Accounts,
+    mailbox: Mailbox,
+    markers: Markers,
     flooding: Flooding,
     sweep: Sweep,
     /// Reused for sanitizing each incoming line.
@@ -73,6 +78,8 @@ impl Hub {
             console: Console::default(),
             operators: Operators::new(&config.operators),
             accounts: Accounts::default(),
+            mailbox: Mailbox::default(),
+            markers: Markers::default(),
             config,
             admission: Admission::default(),
             flooding: Flooding::default(),
@@ -476,32 +483,13 @@ impl Hub {
                 console.on_room_line(chat, config, out, id);
             }
             Command::Nick(nick) => self.change_nick(out, id, nick, now),
-            Command::Join(room) => {
-                if chat.join(config, out, id, room, now) == Joined::Entered {
-                    // History first: its read waits for the lines handed
-                    // before it, which the join's notices must not be.
-                    if chat.protocol(id).reads_history() {
-                        let count = config.history_lines;
-                        let ctx = &mut Ctx { out, config, now };
-                        store.send_history(node, chat, ctx, id, count);
-                    }
-                    node.joined(chat, out, id, now);
-                }
-            }
+            Command::Join(room) => self.join(out, id, room, now),
             Command::Part(room) => {
                 if let Some(room) = chat.part(config, out, id, room, now) {
                     node.parted(chat, out, id, &room, now);
                 }
             }
-            Command::Msg { to, text } => match chat.private(config, out, id, to, text, now) {
-                Private::ToOperator => console.on_private(chat, config, out, id),
-                Private::Sent => {}
-                Private::NotHere => {
-                    if !node.private(chat, out, id, to, text, now) {
-                        chat.refuse(out, id, Refusal::NoSuchNick { nick: to }, now);
-                    }
-                }
-            },
+            Command::Msg { to, text } => self.private(out, id, to, text, now),
             Command::Who => {
                 if !node.who(chat, out, id, now)
                     && let Some(room) = chat.members().current_room(id)
@@ -534,6 +522,10 @@ impl Hub {
             | Command::Logout
             | Command::Password { .. }
             | Command::Account(_) => self.account_command(out, id, command, now),
+            Command::Read(target) => self.mark_read(out, id, target, now),
+            Command::HistoryWith { .. } => {
+                chat.refuse(out, id, Refusal::Other("/history @NICK: not kept yet"), now);
+            }
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),
             Command::Kick { .. }

@@ -61,6 +61,8 @@ mod hub;
 mod irc;
 mod keys;
 mod listing;
+mod mailbox;
+mod markers;
 mod membership;
 mod news;
 mod node;
@@ -81,8 +83,8 @@ mod wire;
 use chrono::{DateTime, FixedOffset};
 
 pub use accounts::{
-    AccountOutcome, AccountReply, AccountRequest, AccountSettings, AccountSummary, AccountTask,
-    Asker, PASSWORD_BYTES, RegistrationPolicy, Secret,
+    AccountOutcome, AccountRecord, AccountReply, AccountRequest, AccountSettings, AccountSummary,
+    AccountTask, Asker, Mail, Marker, PASSWORD_BYTES, RegistrationPolicy, Secret,
 };
 pub use admission::address_key;
 pub use catchup::StreamId;
@@ -95,6 +97,7 @@ pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
+pub use mailbox::MAIL_PER_ACCOUNT;
 pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 pub use protocol::Protocol;

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::{AccountTask, ClusterRequest, OperatorCheck, StoreRequest};
+use crate::{AccountRecord, AccountTask, ClusterRequest, OperatorCheck, StoreRequest};
 
 /// A connected client, as the hub knows it. The server uses the reactor's
 /// connection number; tests pick their own.
@@ -70,6 +70,13 @@ pub trait Outbox {
     /// through `Hub::account_reply`. `false`: it could not be taken (no
     /// store, or its bounded queue is full); the asker is told to retry.
     fn accounts(&mut self, _task: AccountTask) -> bool {
+        false
+    }
+    /// Hands a record (a message kept for an account, a read marker) to
+    /// the account store to keep across restarts. `false`: it could not be
+    /// taken (no store, or its queue is full); the hub still acts on it,
+    /// and it is counted and logged.
+    fn account_record(&mut self, _record: AccountRecord) -> bool {
         false
     }
     /// Hands a request to the history store. `false`: it could not be

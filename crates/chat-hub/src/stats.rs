@@ -23,6 +23,9 @@ pub struct HubStats {
     /// Cluster requests (mostly cross-node lines) dropped because the
     /// channel toward Redis was full.
     pub cluster_dropped: u64,
+    /// Waiting messages and read markers the account store could not take
+    /// (kept in memory only, so lost at a restart).
+    pub account_records_dropped: u64,
     /// Refusals by reason (wrong passwords included), for the metrics.
     pub refusals: ReasonCounts,
     /// Clients gone by reason, for the metrics.
@@ -37,6 +40,7 @@ pub(crate) struct Counters {
     messages_in: u64,
     refused: u64,
     flooders: u64,
+    account_records_dropped: u64,
     refusals: ReasonCounts,
     disconnects: ReasonCounts,
     started: Option<Now>,
@@ -49,6 +53,7 @@ impl Default for Counters {
             messages_in: 0,
             refused: 0,
             flooders: 0,
+            account_records_dropped: 0,
             refusals: ReasonCounts::new(REFUSALS),
             disconnects: ReasonCounts::new(DISCONNECTS),
             started: None,
@@ -82,6 +87,10 @@ impl Counters {
 
     /// A login failed on a wrong password (counted by reason only: it is
     /// logged every time, and `/stats`' `refused` counts admission refusals).
+    pub(crate) fn record_dropped(&mut self) {
+        self.account_records_dropped += 1;
+    }
+
     pub(crate) fn wrong_password(&mut self) {
         self.refusals.add("password");
     }
@@ -101,6 +110,7 @@ impl Counters {
             refused: self.refused,
             flooders: self.flooders,
             cluster_dropped,
+            account_records_dropped: self.account_records_dropped,
             refusals: self.refusals,
             disconnects: self.disconnects,
         }

@@ -24,8 +24,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use chat_proto::Command;
 use chat_proto::Refusal;
+use chat_proto::{Command, Notice};
 
 pub use messages::{
     NewLine, ReadAnswer, ReadCancel, ReadKind, StoreEvent, StoreRead, StoreRequest, StoredLine,
@@ -68,9 +68,20 @@ struct Wait {
     /// A search's words (its answer says so, and never stands in with
     /// other lines).
     search: Option<String>,
-    /// The channel an IRC `CHATHISTORY` asked about: the answer is its
-    /// batch.
-    batch: Option<String>,
+    /// How the answer goes out.
+    shape: AnswerShape,
+}
+
+/// How a read's answer goes out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AnswerShape {
+    /// As history lines (a search's matches, with its words).
+    Lines,
+    /// As the `chathistory` batch of this IRC channel.
+    IrcBatch(String),
+    /// After `N unread in ROOM since #ID`: what a reader missed in `room`
+    /// since its marker.
+    Unread { room: String, since: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -272,11 +283,38 @@ impl StoreClient {
         let Some(room) = chat.members().current_room(id) else {
             return;
         };
-        self.read_in(chat, ctx, id, room, kind, None);
+        self.read_in(chat, ctx, id, room, kind, AnswerShape::Lines);
     }
 
-    /// [`StoreClient::read`] of `room`; `batch`: the answer goes out as an
-    /// IRC `chathistory` batch of that channel.
+    /// A joining reader's history from its marker `since` in its current
+    /// room (told how much it missed first), or, without a store, as any
+    /// join's.
+    pub(crate) fn send_unread(
+        &mut self,
+        node: &mut Node,
+        chat: &mut Chat,
+        ctx: &mut Ctx<'_>,
+        id: ClientId,
+        since: u64,
+        count: usize,
+    ) {
+        let Some(room) = chat.members().current_room(id) else {
+            return;
+        };
+        if !self.on || node.is_on() {
+            return self.send_history(node, chat, ctx, id, ctx.config.history_lines);
+        }
+        let name = chat.members().room(room).name.clone();
+        let kind = ReadKind::Since {
+            after: since,
+            count,
+        };
+        let shape = AnswerShape::Unread { room: name, since };
+        self.read_in(chat, ctx, id, room, kind, shape);
+    }
+
+    /// [`StoreClient::read`] of `room`, its answer going out as `shape`
+    /// says.
     fn read_in(
         &mut self,
         chat: &mut Chat,
@@ -284,7 +322,7 @@ impl StoreClient {
         id: ClientId,
         room: RoomId,
         kind: ReadKind,
-        batch: Option<String>,
+        shape: AnswerShape,
     ) {
         if let Some(old) = self.waiting.remove(&id) {
             old.cancel.cancel();
@@ -304,7 +342,7 @@ impl StoreClient {
             count,
             cancel: ReadCancel::default(),
             search,
-            batch,
+            shape,
         };
         let request = StoreRead {
             client: id,
@@ -481,13 +519,26 @@ impl StoreClient {
             return;
         }
         let count = wait.count;
-        if let Some(channel) = &wait.batch {
-            let lines = match answer {
-                ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines) => lines,
-                ReadAnswer::Failed => Vec::new(),
-            };
-            chat.send_irc_history(ctx.out, id, channel, &lines);
-            return chat.release(ctx.out, id);
+        match (&wait.shape, &answer) {
+            (AnswerShape::IrcBatch(channel), _) => {
+                let lines = match answer {
+                    ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines) => lines,
+                    ReadAnswer::Failed => Vec::new(),
+                };
+                chat.send_irc_history(ctx.out, id, channel, &lines);
+                return chat.release(ctx.out, id);
+            }
+            (AnswerShape::Unread { room, since }, ReadAnswer::Lines(lines)) => {
+                let unread = Notice::Unread {
+                    target: room,
+                    count: lines.len(),
+                    since: *since,
+                };
+                let first = (!lines.is_empty()).then_some((ctx.now, unread));
+                chat.send_stored_history(ctx.out, id, lines, first, None);
+                return chat.release(ctx.out, id);
+            }
+            _ => {}
         }
         match (answer, &wait.search) {
             (ReadAnswer::Failed, _) => {
@@ -505,14 +556,14 @@ impl StoreClient {
             }
             (ReadAnswer::Lines(lines), Some(words)) => {
                 let text = format!("search: {} for {words:?}, newest last", matches(&lines));
-                chat.send_stored_history(ctx.out, id, &lines, Some((ctx.now, &text)));
+                chat.send_stored_history(ctx.out, id, &lines, None, Some((ctx.now, &text)));
             }
             (ReadAnswer::Partial(lines), Some(words)) => {
                 let text = format!(
                     "search: {} for {words:?}, newest last (it stopped early: more words narrow it)",
                     matches(&lines)
                 );
-                chat.send_stored_history(ctx.out, id, &lines, Some((ctx.now, &text)));
+                chat.send_stored_history(ctx.out, id, &lines, None, Some((ctx.now, &text)));
             }
             (ReadAnswer::Lines(lines) | ReadAnswer::Partial(lines), None) => {
                 // The store read one more than asked: another page follows.
@@ -524,7 +575,7 @@ impl StoreClient {
                     _ => String::new(),
                 };
                 let then = (!more.is_empty()).then_some((ctx.now, more.as_str()));
-                chat.send_stored_history(ctx.out, id, page, then);
+                chat.send_stored_history(ctx.out, id, page, None, then);
             }
         }
         chat.release(ctx.out, id);

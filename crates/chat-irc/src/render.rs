@@ -172,6 +172,12 @@ fn render_notice(
             let text = format!("You are now logged in as {account}");
             let _ = numeric::RPL_LOGGEDIN.write(out, &[], server, to, &[&mask, account, &text]);
         }
+        // No IRC numeric says these: a notice in the line protocol's words.
+        Notice::WhileAway { .. } | Notice::Unread { .. } | Notice::MarkedRead { .. } => {
+            let text = Body::Notice(*notice).to_string();
+            let text = text.strip_prefix("-!- ").unwrap_or(&text);
+            let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);
+        }
         Notice::LoggedOut { nick } => {
             let mask = user(nick, server);
             let _ = numeric::RPL_LOGGEDOUT.write_default(out, &[], server, to, &[&mask]);

@@ -86,6 +86,15 @@ pub enum Command<'a> {
     },
     /// Operators: `/account list|lock|unlock|delete|create …`.
     Account(AccountCommand<'a>),
+    /// `/read [ROOM|@NICK]`: everything in the room (default: the current
+    /// one), or the conversation with NICK, is read up to its last line.
+    Read(Option<&'a str>),
+    /// `/history @NICK [N]`: the last N lines of the private conversation
+    /// with NICK (its two parties only).
+    HistoryWith {
+        nick: &'a str,
+        count: Option<usize>,
+    },
 }
 
 /// What an operator asks of the accounts with `/account`.
@@ -191,6 +200,11 @@ impl Command<'_> {
         ("/rooms", "list the rooms"),
         ("/history [N]", "show the room's last N lines again"),
         (
+            "/history @NICK [N]",
+            "show your last N private lines with NICK",
+        ),
+        ("/read [ROOM|@NICK]", "mark the room or conversation read"),
+        (
             "/history since ID",
             "show the room's lines after message ID",
         ),
@@ -276,6 +290,30 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         "rooms" => no_args(Command::Rooms, "/rooms"),
         "cap" => one_word("/cap ids").map(Command::Cap),
         "search" => text("/search WORDS").map(Command::Search),
+        "history" if args.starts_with('@') => {
+            let usage = CommandError::Usage("/history @NICK [N]");
+            match split_word(args) {
+                (nick, None) if nick.len() > 1 => Ok(Command::HistoryWith {
+                    nick: &nick[1..],
+                    count: None,
+                }),
+                (nick, Some(n)) if nick.len() > 1 => match n.parse::<usize>() {
+                    Ok(n) if n > 0 => Ok(Command::HistoryWith {
+                        nick: &nick[1..],
+                        count: Some(n),
+                    }),
+                    _ => Err(usage),
+                },
+                _ => Err(usage),
+            }
+        }
+        "read" => match args {
+            "" => Ok(Command::Read(None)),
+            target if target.contains([' ', '\t']) || target == "@" => {
+                Err(CommandError::Usage("/read [ROOM|@NICK]"))
+            }
+            target => Ok(Command::Read(Some(target))),
+        },
         "history" => match (args, args.split_once([' ', '\t'])) {
             ("", _) => Ok(Command::History(None)),
             ("since", _) => Err(CommandError::Usage("/history since ID")),
@@ -390,6 +428,30 @@ fn split_word(text: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_commands() {
+        assert_eq!(parse_command("/read"), Ok(Command::Read(None)));
+        assert_eq!(parse_command("/read dev"), Ok(Command::Read(Some("dev"))));
+        assert_eq!(parse_command("/read @bob"), Ok(Command::Read(Some("@bob"))));
+        assert!(parse_command("/read a b").is_err());
+        assert_eq!(
+            parse_command("/history @bob"),
+            Ok(Command::HistoryWith {
+                nick: "bob",
+                count: None
+            })
+        );
+        assert_eq!(
+            parse_command("/history @bob 20"),
+            Ok(Command::HistoryWith {
+                nick: "bob",
+                count: Some(20)
+            })
+        );
+        assert!(parse_command("/history @").is_err());
+        assert!(parse_command("/history @bob x").is_err());
+    }
 
     #[test]
     fn account_commands() {

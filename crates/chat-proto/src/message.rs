@@ -108,6 +108,19 @@ pub enum Notice<'a> {
     LoggedIn { nick: &'a str, account: &'a str },
     /// `you are logged out` (IRC's `901`).
     LoggedOut { nick: &'a str },
+    /// `while you were away: 3 private messages`: they follow, each with
+    /// its own stamp.
+    WhileAway { count: usize },
+    /// `3 unread in dev since #1041`: lines said in a room (or a
+    /// conversation, `@bob`) after the one its reader last marked read.
+    Unread {
+        target: &'a str,
+        count: usize,
+        since: u64,
+    },
+    /// `read dev through #1044`: the reader's marker moved (on every
+    /// device of its account).
+    MarkedRead { target: &'a str, through: u64 },
     /// `now talking in dev`: plain lines go to this room from now on (a
     /// client in several rooms, on `/join` of one it is already in or on
     /// `/part` of the one it talked in).
@@ -339,6 +352,32 @@ impl Notice<'_> {
                 put(account);
             }
             Notice::LoggedOut { .. } => put(LOGGED_OUT),
+            Notice::WhileAway { count } => {
+                put("while you were away: ");
+                put(&count.to_string());
+                put(if count == 1 {
+                    " private message"
+                } else {
+                    " private messages"
+                });
+            }
+            Notice::Unread {
+                target,
+                count,
+                since,
+            } => {
+                put(&count.to_string());
+                put(" unread in ");
+                put(target);
+                put(" since #");
+                put(&since.to_string());
+            }
+            Notice::MarkedRead { target, through } => {
+                put("read ");
+                put(target);
+                put(" through #");
+                put(&through.to_string());
+            }
             Notice::Talking { room } => {
                 put("now talking in ");
                 put(room);
@@ -509,6 +548,29 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
     }
     if text == LOGGED_OUT {
         return Some(Notice::LoggedOut { nick: "" });
+    }
+    if let Some(rest) = text.strip_prefix("while you were away: ") {
+        let count = rest
+            .strip_suffix(" private messages")
+            .or_else(|| rest.strip_suffix(" private message"))?;
+        return Some(Notice::WhileAway {
+            count: count.parse().ok()?,
+        });
+    }
+    if let Some((count, rest)) = text.split_once(" unread in ") {
+        let (target, since) = rest.split_once(" since #")?;
+        return Some(Notice::Unread {
+            target: word(target)?,
+            count: count.parse().ok()?,
+            since: since.parse().ok()?,
+        });
+    }
+    if let Some(rest) = text.strip_prefix("read ") {
+        let (target, through) = rest.split_once(" through #")?;
+        return Some(Notice::MarkedRead {
+            target: word(target)?,
+            through: through.parse().ok()?,
+        });
     }
     if let Some(room) = text.strip_prefix("now talking in ") {
         return Some(Notice::Talking { room: word(room)? });

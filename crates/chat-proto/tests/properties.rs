@@ -146,6 +146,10 @@ proptest! {
         round_trip(Body::Notice(Notice::Talking { room: &room }))?;
         round_trip(Body::Notice(Notice::LoggedIn { nick: "", account: &nick }))?;
         round_trip(Body::Notice(Notice::LoggedOut { nick: "" }))?;
+        round_trip(Body::Notice(Notice::WhileAway { count }))?;
+        let since = count as u64;
+        round_trip(Body::Notice(Notice::Unread { target: &room, count, since }))?;
+        round_trip(Body::Notice(Notice::MarkedRead { target: &room, through: since }))?;
     }
 
     /// A room line from another room than the reader's current one reads

@@ -83,6 +83,16 @@ fn every_kind() -> Vec<Body<'static>> {
             account: "alice",
         }),
         Body::Notice(Notice::LoggedOut { nick: "guest3" }),
+        Body::Notice(Notice::WhileAway { count: 3 }),
+        Body::Notice(Notice::Unread {
+            target: "dev",
+            count: 3,
+            since: 1041,
+        }),
+        Body::Notice(Notice::MarkedRead {
+            target: "@bob",
+            through: 1044,
+        }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),

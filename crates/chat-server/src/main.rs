@@ -6,6 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use chat_hub::ClusterSettings;
@@ -251,16 +252,8 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         }
     };
     let mut hub = Hub::new(hub_config);
-    // The accounts live in the history file when there is one.
-    let book = match &history {
-        Some(_) => accounts::book::Book::open(&config.history_path).map_err(|e| {
-            Failure::Config(format!("key `history_path`: cannot open the accounts: {e}"))
-        })?,
-        None => accounts::book::Book::memory(),
-    };
-    hub.use_accounts(book.list()?);
-    let accounts = accounts::spawn(book, wake_callback(&reactor))
-        .map_err(|e| format!("cannot start the account store: {e}"))?;
+    let (accounts, account_records) =
+        start_accounts(&mut hub, config, history.is_some(), &reactor)?;
     let store = match history {
         None => None,
         Some(opened) => {
@@ -293,6 +286,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
         .map_err(|e| format!("cannot start the /oper verifier: {e}"))?;
     server.verifier = Some(verifier);
     server.accounts = Some(accounts);
+    server.account_records = Some(account_records);
     server.store = store;
     server.watchdog =
         chat_server::notify::watchdog_interval().map(|every| (every, std::time::Instant::now()));
@@ -343,6 +337,31 @@ fn hostname() -> String {
         .ok()
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+/// The account store's two threads, over the history file when there is
+/// one (else memory), and what they keep handed to the hub first.
+fn start_accounts(
+    hub: &mut Hub,
+    config: &Config,
+    in_file: bool,
+    reactor: &Reactor,
+) -> Result<(accounts::AccountLink, SyncSender<chat_hub::AccountRecord>), Failure> {
+    use accounts::book::Book;
+    let open = || match in_file {
+        true => Book::open(&config.history_path).map_err(|e| {
+            Failure::Config(format!("key `history_path`: cannot open the accounts: {e}"))
+        }),
+        false => Ok(Book::memory()),
+    };
+    let (book, records) = (open()?, open()?);
+    hub.use_accounts(book.list()?);
+    hub.use_account_records(records.waiting_mail()?, records.markers()?);
+    let link = accounts::spawn(book, wake_callback(reactor))
+        .map_err(|e| format!("cannot start the account store: {e}"))?;
+    let records = accounts::records::spawn(records)
+        .map_err(|e| format!("cannot start the account records: {e}"))?;
+    Ok((link, records))
 }
 
 /// `--create-account NAME`: the password from one line of stdin, the

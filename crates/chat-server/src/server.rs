@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chat_hub::{
-    AccountTask, Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox,
-    Protocol, StoreRequest,
+    AccountRecord, AccountTask, Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck,
+    Outbox, Protocol, StoreRequest,
 };
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
@@ -49,6 +49,8 @@ pub struct Server {
     pub verifier: Option<Verifier>,
     /// The account store's thread (without it, no account requests).
     pub accounts: Option<AccountLink>,
+    /// The thread that keeps account records (waiting messages, markers).
+    pub account_records: Option<SyncSender<AccountRecord>>,
     /// The history store's threads, unless history is kept in memory only.
     pub store: Option<StoreLink>,
     /// The `[metrics]` listener's connections, when it is on.
@@ -81,6 +83,7 @@ impl Server {
             cluster: None,
             verifier: None,
             accounts: None,
+            account_records: None,
             store: None,
             http: None,
             web: None,
@@ -104,6 +107,7 @@ struct NetOutbox<'a> {
     cluster: Option<&'a mut Bridge>,
     verifier: Option<&'a SyncSender<OperatorCheck>>,
     accounts: Option<&'a SyncSender<AccountTask>>,
+    account_records: Option<&'a SyncSender<AccountRecord>>,
     store: Option<&'a StoreLink>,
     linger: Duration,
 }
@@ -159,6 +163,13 @@ impl Outbox for NetOutbox<'_> {
             .is_some_and(|tasks| tasks.try_send(task).is_ok())
     }
 
+    fn account_record(&mut self, record: AccountRecord) -> bool {
+        // Never blocks: a full queue loses the record's copy on disk (the
+        // hub counts and logs it).
+        self.account_records
+            .is_some_and(|records| records.try_send(record).is_ok())
+    }
+
     fn store(&mut self, request: StoreRequest) -> bool {
         // Never blocks: a full channel (a stuck disk, a busy reader)
         // refuses the request, and the hub counts it.
@@ -180,6 +191,7 @@ impl Server {
             cluster: self.cluster.as_mut(),
             verifier: self.verifier.as_ref().map(|verifier| &verifier.checks),
             accounts: self.accounts.as_ref().map(|accounts| &accounts.tasks),
+            account_records: self.account_records.as_ref(),
             store: self.store.as_ref(),
             linger: self.shutdown_linger,
         };

@@ -277,7 +277,10 @@ impl App {
             | Notice::Closing { .. }
             | Notice::NowOperator
             | Notice::LoggedIn { .. }
-            | Notice::LoggedOut { .. } => Route::Shown,
+            | Notice::LoggedOut { .. }
+            | Notice::WhileAway { .. }
+            | Notice::MarkedRead { .. } => Route::Shown,
+            Notice::Unread { target, .. } => Route::Room(target.to_owned()),
         }
     }
 

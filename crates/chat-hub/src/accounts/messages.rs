@@ -4,7 +4,7 @@
 //! checks passwords (argon2, slow on purpose) and keeps the accounts; the
 //! hub never waits for it.
 
-use crate::ClientId;
+use crate::{ClientId, Now};
 
 /// A password on its way to be hashed or checked. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -118,6 +118,44 @@ pub enum AccountOutcome {
     },
     /// The store failed (its file, Redis): said in its words.
     Failed(String),
+}
+
+/// A private message kept for an account that was away, until one of its
+/// connections logs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Increasing, never reused: what `MailDelivered` counts through.
+    pub id: u64,
+    /// The account it is for, as a nick key (lower case).
+    pub to: String,
+    pub from: String,
+    pub text: String,
+    /// When it was sent, with the server's UTC offset then.
+    pub time: Now,
+}
+
+/// Where an account stopped reading a room: every line up to `through`
+/// (an id) is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// The account, as a nick key.
+    pub account: String,
+    /// The room's key.
+    pub target: String,
+    pub through: u64,
+}
+
+/// What the hub asks the account store to keep (it answers nothing: the
+/// hub already acts on it; the store makes it outlast a restart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRecord {
+    Mail(Mail),
+    /// Every mail to account `to` up to id `through` was delivered.
+    MailDelivered {
+        to: String,
+        through: u64,
+    },
+    Marker(Marker),
 }
 
 /// The answer to an [`AccountTask`].

@@ -66,18 +66,23 @@ impl Chat {
     }
 
     /// History from the store, oldest first, with its original stamps (at
-    /// most as many lines as may be held), and a notice after it.
+    /// most as many lines as may be held), a notice before it (`first`)
+    /// and one after it (`then`).
     pub(crate) fn send_stored_history(
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
         lines: &[StoredLine],
+        first: Option<(Now, Notice<'_>)>,
         then: Option<(Now, &str)>,
     ) {
         let ids = self.members.client(id).is_some_and(|client| client.ids);
         let lines = lines.iter().rev().take(HOLD_MAX).rev().map(said_of);
         let reserve = lines.clone().map(|line| HistoryBatch::size(&line)).sum();
         self.delivery.send_history(out, id, ids, reserve, |batch| {
+            if let Some((now, notice)) = first {
+                batch.notice(now, &Body::Notice(notice));
+            }
             lines.for_each(|line| batch.line(&line));
             if let Some((now, text)) = then {
                 batch.notice(now, &Body::Notice(Notice::Info { text }));

@@ -132,9 +132,13 @@ impl Hub {
                 asker,
                 said,
                 clients,
+                deleted,
             } => {
                 for client in clients {
                     self.logged_out(out, client, now);
+                }
+                if let Some(deleted) = deleted {
+                    self.forget_account(&deleted);
                 }
                 out.console(&said);
                 if asker != Asker::Console {
@@ -173,6 +177,7 @@ impl Hub {
             account: name,
         };
         self.chat.send(out, client, &Body::Notice(notice), now);
+        self.welcome_back(out, client, now);
     }
 
     /// Gives `client` the nick `name`, taking it from a guest who holds it.

@@ -32,7 +32,14 @@ impl StoreClient {
         };
         let name = members.room(found).name.clone();
         let kind = read_of(query);
-        self.read_in(chat, ctx, id, found, kind, Some(name));
+        self.read_in(
+            chat,
+            ctx,
+            id,
+            found,
+            kind,
+            super::AnswerShape::IrcBatch(name),
+        );
     }
 }
 

@@ -4,11 +4,13 @@
 //!
 //! A record holds the name as its owner spelled it, the password's argon2
 //! hash (never the password), whether it is locked, and when it was made.
+//! The file also keeps the messages waiting for accounts and their read
+//! markers (without a file, those live in the hub's memory alone).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chat_hub::AccountSummary;
+use chat_hub::{AccountRecord, AccountSummary, Mail, Marker};
 use chat_proto::nick_key;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -129,16 +131,118 @@ impl Book {
         }
     }
 
-    /// Removes account `name`; `false` if there is no such account.
+    /// Removes account `name`, with what waited for it and its markers;
+    /// `false` if there is no such account.
     pub fn delete(&mut self, name: &str) -> Result<bool, String> {
         let key = nick_key(name);
         match self {
             Book::Memory(map) => Ok(map.remove(&key).is_some()),
-            Book::File(conn) => conn
-                .execute("DELETE FROM accounts WHERE name_key = ?1", params![key])
-                .map(|changed| changed == 1)
-                .map_err(|e| e.to_string()),
+            Book::File(conn) => {
+                let tx = conn.transaction().map_err(|e| e.to_string())?;
+                let deleted = tx
+                    .execute("DELETE FROM accounts WHERE name_key = ?1", params![key])
+                    .map_err(|e| e.to_string())?;
+                tx.execute("DELETE FROM mail WHERE to_key = ?1", params![key])
+                    .map_err(|e| e.to_string())?;
+                tx.execute(
+                    "DELETE FROM read_markers WHERE account_key = ?1",
+                    params![key],
+                )
+                .map_err(|e| e.to_string())?;
+                tx.commit().map_err(|e| e.to_string())?;
+                Ok(deleted == 1)
+            }
         }
+    }
+
+    /// Keeps `records` (in one transaction). Without a file there is
+    /// nothing to do: the hub's memory is their only home.
+    pub fn keep(&mut self, records: &[AccountRecord]) -> Result<(), String> {
+        let Book::File(conn) = self else {
+            return Ok(());
+        };
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        for record in records {
+            match record {
+                AccountRecord::Mail(mail) => tx.execute(
+                    "INSERT OR REPLACE INTO mail (id, to_key, from_nick, text, sent_ms, utc_offset)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        i64::try_from(mail.id).unwrap_or(i64::MAX),
+                        mail.to,
+                        mail.from,
+                        mail.text,
+                        mail.time.timestamp_millis(),
+                        mail.time.offset().local_minus_utc()
+                    ],
+                ),
+                AccountRecord::MailDelivered { to, through } => tx.execute(
+                    "DELETE FROM mail WHERE to_key = ?1 AND id <= ?2",
+                    params![to, i64::try_from(*through).unwrap_or(i64::MAX)],
+                ),
+                AccountRecord::Marker(marker) => tx.execute(
+                    "INSERT INTO read_markers (account_key, room, through) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_key, room) DO UPDATE SET through = max(through, excluded.through)",
+                    params![
+                        marker.account,
+                        marker.target,
+                        i64::try_from(marker.through).unwrap_or(i64::MAX)
+                    ],
+                ),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// The messages waiting for accounts, oldest first.
+    pub fn waiting_mail(&self) -> Result<Vec<Mail>, String> {
+        let Book::File(conn) = self else {
+            return Ok(Vec::new());
+        };
+        let mut select = conn
+            .prepare(
+                "SELECT id, to_key, from_nick, text, sent_ms, utc_offset FROM mail ORDER BY id",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = select
+            .query_map([], |row| {
+                let offset = chrono::FixedOffset::east_opt(row.get(5)?)
+                    .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+                let sent: i64 = row.get(4)?;
+                let time = chrono::DateTime::from_timestamp_millis(sent)
+                    .unwrap_or_default()
+                    .with_timezone(&offset);
+                Ok(Mail {
+                    id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                    to: row.get(1)?,
+                    from: row.get(2)?,
+                    text: row.get(3)?,
+                    time,
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    }
+
+    /// Every read marker.
+    pub fn markers(&self) -> Result<Vec<Marker>, String> {
+        let Book::File(conn) = self else {
+            return Ok(Vec::new());
+        };
+        let mut select = conn
+            .prepare("SELECT account_key, room, through FROM read_markers")
+            .map_err(|e| e.to_string())?;
+        let rows = select
+            .query_map([], |row| {
+                Ok(Marker {
+                    account: row.get(0)?,
+                    target: row.get(1)?,
+                    through: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
     }
 
     /// Every account, by name.

@@ -12,8 +12,13 @@
 //! A login to a name that is no account is checked against a dummy hash
 //! made at start like the real ones, so the answer takes as long and says
 //! the same ("wrong account name or password").
+//!
+//! What the hub keeps for accounts (messages that wait, read markers) goes
+//! to a second thread ([`records`]), so it never queues behind a login's
+//! hashing.
 
 pub mod book;
+pub mod records;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};

@@ -65,6 +65,23 @@ CREATE TABLE IF NOT EXISTS accounts (
     locked        INTEGER NOT NULL,    -- 1: nobody may log in to it
     created_ms    INTEGER NOT NULL     -- Unix time in milliseconds
 ) STRICT;
+-- private messages waiting for an account to log in (deleted once delivered)
+CREATE TABLE IF NOT EXISTS mail (
+    id         INTEGER PRIMARY KEY, -- increasing, never reused
+    to_key     TEXT    NOT NULL,    -- the account, lower case
+    from_nick  TEXT    NOT NULL,
+    text       TEXT    NOT NULL,
+    sent_ms    INTEGER NOT NULL,    -- Unix time in milliseconds
+    utc_offset INTEGER NOT NULL     -- the server's UTC offset then, in seconds
+) STRICT;
+CREATE INDEX IF NOT EXISTS mail_by_account ON mail (to_key, id);
+-- where each account stopped reading each room: every line up to `through`
+CREATE TABLE IF NOT EXISTS read_markers (
+    account_key TEXT    NOT NULL,
+    room        TEXT    NOT NULL,
+    through     INTEGER NOT NULL,
+    PRIMARY KEY (account_key, room)
+) STRICT;
 ";
 
 /// How far ids jump at each start on a file used before. A `kill -9` loses

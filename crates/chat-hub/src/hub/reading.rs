@@ -1,0 +1,240 @@
+//! What an account finds when it comes back: private messages that waited
+//! for it, and how much it has not read of each room (read markers, set
+//! with `/read`). Also where `/join` and `/msg` are routed, since a join
+//! tells the unread and a message to an account that is away waits.
+
+use chat_proto::{Body, Notice, Refusal, nick_key};
+
+use crate::accounts::{AccountRecord, Mail, Marker};
+use crate::chat::{Joined, Private};
+use crate::ctx::Ctx;
+use crate::rooms::RoomId;
+use crate::{ClientId, Now, Outbox};
+
+use super::Hub;
+
+/// The most lines a join replays to show a reader what it missed.
+const UNREAD_REPLAY_MAX: usize = 500;
+
+impl Hub {
+    /// Messages that waited for accounts, and read markers, from before a
+    /// restart.
+    pub fn use_account_records(&mut self, mail: Vec<Mail>, markers: Vec<Marker>) {
+        self.mailbox.load(mail);
+        self.markers.load(markers);
+    }
+
+    /// `/join ROOM`: history first (for an account with a marker there,
+    /// from the marker, after how much it missed), then the room hears of
+    /// it.
+    pub(super) fn join(&mut self, out: &mut dyn Outbox, id: ClientId, room: &str, now: Now) {
+        let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        if chat.join(config, out, id, room, now) != Joined::Entered {
+            return;
+        }
+        // History first: its read waits for the lines handed before it,
+        // which the join's notices must not be.
+        if chat.protocol(id).reads_history() {
+            let marker = self.accounts.account_of(id).and_then(|account| {
+                let room = chat.members().current_room(id)?;
+                let key = &chat.members().room(room).key;
+                self.markers.get(&nick_key(account), key)
+            });
+            let ctx = &mut Ctx { out, config, now };
+            match marker {
+                Some(since) => {
+                    let count = UNREAD_REPLAY_MAX.min(config.history_keep().max(1));
+                    self.store.send_unread(node, chat, ctx, id, since, count);
+                }
+                None => {
+                    let count = config.history_lines;
+                    self.store.send_history(node, chat, ctx, id, count);
+                }
+            }
+        }
+        node.joined(chat, out, id, now);
+    }
+
+    /// `/msg NICK TEXT`: to NICK here, on another node, or (an account none
+    /// of whose connections is anywhere) kept until it logs in.
+    pub(super) fn private(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        to: &str,
+        text: &str,
+        now: Now,
+    ) {
+        let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+        match chat.private(config, out, id, to, text, now) {
+            Private::ToOperator => self.console.on_private(chat, config, out, id),
+            Private::Sent => {}
+            Private::NotHere if self.accounts.is_account(to) && !node.is_on() => {
+                self.keep_mail(out, id, to, text, now);
+            }
+            Private::NotHere => {
+                if !node.private(chat, out, id, to, text, now) {
+                    chat.refuse(out, id, Refusal::NoSuchNick { nick: to }, now);
+                }
+            }
+        }
+    }
+
+    /// A message to account `to`, which is away: kept, and the sender (on
+    /// each of its devices) told so.
+    fn keep_mail(&mut self, out: &mut dyn Outbox, id: ClientId, to: &str, text: &str, now: Now) {
+        let Some(from) = self.chat.members().nick(id).map(str::to_owned) else {
+            return;
+        };
+        let name = self.accounts.name_of(to).unwrap_or(to).to_owned();
+        let Some(mail) = self.mailbox.keep(&nick_key(&name), &from, text, now) else {
+            let text = format!("{name}'s waiting messages are too many: yours was not kept");
+            return self.chat.refuse(out, id, Refusal::Other(&text), now);
+        };
+        if !out.account_record(AccountRecord::Mail(mail)) {
+            self.counters.record_dropped();
+            out.console(&format!(
+                "a message for {name} waits in memory only: the account store is busy"
+            ));
+        }
+        let sent = Body::PrivateSent { to: &name, text };
+        let away = format!("{name} is away: your message waits for their next login");
+        for sender in self.chat.members().holders(&from) {
+            self.chat.send(out, sender, &sent, now);
+            self.chat.info(out, sender, &away, now);
+        }
+    }
+
+    /// `client` just logged in: what waited for its account, and what it
+    /// has not read of its rooms.
+    pub(super) fn welcome_back(&mut self, out: &mut dyn Outbox, client: ClientId, now: Now) {
+        let Some(key) = self.accounts.account_of(client).map(nick_key) else {
+            return;
+        };
+        let mail = self.mailbox.take(&key);
+        if let Some(last) = mail.last() {
+            let devices = self.accounts.devices_of(&key).to_vec();
+            let count = mail.len();
+            for &device in &devices {
+                let away = Body::Notice(Notice::WhileAway { count });
+                self.chat.send(out, device, &away, now);
+                for mail in &mail {
+                    let from = &mail.from;
+                    let body = Body::Private {
+                        from,
+                        text: &mail.text,
+                    };
+                    self.chat.send(out, device, &body, mail.time);
+                }
+            }
+            let delivered = AccountRecord::MailDelivered {
+                to: key.clone(),
+                through: last.id,
+            };
+            if !out.account_record(delivered) {
+                self.counters.record_dropped();
+            }
+        }
+        // Its current room is shown again from where the account stopped
+        // (it saw the room's last lines as a guest); the others are told
+        // what they hold unread.
+        let current = self.chat.members().current_room(client);
+        for room in self.chat.members().rooms_of(client) {
+            if Some(room) != current {
+                self.tell_unread(out, client, room, now);
+            }
+        }
+        let Some(room) = current else {
+            return;
+        };
+        let room_key = &self.chat.members().room(room).key;
+        if let Some(since) = self.markers.get(&key, room_key) {
+            let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
+            let count = UNREAD_REPLAY_MAX.min(config.history_keep().max(1));
+            let ctx = &mut Ctx { out, config, now };
+            self.store
+                .send_unread(node, chat, ctx, client, since, count);
+        }
+    }
+
+    /// Tells `id` how much of `room` its account has not read, if it has a
+    /// marker there and the room's memory holds every newer line (after a
+    /// restart it may not: a join reads the store instead).
+    fn tell_unread(&mut self, out: &mut dyn Outbox, id: ClientId, room: RoomId, now: Now) {
+        let Some(account) = self.accounts.account_of(id).map(nick_key) else {
+            return;
+        };
+        let room = self.chat.members().room(room);
+        let Some(since) = self.markers.get(&account, &room.key) else {
+            return;
+        };
+        let (count, all) = room.history.count_after(since);
+        if count == 0 || !all {
+            return;
+        }
+        let name = room.name.clone();
+        let unread = Notice::Unread {
+            target: &name,
+            count,
+            since,
+        };
+        self.chat.send(out, id, &Body::Notice(unread), now);
+    }
+
+    /// `/read [ROOM]`: the room (default: the current one) is read through
+    /// its last line, for every connection of the account.
+    pub(super) fn mark_read(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        target: Option<&str>,
+        now: Now,
+    ) {
+        let Some(account) = self.accounts.account_of(id).map(nick_key) else {
+            return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
+        };
+        let members = self.chat.members();
+        let room = match target {
+            None => members.current_room(id),
+            Some(name) => members.joined_room(id, name),
+        };
+        let Some(room) = room else {
+            let refusal = match target {
+                Some(room) => Refusal::NotInRoom { room },
+                None => Refusal::InNoRoom,
+            };
+            return self.chat.refuse(out, id, refusal, now);
+        };
+        if !self.store.is_on() {
+            return self.chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
+        }
+        let room = members.room(room);
+        let Some(through) = room.history.last_id() else {
+            return; // nothing said there to read
+        };
+        let (name, key) = (room.name.clone(), room.key.to_string());
+        if self.markers.set(&account, &key, through) {
+            let marker = Marker {
+                account: account.clone(),
+                target: key,
+                through,
+            };
+            if !out.account_record(AccountRecord::Marker(marker)) {
+                self.counters.record_dropped();
+            }
+        }
+        let marked = Body::Notice(Notice::MarkedRead {
+            target: &name,
+            through,
+        });
+        for device in self.accounts.devices_of(&account).to_vec() {
+            self.chat.send(out, device, &marked, now);
+        }
+    }
+
+    /// Account `key` was deleted: nothing waits for it any more.
+    pub(super) fn forget_account(&mut self, key: &str) {
+        self.mailbox.discard(key);
+        self.markers.discard(key);
+    }
+}
