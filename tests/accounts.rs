@@ -89,6 +89,14 @@ fn a_private_message_to_an_account_away_waits_for_its_login_across_a_restart() {
     alice.send_line(&format!("/login alice {PASSWORD}"));
     alice.expect_body("-!- while you were away: 1 private message");
     alice.expect_body(&format!("*{sent}* see you tomorrow"));
+    // Its two parties read it back; nobody's room history or search has it.
+    alice.send_line(&format!("/history @{sent}"));
+    alice.expect_body(&format!("*{sent}* see you tomorrow"));
+    alice.send_line("/search tomorrow");
+    alice.expect_body("-!- search: no matches for \"tomorrow\"");
+    alice.send_line("/history");
+    let lines = alice.sync();
+    assert!(!lines.iter().any(|l| l.contains("tomorrow")), "{lines:?}");
     // Delivered once: not again at the next login.
     alice.send_line("/quit");
     alice.expect_eof();

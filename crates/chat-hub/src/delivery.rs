@@ -247,7 +247,8 @@ impl HistoryBatch<'_> {
         encode_room_line(self.arena, stamp, id, None, &body);
     }
 
-    /// A notice after the lines, stamped `now`.
+    /// A body other than a room line (a notice, a private line), stamped
+    /// `now`.
     pub(crate) fn notice(&mut self, now: Now, body: &Body<'_>) {
         encode_line(self.arena, self.stamps.get(now), body);
     }

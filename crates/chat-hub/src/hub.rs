@@ -523,9 +523,7 @@ impl Hub {
             | Command::Password { .. }
             | Command::Account(_) => self.account_command(out, id, command, now),
             Command::Read(target) => self.mark_read(out, id, target, now),
-            Command::HistoryWith { .. } => {
-                chat.refuse(out, id, Refusal::Other("/history @NICK: not kept yet"), now);
-            }
+            Command::HistoryWith { nick, count } => self.private_history(out, id, nick, count, now),
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),
             Command::Kick { .. }

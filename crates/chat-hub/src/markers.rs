@@ -10,8 +10,11 @@ use crate::accounts::Marker;
 
 #[derive(Debug, Default)]
 pub(crate) struct Markers {
-    /// Account key → room key → the id read through.
+    /// Account key → room key (or conversation key) → the id read through.
     read: HashMap<String, HashMap<String, u64>>,
+    /// The newest line of each private conversation said since the start
+    /// (what `/read @NICK` marks read).
+    latest_private: HashMap<String, u64>,
 }
 
 impl Markers {
@@ -41,6 +44,16 @@ impl Markers {
                 true
             }
         }
+    }
+
+    /// Line `id` was said in private conversation `key`.
+    pub(crate) fn said_privately(&mut self, key: &str, id: u64) {
+        self.latest_private.insert(key.to_owned(), id);
+    }
+
+    /// The newest line of conversation `key` said since the start.
+    pub(crate) fn latest_private(&self, key: &str) -> Option<u64> {
+        self.latest_private.get(key).copied()
     }
 
     /// Account `account` is gone: its markers go too.

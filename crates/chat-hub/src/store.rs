@@ -16,7 +16,10 @@
 //! and every history comes from the rooms' rings.
 
 mod messages;
+mod private;
 mod queries;
+
+pub(crate) use private::conversation_key;
 
 pub(crate) use queries::HISTORY_QUERY_MAX;
 
@@ -34,7 +37,6 @@ pub use messages::{
 use crate::chat::{Chat, Saying};
 use crate::ctx::Ctx;
 use crate::node::Node;
-use crate::rooms::RoomId;
 use crate::{ClientId, Now, Outbox};
 
 /// The most lines `/search` shows.
@@ -82,6 +84,8 @@ enum AnswerShape {
     /// After `N unread in ROOM since #ID`: what a reader missed in `room`
     /// since its marker.
     Unread { room: String, since: u64 },
+    /// As the reader's private conversation with `with`.
+    Private { with: String },
 }
 
 #[derive(Debug, Default)]
@@ -283,7 +287,8 @@ impl StoreClient {
         let Some(room) = chat.members().current_room(id) else {
             return;
         };
-        self.read_in(chat, ctx, id, room, kind, AnswerShape::Lines);
+        let key = Arc::clone(&chat.members().room(room).key);
+        self.read_in(chat, ctx, id, key, kind, AnswerShape::Lines);
     }
 
     /// A joining reader's history from its marker `since` in its current
@@ -304,23 +309,24 @@ impl StoreClient {
         if !self.on || node.is_on() {
             return self.send_history(node, chat, ctx, id, ctx.config.history_lines);
         }
-        let name = chat.members().room(room).name.clone();
+        let room = chat.members().room(room);
+        let (name, key) = (room.name.clone(), Arc::clone(&room.key));
         let kind = ReadKind::Since {
             after: since,
             count,
         };
         let shape = AnswerShape::Unread { room: name, since };
-        self.read_in(chat, ctx, id, room, kind, shape);
+        self.read_in(chat, ctx, id, key, kind, shape);
     }
 
-    /// [`StoreClient::read`] of `room`, its answer going out as `shape`
-    /// says.
+    /// [`StoreClient::read`] of the room (or private conversation) keyed
+    /// `room`, its answer going out as `shape` says.
     fn read_in(
         &mut self,
         chat: &mut Chat,
         ctx: &mut Ctx<'_>,
         id: ClientId,
-        room: RoomId,
+        room: Arc<str>,
         kind: ReadKind,
         shape: AnswerShape,
     ) {
@@ -347,7 +353,7 @@ impl StoreClient {
         let request = StoreRead {
             client: id,
             token: wait.token,
-            room: Arc::clone(&chat.members().room(room).key),
+            room,
             sees_through: self.handed,
             cancel: wait.cancel.clone(),
             kind,
@@ -372,6 +378,10 @@ impl StoreClient {
     ) {
         if wait.search.is_some() {
             return chat.refuse(ctx.out, id, Refusal::SearchBusy, ctx.now);
+        }
+        if let AnswerShape::Private { .. } = wait.shape {
+            let busy = Refusal::Other("history: the history store is busy, try again");
+            return chat.refuse(ctx.out, id, busy, ctx.now);
         }
         let since = ctx.config.history_retention.since(ctx.now.timestamp());
         chat.send_local_history(ctx.out, id, wait.count, since);
@@ -526,6 +536,10 @@ impl StoreClient {
                     ReadAnswer::Failed => Vec::new(),
                 };
                 chat.send_irc_history(ctx.out, id, channel, &lines);
+                return chat.release(ctx.out, id);
+            }
+            (AnswerShape::Private { with }, ReadAnswer::Lines(lines)) => {
+                chat.send_private_history(ctx.out, id, with, lines);
                 return chat.release(ctx.out, id);
             }
             (AnswerShape::Unread { room, since }, ReadAnswer::Lines(lines)) => {

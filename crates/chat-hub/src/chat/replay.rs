@@ -90,6 +90,39 @@ impl Chat {
         });
     }
 
+    /// A private conversation's lines from the store, oldest first, with
+    /// their stamps: the other party's as received (`*bob* text`), the
+    /// reader's own as sent (`-> *bob* text`).
+    pub(crate) fn send_private_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        with: &str,
+        lines: &[StoredLine],
+    ) {
+        let with_key = chat_proto::nick_key(with);
+        let lines = lines.iter().rev().take(HOLD_MAX).rev();
+        let reserve = lines
+            .clone()
+            .map(|line| 64 + line.nick.len() + line.text.len())
+            .sum();
+        self.delivery
+            .send_history(out, id, false, reserve, |batch| {
+                for line in lines {
+                    let text = &line.text;
+                    let body = if chat_proto::nick_key(&line.nick) == with_key {
+                        Body::Private {
+                            from: &line.nick,
+                            text,
+                        }
+                    } else {
+                        Body::PrivateSent { to: with, text }
+                    };
+                    batch.notice(line.time, &body);
+                }
+            });
+    }
+
     /// History from the store as an IRC `chathistory` batch of `channel`
     /// (empty when there is none): each line a `PRIVMSG` with the tags the
     /// client negotiated.

@@ -9,6 +9,7 @@ use crate::accounts::{AccountRecord, Mail, Marker};
 use crate::chat::{Joined, Private};
 use crate::ctx::Ctx;
 use crate::rooms::RoomId;
+use crate::store::conversation_key;
 use crate::{ClientId, Now, Outbox};
 
 use super::Hub;
@@ -68,9 +69,11 @@ impl Hub {
         let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
         match chat.private(config, out, id, to, text, now) {
             Private::ToOperator => self.console.on_private(chat, config, out, id),
-            Private::Sent => {}
+            Private::Sent => self.keep_private_line(out, id, to, text, now),
             Private::NotHere if self.accounts.is_account(to) && !node.is_on() => {
-                self.keep_mail(out, id, to, text, now);
+                if self.keep_mail(out, id, to, text, now) {
+                    self.keep_private_line(out, id, to, text, now);
+                }
             }
             Private::NotHere => {
                 if !node.private(chat, out, id, to, text, now) {
@@ -80,16 +83,74 @@ impl Hub {
         }
     }
 
+    /// A private line between `id` and `to`, where either is an account:
+    /// into their conversation's history (`/history @NICK`).
+    fn keep_private_line(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        to: &str,
+        text: &str,
+        now: Now,
+    ) {
+        let Some(from) = self.chat.members().nick(id) else {
+            return;
+        };
+        if self.accounts.account_of(id).is_none() && !self.accounts.is_account(to) {
+            return; // two guests: nobody owns the conversation
+        }
+        let to = self.accounts.name_of(to).unwrap_or(to);
+        let ctx = &mut Ctx {
+            out,
+            config: &self.config,
+            now,
+        };
+        if let Some(line) = self.store.append_private(ctx, from, to, text) {
+            self.markers
+                .said_privately(&conversation_key(from, to), line);
+        }
+    }
+
+    /// `/history @NICK [N]`: the conversation of `id`'s account with NICK.
+    pub(super) fn private_history(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        with: &str,
+        count: Option<usize>,
+        now: Now,
+    ) {
+        let Some(me) = self.accounts.account_of(id).map(str::to_owned) else {
+            return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
+        };
+        let (chat, config) = (&mut self.chat, &self.config);
+        let Some(count) = chat.history_count(config, out, id, count, now) else {
+            return;
+        };
+        let with = self.accounts.name_of(with).unwrap_or(with).to_owned();
+        let ctx = &mut Ctx { out, config, now };
+        self.store.read_private(chat, ctx, id, (&me, &with), count);
+    }
+
     /// A message to account `to`, which is away: kept, and the sender (on
     /// each of its devices) told so.
-    fn keep_mail(&mut self, out: &mut dyn Outbox, id: ClientId, to: &str, text: &str, now: Now) {
+    /// Returns whether it was kept.
+    fn keep_mail(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        to: &str,
+        text: &str,
+        now: Now,
+    ) -> bool {
         let Some(from) = self.chat.members().nick(id).map(str::to_owned) else {
-            return;
+            return false;
         };
         let name = self.accounts.name_of(to).unwrap_or(to).to_owned();
         let Some(mail) = self.mailbox.keep(&nick_key(&name), &from, text, now) else {
             let text = format!("{name}'s waiting messages are too many: yours was not kept");
-            return self.chat.refuse(out, id, Refusal::Other(&text), now);
+            self.chat.refuse(out, id, Refusal::Other(&text), now);
+            return false;
         };
         if !out.account_record(AccountRecord::Mail(mail)) {
             self.counters.record_dropped();
@@ -103,6 +164,7 @@ impl Hub {
             self.chat.send(out, sender, &sent, now);
             self.chat.info(out, sender, &away, now);
         }
+        true
     }
 
     /// `client` just logged in: what waited for its account, and what it
@@ -190,9 +252,16 @@ impl Hub {
         target: Option<&str>,
         now: Now,
     ) {
-        let Some(account) = self.accounts.account_of(id).map(nick_key) else {
+        let Some(account) = self.accounts.account_of(id).map(str::to_owned) else {
             return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
         };
+        if let Some(with) = target.and_then(|target| target.strip_prefix('@')) {
+            let key = conversation_key(&account, with);
+            let through = self.markers.latest_private(&key);
+            let target = format!("@{}", self.accounts.name_of(with).unwrap_or(with));
+            return self.move_marker(out, &nick_key(&account), (&target, key), through, now);
+        }
+        let account = nick_key(&account);
         let members = self.chat.members();
         let room = match target {
             None => members.current_room(id),
@@ -209,13 +278,27 @@ impl Hub {
             return self.chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
         }
         let room = members.room(room);
-        let Some(through) = room.history.last_id() else {
-            return; // nothing said there to read
-        };
+        let through = room.history.last_id();
         let (name, key) = (room.name.clone(), room.key.to_string());
-        if self.markers.set(&account, &key, through) {
+        self.move_marker(out, &account, (&name, key), through, now);
+    }
+
+    /// Moves `account`'s marker on `target` (its name, and its key) to
+    /// `through`, and tells each of the account's connections.
+    fn move_marker(
+        &mut self,
+        out: &mut dyn Outbox,
+        account: &str,
+        (name, key): (&str, String),
+        through: Option<u64>,
+        now: Now,
+    ) {
+        let Some(through) = through else {
+            return; // nothing said there since the start to mark read
+        };
+        if self.markers.set(account, &key, through) {
             let marker = Marker {
-                account: account.clone(),
+                account: account.to_owned(),
                 target: key,
                 through,
             };
@@ -224,10 +307,10 @@ impl Hub {
             }
         }
         let marked = Body::Notice(Notice::MarkedRead {
-            target: &name,
+            target: name,
             through,
         });
-        for device in self.accounts.devices_of(&account).to_vec() {
+        for device in self.accounts.devices_of(account).to_vec() {
             self.chat.send(out, device, &marked, now);
         }
     }

@@ -30,16 +30,10 @@ impl StoreClient {
         let Some(found) = members.joined_room(id, room) else {
             return chat.refuse(ctx.out, id, Refusal::NotInRoom { room }, ctx.now);
         };
-        let name = members.room(found).name.clone();
-        let kind = read_of(query);
-        self.read_in(
-            chat,
-            ctx,
-            id,
-            found,
-            kind,
-            super::AnswerShape::IrcBatch(name),
-        );
+        let room = members.room(found);
+        let (name, key) = (room.name.clone(), std::sync::Arc::clone(&room.key));
+        let batch = super::AnswerShape::IrcBatch(name);
+        self.read_in(chat, ctx, id, key, read_of(query), batch);
     }
 }
 
