@@ -86,6 +86,8 @@ struct Known {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Login,
+    /// What waited for an account that just logged in.
+    Return,
     Register,
     SetPassword,
     Admin,
@@ -137,6 +139,15 @@ pub(crate) enum Effect {
     /// `client` is logged in to `name` now (after a login or its own
     /// registration): it takes the nick.
     LoggedIn { client: ClientId, name: String },
+    /// What waited for `client`'s account, which it just logged in to.
+    Returned {
+        client: ClientId,
+        mail: Vec<Mail>,
+        markers: Vec<Marker>,
+    },
+    /// Mail taken for a connection that is no longer logged in: to keep
+    /// again.
+    Unclaimed(Vec<Mail>),
     /// Tell the asker no.
     Refuse(Asker, Refused),
     /// Tell the asker this.
@@ -281,6 +292,7 @@ impl Accounts {
                 (Purpose::Admin, nick_key(name))
             }
             AccountRequest::List => (Purpose::Admin, String::new()),
+            AccountRequest::Return { name } => (Purpose::Return, nick_key(name)),
             AccountRequest::Lock(name)
             | AccountRequest::Unlock(name)
             | AccountRequest::Delete(name) => (Purpose::Admin, nick_key(name)),
@@ -495,6 +507,18 @@ impl Accounts {
                     deleted: Some(key),
                 }
             }
+            AccountOutcome::Returned { mail, markers } => match asker {
+                Asker::Client(client) if self.sessions.get(&client) == Some(&pending.key) => {
+                    Effect::Returned {
+                        client,
+                        mail,
+                        markers,
+                    }
+                }
+                // Logged out (or gone) meanwhile: what waited waits for
+                // the next login.
+                _ => Effect::Unclaimed(mail),
+            },
             AccountOutcome::NoSuchAccount { name } => {
                 Effect::Tell(asker, vec![format!("no account {name}")])
             }

@@ -21,7 +21,6 @@ use crate::chat::{Chat, Named, NickChange};
 use crate::console::{self, Console, ConsoleCommand};
 use crate::ctx::Ctx;
 use crate::flood::{Flooding, Gate, Release};
-use crate::mailbox::Mailbox;
 use crate::markers::Markers;
 use crate::node::Node;
 use crate::operators::Operators;
@@ -58,7 +57,6 @@ pub struct Hub {
     admission: Admission,
     operators: Operators,
     accounts: Accounts,
-    mailbox: Mailbox,
     markers: Markers,
     flooding: Flooding,
     sweep: Sweep,
@@ -78,7 +76,6 @@ impl Hub {
             console: Console::default(),
             operators: Operators::new(&config.operators),
             accounts: Accounts::default(),
-            mailbox: Mailbox::default(),
             markers: Markers::default(),
             config,
             admission: Admission::default(),

@@ -340,23 +340,35 @@ fn hostname() -> String {
 }
 
 /// The account store's two threads, over the history file when there is
-/// one (else memory), and what they keep handed to the hub first.
+/// one, a cluster's Redis, or memory; the accounts handed to the hub first.
 fn start_accounts(
     hub: &mut Hub,
     config: &Config,
     in_file: bool,
     reactor: &Reactor,
 ) -> Result<(accounts::AccountLink, SyncSender<chat_hub::AccountRecord>), Failure> {
-    use accounts::book::Book;
-    let open = || match in_file {
-        true => Book::open(&config.history_path).map_err(|e| {
+    use accounts::book::{AccountBook, FileBook, MemoryBook, RedisBook};
+    let mut book: Box<dyn AccountBook> = match (&config.cluster, in_file) {
+        (Some(cluster), _) => Box::new(
+            RedisBook::open(&cluster.redis_url)
+                .map_err(|e| Failure::Config(format!("key `redis_url`: {e}")))?,
+        ),
+        (None, true) => Box::new(FileBook::open(&config.history_path).map_err(|e| {
             Failure::Config(format!("key `history_path`: cannot open the accounts: {e}"))
-        }),
-        false => Ok(Book::memory()),
+        })?),
+        (None, false) => Box::new(MemoryBook::default()),
     };
-    let (book, records) = (open()?, open()?);
-    hub.use_accounts(book.list()?);
-    hub.use_account_records(records.waiting_mail()?, records.markers()?);
+    // A cluster whose Redis is away starts without accounts known: the
+    // account thread reads them once it answers.
+    match book.list() {
+        Ok(known) => hub.use_accounts(known),
+        Err(e) if config.cluster.is_some() => {
+            log::warn(&format!("accounts: {e}; read again once Redis answers"));
+            hub.use_accounts(Vec::new());
+        }
+        Err(e) => return Err(Failure::Run(format!("cannot read the accounts: {e}"))),
+    }
+    let records = book.another()?;
     let link = accounts::spawn(book, wake_callback(reactor))
         .map_err(|e| format!("cannot start the account store: {e}"))?;
     let records = accounts::records::spawn(records)
@@ -393,8 +405,9 @@ fn create_account(config: &Config, name: &str) -> ExitCode {
     }
     let path = &config.history_path;
     let made = store::open(path)
-        .and_then(|_| accounts::book::Book::open(path))
+        .and_then(|_| accounts::book::FileBook::open(path))
         .and_then(|mut book| {
+            use accounts::book::AccountBook;
             let record = accounts::new_record(name, password)?;
             book.insert(&record)
         });

@@ -14,7 +14,7 @@ use chat_hub::{
 };
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
-use crate::accounts::AccountLink;
+use crate::accounts::{AccountEvent, AccountLink};
 use crate::cluster::Bridge;
 use crate::console_input::ConsoleInput;
 use crate::http_endpoints::{self, HttpEndpoints};
@@ -330,13 +330,16 @@ impl Handler for Server {
             let (hub, mut out) = self.parts(net);
             hub.operator_checked(&mut out, client, verdict, now());
         }
-        let replies: Vec<_> = match &self.accounts {
-            Some(accounts) => accounts.replies.try_iter().collect(),
+        let events: Vec<_> = match &self.accounts {
+            Some(accounts) => accounts.events.try_iter().collect(),
             None => Vec::new(),
         };
-        for reply in replies {
+        for event in events {
             let (hub, mut out) = self.parts(net);
-            hub.account_reply(&mut out, reply, now());
+            match event {
+                AccountEvent::Reply(reply) => hub.account_reply(&mut out, reply, now()),
+                AccountEvent::Known(accounts) => hub.use_accounts(accounts),
+            }
         }
         let events: Vec<_> = match &self.cluster {
             Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),

@@ -59,6 +59,11 @@ pub enum AccountRequest {
         name: String,
         password: Option<Secret>,
     },
+    /// Account `name` logged in: the messages that waited for it (which
+    /// wait no more) and its read markers.
+    Return {
+        name: String,
+    },
 }
 
 /// A request with who asked and its token (which pairs the reply with the
@@ -116,6 +121,11 @@ pub enum AccountOutcome {
     NoSuchAccount {
         name: String,
     },
+    /// What waited for an account that logged in ([`AccountRequest::Return`]).
+    Returned {
+        mail: Vec<Mail>,
+        markers: Vec<Marker>,
+    },
     /// The store failed (its file, Redis): said in its words.
     Failed(String),
 }
@@ -124,8 +134,6 @@ pub enum AccountOutcome {
 /// connections logs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
-    /// Increasing, never reused: what `MailDelivered` counts through.
-    pub id: u64,
     /// The account it is for, as a nick key (lower case).
     pub to: String,
     pub from: String,
@@ -140,21 +148,18 @@ pub struct Mail {
 pub struct Marker {
     /// The account, as a nick key.
     pub account: String,
-    /// The room's key.
+    /// The room's key, or a private conversation's (`@alice@bob`).
     pub target: String,
     pub through: u64,
 }
 
 /// What the hub asks the account store to keep (it answers nothing: the
-/// hub already acts on it; the store makes it outlast a restart).
+/// hub already acts on it; the store makes it last, and shares it with the
+/// other nodes of a cluster).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountRecord {
+    /// Kept until the account logs in ([`AccountRequest::Return`]).
     Mail(Mail),
-    /// Every mail to account `to` up to id `through` was delivered.
-    MailDelivered {
-        to: String,
-        through: u64,
-    },
     Marker(Marker),
 }
 

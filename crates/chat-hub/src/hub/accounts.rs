@@ -6,7 +6,7 @@
 use chat_proto::{AccountCommand, Body, Command, Notice, Refusal};
 
 use crate::accounts::{
-    AccountReply, AccountRequest, AccountSummary, Asker, Effect, Refused, Secret,
+    AccountRecord, AccountReply, AccountRequest, AccountSummary, Asker, Effect, Refused, Secret,
 };
 use crate::chat::NickChange;
 use crate::membership;
@@ -126,6 +126,16 @@ impl Hub {
         match effect {
             Effect::None => {}
             Effect::LoggedIn { client, name } => self.logged_in(out, client, &name, now),
+            Effect::Returned {
+                client,
+                mail,
+                markers,
+            } => self.welcome_back(out, client, mail, markers, now),
+            Effect::Unclaimed(mail) => {
+                for mail in mail {
+                    self.keep_record(out, AccountRecord::Mail(mail));
+                }
+            }
             Effect::Refuse(asker, refused) => self.tell_refused(out, asker, &refused, now),
             Effect::Tell(asker, lines) => self.tell(out, asker, &lines, now),
             Effect::LoggedOut {
@@ -177,7 +187,10 @@ impl Hub {
             account: name,
         };
         self.chat.send(out, client, &Body::Notice(notice), now);
-        self.welcome_back(out, client, now);
+        let back = AccountRequest::Return {
+            name: name.to_owned(),
+        };
+        self.ask_accounts(out, Asker::Client(client), None, back, now);
     }
 
     /// Gives `client` the nick `name`, taking it from a guest who holds it.

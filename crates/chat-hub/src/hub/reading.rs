@@ -18,13 +18,6 @@ use super::Hub;
 const UNREAD_REPLAY_MAX: usize = 500;
 
 impl Hub {
-    /// Messages that waited for accounts, and read markers, from before a
-    /// restart.
-    pub fn use_account_records(&mut self, mail: Vec<Mail>, markers: Vec<Marker>) {
-        self.mailbox.load(mail);
-        self.markers.load(markers);
-    }
-
     /// `/join ROOM`: history first (for an account with a marker there,
     /// from the marker, after how much it missed), then the room hears of
     /// it.
@@ -71,9 +64,8 @@ impl Hub {
             Private::ToOperator => self.console.on_private(chat, config, out, id),
             Private::Sent => self.keep_private_line(out, id, to, text, now),
             Private::NotHere if self.accounts.is_account(to) && !node.is_on() => {
-                if self.keep_mail(out, id, to, text, now) {
-                    self.keep_private_line(out, id, to, text, now);
-                }
+                self.keep_mail(out, id, to, text, now);
+                self.keep_private_line(out, id, to, text, now);
             }
             Private::NotHere => {
                 if !node.private(chat, out, id, to, text, now) {
@@ -134,50 +126,57 @@ impl Hub {
 
     /// A message to account `to`, which is away: kept, and the sender (on
     /// each of its devices) told so.
-    /// Returns whether it was kept.
-    fn keep_mail(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        to: &str,
-        text: &str,
-        now: Now,
-    ) -> bool {
+    fn keep_mail(&mut self, out: &mut dyn Outbox, id: ClientId, to: &str, text: &str, now: Now) {
         let Some(from) = self.chat.members().nick(id).map(str::to_owned) else {
-            return false;
+            return;
         };
         let name = self.accounts.name_of(to).unwrap_or(to).to_owned();
-        let Some(mail) = self.mailbox.keep(&nick_key(&name), &from, text, now) else {
-            let text = format!("{name}'s waiting messages are too many: yours was not kept");
-            self.chat.refuse(out, id, Refusal::Other(&text), now);
-            return false;
+        let mail = Mail {
+            to: nick_key(&name),
+            from: from.clone(),
+            text: text.to_owned(),
+            time: now,
         };
-        if !out.account_record(AccountRecord::Mail(mail)) {
-            self.counters.record_dropped();
-            out.console(&format!(
-                "a message for {name} waits in memory only: the account store is busy"
-            ));
-        }
+        self.keep_record(out, AccountRecord::Mail(mail));
         let sent = Body::PrivateSent { to: &name, text };
         let away = format!("{name} is away: your message waits for their next login");
         for sender in self.chat.members().holders(&from) {
             self.chat.send(out, sender, &sent, now);
             self.chat.info(out, sender, &away, now);
         }
-        true
     }
 
-    /// `client` just logged in: what waited for its account, and what it
-    /// has not read of its rooms.
-    pub(super) fn welcome_back(&mut self, out: &mut dyn Outbox, client: ClientId, now: Now) {
+    /// Hands `record` to the account store; what it cannot take is
+    /// counted and logged.
+    pub(super) fn keep_record(&mut self, out: &mut dyn Outbox, record: AccountRecord) {
+        let what = match &record {
+            AccountRecord::Mail(mail) => format!("a message for {}", mail.to),
+            AccountRecord::Marker(marker) => format!("a read marker of {}", marker.account),
+        };
+        if !out.account_record(record) {
+            self.counters.record_dropped();
+            out.console(&format!("{what} was not kept: the account store is busy"));
+        }
+    }
+
+    /// `client` just logged in, and the store says what waited for its
+    /// account: the messages (to each of its connections), and its markers,
+    /// with what it has not read of its rooms.
+    pub(super) fn welcome_back(
+        &mut self,
+        out: &mut dyn Outbox,
+        client: ClientId,
+        mail: Vec<Mail>,
+        markers: Vec<Marker>,
+        now: Now,
+    ) {
         let Some(key) = self.accounts.account_of(client).map(nick_key) else {
             return;
         };
-        let mail = self.mailbox.take(&key);
-        if let Some(last) = mail.last() {
-            let devices = self.accounts.devices_of(&key).to_vec();
+        self.markers.load(markers);
+        if !mail.is_empty() {
             let count = mail.len();
-            for &device in &devices {
+            for device in self.accounts.devices_of(&key).to_vec() {
                 let away = Body::Notice(Notice::WhileAway { count });
                 self.chat.send(out, device, &away, now);
                 for mail in &mail {
@@ -188,13 +187,6 @@ impl Hub {
                     };
                     self.chat.send(out, device, &body, mail.time);
                 }
-            }
-            let delivered = AccountRecord::MailDelivered {
-                to: key.clone(),
-                through: last.id,
-            };
-            if !out.account_record(delivered) {
-                self.counters.record_dropped();
             }
         }
         // Its current room is shown again from where the account stopped
@@ -302,9 +294,7 @@ impl Hub {
                 target: key,
                 through,
             };
-            if !out.account_record(AccountRecord::Marker(marker)) {
-                self.counters.record_dropped();
-            }
+            self.keep_record(out, AccountRecord::Marker(marker));
         }
         let marked = Body::Notice(Notice::MarkedRead {
             target: name,
@@ -315,9 +305,8 @@ impl Hub {
         }
     }
 
-    /// Account `key` was deleted: nothing waits for it any more.
+    /// Account `key` was deleted: its markers go.
     pub(super) fn forget_account(&mut self, key: &str) {
-        self.mailbox.discard(key);
         self.markers.discard(key);
     }
 }

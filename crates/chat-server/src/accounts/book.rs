@@ -1,18 +1,29 @@
-//! Where the accounts are kept: the history file's `accounts` table (its
-//! schema is `store/schema.rs`'s), or, for a server that keeps history in
-//! memory only, a map that lasts as long as the process.
+//! Where the accounts are kept, behind one trait ([`AccountBook`]): the
+//! history file's tables (`file.rs`; their schema is `store/schema.rs`'s),
+//! Redis in a cluster, so every node agrees (`redis.rs`), or, for a server
+//! that keeps history in memory only, maps that last as long as the
+//! process ([`MemoryBook`]).
 //!
 //! A record holds the name as its owner spelled it, the password's argon2
 //! hash (never the password), whether it is locked, and when it was made.
-//! The file also keeps the messages waiting for accounts and their read
-//! markers (without a file, those live in the hub's memory alone).
+//! Beside the accounts: the private messages waiting for each (at most
+//! [`MAIL_PER_ACCOUNT`]) and each account's read markers.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod file;
+mod redis;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use chat_hub::{AccountRecord, AccountSummary, Mail, Marker};
 use chat_proto::nick_key;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use file::FileBook;
+pub use redis::RedisBook;
+
+/// Messages that may wait for one account; later ones are dropped (and
+/// logged) until it logs in.
+pub const MAIL_PER_ACCOUNT: usize = 200;
 
 /// One account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,253 +34,158 @@ pub struct Record {
     pub created_ms: i64,
 }
 
-/// The accounts, wherever they are kept.
-pub enum Book {
-    File(Connection),
-    Memory(BTreeMap<String, Record>),
+impl Record {
+    fn summary(&self) -> AccountSummary {
+        AccountSummary {
+            name: self.name.clone(),
+            locked: self.locked,
+            created_ms: self.created_ms,
+        }
+    }
 }
 
-impl Book {
-    /// The accounts of the history file at `path` (made ready by the
-    /// store's own opening, which runs first).
-    pub fn open(path: &Path) -> Result<Book, String> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        Ok(Book::File(conn))
-    }
-
-    /// Accounts that last as long as the process.
-    pub fn memory() -> Book {
-        Book::Memory(BTreeMap::new())
-    }
-
-    pub fn get(&self, name: &str) -> Result<Option<Record>, String> {
-        let key = nick_key(name);
-        match self {
-            Book::Memory(map) => Ok(map.get(&key).cloned()),
-            Book::File(conn) => conn
-                .query_row(
-                    "SELECT name, password_hash, locked, created_ms FROM accounts WHERE name_key = ?1",
-                    params![key],
-                    |row| {
-                        Ok(Record {
-                            name: row.get(0)?,
-                            password_hash: row.get(1)?,
-                            locked: row.get::<_, i64>(2)? != 0,
-                            created_ms: row.get(3)?,
-                        })
-                    },
-                )
-                .optional()
-                .map_err(|e| e.to_string()),
-        }
-    }
-
+/// The accounts, wherever they are kept. Names are compared as nick keys
+/// (any case); every error is said in words.
+pub trait AccountBook: Send {
+    fn get(&mut self, name: &str) -> Result<Option<Record>, String>;
     /// Adds `record`; `false` if its name is taken.
-    pub fn insert(&mut self, record: &Record) -> Result<bool, String> {
-        let key = nick_key(&record.name);
-        match self {
-            Book::Memory(map) => {
-                if map.contains_key(&key) {
-                    return Ok(false);
-                }
-                map.insert(key, record.clone());
-                Ok(true)
-            }
-            Book::File(conn) => conn
-                .execute(
-                    "INSERT OR IGNORE INTO accounts (name_key, name, password_hash, locked, created_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        key,
-                        record.name,
-                        record.password_hash,
-                        i64::from(record.locked),
-                        record.created_ms
-                    ],
-                )
-                .map(|inserted| inserted == 1)
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Sets account `name`'s hash; `false` if there is no such account.
-    pub fn set_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, String> {
-        let key = nick_key(name);
-        match self {
-            Book::Memory(map) => Ok(map
-                .get_mut(&key)
-                .map(|record| record.password_hash = password_hash.to_owned())
-                .is_some()),
-            Book::File(conn) => conn
-                .execute(
-                    "UPDATE accounts SET password_hash = ?2 WHERE name_key = ?1",
-                    params![key, password_hash],
-                )
-                .map(|changed| changed == 1)
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Locks or unlocks account `name`; `false` if there is no such account.
-    pub fn set_locked(&mut self, name: &str, locked: bool) -> Result<bool, String> {
-        let key = nick_key(name);
-        match self {
-            Book::Memory(map) => Ok(map
-                .get_mut(&key)
-                .map(|record| record.locked = locked)
-                .is_some()),
-            Book::File(conn) => conn
-                .execute(
-                    "UPDATE accounts SET locked = ?2 WHERE name_key = ?1",
-                    params![key, i64::from(locked)],
-                )
-                .map(|changed| changed == 1)
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Removes account `name`, with what waited for it and its markers;
+    fn insert(&mut self, record: &Record) -> Result<bool, String>;
     /// `false` if there is no such account.
-    pub fn delete(&mut self, name: &str) -> Result<bool, String> {
-        let key = nick_key(name);
-        match self {
-            Book::Memory(map) => Ok(map.remove(&key).is_some()),
-            Book::File(conn) => {
-                let tx = conn.transaction().map_err(|e| e.to_string())?;
-                let deleted = tx
-                    .execute("DELETE FROM accounts WHERE name_key = ?1", params![key])
-                    .map_err(|e| e.to_string())?;
-                tx.execute("DELETE FROM mail WHERE to_key = ?1", params![key])
-                    .map_err(|e| e.to_string())?;
-                tx.execute(
-                    "DELETE FROM read_markers WHERE account_key = ?1",
-                    params![key],
-                )
-                .map_err(|e| e.to_string())?;
-                tx.commit().map_err(|e| e.to_string())?;
-                Ok(deleted == 1)
-            }
-        }
-    }
-
-    /// Keeps `records` (in one transaction). Without a file there is
-    /// nothing to do: the hub's memory is their only home.
-    pub fn keep(&mut self, records: &[AccountRecord]) -> Result<(), String> {
-        let Book::File(conn) = self else {
-            return Ok(());
-        };
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
-        for record in records {
-            match record {
-                AccountRecord::Mail(mail) => tx.execute(
-                    "INSERT OR REPLACE INTO mail (id, to_key, from_nick, text, sent_ms, utc_offset)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        i64::try_from(mail.id).unwrap_or(i64::MAX),
-                        mail.to,
-                        mail.from,
-                        mail.text,
-                        mail.time.timestamp_millis(),
-                        mail.time.offset().local_minus_utc()
-                    ],
-                ),
-                AccountRecord::MailDelivered { to, through } => tx.execute(
-                    "DELETE FROM mail WHERE to_key = ?1 AND id <= ?2",
-                    params![to, i64::try_from(*through).unwrap_or(i64::MAX)],
-                ),
-                AccountRecord::Marker(marker) => tx.execute(
-                    "INSERT INTO read_markers (account_key, room, through) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (account_key, room) DO UPDATE SET through = max(through, excluded.through)",
-                    params![
-                        marker.account,
-                        marker.target,
-                        i64::try_from(marker.through).unwrap_or(i64::MAX)
-                    ],
-                ),
-            }
-            .map_err(|e| e.to_string())?;
-        }
-        tx.commit().map_err(|e| e.to_string())
-    }
-
-    /// The messages waiting for accounts, oldest first.
-    pub fn waiting_mail(&self) -> Result<Vec<Mail>, String> {
-        let Book::File(conn) = self else {
-            return Ok(Vec::new());
-        };
-        let mut select = conn
-            .prepare(
-                "SELECT id, to_key, from_nick, text, sent_ms, utc_offset FROM mail ORDER BY id",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = select
-            .query_map([], |row| {
-                let offset = chrono::FixedOffset::east_opt(row.get(5)?)
-                    .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-                let sent: i64 = row.get(4)?;
-                let time = chrono::DateTime::from_timestamp_millis(sent)
-                    .unwrap_or_default()
-                    .with_timezone(&offset);
-                Ok(Mail {
-                    id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
-                    to: row.get(1)?,
-                    from: row.get(2)?,
-                    text: row.get(3)?,
-                    time,
-                })
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
-    }
-
-    /// Every read marker.
-    pub fn markers(&self) -> Result<Vec<Marker>, String> {
-        let Book::File(conn) = self else {
-            return Ok(Vec::new());
-        };
-        let mut select = conn
-            .prepare("SELECT account_key, room, through FROM read_markers")
-            .map_err(|e| e.to_string())?;
-        let rows = select
-            .query_map([], |row| {
-                Ok(Marker {
-                    account: row.get(0)?,
-                    target: row.get(1)?,
-                    through: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
-                })
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
-    }
-
+    fn set_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, String>;
+    /// `false` if there is no such account.
+    fn set_locked(&mut self, name: &str, locked: bool) -> Result<bool, String>;
+    /// Removes the account, what waited for it and its markers; `false` if
+    /// there is no such account.
+    fn delete(&mut self, name: &str) -> Result<bool, String>;
     /// Every account, by name.
-    pub fn list(&self) -> Result<Vec<AccountSummary>, String> {
-        let summary = |record: &Record| AccountSummary {
-            name: record.name.clone(),
-            locked: record.locked,
-            created_ms: record.created_ms,
-        };
-        match self {
-            Book::Memory(map) => Ok(map.values().map(summary).collect()),
-            Book::File(conn) => {
-                let mut select = conn
-                    .prepare("SELECT name, locked, created_ms FROM accounts ORDER BY name_key")
-                    .map_err(|e| e.to_string())?;
-                let rows = select
-                    .query_map([], |row| {
-                        Ok(AccountSummary {
-                            name: row.get(0)?,
-                            locked: row.get::<_, i64>(1)? != 0,
-                            created_ms: row.get(2)?,
-                        })
-                    })
-                    .map_err(|e| e.to_string())?;
-                rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    fn list(&mut self) -> Result<Vec<AccountSummary>, String>;
+    /// Keeps `records`; returns how many messages were dropped for an
+    /// account whose waiting messages were already [`MAIL_PER_ACCOUNT`].
+    fn keep(&mut self, records: &[AccountRecord]) -> Result<usize, String>;
+    /// The messages waiting for account `key`, oldest first; they wait no
+    /// more.
+    fn take_mail(&mut self, key: &str) -> Result<Vec<Mail>, String>;
+    /// Account `key`'s read markers.
+    fn markers_of(&mut self, key: &str) -> Result<Vec<Marker>, String>;
+    /// Whether other processes change it too (a cluster's Redis): then
+    /// the account thread reads the list of accounts again now and then.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// A second handle on the same accounts, for another thread.
+    fn another(&self) -> Result<Box<dyn AccountBook>, String>;
+}
+
+/// The accounts of a server without a history file, shared by its account
+/// threads.
+#[derive(Clone, Default)]
+pub struct MemoryBook(Arc<Mutex<Memory>>);
+
+#[derive(Default)]
+struct Memory {
+    accounts: BTreeMap<String, Record>,
+    mail: HashMap<String, Vec<Mail>>,
+    markers: HashMap<String, HashMap<String, u64>>,
+}
+
+impl MemoryBook {
+    fn with<R>(&self, f: impl FnOnce(&mut Memory) -> R) -> Result<R, String> {
+        let mut memory = self
+            .0
+            .lock()
+            .map_err(|_| "the accounts in memory are lost (a thread panicked)".to_owned())?;
+        Ok(f(&mut memory))
+    }
+}
+
+impl AccountBook for MemoryBook {
+    fn get(&mut self, name: &str) -> Result<Option<Record>, String> {
+        self.with(|m| m.accounts.get(&nick_key(name)).cloned())
+    }
+
+    fn insert(&mut self, record: &Record) -> Result<bool, String> {
+        self.with(|m| {
+            let key = nick_key(&record.name);
+            if m.accounts.contains_key(&key) {
+                return false;
             }
-        }
+            m.accounts.insert(key, record.clone());
+            true
+        })
+    }
+
+    fn set_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, String> {
+        self.with(|m| {
+            let record = m.accounts.get_mut(&nick_key(name));
+            record
+                .map(|record| password_hash.clone_into(&mut record.password_hash))
+                .is_some()
+        })
+    }
+
+    fn set_locked(&mut self, name: &str, locked: bool) -> Result<bool, String> {
+        self.with(|m| {
+            let record = m.accounts.get_mut(&nick_key(name));
+            record.map(|record| record.locked = locked).is_some()
+        })
+    }
+
+    fn delete(&mut self, name: &str) -> Result<bool, String> {
+        self.with(|m| {
+            let key = nick_key(name);
+            m.mail.remove(&key);
+            m.markers.remove(&key);
+            m.accounts.remove(&key).is_some()
+        })
+    }
+
+    fn list(&mut self) -> Result<Vec<AccountSummary>, String> {
+        self.with(|m| m.accounts.values().map(Record::summary).collect())
+    }
+
+    fn keep(&mut self, records: &[AccountRecord]) -> Result<usize, String> {
+        self.with(|m| {
+            let mut dropped = 0;
+            for record in records {
+                match record {
+                    AccountRecord::Mail(mail) => {
+                        let waiting = m.mail.entry(mail.to.clone()).or_default();
+                        if waiting.len() < MAIL_PER_ACCOUNT {
+                            waiting.push(mail.clone());
+                        } else {
+                            dropped += 1;
+                        }
+                    }
+                    AccountRecord::Marker(marker) => {
+                        let markers = m.markers.entry(marker.account.clone()).or_default();
+                        let at = markers.entry(marker.target.clone()).or_insert(0);
+                        *at = (*at).max(marker.through);
+                    }
+                }
+            }
+            dropped
+        })
+    }
+
+    fn take_mail(&mut self, key: &str) -> Result<Vec<Mail>, String> {
+        self.with(|m| m.mail.remove(key).unwrap_or_default())
+    }
+
+    fn markers_of(&mut self, key: &str) -> Result<Vec<Marker>, String> {
+        self.with(|m| {
+            let markers = m.markers.get(key).into_iter().flatten();
+            markers
+                .map(|(target, &through)| Marker {
+                    account: key.to_owned(),
+                    target: target.clone(),
+                    through,
+                })
+                .collect()
+        })
+    }
+
+    fn another(&self) -> Result<Box<dyn AccountBook>, String> {
+        Ok(Box::new(self.clone()))
     }
 }
 
@@ -277,7 +193,7 @@ impl Book {
 mod tests {
     use super::*;
 
-    fn record(name: &str) -> Record {
+    pub(super) fn record(name: &str) -> Record {
         Record {
             name: name.into(),
             password_hash: "$argon2id$x".into(),
@@ -286,29 +202,61 @@ mod tests {
         }
     }
 
-    fn every_book() -> Vec<Book> {
-        let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch(crate::store::ACCOUNTS_SCHEMA)
-            .unwrap_or_else(|e| panic!("{e}"));
-        vec![Book::Memory(BTreeMap::new()), Book::File(conn)]
+    fn time() -> chat_hub::Now {
+        chrono::DateTime::parse_from_rfc3339("2026-11-03T08:05:09+01:00")
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// What every book must do, checked on `book`.
+    pub(super) fn behaves(mut book: Box<dyn AccountBook>) {
+        assert_eq!(book.insert(&record("Alice")), Ok(true));
+        assert_eq!(book.insert(&record("alice")), Ok(false));
+        let got = book.get("ALICE").ok().flatten().map(|r| r.name);
+        assert_eq!(got.as_deref(), Some("Alice"));
+        assert_eq!(book.set_locked("alice", true), Ok(true));
+        assert_eq!(book.set_hash("alice", "$argon2id$y"), Ok(true));
+        let got = book.get("alice").ok().flatten();
+        assert!(
+            got.as_ref()
+                .is_some_and(|r| r.locked && r.password_hash == "$argon2id$y")
+        );
+        assert_eq!(book.list().map(|l| l.len()), Ok(1));
+        let mail = |n: usize| {
+            AccountRecord::Mail(Mail {
+                to: "alice".into(),
+                from: "bob".into(),
+                text: format!("message {n}"),
+                time: time(),
+            })
+        };
+        let marker = |through| {
+            AccountRecord::Marker(Marker {
+                account: "alice".into(),
+                target: "dev".into(),
+                through,
+            })
+        };
+        let records: Vec<AccountRecord> = (0..MAIL_PER_ACCOUNT + 2).map(mail).collect();
+        assert_eq!(book.keep(&records), Ok(2), "past the cap");
+        assert_eq!(book.keep(&[marker(7), marker(5)]), Ok(0));
+        let another = book.another();
+        let mut other = another.unwrap_or_else(|e| panic!("{e}"));
+        let taken = other.take_mail("alice").unwrap_or_default();
+        assert_eq!(taken.len(), MAIL_PER_ACCOUNT);
+        assert_eq!(taken.first().map(|m| m.text.as_str()), Some("message 0"));
+        assert_eq!(taken.first().map(|m| m.time), Some(time()));
+        assert_eq!(book.take_mail("alice"), Ok(Vec::new()), "taken once");
+        let markers = book.markers_of("alice").unwrap_or_default();
+        assert_eq!(markers.iter().map(|m| m.through).collect::<Vec<_>>(), [7]);
+        assert_eq!(book.delete("alice"), Ok(true));
+        assert_eq!(book.delete("alice"), Ok(false));
+        assert_eq!(book.markers_of("alice"), Ok(Vec::new()));
+        assert_eq!(book.set_locked("bob", true), Ok(false));
+        assert_eq!(book.get("alice"), Ok(None));
     }
 
     #[test]
-    fn names_are_owned_in_any_case_and_kept_as_spelled() {
-        for mut book in every_book() {
-            assert_eq!(book.insert(&record("Alice")), Ok(true));
-            assert_eq!(book.insert(&record("alice")), Ok(false));
-            let got = book.get("ALICE").ok().flatten().map(|r| r.name);
-            assert_eq!(got.as_deref(), Some("Alice"));
-            assert_eq!(book.set_locked("alice", true), Ok(true));
-            assert_eq!(book.set_hash("alice", "$argon2id$y"), Ok(true));
-            let got = book.get("alice").ok().flatten();
-            assert!(got.as_ref().is_some_and(|r| r.locked), "{got:?}");
-            assert_eq!(book.list().map(|l| l.len()), Ok(1));
-            assert_eq!(book.delete("alice"), Ok(true));
-            assert_eq!(book.delete("alice"), Ok(false));
-            assert_eq!(book.set_locked("bob", true), Ok(false));
-            assert_eq!(book.get("alice"), Ok(None));
-        }
+    fn memory_books_keep_accounts_mail_and_markers() {
+        behaves(Box::new(MemoryBook::default()));
     }
 }

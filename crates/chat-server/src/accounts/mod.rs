@@ -21,14 +21,29 @@ pub mod book;
 pub mod records;
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use chat_hub::{
-    AccountOutcome, AccountReply, AccountRequest, AccountTask, Secret, verify_password,
+    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, Secret,
+    verify_password,
 };
 
-use book::{Book, Record};
+use book::{AccountBook, Record};
+
+/// How often a shared book's list of accounts is read again, so that an
+/// account made on another node owns its nick here too.
+const REFRESH: Duration = Duration::from_secs(2);
+
+/// What the account thread hands the reactor.
+#[derive(Debug)]
+pub enum AccountEvent {
+    /// The answer to a task: for `Hub::account_reply`.
+    Reply(AccountReply),
+    /// The accounts now (a shared book, read again): for `Hub::use_accounts`.
+    Known(Vec<AccountSummary>),
+}
 
 /// Tasks waiting for the thread; past this the hub answers "busy".
 pub const QUEUE: usize = 64;
@@ -36,27 +51,39 @@ pub const QUEUE: usize = 64;
 /// The reactor's ends of the account thread.
 pub struct AccountLink {
     pub tasks: SyncSender<AccountTask>,
-    pub replies: Receiver<AccountReply>,
+    pub events: Receiver<AccountEvent>,
 }
 
 /// Starts the account thread over `book`; `wake` wakes the reactor after
-/// each reply. It runs until the reactor's ends are dropped.
-pub fn spawn(book: Book, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<AccountLink> {
+/// each event. It runs until the reactor's ends are dropped.
+pub fn spawn(
+    book: Box<dyn AccountBook>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<AccountLink> {
     let (tasks, tasks_rx) = sync_channel::<AccountTask>(QUEUE);
-    let (replies_tx, replies) = sync_channel(QUEUE);
+    let (events_tx, events) = sync_channel(QUEUE);
     std::thread::Builder::new()
         .name("accounts".into())
         .spawn(move || {
+            let shared = book.is_shared();
             let mut keeper = Keeper::new(book);
-            for task in tasks_rx {
-                let reply = task.reply(keeper.run(&task.request));
-                if replies_tx.send(reply).is_err() {
+            loop {
+                let event = match tasks_rx.recv_timeout(REFRESH) {
+                    Ok(task) => AccountEvent::Reply(task.reply(keeper.run(&task.request))),
+                    Err(RecvTimeoutError::Timeout) if shared => match keeper.book.list() {
+                        Ok(accounts) => AccountEvent::Known(accounts),
+                        Err(_) => continue, // said by the next request's answer
+                    },
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+                if events_tx.send(event).is_err() {
                     return;
                 }
                 wake();
             }
         })?;
-    Ok(AccountLink { tasks, replies })
+    Ok(AccountLink { tasks, events })
 }
 
 /// `password`'s argon2id hash, in PHC form, with a fresh salt.
@@ -80,12 +107,12 @@ pub fn new_record(name: &str, password: &str) -> Result<Record, String> {
 
 /// The book and the dummy hash, on the account thread.
 struct Keeper {
-    book: Book,
+    book: Box<dyn AccountBook>,
     dummy_hash: String,
 }
 
 impl Keeper {
-    fn new(book: Book) -> Keeper {
+    fn new(book: Box<dyn AccountBook>) -> Keeper {
         // A hash of a random password: nothing typed matches it.
         let random = SaltString::generate(&mut OsRng);
         let dummy_hash = hash(random.as_str()).unwrap_or_default();
@@ -131,6 +158,13 @@ impl Keeper {
                     _ => AccountOutcome::NoSuchAccount { name: name.clone() },
                 }
             }
+            AccountRequest::Return { name } => {
+                let key = chat_proto::nick_key(name);
+                AccountOutcome::Returned {
+                    mail: self.book.take_mail(&key)?,
+                    markers: self.book.markers_of(&key)?,
+                }
+            }
             AccountRequest::Delete(name) => match self.book.get(name)? {
                 Some(record) if self.book.delete(name)? => {
                     AccountOutcome::Deleted { name: record.name }
@@ -142,7 +176,7 @@ impl Keeper {
 
     /// The account `name` if `password` is its password. An unknown name
     /// costs a check against the dummy hash.
-    fn check(&self, name: &str, password: &Secret) -> Result<Option<Record>, String> {
+    fn check(&mut self, name: &str, password: &Secret) -> Result<Option<Record>, String> {
         let record = self.book.get(name)?;
         let hash = record
             .as_ref()
@@ -177,8 +211,6 @@ impl Keeper {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use chat_hub::{Asker, ClientId};
 
     use super::*;
@@ -190,18 +222,19 @@ mod tests {
             request,
         };
         assert!(link.tasks.try_send(task).is_ok());
-        match link.replies.recv_timeout(Duration::from_secs(30)) {
-            Ok(reply) => {
+        match link.events.recv_timeout(Duration::from_secs(30)) {
+            Ok(AccountEvent::Reply(reply)) => {
                 assert_eq!(reply.token, token);
                 reply.outcome
             }
-            Err(e) => panic!("no reply: {e}"),
+            other => panic!("no reply: {other:?}"),
         }
     }
 
     #[test]
     fn register_login_change_lock_and_delete() {
-        let link = spawn(Book::memory(), Arc::new(|| {})).unwrap_or_else(|e| panic!("{e}"));
+        let book = Box::new(book::MemoryBook::default());
+        let link = spawn(book, Arc::new(|| {})).unwrap_or_else(|e| panic!("{e}"));
         let secret = |s: &str| Secret(s.into());
         let login = |password: &str| AccountRequest::Login {
             name: "ALICE".into(),

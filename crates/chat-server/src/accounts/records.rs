@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use chat_hub::AccountRecord;
 
-use super::book::Book;
+use super::book::AccountBook;
 
 /// Records waiting for the thread.
 pub const QUEUE: usize = 4096;
@@ -21,17 +21,22 @@ const BATCH: usize = 512;
 
 /// Starts the thread over `book` (its own connection to the file); it
 /// runs until the sender is dropped.
-pub fn spawn(mut book: Book) -> std::io::Result<SyncSender<AccountRecord>> {
+pub fn spawn(mut book: Box<dyn AccountBook>) -> std::io::Result<SyncSender<AccountRecord>> {
     let (records, rx) = sync_channel::<AccountRecord>(QUEUE);
     std::thread::Builder::new()
         .name("account-records".into())
         .spawn(move || {
             while let Some(batch) = next_batch(&rx) {
-                if let Err(e) = book.keep(&batch) {
-                    crate::log::error(&format!(
+                match book.keep(&batch) {
+                    Ok(0) => {}
+                    Ok(dropped) => crate::log::warn(&format!(
+                        "accounts: {dropped} private messages not kept: their account has {} waiting already",
+                        super::book::MAIL_PER_ACCOUNT
+                    )),
+                    Err(e) => crate::log::error(&format!(
                         "accounts: {} waiting messages or read markers not written: {e}",
                         batch.len()
-                    ));
+                    )),
                 }
             }
         })?;

@@ -61,6 +61,28 @@ pub(super) fn written(node: &str) -> String {
     format!("chat:written:{node}")
 }
 
+/// Set of the accounts' keys (lower-case names): every account of the
+/// cluster.
+pub(crate) const ACCOUNTS: &str = "chat:accounts";
+
+/// Hash `name`, `password_hash` (argon2, PHC form), `locked` (0 or 1),
+/// `created_ms`: one account.
+pub(crate) fn account(name: &str) -> String {
+    format!("chat:account:{}", nick_key(name))
+}
+
+/// List of JSON messages (`from`, `text`, `ms`, `offset`) waiting for an
+/// account to log in, oldest first.
+pub(crate) fn mail(account: &str) -> String {
+    format!("chat:mail:{}", nick_key(account))
+}
+
+/// Hash room key (or conversation key) → the line id an account read
+/// through.
+pub(crate) fn markers(account: &str) -> String {
+    format!("chat:markers:{}", nick_key(account))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +98,9 @@ mod tests {
         assert_eq!(members("a"), "chat:members:a");
         assert_eq!(written("a"), "chat:written:a");
         assert_eq!(history("#Dev"), "chat:history:dev");
+        assert_eq!(ACCOUNTS, "chat:accounts");
+        assert_eq!(account("Alice"), "chat:account:alice");
+        assert_eq!(mail("Alice"), "chat:mail:alice");
+        assert_eq!(markers("Alice"), "chat:markers:alice");
     }
 }

@@ -45,7 +45,7 @@
 //! are the change to make, and this module is the only place that knows.
 
 mod commands;
-mod keys;
+pub(crate) mod keys;
 mod queries;
 mod requests;
 mod scripts;

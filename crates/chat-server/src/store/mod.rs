@@ -25,8 +25,6 @@ mod ranges;
 mod reader;
 mod schema;
 
-#[cfg(test)]
-pub(crate) use schema::ACCOUNTS_SCHEMA;
 mod writer;
 
 use std::path::{Path, PathBuf};

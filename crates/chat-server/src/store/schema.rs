@@ -55,9 +55,10 @@ INSERT INTO search_progress SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM search_prog
 CREATE TABLE IF NOT EXISTS runs (started_ms INTEGER NOT NULL) STRICT;
 ";
 
-/// The accounts' table, in the same file (its statements are the account
-/// store's, `accounts/book.rs`). A password is kept only as its hash.
-pub(crate) const ACCOUNTS_SCHEMA: &str = "
+/// The accounts' tables, in the same file (their statements are the
+/// account store's, `accounts/book/file.rs`). A password is kept only as
+/// its hash.
+const ACCOUNTS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
     name_key      TEXT    PRIMARY KEY, -- the name, lower case
     name          TEXT    NOT NULL,    -- as its owner spelled it
