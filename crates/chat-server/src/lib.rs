@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod cluster_config;
 pub mod config;
 pub mod console_input;
 mod emitter;

@@ -12,7 +12,7 @@ use chat_hub::ClusterSettings;
 use chat_hub::{Hub, Protocol};
 use chat_net::{NetConfig, Reactor};
 use chat_server::cli::Args;
-use chat_server::cluster::BridgeConfig;
+use chat_server::cluster::{BridgeConfig, Target};
 use chat_server::config::{Config, DEFAULT_PORT};
 use chat_server::console_input;
 use chat_server::generate;
@@ -228,10 +228,19 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
             });
             log::info(&format!(
                 "cluster: node {node}, redis {}",
-                cluster.redis_url
+                cluster.describe()
             ));
+            let target = match &cluster.redis_url {
+                Some(url) => Target::Url(url.clone()),
+                None => Target::Sentinel {
+                    sentinels: cluster.sentinels.clone(),
+                    master_name: cluster.master_name.clone(),
+                    redis_password: cluster.redis_password.clone(),
+                    sentinel_password: cluster.sentinel_password.clone(),
+                },
+            };
             let bridge_config = BridgeConfig {
-                redis_url: cluster.redis_url.clone(),
+                target,
                 node,
                 lease,
                 history_keep: hub_config.history_keep(),

@@ -61,6 +61,12 @@ pub(super) fn written(node: &str) -> String {
     format!("chat:written:{node}")
 }
 
+/// String, `EX` a day: the sequence number of the last room line of
+/// `node` that a replica acknowledged having (`acks.rs`).
+pub(super) fn acked(node: &str) -> String {
+    format!("chat:acked:{node}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +81,7 @@ mod tests {
         assert_eq!(nick("Alice"), "chat:nick:alice");
         assert_eq!(members("a"), "chat:members:a");
         assert_eq!(written("a"), "chat:written:a");
+        assert_eq!(acked("a"), "chat:acked:a");
         assert_eq!(history("#Dev"), "chat:history:dev");
     }
 }
