@@ -1,7 +1,10 @@
 //! A TCP proxy of the test's own on loopback, to cut a client off without
 //! touching the client or the server: [`Proxy::cut`] drops every
 //! connection through it and turns new ones away until [`Proxy::heal`], as
-//! a dying NAT or a flaky link does.
+//! a dying NAT or a flaky link does. [`Proxy::freeze_subscriptions`] is
+//! quieter: Redis pub/sub connections (those whose client sent `SUBSCRIBE`)
+//! stay open but get nothing more until [`Proxy::thaw`], as a wedged
+//! subscription does while every other connection works.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,6 +24,7 @@ pub struct Proxy {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     cut: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -44,13 +48,15 @@ impl Proxy {
             open: Vec::new(),
         }));
         let (cut, stop) = (Arc::default(), Arc::new(AtomicBool::new(false)));
+        let frozen = Arc::new(AtomicBool::new(false));
         let proxy = Proxy {
             addr,
             state: Arc::clone(&state),
             cut: Arc::clone(&cut),
+            frozen: Arc::clone(&frozen),
             stop: Arc::clone(&stop),
         };
-        thread::spawn(move || accept(&listener, &state, &cut, &stop));
+        thread::spawn(move || accept(&listener, &state, &cut, &frozen, &stop));
         proxy
     }
 
@@ -76,6 +82,17 @@ impl Proxy {
     pub fn heal(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
+
+    /// Stops forwarding anything to Redis pub/sub clients (and to those
+    /// that subscribe meanwhile), without closing a connection.
+    pub fn freeze_subscriptions(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards to pub/sub clients again.
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Proxy {
@@ -85,7 +102,13 @@ impl Drop for Proxy {
     }
 }
 
-fn accept(listener: &TcpListener, state: &Mutex<State>, cut: &AtomicBool, stop: &AtomicBool) {
+fn accept(
+    listener: &TcpListener,
+    state: &Mutex<State>,
+    cut: &AtomicBool,
+    frozen: &Arc<AtomicBool>,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::SeqCst) {
         let Ok((client, _)) = listener.accept() else {
             thread::sleep(Duration::from_millis(5));
@@ -109,18 +132,42 @@ fn accept(listener: &TcpListener, state: &Mutex<State>, cut: &AtomicBool, stop: 
         else {
             continue;
         };
-        thread::spawn(move || pipe(client_reader, server));
-        thread::spawn(move || pipe(server_reader, client));
+        // Whether the client subscribed; the way back holds while frozen.
+        let subscriber = Arc::new(AtomicBool::new(false));
+        let marks = Some(Arc::clone(&subscriber));
+        let hold = Some((subscriber, Arc::clone(frozen)));
+        thread::spawn(move || pipe(client_reader, server, marks, None));
+        thread::spawn(move || pipe(server_reader, client, None, hold));
     }
 }
 
-/// Copies `from` to `to` until either ends, then ends both.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` to `to` until either ends, then ends both. `marks`: set it
+/// once `SUBSCRIBE` goes through; `hold`: while both are set, forward
+/// nothing.
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    marks: Option<Arc<AtomicBool>>,
+    hold: Option<(Arc<AtomicBool>, Arc<AtomicBool>)>,
+) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                if let Some(marks) = &marks
+                    && buf[..n]
+                        .windows(9)
+                        .any(|w| w.eq_ignore_ascii_case(b"SUBSCRIBE"))
+                {
+                    marks.store(true, Ordering::SeqCst);
+                }
+                while let Some((subscriber, frozen)) = &hold
+                    && subscriber.load(Ordering::SeqCst)
+                    && frozen.load(Ordering::SeqCst)
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }

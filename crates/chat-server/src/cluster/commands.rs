@@ -152,6 +152,12 @@ impl CommandThread {
             if self.con.is_some() && !self.ping() {
                 return;
             }
+            if self.con.is_none() && self.link.switches() != self.switches {
+                // A new master: no reason to wait out the backoff.
+                self.switches = self.link.switches();
+                self.next_attempt = Instant::now();
+                backoff = BACKOFF_MIN;
+            }
             if self.con.is_none() && Instant::now() >= self.next_attempt {
                 let switches = self.link.switches();
                 match self.link.connect() {
@@ -160,6 +166,7 @@ impl CommandThread {
                         self.master = master;
                         self.switches = switches;
                         self.next_ping = Instant::now();
+                        self.probe.connected();
                         backoff = BACKOFF_MIN;
                         reported_down = false;
                         // What no replica is known to have goes first: the
@@ -225,7 +232,7 @@ impl CommandThread {
             let wait = if self.con.is_some() {
                 IDLE_WAKE.min(self.next_ping.saturating_duration_since(Instant::now()))
             } else {
-                self.next_attempt.saturating_duration_since(Instant::now())
+                IDLE_WAKE.min(self.next_attempt.saturating_duration_since(Instant::now()))
             };
             match requests.recv_timeout(wait) {
                 Ok(Work::Lines(lines)) => {

@@ -44,6 +44,9 @@ pub enum Target {
 /// pinging it.
 const WATCH_QUIET: Duration = Duration::from_secs(2);
 
+/// How often a thread waiting to connect again looks for a switch.
+const SWITCH_CHECK: Duration = Duration::from_millis(20);
+
 /// The bridge's way to the master.
 pub(super) struct Link {
     target: Target,
@@ -68,6 +71,19 @@ impl Link {
     /// older count is connected to a master that may no longer be one.
     pub(super) fn switches(&self) -> u64 {
         self.switches.load(Ordering::Acquire)
+    }
+
+    /// Sleeps for `backoff`, or less if a master switch is heard after
+    /// `seen` switches: then there is a new master to connect to at once.
+    pub(super) fn pause(&self, backoff: Duration, seen: u64) {
+        let end = std::time::Instant::now() + backoff;
+        while self.switches() == seen {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(SWITCH_CHECK));
+        }
     }
 
     /// A connection to the master, with the bridge's timeouts, known to

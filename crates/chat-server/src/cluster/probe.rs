@@ -41,6 +41,9 @@ pub struct Probe {
     /// Microseconds after `base` when the last ping came back, plus one;
     /// 0: none yet.
     last_heard: AtomicU64,
+    /// Microseconds after `base` of the last connection: pings sent before
+    /// it prove nothing of the new one.
+    since: AtomicU64,
     buckets: [AtomicU64; ROUNDTRIP_BUCKETS_MICROS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -51,6 +54,7 @@ impl Default for Probe {
         Probe {
             base: Instant::now(),
             last_heard: AtomicU64::new(0),
+            since: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
@@ -61,6 +65,14 @@ impl Default for Probe {
 impl Probe {
     fn micros(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// The command thread connected (again): only a ping sent from now on
+    /// proves delivery.
+    pub(super) fn connected(&self) {
+        self.since
+            .store(self.micros(Instant::now()), Ordering::Release);
+        self.last_heard.store(0, Ordering::Release);
     }
 
     /// A ping to publish now.
@@ -79,7 +91,9 @@ impl Probe {
         };
         let now = self.micros(Instant::now());
         let took = now.saturating_sub(sent);
-        self.last_heard.store(now + 1, Ordering::Release);
+        if sent >= self.since.load(Ordering::Acquire) {
+            self.last_heard.store(now + 1, Ordering::Release);
+        }
         if let Some(i) = ROUNDTRIP_BUCKETS_MICROS.iter().position(|&b| took <= b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }

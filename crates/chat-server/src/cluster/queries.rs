@@ -72,7 +72,10 @@ impl QueryThread {
     /// Runs one query. `false`: the reactor is gone, stop.
     fn handle(&mut self, Query { request, after }: Query) -> bool {
         if self.link.switches() != self.switches {
-            self.con = None; // the master may have moved: ask again
+            // The master may have moved: ask again, at once.
+            self.switches = self.link.switches();
+            self.con = None;
+            self.next_attempt = Instant::now();
         }
         if self.con.is_none() && Instant::now() >= self.next_attempt {
             let switches = self.link.switches();

@@ -38,8 +38,8 @@ pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Pr
     let own_lines = OwnLines::new(&config.node);
     let mut backoff = BACKOFF_MIN;
     loop {
+        let switches = link.switches();
         let result = (|| -> RedisResult<()> {
-            let switches = link.switches();
             let (mut con, master) = link.connect()?;
             let mut pubsub = con.as_pubsub();
             pubsub.subscribe(&[keys::ROOMS, keys::BAN_NOTICES, node_channel.as_str()])?;
@@ -120,7 +120,7 @@ pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Pr
         if result.is_ok() {
             return;
         }
-        std::thread::sleep(backoff);
+        link.pause(backoff, switches);
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
 }
