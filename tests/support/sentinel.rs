@@ -1,7 +1,9 @@
 //! A Redis failover group of a test's own on loopback: a master, a replica
 //! and three `redis-sentinel`s watching them under the name `chat`, each on
 //! a free port with a temp dir of its own; every process is killed when it
-//! is dropped. The sentinels declare a master down after
+//! is dropped. Started [`SentinelGroup::behind_proxy`], the replica and the
+//! sentinels reach the master through a [`Proxy`] that can isolate it from
+//! them while its clients still reach it. The sentinels declare a master down after
 //! [`DOWN_AFTER`] without an answer, so a failover takes a few seconds.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::redis::query;
-use crate::{Proc, RedisProcess, TIMEOUT, TempDir, free_port, require_tool};
+use crate::{Proc, Proxy, RedisProcess, TIMEOUT, TempDir, free_port, require_tool};
 
 /// How long a master may be silent before a sentinel thinks it down.
 pub const DOWN_AFTER: Duration = Duration::from_millis(1000);
@@ -29,10 +31,12 @@ struct Sentinel {
 }
 
 /// Two Redis servers (master and replica at first) and three sentinels.
-#[derive(Debug)]
 pub struct SentinelGroup {
     /// The two servers; which is the master changes with failovers.
     pub servers: [RedisProcess; 2],
+    /// In front of the first master, for its replica and the sentinels
+    /// (and so for the clients the sentinels send there).
+    pub proxy: Option<Proxy>,
     sentinels: Vec<Sentinel>,
 }
 
@@ -42,12 +46,26 @@ impl SentinelGroup {
     /// when redis-server or redis-sentinel is not installed (the calling
     /// test is then skipped, or fails under `CHAT_TESTS_REQUIRE=1`).
     pub fn start() -> Option<SentinelGroup> {
+        SentinelGroup::start_group(false)
+    }
+
+    /// [`SentinelGroup::start`] with the first master behind
+    /// [`SentinelGroup::proxy`].
+    pub fn behind_proxy() -> Option<SentinelGroup> {
+        SentinelGroup::start_group(true)
+    }
+
+    fn start_group(proxied: bool) -> Option<SentinelGroup> {
         let program = require_tool("redis-sentinel")?;
         let master = RedisProcess::start()?;
-        let master_port = master.port().to_string();
-        let replica = RedisProcess::start_with(&["--replicaof", "127.0.0.1", &master_port])?;
+        let proxy =
+            proxied.then(|| Proxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, master.port()))));
+        let master_port = proxy.as_ref().map_or(master.port(), |p| p.addr().port());
+        let replica =
+            RedisProcess::start_with(&["--replicaof", "127.0.0.1", &master_port.to_string()])?;
         let mut group = SentinelGroup {
             servers: [master, replica],
+            proxy,
             sentinels: Vec::new(),
         };
         group.until("the replica synchronised", |group| {
@@ -55,7 +73,7 @@ impl SentinelGroup {
             info.is_ok_and(|info| info.concat().contains("master_link_status:up"))
         });
         for _ in 0..3 {
-            let sentinel = Sentinel::start(&program, group.servers[0].port());
+            let sentinel = Sentinel::start(&program, master_port);
             group.sentinels.push(sentinel);
         }
         group.until("the sentinels know each other and the replica", |group| {
@@ -91,7 +109,14 @@ impl SentinelGroup {
 
     /// The server that is the master now.
     pub fn master(&mut self) -> &mut RedisProcess {
-        let port = self.master_port();
+        let proxied = self.proxy.as_ref().map(|proxy| proxy.addr().port());
+        let port = self.master_port().map(|port| {
+            if Some(port) == proxied {
+                self.servers[0].port()
+            } else {
+                port
+            }
+        });
         let at = self
             .servers
             .iter()

@@ -173,15 +173,22 @@ impl CommandThread {
                         // script skips what this master has.
                         let unacked = std::mem::take(&mut self.unacked);
                         let acked = self.acks.acked();
+                        let mut checked = 0;
                         for line in unacked.into_iter().rev().filter(|(seq, _)| *seq > acked) {
                             self.queued.push_front(line);
+                            checked += 1;
                         }
                         let mut text = format!(
                             "cluster: connected to {} as node {}",
                             self.master, self.config.node
                         );
-                        if !self.queued.is_empty() {
-                            let queued = self.queued.len();
+                        if checked > 0 {
+                            text.push_str(&format!(
+                                "; writing again what it lacks of {checked} room lines no replica had acknowledged"
+                            ));
+                        }
+                        if self.queued.len() > checked {
+                            let queued = self.queued.len() - checked;
                             text.push_str(&format!("; writing {queued} room lines said meanwhile"));
                         }
                         if self.unprotected > 0 {
