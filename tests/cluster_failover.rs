@@ -19,8 +19,10 @@ use chat_tests::{
 use crate::cluster::{client, nick, until_heard};
 use crate::cluster_faults::heard_everything_once;
 
-/// Between two rounds of the flood (each speaker says a line per round).
-const PACE: Duration = Duration::from_millis(10);
+/// Between two rounds of the flood (each speaker says a line per round):
+/// 60 lines a second, so that the room's stream (1000 entries) holds
+/// every line of the test, to be checked.
+const PACE: Duration = Duration::from_millis(50);
 /// How soon after a promotion every line must have reached every member.
 const DELIVERED_WITHIN: Duration = Duration::from_secs(15);
 /// How soon after pub/sub goes silent `/health` must turn red.
@@ -33,7 +35,7 @@ fn sentinel_node(name: &str, sentinels: &[String]) -> ServerProcess {
     let list: Vec<String> = sentinels.iter().map(|s| format!("\"{s}\"")).collect();
     ServerProcess::start_with_config(
         &format!(
-            "history_lines = 5\n\n[cluster]\nsentinels = [{}]\nmaster_name = \"chat\"\n\
+            "history_lines = 1000\n\n[cluster]\nsentinels = [{}]\nmaster_name = \"chat\"\n\
              node_name = \"{name}\"\nnick_lease_seconds = 2\n\n{METRICS}",
             list.join(", ")
         ),
@@ -163,7 +165,7 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
     let mut promoted = None;
     while promoted.is_none() {
         flood.round(&mut clients, &speakers, &mut said);
-        if flood.rounds % 10 == 0 {
+        if flood.rounds % 2 == 0 {
             for (seen, &at) in red.iter_mut().zip(&metrics) {
                 *seen |= health(at) == 503;
             }
@@ -182,7 +184,7 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
     let mut green = [None, None];
     while green.contains(&None) {
         flood.round(&mut clients, &speakers, &mut said);
-        if flood.rounds % 10 == 0 {
+        if flood.rounds % 2 == 0 {
             for (seen, &at) in green.iter_mut().zip(&metrics) {
                 if seen.is_none() && health(at) == 200 {
                     *seen = Some(promoted.elapsed());
@@ -210,6 +212,7 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
     for listener in &mut clients {
         heard_everything_once(listener, &said);
     }
+    stream_has_everything_once(group.master(), &said);
     let delivered = promoted.elapsed();
     assert!(
         delivered <= DELIVERED_WITHIN,
@@ -240,6 +243,40 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
             promoted - lost,
             green.map(Option::unwrap_or_default),
         );
+    }
+}
+
+/// Checks that the room's stream on `master` (the history every node
+/// reads back) holds every line said once, in each speaker's order: none
+/// was lost with the master that had it, none written twice.
+fn stream_has_everything_once(master: &RedisProcess, said: &BTreeMap<String, Vec<String>>) {
+    let entries = master
+        .query(&["XRANGE", "chat:history:lobby", "-", "+"])
+        .unwrap_or_else(|e| panic!("XRANGE: {e}\n{}", master.report()));
+    let texts: Vec<&str> = entries
+        .iter()
+        .filter_map(|item| item.split_once("\"text\":\"")?.1.split_once('"'))
+        .map(|(text, _)| text)
+        .collect();
+    for (speaker, lines) in said {
+        let prefix = format!("{speaker} says ");
+        let kept: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        if kept != *lines {
+            let missing: Vec<&String> = lines
+                .iter()
+                .filter(|l| !kept.contains(&l.as_str()))
+                .collect();
+            panic!(
+                "the new master's stream holds {} of {speaker}'s {} lines, not each once in order; \
+                 missing: {missing:?}",
+                kept.len(),
+                lines.len()
+            );
+        }
     }
 }
 
