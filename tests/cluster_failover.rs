@@ -165,7 +165,7 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
     let mut promoted = None;
     while promoted.is_none() {
         flood.round(&mut clients, &speakers, &mut said);
-        if flood.rounds % 2 == 0 {
+        if flood.rounds.is_multiple_of(2) {
             for (seen, &at) in red.iter_mut().zip(&metrics) {
                 *seen |= health(at) == 503;
             }
@@ -184,7 +184,7 @@ fn fail_over(mut group: SentinelGroup, fault: Fault) {
     let mut green = [None, None];
     while green.contains(&None) {
         flood.round(&mut clients, &speakers, &mut said);
-        if flood.rounds % 2 == 0 {
+        if flood.rounds.is_multiple_of(2) {
             for (seen, &at) in green.iter_mut().zip(&metrics) {
                 if seen.is_none() && health(at) == 200 {
                     *seen = Some(promoted.elapsed());
@@ -295,7 +295,7 @@ impl Flood {
     ) {
         round(clients, speakers, said);
         self.rounds += 1;
-        if self.rounds % 25 == 0 {
+        if self.rounds.is_multiple_of(25) {
             drain(clients);
         }
         thread::sleep(PACE);
