@@ -77,18 +77,12 @@ pub(super) fn run(link: &Link, node: &str, acks: &Acks) {
             continue;
         }
         let switches = link.switches();
-        if con
-            .as_ref()
-            .is_some_and(|(_, at, under)| *at != master || *under != switches)
-        {
-            con = None;
+        if con.as_ref().is_some_and(|(_, _, under)| *under != switches) {
+            con = None; // the master may have moved: ask again
         }
         if con.is_none() {
             match link.connect() {
-                Ok((c, at)) => {
-                    backoff = BACKOFF_MIN;
-                    con = Some((c, at, switches));
-                }
+                Ok((c, at)) => con = Some((c, at, switches)),
                 Err(_) => {
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -100,16 +94,22 @@ pub(super) fn run(link: &Link, node: &str, acks: &Acks) {
             continue;
         };
         if *at != master {
-            continue; // the lines went to a master this is not: not ours to ack
+            // The lines went to another master than this connection's:
+            // ask the sentinels again, in a while (the command thread may
+            // be about to move too, and writes them again where it goes).
+            con = None;
+            link.pause(backoff, switches);
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+            continue;
         }
         match acknowledge(c, &mark, seq) {
-            Ok(true) => acks.acked.fetch_max(seq, Ordering::AcqRel),
-            Ok(false) => 0,
-            Err(_) => {
-                con = None;
-                0
+            Ok(true) => {
+                backoff = BACKOFF_MIN;
+                acks.acked.fetch_max(seq, Ordering::AcqRel);
             }
-        };
+            Ok(false) => {} // no replica has it yet: asked again next time
+            Err(_) => con = None,
+        }
     }
 }
 
