@@ -20,7 +20,8 @@ pub struct ClusterConfig {
     /// The master's name in the sentinels' configuration.
     #[serde(default = "default_master_name")]
     pub master_name: String,
-    /// A file whose first line is Redis's password (`requirepass`).
+    /// A file whose first line is Redis's password (`requirepass`), with
+    /// `redis_url` or `sentinels`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis_password_file: Option<PathBuf>,
     /// A file whose first line is the sentinels' password.

@@ -231,7 +231,10 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
                 cluster.describe()
             ));
             let target = match &cluster.redis_url {
-                Some(url) => Target::Url(url.clone()),
+                Some(url) => Target::Url {
+                    url: url.clone(),
+                    password: cluster.redis_password.clone(),
+                },
                 None => Target::Sentinel {
                     sentinels: cluster.sentinels.clone(),
                     master_name: cluster.master_name.clone(),

@@ -281,7 +281,7 @@ impl CommandThread {
     /// Where Redis is, for the log.
     fn describe(&self) -> String {
         match &self.config.target {
-            super::Target::Url(url) => url.clone(),
+            super::Target::Url { url, .. } => url.clone(),
             super::Target::Sentinel { master_name, .. } => {
                 format!("the sentinels' master {master_name:?}")
             }

@@ -29,8 +29,12 @@ use super::{BACKOFF_MAX, BACKOFF_MIN, COMMAND_TIMEOUT, CONNECT_TIMEOUT};
 /// Where to find Redis.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// One Redis server, `redis://HOST:PORT`.
-    Url(String),
+    /// One Redis server, `redis://HOST:PORT`, and its password if the URL
+    /// does not hold it.
+    Url {
+        url: String,
+        password: Option<String>,
+    },
     /// The master that these sentinels (`HOST:PORT`) know by this name.
     Sentinel {
         sentinels: Vec<String>,
@@ -90,33 +94,23 @@ impl Link {
     /// answer, and its address (for the log).
     pub(super) fn connect(&self) -> RedisResult<(Connection, String)> {
         match &self.target {
-            Target::Url(url) => Ok((open(url, None)?, url.clone())),
+            Target::Url { url, password } => Ok((open(url, password.as_deref())?, url.clone())),
             Target::Sentinel {
                 sentinels,
                 master_name,
                 redis_password,
                 sentinel_password,
             } => {
+                // A sentinel may be down, or its answer stale: the next
+                // one is asked then.
                 let mut last = None;
                 for sentinel in sentinels {
-                    let address = match master_of(sentinel, master_name, sentinel_password) {
-                        Ok(address) => address,
-                        Err(e) => {
-                            last = Some(e);
-                            continue;
-                        }
-                    };
-                    let url = format!("redis://{address}/");
-                    let mut con = open(&url, redis_password.as_deref())?;
-                    let role: Vec<Value> = redis::cmd("ROLE").query(&mut con)?;
-                    if !is_master(&role) {
-                        return Err(RedisError::from((
-                            ErrorKind::Client,
-                            "not the master",
-                            format!("{address} is not a master (yet)"),
-                        )));
+                    let master = master_of(sentinel, master_name, sentinel_password)
+                        .and_then(|address| Ok((verified(&address, redis_password)?, address)));
+                    match master {
+                        Ok(found) => return Ok(found),
+                        Err(e) => last = Some(e),
                     }
-                    return Ok((con, address));
                 }
                 Err(last.unwrap_or_else(|| {
                     RedisError::from((ErrorKind::EmptySentinelList, "no sentinels"))
@@ -191,6 +185,20 @@ fn open(url: &str, password: Option<&str>) -> RedisResult<Connection> {
         redis::cmd("AUTH").arg(password).query::<()>(&mut con)?;
     }
     redis::cmd("PING").query::<()>(&mut con)?;
+    Ok(con)
+}
+
+/// A connection to `address`, which says it is a master.
+fn verified(address: &str, password: &Option<String>) -> RedisResult<Connection> {
+    let mut con = open(&format!("redis://{address}/"), password.as_deref())?;
+    let role: Vec<Value> = redis::cmd("ROLE").query(&mut con)?;
+    if !is_master(&role) {
+        return Err(RedisError::from((
+            ErrorKind::Client,
+            "not the master",
+            format!("{address} is not a master (yet)"),
+        )));
+    }
     Ok(con)
 }
 

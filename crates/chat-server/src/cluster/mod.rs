@@ -198,7 +198,7 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
     let (queries, queries_rx) = sync_channel(QUERY_QUEUE);
     let (events_tx, events) = sync_channel(EVENT_QUEUE);
-    if let Target::Url(url) = &config.target {
+    if let Target::Url { url, .. } = &config.target {
         redis::Client::open(url.as_str())
             .map_err(|e| std::io::Error::other(format!("{url}: {e}")))?;
     }
