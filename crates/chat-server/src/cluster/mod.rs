@@ -16,6 +16,14 @@
 //!   messages, kicks), reads the bans in force each time it subscribes, and
 //!   turns what it hears into [`ClusterEvent`]s.
 //!
+//! With Redis Sentinel (`link.rs`) two more: one counts the sentinels'
+//! `+switch-master` announcements, after which every thread connects to
+//! the new master, and one (`acks.rs`) learns which written lines a replica
+//! has, so the command thread can write again after a failover what the
+//! new master lacks. Every connection finds the master through `link.rs`.
+//! The command thread also publishes the ping whose return through the
+//! subscription is the node's health (`probe.rs`).
+//!
 //! [`Bridge::send`] sorts the hub's requests between the two channels. Room
 //! lines are kept until the reactor's turn ends ([`Bridge::hand_over`]) and
 //! go to the command thread as one message: under load a turn gathers many
