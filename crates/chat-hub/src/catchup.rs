@@ -139,13 +139,18 @@ impl CatchUp {
         if line.seq == 0 {
             return true;
         }
-        let nodes = self.sequences.entry(key.to_owned()).or_default();
-        let last = nodes.entry(line.origin.clone()).or_default();
-        let newer = line.seq > *last;
-        if newer {
-            *last = line.seq;
+        // Looked up before inserting: no allocation per line heard.
+        let known = self.sequences.get_mut(key);
+        if let Some(last) = known.and_then(|nodes| nodes.get_mut(&line.origin)) {
+            let newer = line.seq > *last;
+            if newer {
+                *last = line.seq;
+            }
+            return newer;
         }
-        newer
+        let nodes = self.sequences.entry(key.to_owned()).or_default();
+        nodes.insert(line.origin.clone(), line.seq);
+        true
     }
 
     /// Moves `key`'s cursor to `id` if `id` is newer; `true` if it was.
