@@ -38,7 +38,7 @@ fn talk(speakers: &mut [&mut Client], said: &mut BTreeMap<String, Vec<String>>, 
 /// Checks that `listener` got every line of every other speaker once and in
 /// that speaker's order (there is no order across speakers on different
 /// nodes), once each speaker's `end` line has come.
-fn heard_everything_once(listener: &mut Client, said: &BTreeMap<String, Vec<String>>) {
+pub(crate) fn heard_everything_once(listener: &mut Client, said: &BTreeMap<String, Vec<String>>) {
     for (speaker, lines) in said {
         let last = format!("<{speaker}> {}", lines.last().map_or("", String::as_str));
         // No echo of one's own lines; another's last line may have come

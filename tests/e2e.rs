@@ -10,6 +10,7 @@ mod cli;
 mod client_binary;
 mod client_tls;
 mod cluster;
+mod cluster_failover;
 mod cluster_faults;
 mod cluster_security;
 mod config;

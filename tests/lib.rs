@@ -12,7 +12,8 @@
 //!   config file, more listeners or a lower descriptor limit).
 //! - [`Client`] is a line client over a `TcpStream`, with deadlines;
 //!   [`http_get`] asks the `[metrics]` listener or a web listener.
-//! - [`RedisProcess`] runs a `redis-server` of the test's own.
+//! - [`RedisProcess`] runs a `redis-server` of the test's own;
+//!   [`SentinelGroup`] a master, a replica and three `redis-sentinel`s.
 //! - [`NetLab`] is a network namespace joined by veth links to cut and
 //!   shape, for faults over a real network path.
 //! - [`Tmux`] runs `chat-client`, or another terminal program such as an
@@ -38,6 +39,7 @@ mod support {
     pub(crate) mod proxy;
     pub(crate) mod redis;
     pub(crate) mod require;
+    pub(crate) mod sentinel;
     pub(crate) mod server;
     pub(crate) mod stamp;
     pub(crate) mod tempdir;
@@ -56,6 +58,7 @@ pub use support::proc::{Proc, Stream, rss_kib};
 pub use support::proxy::Proxy;
 pub use support::redis::RedisProcess;
 pub use support::require::{REQUIRE_VAR, ipv6_available, missing, require_tool};
+pub use support::sentinel::{DOWN_AFTER, SentinelGroup};
 pub use support::server::{ServerBuilder, ServerProcess, operator_config};
 pub use support::stamp::{is_ctime, split_stamp};
 pub use support::tempdir::TempDir;

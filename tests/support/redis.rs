@@ -22,6 +22,8 @@ pub struct RedisProcess {
     binds: Vec<IpAddr>,
     /// `ip netns exec NAMESPACE` before the program, inside a [`NetLab`].
     namespace: Option<String>,
+    /// More arguments (`--replicaof HOST PORT`).
+    extra: Vec<String>,
     /// Every run, the current one last: their outputs are in the report.
     runs: Vec<Proc>,
     running: bool,
@@ -36,12 +38,18 @@ impl RedisProcess {
     /// [`crate::missing`]). A port taken between the probe and redis's bind
     /// is retried with another.
     pub fn start() -> Option<RedisProcess> {
+        RedisProcess::start_with(&[])
+    }
+
+    /// [`RedisProcess::start`] with more arguments for redis-server.
+    pub fn start_with(extra: &[&str]) -> Option<RedisProcess> {
         let program = require_tool("redis-server")?;
         let mut redis = RedisProcess {
             program,
             port: 0,
             binds: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             namespace: None,
+            extra: extra.iter().map(|&arg| arg.to_owned()).collect(),
             runs: Vec::new(),
             running: false,
             dir: TempDir::new("redis"),
@@ -74,6 +82,7 @@ impl RedisProcess {
                 .map(|link| IpAddr::V4(lab.inner_addr(link)))
                 .collect(),
             namespace: Some(lab.namespace().to_owned()),
+            extra: Vec::new(),
             runs: Vec::new(),
             running: false,
             dir: TempDir::new("redis"),
@@ -109,6 +118,7 @@ impl RedisProcess {
         cmd.args(["--port", &self.port.to_string(), "--bind"])
             .args(&binds)
             .args(["--save", "", "--appendonly", "no"])
+            .args(&self.extra)
             .current_dir(self.dir.path());
         if self.namespace.is_some() {
             // Clients come over the lab's links, not the loopback; the
@@ -187,23 +197,12 @@ impl RedisProcess {
     /// One command over a fresh connection, in raw RESP; the reply's strings
     /// and integers, flattened.
     pub fn query(&self, args: &[&str]) -> Result<Vec<String>, String> {
-        let addr = SocketAddr::new(self.binds[0], self.port);
-        let timeout = Duration::from_secs(1);
-        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(timeout))
-            .and_then(|()| stream.set_write_timeout(Some(timeout)))
-            .map_err(|e| e.to_string())?;
-        let mut request = format!("*{}\r\n", args.len());
-        for arg in args {
-            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-        }
-        (&stream)
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let mut items = Vec::new();
-        read_reply(&mut BufReader::new(stream), &mut items)?;
-        Ok(items)
+        query(SocketAddr::new(self.binds[0], self.port), args)
+    }
+
+    /// Whether it still runs (not [`RedisProcess::stop`]ped).
+    pub fn is_running(&self) -> bool {
+        self.running
     }
 
     /// Every run's command, directory, status and output.
@@ -211,6 +210,27 @@ impl RedisProcess {
         let runs: Vec<String> = self.runs.iter().map(Proc::report).collect();
         format!("redis-server on port {}:\n{}", self.port, runs.join("\n"))
     }
+}
+
+/// One command to the Redis (or Sentinel) at `addr` over a fresh
+/// connection, in raw RESP; the reply's strings and integers, flattened.
+pub(crate) fn query(addr: SocketAddr, args: &[&str]) -> Result<Vec<String>, String> {
+    let timeout = Duration::from_secs(1);
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    (&stream)
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut items = Vec::new();
+    read_reply(&mut BufReader::new(stream), &mut items)?;
+    Ok(items)
 }
 
 impl Drop for RedisProcess {

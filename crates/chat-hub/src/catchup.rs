@@ -93,6 +93,8 @@ pub(crate) struct CatchUp {
     node: String,
     /// Room key → the id of the last entry delivered (or passed over).
     delivered: HashMap<String, StreamId>,
+    /// Room key → node → the sequence number of its last line delivered.
+    sequences: HashMap<String, HashMap<String, u64>>,
     /// Redis's clock at the last subscription; `None` before the first.
     baseline: Option<StreamId>,
     /// Room key → its read in progress.
@@ -120,7 +122,35 @@ impl CatchUp {
             }
             return None;
         }
-        (self.advance(key, id) && line.origin != self.node).then_some(line)
+        let fresh = self.advance(key.clone(), id) && self.first_time(&key, &line);
+        fresh.then_some(line)
+    }
+
+    /// Whether `line` (in the room keyed `key`) comes from another node and
+    /// is newer than the last line of its node delivered in that room, by
+    /// the node's sequence number; if so it is now the last. A node's lines
+    /// reach a room's stream in its order, also when written again after a
+    /// failover; so a copy written again of a line delivered before is
+    /// older, whatever its new stream id. Unnumbered lines (0) pass.
+    fn first_time(&mut self, key: &str, line: &RoomLine) -> bool {
+        if line.origin == self.node {
+            return false;
+        }
+        if line.seq == 0 {
+            return true;
+        }
+        // Looked up before inserting: no allocation per line heard.
+        let known = self.sequences.get_mut(key);
+        if let Some(last) = known.and_then(|nodes| nodes.get_mut(&line.origin)) {
+            let newer = line.seq > *last;
+            if newer {
+                *last = line.seq;
+            }
+            return newer;
+        }
+        let nodes = self.sequences.entry(key.to_owned()).or_default();
+        nodes.insert(line.origin.clone(), line.seq);
+        true
     }
 
     /// Moves `key`'s cursor to `id` if `id` is newer; `true` if it was.
@@ -140,6 +170,7 @@ impl CatchUp {
         let keys: HashSet<String> = local.iter().map(|room| room_key(room)).collect();
         let previous = self.baseline.replace(at);
         self.delivered.retain(|key, _| keys.contains(key));
+        self.sequences.retain(|key, _| keys.contains(key));
         self.reading.retain(|key, _| keys.contains(key));
         let mut reads = Vec::new();
         for room in local {
@@ -213,7 +244,7 @@ impl CatchUp {
         let mut after = reading.after;
         for (id, line) in entries {
             after = after.max(id);
-            if self.advance(key.clone(), id) && line.origin != self.node {
+            if self.advance(key.clone(), id) && self.first_time(&key, &line) {
                 deliver.push(line);
             }
         }
@@ -236,7 +267,7 @@ impl CatchUp {
         let waiting = std::mem::take(&mut reading.waiting);
         let overflowed = std::mem::take(&mut reading.overflowed);
         for (id, line) in waiting {
-            if self.advance(key.clone(), id) && line.origin != self.node {
+            if self.advance(key.clone(), id) && self.first_time(&key, &line) {
                 deliver.push(line);
             }
         }
@@ -290,6 +321,7 @@ mod tests {
             text: text.into(),
             kind: RoomEvent::Message,
             time: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            seq: 0,
         }
     }
 
@@ -468,5 +500,35 @@ mod tests {
         let (deliver, next) = catchup.read("lobby", next.token, Some(rest), false);
         assert_eq!(deliver.len(), 10);
         assert!(next.is_none());
+    }
+
+    #[test]
+    fn a_line_written_again_after_a_failover_is_delivered_once() {
+        let numbered = |text, seq| RoomLine {
+            seq,
+            ..line("b", "lobby", text)
+        };
+        // The new master lacked "two": node b wrote it again, after a line
+        // node c wrote there first, under a new id.
+        let new_master = || {
+            vec![
+                (id(21, 0), line("c", "lobby", "three")),
+                (id(22, 0), numbered("two", 2)),
+                (id(23, 0), numbered("four", 3)),
+            ]
+        };
+        let lobby = [String::from("lobby")];
+        let mut heard_it = CatchUp::new("a");
+        assert!(heard_it.live(id(10, 0), numbered("one", 1)).is_some());
+        assert!(heard_it.live(id(10, 1), numbered("two", 2)).is_some());
+        let reads = heard_it.subscribed(id(20, 0), &lobby);
+        let (lines, _) = heard_it.read("lobby", reads[0].token, Some(new_master()), false);
+        assert_eq!(texts(&lines), ["three", "four"]);
+
+        let mut missed_it = CatchUp::new("d");
+        assert!(missed_it.live(id(10, 0), numbered("one", 1)).is_some());
+        let reads = missed_it.subscribed(id(20, 0), &lobby);
+        let (lines, _) = missed_it.read("lobby", reads[0].token, Some(new_master()), false);
+        assert_eq!(texts(&lines), ["three", "two", "four"]);
     }
 }

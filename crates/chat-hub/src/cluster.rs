@@ -36,6 +36,10 @@ pub struct RoomLine {
     pub kind: RoomEvent,
     /// When it was said (its stamp everywhere).
     pub time: Now,
+    /// Its node's sequence number, which tells a line written again after a
+    /// Redis failover from the first copy (0: not numbered yet; the bridge
+    /// numbers a node's lines as it writes them).
+    pub seq: u64,
 }
 
 /// What a [`RoomLine`] is: a line said (`Message`, `Action`) or a notice

@@ -110,6 +110,7 @@ impl Node {
             text: text.to_owned(),
             kind,
             time,
+            seq: 0,
         }))
     }
 

@@ -13,6 +13,7 @@ use chat_hub::{HubConfig, IpNet, Operator, Protocol, Retention, TimestampFormat}
 use chat_net::NetConfig;
 use chat_proto::{validate_nick, validate_room};
 
+pub use crate::cluster_config::ClusterConfig;
 pub use crate::listen::{Listen, ListenTable, TlsFiles};
 use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -128,26 +129,6 @@ macro_rules! define_config {
 
 chat_hub::hub_settings!(define_config);
 
-/// The `[cluster]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// `redis://HOST:PORT` (optionally `/DB`).
-    pub redis_url: String,
-    /// Unique in the cluster; default: this host's name and the port of
-    /// the first listener.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
-    /// Seconds a node's claim on a nick lasts without renewal; a node that
-    /// dies frees its nicks after this.
-    #[serde(default = "default_nick_lease")]
-    pub nick_lease_seconds: u64,
-}
-
-fn default_nick_lease() -> u64 {
-    15
-}
-
 /// An address range in `exempt`: `127.0.0.0/8`, or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -249,6 +230,12 @@ impl Config {
             })?;
             config.password = Some(text.lines().next().unwrap_or_default().to_owned());
         }
+        if let Some(cluster) = &mut config.cluster {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            cluster
+                .read_password_files(dir)
+                .map_err(|(key, message)| located(key, message))?;
+        }
         config
             .check()
             .map_err(|(key, message)| located(key, message))?;
@@ -317,25 +304,7 @@ impl Config {
             }
         }
         if let Some(cluster) = &self.cluster {
-            if !cluster.redis_url.starts_with("redis://") {
-                return Err((
-                    "redis_url",
-                    format!(
-                        "{:?} is not a URL like redis://127.0.0.1:6379",
-                        cluster.redis_url
-                    ),
-                ));
-            }
-            if cluster.nick_lease_seconds < 2 {
-                return Err(("nick_lease_seconds", "must be at least 2".into()));
-            }
-            if cluster
-                .node_name
-                .as_deref()
-                .is_some_and(|n| n.is_empty() || n.contains(char::is_whitespace))
-            {
-                return Err(("node_name", "may not be empty or contain spaces".into()));
-            }
+            cluster.check()?;
         }
         if self.history_path.as_os_str().is_empty() {
             return Err(("history_path", "may not be empty".into()));

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod cluster;
+pub mod cluster_config;
 pub mod config;
 pub mod console_input;
 mod emitter;

@@ -233,10 +233,10 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
             });
             log::info(&format!(
                 "cluster: node {node}, redis {}",
-                cluster.redis_url
+                cluster.describe()
             ));
             let bridge_config = BridgeConfig {
-                redis_url: cluster.redis_url.clone(),
+                target: cluster.target(),
                 node,
                 lease,
                 history_keep: hub_config.history_keep(),
@@ -349,10 +349,7 @@ fn start_accounts(
 ) -> Result<(accounts::AccountLink, SyncSender<chat_hub::AccountRecord>), Failure> {
     use accounts::book::{AccountBook, FileBook, MemoryBook, RedisBook};
     let mut book: Box<dyn AccountBook> = match (&config.cluster, in_file) {
-        (Some(cluster), _) => Box::new(
-            RedisBook::open(&cluster.redis_url)
-                .map_err(|e| Failure::Config(format!("key `redis_url`: {e}")))?,
-        ),
+        (Some(cluster), _) => Box::new(RedisBook::open(cluster.target())),
         (None, true) => Box::new(FileBook::open(&config.history_path).map_err(|e| {
             Failure::Config(format!("key `history_path`: cannot open the accounts: {e}"))
         })?),

@@ -10,13 +10,21 @@
 use std::fmt::Write;
 
 use chat_hub::{Hub, ReasonCounts};
+
+use crate::cluster::Probe;
 use chat_net::{NetStats, TURN_BUCKETS_MICROS};
 
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Every metric, as one text.
-pub fn render(hub: &Hub, net: &NetStats) -> String {
+/// Whether this node is in the cluster: its link to Redis is up and a ping
+/// came back through pub/sub lately. `None`: not a cluster node.
+fn cluster_up(hub: &Hub, probe: Option<&Probe>) -> Option<bool> {
+    Some(hub.cluster_up()? && probe.is_none_or(Probe::up))
+}
+
+/// Every metric, as one text. `probe`: the cluster's delivery probe.
+pub fn render(hub: &Hub, net: &NetStats, probe: Option<&Probe>) -> String {
     let stats = hub.stats();
     let mut text = String::with_capacity(4096);
     let out = &mut text;
@@ -88,13 +96,16 @@ pub fn render(hub: &Hub, net: &NetStats) -> String {
         "Cluster requests dropped because the queue toward Redis was full.",
         stats.cluster_dropped,
     );
-    if let Some(up) = hub.cluster_up() {
+    if let Some(up) = cluster_up(hub, probe) {
         gauge(
             out,
             "chat_cluster_up",
-            "1 while the link to Redis is up, 0 while it is down.",
+            "1 while a ping published by this node came back through its Redis subscription within the last 3 s, 0 otherwise.",
             u64::from(up),
         );
+    }
+    if let Some(probe) = probe {
+        probe.render(out);
     }
     if let Some(store) = hub.store_health() {
         gauge(
@@ -181,12 +192,15 @@ fn turn_histogram(out: &mut String, net: &NetStats) {
 }
 
 /// `/health`: whether this server serves, and if not, why.
-pub fn health(hub: &Hub) -> Result<&'static str, String> {
+pub fn health(hub: &Hub, probe: Option<&Probe>) -> Result<&'static str, String> {
     if hub.is_shutting_down() {
         return Err("shutting down\n".into());
     }
     if hub.cluster_up() == Some(false) {
         return Err("cluster: redis unreachable\n".into());
+    }
+    if cluster_up(hub, probe) == Some(false) {
+        return Err("cluster: no ping came back through redis pub/sub lately\n".into());
     }
     Ok("ok\n")
 }
@@ -199,7 +213,7 @@ mod tests {
     #[test]
     fn every_metric_has_help_and_type_and_counters_end_in_total() {
         let hub = Hub::new(HubConfig::default());
-        let text = render(&hub, &NetStats::default());
+        let text = render(&hub, &NetStats::default(), None);
         for name in [
             "chat_clients",
             "chat_rooms",

@@ -205,13 +205,14 @@ impl Server {
             return;
         };
         let hub = &self.hub;
+        let probe = self.cluster.as_ref().map(|bridge| &*bridge.probe);
         let response = http_endpoints::answer(&request, |path| match path {
             "/metrics" => Some((
                 chat_net::http::Status::OK,
                 metrics::CONTENT_TYPE,
-                metrics::render(hub, &net.stats()),
+                metrics::render(hub, &net.stats(), probe),
             )),
-            "/health" => Some(match metrics::health(hub) {
+            "/health" => Some(match metrics::health(hub, probe) {
                 Ok(text) => (chat_net::http::Status::OK, "text/plain", text.to_owned()),
                 Err(why) => (
                     chat_net::http::Status::SERVICE_UNAVAILABLE,

@@ -27,6 +27,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
             text: "hi all".into(),
             kind: RoomEvent::Message,
             time: now(),
+            seq: 0,
         })]
     );
     let earlier = now() - chrono::Duration::seconds(61);

@@ -330,6 +330,7 @@ pub(crate) fn remote_line(text: &str, time: Now) -> RoomLine {
         text: text.into(),
         kind: RoomEvent::Message,
         time,
+        seq: 0,
     }
 }
 

@@ -14,6 +14,17 @@
 //! streams. A batch whose reply was lost is sent again; each line's sequence
 //! number lets the script skip what it wrote already. Once connected again
 //! it also claims this node's nicks from the last member snapshot.
+//!
+//! With sentinels, written lines stay in a bounded buffer until a replica
+//! acknowledges them (`acks.rs`); after connecting again, to a new master or
+//! the same one, they are written again ahead of the queue, and the script
+//! skips those the master has (its mark of this node's last sequence number
+//! came over with them). Receivers know a line by its node and sequence
+//! number, so one heard before the failover is not delivered twice.
+//!
+//! It also publishes the health ping (`probe.rs`) every
+//! [`PING_PERIOD`](super::probe::PING_PERIOD), and connects again when the
+//! sentinels announce a new master.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -23,6 +34,9 @@ use std::time::{Duration, Instant};
 
 use redis::{Connection, RedisError, RedisResult};
 
+use super::acks::Acks;
+use super::link::Link;
+use super::probe::{PING_PERIOD, Probe};
 use super::wire::WireLine;
 use super::{
     BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Work, keys, millis, now_ms, requests, scripts,
@@ -48,12 +62,32 @@ pub(super) const STREAM_KEEP_MIN: usize = 1000;
 /// longer than any reply can be late.
 const WRITTEN_MARK_SECONDS: u64 = 86_400;
 
+/// Written room lines kept until a replica has them (with sentinels): a
+/// few MB, and at the default flood control some minutes of a busy
+/// cluster's lines. Past this the oldest are let go unacknowledged (and
+/// counted): a failover then can lose them.
+pub(super) const UNACKED_MAX: usize = 50_000;
+
+/// The longest the thread sleeps while connected: how soon it notices a
+/// master switch when idle.
+const IDLE_WAKE: Duration = Duration::from_millis(100);
+
 /// The command thread's state.
 pub(super) struct CommandThread {
-    client: redis::Client,
+    link: Arc<Link>,
     config: BridgeConfig,
     emit: Emitter,
     con: Option<Connection>,
+    /// The master connected to, and the count of switches then.
+    master: String,
+    switches: u64,
+    /// Written room lines no replica is known to have, oldest first.
+    unacked: VecDeque<(u64, RoomLine)>,
+    /// Lines let go from `unacked` before a replica had them.
+    unprotected: u64,
+    acks: Arc<Acks>,
+    probe: Arc<Probe>,
+    next_ping: Instant,
     /// The last member snapshot (each nick with its rooms): what this node
     /// claims.
     members: Vec<(String, Vec<String>)>,
@@ -72,16 +106,25 @@ pub(super) struct CommandThread {
 
 impl CommandThread {
     pub(super) fn new(
-        client: redis::Client,
+        link: Arc<Link>,
         config: BridgeConfig,
         emit: Emitter,
         written: Arc<AtomicU64>,
+        probe: Arc<Probe>,
+        acks: Arc<Acks>,
     ) -> CommandThread {
         CommandThread {
-            client,
+            link,
             config,
             emit,
             con: None,
+            master: String::new(),
+            switches: 0,
+            unacked: VecDeque::new(),
+            unprotected: 0,
+            acks,
+            probe,
+            next_ping: Instant::now(),
             members: Vec::new(),
             queued: VecDeque::new(),
             // From the clock (in thousandths of a millisecond), so a node
@@ -100,19 +143,59 @@ impl CommandThread {
         let mut backoff = BACKOFF_MIN;
         let mut reported_down = false;
         loop {
+            if self.con.is_some() && self.link.switches() != self.switches {
+                let e = RedisError::from((redis::ErrorKind::Client, "the master switched"));
+                if !self.connection_lost(&e) {
+                    return;
+                }
+            }
+            if self.con.is_some() && !self.ping() {
+                return;
+            }
+            if self.con.is_none() && self.link.switches() != self.switches {
+                // A new master: no reason to wait out the backoff.
+                self.switches = self.link.switches();
+                self.next_attempt = Instant::now();
+                backoff = BACKOFF_MIN;
+            }
             if self.con.is_none() && Instant::now() >= self.next_attempt {
-                match self.connect() {
-                    Ok(con) => {
+                let switches = self.link.switches();
+                match self.link.connect() {
+                    Ok((con, master)) => {
                         self.con = Some(con);
+                        self.master = master;
+                        self.switches = switches;
+                        self.next_ping = Instant::now();
+                        self.probe.connected();
                         backoff = BACKOFF_MIN;
                         reported_down = false;
+                        // What no replica is known to have goes first: the
+                        // script skips what this master has.
+                        let unacked = std::mem::take(&mut self.unacked);
+                        let acked = self.acks.acked();
+                        let mut checked = 0;
+                        for line in unacked.into_iter().rev().filter(|(seq, _)| *seq > acked) {
+                            self.queued.push_front(line);
+                            checked += 1;
+                        }
                         let mut text = format!(
                             "cluster: connected to {} as node {}",
-                            self.config.redis_url, self.config.node
+                            self.master, self.config.node
                         );
-                        if !self.queued.is_empty() {
-                            let queued = self.queued.len();
+                        if checked > 0 {
+                            text.push_str(&format!(
+                                "; writing again what it lacks of {checked} room lines no replica had acknowledged"
+                            ));
+                        }
+                        if self.queued.len() > checked {
+                            let queued = self.queued.len() - checked;
                             text.push_str(&format!("; writing {queued} room lines said meanwhile"));
+                        }
+                        if self.unprotected > 0 {
+                            text.push_str(&format!(
+                                "; {} room lines were let go before a replica had them (more than {UNACKED_MAX} waited)",
+                                self.unprotected
+                            ));
                         }
                         if self.lost > 0 {
                             text.push_str(&format!(
@@ -139,7 +222,7 @@ impl CommandThread {
                             reported_down = true;
                             let text = format!(
                                 "cluster: {} unreachable ({e}), retrying; this node runs alone meanwhile",
-                                self.config.redis_url
+                                self.describe()
                             );
                             if !self.emit.emit(ClusterEvent::Status {
                                 connected: false,
@@ -154,9 +237,9 @@ impl CommandThread {
                 }
             }
             let wait = if self.con.is_some() {
-                Duration::from_secs(3600)
+                IDLE_WAKE.min(self.next_ping.saturating_duration_since(Instant::now()))
             } else {
-                self.next_attempt.saturating_duration_since(Instant::now())
+                IDLE_WAKE.min(self.next_attempt.saturating_duration_since(Instant::now()))
             };
             match requests.recv_timeout(wait) {
                 Ok(Work::Lines(lines)) => {
@@ -195,8 +278,35 @@ impl CommandThread {
         }
     }
 
-    fn connect(&self) -> RedisResult<Connection> {
-        super::connect(&self.client)
+    /// Where Redis is, for the log.
+    fn describe(&self) -> String {
+        match &self.config.target {
+            super::Target::Url { url, .. } => url.clone(),
+            super::Target::Sentinel { master_name, .. } => {
+                format!("the sentinels' master {master_name:?}")
+            }
+        }
+    }
+
+    /// Publishes the health ping if it is due. `false`: the reactor is
+    /// gone, stop.
+    fn ping(&mut self) -> bool {
+        let now = Instant::now();
+        if now < self.next_ping {
+            return true;
+        }
+        self.next_ping = now + PING_PERIOD;
+        let Some(con) = self.con.as_mut() else {
+            return true;
+        };
+        let published = redis::cmd("PUBLISH")
+            .arg(keys::node(&self.config.node))
+            .arg(self.probe.ping())
+            .query::<()>(con);
+        match published {
+            Ok(()) => true,
+            Err(e) => self.connection_lost(&e),
+        }
     }
 
     /// The connection failed with `e`: drop it, retry after the shortest
@@ -206,7 +316,7 @@ impl CommandThread {
         self.next_attempt = Instant::now() + BACKOFF_MIN;
         let text = format!(
             "cluster: lost {} ({e}), reconnecting; this node runs alone meanwhile",
-            self.config.redis_url
+            self.master
         );
         self.emit.emit(ClusterEvent::Status {
             connected: false,
@@ -237,12 +347,13 @@ impl CommandThread {
     /// reactor is gone, stop.
     fn publish(&mut self, lines: Vec<RoomLine>) -> bool {
         let count = lines.len() as u64;
-        for line in lines {
+        for mut line in lines {
             if self.queued.len() >= QUEUED_MAX {
                 self.lost += 1;
                 continue;
             }
             self.last_seq += 1;
+            line.seq = self.last_seq;
             self.queued.push_back((self.last_seq, line));
         }
         let going_on = self.flush();
@@ -261,11 +372,35 @@ impl CommandThread {
             let count = self.queued.len().min(PUBLISH_BATCH);
             let batch = self.queued.range(..count);
             match write_lines(con, &self.config, batch) {
-                Ok(()) => drop(self.queued.drain(..count)),
+                Ok(()) => self.written(count),
                 Err(e) => return self.connection_lost(&e),
             }
         }
         true
+    }
+
+    /// The first `count` queued lines were written: kept until a replica
+    /// has them if a failover can lose them, let go otherwise.
+    fn written(&mut self, count: usize) {
+        let lines = self.queued.drain(..count);
+        if !self.link.fails_over() {
+            return drop(lines);
+        }
+        self.unacked.extend(lines);
+        if let Some(&(last, _)) = self.unacked.back() {
+            self.acks.wrote(&self.master, last);
+        }
+        let acked = self.acks.acked();
+        while self
+            .unacked
+            .front()
+            .is_some_and(|&(seq, _)| seq <= acked || self.unacked.len() > UNACKED_MAX)
+        {
+            if self.unacked.front().is_some_and(|&(seq, _)| seq > acked) {
+                self.unprotected += 1;
+            }
+            self.unacked.pop_front();
+        }
     }
 
     /// Answers a request that Redis cannot serve now.

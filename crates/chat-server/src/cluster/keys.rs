@@ -83,6 +83,12 @@ pub(crate) fn markers(account: &str) -> String {
     format!("chat:markers:{}", nick_key(account))
 }
 
+/// String, `EX` a day: the sequence number of the last room line of
+/// `node` that a replica acknowledged having (`acks.rs`).
+pub(super) fn acked(node: &str) -> String {
+    format!("chat:acked:{node}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +103,7 @@ mod tests {
         assert_eq!(nick("Alice"), "chat:nick:alice");
         assert_eq!(members("a"), "chat:members:a");
         assert_eq!(written("a"), "chat:written:a");
+        assert_eq!(acked("a"), "chat:acked:a");
         assert_eq!(history("#Dev"), "chat:history:dev");
         assert_eq!(ACCOUNTS, "chat:accounts");
         assert_eq!(account("Alice"), "chat:account:alice");

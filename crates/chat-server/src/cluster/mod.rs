@@ -16,6 +16,14 @@
 //!   messages, kicks), reads the bans in force each time it subscribes, and
 //!   turns what it hears into [`ClusterEvent`]s.
 //!
+//! With Redis Sentinel (`link.rs`) two more: one counts the sentinels'
+//! `+switch-master` announcements, after which every thread connects to
+//! the new master, and one (`acks.rs`) learns which written lines a replica
+//! has, so the command thread can write again after a failover what the
+//! new master lacks. Every connection finds the master through `link.rs`.
+//! The command thread also publishes the ping whose return through the
+//! subscription is the node's health (`probe.rs`).
+//!
 //! [`Bridge::send`] sorts the hub's requests between the two channels. Room
 //! lines are kept until the reactor's turn ends ([`Bridge::hand_over`]) and
 //! go to the command thread as one message: under load a turn gathers many
@@ -44,13 +52,19 @@
 //! If nodes ever serve disjoint sets of many busy rooms, per-room channels
 //! are the change to make, and this module is the only place that knows.
 
+mod acks;
 mod commands;
 pub(crate) mod keys;
+mod link;
+mod probe;
 mod queries;
 mod requests;
 mod scripts;
 mod subscriber;
 mod wire;
+
+pub use link::Target;
+pub use probe::Probe;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +74,7 @@ use std::time::Duration;
 use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
 use crate::emitter::Wake;
+use link::Link;
 
 /// Requests waiting for Redis, and room lines handed over but not yet
 /// written. Past this, the hub's requests are dropped (and counted) rather
@@ -89,7 +104,7 @@ fn millis(duration: Duration) -> i64 {
 /// What the bridge needs to know.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
-    pub redis_url: String,
+    pub target: Target,
     pub node: String,
     pub lease: Duration,
     /// Lines each room's stream keeps (`MAXLEN ~`).
@@ -118,6 +133,8 @@ pub struct Bridge {
     /// away) so far: `handed - written` are on their way.
     written: Arc<AtomicU64>,
     pub events: Receiver<ClusterEvent>,
+    /// Whether pub/sub delivers: `/health` and `chat_cluster_up`.
+    pub probe: Arc<Probe>,
 }
 
 impl Bridge {
@@ -189,24 +206,39 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     let (requests, requests_rx) = sync_channel(REQUEST_QUEUE);
     let (queries, queries_rx) = sync_channel(QUERY_QUEUE);
     let (events_tx, events) = sync_channel(EVENT_QUEUE);
-    let client = redis::Client::open(config.redis_url.as_str())
-        .map_err(|e| std::io::Error::other(format!("{}: {e}", config.redis_url)))?;
+    if let Target::Url { url, .. } = &config.target {
+        redis::Client::open(url.as_str())
+            .map_err(|e| std::io::Error::other(format!("{url}: {e}")))?;
+    }
+    let link = Link::new(config.target.clone());
+    link.watch()?;
     let emit = Emitter {
         events: events_tx,
         wake,
     };
     let written = Arc::new(AtomicU64::new(0));
+    let probe = Arc::new(Probe::default());
+    let acks = Arc::new(acks::Acks::default());
+    if link.fails_over() {
+        let acks = Arc::clone(&acks);
+        let (link, node) = (Arc::clone(&link), config.node.clone());
+        std::thread::Builder::new()
+            .name("cluster-acks".into())
+            .spawn(move || acks::run(&link, &node, &acks))?;
+    }
     let commands = commands::CommandThread::new(
-        client.clone(),
+        Arc::clone(&link),
         config.clone(),
         emit.clone(),
         Arc::clone(&written),
+        Arc::clone(&probe),
+        acks,
     );
     std::thread::Builder::new()
         .name("cluster-commands".into())
         .spawn(move || commands.run(requests_rx))?;
     let queries_thread = queries::QueryThread::new(
-        client.clone(),
+        Arc::clone(&link),
         config.clone(),
         emit.clone(),
         Arc::clone(&written),
@@ -214,9 +246,10 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
     std::thread::Builder::new()
         .name("cluster-queries".into())
         .spawn(move || queries_thread.run(queries_rx))?;
+    let heard = Arc::clone(&probe);
     std::thread::Builder::new()
         .name("cluster-subscriber".into())
-        .spawn(move || subscriber::run(client, config, emit))?;
+        .spawn(move || subscriber::run(&link, &config, &emit, &heard))?;
     Ok(Bridge {
         requests,
         queries,
@@ -224,16 +257,8 @@ pub fn spawn(config: BridgeConfig, wake: Wake) -> std::io::Result<Bridge> {
         handed: 0,
         written,
         events,
+        probe,
     })
-}
-
-/// A new connection to Redis, with the bridge's timeouts, known to answer.
-fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
-    let mut con = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-    con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-    con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-    redis::cmd("PING").query::<()>(&mut con)?;
-    Ok(con)
 }
 
 /// This module's threads' way back to the reactor.

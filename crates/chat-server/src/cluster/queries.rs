@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use redis::Connection;
 
+use super::link::Link;
 use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Query, requests};
 use chat_hub::ClusterRequest;
 
@@ -28,7 +29,9 @@ use chat_hub::ClusterRequest;
 const LINES_WAIT: Duration = Duration::from_secs(1);
 
 pub(super) struct QueryThread {
-    client: redis::Client,
+    link: Arc<Link>,
+    /// The count of master switches when connected.
+    switches: u64,
     config: BridgeConfig,
     emit: Emitter,
     con: Option<Connection>,
@@ -40,13 +43,14 @@ pub(super) struct QueryThread {
 
 impl QueryThread {
     pub(super) fn new(
-        client: redis::Client,
+        link: Arc<Link>,
         config: BridgeConfig,
         emit: Emitter,
         written: Arc<AtomicU64>,
     ) -> QueryThread {
         QueryThread {
-            client,
+            link,
+            switches: 0,
             config,
             emit,
             con: None,
@@ -67,10 +71,18 @@ impl QueryThread {
 
     /// Runs one query. `false`: the reactor is gone, stop.
     fn handle(&mut self, Query { request, after }: Query) -> bool {
+        if self.link.switches() != self.switches {
+            // The master may have moved: ask again, at once.
+            self.switches = self.link.switches();
+            self.con = None;
+            self.next_attempt = Instant::now();
+        }
         if self.con.is_none() && Instant::now() >= self.next_attempt {
-            match super::connect(&self.client) {
-                Ok(con) => {
+            let switches = self.link.switches();
+            match self.link.connect() {
+                Ok((con, _)) => {
                     self.con = Some(con);
+                    self.switches = switches;
                     self.backoff = BACKOFF_MIN;
                 }
                 Err(_) => self.retry_later(),

@@ -13,14 +13,19 @@
 //!
 //! A cut network path does not break a connection by itself: a quiet
 //! subscription pings Redis every [`QUIET`], and a ping unanswered within
-//! as long counts as a lost connection.
+//! as long counts as a lost connection. So does a master switch announced
+//! by the sentinels (`link.rs`): it subscribes again on the new master and
+//! the hub catches up as after any outage. The health pings the command
+//! thread publishes on this node's channel come back here (`probe.rs`).
 
 use std::time::Duration;
 
-use redis::RedisResult;
+use redis::{ErrorKind, RedisError, RedisResult};
 
+use super::link::Link;
+use super::probe::Probe;
 use super::wire::{OwnLines, WireKick, WireLine, WirePrivate, WireSanction};
-use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, CONNECT_TIMEOUT, Emitter, keys, requests};
+use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, requests};
 use chat_hub::{ClusterEvent, StreamId};
 
 /// A subscription this long without a message is pinged; a ping this long
@@ -28,20 +33,24 @@ use chat_hub::{ClusterEvent, StreamId};
 const QUIET: Duration = Duration::from_secs(1);
 
 /// Runs until the reactor is gone.
-pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
+pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Probe) {
     let node_channel = keys::node(&config.node);
     let own_lines = OwnLines::new(&config.node);
     let mut backoff = BACKOFF_MIN;
     loop {
+        let switches = link.switches();
         let result = (|| -> RedisResult<()> {
-            let mut con = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+            let (mut con, master) = link.connect()?;
             let mut pubsub = con.as_pubsub();
             pubsub.subscribe(&[keys::ROOMS, keys::BAN_NOTICES, node_channel.as_str()])?;
             pubsub.set_read_timeout(Some(QUIET))?;
             // After subscribing: a ban made meanwhile is heard, or read
             // here; a line added meanwhile is heard, or read back from
             // after `at` (everything added before has a smaller id).
-            let mut reader = super::connect(&client)?;
+            let (mut reader, also) = link.connect()?;
+            if also != master {
+                return Err(switched());
+            }
             let at = redis_clock(&mut reader)?;
             for event in requests::bans(&mut reader)? {
                 if !emit.emit(event) {
@@ -54,6 +63,9 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
             drop(reader);
             backoff = BACKOFF_MIN;
             loop {
+                if link.switches() != switches {
+                    return Err(switched());
+                }
                 let msg = match pubsub.get_message() {
                     Err(e) if e.is_timeout() => {
                         pubsub.ping::<redis::Value>()?;
@@ -90,6 +102,7 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
                     keys::BAN_NOTICES => serde_json::from_str::<WireSanction>(&payload)
                         .ok()
                         .and_then(|notice| notice.into_event(&config.node)),
+                    _ if probe.heard(&payload) => None,
                     _ => match serde_json::from_str::<WireKick>(&payload) {
                         Ok(kick) => Some(kick.into_event()),
                         Err(_) => serde_json::from_str::<WirePrivate>(&payload)
@@ -107,9 +120,13 @@ pub(super) fn run(client: redis::Client, config: BridgeConfig, emit: Emitter) {
         if result.is_ok() {
             return;
         }
-        std::thread::sleep(backoff);
+        link.pause(backoff, switches);
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
+}
+
+fn switched() -> RedisError {
+    RedisError::from((ErrorKind::Client, "the master switched"))
 }
 
 /// Redis's clock now, as a stream id (`TIME`: seconds and microseconds).

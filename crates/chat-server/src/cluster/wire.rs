@@ -31,6 +31,13 @@ pub(super) struct WireLine {
     notice: Option<WireNotice>,
     ms: i64,
     offset: i32,
+    /// The node's sequence number (0 from nodes that numbered none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The room notices that cross nodes (`RoomEvent` but the lines said).
@@ -154,6 +161,7 @@ impl WireLine {
             notice,
             ms: line.time.timestamp_millis(),
             offset: line.time.offset().local_minus_utc(),
+            seq: line.seq,
         }
     }
 
@@ -178,6 +186,7 @@ impl WireLine {
             nick: self.nick,
             text: self.text,
             kind,
+            seq: self.seq,
         })
     }
 }
@@ -277,6 +286,7 @@ mod tests {
                 notice: None,
                 ms: 1,
                 offset: 0,
+                seq: 3,
             })
             .unwrap_or_default();
             // As `scripts::WRITE_LINES` publishes it.
@@ -305,6 +315,7 @@ mod tests {
             text: "hi \"there\"".into(),
             kind: RoomEvent::Action,
             time,
+            seq: 17,
         };
         let json = serde_json::to_string(&WireLine::from_line(&line)).unwrap_or_default();
         let back = serde_json::from_str::<WireLine>(&json)

@@ -4,7 +4,6 @@
 //! its own, made again after any error.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chat_hub::{AccountRecord, AccountSummary, Mail, Marker};
 use chat_proto::nick_key;
@@ -12,13 +11,10 @@ use redis::{Cmd, Connection, RedisResult};
 use serde::{Deserialize, Serialize};
 
 use super::{AccountBook, MAIL_PER_ACCOUNT, Record};
-use crate::cluster::keys;
-
-/// How long a Redis round trip may take before it is an error.
-const TIMEOUT: Duration = Duration::from_secs(2);
+use crate::cluster::{Target, keys};
 
 pub struct RedisBook {
-    client: redis::Client,
+    target: Target,
     con: Option<Connection>,
 }
 
@@ -56,25 +52,17 @@ if not at or tonumber(at) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], A
 return 0";
 
 impl RedisBook {
-    /// The accounts in the Redis at `url` (connected at first use).
-    pub fn open(url: &str) -> Result<RedisBook, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
-        Ok(RedisBook { client, con: None })
+    /// The accounts in the cluster's Redis (its master, found as the
+    /// bridge finds it, at first use and after every error).
+    pub fn open(target: Target) -> RedisBook {
+        RedisBook { target, con: None }
     }
 
     /// Runs `f` on the connection (made first if need be); after an error
     /// the connection is dropped, to be made again next time.
     fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T, String> {
         if self.con.is_none() {
-            let con = self
-                .client
-                .get_connection_with_timeout(TIMEOUT)
-                .and_then(|con| {
-                    con.set_read_timeout(Some(TIMEOUT))?;
-                    con.set_write_timeout(Some(TIMEOUT))?;
-                    Ok(con)
-                })
-                .map_err(|e| format!("redis: {e}"))?;
+            let (con, _) = self.target.connect().map_err(|e| format!("redis: {e}"))?;
             self.con = Some(con);
         }
         let Some(con) = self.con.as_mut() else {
@@ -249,10 +237,7 @@ impl AccountBook for RedisBook {
     }
 
     fn another(&self) -> Result<Box<dyn AccountBook>, String> {
-        Ok(Box::new(RedisBook {
-            client: self.client.clone(),
-            con: None,
-        }))
+        Ok(Box::new(RedisBook::open(self.target.clone())))
     }
 }
 
@@ -265,7 +250,10 @@ mod tests {
         let Some(redis) = chat_tests::RedisProcess::start() else {
             return; // skipped (or failed, when required) by the harness
         };
-        let book = RedisBook::open(&redis.url()).unwrap_or_else(|e| panic!("{e}"));
+        let book = RedisBook::open(Target::Url {
+            url: redis.url(),
+            password: None,
+        });
         super::super::tests::behaves(Box::new(book));
     }
 }
