@@ -203,6 +203,7 @@ impl Chat {
             ids: false,
             caps,
             realname,
+            account: None,
         });
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.
@@ -471,6 +472,7 @@ impl Chat {
         let said_in = self.members.room(room);
         let to = Recipients {
             except,
+            sender: except,
             room: Some((room, &said_in.name)),
             ..Recipients::all(&said_in.members)
         };

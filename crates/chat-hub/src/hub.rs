@@ -35,6 +35,7 @@ use crate::{
 
 mod accounts;
 mod irc;
+mod irc_accounts;
 mod irc_history;
 mod irc_labels;
 mod irc_queries;
