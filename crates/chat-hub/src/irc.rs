@@ -36,15 +36,11 @@ const WITH_ACCOUNTS: Caps = Caps::EMPTY
     .with(Cap::AccountNotify)
     .with(Cap::AccountRegistration);
 
-/// `draft/account-registration`'s keys: `before-connect`, as a client may
-/// register before it is connected. An account is named after a nick, so
-/// no `custom-account-name`; no email is asked, so no `email-required`.
-const REGISTRATION_KEYS: &str = "before-connect";
-
-const VALUES: &[(Cap, &str)] = &[
-    (Cap::Sasl, chat_irc::sasl::MECHANISMS),
-    (Cap::AccountRegistration, REGISTRATION_KEYS),
-];
+/// `draft/account-registration` has no keys here: no `before-connect`
+/// (an account is made for a client, so `REGISTER` waits for the
+/// connection to register), no `custom-account-name` (an account is named
+/// after the nick), no `email-required` (no email is asked).
+const VALUES: &[(Cap, &str)] = &[(Cap::Sasl, chat_irc::sasl::MECHANISMS)];
 
 /// The server as the registration machine sees it; `history`: a history
 /// store answers `CHATHISTORY`, so `draft/chathistory` is offered too;

@@ -189,6 +189,16 @@ impl Registration {
             if let SaslStep::Plain(credentials) = self.sasl.handle(msg, name, client, out) {
                 return Progress::Authenticate(credentials);
             }
+        } else if msg.is("REGISTER") {
+            // `draft/account-registration` without `before-connect`.
+            let fail = crate::StandardReply {
+                kind: crate::StandardReplyKind::Fail,
+                command: "REGISTER",
+                code: "COMPLETE_CONNECTION_REQUIRED",
+                context: &["*"],
+                description: "Register an account once connected",
+            };
+            let _ = fail.write(out, &[], name);
         } else if msg.is("PASS") {
             self.pass(name, msg, out);
         } else if msg.is("NICK") {
