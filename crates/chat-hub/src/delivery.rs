@@ -140,11 +140,12 @@ impl WireShape {
     }
 
     /// The shape a connection of `protocol` gets a line meant for it alone.
-    fn direct(protocol: Protocol, caps: chat_irc::Caps) -> WireShape {
+    /// `sender_account`: the line comes from someone logged in.
+    fn direct(protocol: Protocol, caps: chat_irc::Caps, sender_account: bool) -> WireShape {
         let form = match protocol {
             Protocol::Line => Form::Line,
             Protocol::Raw => Form::Raw,
-            Protocol::Irc => Form::irc(caps, false),
+            Protocol::Irc => Form::irc(caps, sender_account),
         };
         WireShape {
             form,
@@ -382,7 +383,7 @@ impl Delivery {
         room: &str,
         lines: impl Iterator<Item = SaidLine<'a>>,
     ) {
-        let shape = WireShape::direct(Protocol::Irc, client.caps);
+        let shape = WireShape::direct(Protocol::Irc, client.caps, false);
         let to = Some(Addressee::of(client));
         let batched = client.caps.contains(chat_irc::Cap::Batch);
         self.batches += 1;
@@ -432,7 +433,7 @@ impl Delivery {
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
-        let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY);
+        let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY, false);
         self.encode_shape(shape, now, None, None, (None, About::default()), body)
     }
 
@@ -494,9 +495,29 @@ impl Delivery {
         now: Now,
         body: &Body<'_>,
     ) {
+        self.send_one_from(out, clients, (None, to), now, body);
+    }
+
+    /// Sends `body`, said by `sender` (a private message from a local
+    /// client, whose account IRC's `account-tag` shows), to one client.
+    pub(crate) fn send_one_from(
+        &mut self,
+        out: &mut dyn Outbox,
+        clients: &Clients,
+        (sender, to): (Option<ClientId>, ClientId),
+        now: Now,
+        body: &Body<'_>,
+    ) {
         if let Some(client) = clients.get(to) {
-            let shape = WireShape::direct(client.protocol, client.caps);
-            let addressee = (Some(Addressee::of(client)), About::default());
+            let account = sender
+                .and_then(|sender| clients.get(sender))
+                .and_then(|sender| sender.account.as_deref());
+            let shape = WireShape::direct(client.protocol, client.caps, account.is_some());
+            let about = About {
+                realname: None,
+                account,
+            };
+            let addressee = (Some(Addressee::of(client)), about);
             let msg = self.encode_shape(shape, now, None, None, addressee, body);
             if !msg.is_empty() {
                 self.deliver(out, to, msg);

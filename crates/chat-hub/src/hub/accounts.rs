@@ -240,7 +240,7 @@ impl Hub {
     }
 
     /// `/logout`.
-    fn logout(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+    pub(super) fn logout(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
         if self.accounts.log_out(id).is_none() {
             return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
         }

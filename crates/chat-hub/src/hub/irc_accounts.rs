@@ -27,6 +27,7 @@ const NICKSERV_HELP: &[&str] = &[
     "  REGISTER <password>            make your nick an account",
     "  IDENTIFY [account] <password>  log in (your nick is the account by default)",
     "  INFO [account]                 whether a nick is an account",
+    "  LOGOUT                         log out (a guest nick follows)",
     "Clients that speak SASL PLAIN log in as they connect.",
 ];
 
@@ -447,6 +448,7 @@ impl Hub {
                 self.nickserv_info(out, id, &account);
             }
             ("INFO", [account]) => self.nickserv_info(out, id, account),
+            ("LOGOUT", []) => self.logout(out, id, now),
             _ => NICKSERV_HELP
                 .iter()
                 .for_each(|line| self.nickserv_says(out, id, line)),

@@ -209,6 +209,44 @@ fn register_and_nickserv_make_accounts_as_the_specifications_say() {
     :NickServ!NickServ@services NOTICE erin :  REGISTER <password>            make your nick an account
     :NickServ!NickServ@services NOTICE erin :  IDENTIFY [account] <password>  log in (your nick is the account by default)
     :NickServ!NickServ@services NOTICE erin :  INFO [account]                 whether a nick is an account
+    :NickServ!NickServ@services NOTICE erin :  LOGOUT                         log out (a guest nick follows)
     :NickServ!NickServ@services NOTICE erin :Clients that speak SASL PLAIN log in as they connect.
     ");
+}
+
+#[test]
+fn sasl_after_registering_logs_in_and_the_account_tags_private_and_echoed_lines() {
+    let (mut f, mut store) = with_bob();
+    f.irc_client(4, "watcher", "account-notify account-tag");
+    f.irc_client(5, "b0b", "sasl account-tag echo-message");
+    f.say(4, "JOIN #dev\r\n");
+    f.say(5, "JOIN #dev\r\n");
+    f.out.take(4);
+    f.out.take(5);
+    f.say(
+        5,
+        &format!("AUTHENTICATE PLAIN\r\nAUTHENTICATE {BOB_PLAIN}\r\n"),
+    );
+    f.answer_accounts(&mut store);
+    f.say(5, "AUTHENTICATE PLAIN\r\n");
+    f.say(5, "PRIVMSG #dev :echoed\r\nPRIVMSG watcher :psst\r\n");
+    insta::assert_snapshot!(f.irc_lines(5), @r"
+    AUTHENTICATE +
+    :b0b!b0b@chat.local NICK bob
+    :chat.local 900 bob bob!bob@chat.local bob :You are now logged in as bob
+    :chat.local 903 bob :SASL authentication successful
+    :chat.local 907 bob :You have already authenticated using SASL
+    @account=bob :bob!bob@chat.local PRIVMSG #dev :echoed
+    :bob!bob@chat.local PRIVMSG watcher :psst
+    ");
+    f.say(5, "PRIVMSG NickServ :LOGOUT\r\n");
+    insta::assert_snapshot!(f.irc_lines(4), @r"
+    :b0b!b0b@chat.local NICK bob
+    :bob!bob@chat.local ACCOUNT :bob
+    @account=bob :bob!bob@chat.local PRIVMSG #dev :echoed
+    @account=bob :bob!bob@chat.local PRIVMSG watcher :psst
+    :bob!bob@chat.local ACCOUNT :*
+    :bob!bob@chat.local NICK guest1
+    ");
+    assert_eq!(f.hub.account_of(ClientId(5)), None);
 }
