@@ -71,6 +71,11 @@ fn irc_sasl_plain_logs_in_before_the_welcome_and_takes_the_accounts_nick() {
     right.send(&["WHOIS", "alice"]);
     let account = right.expect_command("330");
     assert_eq!(account.param(2), "alice", "{}", account.raw);
+    // Neither the password nor its base64 reached the server's output.
+    let report = server.report();
+    for secret in ["correct-horse", "wrong-horse", ALICE_PLAIN, ALICE_WRONG] {
+        assert!(!report.contains(secret), "{secret} in {report}");
+    }
 }
 
 #[test]
