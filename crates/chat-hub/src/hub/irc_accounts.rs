@@ -199,6 +199,12 @@ impl Hub {
             (Asked::Register, Effect::Refuse(_, refused)) => {
                 self.irc_register_failed(out, client, &refused.refusal());
             }
+            // The store failed (its file): said in its words.
+            (Asked::Register, Effect::Tell(_, lines)) => {
+                let nick = self.chat.members().nick(client).unwrap_or("*").to_owned();
+                let code = ("TEMPORARILY_UNAVAILABLE", nick.as_str());
+                self.irc_register_fail(out, client, code, &lines.join(" "));
+            }
             (Asked::NickServ, Effect::LoggedIn { name, .. }) => {
                 self.logged_in(out, client, &name, now);
                 self.nickserv_says(out, client, &format!("You are now identified for {name}"));
