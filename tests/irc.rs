@@ -16,11 +16,14 @@
 //!   381) and TOPIC (shown, set by operators, told to the channel as TOPIC),
 //!   and the server's own queries.
 //! - `irssi.rs` and `weechat.rs`: the two terminal clients.
+//! - `accounts.rs`: SASL PLAIN (the Python client and irssi), `REGISTER`,
+//!   NickServ, `account-tag` and `account-notify`.
 //!
 //! Without python3 and irctokens, irssi or weechat-headless a test says
 //! why and passes, or fails under `CHAT_TESTS_REQUIRE=1` (`.ci/run`
 //! installs them).
 
+mod accounts;
 mod chat;
 mod irssi;
 mod queries;

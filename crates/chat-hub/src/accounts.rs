@@ -197,6 +197,20 @@ impl Accounts {
             .collect();
     }
 
+    /// Whether an account store is there (accounts can be used at all).
+    pub(crate) fn is_on(&self) -> bool {
+        self.store
+    }
+
+    /// The account called `name`: as it spells itself, whether it is
+    /// locked, and on how many connections it is logged in.
+    pub(crate) fn info(&self, name: &str) -> Option<(&str, bool, usize)> {
+        let key = nick_key(name);
+        let known = self.known.get(&key)?;
+        let devices = self.devices.get(&key).map_or(0, Vec::len);
+        Some((known.name.as_str(), known.locked, devices))
+    }
+
     /// The account `id` is logged in to, as the account spells it.
     pub(crate) fn account_of(&self, id: ClientId) -> Option<&str> {
         let key = self.sessions.get(&id)?;

@@ -203,6 +203,7 @@ impl Chat {
             ids: false,
             caps,
             realname,
+            account: None,
         });
         let nick = self.members.nick(id).unwrap_or_default();
         // An event for the console or the log, watched or not.
@@ -318,7 +319,7 @@ impl Chat {
         // A client that asked to see its own lines back (IRC's
         // echo-message) is not left out.
         let except = (!client.protocol.echoes(client.caps)).then_some(id);
-        self.say_in(ctx.out, room, except, &said);
+        self.say_in(ctx.out, room, (except, Some(id)), &said);
         self.sender_nick = nick;
     }
 
@@ -353,7 +354,9 @@ impl Chat {
             text,
         };
         for &target in &targets {
-            self.delivery.send_one(out, clients, target, now, &body);
+            let from_to = (Some(id), target);
+            self.delivery
+                .send_one_from(out, clients, from_to, now, &body);
         }
         let body = Body::PrivateSent {
             to: &recipient.nick,
@@ -455,22 +458,25 @@ impl Chat {
             id: Some(line.id),
             time: line.time,
         };
-        self.say_in(out, room, Some(sender), &said);
+        self.say_in(out, room, (Some(sender), Some(sender)), &said);
     }
 
     /// A line said in `room`, from here or another node: to its members
-    /// (but `except`, who said it), encoded once per wire shape, and into
-    /// the room's history. The one room fan-out.
+    /// (but `except`, who said it and asked for no echo), encoded once per
+    /// wire shape, and into the room's history. The one room fan-out.
+    /// `sender`: the local client who said it (its account goes on IRC
+    /// lines); `None` for a line from another node.
     pub(crate) fn say_in(
         &mut self,
         out: &mut dyn Outbox,
         room: RoomId,
-        except: Option<ClientId>,
+        (except, sender): (Option<ClientId>, Option<ClientId>),
         said: &SaidLine<'_>,
     ) {
         let said_in = self.members.room(room);
         let to = Recipients {
             except,
+            sender,
             room: Some((room, &said_in.name)),
             ..Recipients::all(&said_in.members)
         };

@@ -35,6 +35,11 @@ pub(crate) struct Client {
     /// The real name an IRC client gave (`USER`, `SETNAME`); `None` for
     /// the other protocols.
     pub(crate) realname: Option<String>,
+    /// The account it is logged in to, as the account spells it: a copy
+    /// of what `Accounts` decides (which sets and clears it through the
+    /// hub), kept here because IRC lines are encoded with it
+    /// (`account-tag`, `extended-join`).
+    pub(crate) account: Option<String>,
 }
 
 /// Clients by id. Ids are the reactor's connection numbers, which are small

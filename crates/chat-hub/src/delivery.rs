@@ -83,9 +83,15 @@ enum Form {
     /// The tutorial's raw chunks: `[ctime]body`, no newline.
     Raw,
     /// IRC, with the message tags its client negotiated: `time`
-    /// (server-time) and `msgid` (message-tags). The room is always on an
-    /// IRC line, so `other_room` never splits these.
-    Irc { time: bool, msgid: bool },
+    /// (server-time), `msgid` (message-tags) and `account` (account-tag,
+    /// set only for a line whose sender is logged in, so that clients with
+    /// and without the capability share a line from a guest). The room is
+    /// always on an IRC line, so `other_room` never splits these.
+    Irc {
+        time: bool,
+        msgid: bool,
+        account: bool,
+    },
 }
 
 impl Form {
@@ -95,21 +101,27 @@ impl Form {
             Form::Line => 0,
             Form::LineWithIds => 1,
             Form::Raw => 2,
-            Form::Irc { time, msgid } => 3 + usize::from(time) + 2 * usize::from(msgid),
+            Form::Irc {
+                time,
+                msgid,
+                account,
+            } => 3 + usize::from(time) + 2 * usize::from(msgid) + 4 * usize::from(account),
         }
     }
 
-    fn irc(caps: chat_irc::Caps) -> Form {
+    /// `sender_account`: the line comes from someone logged in.
+    fn irc(caps: chat_irc::Caps, sender_account: bool) -> Form {
         Form::Irc {
             time: caps.contains(chat_irc::Cap::ServerTime),
             msgid: caps.contains(chat_irc::Cap::MessageTags),
+            account: sender_account && caps.contains(chat_irc::Cap::AccountTag),
         }
     }
 }
 
 impl WireShape {
     /// How many shapes there are (the size of a line's encodings).
-    const COUNT: usize = 14;
+    const COUNT: usize = 22;
 
     /// The shape `client` gets a line in; `None`: the line is not for it.
     fn of(client: &Client, line: &LineFacts) -> Option<WireShape> {
@@ -118,7 +130,7 @@ impl WireShape {
             Protocol::Line => Form::Line,
             Protocol::Raw if line.audience == Audience::Everyone => Form::Raw,
             Protocol::Raw => return None,
-            Protocol::Irc => Form::irc(client.caps),
+            Protocol::Irc => Form::irc(client.caps, line.account.is_some()),
         };
         let other_room = client.protocol != Protocol::Irc
             && line
@@ -128,11 +140,12 @@ impl WireShape {
     }
 
     /// The shape a connection of `protocol` gets a line meant for it alone.
-    fn direct(protocol: Protocol, caps: chat_irc::Caps) -> WireShape {
+    /// `sender_account`: the line comes from someone logged in.
+    fn direct(protocol: Protocol, caps: chat_irc::Caps, sender_account: bool) -> WireShape {
         let form = match protocol {
             Protocol::Line => Form::Line,
             Protocol::Raw => Form::Raw,
-            Protocol::Irc => Form::irc(caps),
+            Protocol::Irc => Form::irc(caps, sender_account),
         };
         WireShape {
             form,
@@ -173,6 +186,16 @@ struct LineFacts<'a> {
     audience: Audience,
     /// The room it was said in, for a room line.
     room: Option<(RoomId, &'a str)>,
+    /// The account of who it comes from (said or joined), if logged in.
+    account: Option<&'a str>,
+}
+
+/// What IRC shows of who a line is about, besides its nick: its real name
+/// (`extended-join`) and its account (`extended-join`, `account-tag`).
+#[derive(Debug, Clone, Copy, Default)]
+struct About<'a> {
+    realname: Option<&'a str>,
+    account: Option<&'a str>,
 }
 
 /// Who gets a line sent to many.
@@ -188,6 +211,9 @@ pub(crate) struct Recipients<'a> {
     /// For a notice about a client (its join): that client, whose real
     /// name IRC's `extended-join` shows.
     pub(crate) about: Option<ClientId>,
+    /// For a line a local client said: that client, whose account IRC's
+    /// `account-tag` shows.
+    pub(crate) sender: Option<ClientId>,
 }
 
 impl<'a> Recipients<'a> {
@@ -199,6 +225,7 @@ impl<'a> Recipients<'a> {
             audience: Audience::Everyone,
             room: None,
             about: None,
+            sender: None,
         }
     }
 
@@ -357,7 +384,7 @@ impl Delivery {
         room: &str,
         lines: impl Iterator<Item = SaidLine<'a>>,
     ) {
-        let shape = WireShape::direct(Protocol::Irc, client.caps);
+        let shape = WireShape::direct(Protocol::Irc, client.caps, false);
         let to = Some(Addressee::of(client));
         let batched = client.caps.contains(chat_irc::Cap::Batch);
         self.batches += 1;
@@ -373,8 +400,14 @@ impl Delivery {
         let tag = batched.then_some(reference.as_str());
         for line in lines {
             let body = line.body();
-            let encoded =
-                self.encode_shape(shape, line.time, line.id, Some(room), (to, None), &body);
+            let encoded = self.encode_shape(
+                shape,
+                line.time,
+                line.id,
+                Some(room),
+                (to, About::default()),
+                &body,
+            );
             chat_irc::write_lines_with_tag(&mut batch, "batch", tag, &encoded);
         }
         if batched {
@@ -401,8 +434,8 @@ impl Delivery {
     /// `body` encoded in `framing`, for a connection the hub never sees (the
     /// reactor's refusal when it is out of descriptors).
     pub(crate) fn encode(&mut self, protocol: Protocol, now: Now, body: &Body<'_>) -> Bytes {
-        let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY);
-        self.encode_shape(shape, now, None, None, (None, None), body)
+        let shape = WireShape::direct(protocol, chat_irc::Caps::EMPTY, false);
+        self.encode_shape(shape, now, None, None, (None, About::default()), body)
     }
 
     /// `body` written in `shape` (numbered `id` where the shape shows ids,
@@ -415,7 +448,7 @@ impl Delivery {
         now: Now,
         id: Option<u64>,
         room: Option<&str>,
-        (to, realname): (Option<Addressee<'_>>, Option<&str>),
+        (to, about): (Option<Addressee<'_>>, About<'_>),
         body: &Body<'_>,
     ) -> Bytes {
         if self.arena.capacity() - self.arena.len() < ARENA_MIN_FREE {
@@ -428,7 +461,11 @@ impl Delivery {
             Form::LineWithIds => encode_room_line(arena, self.stamps.get(now), id, tag, body),
             Form::Line => encode_room_line(arena, self.stamps.get(now), None, tag, body),
             Form::Raw => encode_raw_room_line(arena, self.raw_stamps.get(now), tag, body),
-            Form::Irc { time, msgid } => {
+            Form::Irc {
+                time,
+                msgid,
+                account,
+            } => {
                 let time = time.then(|| irc::ServerTime::of(now));
                 let msgid = id.filter(|_| msgid).map(irc::Digits::of);
                 let facts = chat_irc::render::Facts {
@@ -440,7 +477,9 @@ impl Delivery {
                     echo: to.is_some_and(|to| Protocol::Irc.echoes(to.caps)),
                     extended_join: to
                         .is_some_and(|to| to.caps.contains(chat_irc::Cap::ExtendedJoin)),
-                    realname,
+                    realname: about.realname,
+                    account: about.account,
+                    account_tag: account,
                 };
                 chat_irc::render::render(arena, &facts, body);
             }
@@ -457,9 +496,29 @@ impl Delivery {
         now: Now,
         body: &Body<'_>,
     ) {
+        self.send_one_from(out, clients, (None, to), now, body);
+    }
+
+    /// Sends `body`, said by `sender` (a private message from a local
+    /// client, whose account IRC's `account-tag` shows), to one client.
+    pub(crate) fn send_one_from(
+        &mut self,
+        out: &mut dyn Outbox,
+        clients: &Clients,
+        (sender, to): (Option<ClientId>, ClientId),
+        now: Now,
+        body: &Body<'_>,
+    ) {
         if let Some(client) = clients.get(to) {
-            let shape = WireShape::direct(client.protocol, client.caps);
-            let addressee = (Some(Addressee::of(client)), None);
+            let account = sender
+                .and_then(|sender| clients.get(sender))
+                .and_then(|sender| sender.account.as_deref());
+            let shape = WireShape::direct(client.protocol, client.caps, account.is_some());
+            let about = About {
+                realname: None,
+                account,
+            };
+            let addressee = (Some(Addressee::of(client)), about);
             let msg = self.encode_shape(shape, now, None, None, addressee, body);
             if !msg.is_empty() {
                 self.deliver(out, to, msg);
@@ -498,15 +557,19 @@ impl Delivery {
             audience,
             room,
             about,
+            sender,
         } = to;
-        let realname = about
-            .and_then(|about| clients.get(about))
-            .and_then(|about| about.realname.as_deref());
+        let about = about.or(sender).and_then(|about| clients.get(about));
+        let about = About {
+            realname: about.and_then(|about| about.realname.as_deref()),
+            account: about.and_then(|about| about.account.as_deref()),
+        };
         let joined = matches!(body, Body::Notice(chat_proto::Notice::Joined { .. }));
         let facts = LineFacts {
             numbered: id.is_some(),
             audience,
             room,
+            account: about.account,
         };
         let tag = room.map(|(_, name)| name);
         let mut encoded: [Option<Bytes>; WireShape::COUNT] = Default::default();
@@ -527,12 +590,13 @@ impl Delivery {
                 // is for those who asked (joins are announced only in rooms
                 // of at most `announce_limit`): one encoding each.
                 let to = Some(Addressee::of(client));
-                self.encode_shape(shape, now, id, tag, (to, realname), body)
+                self.encode_shape(shape, now, id, tag, (to, about), body)
             } else {
                 match &encoded[shape.index()] {
                     Some(bytes) => bytes.clone(),
                     None => {
-                        let bytes = self.encode_shape(shape, now, id, tag, (None, None), body);
+                        let shared = (None, about);
+                        let bytes = self.encode_shape(shape, now, id, tag, shared, body);
                         encoded[shape.index()].insert(bytes).clone()
                     }
                 }

@@ -36,6 +36,7 @@ use crate::{
 
 mod accounts;
 mod irc;
+mod irc_accounts;
 mod irc_history;
 mod irc_labels;
 mod irc_queries;

@@ -27,16 +27,38 @@ pub(crate) const OFFERED: Caps = Caps::EMPTY
     .with(Cap::Setname)
     .with(Cap::ExtendedJoin);
 
+/// What an account store adds to the offer: logging in (`sasl`, whose
+/// value is its mechanisms), accounts shown on lines, and registering
+/// with `REGISTER`.
+const WITH_ACCOUNTS: Caps = Caps::EMPTY
+    .with(Cap::Sasl)
+    .with(Cap::AccountTag)
+    .with(Cap::AccountNotify)
+    .with(Cap::AccountRegistration);
+
+/// `draft/account-registration` has no keys here: no `before-connect`
+/// (an account is made for a client, so `REGISTER` waits for the
+/// connection to register), no `custom-account-name` (an account is named
+/// after the nick), no `email-required` (no email is asked).
+const VALUES: &[(Cap, &str)] = &[(Cap::Sasl, chat_irc::sasl::MECHANISMS)];
+
 /// The server as the registration machine sees it; `history`: a history
-/// store answers `CHATHISTORY`, so `draft/chathistory` is offered too.
-pub(crate) fn server(config: &HubConfig, history: bool) -> Server<'_> {
-    let caps = match history {
-        true => OFFERED.with(Cap::ChatHistory),
-        false => OFFERED,
-    };
+/// store answers `CHATHISTORY`, so `draft/chathistory` is offered too;
+/// `accounts`: an account store is there, so the account capabilities are.
+pub(crate) fn server(config: &HubConfig, history: bool, accounts: bool) -> Server<'_> {
+    let mut caps = OFFERED;
+    if history {
+        caps.insert(Cap::ChatHistory);
+    }
+    if accounts {
+        caps = caps.union(WITH_ACCOUNTS);
+    }
     Server {
         name: &config.server_name,
-        offer: Offer { caps, values: &[] },
+        offer: Offer {
+            caps,
+            values: VALUES,
+        },
     }
 }
 
@@ -64,6 +86,21 @@ pub(crate) struct Session {
     pub(crate) user: String,
     /// Set by `AWAY :text`; told to whoever writes to it.
     pub(crate) away: Option<String>,
+    /// A SASL exchange after registration.
+    pub(crate) sasl: chat_irc::Sasl,
+    /// An account request in flight that IRC answers in its own words
+    /// (SASL's are told by `sasl`).
+    pub(crate) asked: Option<Asked>,
+}
+
+/// Who asked the account store, for an IRC client: how the answer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// `REGISTER` (`draft/account-registration`): `REGISTER SUCCESS` or
+    /// `FAIL REGISTER`.
+    Register,
+    /// A message to NickServ: NickServ's notices.
+    NickServ,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +136,17 @@ impl Irc {
 
     pub(crate) fn registering_mut(&mut self, id: ClientId) -> Option<&mut Registering> {
         self.registering.get_mut(&id)
+    }
+
+    /// Whether `id` (registering or not) has SASL credentials being
+    /// checked: the account store's answer is told in SASL's numerics.
+    pub(crate) fn is_authenticating(&self, id: ClientId) -> bool {
+        if let Some(registering) = self.registering.get(&id) {
+            return registering.registration.is_authenticating();
+        }
+        self.sessions
+            .get(&id)
+            .is_some_and(|session| session.sasl.is_checking())
     }
 
     /// `id` registered: from now on it has a session.

@@ -273,15 +273,23 @@ impl Membership {
     }
 }
 
+/// The account service's nick (IRC clients `/msg NickServ IDENTIFY …`):
+/// never a client's.
+pub(crate) const NICKSERV: &str = "NickServ";
+
 /// Why no client may take `nick` with `/nick`, as the end of `nick N is
 /// reserved…`: the operator's name, and the guest nicks, which only the
 /// server gives out (`guestN`, `guestN-TAG`, any case), so that no client
-/// can squat the one a newcomer on another node is about to get.
+/// can squat the one a newcomer on another node is about to get; and the
+/// account service's.
 pub(crate) fn reserved(config: &HubConfig, nick: &str) -> Option<&'static str> {
     if nick_key(nick) == nick_key(&config.operator_name) {
         return Some("");
     }
     let key = nick_key(nick);
+    if key == nick_key(NICKSERV) {
+        return Some(" for the account service");
+    }
     let number = key.strip_prefix("guest")?;
     let rest = number.trim_start_matches(|c: char| c.is_ascii_digit());
     let guest = rest.len() < number.len() && (rest.is_empty() || rest.starts_with('-'));
@@ -310,6 +318,7 @@ mod tests {
                 ids: false,
                 caps: chat_irc::Caps::EMPTY,
                 realname: None,
+                account: None,
             }
         });
         room.unwrap_or_else(|| panic!("{nick} entered no room"))

@@ -40,7 +40,7 @@ impl Chat {
         }
         if line.kind.is_said() {
             if let Some(room) = self.members().rooms().find(&line.room) {
-                self.say_in(out, room, None, &said);
+                self.say_in(out, room, (None, None), &said);
             }
             return;
         }

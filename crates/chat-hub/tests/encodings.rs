@@ -12,6 +12,8 @@ struct Recorder {
     sent: Vec<(ClientId, Bytes)>,
     /// The store's read queue is full: histories come from memory.
     reads_refused: bool,
+    /// Account requests, for the test to answer.
+    account_tasks: Vec<AccountTask>,
 }
 
 impl Outbox for Recorder {
@@ -21,6 +23,10 @@ impl Outbox for Recorder {
     fn close(&mut self, _client: ClientId) {}
     fn console(&mut self, _line: &str) {}
     fn shutdown(&mut self) {}
+    fn accounts(&mut self, task: AccountTask) -> bool {
+        self.account_tasks.push(task);
+        true
+    }
     fn store(&mut self, request: StoreRequest) -> bool {
         !(self.reads_refused && matches!(request, StoreRequest::Read(_)))
     }
@@ -160,4 +166,38 @@ fn a_line_to_line_and_irc_clients_is_encoded_once_per_protocol_and_negotiated_ta
             .starts_with("@time=2026-11-03T08:05:09.000Z :guest1!"),
         "{irc:?}"
     );
+}
+
+#[test]
+fn the_account_tag_splits_irc_shapes_only_for_a_logged_in_sender() {
+    use Protocol::{Irc, Line};
+    let mut f = Fixture::with(&[Line, Irc, Irc, Irc]);
+    f.hub.use_accounts(Vec::new());
+    for (id, caps) in [(2, "account-tag"), (3, "echo-message"), (4, "server-time")] {
+        let register = format!(
+            "CAP LS 302\r\nCAP REQ :{caps}\r\nCAP END\r\nNICK irc{id}\r\nUSER u 0 * :U\r\nJOIN #lobby"
+        );
+        f.say(id, &register);
+    }
+    // From a guest (the line client), a line for an account-tag client is
+    // the same as for one without: IRC's, and IRC's with server-time.
+    assert_eq!(f.encodings_of(1, "from a guest"), (2, 3));
+    f.say(1, "/nick alice");
+    f.say(1, "/register alice-password");
+    for task in std::mem::take(&mut f.out.account_tasks) {
+        let name = "alice".to_owned();
+        let reply = task.reply(AccountOutcome::Created {
+            name,
+            password: None,
+        });
+        f.hub.account_reply(&mut f.out, reply, f.time);
+    }
+    // Logged in: the account-tag client reads a third shape.
+    assert_eq!(f.encodings_of(1, "from an account"), (3, 3));
+    let tagged = (f.out.sent.iter())
+        .filter(|(to, _)| to.0 == 2)
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned());
+    for line in tagged {
+        assert!(line.starts_with("@account=alice :alice!"), "{line}");
+    }
 }

@@ -43,11 +43,20 @@ pub enum Cap {
     Setname,
     /// `draft/chathistory`: the `CHATHISTORY` command; no automatic playback.
     ChatHistory,
+    /// `sasl`: `AUTHENTICATE` (its value: the mechanisms, `PLAIN`).
+    Sasl,
+    /// `account-tag`: the `account` tag on what a logged-in user says.
+    AccountTag,
+    /// `account-notify`: `ACCOUNT` told to those who share a channel when
+    /// a member logs in or out.
+    AccountNotify,
+    /// `draft/account-registration`: the `REGISTER` command.
+    AccountRegistration,
 }
 
 impl Cap {
     /// Every capability, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 11] = [
+    pub const ALL: [Cap; 15] = [
         Cap::CapNotify,
         Cap::MessageTags,
         Cap::ServerTime,
@@ -59,6 +68,10 @@ impl Cap {
         Cap::ExtendedJoin,
         Cap::Setname,
         Cap::ChatHistory,
+        Cap::Sasl,
+        Cap::AccountTag,
+        Cap::AccountNotify,
+        Cap::AccountRegistration,
     ];
 
     /// The name on the wire.
@@ -75,6 +88,10 @@ impl Cap {
             Cap::ExtendedJoin => "extended-join",
             Cap::Setname => "setname",
             Cap::ChatHistory => "draft/chathistory",
+            Cap::Sasl => "sasl",
+            Cap::AccountTag => "account-tag",
+            Cap::AccountNotify => "account-notify",
+            Cap::AccountRegistration => "draft/account-registration",
         }
     }
 
@@ -92,6 +109,7 @@ impl Cap {
             Cap::ServerTime => &["time"],
             Cap::Batch => &["batch"],
             Cap::LabeledResponse => &["label"],
+            Cap::AccountTag => &["account"],
             _ => &[],
         }
     }

@@ -6,7 +6,7 @@
 //! **Architecture invariant:** chat-irc does no I/O and reads no clock. It
 //! never touches a socket, a file, a thread or the time of day: lines and
 //! values go in, bytes (appended to a caller's `BytesMut`) and values come
-//! out. It depends on `bytes` and chat-proto (the vocabulary it renders); `tests/tidy.rs` keeps it free of
+//! out. It depends on `bytes`, `base64` (SASL payloads) and chat-proto (the vocabulary it renders); `tests/tidy.rs` keeps it free of
 //! I/O crates, as it does chat-proto and chat-hub.
 //!
 //! **Invariant:** nothing it writes can split into two lines. Every writer
@@ -26,6 +26,8 @@
 //!   the server [`Offer`]s, and [`handle_cap`] for `CAP LS/LIST/REQ/END`.
 //! - [`registration`]: [`Registration`], the state machine of a connection
 //!   before it registers (`CAP`, `PASS`, `NICK`, `USER`, `PING`, `QUIT`).
+//! - [`sasl`]: [`Sasl`], one connection's `AUTHENTICATE PLAIN` exchange,
+//!   handing out [`PlainCredentials`] for the caller to check.
 //! - [`isupport`]: the `005 RPL_ISUPPORT` lines from an [`Isupport`] value.
 //! - [`render`]: what the chat says (a `chat_proto::Body`) as IRC lines:
 //!   the IRC encoder beside chat-proto's line and raw ones.
@@ -40,6 +42,7 @@ pub mod message;
 pub mod numeric;
 pub mod registration;
 pub mod render;
+pub mod sasl;
 
 pub use caps::{Cap, CapOutcome, CapState, Caps, Offer, handle_cap};
 pub use isupport::Isupport;
@@ -49,3 +52,4 @@ pub use message::{
 };
 pub use numeric::{Numeric, StandardReply, StandardReplyKind};
 pub use registration::{NickRefusal, Progress, Registered, Registration, Server};
+pub use sasl::{PlainCredentials, Sasl, SaslStep};

@@ -9,8 +9,15 @@
 //! PASS secret                        (kept for the caller to check)
 //! NICK alice ──▶ check_nick("alice") (432/433 on a refusal)
 //! USER alice 0 * :Alice
+//! AUTHENTICATE …  ──▶ Progress::Authenticate(credentials) (sasl, below)
 //! CAP END    ──▶ Progress::Registered { nick, user, realname, password, caps }
 //! ```
+//!
+//! A client that enabled `sasl` may log in before it registers
+//! ([`crate::sasl`]): registration waits while an exchange is under way,
+//! including while the caller checks the credentials, and goes on with the
+//! caller's [`Registration::sasl_succeeded`] or
+//! [`Registration::sasl_failed`].
 //!
 //! The caller owns everything else: whether a nick is valid and free (the
 //! `check_nick` it passes, and again at [`Progress::Registered`], with
@@ -24,12 +31,13 @@
 
 use bytes::BytesMut;
 
-use crate::caps::{CapState, Caps, Offer, handle_cap};
+use crate::caps::{Cap, CapState, Caps, Offer, handle_cap};
 use crate::message::Message;
 use crate::numeric::{
     ERR_ALREADYREGISTERED, ERR_ERRONEUSNICKNAME, ERR_NEEDMOREPARAMS, ERR_NICKNAMEINUSE,
     ERR_NONICKNAMEGIVEN, ERR_NOORIGIN, ERR_NOTREGISTERED, ERR_PASSWDMISMATCH, Numeric,
 };
+use crate::sasl::{PlainCredentials, Sasl, SaslStep};
 
 /// A nick longer than this is refused (432) without asking the caller.
 pub const MAX_NICK_BYTES: usize = 64;
@@ -106,6 +114,10 @@ pub enum Progress {
     /// done, unless the caller finds the nick taken after all
     /// ([`Registration::refuse_nick`]).
     Registered(Registered),
+    /// A SASL exchange handed over its credentials: the caller checks them
+    /// and answers with [`Registration::sasl_succeeded`] or
+    /// [`Registration::sasl_failed`]; registration waits meanwhile.
+    Authenticate(PlainCredentials),
     /// The client sent `QUIT`: the caller says goodbye and closes.
     Quit {
         /// Its reason, if it gave one, cut to [`MAX_REALNAME_BYTES`].
@@ -120,6 +132,7 @@ pub struct Registration {
     user: Option<(String, String)>,
     password: Option<String>,
     cap: CapState,
+    sasl: Sasl,
     done: bool,
 }
 
@@ -171,6 +184,21 @@ impl Registration {
         if msg.is("CAP") {
             let client = self.nick.as_deref().unwrap_or("*");
             handle_cap(&mut self.cap, &server.offer, msg, name, client, out);
+        } else if msg.is("AUTHENTICATE") && self.cap.enabled.contains(Cap::Sasl) {
+            let client = self.nick.as_deref().unwrap_or("*");
+            if let SaslStep::Plain(credentials) = self.sasl.handle(msg, name, client, out) {
+                return Progress::Authenticate(credentials);
+            }
+        } else if msg.is("REGISTER") {
+            // `draft/account-registration` without `before-connect`.
+            let fail = crate::StandardReply {
+                kind: crate::StandardReplyKind::Fail,
+                command: "REGISTER",
+                code: "COMPLETE_CONNECTION_REQUIRED",
+                context: &["*"],
+                description: "Register an account once connected",
+            };
+            let _ = fail.write(out, &[], name);
         } else if msg.is("PASS") {
             self.pass(name, msg, out);
         } else if msg.is("NICK") {
@@ -208,11 +236,40 @@ impl Registration {
         self.reply(server.name, refusal.numeric(), &[&nick], out);
     }
 
+    /// The credentials of [`Progress::Authenticate`] were right: the
+    /// connection is logged in to `account` (900, 903), and registration
+    /// goes on.
+    pub fn sasl_succeeded(
+        &mut self,
+        server: &Server<'_>,
+        out: &mut BytesMut,
+        account: &str,
+    ) -> Progress {
+        let client = self.client().to_owned();
+        let mask = format!("{client}!{client}@{}", server.name);
+        self.sasl
+            .succeeded(out, server.name, (&client, &mask), account);
+        self.progress()
+    }
+
+    /// The credentials of [`Progress::Authenticate`] were refused (904);
+    /// registration goes on without a login.
+    pub fn sasl_failed(&mut self, server: &Server<'_>, out: &mut BytesMut) -> Progress {
+        let client = self.client().to_owned();
+        self.sasl.failed(out, server.name, &client);
+        self.progress()
+    }
+
+    /// Whether credentials are with the caller, not answered yet.
+    pub fn is_authenticating(&self) -> bool {
+        self.sasl.is_checking()
+    }
+
     fn progress(&mut self) -> Progress {
         let (Some(nick), Some((user, realname))) = (&self.nick, &self.user) else {
             return Progress::Continue;
         };
-        if self.cap.negotiating {
+        if self.cap.negotiating || self.sasl.is_busy() || self.done {
             return Progress::Continue;
         }
         self.done = true;

@@ -37,6 +37,12 @@ pub struct Facts<'a> {
     /// account (`*`: none) and real name, `realname` (its nick if `None`).
     pub extended_join: bool,
     pub realname: Option<&'a str>,
+    /// The account of the user the line comes from (or, for a join, who
+    /// joined), where it is known: `extended-join`'s account field, and
+    /// the `account` tag where [`Facts::account_tag`] is set.
+    pub account: Option<&'a str>,
+    /// The recipient negotiated `account-tag`.
+    pub account_tag: bool,
 }
 
 /// Whether `body` names its recipient in IRC, so that it is encoded per
@@ -55,7 +61,7 @@ pub fn needs_recipient(body: &Body<'_>) -> bool {
 /// as the line protocol's welcome, which the IRC front-end sends as the
 /// 001–005 burst instead).
 pub fn render(out: &mut BytesMut, facts: &Facts<'_>, body: &Body<'_>) {
-    let mut tags: [(&str, &str); 2] = [("", ""); 2];
+    let mut tags: [(&str, &str); 3] = [("", ""); 3];
     let mut count = 0;
     if let Some(time) = facts.time {
         tags[count] = ("time", time);
@@ -63,6 +69,10 @@ pub fn render(out: &mut BytesMut, facts: &Facts<'_>, body: &Body<'_>) {
     }
     if let Some(msgid) = facts.msgid {
         tags[count] = ("msgid", msgid);
+        count += 1;
+    }
+    if let Some(account) = facts.account.filter(|_| facts.account_tag) {
+        tags[count] = ("account", account);
         count += 1;
     }
     let tags = &tags[..count];
@@ -108,7 +118,8 @@ fn render_notice(
         Notice::Joined { nick, room } if facts.extended_join => {
             let realname = facts.realname.unwrap_or(nick);
             let source = user(nick, server);
-            let params = [&*channel(room), "*", realname];
+            let account = facts.account.unwrap_or("*");
+            let params = [&*channel(room), account, realname];
             let _ = write_text(out, tags, Some(&source), "JOIN", &params);
         }
         Notice::Joined { nick, room } => {

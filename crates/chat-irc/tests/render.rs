@@ -16,6 +16,8 @@ fn facts<'a>() -> Facts<'a> {
         echo: false,
         extended_join: false,
         realname: None,
+        account: None,
+        account_tag: false,
     }
 }
 
@@ -195,6 +197,37 @@ fn a_join_is_extended_for_those_who_asked() {
         rendered(&facts(), &joined),
         ":alice!alice@chat.local JOIN #dev\r\n"
     );
+}
+
+#[test]
+fn a_logged_in_user_is_known_by_its_account_where_asked() {
+    let logged_in = Facts {
+        extended_join: true,
+        account: Some("Alice"),
+        account_tag: true,
+        msgid: Some("7"),
+        ..facts()
+    };
+    let bodies = [
+        Body::Notice(Notice::Joined {
+            nick: "alice",
+            room: "dev",
+        }),
+        Body::Message {
+            nick: "alice",
+            text: "hi",
+        },
+    ];
+    assert_eq!(
+        rendered(&logged_in, &bodies),
+        "@msgid=7;account=Alice :alice!alice@chat.local JOIN #dev Alice :alice\r\n\
+         @msgid=7;account=Alice :alice!alice@chat.local PRIVMSG #lobby :hi\r\n"
+    );
+    let untagged = Facts {
+        account_tag: false,
+        ..logged_in
+    };
+    assert!(!rendered(&untagged, &bodies).contains("account="));
 }
 
 #[test]

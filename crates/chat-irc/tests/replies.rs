@@ -374,3 +374,43 @@ fn quit_ends_registration_and_fields_stay_bounded() {
     assert_eq!(registered(&progress).and_then(|r| r.password.clone()), None);
     assert_eq!(out, ":irc.example 464 * :Password incorrect\r\n");
 }
+
+#[test]
+fn registration_waits_for_a_sasl_check_and_goes_on_with_its_answer() {
+    let mut registration = Registration::new();
+    let mut out = BytesMut::new();
+    let lines = [
+        "CAP LS 302",
+        "CAP REQ sasl",
+        "NICK carol",
+        "USER c 0 * :Carol",
+        "AUTHENTICATE PLAIN",
+        // `\0carol\0pw-of-carol`
+        "AUTHENTICATE AGNhcm9sAHB3LW9mLWNhcm9s",
+        "CAP END",
+        "REGISTER * * password",
+    ];
+    let mut progress = Vec::new();
+    for line in lines {
+        let message = parse(line).expect("parses");
+        progress.push(registration.handle(&server(), &message, &mut out, |_| Ok(())));
+    }
+    let Some(Progress::Authenticate(credentials)) = progress.get(5) else {
+        panic!("no credentials: {progress:?}");
+    };
+    assert_eq!(credentials.account(), Some("carol"));
+    assert!(registration.is_authenticating());
+    // CAP END came, but the check has not.
+    assert!(progress[6..].iter().all(|p| *p == Progress::Continue));
+    let done = registration.sasl_succeeded(&server(), &mut out, "carol");
+    assert!(matches!(done, Progress::Registered(ref r) if r.nick == "carol"));
+    let out = text(&out);
+    let out = out
+        .split_once("AUTHENTICATE +")
+        .map_or("", |(_, rest)| rest);
+    insta::assert_snapshot!(out.trim_start(), @r"
+    :irc.example FAIL REGISTER COMPLETE_CONNECTION_REQUIRED * :Register an account once connected
+    :irc.example 900 carol carol!carol@irc.example carol :You are now logged in as carol
+    :irc.example 903 carol :SASL authentication successful
+    ");
+}

@@ -99,22 +99,30 @@ impl Hub {
         request: AccountRequest,
         now: Now,
     ) {
+        if let Err(refused) = self.start_account_task(out, asker, peer, request, now) {
+            self.tell_refused(out, asker, &refused, now);
+        }
+    }
+
+    /// Hands `request` to the account store, or says why not.
+    pub(super) fn start_account_task(
+        &mut self,
+        out: &mut dyn Outbox,
+        asker: Asker,
+        peer: Option<std::net::SocketAddr>,
+        request: AccountRequest,
+        now: Now,
+    ) -> Result<(), Refused> {
         let settings = &self.config.accounts;
         let admission = &mut self.admission;
         let task = self
             .accounts
-            .begin(settings, admission, asker, peer, request, now);
-        let refused = match task {
-            Ok(task) => {
-                if out.accounts(task.clone()) {
-                    return;
-                }
-                self.accounts.not_taken(&task);
-                Refused::Because(Refusal::VerifierBusy)
-            }
-            Err(refused) => refused,
-        };
-        self.tell_refused(out, asker, &refused, now);
+            .begin(settings, admission, asker, peer, request, now)?;
+        if out.accounts(task.clone()) {
+            return Ok(());
+        }
+        self.accounts.not_taken(&task);
+        Err(Refused::Because(Refusal::VerifierBusy))
     }
 
     /// The account store answered.
@@ -123,6 +131,10 @@ impl Hub {
         let effect = self
             .accounts
             .reply(settings, &mut self.admission, reply, now);
+        // SASL, `REGISTER` and NickServ answer in IRC's own words.
+        let Some(effect) = self.irc_account_answer(out, effect, now) else {
+            return;
+        };
         match effect {
             Effect::None => {}
             Effect::LoggedIn { client, name } => self.logged_in(out, client, &name, now),
@@ -175,13 +187,23 @@ impl Hub {
     }
 
     /// `client` proved it is account `name`: it takes the account's nick.
-    fn logged_in(&mut self, out: &mut dyn Outbox, client: ClientId, name: &str, now: Now) {
+    pub(super) fn logged_in(
+        &mut self,
+        out: &mut dyn Outbox,
+        client: ClientId,
+        name: &str,
+        now: Now,
+    ) {
         let Some(peer) = self.chat.members().client(client).map(|c| c.peer) else {
             return;
         };
         self.take_nick(out, client, name, now);
         let nick = self.chat.members().nick(client).unwrap_or(name).to_owned();
         out.console(&format!("{nick} ({peer}) logged in as {name}"));
+        self.irc_account_changed(out, client, Some(name));
+        if self.irc_sasl_succeeded(out, client, name) {
+            return; // SASL's 900 and 903 said it
+        }
         let notice = Notice::LoggedIn {
             nick: &nick,
             account: name,
@@ -194,7 +216,13 @@ impl Hub {
     }
 
     /// Gives `client` the nick `name`, taking it from a guest who holds it.
-    fn take_nick(&mut self, out: &mut dyn Outbox, client: ClientId, name: &str, now: Now) {
+    pub(super) fn take_nick(
+        &mut self,
+        out: &mut dyn Outbox,
+        client: ClientId,
+        name: &str,
+        now: Now,
+    ) {
         if self.chat.members().nick(client) == Some(name) {
             return;
         }
@@ -219,7 +247,7 @@ impl Hub {
     }
 
     /// `client` gives up its nick, which an account owns, for a guest one.
-    fn make_guest(&mut self, out: &mut dyn Outbox, client: ClientId, now: Now) {
+    pub(super) fn make_guest(&mut self, out: &mut dyn Outbox, client: ClientId, now: Now) {
         let tag = self.node.guest_tag();
         let guest = self.chat.members_mut().guest_nick(&self.config, &tag);
         let text = "your nick belongs to an account that logged in: you are a guest now";
@@ -230,7 +258,7 @@ impl Hub {
     }
 
     /// `/logout`.
-    fn logout(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
+    pub(super) fn logout(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
         if self.accounts.log_out(id).is_none() {
             return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
         }
@@ -245,6 +273,7 @@ impl Hub {
         };
         let notice = Notice::LoggedOut { nick: &nick };
         self.chat.send(out, client, &Body::Notice(notice), now);
+        self.irc_account_changed(out, client, None);
         let settings = &self.config.accounts;
         if !self.accounts.may_use_nick(settings, client, &nick) {
             self.make_guest(out, client, now);

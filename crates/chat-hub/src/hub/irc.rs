@@ -44,7 +44,7 @@ impl Hub {
         frame: Frame<'_>,
         now: Now,
     ) {
-        let server = irc::server(&self.config, self.store.is_on());
+        let server = irc::server(&self.config, self.store.is_on(), self.accounts.is_on());
         let mut reply = BytesMut::new();
         let Some(registering) = self.irc.registering_mut(id) else {
             return;
@@ -81,9 +81,25 @@ impl Hub {
             .handle(&server, &msg, &mut reply, check);
         let arrival = registering.arrival;
         self.chat.send_wire(out, id, reply.split().freeze());
+        self.irc_progress(out, id, arrival, progress, now);
+    }
+
+    /// What a registering connection's last message (or the answer to its
+    /// SASL login) led to.
+    pub(super) fn irc_progress(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        arrival: Arrival,
+        progress: Progress,
+        now: Now,
+    ) {
         match progress {
             Progress::Continue => {}
             Progress::Quit { .. } => self.irc_close_unregistered(out, id, "Closing link"),
+            Progress::Authenticate(credentials) => {
+                self.irc_sasl_login(out, id, arrival.peer, &credentials, now);
+            }
             Progress::Registered(registered) => {
                 if self.config.password.is_some()
                     && registered.password.as_deref() != self.config.password.as_deref()
@@ -105,15 +121,19 @@ impl Hub {
                     cap: registered.cap_state(),
                     user: registered.user.clone(),
                     away: None,
+                    sasl: chat_irc::Sasl::default(),
+                    asked: None,
                 };
                 self.irc.registered(id, session);
+                let nick = self.irc_nick_on_registering(out, id, &registered.nick, now);
                 let named = Named::Registered {
-                    nick: &registered.nick,
+                    nick: nick.as_str(),
                     caps: registered.caps,
                     realname: &registered.realname,
                 };
                 self.admit_named(out, id, arrival, named, now);
                 self.irc_welcome(out, id);
+                self.irc_after_welcome(out, id, &registered.nick, now);
             }
         }
     }
@@ -249,6 +269,8 @@ impl Hub {
                 }
                 _ => self.irc_reply(out, id, numeric::ERR_NEEDMOREPARAMS, &["OPER"]),
             },
+            "AUTHENTICATE" => self.irc_authenticate(out, id, msg, now),
+            "REGISTER" => self.irc_register(out, id, msg, now),
             "KICK" => match (msg.param(1), self.operators.name_of(id)) {
                 (Some(nick), Some(_)) => {
                     let reason = msg.param(2).map(|reason| self.clean(reason));
@@ -311,6 +333,15 @@ impl Hub {
         }
         let text = clean.as_str();
         for target in targets.split(',').filter(|target| !target.is_empty()) {
+            if self.is_nickserv(target) {
+                // A service, not a client: what it is told is no line to
+                // relay (it may hold a password), and a notice is not
+                // answered.
+                if !notice {
+                    self.irc_nickserv(out, id, text, now);
+                }
+                continue;
+            }
             if let Some(room) = target.strip_prefix('#') {
                 let members = self.chat.members();
                 if members.joined_room(id, room).is_none() {
@@ -441,7 +472,7 @@ impl Hub {
     /// `CAP` after registration: `LS`, `LIST`, `REQ` (the client's shape
     /// changes with what it enables).
     fn irc_cap(&mut self, out: &mut dyn Outbox, id: ClientId, msg: &Message<'_>) {
-        let server = irc::server(&self.config, self.store.is_on());
+        let server = irc::server(&self.config, self.store.is_on(), self.accounts.is_on());
         let Some(nick) = self.chat.members().nick(id).map(str::to_owned) else {
             return;
         };
@@ -465,7 +496,13 @@ impl Hub {
     }
 
     /// One numeric to `id`, from the server.
-    fn irc_reply(&mut self, out: &mut dyn Outbox, id: ClientId, numeric: Numeric, params: &[&str]) {
+    pub(super) fn irc_reply(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        numeric: Numeric,
+        params: &[&str],
+    ) {
         let nick = self.chat.members().nick(id).unwrap_or("*").to_owned();
         let mut reply = BytesMut::new();
         let _ = numeric.write_default(&mut reply, &[], &self.config.server_name, &nick, params);
@@ -473,7 +510,7 @@ impl Hub {
     }
 
     /// `text` as every other client's text is: sanitised.
-    fn clean(&self, text: &str) -> String {
+    pub(super) fn clean(&self, text: &str) -> String {
         let mut clean = String::with_capacity(text.len());
         sanitize_text(text.as_bytes(), &mut clean);
         clean
@@ -521,6 +558,9 @@ impl Hub {
         if let Some(registering) = self.irc.registering_mut(id) {
             let ip = registering.arrival.peer.ip();
             self.admission.left(ip);
+            // A SASL login in flight, or one that succeeded before the
+            // connection registered.
+            self.accounts.forget(id);
         }
         self.irc.forget(id);
     }

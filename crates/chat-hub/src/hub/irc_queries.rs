@@ -33,6 +33,7 @@ impl Hub {
                 let nick = msg.param(1).or(msg.param(0)).unwrap_or_default();
                 match self.chat.members().owner(nick) {
                     Some(them) => self.whois(r, me, them),
+                    None if self.is_nickserv(nick) => self.whois_nickserv(r, me),
                     None => {
                         let _ = numeric::ERR_NOSUCHNICK.write_default(r, &[], s, me, &[nick]);
                         let _ = numeric::RPL_ENDOFWHOIS.write_default(r, &[], s, me, &[nick]);
@@ -48,6 +49,11 @@ impl Hub {
                 let on: Vec<&str> = (msg.params.iter())
                     .flat_map(|param| param.split(' '))
                     .filter(|nick| !nick.is_empty() && members.owner(nick).is_some())
+                    .chain(
+                        (msg.params.iter())
+                            .flat_map(|param| param.split(' '))
+                            .find(|nick| self.is_nickserv(nick)),
+                    )
                     .collect();
                 let _ = numeric::RPL_ISON.write(r, &[], s, me, &[&on.join(" ")]);
             }
@@ -133,7 +139,7 @@ impl Hub {
     /// `source COMMAND params` to every IRC client that shares a channel
     /// with `id` and enabled `cap` (each once; `id` itself is answered
     /// apart).
-    fn tell_channel_peers(
+    pub(super) fn tell_channel_peers(
         &mut self,
         out: &mut dyn Outbox,
         id: ClientId,
@@ -181,6 +187,9 @@ impl Hub {
         let _ = numeric::RPL_WHOISSERVER.write(r, &[], s, me, &[nick, s, "chat"]);
         if self.operators.name_of(them).is_some() {
             let _ = numeric::RPL_WHOISOPERATOR.write_default(r, &[], s, me, &[nick]);
+        }
+        if let Some(account) = self.accounts.account_of(them) {
+            let _ = numeric::RPL_WHOISACCOUNT.write_default(r, &[], s, me, &[nick, account]);
         }
         if let Some(away) = self
             .irc_session(them)
@@ -234,6 +243,7 @@ impl Hub {
                     nick,
                     flags: &flags,
                     realname,
+                    account: self.accounts.account_of(member).unwrap_or("0"),
                 };
                 let params = values.in_order(fields);
                 let _ = numeric::RPL_WHOSPCRPL.write(r, &[], s, me, &params);
@@ -320,6 +330,8 @@ struct WhoxValues<'a> {
     nick: &'a str,
     flags: &'a str,
     realname: &'a str,
+    /// `0` for none, as WHOX writes it.
+    account: &'a str,
 }
 
 impl<'a> WhoxValues<'a> {
@@ -338,8 +350,7 @@ impl<'a> WhoxValues<'a> {
                 'f' => self.flags,
                 'd' => "0",
                 'l' => "0",
-                // No accounts yet: logged in as nobody.
-                'a' => "0",
+                'a' => self.account,
                 'o' => "n/a",
                 _ => self.realname,
             });

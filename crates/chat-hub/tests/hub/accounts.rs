@@ -11,8 +11,8 @@ use crate::support::*;
 
 /// The account store's side: accounts by lower-case name.
 #[derive(Default)]
-struct Store {
-    accounts: BTreeMap<String, (String, String, bool)>,
+pub(crate) struct Store {
+    pub(crate) accounts: BTreeMap<String, (String, String, bool)>,
 }
 
 impl Store {
@@ -57,7 +57,7 @@ impl Store {
 }
 
 /// A hub with an account store (empty), and the store.
-fn with_accounts(settings: AccountSettings) -> (Fixture, Store) {
+pub(crate) fn with_accounts(settings: AccountSettings) -> (Fixture, Store) {
     let mut f = Fixture::new(HubConfig {
         accounts: settings,
         operators: vec![Operator {
@@ -72,14 +72,14 @@ fn with_accounts(settings: AccountSettings) -> (Fixture, Store) {
 
 impl Fixture {
     /// The store answers every request handed to it.
-    fn answer_accounts(&mut self, store: &mut Store) {
+    pub(crate) fn answer_accounts(&mut self, store: &mut Store) {
         for task in std::mem::take(&mut self.out.account_tasks) {
             let reply = task.reply(store.answer(&task.request));
             self.hub.account_reply(&mut self.out, reply, self.time);
         }
     }
 
-    fn run(&mut self, store: &mut Store, id: u64, line: &str) {
+    pub(crate) fn run(&mut self, store: &mut Store, id: u64, line: &str) {
         self.say(id, line);
         self.answer_accounts(store);
     }

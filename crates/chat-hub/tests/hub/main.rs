@@ -12,6 +12,7 @@ mod cluster_events;
 mod console;
 mod history;
 mod irc;
+mod irc_accounts;
 mod limits;
 mod logins;
 mod moderation;
