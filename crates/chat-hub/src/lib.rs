@@ -96,7 +96,7 @@ pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
 pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
-pub use operators::{OperatorCheck, OperatorVerdict, verify_password};
+pub use operators::{DEFAULT_DUMMY, OperatorCheck, OperatorVerdict, verify_password};
 pub use outbox::{ClientId, Gone, Outbox};
 pub use protocol::Protocol;
 pub use reasons::{DISCONNECTS, REFUSALS, ReasonCounts};

@@ -38,8 +38,8 @@ const DUMMY_SALT: &str = "ZHVtbXkgb3BlcmF0b3I";
 
 /// The dummy for a server with no usable operator hash: argon2id with the
 /// defaults `--hash-password` uses, and an all-zero output no password
-/// hashes to.
-const DEFAULT_DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZHVtbXkgb3BlcmF0b3I$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/// hashes to. The account store checks unknown names against it too.
+pub const DEFAULT_DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZHVtbXkgb3BlcmF0b3I$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// Does `password` match `hash` (an argon2 PHC string)? Slow by design:
 /// call it off the reactor's thread (chat-server's verifier does). A hash
