@@ -196,3 +196,53 @@ fn the_first_account_is_made_before_the_start_and_operators_make_the_rest() {
     guest.send_line(&format!("/login carol {password}"));
     guest.expect_body("-!- error: account carol is locked");
 }
+
+#[test]
+fn a_clusters_accounts_log_in_on_any_node_and_messages_wait_on_any() {
+    let Some(redis) = chat_tests::RedisProcess::start() else {
+        return;
+    };
+    let node = |name: &str| {
+        ServerProcess::start_with_config(
+            &format!(
+                "[cluster]\nredis_url = \"{}\"\nnode_name = \"{name}\"\nnick_lease_seconds = 2\n",
+                redis.url()
+            ),
+            &["--no-console"],
+        )
+    };
+    let (a, b) = (node("a"), node("b"));
+    // Registered on A, logged in on B.
+    let mut alice = register(&a, "alice");
+    alice.send_line("/quit");
+    alice.expect_eof();
+    let mut on_b = login(&b, "alice");
+    on_b.send_line("/quit");
+    on_b.expect_eof();
+    // B learns of the account (every 2 s at most): its nick is owned there.
+    let mut guest = b.join();
+    let deadline = std::time::Instant::now() + chat_tests::TIMEOUT;
+    loop {
+        guest.send_line("/nick alice");
+        let answer = guest.expect_contains("-!- ");
+        if answer.contains("belongs to an account") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never learned: {answer}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if answer.contains("now known as alice") {
+            guest.send_line("/nick someone-else");
+        }
+    }
+    // A message to alice, away, sent on B, waits; alice logs in on A.
+    guest.send_line("/msg alice the build is green");
+    guest.expect_body("-!- alice is away: your message waits for their next login");
+    let sender = guest.nick().to_owned();
+    let mut back = a.join();
+    back.send_line(&format!("/login alice {PASSWORD}"));
+    back.expect_body("-!- while you were away: 1 private message");
+    back.expect_body(&format!("*{sender}* the build is green"));
+}

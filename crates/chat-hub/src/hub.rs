@@ -316,6 +316,9 @@ impl Hub {
 
     /// Something happened in the cluster.
     pub fn cluster_event(&mut self, out: &mut dyn Outbox, event: ClusterEvent, now: Now) {
+        let Some(event) = self.mail_if_nobody_took(out, event, now) else {
+            return;
+        };
         let (chat, admission) = (&mut self.chat, &mut self.admission);
         let expel = self
             .node

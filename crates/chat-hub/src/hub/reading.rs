@@ -10,7 +10,7 @@ use crate::chat::{Joined, Private};
 use crate::ctx::Ctx;
 use crate::rooms::RoomId;
 use crate::store::conversation_key;
-use crate::{ClientId, Now, Outbox};
+use crate::{ClientId, ClusterEvent, Now, Outbox};
 
 use super::Hub;
 
@@ -122,6 +122,33 @@ impl Hub {
         let with = self.accounts.name_of(with).unwrap_or(with).to_owned();
         let ctx = &mut Ctx { out, config, now };
         self.store.read_private(chat, ctx, id, (&me, &with), count);
+    }
+
+    /// In a cluster, a private message that no node could deliver (its
+    /// nick held nowhere) to an account: kept for its next login, on any
+    /// node. Any other event is given back.
+    pub(super) fn mail_if_nobody_took(
+        &mut self,
+        out: &mut dyn Outbox,
+        event: ClusterEvent,
+        now: Now,
+    ) -> Option<ClusterEvent> {
+        match &event {
+            ClusterEvent::PrivateSent {
+                client,
+                from,
+                to,
+                text,
+                error: Some(_),
+            } if self.accounts.is_account(to)
+                && self.chat.members().nick(*client) == Some(from.as_str()) =>
+            {
+                let (client, to, text) = (*client, to.clone(), text.clone());
+                self.keep_mail(out, client, &to, &text, now);
+                None
+            }
+            _ => Some(event),
+        }
     }
 
     /// A message to account `to`, which is away: kept, and the sender (on
