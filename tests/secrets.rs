@@ -9,6 +9,8 @@ use chat_tests::{ServerProcess, Tmux, command, require_tool};
 
 const SERVER_PASSWORD: &str = "s3rver-pa55-1729";
 const OPERATOR_PASSWORD: &str = "op-secret-8642";
+const ACCOUNT_PASSWORD: &str = "acct-secret-3141";
+const NEW_ACCOUNT_PASSWORD: &str = "acct-secret-2718";
 
 /// `chat-server --hash-password` for `password`.
 fn operator_hash(password: &str) -> String {
@@ -41,6 +43,22 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     raw.send_line(&format!("/oper root {OPERATOR_PASSWORD}"));
     raw.expect_contains("you are now an operator");
 
+    // It registers an account, fails a login, changes its password; the
+    // operator makes an account whose password the server makes up.
+    raw.send_line("/nick rita");
+    raw.expect_contains("now known as rita");
+    raw.send_line(&format!("/register {ACCOUNT_PASSWORD}"));
+    raw.expect_contains("you are logged in as rita");
+    raw.send_line(&format!("/password {ACCOUNT_PASSWORD} {NEW_ACCOUNT_PASSWORD}"));
+    raw.expect_contains("your password is changed");
+    raw.send_line("/logout");
+    raw.expect_contains("you are logged out");
+    raw.send_line("/login rita wrong-guess-6174");
+    raw.expect_contains("wrong account name or password");
+    raw.send_line("/account create made");
+    let made = raw.expect_contains("its password (shown once): ");
+    let made_password = made.rsplit(' ').next().unwrap_or_default().to_owned();
+
     // The terminal client, password from the environment, types both.
     let env = [("CHAT_PASSWORD", SERVER_PASSWORD)];
     let tmux = Tmux::client("secrets", &env, &["127.0.0.1", &port, "--nick", "tess"]);
@@ -48,6 +66,7 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     for line in [
         format!("/pass {SERVER_PASSWORD}"),
         format!("/oper root {OPERATOR_PASSWORD}"),
+        format!("/login rita {NEW_ACCOUNT_PASSWORD}"),
         "an ordinary line".to_owned(),
     ] {
         tmux.type_text(&line);
@@ -63,16 +82,30 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     server.expect_console("no bans");
 
     let everything = server.report();
-    for secret in [
+    let secrets = [
         SERVER_PASSWORD,
         OPERATOR_PASSWORD,
         hash.as_str(),
         "wrong-guess-5150",
-    ] {
+        ACCOUNT_PASSWORD,
+        NEW_ACCOUNT_PASSWORD,
+        "wrong-guess-6174",
+    ];
+    for secret in secrets {
         assert!(
             !everything.contains(secret),
             "the server printed a secret ({secret}):\n{everything}"
         );
+    }
+    assert!(!everything.contains(&made_password), "{everything}");
+    // Nor does the history file, in any table (or its write-ahead log).
+    server.stop();
+    for file in ["chat-history.sqlite3", "chat-history.sqlite3-wal"] {
+        let bytes = std::fs::read(server.dir().join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in secrets.iter().chain([&made_password.as_str()]) {
+            assert!(!text.contains(secret), "{file} holds a secret ({secret})");
+        }
     }
 
     let file = tmux.data_dir().join("chat-client").join("history");
