@@ -76,9 +76,7 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             Notice::TopicSet { room, text, .. } => {
                 object(stamp, "topic", None, Some(room), Some(text))
             }
-            Notice::LoggedIn { account, .. } => {
-                object(stamp, "login", Some(account), None, None)
-            }
+            Notice::LoggedIn { account, .. } => object(stamp, "login", Some(account), None, None),
             Notice::LoggedOut { .. } => object(stamp, "logout", None, None, None),
             Notice::NowOperator => {
                 let text = Body::Notice(Notice::NowOperator).to_string();

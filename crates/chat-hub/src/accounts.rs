@@ -26,7 +26,8 @@ use crate::{ClientId, Now};
 mod messages;
 
 pub use messages::{
-    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, Asker, Secret,
+    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, Asker,
+    LOGIN_TOKEN_HOURS, Secret,
 };
 
 /// Who may make an account (`[accounts] registration`).
@@ -85,6 +86,7 @@ struct Known {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Login,
+    Token,
     Register,
     SetPassword,
     Admin,
@@ -98,6 +100,9 @@ struct Pending {
     peer: Option<SocketAddr>,
     /// The account name asked about, as a key.
     key: String,
+    /// The login token a `TokenLogin` offers: kept if it logs in, so that
+    /// `/logout` on this connection can revoke it.
+    offered: Option<Secret>,
 }
 
 /// Why an account request is refused, owning the names it gives.
@@ -136,6 +141,12 @@ pub(crate) enum Effect {
     /// `client` is logged in to `name` now (after a login or its own
     /// registration): it takes the nick.
     LoggedIn { client: ClientId, name: String },
+    /// Give `client` its login token.
+    Token {
+        client: ClientId,
+        token: Secret,
+        valid_hours: u32,
+    },
     /// Tell the asker no.
     Refuse(Asker, Refused),
     /// Tell the asker this.
@@ -157,6 +168,10 @@ pub(crate) struct Accounts {
     sessions: HashMap<ClientId, String>,
     /// Each account's logged-in connections, oldest first.
     devices: HashMap<String, Vec<ClientId>>,
+    /// The login tokens each logged-in connection was given or logged in
+    /// with, revoked when it logs out (only then: a connection that drops
+    /// leaves its tokens good, for the reconnect they are for).
+    tokens: HashMap<ClientId, Vec<Secret>>,
     pending: HashMap<Asker, Pending>,
     next_token: u64,
     /// Failed logins per account key: count and the window's start.
@@ -236,7 +251,21 @@ impl Accounts {
             return Err(Refusal::AccountCheckPending.into());
         }
         let second = now.timestamp();
+        let mut offered = None;
         let (purpose, key) = match &request {
+            AccountRequest::TokenLogin { name, token } => {
+                // Counted as a password login is: a guessed token is a
+                // failure, for the address and for the account.
+                self.check_login(admission, asker, peer, second)?;
+                if self.cooling_down(&nick_key(name), second) {
+                    return Err(Refusal::AccountCoolingDown.into());
+                }
+                offered = Some(token.clone());
+                (Purpose::Login, nick_key(name))
+            }
+            AccountRequest::IssueToken { name } => (Purpose::Token, nick_key(name)),
+            // Revoking is told, not asked: `revoke_tokens` sends it.
+            AccountRequest::RevokeToken { .. } => return Err(Refusal::NotLoggedIn.into()),
             AccountRequest::Login { name, password } => {
                 self.check_login(admission, asker, peer, second)?;
                 check_length(password)?;
@@ -272,13 +301,15 @@ impl Accounts {
             | AccountRequest::Unlock(name)
             | AccountRequest::Delete(name) => (Purpose::Admin, nick_key(name)),
         };
-        self.next_token = self.next_token.wrapping_add(1);
+        // Never 0: that is the token of a revocation, which nobody awaits.
+        self.next_token = self.next_token.wrapping_add(1).max(1);
         let token = self.next_token;
         let pending = Pending {
             token,
             purpose,
             peer,
             key,
+            offered,
         };
         self.pending.insert(asker, pending);
         Ok(AccountTask {
@@ -409,6 +440,9 @@ impl Accounts {
                 }
                 self.failures.remove(&pending.key);
                 self.log_in(client, &name);
+                if let Some(token) = pending.offered {
+                    self.tokens.entry(client).or_default().push(token);
+                }
                 Effect::LoggedIn { client, name }
             }
             AccountOutcome::WrongLogin => {
@@ -419,6 +453,23 @@ impl Accounts {
                 Effect::Refuse(asker, Refusal::WrongLogin.into())
             }
             AccountOutcome::Locked { name } => Effect::Refuse(asker, Refused::Locked(name)),
+            AccountOutcome::TokenIssued { token, valid_hours } => {
+                let Asker::Client(client) = asker else {
+                    return Effect::None;
+                };
+                // Logged out (or in elsewhere) while the token was made:
+                // the store keeps it until it expires, but nobody has it.
+                if self.sessions.get(&client) != Some(&pending.key) {
+                    return Effect::None;
+                }
+                self.tokens.entry(client).or_default().push(token.clone());
+                Effect::Token {
+                    client,
+                    token,
+                    valid_hours,
+                }
+            }
+            AccountOutcome::TokenRevoked => Effect::None,
             AccountOutcome::PasswordSet => {
                 Effect::Tell(asker, vec!["your password is changed".into()])
             }
@@ -490,6 +541,7 @@ impl Accounts {
     fn log_in(&mut self, client: ClientId, name: &str) {
         let key = nick_key(name);
         self.log_out(client);
+        self.tokens.remove(&client);
         self.devices.entry(key.clone()).or_default().push(client);
         self.sessions.insert(client, key);
     }
@@ -516,9 +568,30 @@ impl Accounts {
     }
 
     /// `id` left: a reply for it changes nothing, and it is logged out.
+    /// Its tokens stay good: they are for its reconnect.
     pub(crate) fn forget(&mut self, id: ClientId) {
         self.pending.remove(&Asker::Client(id));
+        self.tokens.remove(&id);
         self.log_out(id);
+    }
+
+    /// `id` logged out of account `key`: the store is to forget the tokens
+    /// it was given or logged in with. Told, not asked: no request is put
+    /// in flight, and the answer pairs with nothing (token 0 is never
+    /// handed out while a request is in flight).
+    pub(crate) fn revoke_tokens(&mut self, id: ClientId, key: &str) -> Vec<AccountTask> {
+        let tokens = self.tokens.remove(&id).unwrap_or_default();
+        tokens
+            .into_iter()
+            .map(|token| AccountTask {
+                asker: Asker::Client(id),
+                token: 0,
+                request: AccountRequest::RevokeToken {
+                    name: key.to_owned(),
+                    token,
+                },
+            })
+            .collect()
     }
 }
 

@@ -533,6 +533,8 @@ impl Hub {
             | Command::Login { .. }
             | Command::Logout
             | Command::Password { .. }
+            | Command::Token
+            | Command::Resume { .. }
             | Command::Account(_) => self.account_command(out, id, command, now),
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),

@@ -82,7 +82,7 @@ use chrono::{DateTime, FixedOffset};
 
 pub use accounts::{
     AccountOutcome, AccountReply, AccountRequest, AccountSettings, AccountSummary, AccountTask,
-    Asker, PASSWORD_BYTES, RegistrationPolicy, Secret,
+    Asker, LOGIN_TOKEN_HOURS, PASSWORD_BYTES, RegistrationPolicy, Secret,
 };
 pub use admission::address_key;
 pub use catchup::StreamId;

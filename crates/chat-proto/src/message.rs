@@ -108,6 +108,10 @@ pub enum Notice<'a> {
     LoggedIn { nick: &'a str, account: &'a str },
     /// `you are logged out` (IRC's `901`).
     LoggedOut { nick: &'a str },
+    /// `login token: TOKEN (valid 12h)`: the answer to `/token`, for
+    /// `/resume NAME TOKEN` on a later connection. A secret: a client keeps
+    /// it and shows it nowhere.
+    LoginToken { token: &'a str, valid_hours: u32 },
     /// `now talking in dev`: plain lines go to this room from now on (a
     /// client in several rooms, on `/join` of one it is already in or on
     /// `/part` of the one it talked in).
@@ -339,6 +343,13 @@ impl Notice<'_> {
                 put(account);
             }
             Notice::LoggedOut { .. } => put(LOGGED_OUT),
+            Notice::LoginToken { token, valid_hours } => {
+                put("login token: ");
+                put(token);
+                put(" (valid ");
+                put(&valid_hours.to_string());
+                put("h)");
+            }
             Notice::Talking { room } => {
                 put("now talking in ");
                 put(room);
@@ -509,6 +520,14 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
     }
     if text == LOGGED_OUT {
         return Some(Notice::LoggedOut { nick: "" });
+    }
+    if let Some(rest) = text.strip_prefix("login token: ") {
+        let (token, hours) = rest.split_once(" (valid ")?;
+        let valid_hours = hours.strip_suffix("h)")?.parse().ok()?;
+        return Some(Notice::LoginToken {
+            token: word(token)?,
+            valid_hours,
+        });
     }
     if let Some(room) = text.strip_prefix("now talking in ") {
         return Some(Notice::Talking { room: word(room)? });

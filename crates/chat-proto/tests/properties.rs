@@ -146,6 +146,8 @@ proptest! {
         round_trip(Body::Notice(Notice::Talking { room: &room }))?;
         round_trip(Body::Notice(Notice::LoggedIn { nick: "", account: &nick }))?;
         round_trip(Body::Notice(Notice::LoggedOut { nick: "" }))?;
+        let hours = u32::try_from(count).unwrap_or(u32::MAX);
+        round_trip(Body::Notice(Notice::LoginToken { token: &nick, valid_hours: hours }))?;
     }
 
     /// A room line from another room than the reader's current one reads

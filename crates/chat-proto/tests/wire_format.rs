@@ -83,6 +83,10 @@ fn every_kind() -> Vec<Body<'static>> {
             account: "alice",
         }),
         Body::Notice(Notice::LoggedOut { nick: "guest3" }),
+        Body::Notice(Notice::LoginToken {
+            token: "3q2-7wAB",
+            valid_hours: 12,
+        }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),

@@ -14,16 +14,20 @@
 //! the same ("wrong account name or password").
 
 pub mod book;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
 
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use chat_hub::{
-    AccountOutcome, AccountReply, AccountRequest, AccountTask, Secret, verify_password,
+    AccountOutcome, AccountReply, AccountRequest, AccountTask, LOGIN_TOKEN_HOURS, Secret,
+    verify_password,
 };
 
 use book::{Book, Record};
+use tokens::Tokens;
 
 /// Tasks waiting for the thread; past this the hub answers "busy".
 pub const QUEUE: usize = 64;
@@ -73,10 +77,11 @@ pub fn new_record(name: &str, password: &str) -> Result<Record, String> {
     })
 }
 
-/// The book and the dummy hash, on the account thread.
+/// The book, the dummy hash and the login tokens, on the account thread.
 struct Keeper {
     book: Book,
     dummy_hash: String,
+    tokens: Tokens,
 }
 
 impl Keeper {
@@ -84,7 +89,11 @@ impl Keeper {
         // A hash of a random password: nothing typed matches it.
         let random = SaltString::generate(&mut OsRng);
         let dummy_hash = hash(random.as_str()).unwrap_or_default();
-        Keeper { book, dummy_hash }
+        Keeper {
+            book,
+            dummy_hash,
+            tokens: Tokens::default(),
+        }
     }
 
     fn run(&mut self, request: &AccountRequest) -> AccountOutcome {
@@ -98,6 +107,24 @@ impl Keeper {
                 Some(record) if record.locked => AccountOutcome::Locked { name: record.name },
                 Some(record) => AccountOutcome::LoggedIn { name: record.name },
             },
+            AccountRequest::IssueToken { name } => AccountOutcome::TokenIssued {
+                token: self.tokens.issue(name, Instant::now()),
+                valid_hours: LOGIN_TOKEN_HOURS,
+            },
+            AccountRequest::TokenLogin { name, token } => {
+                if !self.tokens.check(name, token, Instant::now()) {
+                    return Ok(AccountOutcome::WrongLogin);
+                }
+                match self.book.get(name)? {
+                    None => AccountOutcome::WrongLogin,
+                    Some(record) if record.locked => AccountOutcome::Locked { name: record.name },
+                    Some(record) => AccountOutcome::LoggedIn { name: record.name },
+                }
+            }
+            AccountRequest::RevokeToken { name, token } => {
+                self.tokens.revoke(name, token);
+                AccountOutcome::TokenRevoked
+            }
             AccountRequest::Register { name, password } => self.create(name, password, None)?,
             AccountRequest::Create { name, password } => match password {
                 Some(password) => self.create(name, password, None)?,
@@ -110,6 +137,9 @@ impl Keeper {
                 None => AccountOutcome::WrongLogin,
                 Some(record) => {
                     self.book.set_hash(&record.name, &hash(new.expose())?)?;
+                    // Whoever held a token may not have known the new
+                    // password.
+                    self.tokens.revoke_all(&record.name);
                     AccountOutcome::PasswordSet
                 }
             },
@@ -128,6 +158,7 @@ impl Keeper {
             }
             AccountRequest::Delete(name) => match self.book.get(name)? {
                 Some(record) if self.book.delete(name)? => {
+                    self.tokens.revoke_all(&record.name);
                     AccountOutcome::Deleted { name: record.name }
                 }
                 _ => AccountOutcome::NoSuchAccount { name: name.clone() },
@@ -227,6 +258,26 @@ mod tests {
             ask(&link, 4, login("wrong horse")),
             AccountOutcome::WrongLogin
         );
+        let issued = ask(
+            &link,
+            40,
+            AccountRequest::IssueToken {
+                name: "alice".into(),
+            },
+        );
+        let AccountOutcome::TokenIssued { token, .. } = issued else {
+            panic!("{issued:?}");
+        };
+        let resume = AccountRequest::TokenLogin {
+            name: "Alice".into(),
+            token,
+        };
+        assert_eq!(
+            ask(&link, 41, resume.clone()),
+            AccountOutcome::LoggedIn {
+                name: "Alice".into()
+            }
+        );
         let nobody = AccountRequest::Login {
             name: "nobody".into(),
             password: secret("correct horse"),
@@ -238,6 +289,8 @@ mod tests {
             new: secret("battery staple"),
         };
         assert_eq!(ask(&link, 6, change), AccountOutcome::PasswordSet);
+        // A new password revokes every token.
+        assert_eq!(ask(&link, 42, resume), AccountOutcome::WrongLogin);
         assert_eq!(
             ask(&link, 7, login("correct horse")),
             AccountOutcome::WrongLogin
