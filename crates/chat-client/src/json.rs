@@ -78,6 +78,8 @@ pub(crate) fn line_to_json(line: &str) -> Value {
             }
             Notice::LoggedIn { account, .. } => object(stamp, "login", Some(account), None, None),
             Notice::LoggedOut { .. } => object(stamp, "logout", None, None, None),
+            // Asked for with /token by the one reading: theirs to see.
+            Notice::LoginToken { token, .. } => object(stamp, "token", None, None, Some(token)),
             Notice::NowOperator => {
                 let text = Body::Notice(Notice::NowOperator).to_string();
                 let text = text.strip_prefix("-!- ").unwrap_or(&text).to_owned();

@@ -277,7 +277,8 @@ impl App {
             | Notice::Closing { .. }
             | Notice::NowOperator
             | Notice::LoggedIn { .. }
-            | Notice::LoggedOut { .. } => Route::Shown,
+            | Notice::LoggedOut { .. }
+            | Notice::LoginToken { .. } => Route::Shown,
         }
     }
 
