@@ -247,6 +247,13 @@ fn web_browser_registers_and_a_reload_logs_in_again_with_its_token() {
     let mut server = server();
     let mut page = browser(&script, server.web_addr());
     ask(&mut page, "who -", "who -");
+    let form = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-account-form.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", form.display()),
+        "saved",
+    );
+    eprintln!("screenshot of the account form: {}", form.display());
     page.write_line("register alice correct-horse-battery");
     ask(&mut page, "who alice", "who alice");
     ask(&mut page, "expect you are logged in as alice", "seen");
@@ -283,7 +290,7 @@ fn web_browser_registers_and_a_reload_logs_in_again_with_its_token() {
     page.write_line("logout");
     ask(&mut page, "who -", "who -");
     ask(&mut page, "expect you are logged out", "seen");
-    ask(&mut page, "stored", "stored {}");
+    assert_eq!(ask(&mut page, "stored", "stored"), "stored nothing");
     // Log in with the form; a restart forgets every token (they live in
     // memory only): the page comes back as a guest, the form shown.
     page.write_line("login alice correct-horse-battery");
@@ -299,5 +306,5 @@ fn web_browser_registers_and_a_reload_logs_in_again_with_its_token() {
     server.restart();
     ask(&mut page, "status connected", "status connected");
     ask(&mut page, "who -", "who -");
-    ask(&mut page, "stored", "stored {}");
+    assert_eq!(ask(&mut page, "stored", "stored"), "stored nothing");
 }

@@ -23,7 +23,8 @@
 //   logout            presses Log out
 //   who NAME          -> "who NAME" once the page says it is logged in as
 //                     NAME ("-": once the account form is shown instead)
-//   stored            -> "stored JSON": the tab's sessionStorage
+//   stored            -> "stored KEY=VALUE ...": the tab's sessionStorage
+//                     ("stored nothing" when empty)
 //   reload            -> "reloaded" once the reloaded page is connected
 //   screenshot PATH   -> "saved PATH"
 // Failures answer "error WHAT".
@@ -144,7 +145,12 @@ async function run(command, arg) {
       return got === arg ? "who " + arg : got;
     }
     case "stored":
-      return "stored " + (await page.evaluate(() => JSON.stringify({ ...sessionStorage })));
+      return (
+        "stored " +
+        (await page.evaluate(
+          () => Object.entries(sessionStorage).map(([key, value]) => key + "=" + value).join(" ") || "nothing",
+        ))
+      );
     case "reload":
       await page.reload();
       await page.waitForSelector('#status[data-state="connected"]', { timeout: TIMEOUT });

@@ -64,11 +64,14 @@ export class Account {
   }
 
   /**
-   * What to send first on a new connection: /resume with the token, when
+   * A new connection: what to send first, /resume with the token, when
    * the page holds one. Then the lines the session would send to take its
    * nick back are not sent: the login gives the account's nick.
    */
   resumeLine() {
+    // A new connection is a guest until it logs in.
+    this.name = null;
+    this.draw();
     const held = stored();
     if (held === null) return null;
     this.resuming = true;
