@@ -1,7 +1,8 @@
 //! Secrets stay secret: after a session that uses the server
-//! password, an operator login and the operator's hash, none of them shows up
-//! on the server's stderr or console, in `/stats`, or in the terminal
-//! client's history file, and that file is private to its user.
+//! password, an operator login and the operator's hash, an account's
+//! password and a login token, none of them shows up on the server's stderr
+//! or console, in `/stats`, or in the terminal client's history file, and
+//! that file is private to its user.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -9,6 +10,7 @@ use chat_tests::{ServerProcess, Tmux, command, require_tool};
 
 const SERVER_PASSWORD: &str = "s3rver-pa55-1729";
 const OPERATOR_PASSWORD: &str = "op-secret-8642";
+const ACCOUNT_PASSWORD: &str = "account-secret-3141";
 
 /// `chat-server --hash-password` for `password`.
 fn operator_hash(password: &str) -> String {
@@ -41,6 +43,26 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     raw.send_line(&format!("/oper root {OPERATOR_PASSWORD}"));
     raw.expect_contains("you are now an operator");
 
+    // An account, registered; a login token, asked for and used.
+    raw.send_line("/nick rita");
+    raw.expect_contains("is now known as rita");
+    raw.send_line(&format!("/register {ACCOUNT_PASSWORD}"));
+    raw.expect_contains("you are logged in as rita");
+    raw.send_line("/token");
+    let issued = raw.expect_contains("login token: ");
+    let token = issued
+        .split("login token: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(token.len(), 64, "{issued}");
+    let mut device = server.connect();
+    device.send_line(&format!("/pass {SERVER_PASSWORD}"));
+    device.expect_contains("Welcome");
+    device.send_line(&format!("/resume rita {token}"));
+    device.expect_contains("you are logged in as rita");
+
     // The terminal client, password from the environment, types both.
     let env = [("CHAT_PASSWORD", SERVER_PASSWORD)];
     let tmux = Tmux::client("secrets", &env, &["127.0.0.1", &port, "--nick", "tess"]);
@@ -48,6 +70,8 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     for line in [
         format!("/pass {SERVER_PASSWORD}"),
         format!("/oper root {OPERATOR_PASSWORD}"),
+        format!("/login rita {ACCOUNT_PASSWORD}"),
+        format!("/resume rita {token}"),
         "an ordinary line".to_owned(),
     ] {
         tmux.type_text(&line);
@@ -68,6 +92,8 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
         OPERATOR_PASSWORD,
         hash.as_str(),
         "wrong-guess-5150",
+        ACCOUNT_PASSWORD,
+        token.as_str(),
     ] {
         assert!(
             !everything.contains(secret),

@@ -44,6 +44,9 @@ export class Account {
     this.currentNick = currentNick;
     this.name = null; // the account logged in to, as the server spells it
     this.resuming = false; // a /resume sent, its answer not come yet
+    // A registration waiting for its /nick: { name, password } (in memory
+    // for that moment only).
+    this.registering = null;
     const $ = (id) => document.getElementById(id);
     this.form = $("account");
     this.nameInput = $("account-name");
@@ -83,9 +86,13 @@ export class Account {
     const password = this.password.value;
     if (password === "" || (!register && name === "")) return;
     let sent;
-    if (register) {
-      // /register makes the current nick an account: take the name first.
-      if (name !== "" && name !== this.currentNick()) this.send("/nick " + name);
+    if (register && name !== "" && name !== this.currentNick()) {
+      // /register makes the current nick an account: the name is taken
+      // first, and registered once the server says it is ours (a refused
+      // /nick must not register the nick we had instead).
+      sent = this.send("/nick " + name);
+      this.registering = sent ? { name, password } : null;
+    } else if (register) {
       sent = this.send("/register " + password);
     } else {
       sent = this.send("/login " + name + " " + password);
@@ -95,6 +102,7 @@ export class Account {
 
   /** A server notice's text: true when it was the account's and is not to be shown. */
   onNotice(text) {
+    this.registerOnceRenamed(text);
     const notice = readAccountNotice(text);
     if (notice === null) return false;
     switch (notice.what) {
@@ -129,6 +137,19 @@ export class Account {
         return false;
     }
     return false;
+  }
+
+  /** The /nick before a registration answered: register, or give up. */
+  registerOnceRenamed(text) {
+    const waiting = this.registering;
+    if (waiting === null) return;
+    const renamed = /^\S+ is now known as (\S+)$/.exec(text);
+    if (renamed && renamed[1].toLowerCase() === waiting.name.toLowerCase()) {
+      this.registering = null;
+      this.send("/register " + waiting.password);
+    } else if (text.startsWith("error: ")) {
+      this.registering = null;
+    }
   }
 
   draw() {
