@@ -148,6 +148,11 @@ impl Keeper {
                 let locked = matches!(request, AccountRequest::Lock(_));
                 match self.book.get(name)? {
                     Some(record) if self.book.set_locked(name, locked)? => {
+                        // Unlocking must not bring back what was handed
+                        // out before the lock.
+                        if locked {
+                            self.tokens.revoke_all(&record.name);
+                        }
                         AccountOutcome::LockSet {
                             name: record.name,
                             locked,
@@ -291,6 +296,20 @@ mod tests {
         assert_eq!(ask(&link, 6, change), AccountOutcome::PasswordSet);
         // A new password revokes every token.
         assert_eq!(ask(&link, 42, resume), AccountOutcome::WrongLogin);
+        let issued = ask(
+            &link,
+            43,
+            AccountRequest::IssueToken {
+                name: "alice".into(),
+            },
+        );
+        let AccountOutcome::TokenIssued { token, .. } = issued else {
+            panic!("{issued:?}");
+        };
+        let resume = AccountRequest::TokenLogin {
+            name: "alice".into(),
+            token,
+        };
         assert_eq!(
             ask(&link, 7, login("correct horse")),
             AccountOutcome::WrongLogin
@@ -308,6 +327,8 @@ mod tests {
                 name: "Alice".into()
             }
         );
+        // A lock revokes every token: an unlock does not bring them back.
+        assert_eq!(ask(&link, 44, resume), AccountOutcome::WrongLogin);
         assert_eq!(
             ask(&link, 10, AccountRequest::Delete("alice".into())),
             AccountOutcome::Deleted {

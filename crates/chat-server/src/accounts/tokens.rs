@@ -7,7 +7,7 @@
 //! again costs little). Each is 32 random bytes from the operating system,
 //! compared in constant time, good for [`LOGIN_TOKEN_HOURS`], forgotten when
 //! its connection logs out, when the account's password changes and when
-//! the account is deleted.
+//! the account is locked or deleted.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -83,7 +83,7 @@ impl Tokens {
     }
 
     /// Every token of account `name` is good no more (a new password, the
-    /// account deleted).
+    /// account locked or deleted).
     pub fn revoke_all(&mut self, name: &str) {
         self.issued.remove(&nick_key(name));
     }
