@@ -3,12 +3,13 @@
 //! `CHAT_ACCOUNT_PASSWORD`, and never prints it; with `--reconnect` it asks
 //! for a login token and logs in with it after a drop (a scripted server
 //! stands in for chat-server there, to see exactly what the client sends).
+//! The terminal interface logs in too, and shows neither secret.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use chat_tests::{Client, Proc, ServerProcess, TIMEOUT, command};
+use chat_tests::{Client, Proc, ServerProcess, TIMEOUT, Tmux, command, require_tool};
 
 const PASSWORD: &str = "correct-horse-battery";
 const STAMP: &str = "[Mon Dec  7 12:00:00 2026]";
@@ -156,4 +157,29 @@ fn chat_client_reconnects_with_its_login_token_and_never_shows_it() {
     assert!(!shown.contains(PASSWORD), "{report}");
     assert!(!shown.contains("t0k3n"), "{report}");
     assert!(!shown.contains("wrong account name"), "{report}");
+}
+
+#[test]
+fn the_terminal_client_logs_in_and_never_shows_its_token() {
+    if require_tool("tmux").is_none() {
+        return;
+    }
+    let (server, mut bob) = with_alice();
+    let port = server.plain_addr().port().to_string();
+    let env = [("CHAT_ACCOUNT_PASSWORD", PASSWORD)];
+    let args = ["127.0.0.1", &port, "--account", "alice", "--reconnect"];
+    let tmux = Tmux::client("account", &env, &args);
+    tmux.wait_for("you are logged in as alice");
+    tmux.wait_ready("alice");
+    // The token is made on the account thread: by the time a line typed
+    // after the login comes back from bob, its notice has long arrived.
+    tmux.type_text("/msg bob ping");
+    tmux.keys(&["Enter"]);
+    bob.expect_contains("*alice* ping");
+    bob.send_line("/msg alice pong");
+    let screen = tmux.wait_for("pong");
+    assert!(!screen.contains("login token"), "{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
+    tmux.keys(&["C-d"]);
+    tmux.wait_exit();
 }
