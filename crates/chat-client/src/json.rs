@@ -8,14 +8,14 @@
 //!   stamp as sent if it cannot be read;
 //! - `kind`: `message`, `action`, `private`, `private_sent`, `operator`,
 //!   `welcome`, `join`, `leave`, `nick`, `members`, `rooms`, `login`,
-//!   `logout`, `error`, `info`, or `unknown` for a line chat-proto cannot read (its `text` is
+//!   `logout`, `token` (the answer to a `/token` typed), `error`, `info`, or `unknown` for a line chat-proto cannot read (its `text` is
 //!   the whole line);
 //! - `nick`: who spoke, joined, left or was renamed (the old nick); the
 //!   account logged in to for `login`; the
 //!   recipient for `private_sent`; the operator's name for `operator`;
 //! - `room`: for `join`, `leave` and `members`;
 //! - `text`: what was said; the MOTD, the leave reason, the new nick, the
-//!   member or room list.
+//!   member or room list; the login token.
 //!
 //! `count` is added for `members` and `rooms`.
 
