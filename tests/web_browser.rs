@@ -6,14 +6,14 @@
 //! restarts the page reconnects and shows every line exactly once. In
 //! several rooms the page keeps a view and an unread count per room, and
 //! after a restart joins them all again, each line still shown once. Its
-//! account form registers and logs in, and a reload logs in again with the
-//! login token the tab keeps (never the password).
+//! account form registers and logs in, and a reload or a dropped WebSocket
+//! logs in again with the login token the tab keeps (never the password).
 //! Screenshots of a conversation are saved in the test output directory.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use chat_tests::{Client, Proc, ServerProcess, free_port, missing, require_tool};
+use chat_tests::{Client, Proc, Proxy, ServerProcess, free_port, missing, require_tool};
 
 /// The driver script, or `None` (skipped, or failed under
 /// `CHAT_TESTS_REQUIRE=1`) when chromium, node or playwright-core is
@@ -242,10 +242,12 @@ fn web_browser_rejoins_its_rooms_after_a_restart_and_repeats_nothing() {
 
 #[test]
 #[allow(clippy::print_stderr, reason = "says where the screenshot is")]
-fn web_browser_registers_and_a_reload_logs_in_again_with_its_token() {
+fn web_browser_registers_and_a_reload_or_a_drop_logs_in_again_with_its_token() {
     let Some(script) = driver() else { return };
     let mut server = server();
-    let mut page = browser(&script, server.web_addr());
+    // Through a proxy of the test's own, to drop the page's WebSocket.
+    let proxy = Proxy::start(server.web_addr());
+    let mut page = browser(&script, proxy.addr());
     ask(&mut page, "who -", "who -");
     let form = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-account-form.png");
     ask(
@@ -286,6 +288,17 @@ fn web_browser_registers_and_a_reload_logs_in_again_with_its_token() {
         "saved",
     );
     eprintln!("screenshot of the page logged in again: {}", shot.display());
+    // A dropped WebSocket: the page reconnects and logs in by its token
+    // (it holds no password to log in with).
+    proxy.cut();
+    ask(&mut page, "status reconnecting", "status reconnecting");
+    proxy.heal();
+    ask(&mut page, "status connected", "status connected");
+    ask(&mut page, "who alice", "who alice");
+    nc.expect_contains("alice left lobby");
+    nc.expect_contains("is now known as alice");
+    page.write_line("type back again");
+    nc.expect_contains("<alice> back again");
     // Log out: the token is gone from the tab (and revoked on the server).
     page.write_line("logout");
     ask(&mut page, "who -", "who -");
