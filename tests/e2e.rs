@@ -7,6 +7,7 @@ mod catchup;
 mod chat;
 mod check_config;
 mod cli;
+mod client_account;
 mod client_binary;
 mod client_tls;
 mod cluster;

@@ -1,7 +1,8 @@
 //! Secrets stay secret: after a session that uses the server
-//! password, an operator login and the operator's hash, none of them shows up
-//! on the server's stderr or console, in `/stats`, or in the terminal
-//! client's history file, and that file is private to its user.
+//! password, an operator login and the operator's hash, an account's
+//! password and a login token, none of them shows up on the server's stderr
+//! or console, in `/stats`, or in the terminal client's history file, and
+//! that file is private to its user.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -43,13 +44,30 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
     raw.send_line(&format!("/oper root {OPERATOR_PASSWORD}"));
     raw.expect_contains("you are now an operator");
 
-    // It registers an account, fails a login, changes its password; the
-    // operator makes an account whose password the server makes up.
+    // An account, registered; a login token, asked for and used; its
+    // password changed; a failed login; and the operator makes an account
+    // whose password the server makes up.
     raw.send_line("/nick rita");
-    raw.expect_contains("now known as rita");
+    raw.expect_contains("is now known as rita");
     raw.send_line(&format!("/register {ACCOUNT_PASSWORD}"));
     raw.expect_contains("you are logged in as rita");
-    raw.send_line(&format!("/password {ACCOUNT_PASSWORD} {NEW_ACCOUNT_PASSWORD}"));
+    raw.send_line("/token");
+    let issued = raw.expect_contains("login token: ");
+    let token = issued
+        .split("login token: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(token.len(), 64, "{issued}");
+    let mut device = server.connect();
+    device.send_line(&format!("/pass {SERVER_PASSWORD}"));
+    device.expect_contains("Welcome");
+    device.send_line(&format!("/resume rita {token}"));
+    device.expect_contains("you are logged in as rita");
+    raw.send_line(&format!(
+        "/password {ACCOUNT_PASSWORD} {NEW_ACCOUNT_PASSWORD}"
+    ));
     raw.expect_contains("your password is changed");
     raw.send_line("/logout");
     raw.expect_contains("you are logged out");
@@ -67,6 +85,7 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
         format!("/pass {SERVER_PASSWORD}"),
         format!("/oper root {OPERATOR_PASSWORD}"),
         format!("/login rita {NEW_ACCOUNT_PASSWORD}"),
+        format!("/resume rita {token}"),
         "an ordinary line".to_owned(),
     ] {
         tmux.type_text(&line);
@@ -90,6 +109,7 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
         ACCOUNT_PASSWORD,
         NEW_ACCOUNT_PASSWORD,
         "wrong-guess-6174",
+        token.as_str(),
     ];
     for secret in secrets {
         assert!(

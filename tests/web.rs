@@ -78,6 +78,7 @@ fn web_page_is_served_with_its_security_headers() {
         "/lines.js",
         "/session.js",
         "/views.js",
+        "/account.js",
         "/app.css",
     ] {
         let reply = http_get(server.web_addr(), file);

@@ -5,13 +5,15 @@
 //! while lines arrive and Up recalls what was sent; after the server
 //! restarts the page reconnects and shows every line exactly once. In
 //! several rooms the page keeps a view and an unread count per room, and
-//! after a restart joins them all again, each line still shown once.
+//! after a restart joins them all again, each line still shown once. Its
+//! account form registers and logs in, and a reload or a dropped WebSocket
+//! logs in again with the login token the tab keeps (never the password).
 //! Screenshots of a conversation are saved in the test output directory.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use chat_tests::{Client, Proc, ServerProcess, free_port, missing, require_tool};
+use chat_tests::{Client, Proc, Proxy, ServerProcess, free_port, missing, require_tool};
 
 /// The driver script, or `None` (skipped, or failed under
 /// `CHAT_TESTS_REQUIRE=1`) when chromium, node or playwright-core is
@@ -236,4 +238,86 @@ fn web_browser_rejoins_its_rooms_after_a_restart_and_repeats_nothing() {
     ask(&mut page, "expect lobby while away", "seen");
     ask(&mut page, "count lobby while away", "count 1");
     ask(&mut page, "badge lobby 0", "badge lobby 0");
+}
+
+#[test]
+#[allow(clippy::print_stderr, reason = "says where the screenshot is")]
+fn web_browser_registers_and_a_reload_or_a_drop_logs_in_again_with_its_token() {
+    let Some(script) = driver() else { return };
+    let mut server = server();
+    // Through a proxy of the test's own, to drop the page's WebSocket.
+    let proxy = Proxy::start(server.web_addr());
+    let mut page = browser(&script, proxy.addr());
+    ask(&mut page, "who -", "who -");
+    let form = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-account-form.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", form.display()),
+        "saved",
+    );
+    eprintln!("screenshot of the account form: {}", form.display());
+    page.write_line("register alice correct-horse-battery");
+    ask(&mut page, "who alice", "who alice");
+    ask(&mut page, "expect you are logged in as alice", "seen");
+    // The tab keeps a token, never the password; the token is not shown.
+    let stored = ask(&mut page, "stored", "stored");
+    assert!(stored.contains("\"name\":\"alice\""), "{stored}");
+    assert!(stored.contains("\"token\""), "{stored}");
+    assert!(!stored.contains("correct-horse"), "{stored}");
+    ask(&mut page, "count login token", "count 0");
+    let token = stored
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(token.len(), 64, "{stored}");
+    // A reload (a new WebSocket, the tab's storage kept) logs in again by
+    // the token: alice, not a guest, with no password typed.
+    let mut nc = Client::join(server.plain_addr());
+    ask(&mut page, "reload", "reloaded");
+    ask(&mut page, "who alice", "who alice");
+    ask(&mut page, "expect you are logged in as alice", "seen");
+    nc.expect_contains("is now known as alice");
+    page.write_line("type back as alice");
+    nc.expect_contains("<alice> back as alice");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-account.png");
+    ask(
+        &mut page,
+        &format!("screenshot {}", shot.display()),
+        "saved",
+    );
+    eprintln!("screenshot of the page logged in again: {}", shot.display());
+    // A dropped WebSocket: the page reconnects and logs in by its token
+    // (it holds no password to log in with).
+    proxy.cut();
+    ask(&mut page, "status reconnecting", "status reconnecting");
+    proxy.heal();
+    ask(&mut page, "status connected", "status connected");
+    ask(&mut page, "who alice", "who alice");
+    nc.expect_contains("alice left lobby");
+    nc.expect_contains("is now known as alice");
+    page.write_line("type back again");
+    nc.expect_contains("<alice> back again");
+    // Log out: the token is gone from the tab (and revoked on the server).
+    page.write_line("logout");
+    ask(&mut page, "who -", "who -");
+    ask(&mut page, "expect you are logged out", "seen");
+    assert_eq!(ask(&mut page, "stored", "stored"), "stored nothing");
+    // Log in with the form; a restart forgets every token (they live in
+    // memory only): the page comes back as a guest, the form shown.
+    page.write_line("login alice correct-horse-battery");
+    ask(&mut page, "who alice", "who alice");
+    // Neither the password nor the token is ever written down.
+    let log = server.report();
+    assert!(
+        !log.contains("correct-horse") && !log.contains(&token),
+        "{log}"
+    );
+    server.stop();
+    ask(&mut page, "status reconnecting", "status reconnecting");
+    server.restart();
+    ask(&mut page, "status connected", "status connected");
+    ask(&mut page, "who -", "who -");
+    assert_eq!(ask(&mut page, "stored", "stored"), "stored nothing");
 }

@@ -42,6 +42,7 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn command(name: &str) -> Command {
     let mut cmd = Command::new(bin(name));
     cmd.env_remove("CHAT_PASSWORD");
+    cmd.env_remove("CHAT_ACCOUNT_PASSWORD");
     cmd
 }
 

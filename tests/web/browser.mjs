@@ -18,6 +18,14 @@
 //   click-room NAME   clicks NAME's tab
 //   part-room NAME    clicks NAME's tab's ×
 //   badge NAME N      -> "badge NAME N" once NAME's unread badge says N (0: none)
+//   register NAME PASSWORD, login NAME PASSWORD
+//                     fills the account form and presses Register / Log in
+//   logout            presses Log out
+//   who NAME          -> "who NAME" once the page says it is logged in as
+//                     NAME ("-": once the account form is shown instead)
+//   stored            -> "stored KEY=VALUE ...": the tab's sessionStorage
+//                     ("stored nothing" when empty)
+//   reload            -> "reloaded" once the reloaded page is connected
 //   screenshot PATH   -> "saved PATH"
 // Failures answer "error WHAT".
 
@@ -114,6 +122,39 @@ async function run(command, arg) {
       const got = await until(read, want, "badge " + name);
       return got === want ? "badge " + name + " " + want : got;
     }
+    case "register":
+    case "login": {
+      const [name, password] = arg.split(" ");
+      await page.fill("#account-name", name);
+      await page.fill("#account-password", password);
+      await page.click("#" + command);
+      return null;
+    }
+    case "logout":
+      await page.click("#logout");
+      return null;
+    case "who": {
+      const read = () =>
+        page.evaluate(() => {
+          const who = document.getElementById("who");
+          const form = document.getElementById("account");
+          if (!who.hidden && form.hidden) return document.getElementById("who-name").textContent;
+          return who.hidden && !form.hidden ? "-" : "both or neither";
+        });
+      const got = await until(read, arg, "who");
+      return got === arg ? "who " + arg : got;
+    }
+    case "stored":
+      return (
+        "stored " +
+        (await page.evaluate(
+          () => Object.entries(sessionStorage).map(([key, value]) => key + "=" + value).join(" ") || "nothing",
+        ))
+      );
+    case "reload":
+      await page.reload();
+      await page.waitForSelector('#status[data-state="connected"]', { timeout: TIMEOUT });
+      return "reloaded";
     case "screenshot":
       await page.screenshot({ path: arg });
       return "saved " + arg;

@@ -8,8 +8,9 @@
 //!   stamp as sent if it cannot be read;
 //! - `kind`: `message`, `action`, `private`, `private_sent`, `operator`,
 //!   `welcome`, `join`, `leave`, `nick`, `members`, `rooms`, `login`,
-//!   `logout`, `while_away`, `unread`, `read`, `error`, `info`, or
-//!   `unknown` for a line chat-proto cannot read (its `text` is
+//!   `logout`, `while_away`, `unread`, `read`, `token` (the answer to a
+//!   `/token` typed), `error`, `info`, or `unknown` for a line chat-proto
+//!   cannot read (its `text` is
 //!   the whole line);
 //! - `nick`: who spoke, joined, left or was renamed (the old nick); the
 //!   account logged in to for `login`; the
@@ -18,7 +19,7 @@
 //!   or `@NICK` for a private conversation);
 //! - `text`: what was said; the MOTD, the leave reason, the new nick, the
 //!   member or room list; for `unread` the id after which lines are
-//!   unread, for `read` the id read through.
+//!   unread, for `read` the id read through; the login token.
 //!
 //! `count` is added for `members`, `rooms`, `while_away` and `unread`.
 
@@ -97,6 +98,8 @@ pub(crate) fn line_to_json(line: &str) -> Value {
                 let through = through.to_string();
                 object(stamp, "read", None, Some(target), Some(&through))
             }
+            // Asked for with /token by the one reading: theirs to see.
+            Notice::LoginToken { token, .. } => object(stamp, "token", None, None, Some(token)),
             Notice::NowOperator => {
                 let text = Body::Notice(Notice::NowOperator).to_string();
                 let text = text.strip_prefix("-!- ").unwrap_or(&text).to_owned();

@@ -17,16 +17,28 @@ use crate::stdio::{self, InputLines};
 /// closed (a clean close still exits 0).
 const GRACE_AFTER_WRITE_ERROR: Duration = Duration::from_secs(2);
 
+/// What is sent before stdin's lines, in this order.
+pub(crate) struct First<'a> {
+    /// `/pass`.
+    pub(crate) password: Option<&'a Password>,
+    /// `/login NAME PASSWORD` (`--account`).
+    pub(crate) login: Option<&'a str>,
+    pub(crate) nick: Option<&'a str>,
+}
+
 /// Run a line-mode session on a connected socket.
 /// With `json`, each received line is printed as a JSON object instead.
-/// A `password` goes first, then `/nick`.
 pub(crate) fn run(
     mut stream: Stream,
     peer: SocketAddr,
-    password: Option<&Password>,
-    nick: Option<&str>,
+    first: First<'_>,
     json: bool,
 ) -> Result<()> {
+    let First {
+        password,
+        login,
+        nick,
+    } = first;
     let incoming = stream
         .try_clone()
         .map_err(|err| Error::new(format!("cannot share the socket to {peer}: {err}")))?;
@@ -34,6 +46,9 @@ pub(crate) fn run(
 
     if let Some(password) = password {
         send_line(&mut stream, password.command().as_bytes(), peer, &reader)?;
+    }
+    if let Some(login) = login {
+        send_line(&mut stream, login.as_bytes(), peer, &reader)?;
     }
     if let Some(nick) = nick {
         send_line(&mut stream, nick_command(nick).as_bytes(), peer, &reader)?;

@@ -16,12 +16,14 @@
 //! What scripted mode must never do: re-stamp, reorder, filter or otherwise
 //! rewrite what the server sent (the only changes are a lossy decode of
 //! invalid UTF-8 and a newline after a final partial line or a raw chunk),
-//! send anything the user did not type (apart from the `/pass` and `/nick`
-//! asked for on the command line or by `CHAT_PASSWORD`), or print anything
-//! but the server's data on stdout. The one exception is `--reconnect`
-//! ([`reconnecting`], [`catchup`]): it asks for message ids, rejoins and
-//! catches up on its own, strips the ids before printing and drops lines it
-//! already printed, so that what is printed is every line once.
+//! send anything the user did not type (apart from the `/pass`, `/nick` and
+//! `/login` asked for on the command line or by `CHAT_PASSWORD` and
+//! `CHAT_ACCOUNT_PASSWORD`), or print anything but the server's data on
+//! stdout. The one exception is `--reconnect` ([`reconnecting`],
+//! [`catchup`]): it asks for message ids, rejoins and catches up on its own,
+//! strips the ids before printing and drops lines it already printed, so
+//! that what is printed is every line once; with `--account` it also asks
+//! for a login token and keeps its notice to itself ([`account`]).
 //!
 //! With `--tls` the connection is TLS ([`tls`]): the handshake runs before
 //! the connection counts as up, then a small pump gives every mode a socket
@@ -68,6 +70,7 @@
 //!   with the user's `--time-format`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod account;
 mod catchup;
 mod connect;
 mod error;
@@ -146,6 +149,16 @@ variable CHAT_PASSWORD, the client sends `/pass SECRET` as its very first line,
 before --nick (in raw mode: as the first chunk, waiting for the reply like any
 other). The secret is never printed.
 
+Accounts: with --account NAME the client sends `/login NAME PASSWORD` right
+after connecting (and after `/pass`), the password being the first line of
+--password-file FILE or else the environment variable CHAT_ACCOUNT_PASSWORD
+(with --account, a server password comes from CHAT_PASSWORD only). The login
+gives the account's nick, so --account and --nick do not go together. With
+--reconnect the client asks for a login token once logged in, and logs in
+with it after each reconnect (`/resume NAME TOKEN`; the password again if
+the token is refused). Neither the password nor the token is printed or kept
+in the input history.
+
 Exit status: 0 when the session ends normally, 1 when the server cannot be
 reached or the connection breaks (a one-line message on stderr names the
 address).";
@@ -158,7 +171,8 @@ Examples:
   chat-client --raw example.org 12345      # talk to a tutorial server
   chat-client --json < /dev/null | jq .    # received lines as JSON
   chat-client --tls --ca ca.pem chat.lan   # TLS, trusting a private CA
-  CHAT_PASSWORD=s3cret chat-client         # a server with a password";
+  CHAT_PASSWORD=s3cret chat-client         # a server with a password
+  chat-client --account alice --password-file pw.txt  # log in";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -238,9 +252,15 @@ struct Args {
     insecure: bool,
 
     /// Send `/pass` with the first line of FILE before anything else
-    /// (default: $CHAT_PASSWORD, if set)
+    /// (default: $CHAT_PASSWORD, if set); with --account, FILE holds the
+    /// account's password instead (default: $CHAT_ACCOUNT_PASSWORD)
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+
+    /// Log in to account NAME right after connecting (its password from
+    /// --password-file or $CHAT_ACCOUNT_PASSWORD; not with --raw)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["raw", "nick"], value_parser = parse_nick)]
+    account: Option<String>,
 
     /// Write the man page or a shell's completions on stdout and exit (for packaging)
     #[arg(long, value_name = "WHAT", hide = true)]
@@ -294,7 +314,14 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let password = password::load(args.password_file.as_deref())?;
+    // With an account, the password file is the account's.
+    let (password, account) = match &args.account {
+        Some(name) => {
+            let account = account::Account::load(name, args.password_file.as_deref())?;
+            (password::load(None)?, Some(account))
+        }
+        None => (password::load(args.password_file.as_deref())?, None),
+    };
     let connector = Connector {
         host: args.host.clone(),
         port: args.port,
@@ -313,6 +340,7 @@ fn run(args: &Args) -> Result<()> {
             password,
             insecure: args.insecure,
             nick: args.nick.clone(),
+            account,
             colors: args.color.enabled(),
             time_format: args.time_format.clone(),
             history: !args.no_history,
@@ -322,15 +350,21 @@ fn run(args: &Args) -> Result<()> {
     } else if args.reconnect {
         let password = password.as_ref().map(password::Password::command);
         let nick = args.nick.as_deref();
-        reconnecting::run(stream, peer, connector, password, nick, args.json)
+        let start = reconnecting::Start {
+            password,
+            nick,
+            account,
+            json: args.json,
+        };
+        reconnecting::run(stream, peer, connector, start)
     } else {
-        line_mode::run(
-            stream,
-            peer,
-            password.as_ref(),
-            args.nick.as_deref(),
-            args.json,
-        )
+        let login = account.and_then(|mut account| account.login_line());
+        let first = line_mode::First {
+            password: password.as_ref(),
+            login: login.as_deref(),
+            nick: args.nick.as_deref(),
+        };
+        line_mode::run(stream, peer, first, args.json)
     }
 }
 

@@ -24,6 +24,11 @@ impl fmt::Debug for Password {
 }
 
 impl Password {
+    /// The secret itself, for the one line that carries it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// The line to send first (without its line end).
     pub(crate) fn command(&self) -> String {
         format!("/pass {}", self.0)
@@ -39,7 +44,7 @@ pub(crate) fn load(file: Option<&Path>) -> Result<Option<Password>> {
     }
 }
 
-fn from_file(path: &Path) -> Result<Password> {
+pub(crate) fn from_file(path: &Path) -> Result<Password> {
     let shown = path.display();
     let bytes = std::fs::read(path)
         .map_err(|err| Error::new(format!("cannot read password file {shown}: {err}")))?;
@@ -57,15 +62,21 @@ fn from_file(path: &Path) -> Result<Password> {
 }
 
 fn from_env(value: Option<OsString>) -> Result<Option<Password>> {
+    from_variable(ENV_VAR, value)
+}
+
+/// The secret in the environment variable `name`, whose value is `value`
+/// (none when unset or empty).
+pub(crate) fn from_variable(name: &str, value: Option<OsString>) -> Result<Option<Password>> {
     let Some(value) = value.filter(|value| !value.is_empty()) else {
         return Ok(None);
     };
     let value = value
         .into_string()
-        .map_err(|_| Error::new(format!("{ENV_VAR} is not UTF-8")))?;
+        .map_err(|_| Error::new(format!("{name} is not UTF-8")))?;
     check(value)
         .map(Some)
-        .map_err(|why| Error::new(format!("{ENV_VAR}: {why}")))
+        .map_err(|why| Error::new(format!("{name}: {why}")))
 }
 
 /// Not empty, and no control characters (which could smuggle in a second

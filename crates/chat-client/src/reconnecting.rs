@@ -14,6 +14,7 @@ use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::account::Account;
 use crate::catchup::Catchup;
 use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
@@ -74,17 +75,32 @@ impl Link {
     }
 }
 
+/// What the command line asked of the session.
+pub(crate) struct Start<'a> {
+    /// `/pass SECRET`, first on every connection.
+    pub(crate) password: Option<String>,
+    pub(crate) nick: Option<&'a str>,
+    /// `--account`: logged in on every connection.
+    pub(crate) account: Option<Account>,
+    pub(crate) json: bool,
+}
+
 /// Runs a line-mode session that reconnects after a drop.
 pub(crate) fn run(
     stream: Stream,
     peer: SocketAddr,
     target: Connector,
-    password: Option<String>,
-    nick: Option<&str>,
-    json: bool,
+    start: Start<'_>,
 ) -> Result<()> {
+    let Start {
+        password,
+        nick,
+        mut account,
+        json,
+    } = start;
     let link: Shared = Arc::default();
     let mut first: Vec<String> = password.iter().cloned().collect();
+    first.extend(account.as_mut().and_then(Account::login_line));
     first.extend(Catchup::first_lines());
     first.extend(nick.map(|nick| format!("/nick {nick}")));
     let writer = stream
@@ -94,7 +110,15 @@ pub(crate) fn run(
         .connected(writer, &first)
         .map_err(|err| Error::connection_lost(peer, &err))?;
     let shared = Arc::clone(&link);
-    let reader = Reader::spawn(move || pump(stream, peer, &target, password, &shared, json))?;
+    let reader = Reader::spawn(move || {
+        let mut session = Session {
+            password,
+            account,
+            catchup: Catchup::new(),
+            json,
+        };
+        pump(stream, peer, &target, &mut session, &shared)
+    })?;
 
     let mut input = InputLines::new();
     while let Some(line) = input.next_line()? {
@@ -115,19 +139,44 @@ pub(crate) fn run(
     }
 }
 
+/// What the reader thread keeps across connections.
+struct Session {
+    password: Option<String>,
+    account: Option<Account>,
+    catchup: Catchup,
+    json: bool,
+}
+
+impl Session {
+    /// The lines that start a connection after a reconnect: `/pass`, the
+    /// login, then the catch-up's (less its `/nick` when logging in: the
+    /// login brings the account's nick, and before it the nick is refused).
+    fn reconnected(&mut self) -> Vec<String> {
+        let mut first: Vec<String> = self.password.iter().cloned().collect();
+        let login = self.account.as_mut().and_then(Account::login_line);
+        let logging_in = login.is_some();
+        first.extend(login);
+        let rejoin = self.catchup.reconnected();
+        first.extend(
+            rejoin
+                .into_iter()
+                .filter(|line| !(logging_in && line.starts_with("/nick "))),
+        );
+        first
+    }
+}
+
 /// The reader thread: shows lines, and reconnects after each drop until
 /// stdin has ended and the server has closed.
 fn pump(
     mut stream: Stream,
     mut peer: SocketAddr,
     target: &Connector,
-    password: Option<String>,
+    session: &mut Session,
     link: &Shared,
-    json: bool,
 ) -> Result<()> {
-    let mut catchup = Catchup::new();
     loop {
-        let broken = read_lines(&stream, &mut catchup, link, json)?;
+        let broken = read_lines(&stream, session, link)?;
         lock(link).writer = None;
         if lock(link).finished {
             return match broken {
@@ -151,8 +200,7 @@ fn pump(
             return Err(Error::new("gave up reconnecting"));
         };
         eprintln!("chat-client: reconnected to {addr}");
-        let mut first: Vec<String> = password.iter().cloned().collect();
-        first.extend(catchup.reconnected());
+        let first = session.reconnected();
         let writer = next
             .try_clone()
             .map_err(|err| Error::new(format!("cannot share the socket to {addr}: {err}")))?;
@@ -163,12 +211,7 @@ fn pump(
 }
 
 /// Shows lines until the connection ends; the error if it broke.
-fn read_lines(
-    stream: &Stream,
-    catchup: &mut Catchup,
-    link: &Shared,
-    json: bool,
-) -> Result<Option<io::Error>> {
+fn read_lines(stream: &Stream, session: &mut Session, link: &Shared) -> Result<Option<io::Error>> {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -181,9 +224,18 @@ fn read_lines(
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\n', '\r']);
-        let outcome = catchup.on_line(text);
+        if let Some(account) = session.account.as_mut() {
+            let step = account.on_line(text);
+            if let Some(command) = step.send {
+                lock(link).send(command.as_bytes());
+            }
+            if step.hide {
+                continue;
+            }
+        }
+        let outcome = session.catchup.on_line(text);
         for shown in &outcome.show {
-            if json {
+            if session.json {
                 stdio::print_received(crate::json::render(shown.as_bytes()).as_bytes(), "")?;
             } else {
                 stdio::print_received(shown.as_bytes(), "\n")?;

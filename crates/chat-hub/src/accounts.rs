@@ -24,44 +24,13 @@ use crate::admission::{Admission, MAX_FAILURES, address_key};
 use crate::{ClientId, Now};
 
 mod messages;
+mod settings;
 
 pub use messages::{
     AccountOutcome, AccountRecord, AccountReply, AccountRequest, AccountSummary, AccountTask,
-    Asker, Mail, Marker, Secret,
+    Asker, LOGIN_TOKEN_HOURS, Mail, Marker, Secret,
 };
-
-/// Who may make an account (`[accounts] registration`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RegistrationPolicy {
-    /// Anyone, with `/register` (a few per address an hour).
-    #[default]
-    Open,
-    /// Operators, with `/account create`.
-    Operators,
-    /// Nobody new (`chat-server --create-account` still can).
-    Closed,
-}
-
-/// The `[accounts]` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountSettings {
-    pub registration: RegistrationPolicy,
-    /// A nick an account owns is its own: others cannot take it, and a
-    /// guest holding it gives it up when the account logs in.
-    pub nick_enforcement: bool,
-    /// Connections logged in to one account at once.
-    pub max_connections_per_account: usize,
-}
-
-impl Default for AccountSettings {
-    fn default() -> AccountSettings {
-        AccountSettings {
-            registration: RegistrationPolicy::Open,
-            nick_enforcement: true,
-            max_connections_per_account: 5,
-        }
-    }
-}
+pub use settings::{AccountSettings, RegistrationPolicy};
 
 /// A password's length, in bytes.
 pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=256;
@@ -88,6 +57,7 @@ enum Purpose {
     Login,
     /// What waited for an account that just logged in.
     Return,
+    Token,
     Register,
     SetPassword,
     Admin,
@@ -101,6 +71,9 @@ struct Pending {
     peer: Option<SocketAddr>,
     /// The account name asked about, as a key.
     key: String,
+    /// The login token a `TokenLogin` offers: kept if it logs in, so that
+    /// `/logout` on this connection can revoke it.
+    offered: Option<Secret>,
 }
 
 /// Why an account request is refused, owning the names it gives.
@@ -148,6 +121,12 @@ pub(crate) enum Effect {
     /// Mail taken for a connection that is no longer logged in: to keep
     /// again.
     Unclaimed(Vec<Mail>),
+    /// Give `client` its login token.
+    Token {
+        client: ClientId,
+        token: Secret,
+        valid_hours: u32,
+    },
     /// Tell the asker no.
     Refuse(Asker, Refused),
     /// Tell the asker this.
@@ -171,7 +150,15 @@ pub(crate) struct Accounts {
     sessions: HashMap<ClientId, String>,
     /// Each account's logged-in connections, oldest first.
     devices: HashMap<String, Vec<ClientId>>,
+    /// The login tokens each logged-in connection was given or logged in
+    /// with, revoked when it logs out (only then: a connection that drops
+    /// leaves its tokens good, for the reconnect they are for).
+    tokens: HashMap<ClientId, Vec<Secret>>,
     pending: HashMap<Asker, Pending>,
+    /// What waited for a client that just logged in, asked for on its
+    /// behalf: apart from `pending`, so the client's own requests need not
+    /// wait for it.
+    returning: HashMap<ClientId, u64>,
     next_token: u64,
     /// Failed logins per account key: count and the window's start.
     failures: HashMap<String, (u32, i64)>,
@@ -270,11 +257,35 @@ impl Accounts {
         if !self.store {
             return Err(Refusal::AccountsUnavailable.into());
         }
+        if let (AccountRequest::Return { .. }, Asker::Client(client)) = (&request, asker) {
+            self.next_token = self.next_token.wrapping_add(1);
+            let token = self.next_token;
+            self.returning.insert(client, token);
+            return Ok(AccountTask {
+                asker,
+                token,
+                request,
+            });
+        }
         if self.pending.contains_key(&asker) {
             return Err(Refusal::AccountCheckPending.into());
         }
         let second = now.timestamp();
+        let mut offered = None;
         let (purpose, key) = match &request {
+            AccountRequest::TokenLogin { name, token } => {
+                // Counted as a password login is: a guessed token is a
+                // failure, for the address and for the account.
+                self.check_login(admission, asker, peer, second)?;
+                if self.cooling_down(&nick_key(name), second) {
+                    return Err(Refusal::AccountCoolingDown.into());
+                }
+                offered = Some(token.clone());
+                (Purpose::Login, nick_key(name))
+            }
+            AccountRequest::IssueToken { name } => (Purpose::Token, nick_key(name)),
+            // Revoking is told, not asked: `revoke_tokens` sends it.
+            AccountRequest::RevokeToken { .. } => return Err(Refusal::NotLoggedIn.into()),
             AccountRequest::Login { name, password } => {
                 self.check_login(admission, asker, peer, second)?;
                 check_length(password)?;
@@ -311,13 +322,15 @@ impl Accounts {
             | AccountRequest::Unlock(name)
             | AccountRequest::Delete(name) => (Purpose::Admin, nick_key(name)),
         };
-        self.next_token = self.next_token.wrapping_add(1);
+        // Never 0: that is the token of a revocation, which nobody awaits.
+        self.next_token = self.next_token.wrapping_add(1).max(1);
         let token = self.next_token;
         let pending = Pending {
             token,
             purpose,
             peer,
             key,
+            offered,
         };
         self.pending.insert(asker, pending);
         Ok(AccountTask {
@@ -330,7 +343,14 @@ impl Accounts {
     /// The store could not take `task` (its queue is full): it is no
     /// longer in flight.
     pub(crate) fn not_taken(&mut self, task: &AccountTask) {
-        self.pending.remove(&task.asker);
+        match (&task.request, task.asker) {
+            (AccountRequest::Return { .. }, Asker::Client(client)) => {
+                self.returning.remove(&client);
+            }
+            _ => {
+                self.pending.remove(&task.asker);
+            }
+        }
     }
 
     /// A login or password check may start: the address has failures to
@@ -425,6 +445,9 @@ impl Accounts {
             token,
             outcome,
         } = reply;
+        if let (AccountOutcome::Returned { .. }, Asker::Client(client)) = (&outcome, asker) {
+            return self.returned(client, token, outcome);
+        }
         if self.pending.get(&asker).is_none_or(|p| p.token != token) {
             return Effect::None;
         }
@@ -448,6 +471,9 @@ impl Accounts {
                 }
                 self.failures.remove(&pending.key);
                 self.log_in(client, &name);
+                if let Some(token) = pending.offered {
+                    self.tokens.entry(client).or_default().push(token);
+                }
                 Effect::LoggedIn { client, name }
             }
             AccountOutcome::WrongLogin => {
@@ -458,6 +484,23 @@ impl Accounts {
                 Effect::Refuse(asker, Refusal::WrongLogin.into())
             }
             AccountOutcome::Locked { name } => Effect::Refuse(asker, Refused::Locked(name)),
+            AccountOutcome::TokenIssued { token, valid_hours } => {
+                let Asker::Client(client) = asker else {
+                    return Effect::None;
+                };
+                // Logged out (or in elsewhere) while the token was made:
+                // the store keeps it until it expires, but nobody has it.
+                if self.sessions.get(&client) != Some(&pending.key) {
+                    return Effect::None;
+                }
+                self.tokens.entry(client).or_default().push(token.clone());
+                Effect::Token {
+                    client,
+                    token,
+                    valid_hours,
+                }
+            }
+            AccountOutcome::TokenRevoked => Effect::None,
             AccountOutcome::PasswordSet => {
                 Effect::Tell(asker, vec!["your password is changed".into()])
             }
@@ -521,18 +564,8 @@ impl Accounts {
                     deleted: Some(key),
                 }
             }
-            AccountOutcome::Returned { mail, markers } => match asker {
-                Asker::Client(client) if self.sessions.get(&client) == Some(&pending.key) => {
-                    Effect::Returned {
-                        client,
-                        mail,
-                        markers,
-                    }
-                }
-                // Logged out (or gone) meanwhile: what waited waits for
-                // the next login.
-                _ => Effect::Unclaimed(mail),
-            },
+            // Answered by `returned`, never pending.
+            AccountOutcome::Returned { .. } => Effect::None,
             AccountOutcome::NoSuchAccount { name } => {
                 Effect::Tell(asker, vec![format!("no account {name}")])
             }
@@ -540,9 +573,31 @@ impl Accounts {
         }
     }
 
+    /// What waited for `client`'s account, asked for when it logged in.
+    fn returned(&mut self, client: ClientId, token: u64, outcome: AccountOutcome) -> Effect {
+        let AccountOutcome::Returned { mail, markers } = outcome else {
+            return Effect::None;
+        };
+        if self.returning.get(&client) != Some(&token) {
+            return Effect::Unclaimed(mail);
+        }
+        self.returning.remove(&client);
+        if !self.sessions.contains_key(&client) {
+            // Logged out (or gone) meanwhile: what waited waits for the
+            // next login.
+            return Effect::Unclaimed(mail);
+        }
+        Effect::Returned {
+            client,
+            mail,
+            markers,
+        }
+    }
+
     fn log_in(&mut self, client: ClientId, name: &str) {
         let key = nick_key(name);
         self.log_out(client);
+        self.tokens.remove(&client);
         self.devices.entry(key.clone()).or_default().push(client);
         self.sessions.insert(client, key);
     }
@@ -569,9 +624,31 @@ impl Accounts {
     }
 
     /// `id` left: a reply for it changes nothing, and it is logged out.
+    /// Its tokens stay good: they are for its reconnect.
     pub(crate) fn forget(&mut self, id: ClientId) {
         self.pending.remove(&Asker::Client(id));
+        self.returning.remove(&id);
+        self.tokens.remove(&id);
         self.log_out(id);
+    }
+
+    /// `id` logged out of account `key`: the store is to forget the tokens
+    /// it was given or logged in with. Told, not asked: no request is put
+    /// in flight, and the answer pairs with nothing (token 0 is never
+    /// handed out while a request is in flight).
+    pub(crate) fn revoke_tokens(&mut self, id: ClientId, key: &str) -> Vec<AccountTask> {
+        let tokens = self.tokens.remove(&id).unwrap_or_default();
+        tokens
+            .into_iter()
+            .map(|token| AccountTask {
+                asker: Asker::Client(id),
+                token: 0,
+                request: AccountRequest::RevokeToken {
+                    name: key.to_owned(),
+                    token,
+                },
+            })
+            .collect()
     }
 }
 

@@ -522,6 +522,8 @@ impl Hub {
             | Command::Login { .. }
             | Command::Logout
             | Command::Password { .. }
+            | Command::Token
+            | Command::Resume { .. }
             | Command::Account(_) => self.account_command(out, id, command, now),
             Command::Read(target) => self.mark_read(out, id, target, now),
             Command::HistoryWith { nick, count } => self.private_history(out, id, nick, count, now),

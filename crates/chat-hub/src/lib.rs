@@ -83,7 +83,8 @@ use chrono::{DateTime, FixedOffset};
 
 pub use accounts::{
     AccountOutcome, AccountRecord, AccountReply, AccountRequest, AccountSettings, AccountSummary,
-    AccountTask, Asker, Mail, Marker, PASSWORD_BYTES, RegistrationPolicy, Secret,
+    AccountTask, Asker, LOGIN_TOKEN_HOURS, Mail, Marker, PASSWORD_BYTES, RegistrationPolicy,
+    Secret,
 };
 pub use admission::address_key;
 pub use catchup::StreamId;

@@ -196,6 +196,13 @@ fn render_notice(
         Notice::Error { text } | Notice::Info { text } => {
             let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);
         }
+        // An IRC client cannot ask for one (`/token` is the line
+        // protocol's); should it get one, it reads as any notice.
+        Notice::LoginToken { .. } => {
+            let text = Body::Notice(*notice).to_string();
+            let text = text.strip_prefix("-!- ").unwrap_or(&text);
+            let _ = write_text(out, tags, Some(server), "NOTICE", &[to, text]);
+        }
     }
 }
 

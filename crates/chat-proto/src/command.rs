@@ -84,6 +84,16 @@ pub enum Command<'a> {
         old: &'a str,
         new: &'a str,
     },
+    /// `/token`: a short-lived login token for the logged-in account, so a
+    /// client that reconnects need not send (nor the server re-hash) the
+    /// password.
+    Token,
+    /// `/resume NAME TOKEN`: log in to account NAME with a token from
+    /// `/token`.
+    Resume {
+        name: &'a str,
+        token: &'a str,
+    },
     /// Operators: `/account list|lock|unlock|delete|create …`.
     Account(AccountCommand<'a>),
     /// `/read [ROOM|@NICK]`: everything in the room (default: the current
@@ -221,6 +231,8 @@ impl Command<'_> {
         ("/login NAME PASSWORD", "log in to account NAME"),
         ("/logout", "log out of your account"),
         ("/password OLD NEW", "change your account's password"),
+        ("/token", "get a login token for reconnecting (valid 12h)"),
+        ("/resume NAME TOKEN", "log in to account NAME with a token"),
         ("/oper NAME PASSWORD", "become an operator"),
         ("/kick NICK [REASON]", "operators: disconnect NICK"),
         (
@@ -360,6 +372,10 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
         "password" => two_words(args)
             .map(|(old, new)| Command::Password { old, new })
             .ok_or(CommandError::Usage("/password OLD NEW")),
+        "token" => no_args(Command::Token, "/token"),
+        "resume" => two_words(args)
+            .map(|(name, token)| Command::Resume { name, token })
+            .ok_or(CommandError::Usage("/resume NAME TOKEN")),
         "account" => parse_account(args).map(Command::Account),
         _ => Err(CommandError::Unknown(name.to_owned())),
     }
@@ -398,8 +414,9 @@ fn two_words(args: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// Whether `line` is a command that may carry a password (`/pass`,
-/// `/oper`, `/register`, `/login`, `/password`, `/account`), well formed or
+/// Whether `line` is a command that may carry a password or a login token
+/// (`/pass`, `/oper`, `/register`, `/login`, `/password`, `/resume`,
+/// `/account`), well formed or
 /// not: its arguments may be a password, so it must never be written down (a client's
 /// input history, a log). It errs on the side of secrecy: leading white space
 /// and any letter case still count, and so does `/oper` with its name alone
@@ -411,9 +428,11 @@ pub fn is_secret_command(line: &str) -> bool {
         return false;
     };
     let name = command.split([' ', '\t']).next().unwrap_or_default();
-    ["pass", "oper", "register", "login", "password", "account"]
-        .iter()
-        .any(|secret| name.eq_ignore_ascii_case(secret))
+    [
+        "pass", "oper", "register", "login", "password", "resume", "account",
+    ]
+    .iter()
+    .any(|secret| name.eq_ignore_ascii_case(secret))
 }
 
 /// The first word and the rest, if any.
@@ -471,6 +490,16 @@ mod tests {
         assert!(parse_command("/login alice").is_err());
         assert!(parse_command("/login alice a b").is_err());
         assert_eq!(parse_command("/logout"), Ok(Command::Logout));
+        assert_eq!(parse_command("/token"), Ok(Command::Token));
+        assert!(parse_command("/token x").is_err());
+        assert_eq!(
+            parse_command("/resume alice t0k3n"),
+            Ok(Command::Resume {
+                name: "alice",
+                token: "t0k3n"
+            })
+        );
+        assert!(parse_command("/resume alice").is_err());
         assert_eq!(
             parse_command("/password old new"),
             Ok(Command::Password {
@@ -527,6 +556,7 @@ mod tests {
             "/LOGIN a b",
             "/password a b",
             "/account create a b",
+            "/RESUME alice t0k3n",
         ] {
             assert!(is_secret_command(secret), "{secret}");
         }

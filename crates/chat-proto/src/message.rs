@@ -121,6 +121,10 @@ pub enum Notice<'a> {
     /// `read dev through #1044`: the reader's marker moved (on every
     /// device of its account).
     MarkedRead { target: &'a str, through: u64 },
+    /// `login token: TOKEN (valid 12h)`: the answer to `/token`, for
+    /// `/resume NAME TOKEN` on a later connection. A secret: a client keeps
+    /// it and shows it nowhere.
+    LoginToken { token: &'a str, valid_hours: u32 },
     /// `now talking in dev`: plain lines go to this room from now on (a
     /// client in several rooms, on `/join` of one it is already in or on
     /// `/part` of the one it talked in).
@@ -378,6 +382,13 @@ impl Notice<'_> {
                 put(" through #");
                 put(&through.to_string());
             }
+            Notice::LoginToken { token, valid_hours } => {
+                put("login token: ");
+                put(token);
+                put(" (valid ");
+                put(&valid_hours.to_string());
+                put("h)");
+            }
             Notice::Talking { room } => {
                 put("now talking in ");
                 put(room);
@@ -570,6 +581,14 @@ fn parse_structured_notice(text: &str) -> Option<Notice<'_>> {
         return Some(Notice::MarkedRead {
             target: word(target)?,
             through: through.parse().ok()?,
+        });
+    }
+    if let Some(rest) = text.strip_prefix("login token: ") {
+        let (token, hours) = rest.split_once(" (valid ")?;
+        let valid_hours = hours.strip_suffix("h)")?.parse().ok()?;
+        return Some(Notice::LoginToken {
+            token: word(token)?,
+            valid_hours,
         });
     }
     if let Some(room) = text.strip_prefix("now talking in ") {

@@ -150,6 +150,8 @@ proptest! {
         let since = count as u64;
         round_trip(Body::Notice(Notice::Unread { target: &room, count, since }))?;
         round_trip(Body::Notice(Notice::MarkedRead { target: &room, through: since }))?;
+        let hours = u32::try_from(count).unwrap_or(u32::MAX);
+        round_trip(Body::Notice(Notice::LoginToken { token: &nick, valid_hours: hours }))?;
     }
 
     /// A room line from another room than the reader's current one reads

@@ -93,6 +93,10 @@ fn every_kind() -> Vec<Body<'static>> {
             target: "@bob",
             through: 1044,
         }),
+        Body::Notice(Notice::LoginToken {
+            token: "3q2-7wAB",
+            valid_hours: 12,
+        }),
         Body::Notice(Notice::Error {
             text: "nick bob is taken",
         }),

@@ -39,6 +39,7 @@ const SCRIPT: &str = include_str!("../web/app.js");
 const LINES_MODULE: &str = include_str!("../web/lines.js");
 const SESSION_MODULE: &str = include_str!("../web/session.js");
 const VIEWS_MODULE: &str = include_str!("../web/views.js");
+const ACCOUNT_MODULE: &str = include_str!("../web/account.js");
 const STYLE: &str = include_str!("../web/app.css");
 
 /// HTTP connections waiting for their request, at most: past it, the one
@@ -452,6 +453,7 @@ fn page(request: &Request) -> chat_net::Bytes {
         "/lines.js" => ("text/javascript; charset=utf-8", LINES_MODULE),
         "/session.js" => ("text/javascript; charset=utf-8", SESSION_MODULE),
         "/views.js" => ("text/javascript; charset=utf-8", VIEWS_MODULE),
+        "/account.js" => ("text/javascript; charset=utf-8", ACCOUNT_MODULE),
         "/app.css" => ("text/css; charset=utf-8", STYLE),
         _ => return refusal(Status::NOT_FOUND),
     };

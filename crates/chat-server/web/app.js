@@ -4,9 +4,11 @@
 // reconnects, joins its rooms again and catches up by message id as
 // chat-client --reconnect does. Modules, each served by the server from
 // this origin (the CSP allows no other script): lines.js reads lines,
-// session.js follows the protocol and the catch-up, views.js draws.
+// session.js follows the protocol and the catch-up, views.js draws,
+// account.js logs in and keeps the login token.
 
-import { echoOf, keyOf, parseLine, readNotice } from "./lines.js";
+import { Account } from "./account.js";
+import { echoOf, isSecret, keyOf, parseLine, readNotice } from "./lines.js";
 import { Session } from "./session.js";
 import { Views } from "./views.js";
 
@@ -18,6 +20,7 @@ const statusLine = $("status");
 
 const session = new Session();
 const views = new Views({ open: openRoom, part: partRoom });
+const account = new Account(send, () => session.nick);
 
 // The server's answers to a tab clicked (`now talking in dev`): not shown,
 // the highlighted tab says it. Counted per room, since clicks can be
@@ -170,10 +173,19 @@ function connect() {
       lines = session.firstLines();
     }
     connectedOnce = true;
+    // A held login token logs in first; the login brings the account's
+    // nick, so the session's /nick (refused before the login) is not sent.
+    const resume = account.resumeLine();
+    if (resume !== null) {
+      send(resume);
+      lines = lines.filter((line) => !line.startsWith("/nick "));
+    }
     for (const line of lines) send(line);
   });
   socket.addEventListener("message", (event) => {
     if (typeof event.data !== "string") return;
+    const parsed = parseLine(event.data);
+    if (parsed.kind === "notice" && account.onNotice(parsed.text)) return;
     const outcome = session.onLine(event.data);
     for (const step of outcome.steps) handle(step);
     for (const line of outcome.send) send(line);
@@ -215,7 +227,8 @@ $("say").addEventListener("submit", (event) => {
   }
   if (/^\/quit\b/i.test(line)) stopped = true;
   echo(line);
-  if (typed[typed.length - 1] !== line) typed.push(line);
+  // A password typed as a command is not kept for Up to show again.
+  if (!isSecret(line) && typed[typed.length - 1] !== line) typed.push(line);
   if (typed.length > INPUT_HISTORY_MAX) typed.shift();
   browsing = typed.length;
   draft = "";

@@ -104,3 +104,12 @@ export function echoOf(typed, nick, date) {
   if ((m = /^\/me (.*)$/is.exec(typed))) return "[" + ctime(date) + "] * " + nick + " " + m[1];
   return null;
 }
+
+/**
+ * Whether a typed line may hold a password or a login token, as
+ * chat_proto::is_secret_command tells: it is kept out of the input history.
+ */
+export function isSecret(typed) {
+  const m = /^\s*\/(\S*)/.exec(typed);
+  return m !== null && ["pass", "oper", "register", "login", "password", "resume", "account"].includes(m[1].toLowerCase());
+}

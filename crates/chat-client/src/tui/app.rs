@@ -279,7 +279,8 @@ impl App {
             | Notice::LoggedIn { .. }
             | Notice::LoggedOut { .. }
             | Notice::WhileAway { .. }
-            | Notice::MarkedRead { .. } => Route::Shown,
+            | Notice::MarkedRead { .. }
+            | Notice::LoginToken { .. } => Route::Shown,
             Notice::Unread { target, .. } => Route::Room(target.to_owned()),
         }
     }

@@ -34,6 +34,7 @@ use self::history::History;
 use self::net::NetEvent;
 use self::theme::Theme;
 pub(crate) use self::theme::parse_time_format;
+use crate::account::Account;
 use crate::catchup::Catchup;
 use crate::connect::{Connector, Stream};
 use crate::error::{Error, Result};
@@ -60,6 +61,8 @@ pub(crate) struct Options {
     /// `--insecure`: repeat the warning on screen.
     pub(crate) insecure: bool,
     pub(crate) nick: Option<String>,
+    /// `--account`: logged in on every connection.
+    pub(crate) account: Option<Account>,
     pub(crate) colors: bool,
     pub(crate) time_format: String,
     pub(crate) history: bool,
@@ -85,11 +88,13 @@ pub(crate) fn run(stream: Stream, peer: SocketAddr, options: Options) -> Result<
         peer,
         catchup: options.reconnect.then(Catchup::new),
         password: options.password,
+        account: options.account,
     };
     if options.insecure {
         app.say_local(crate::tls::INSECURE_WARNING);
     }
     session.send_password(&mut app);
+    session.send_login(&mut app);
     if session.catchup.is_some() {
         for line in Catchup::first_lines() {
             session.send(&mut app, &line);
@@ -115,6 +120,7 @@ struct Session {
     /// catches up on what was missed.
     catchup: Option<Catchup>,
     password: Option<Password>,
+    account: Option<Account>,
 }
 
 impl Session {
@@ -123,6 +129,16 @@ impl Session {
         if let Some(command) = self.password.as_ref().map(Password::command) {
             self.send(app, &command);
         }
+    }
+
+    /// `/login` (or `/resume` with a token), after `/pass`; whether one
+    /// was sent.
+    fn send_login(&mut self, app: &mut App) -> bool {
+        let Some(login) = self.account.as_mut().and_then(Account::login_line) else {
+            return false;
+        };
+        self.send(app, &login);
+        true
     }
 
     fn send(&mut self, app: &mut App, line: &str) {
@@ -209,6 +225,9 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
         Event::TermFailed(err) => {
             return Err(Error::new(format!("cannot read the terminal: {err}")));
         }
+        // Tokens only where there are reconnects to use them.
+        Event::Net(NetEvent::Line(line))
+            if session.catchup.is_some() && account_step(session, app, &line) => {}
         Event::Net(NetEvent::Line(line)) => match session.catchup.as_mut() {
             None => app.on_line(&line),
             Some(catchup) => {
@@ -267,10 +286,27 @@ fn handle(event: Event, app: &mut App, session: &mut Session) -> Result<Flow> {
             let rejoin = catchup.reconnected();
             app.say_local(format!("reconnected to {addr}{how}"));
             session.send_password(app);
+            // The login brings the account's nick: no /nick, refused before it.
+            let logging_in = session.send_login(app);
             for line in rejoin {
-                session.send(app, &line);
+                if !(logging_in && line.starts_with("/nick ")) {
+                    session.send(app, &line);
+                }
             }
         }
     }
     Ok(Flow::Go)
+}
+
+/// A server line for the account (`--account` with `--reconnect`): what it
+/// asks sent; whether it is hidden (the token).
+fn account_step(session: &mut Session, app: &mut App, line: &str) -> bool {
+    let Some(account) = session.account.as_mut() else {
+        return false;
+    };
+    let step = account.on_line(line);
+    if let Some(command) = step.send {
+        session.send(app, &command);
+    }
+    step.hide
 }

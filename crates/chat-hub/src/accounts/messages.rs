@@ -22,6 +22,9 @@ impl Secret {
     }
 }
 
+/// Hours a login token from `/token` is good for.
+pub const LOGIN_TOKEN_HOURS: u32 = 12;
+
 /// Who asked: a client, or the operator at the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Asker {
@@ -48,6 +51,22 @@ pub enum AccountRequest {
         name: String,
         old: Secret,
         new: Secret,
+    },
+    /// A fresh login token for account `name` (its holder is logged in).
+    IssueToken {
+        name: String,
+    },
+    /// Is `token` one the store issued to account `name`, and not expired?
+    /// No argon2: that is what a token is for.
+    TokenLogin {
+        name: String,
+        token: Secret,
+    },
+    /// `token` of account `name` is good no more (its connection logged
+    /// out). Nobody waits for the answer.
+    RevokeToken {
+        name: String,
+        token: Secret,
     },
     List,
     Lock(String),
@@ -108,6 +127,13 @@ pub enum AccountOutcome {
         name: String,
     },
     PasswordSet,
+    /// A login token, good for `valid_hours`.
+    TokenIssued {
+        token: Secret,
+        valid_hours: u32,
+    },
+    /// The token is forgotten (or was never known).
+    TokenRevoked,
     Listed(Vec<AccountSummary>),
     /// `Lock`, `Unlock`: the account's new state.
     LockSet {

@@ -68,6 +68,24 @@ impl Hub {
                     new: Secret(new.to_owned()),
                 }
             }
+            Command::Token => {
+                let Some(account) = self.accounts.account_of(id) else {
+                    return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
+                };
+                AccountRequest::IssueToken {
+                    name: account.to_owned(),
+                }
+            }
+            Command::Resume { name, token } => {
+                if let Some(account) = self.accounts.account_of(id) {
+                    let refusal = Refusal::LoggedInAs { account };
+                    return self.chat.refuse(out, id, refusal, now);
+                }
+                AccountRequest::TokenLogin {
+                    name: name.to_owned(),
+                    token: Secret(token.to_owned()),
+                }
+            }
             Command::Logout => return self.logout(out, id, now),
             Command::Account(command) => {
                 if self.operators.name_of(id).is_none() {
@@ -147,6 +165,17 @@ impl Hub {
                 for mail in mail {
                     self.keep_record(out, AccountRecord::Mail(mail));
                 }
+            }
+            Effect::Token {
+                client,
+                token,
+                valid_hours,
+            } => {
+                let notice = Notice::LoginToken {
+                    token: token.expose(),
+                    valid_hours,
+                };
+                self.chat.send(out, client, &Body::Notice(notice), now);
             }
             Effect::Refuse(asker, refused) => self.tell_refused(out, asker, &refused, now),
             Effect::Tell(asker, lines) => self.tell(out, asker, &lines, now),
@@ -257,10 +286,14 @@ impl Hub {
         }
     }
 
-    /// `/logout`.
+    /// `/logout`: and the tokens this connection had are good no more.
     pub(super) fn logout(&mut self, out: &mut dyn Outbox, id: ClientId, now: Now) {
-        if self.accounts.log_out(id).is_none() {
+        let Some(key) = self.accounts.log_out(id) else {
             return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
+        };
+        for task in self.accounts.revoke_tokens(id, &key) {
+            // A full queue loses the revocation; the token still expires.
+            let _ = out.accounts(task);
         }
         self.logged_out(out, id, now);
     }

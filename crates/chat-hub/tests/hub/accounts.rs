@@ -13,6 +13,8 @@ use crate::support::*;
 #[derive(Default)]
 pub(crate) struct Store {
     pub(crate) accounts: BTreeMap<String, (String, String, bool)>,
+    /// Login tokens given out and not revoked: account key and token.
+    tokens: Vec<(String, String)>,
 }
 
 impl Store {
@@ -50,6 +52,32 @@ impl Store {
                     }
                 }
                 None => AccountOutcome::NoSuchAccount { name: name.clone() },
+            },
+            AccountRequest::IssueToken { name } => {
+                let token = format!("tok{}", self.tokens.len() + 1);
+                self.tokens.push((key(name), token.clone()));
+                AccountOutcome::TokenIssued {
+                    token: Secret(token),
+                    valid_hours: LOGIN_TOKEN_HOURS,
+                }
+            }
+            AccountRequest::TokenLogin { name, token } => {
+                let issued = (key(name), token.expose().to_owned());
+                match self.accounts.get(&key(name)) {
+                    Some((name, _, false)) if self.tokens.contains(&issued) => {
+                        AccountOutcome::LoggedIn { name: name.clone() }
+                    }
+                    _ => AccountOutcome::WrongLogin,
+                }
+            }
+            AccountRequest::RevokeToken { name, token } => {
+                let issued = (key(name), token.expose().to_owned());
+                self.tokens.retain(|t| *t != issued);
+                AccountOutcome::TokenRevoked
+            }
+            AccountRequest::Return { .. } => AccountOutcome::Returned {
+                mail: Vec::new(),
+                markers: Vec::new(),
             },
             other => AccountOutcome::Failed(format!("not played here: {other:?}")),
         }
@@ -349,4 +377,60 @@ fn no_password_reaches_the_console() {
     for secret in ["tell-nobody-this", "new-secret-2", "wrong-secret-3"] {
         assert!(!console.contains(secret), "{console}");
     }
+}
+
+#[test]
+fn a_login_token_logs_in_another_connection_until_its_holder_logs_out() {
+    let (mut f, mut store) = with_accounts(AccountSettings::default());
+    f.connect(1);
+    f.out.take(1);
+    f.say(1, "/token\n");
+    assert_eq!(f.lines_for(1), ["-!- error: you are not logged in"]);
+    f.run(&mut store, 1, "/nick alice\n/register correct-horse\n");
+    f.out.take(1);
+    f.run(&mut store, 1, "/token\n");
+    assert_eq!(f.lines_for(1), ["-!- login token: tok1 (valid 12h)"]);
+    // The page's reconnect: a new connection, the token, no password.
+    f.connect(2);
+    f.out.take(2);
+    f.run(&mut store, 2, "/resume ALICE tok1\n");
+    let said = f.lines_for(2).join("\n");
+    assert!(said.contains("-!- you are logged in as alice"), "{said}");
+    assert_eq!(f.hub.account_of(ClientId(2)), Some("alice"));
+    // Logging out on the connection that used it revokes it (the other
+    // connection, which asked for it, keeps its session).
+    f.run(&mut store, 2, "/logout\n");
+    assert!(store.tokens.is_empty(), "{:?}", store.tokens);
+    assert_eq!(f.hub.account_of(ClientId(1)), Some("alice"));
+    f.out.take(2);
+    f.run(&mut store, 2, "/resume alice tok1\n");
+    assert_eq!(
+        f.lines_for(2),
+        ["-!- error: wrong account name or password"]
+    );
+    // A dropped connection does not revoke: its token is for the reconnect.
+    f.run(&mut store, 1, "/token\n");
+    f.say(1, "/quit\n");
+    assert_eq!(store.tokens.len(), 1);
+    assert!(!f.out.console.join("\n").contains("tok"));
+}
+
+#[test]
+fn guessed_tokens_count_as_failed_logins() {
+    let (mut f, mut store) = with_accounts(AccountSettings::default());
+    store.accounts.insert(
+        "alice".into(),
+        ("alice".into(), "correct-horse".into(), false),
+    );
+    f.connect(1);
+    f.out.take(1);
+    for n in 1..=5 {
+        f.run(&mut store, 1, &format!("/resume alice guess{n}\n"));
+    }
+    f.out.take(1);
+    f.run(&mut store, 1, "/resume alice guess6\n");
+    assert_eq!(
+        f.lines_for(1),
+        ["-!- error: too many failed logins from your address; try again later"]
+    );
 }

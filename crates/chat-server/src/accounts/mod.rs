@@ -19,18 +19,20 @@
 
 pub mod book;
 pub mod records;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use chat_hub::{
-    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, Secret,
-    verify_password,
+    AccountOutcome, AccountReply, AccountRequest, AccountSummary, AccountTask, LOGIN_TOKEN_HOURS,
+    Secret, verify_password,
 };
 
 use book::{AccountBook, Record};
+use tokens::Tokens;
 
 /// How often a shared book's list of accounts is read again, so that an
 /// account made on another node owns its nick here too.
@@ -105,10 +107,11 @@ pub fn new_record(name: &str, password: &str) -> Result<Record, String> {
     })
 }
 
-/// The book and the dummy hash, on the account thread.
+/// The book, the dummy hash and the login tokens, on the account thread.
 struct Keeper {
     book: Box<dyn AccountBook>,
     dummy_hash: String,
+    tokens: Tokens,
 }
 
 impl Keeper {
@@ -116,7 +119,11 @@ impl Keeper {
         // Made like `hash`'s (argon2id, default cost), matched by nothing,
         // and known without hashing: a start costs no argon2 memory.
         let dummy_hash = chat_hub::DEFAULT_DUMMY.to_owned();
-        Keeper { book, dummy_hash }
+        Keeper {
+            book,
+            dummy_hash,
+            tokens: Tokens::default(),
+        }
     }
 
     fn run(&mut self, request: &AccountRequest) -> AccountOutcome {
@@ -130,6 +137,24 @@ impl Keeper {
                 Some(record) if record.locked => AccountOutcome::Locked { name: record.name },
                 Some(record) => AccountOutcome::LoggedIn { name: record.name },
             },
+            AccountRequest::IssueToken { name } => AccountOutcome::TokenIssued {
+                token: self.tokens.issue(name, Instant::now()),
+                valid_hours: LOGIN_TOKEN_HOURS,
+            },
+            AccountRequest::TokenLogin { name, token } => {
+                if !self.tokens.check(name, token, Instant::now()) {
+                    return Ok(AccountOutcome::WrongLogin);
+                }
+                match self.book.get(name)? {
+                    None => AccountOutcome::WrongLogin,
+                    Some(record) if record.locked => AccountOutcome::Locked { name: record.name },
+                    Some(record) => AccountOutcome::LoggedIn { name: record.name },
+                }
+            }
+            AccountRequest::RevokeToken { name, token } => {
+                self.tokens.revoke(name, token);
+                AccountOutcome::TokenRevoked
+            }
             AccountRequest::Register { name, password } => self.create(name, password, None)?,
             AccountRequest::Create { name, password } => match password {
                 Some(password) => self.create(name, password, None)?,
@@ -142,6 +167,9 @@ impl Keeper {
                 None => AccountOutcome::WrongLogin,
                 Some(record) => {
                     self.book.set_hash(&record.name, &hash(new.expose())?)?;
+                    // Whoever held a token may not have known the new
+                    // password.
+                    self.tokens.revoke_all(&record.name);
                     AccountOutcome::PasswordSet
                 }
             },
@@ -150,6 +178,11 @@ impl Keeper {
                 let locked = matches!(request, AccountRequest::Lock(_));
                 match self.book.get(name)? {
                     Some(record) if self.book.set_locked(name, locked)? => {
+                        // Unlocking must not bring back what was handed
+                        // out before the lock.
+                        if locked {
+                            self.tokens.revoke_all(&record.name);
+                        }
                         AccountOutcome::LockSet {
                             name: record.name,
                             locked,
@@ -167,6 +200,7 @@ impl Keeper {
             }
             AccountRequest::Delete(name) => match self.book.get(name)? {
                 Some(record) if self.book.delete(name)? => {
+                    self.tokens.revoke_all(&record.name);
                     AccountOutcome::Deleted { name: record.name }
                 }
                 _ => AccountOutcome::NoSuchAccount { name: name.clone() },
@@ -265,6 +299,26 @@ mod tests {
             ask(&link, 4, login("wrong horse")),
             AccountOutcome::WrongLogin
         );
+        let issued = ask(
+            &link,
+            40,
+            AccountRequest::IssueToken {
+                name: "alice".into(),
+            },
+        );
+        let AccountOutcome::TokenIssued { token, .. } = issued else {
+            panic!("{issued:?}");
+        };
+        let resume = AccountRequest::TokenLogin {
+            name: "Alice".into(),
+            token,
+        };
+        assert_eq!(
+            ask(&link, 41, resume.clone()),
+            AccountOutcome::LoggedIn {
+                name: "Alice".into()
+            }
+        );
         let nobody = AccountRequest::Login {
             name: "nobody".into(),
             password: secret("correct horse"),
@@ -276,6 +330,22 @@ mod tests {
             new: secret("battery staple"),
         };
         assert_eq!(ask(&link, 6, change), AccountOutcome::PasswordSet);
+        // A new password revokes every token.
+        assert_eq!(ask(&link, 42, resume), AccountOutcome::WrongLogin);
+        let issued = ask(
+            &link,
+            43,
+            AccountRequest::IssueToken {
+                name: "alice".into(),
+            },
+        );
+        let AccountOutcome::TokenIssued { token, .. } = issued else {
+            panic!("{issued:?}");
+        };
+        let resume = AccountRequest::TokenLogin {
+            name: "alice".into(),
+            token,
+        };
         assert_eq!(
             ask(&link, 7, login("correct horse")),
             AccountOutcome::WrongLogin
@@ -293,6 +363,8 @@ mod tests {
                 name: "Alice".into()
             }
         );
+        // A lock revokes every token: an unlock does not bring them back.
+        assert_eq!(ask(&link, 44, resume), AccountOutcome::WrongLogin);
         assert_eq!(
             ask(&link, 10, AccountRequest::Delete("alice".into())),
             AccountOutcome::Deleted {
