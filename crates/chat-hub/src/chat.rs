@@ -435,7 +435,7 @@ impl Chat {
         config: &HubConfig,
         out: &mut dyn Outbox,
         line: &NewLine,
-        sender: ClientId,
+        sender: Option<ClientId>,
     ) {
         let Some(room) = self.members.rooms().find_key(&line.room) else {
             return; // everyone left
@@ -451,7 +451,7 @@ impl Chat {
             id: Some(line.id),
             time: line.time,
         };
-        self.say_in(out, room, Some(sender), &said);
+        self.say_in(out, room, sender, &said);
     }
 
     /// A line said in `room`, from here or another node: to its members

@@ -108,7 +108,7 @@ pub(crate) struct StoreClient {
     /// `history_sync = "always"`: a line goes out once it is committed.
     always: bool,
     /// Lines said but not yet committed (with `always`), and who said them.
-    uncommitted: VecDeque<(NewLine, ClientId)>,
+    uncommitted: VecDeque<(NewLine, Option<ClientId>)>,
     /// When the store was last told the retention (Unix seconds).
     pruned_at: Option<i64>,
 }
@@ -137,6 +137,17 @@ pub(crate) enum Appended {
     Held,
     /// The store cannot take it (`always`): it is not said.
     Refused,
+}
+
+/// A line on its way to the store: its room's key, who said it, and what.
+#[derive(Debug)]
+pub(crate) struct Appending<'a> {
+    pub(crate) room: Arc<str>,
+    pub(crate) nick: &'a str,
+    pub(crate) action: bool,
+    pub(crate) text: &'a str,
+    /// The client that said it; `None` for a line posted over HTTP.
+    pub(crate) sender: Option<ClientId>,
 }
 
 impl StoreClient {
@@ -172,18 +183,46 @@ impl StoreClient {
         saying: &Saying<'_>,
     ) -> Appended {
         let members = chat.members();
-        let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
+        let Some(client) = members.client(id) else {
             return Appended::RelayNow;
         };
         let Saying { room, action, text } = *saying;
-        let room = &members.room(room).key;
+        let room = Arc::clone(&members.room(room).key);
+        let line = Appending {
+            room,
+            nick: &client.nick,
+            action,
+            text,
+            sender: Some(id),
+        };
+        self.append_line(ctx, line_id, line)
+    }
+
+    /// A local room line numbered `line_id` (`None`: no store), from a
+    /// client (`sender`, left out when it is relayed after its commit) or
+    /// from no client (a posted line): to the store.
+    pub(crate) fn append_line(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        line_id: Option<u64>,
+        line: Appending<'_>,
+    ) -> Appended {
+        let Some(line_id) = line_id else {
+            return Appended::RelayNow;
+        };
+        let Appending {
+            room,
+            nick,
+            action,
+            text,
+            sender,
+        } = line;
         match self.appended.get_mut(room.as_ref()) {
             Some(count) => *count += 1,
             None => {
                 self.appended.insert(room.as_ref().to_owned(), 1);
             }
         }
-        let (nick, room) = (client.nick.as_str(), Arc::clone(room));
         let line = NewLine::in_arena(&mut self.arena, line_id, room, ctx.now, action, nick, text);
         let hold = self.always && self.error.is_none();
         if hold {
@@ -192,7 +231,7 @@ impl StoreClient {
                 return Appended::Refused;
             }
             self.handed = line_id;
-            self.uncommitted.push_back((line, id));
+            self.uncommitted.push_back((line, sender));
             return Appended::Held;
         }
         if ctx.out.store(StoreRequest::Append(line)) {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod console_input;
 mod emitter;
 pub mod generate;
+pub mod hooks;
 pub mod http_endpoints;
 pub mod listen;
 pub mod log;

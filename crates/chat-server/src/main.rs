@@ -271,6 +271,7 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
             &config.web_hosts,
             config.trusted_proxies.iter().map(|net| net.0).collect(),
             config.max_line_bytes,
+            chat_server::hooks::Hooks::new(&config.webhooks, config.hook_limits()),
         ));
     }
     server.shutdown_linger = Duration::from_secs(config.shutdown_linger);

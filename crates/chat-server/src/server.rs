@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chat_hub::{
-    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Protocol,
-    StoreRequest,
+    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Post, Posted,
+    Protocol, StoreRequest,
 };
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
@@ -212,10 +212,35 @@ impl Server {
         }
         crate::notify::reloading();
         match reloader.reload(&mut self.hub, net, &mut self.shutdown_linger) {
-            Ok(reloaded) => crate::log::reloaded(&reloaded),
+            Ok(reloaded) => {
+                if let Some(web) = &mut self.web {
+                    let running = reloader.running();
+                    web.hooks.replace(&running.webhooks, running.hook_limits());
+                }
+                crate::log::reloaded(&reloaded)
+            }
             Err(e) => crate::log::reload_refused(&e),
         }
         crate::notify::ready();
+    }
+
+    /// A webhook's lines: said by the hub, then the hook answered.
+    fn say_posted(&mut self, net: &mut Net, post: &web::HookPost) {
+        let time = now();
+        let (hub, mut out) = self.parts(net);
+        let outcomes: Vec<Posted> = (post.lines.iter())
+            .map(|text| {
+                let line = Post {
+                    room: &post.room,
+                    sender: &post.sender,
+                    text,
+                };
+                hub.post(&mut out, line, time)
+            })
+            .collect();
+        if let Some(web) = &mut self.web {
+            web.posted(net, post.conn, &outcomes);
+        }
     }
 
     fn is_http(&self, conn: ConnId) -> bool {
@@ -252,10 +277,14 @@ impl Handler for Server {
         if let Some(web) = &mut self.web
             && web.is_http(conn)
         {
-            if let Some((peer, protocol)) = web.received(net, conn, data) {
-                let arrival = Arrival { peer, protocol };
-                let (hub, mut out) = self.parts(net);
-                hub.connected(&mut out, ClientId(conn.0), arrival, now());
+            match web.received(net, conn, data) {
+                Some(web::Received::Upgraded(peer, protocol)) => {
+                    let arrival = Arrival { peer, protocol };
+                    let (hub, mut out) = self.parts(net);
+                    hub.connected(&mut out, ClientId(conn.0), arrival, now());
+                }
+                Some(web::Received::Posted(post)) => self.say_posted(net, &post),
+                None => {}
             }
             return;
         }

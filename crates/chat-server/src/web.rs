@@ -25,9 +25,13 @@ use chat_hub::{HubConfig, IpNet};
 use chat_net::http::{self, Head, Request, Status};
 use chat_net::{ConnId, ListenerId, Net};
 
+use crate::hooks::Hooks;
+
+mod hook_requests;
 mod hosts;
 mod waiting;
 
+pub use hook_requests::{HOOKS_PATH, HookPost};
 pub use hosts::check_host_name;
 use waiting::Waiting;
 
@@ -152,6 +156,18 @@ pub struct WebListeners {
     /// Connections upgraded to WebSockets.
     sockets: HashSet<ConnId>,
     last_ping: Option<Instant>,
+    /// The incoming webhooks served at [`HOOKS_PATH`].
+    pub hooks: Hooks,
+}
+
+/// What a web request came to, for the hub.
+#[derive(Debug)]
+pub enum Received {
+    /// A WebSocket: the address the hub should know the client by, and
+    /// the protocol it speaks.
+    Upgraded(SocketAddr, chat_hub::Protocol),
+    /// A webhook's lines to say ([`WebListeners::posted`] answers it).
+    Posted(HookPost),
 }
 
 impl WebListeners {
@@ -161,6 +177,7 @@ impl WebListeners {
         hosts: &[String],
         trusted_proxies: Vec<IpNet>,
         max_message: usize,
+        hooks: Hooks,
     ) -> WebListeners {
         let lower = |list: &[String]| list.iter().map(|o| o.to_ascii_lowercase()).collect();
         WebListeners {
@@ -173,6 +190,7 @@ impl WebListeners {
             closing: HashSet::new(),
             sockets: HashSet::new(),
             last_ping: None,
+            hooks,
         }
     }
 
@@ -244,15 +262,16 @@ impl WebListeners {
             || (!self.closing.is_empty() && self.closing.contains(&conn))
     }
 
-    /// Bytes of a request. When it upgrades to a WebSocket, the address the
-    /// hub should know the client by is returned, with the protocol it speaks.
-    pub fn received(
-        &mut self,
-        net: &mut Net,
-        conn: ConnId,
-        data: &[u8],
-    ) -> Option<(SocketAddr, chat_hub::Protocol)> {
+    /// Bytes of a request: what it came to for the hub, once it comes to
+    /// something (a WebSocket, a hook's post).
+    pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<Received> {
         let pending = self.waiting.get_mut(conn)?;
+        if let Some(post) = &mut pending.post {
+            return match post.feed(data) {
+                true => self.hook_body(net, conn).map(Received::Posted),
+                false => None,
+            };
+        }
         let request = match pending.reader.feed(data) {
             Head::Partial => return None,
             Head::Request(request) => request,
@@ -263,6 +282,11 @@ impl WebListeners {
         };
         let (listener, peer) = (pending.listener, pending.peer);
         let early = pending.reader.take_rest();
+        if request.path().starts_with(HOOKS_PATH) {
+            return self
+                .hook_request(net, conn, &request, &early)
+                .map(Received::Posted);
+        }
         if let Some(refused) = self.host_refusal(&request, listener.addr.ip()) {
             self.answer(net, conn, refused);
             return None;
@@ -308,7 +332,7 @@ impl WebListeners {
         };
         net.accept_websocket(conn, response, max_message, &early);
         self.sockets.insert(conn);
-        Some((client, listener.protocol))
+        Some(Received::Upgraded(client, listener.protocol))
     }
 
     /// The answer to a request whose `Host` is refused, if it is: there must
@@ -483,7 +507,15 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
             .collect();
-        WebListeners::new(Vec::new(), &origins, &[], proxies, 100)
+        let hooks = crate::config::Config::default().hook_limits();
+        WebListeners::new(
+            Vec::new(),
+            &origins,
+            &[],
+            proxies,
+            100,
+            Hooks::new(&[], hooks),
+        )
     }
 
     #[test]

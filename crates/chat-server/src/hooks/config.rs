@@ -1,0 +1,116 @@
+//! `[[webhooks]]` in server.toml: each hook's name, room and secret token
+//! (given inline or, better, in a file of its own), and whether a payload
+//! may name its sender.
+
+use std::fmt;
+use std::path::Path;
+
+use chat_proto::{validate_nick, validate_room};
+use serde::{Deserialize, Serialize};
+
+/// The shortest token taken: a guessable URL is no secret.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// The longest token taken (tokens are compared in constant time over
+/// this many bytes).
+pub const MAX_TOKEN_LEN: usize = 128;
+
+/// One `[[webhooks]]` entry.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Shown as the sender, with the mark `[hook]`; a nick's letters.
+    pub name: String,
+    /// The room its lines go to.
+    pub room: String,
+    /// The token inline (prefer `token_file`); never printed back.
+    #[serde(default, skip_serializing)]
+    pub token: Option<String>,
+    /// A file whose first line is the token (relative: to server.toml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Whether a payload's `username` replaces the name shown (still
+    /// with the mark, so never a person's nick).
+    #[serde(default)]
+    pub allow_username: bool,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a password: never in a log line or a panic.
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("room", &self.room)
+            .field("token_file", &self.token_file)
+            .field("allow_username", &self.allow_username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads each hook's `token_file` (relative to `config_file`) into its
+/// `token`, and checks every entry; an error names the key at fault.
+pub fn resolve(
+    config_file: &Path,
+    hooks: &mut [WebhookConfig],
+) -> Result<(), (&'static str, String)> {
+    let mut names = std::collections::HashSet::new();
+    for hook in hooks.iter_mut() {
+        if let Err(why) = validate_nick(&hook.name) {
+            return Err(("name", format!("webhook name {:?} {why}", hook.name)));
+        }
+        if !names.insert(hook.name.to_ascii_lowercase()) {
+            return Err(("name", format!("two webhooks are called {:?}", hook.name)));
+        }
+        if let Err(why) = validate_room(&hook.room) {
+            return Err((
+                "room",
+                format!("webhook {}: room {:?} {why}", hook.name, hook.room),
+            ));
+        }
+        match (&hook.token, &hook.token_file) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    "token_file",
+                    format!(
+                        "webhook {}: set `token` or `token_file`, not both",
+                        hook.name
+                    ),
+                ));
+            }
+            (None, None) => {
+                return Err((
+                    "token_file",
+                    format!("webhook {}: needs `token_file` (or `token`)", hook.name),
+                ));
+            }
+            (None, Some(file)) => {
+                let file = config_file.parent().unwrap_or(Path::new(".")).join(file);
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    let why = format!("webhook {}: cannot read {}: {e}", hook.name, file.display());
+                    ("token_file", why)
+                })?;
+                hook.token = Some(text.lines().next().unwrap_or_default().trim().to_owned());
+            }
+            (Some(_), None) => {}
+        }
+        let key = if hook.token_file.is_some() {
+            "token_file"
+        } else {
+            "token"
+        };
+        let token = hook.token.as_deref().unwrap_or_default();
+        if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&token.len())
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err((
+                key,
+                format!(
+                    "webhook {}: a token is {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} letters, digits, '-' or '_' (the value is not shown)",
+                    hook.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
