@@ -36,3 +36,4 @@ mod tui;
 mod web;
 mod web_browser;
 mod web_security;
+mod webhooks;
