@@ -2,6 +2,7 @@
 //! real sockets. One test binary; each module is one area. The harness is the
 //! `chat_tests` library (lib.rs).
 
+mod alertmanager;
 mod catchup;
 mod chat;
 mod check_config;
