@@ -36,6 +36,7 @@ mod irc;
 mod irc_history;
 mod irc_labels;
 mod irc_queries;
+mod lookups;
 pub(crate) mod posts;
 pub(crate) mod reconfigure;
 mod sanction_commands;

@@ -164,6 +164,11 @@ impl StoreClient {
 
     /// The id of a new room line; `None` without a store (ids are the
     /// file's: they must never repeat).
+    /// The id of the last line handed to the store.
+    pub(crate) fn handed(&self) -> u64 {
+        self.handed
+    }
+
     pub(crate) fn line_id(&mut self) -> Option<u64> {
         if !self.on {
             return None;

@@ -85,6 +85,9 @@ macro_rules! define_config {
             /// `[[webhooks]]`: incoming webhooks on the web listeners.
             #[serde(skip_serializing_if = "Vec::is_empty")]
             pub webhooks: Vec<crate::hooks::WebhookConfig>,
+            /// `[[api_tokens]]`: bearer tokens of the HTTP API (`/api/v1/`).
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            pub api_tokens: Vec<crate::api::ApiTokenConfig>,
         }
 
         impl Default for Config {
@@ -120,6 +123,7 @@ macro_rules! define_config {
                     webhook_rate: 5.0,
                     webhook_burst: 20,
                     webhooks: Vec::new(),
+                    api_tokens: Vec::new(),
                 }
             }
         }
@@ -271,6 +275,7 @@ impl Config {
             config.password = Some(text.lines().next().unwrap_or_default().to_owned());
         }
         crate::hooks::config::resolve(path, &mut config.webhooks)
+            .and_then(|()| crate::api::config::resolve(path, &mut config.api_tokens))
             .map_err(|(key, message)| located(key, message))?;
         config
             .check()

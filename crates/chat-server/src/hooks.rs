@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use subtle::{ConditionallySelectable, ConstantTimeEq};
+use crate::tokens::TokenTable;
 
 pub mod config;
 pub mod slack;
 
-use config::MAX_TOKEN_LEN;
 pub use config::WebhookConfig;
 
 /// The mark after a hook's name: a character no nick may hold, so a hook's
@@ -54,9 +53,7 @@ struct Bucket {
 
 /// Every configured hook.
 pub struct Hooks {
-    hooks: Vec<Hook>,
-    /// Each hook's token, zero-padded to [`MAX_TOKEN_LEN`], and its length.
-    tokens: Vec<([u8; MAX_TOKEN_LEN], usize)>,
+    hooks: TokenTable<Hook>,
     buckets: HashMap<String, Bucket>,
     pub limits: HookLimits,
 }
@@ -75,8 +72,7 @@ impl Hooks {
     /// The hooks of `configs` (checked already: each has its token).
     pub fn new(configs: &[WebhookConfig], limits: HookLimits) -> Hooks {
         let mut hooks = Hooks {
-            hooks: Vec::new(),
-            tokens: Vec::new(),
+            hooks: TokenTable::default(),
             buckets: HashMap::new(),
             limits,
         };
@@ -87,22 +83,19 @@ impl Hooks {
     /// The configuration read again: the new hooks, their buckets kept by
     /// name (a reload does not reset a hook's rate).
     pub fn replace(&mut self, configs: &[WebhookConfig], limits: HookLimits) {
-        self.hooks.clear();
-        self.tokens.clear();
+        self.hooks = TokenTable::default();
         for config in configs {
-            let token = config.token.as_deref().unwrap_or_default().as_bytes();
-            let mut padded = [0u8; MAX_TOKEN_LEN];
-            let len = token.len().min(MAX_TOKEN_LEN);
-            padded[..len].copy_from_slice(&token[..len]);
-            self.tokens.push((padded, len));
-            self.hooks.push(Hook {
+            let hook = Hook {
                 name: config.name.clone(),
                 room: config.room.clone(),
                 allow_username: config.allow_username,
-            });
+            };
+            self.hooks
+                .add(config.token.as_deref().unwrap_or_default(), hook);
         }
+        let hooks = &self.hooks;
         self.buckets
-            .retain(|name, _| self.hooks.iter().any(|hook| &hook.name == name));
+            .retain(|name, _| hooks.values().any(|hook| &hook.name == name));
         self.limits = limits;
     }
 
@@ -110,23 +103,9 @@ impl Hooks {
         self.hooks.is_empty()
     }
 
-    /// The hook whose token is `offered`. Every hook's token is compared,
-    /// each over the same number of bytes, whether one matched or not: how
-    /// long the answer takes says nothing of how near a guess was.
+    /// The hook whose token is `offered` (compared in constant time).
     pub fn find(&self, offered: &[u8]) -> Option<&Hook> {
-        let mut padded = [0u8; MAX_TOKEN_LEN];
-        let len = offered.len().min(MAX_TOKEN_LEN);
-        padded[..len].copy_from_slice(&offered[..len]);
-        let fits = subtle::Choice::from(u8::from(offered.len() <= MAX_TOKEN_LEN));
-        let mut found = subtle::Choice::from(0);
-        let mut index = 0u64;
-        for (i, (token, token_len)) in self.tokens.iter().enumerate() {
-            let same = token.ct_eq(&padded) & (*token_len as u64).ct_eq(&(len as u64)) & fits;
-            index = u64::conditional_select(&index, &(i as u64), same);
-            found |= same;
-        }
-        let index = usize::try_from(index).ok()?;
-        bool::from(found).then(|| &self.hooks[index])
+        self.hooks.find(offered)
     }
 
     /// Whether `hook` may post at `now` (and, if so, it has).

@@ -8,6 +8,7 @@
 //! crate only carries events in and actions out. Only this crate reads
 //! `server.toml`, and only this crate talks to Redis.
 
+pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod reload;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod tokens;
 mod toml_location;
 pub mod verifier;
 pub mod web;

@@ -274,6 +274,9 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
             chat_server::hooks::Hooks::new(&config.webhooks, config.hook_limits()),
         ));
     }
+    if let Some(web) = &mut server.web {
+        web.api_tokens = chat_server::api::ApiTokens::new(&config.api_tokens);
+    }
     server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
     server.reloader = Some(Reloader::new(args.clone(), config.clone(), listener_ids));
     let verifier = chat_server::verifier::spawn(wake_callback(&reactor))

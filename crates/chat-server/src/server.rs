@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chat_hub::{
-    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Post, Posted,
-    Protocol, StoreRequest,
+    Arrival, ClientId, ClusterRequest, Gone, Hub, Now, OperatorCheck, Outbox, Protocol,
+    StoreRequest,
 };
 use chat_net::{CloseReason, ConnId, Handler, ListenerId, Net, TimerId};
 
@@ -22,6 +22,8 @@ use crate::reload::Reloader;
 use crate::store::StoreLink;
 use crate::verifier::Verifier;
 use crate::web::{self, WebListeners};
+
+mod api_calls;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -216,31 +218,13 @@ impl Server {
                 if let Some(web) = &mut self.web {
                     let running = reloader.running();
                     web.hooks.replace(&running.webhooks, running.hook_limits());
+                    web.api_tokens = crate::api::ApiTokens::new(&running.api_tokens);
                 }
                 crate::log::reloaded(&reloaded)
             }
             Err(e) => crate::log::reload_refused(&e),
         }
         crate::notify::ready();
-    }
-
-    /// A webhook's lines: said by the hub, then the hook answered.
-    fn say_posted(&mut self, net: &mut Net, post: &web::HookPost) {
-        let time = now();
-        let (hub, mut out) = self.parts(net);
-        let outcomes: Vec<Posted> = (post.lines.iter())
-            .map(|text| {
-                let line = Post {
-                    room: &post.room,
-                    sender: &post.sender,
-                    text,
-                };
-                hub.post(&mut out, line, time)
-            })
-            .collect();
-        if let Some(web) = &mut self.web {
-            web.posted(net, post.conn, &outcomes);
-        }
     }
 
     fn is_http(&self, conn: ConnId) -> bool {
@@ -284,6 +268,7 @@ impl Handler for Server {
                     hub.connected(&mut out, ClientId(conn.0), arrival, now());
                 }
                 Some(web::Received::Posted(post)) => self.say_posted(net, &post),
+                Some(web::Received::Api(call)) => self.api_call(net, call),
                 None => {}
             }
             return;
@@ -348,6 +333,9 @@ impl Handler for Server {
             None => Vec::new(),
         };
         for event in events {
+            let Some(event) = self.store_answer(net, event) else {
+                continue;
+            };
             let (hub, mut out) = self.parts(net);
             hub.store_event(&mut out, event, now());
         }

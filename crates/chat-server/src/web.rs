@@ -25,12 +25,15 @@ use chat_hub::{HubConfig, IpNet};
 use chat_net::http::{self, Head, Request, Status};
 use chat_net::{ConnId, ListenerId, Net};
 
+use crate::api::{API_PATH, ApiTokens};
 use crate::hooks::Hooks;
 
+mod api_requests;
 mod hook_requests;
 mod hosts;
 mod waiting;
 
+pub use api_requests::{ApiCall, ApiWork, READ_WAIT};
 pub use hook_requests::{HOOKS_PATH, HookPost};
 pub use hosts::check_host_name;
 use waiting::Waiting;
@@ -158,6 +161,9 @@ pub struct WebListeners {
     last_ping: Option<Instant>,
     /// The incoming webhooks served at [`HOOKS_PATH`].
     pub hooks: Hooks,
+    /// The HTTP API's tokens ([`API_PATH`]).
+    pub api_tokens: ApiTokens,
+    api_reads: api_requests::ApiReads,
 }
 
 /// What a web request came to, for the hub.
@@ -168,6 +174,8 @@ pub enum Received {
     Upgraded(SocketAddr, chat_hub::Protocol),
     /// A webhook's lines to say ([`WebListeners::posted`] answers it).
     Posted(HookPost),
+    /// An API call to carry out (answered with [`WebListeners::api_answer`]).
+    Api(ApiCall),
 }
 
 impl WebListeners {
@@ -191,6 +199,8 @@ impl WebListeners {
             sockets: HashSet::new(),
             last_ping: None,
             hooks,
+            api_tokens: ApiTokens::default(),
+            api_reads: api_requests::ApiReads::default(),
         }
     }
 
@@ -267,9 +277,11 @@ impl WebListeners {
     pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<Received> {
         let pending = self.waiting.get_mut(conn)?;
         if let Some(post) = &mut pending.post {
-            return match post.feed(data) {
-                true => self.hook_body(net, conn).map(Received::Posted),
-                false => None,
+            let api = matches!(post.to, hook_requests::PostTo::Api { .. });
+            return match (post.feed(data), api) {
+                (false, _) => None,
+                (true, false) => self.hook_body(net, conn).map(Received::Posted),
+                (true, true) => self.api_body(net, conn).map(Received::Api),
             };
         }
         let request = match pending.reader.feed(data) {
@@ -286,6 +298,9 @@ impl WebListeners {
             return self
                 .hook_request(net, conn, &request, &early)
                 .map(Received::Posted);
+        }
+        if request.path().starts_with(API_PATH) {
+            return (self.api_request(net, conn, &request, &early)).map(Received::Api);
         }
         if let Some(refused) = self.host_refusal(&request, listener.addr.ip()) {
             self.answer(net, conn, refused);
@@ -414,6 +429,7 @@ impl WebListeners {
 
     /// `conn` is gone.
     pub fn closed(&mut self, conn: ConnId) -> Closed {
+        self.api_closed(conn);
         if self.waiting.remove(conn).is_some() || self.closing.remove(&conn) {
             return Closed::Http;
         }
@@ -429,6 +445,7 @@ impl WebListeners {
         for conn in self.waiting.overdue(now, REQUEST_TIMEOUT) {
             self.drop_waiting(net, conn);
         }
+        self.api_reads_overdue(net, now);
         let last = *self.last_ping.get_or_insert(now);
         if now.duration_since(last) >= PING_EVERY {
             self.last_ping = Some(now);

@@ -8,12 +8,6 @@ use std::path::Path;
 use chat_proto::{validate_nick, validate_room};
 use serde::{Deserialize, Serialize};
 
-/// The shortest token taken: a guessable URL is no secret.
-pub const MIN_TOKEN_LEN: usize = 16;
-/// The longest token taken (tokens are compared in constant time over
-/// this many bytes).
-pub const MAX_TOKEN_LEN: usize = 128;
-
 /// One `[[webhooks]]` entry.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,51 +60,8 @@ pub fn resolve(
                 format!("webhook {}: room {:?} {why}", hook.name, hook.room),
             ));
         }
-        match (&hook.token, &hook.token_file) {
-            (Some(_), Some(_)) => {
-                return Err((
-                    "token_file",
-                    format!(
-                        "webhook {}: set `token` or `token_file`, not both",
-                        hook.name
-                    ),
-                ));
-            }
-            (None, None) => {
-                return Err((
-                    "token_file",
-                    format!("webhook {}: needs `token_file` (or `token`)", hook.name),
-                ));
-            }
-            (None, Some(file)) => {
-                let file = config_file.parent().unwrap_or(Path::new(".")).join(file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    let why = format!("webhook {}: cannot read {}: {e}", hook.name, file.display());
-                    ("token_file", why)
-                })?;
-                hook.token = Some(text.lines().next().unwrap_or_default().trim().to_owned());
-            }
-            (Some(_), None) => {}
-        }
-        let key = if hook.token_file.is_some() {
-            "token_file"
-        } else {
-            "token"
-        };
-        let token = hook.token.as_deref().unwrap_or_default();
-        if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&token.len())
-            || !token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err((
-                key,
-                format!(
-                    "webhook {}: a token is {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} letters, digits, '-' or '_' (the value is not shown)",
-                    hook.name
-                ),
-            ));
-        }
+        let owner = format!("webhook {}", hook.name);
+        crate::tokens::read_token(config_file, &owner, &mut hook.token, &hook.token_file)?;
     }
     Ok(())
 }

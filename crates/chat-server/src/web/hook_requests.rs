@@ -20,12 +20,22 @@ use crate::hooks::{self, Hook, slack};
 /// Where hooks are served: `/hooks/TOKEN`.
 pub const HOOKS_PATH: &str = "/hooks/";
 
-/// A hook request whose body is still coming.
+/// A request whose body is still coming: a hook's, or an API post's.
 #[derive(Debug)]
 pub(super) struct PendingPost {
-    hook: Hook,
-    content_type: Option<Vec<u8>>,
-    body: BodyReader,
+    pub(super) to: PostTo,
+    pub(super) body: BodyReader,
+}
+
+/// Whom a body is for.
+#[derive(Debug)]
+pub(super) enum PostTo {
+    Hook {
+        hook: Hook,
+        content_type: Option<Vec<u8>>,
+    },
+    /// An API call that posts lines in `room` from `sender`.
+    Api { room: String, sender: String },
 }
 
 /// A whole post for the hub to say: each line in `room` from `sender`.
@@ -80,9 +90,12 @@ impl WebListeners {
             self.answer(net, conn, refusal_saying(Status::TOO_MANY_REQUESTS, why));
             return None;
         }
-        let post = PendingPost {
+        let to = PostTo::Hook {
             hook,
             content_type: request.header("content-type").map(<[u8]>::to_vec),
+        };
+        let post = PendingPost {
+            to,
             body: BodyReader::new(length, early),
         };
         let whole = post.body.is_whole();
@@ -98,7 +111,10 @@ impl WebListeners {
     pub(super) fn hook_body(&mut self, net: &mut Net, conn: ConnId) -> Option<HookPost> {
         let mut post = self.waiting.get_mut(conn)?.post.take()?;
         let body = post.body.take();
-        let message = match slack::decode(post.content_type.as_deref(), &body) {
+        let PostTo::Hook { hook, content_type } = post.to else {
+            return None;
+        };
+        let message = match slack::decode(content_type.as_deref(), &body) {
             Ok(message) => message,
             Err(why) => {
                 let why = why.to_string();
@@ -112,8 +128,8 @@ impl WebListeners {
         self.closing.insert(conn);
         Some(HookPost {
             conn,
-            room: post.hook.room.clone(),
-            sender: hooks::sender(&post.hook, message.username.as_deref()),
+            room: hook.room.clone(),
+            sender: hooks::sender(&hook, message.username.as_deref()),
             lines: hooks::lines(&message.text, self.hooks.limits.max_line_bytes),
         })
     }
