@@ -3,6 +3,7 @@
 //! `chat_tests` library (lib.rs).
 
 mod alertmanager;
+mod api;
 mod catchup;
 mod chat;
 mod check_config;
