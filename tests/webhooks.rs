@@ -239,3 +239,35 @@ fn a_reload_brings_new_hooks_and_retires_old_ones() {
     nc.expect_body("<deploys[hook]> new hook");
     assert_eq!(post_json(web, ALERTS_TOKEN, r#"{"text": "x"}"#).status, 404);
 }
+
+#[test]
+fn an_operator_creates_lists_and_deletes_a_hook_on_the_console() {
+    let mut server = ServerProcess::builder()
+        .args(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0,web",
+            "--console",
+        ])
+        .start();
+    let web = server.web_addr();
+    let mut nc = server.join();
+    server.console("/webhook create lobby deploys");
+    let created = server.expect_console("webhook deploys posts in lobby: POST http://");
+    let path = created
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("http://{web}")))
+        .unwrap_or_else(|| panic!("no URL on {web} in {created:?}"))
+        .to_owned();
+    let reply = post(web, &path, "application/json", r#"{"text": "shipped"}"#);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    nc.expect_body("<deploys[hook]> shipped");
+
+    server.console("/webhook list");
+    server.expect_console("deploys -> lobby (created here)");
+    server.console("/webhook delete deploys");
+    server.expect_console("webhook deploys deleted");
+    let gone = post(web, &path, "application/json", r#"{"text": "again"}"#);
+    assert_eq!(gone.status, 404, "{gone:?}");
+}

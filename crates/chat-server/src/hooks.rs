@@ -51,9 +51,12 @@ struct Bucket {
     at: Instant,
 }
 
-/// Every configured hook.
+/// Every hook: those of server.toml, and those an operator created with
+/// `/webhook create` (which last until the server stops).
 pub struct Hooks {
     hooks: TokenTable<Hook>,
+    configured: Vec<WebhookConfig>,
+    created: Vec<WebhookConfig>,
     buckets: HashMap<String, Bucket>,
     pub limits: HookLimits,
 }
@@ -73,6 +76,8 @@ impl Hooks {
     pub fn new(configs: &[WebhookConfig], limits: HookLimits) -> Hooks {
         let mut hooks = Hooks {
             hooks: TokenTable::default(),
+            configured: Vec::new(),
+            created: Vec::new(),
             buckets: HashMap::new(),
             limits,
         };
@@ -83,8 +88,19 @@ impl Hooks {
     /// The configuration read again: the new hooks, their buckets kept by
     /// name (a reload does not reset a hook's rate).
     pub fn replace(&mut self, configs: &[WebhookConfig], limits: HookLimits) {
+        self.configured = configs.to_vec();
+        self.limits = limits;
+        self.rebuild();
+    }
+
+    /// The token table again, from the configured and created hooks (a
+    /// created one whose name the file now gives is the file's).
+    fn rebuild(&mut self) {
+        let configured = &self.configured;
+        let named = |name: &str| configured.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+        self.created.retain(|created| !named(&created.name));
         self.hooks = TokenTable::default();
-        for config in configs {
+        for config in self.configured.iter().chain(&self.created) {
             let hook = Hook {
                 name: config.name.clone(),
                 room: config.room.clone(),
@@ -96,7 +112,57 @@ impl Hooks {
         let hooks = &self.hooks;
         self.buckets
             .retain(|name, _| hooks.values().any(|hook| &hook.name == name));
-        self.limits = limits;
+    }
+
+    /// `/webhook create ROOM NAME`: a new hook with a new random token,
+    /// returned (to be shown once), or why not.
+    pub fn create(&mut self, room: &str, name: &str) -> Result<String, String> {
+        if self
+            .list()
+            .iter()
+            .any(|(have, _, _)| have.eq_ignore_ascii_case(name))
+        {
+            return Err(format!("a webhook called {name} exists already"));
+        }
+        let mut bytes = [0u8; 24];
+        argon2::password_hash::rand_core::RngCore::fill_bytes(
+            &mut argon2::password_hash::rand_core::OsRng,
+            &mut bytes,
+        );
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut entry = [WebhookConfig {
+            name: name.to_owned(),
+            room: room.to_owned(),
+            token: Some(token.clone()),
+            token_file: None,
+            allow_username: false,
+        }];
+        config::resolve(std::path::Path::new("."), &mut entry).map_err(|(_, why)| why)?;
+        let [entry] = entry;
+        self.created.push(entry);
+        self.rebuild();
+        Ok(token)
+    }
+
+    /// `/webhook delete NAME`: whether there was one. A hook of server.toml
+    /// comes back with the next reload.
+    pub fn delete(&mut self, name: &str) -> bool {
+        let before = self.configured.len() + self.created.len();
+        self.configured
+            .retain(|c| !c.name.eq_ignore_ascii_case(name));
+        self.created.retain(|c| !c.name.eq_ignore_ascii_case(name));
+        self.rebuild();
+        before != self.configured.len() + self.created.len()
+    }
+
+    /// `/webhook list`: each hook's name, room, and whether it was created
+    /// by an operator (else server.toml has it). Never a token.
+    pub fn list(&self) -> Vec<(String, String, bool)> {
+        let configured = self.configured.iter().map(|c| (c, false));
+        let created = self.created.iter().map(|c| (c, true));
+        (configured.chain(created))
+            .map(|(c, created)| (c.name.clone(), c.room.clone(), created))
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -235,6 +301,24 @@ mod tests {
         for name in ["alerts[hook]", "BuildBot[hook]"] {
             assert!(chat_proto::validate_nick(name).is_err());
         }
+    }
+
+    #[test]
+    fn operators_create_list_and_delete_hooks() {
+        let mut hooks = hooks();
+        let token = hooks
+            .create("dev", "deploys")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(token.len(), 48);
+        let found = hooks.find(token.as_bytes()).map(|hook| hook.room.clone());
+        assert_eq!(found.as_deref(), Some("dev"));
+        assert!(hooks.create("dev", "Deploys").is_err(), "names are unique");
+        assert!(hooks.create("dev", "no good").is_err(), "names are nicks");
+        let names: Vec<String> = hooks.list().into_iter().map(|(name, _, _)| name).collect();
+        assert_eq!(names, ["alerts", "ci", "deploys"]);
+        assert!(hooks.delete("deploys"));
+        assert!(!hooks.delete("deploys"));
+        assert!(hooks.find(token.as_bytes()).is_none());
     }
 
     #[test]

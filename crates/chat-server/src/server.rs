@@ -24,6 +24,7 @@ use crate::verifier::Verifier;
 use crate::web::{self, WebListeners};
 
 mod api_calls;
+mod webhook_commands;
 
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
@@ -345,6 +346,11 @@ impl Handler for Server {
         for input in inputs {
             if matches!(&input, ConsoleInput::Line(line) if line.trim() == "/reload") {
                 self.reload(net);
+                continue;
+            }
+            if let ConsoleInput::Line(line) = &input
+                && self.webhook_command(net, line)
+            {
                 continue;
             }
             let (hub, mut out) = self.parts(net);

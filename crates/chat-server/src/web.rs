@@ -204,6 +204,13 @@ impl WebListeners {
         }
     }
 
+    /// The first web listener's address (for a hook's URL).
+    pub fn first_address(&self) -> String {
+        self.listeners
+            .first()
+            .map_or_else(|| "HOST:PORT".to_owned(), |web| web.addr.to_string())
+    }
+
     /// Whether `listener` is a web listener (its connections come here).
     pub fn serves(&self, listener: ListenerId) -> bool {
         self.listeners.iter().any(|web| web.id == listener)
