@@ -18,7 +18,7 @@ use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ops_config::{self, LogFormat, MetricsConfig};
-use crate::toml_location::{find_key, key_at, line_of};
+use crate::toml_location::{find_in_entry, find_key, key_at, line_of};
 
 /// The default port, the tutorial's.
 pub const DEFAULT_PORT: u16 = 21263;
@@ -276,7 +276,12 @@ impl Config {
         }
         crate::hooks::config::resolve(path, &mut config.webhooks)
             .and_then(|()| crate::api::config::resolve(path, &mut config.api_tokens))
-            .map_err(|(key, message)| located(key, message))?;
+            .map_err(|e| ConfigError {
+                file: path.to_owned(),
+                line: find_in_entry(text, e.table, &e.name, e.key),
+                key: Some(e.key.to_owned()),
+                message: e.message,
+            })?;
         config
             .check()
             .map_err(|(key, message)| located(key, message))?;
@@ -499,7 +504,7 @@ mod retention {
 
 /// `password`: read as a string, never written back, and never echoed in
 /// an error (a secret typed without quotes must not end up in a log).
-mod secret {
+pub(crate) mod secret {
     use super::*;
 
     pub(super) fn serialize<S: Serializer>(
@@ -509,7 +514,7 @@ mod secret {
         serializer.serialize_none()
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<String>, D::Error> {
         struct Visitor;

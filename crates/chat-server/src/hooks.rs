@@ -137,7 +137,7 @@ impl Hooks {
             token_file: None,
             allow_username: false,
         }];
-        config::resolve(std::path::Path::new("."), &mut entry).map_err(|(_, why)| why)?;
+        config::resolve(std::path::Path::new("."), &mut entry).map_err(|e| e.message)?;
         let [entry] = entry;
         self.created.push(entry);
         self.rebuild();

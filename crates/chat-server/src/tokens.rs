@@ -12,6 +12,31 @@ pub const MIN_TOKEN_LEN: usize = 16;
 /// The longest token taken; tokens are compared over this many bytes.
 pub const MAX_TOKEN_LEN: usize = 128;
 
+/// A `[[table]]` entry that cannot be used: which entry (its `name`),
+/// which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryError {
+    pub table: &'static str,
+    pub name: String,
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl EntryError {
+    pub fn new(
+        table: &'static str,
+        name: &str,
+        (key, message): (&'static str, String),
+    ) -> EntryError {
+        EntryError {
+            table,
+            name: name.to_owned(),
+            key,
+            message,
+        }
+    }
+}
+
 /// Fills `token` from `token_file` (relative to `config_file`; its first
 /// line), or checks the inline one: exactly one of the two, and a token of
 /// [`MIN_TOKEN_LEN`] to [`MAX_TOKEN_LEN`] letters, digits, `-` or `_`.

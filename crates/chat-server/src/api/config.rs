@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use chat_proto::validate_nick;
 use serde::{Deserialize, Serialize};
 
+use crate::tokens::EntryError;
+
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,7 +28,11 @@ pub struct ApiTokenConfig {
     /// Names the token's lines (`name[api]`) and the token in logs.
     pub name: String,
     /// The token inline (prefer `token_file`); never printed back.
-    #[serde(default, skip_serializing)]
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "crate::config::secret::deserialize"
+    )]
     pub token: Option<String>,
     /// A file whose first line is the token (relative: to server.toml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,19 +62,24 @@ impl fmt::Debug for ApiTokenConfig {
 
 /// Reads each token's `token_file` (relative to `config_file`) and checks
 /// every entry; an error names the key at fault.
-pub fn resolve(
-    config_file: &Path,
-    tokens: &mut [ApiTokenConfig],
-) -> Result<(), (&'static str, String)> {
+pub fn resolve(config_file: &Path, tokens: &mut [ApiTokenConfig]) -> Result<(), EntryError> {
     let mut names = std::collections::HashSet::new();
     for entry in tokens.iter_mut() {
         if let Err(why) = validate_nick(&entry.name) {
-            return Err(("name", format!("API token name {:?} {why}", entry.name)));
+            return Err(EntryError::new(
+                "api_tokens",
+                &entry.name,
+                ("name", format!("API token name {:?} {why}", entry.name)),
+            ));
         }
         if !names.insert(entry.name.to_ascii_lowercase()) {
-            return Err((
-                "name",
-                format!("two API tokens are called {:?}", entry.name),
+            return Err(EntryError::new(
+                "api_tokens",
+                &entry.name,
+                (
+                    "name",
+                    format!("two API tokens are called {:?}", entry.name),
+                ),
             ));
         }
         if entry.scopes.is_empty() {
@@ -76,10 +87,11 @@ pub fn resolve(
                 "API token {}: needs at least one of \"post\", \"read\", \"admin\"",
                 entry.name
             );
-            return Err(("scopes", why));
+            return Err(EntryError::new("api_tokens", &entry.name, ("scopes", why)));
         }
         let owner = format!("API token {}", entry.name);
-        crate::tokens::read_token(config_file, &owner, &mut entry.token, &entry.token_file)?;
+        crate::tokens::read_token(config_file, &owner, &mut entry.token, &entry.token_file)
+            .map_err(|e| EntryError::new("api_tokens", &entry.name, e))?;
     }
     Ok(())
 }
