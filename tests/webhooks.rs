@@ -1,6 +1,7 @@
 //! Incoming webhooks over the real binary: Slack-shaped JSON and form
 //! posts to `POST /hooks/TOKEN` reach a line client (what `nc` sees), an
-//! IRC client and the room's history, from `name[hook]`; every refusal
+//! IRC client, a WebSocket client (what the page hears) and the room's
+//! history, from `name[hook]`; every refusal
 //! (400, 404, 405, 411, 413, 429) is answered from what it can be told by,
 //! a 10 MiB body from its head alone; a reload brings a new hook.
 
@@ -56,7 +57,7 @@ fn post_json(addr: SocketAddr, token: &str, body: &str) -> HttpReply {
 }
 
 #[test]
-fn json_and_form_posts_reach_line_and_irc_clients_from_a_marked_sender() {
+fn json_and_form_posts_reach_line_irc_and_web_clients_from_a_marked_sender() {
     let Some(script) = crate::irc::irc_script() else {
         return;
     };
@@ -66,6 +67,12 @@ fn json_and_form_posts_reach_line_and_irc_clients_from_a_marked_sender() {
     ircy.join_lobby();
     nc.expect_body("-!- ircy joined lobby");
     let web = server.web_addr();
+    let Some(ws_script) = crate::web::ws_script() else {
+        return;
+    };
+    let mut page = crate::web::ws_client(&ws_script, web, "");
+    page.expect_stdout("open");
+    page.expect_stdout("joined lobby");
 
     let reply = post_json(
         web,
@@ -78,6 +85,7 @@ fn json_and_form_posts_reach_line_and_irc_clients_from_a_marked_sender() {
         "{reply:?}"
     );
     nc.expect_body("<alerts[hook]> Deploy of build 1 (https://x.example/1) done");
+    page.expect_stdout("<alerts[hook]> Deploy of build 1 (https://x.example/1) done");
     let line = ircy.expect_command("PRIVMSG");
     assert!(
         line.is_privmsg(
