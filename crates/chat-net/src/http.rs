@@ -205,9 +205,11 @@ impl BodyReader {
     /// A body of `wanted` bytes, starting with `early` (what came with the
     /// head, [`HeadReader::take_rest`]).
     pub fn new(wanted: usize, early: &[u8]) -> BodyReader {
+        // Grown as bytes come, not reserved from the header: a head that
+        // announces a body it never sends costs no memory.
         let mut reader = BodyReader {
             wanted,
-            bytes: Vec::with_capacity(wanted),
+            bytes: Vec::with_capacity(wanted.min(MAX_HEAD_BYTES)),
         };
         reader.feed(early);
         reader

@@ -4,6 +4,10 @@
 //! hub (rooms, members, posts) or the store's reader (lines, search) and
 //! has the answer written here. A read the store does not answer within
 //! [`READ_WAIT`] is answered 503: nothing waits without bound.
+//!
+//! `Host` is not checked, as for hooks: a bearer token lets a request in,
+//! and a page on another site cannot send one (no CORS is answered, so a
+//! browser never sends `Authorization` across origins).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
