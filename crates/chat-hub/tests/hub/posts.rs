@@ -57,3 +57,15 @@ fn a_post_never_comes_from_a_nick_and_says_nothing_empty() {
     );
     assert!(f.lines_for(1).is_empty());
 }
+
+#[test]
+fn a_post_goes_to_the_other_nodes_like_a_room_line() {
+    let mut f = crate::support::cluster_fixture();
+    f.out.requests.clear();
+    post(&mut f, "#ops", "alerts[hook]", "db1 down");
+    let published = f.out.requests.iter().any(|request| {
+        matches!(request, ClusterRequest::Publish(RoomLine { room, nick, text, kind: RoomEvent::Message, .. })
+            if room == "ops" && nick == "alerts[hook]" && text == "db1 down")
+    });
+    assert!(published, "{:?}", f.out.requests);
+}
