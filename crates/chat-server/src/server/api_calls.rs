@@ -106,6 +106,8 @@ impl Server {
         let cancel = ReadCancel::default();
         let read = StoreRead {
             client: ClientId(conn.0),
+            // The hub numbers its reads from 1: an answer that outlives its
+            // HTTP connection reaches the hub as an old request, dropped.
             token: 0,
             room: chat_proto::room_key(room).into(),
             sees_through: self.hub.store_handed(),
