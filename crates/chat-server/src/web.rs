@@ -1,6 +1,8 @@
 //! The web listeners (`listen = [{ addr = "…", web = true }]`): the chat
 //! page on `/` (with its script and style), and its WebSocket on `/ws`,
-//! all on the reactor's thread through chat-net's HTTP layer.
+//! all on the reactor's thread through chat-net's HTTP layer; incoming
+//! webhooks on `/hooks/TOKEN` (`web/hook_requests.rs`) and the HTTP API on
+//! `/api/v1/` (`web/api_requests.rs`) too.
 //!
 //! A connection starts as HTTP, owned here. A page request is answered and
 //! closed. An upgrade to `/ws` from an allowed origin is accepted
@@ -280,7 +282,7 @@ impl WebListeners {
     }
 
     /// Bytes of a request: what it came to for the hub, once it comes to
-    /// something (a WebSocket, a hook's post).
+    /// something (a WebSocket, a hook's post, an API call).
     pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<Received> {
         let pending = self.waiting.get_mut(conn)?;
         if let Some(post) = &mut pending.post {
