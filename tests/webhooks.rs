@@ -279,3 +279,33 @@ fn an_operator_creates_lists_and_deletes_a_hook_on_the_console() {
     let gone = post(web, &path, "application/json", r#"{"text": "again"}"#);
     assert_eq!(gone.status, 404, "{gone:?}");
 }
+
+#[test]
+fn a_body_that_comes_in_pieces_is_read_whole() {
+    let server = server("");
+    let web = server.web_addr();
+    let mut nc = server.join();
+    let body = r#"{"text": "slowly but surely"}"#;
+    let mut stream = TcpStream::connect(web).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "POST /hooks/{ALERTS_TOKEN} HTTP/1.1\r\nHost: {web}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    );
+    for piece in [head.as_str(), &body[5..12], &body[12..]] {
+        stream
+            .write_all(piece.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+    nc.expect_body("<alerts[hook]> slowly but surely");
+}
