@@ -3,6 +3,8 @@
 //! `chat_tests` library (lib.rs).
 
 mod accounts;
+mod alertmanager;
+mod api;
 mod catchup;
 mod chat;
 mod check_config;
@@ -39,3 +41,4 @@ mod tui;
 mod web;
 mod web_browser;
 mod web_security;
+mod webhooks;

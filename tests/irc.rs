@@ -80,7 +80,7 @@ fn nc(server: &ServerProcess, nick: &str) -> Client {
 /// The Python client's script, or `None` (skipped, or failed under
 /// `CHAT_TESTS_REQUIRE=1`) when python3 or its `irctokens` package is
 /// missing (`.ci/run` installs both).
-fn irc_script() -> Option<PathBuf> {
+pub(crate) fn irc_script() -> Option<PathBuf> {
     let python = require_tool("python3")?;
     let found = Command::new(&python)
         .args(["-c", "import irctokens"])
@@ -98,9 +98,9 @@ fn irc_script() -> Option<PathBuf> {
 
 /// One line the server sent, as irctokens parsed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct IrcLine {
+pub(crate) struct IrcLine {
     /// The line as sent, without its line ending.
-    raw: String,
+    pub(crate) raw: String,
     /// Whether it ended with CRLF, as IRC's lines do.
     crlf: bool,
     tags: Option<BTreeMap<String, String>>,
@@ -155,14 +155,14 @@ impl IrcLine {
     }
 
     /// A `PRIVMSG` from `nick` to `target` saying `text`.
-    fn is_privmsg(&self, nick: &str, target: &str, text: &str) -> bool {
+    pub(crate) fn is_privmsg(&self, nick: &str, target: &str, text: &str) -> bool {
         self.is("PRIVMSG") && self.nick() == nick && self.param(0) == target && self.last() == text
     }
 }
 
 /// The Python IRC client (see the module docs), one connection. Every line
 /// received is kept, so a failed expectation shows all of them.
-struct Irc {
+pub(crate) struct Irc {
     proc: Proc,
     /// How many of the script's report lines were read.
     seen: usize,
@@ -215,7 +215,7 @@ impl Irc {
     }
 
     /// The next line whose command (or numeric) is `command`.
-    fn expect_command(&mut self, command: &str) -> IrcLine {
+    pub(crate) fn expect_command(&mut self, command: &str) -> IrcLine {
         self.expect(&format!("with command {command}"), |l| l.is(command))
     }
 
@@ -285,7 +285,7 @@ impl Irc {
     }
 
     /// `JOIN #lobby`; returns the lines up to the end of its NAMES.
-    fn join_lobby(&mut self) -> Vec<IrcLine> {
+    pub(crate) fn join_lobby(&mut self) -> Vec<IrcLine> {
         self.send(&["JOIN", "#lobby"]);
         self.lines_until("ending the NAMES of #lobby (366)", |l| {
             l.is("366") && l.param(1) == "#lobby"
@@ -362,7 +362,7 @@ impl std::fmt::Display for Ended {
 
 /// A registered Python IRC client called `nick`, connected to `server`'s
 /// IRC listener.
-fn irc(script: &Path, server: &ServerProcess, nick: &str) -> Irc {
+pub(crate) fn irc(script: &Path, server: &ServerProcess, nick: &str) -> Irc {
     let mut irc = Irc::connect(script, server.irc_addr());
     irc.register(nick);
     irc

@@ -2,11 +2,13 @@
 //! password, an operator login and the operator's hash, an account's
 //! password and a login token, none of them shows up on the server's stderr
 //! or console, in `/stats`, or in the terminal client's history file, and
-//! that file is private to its user.
+//! that file is private to its user. A webhook's and an API token, used
+//! right and wrong, show up in none of the logs, `/stats`, `--print-config`
+//! or `/metrics`.
 
 use std::os::unix::fs::PermissionsExt;
 
-use chat_tests::{ServerProcess, Tmux, command, require_tool};
+use chat_tests::{ServerProcess, Tmux, command, http_get, http_request, require_tool};
 
 const SERVER_PASSWORD: &str = "s3rver-pa55-1729";
 const OPERATOR_PASSWORD: &str = "op-secret-8642";
@@ -141,4 +143,78 @@ fn no_secret_appears_in_logs_console_stats_or_the_client_history() {
         std::fs::metadata(dir).map_or(0, |m| m.permissions().mode() & 0o777)
     });
     assert_eq!(folder, 0o700, "its folder is private");
+}
+
+const HOOK_TOKEN: &str = "hook-secret-4242424242";
+const API_TOKEN: &str = "api-secret-5353535353";
+
+#[test]
+fn no_hook_or_api_token_appears_in_logs_stats_config_or_metrics() {
+    let config = format!(
+        "log_level = \"debug\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\n\
+         [[webhooks]]\nname = \"alerts\"\nroom = \"lobby\"\ntoken = \"{HOOK_TOKEN}\"\n\n\
+         [[api_tokens]]\nname = \"ops\"\ntoken = \"{API_TOKEN}\"\nscopes = [\"admin\"]\n"
+    );
+    let mut server = ServerProcess::builder()
+        .config(&config)
+        .args(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0,web",
+            "--console",
+        ])
+        .start();
+    let web = server.web_addr();
+    let mut nc = server.join();
+    let post = |path: &str, auth: &str, body: &str| {
+        http_request(
+            web,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: {web}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let ok = post(
+        &format!("/hooks/{HOOK_TOKEN}"),
+        "",
+        r#"{"text": "from the hook"}"#,
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let wrong_hook = format!("{HOOK_TOKEN}x");
+    assert_eq!(post(&format!("/hooks/{wrong_hook}"), "", "{}").status, 404);
+    let bearer = format!("Authorization: Bearer {API_TOKEN}\r\n");
+    let api = post(
+        "/api/v1/rooms/lobby/messages",
+        &bearer,
+        r#"{"text": "from the API"}"#,
+    );
+    assert_eq!(api.status, 200, "{api:?}");
+    let wrong_bearer = format!("Authorization: Bearer {API_TOKEN}x\r\n");
+    assert_eq!(
+        post("/api/v1/rooms/lobby/messages", &wrong_bearer, "{}").status,
+        401
+    );
+    nc.expect_body("<alerts[hook]> from the hook");
+    nc.expect_body("<ops[api]> from the API");
+
+    server.console("/stats");
+    server.expect_console("clients ");
+    server.console("/webhook list");
+    server.expect_console("alerts -> lobby (server.toml)");
+    let metrics = http_get(server.metrics_addr(), "/metrics").body;
+    let mut printed = command("chat-server");
+    printed
+        .current_dir(server.dir())
+        .args(["--config", "server.toml", "--print-config"]);
+    let printed = chat_tests::Proc::run(printed, b"");
+
+    let everything = format!("{}\n{metrics}\n{}", server.report(), printed.report());
+    for secret in [HOOK_TOKEN, API_TOKEN] {
+        assert!(
+            !everything.contains(secret),
+            "a token was shown ({secret}):\n{everything}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "store_reads",
     "websocket_frames",
     "irc_message",
+    "webhook_payload",
 ];
 
 pub(crate) fn run(args: &[&str]) -> Result {

@@ -442,7 +442,7 @@ impl Chat {
         config: &HubConfig,
         out: &mut dyn Outbox,
         line: &NewLine,
-        sender: ClientId,
+        sender: Option<ClientId>,
     ) {
         let Some(room) = self.members.rooms().find_key(&line.room) else {
             return; // everyone left
@@ -458,7 +458,7 @@ impl Chat {
             id: Some(line.id),
             time: line.time,
         };
-        self.say_in(out, room, (Some(sender), Some(sender)), &said);
+        self.say_in(out, room, (sender, sender), &said);
     }
 
     /// A line said in `room`, from here or another node: to its members

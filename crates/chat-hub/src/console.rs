@@ -3,8 +3,9 @@
 //! A plain line answers the reply target, shown whenever it changes as the
 //! tutorial's prompt, `reply to NICK:`; `/to`, `/all`, `/who`,
 //! `/kick`, `/ban`, `/unban`, `/bans`, `/motd`, `/stats`, `/quit` and
-//! `/help` do the rest (`/reload` too, but chat-server takes it before the
-//! hub sees it: only the server can read the file again). [`parse`] says
+//! `/help` do the rest (`/reload` and `/webhook` too, but chat-server takes
+//! them before the hub sees them: only the server reads the file and serves
+//! hooks). [`parse`] says
 //! what a typed line asks for; [`Console`] remembers whom a plain line
 //! answers. Answers to the operator go to `Outbox::console`.
 
@@ -31,6 +32,8 @@ pub(crate) const HELP: &[&str] = &[
     "                   manage the accounts",
     "/stats             show counters",
     "/reload            read the config file again, as SIGHUP does (the server's)",
+    "/webhook create ROOM NAME   a new incoming webhook; its URL is shown once (the server's)",
+    "/webhook list | delete NAME the incoming webhooks (the server's)",
     "/quit              shut the server down",
 ];
 

@@ -40,6 +40,8 @@ mod irc_accounts;
 mod irc_history;
 mod irc_labels;
 mod irc_queries;
+mod lookups;
+pub(crate) mod posts;
 mod reading;
 pub(crate) mod reconfigure;
 mod sanction_commands;

@@ -95,6 +95,7 @@ pub use cluster::{
 };
 pub use config::{HubConfig, MAX_HISTORY_KEEP, Operator, Retention, loopback};
 pub use hub::Hub;
+pub use hub::posts::{Post, Posted};
 pub use hub::reconfigure::RESTART_ONLY;
 pub use ipnet::IpNet;
 pub use operators::{DEFAULT_DUMMY, OperatorCheck, OperatorVerdict, verify_password};

@@ -123,7 +123,7 @@ pub(crate) struct StoreClient {
     /// `history_sync = "always"`: a line goes out once it is committed.
     always: bool,
     /// Lines said but not yet committed (with `always`), and who said them.
-    uncommitted: VecDeque<(NewLine, ClientId)>,
+    uncommitted: VecDeque<(NewLine, Option<ClientId>)>,
     /// When the store was last told the retention (Unix seconds).
     pruned_at: Option<i64>,
 }
@@ -154,6 +154,17 @@ pub(crate) enum Appended {
     Refused,
 }
 
+/// A line on its way to the store: its room's key, who said it, and what.
+#[derive(Debug)]
+pub(crate) struct Appending<'a> {
+    pub(crate) room: Arc<str>,
+    pub(crate) nick: &'a str,
+    pub(crate) action: bool,
+    pub(crate) text: &'a str,
+    /// The client that said it; `None` for a line posted over HTTP.
+    pub(crate) sender: Option<ClientId>,
+}
+
 impl StoreClient {
     /// A store is on, holding lines of `rooms` (keys); the first line gets
     /// `next_id`.
@@ -168,6 +179,11 @@ impl StoreClient {
 
     /// The id of a new room line; `None` without a store (ids are the
     /// file's: they must never repeat).
+    /// The id of the last line handed to the store.
+    pub(crate) fn handed(&self) -> u64 {
+        self.handed
+    }
+
     pub(crate) fn line_id(&mut self) -> Option<u64> {
         if !self.on {
             return None;
@@ -187,18 +203,46 @@ impl StoreClient {
         saying: &Saying<'_>,
     ) -> Appended {
         let members = chat.members();
-        let (Some(client), Some(line_id)) = (members.client(id), line_id) else {
+        let Some(client) = members.client(id) else {
             return Appended::RelayNow;
         };
         let Saying { room, action, text } = *saying;
-        let room = &members.room(room).key;
+        let room = Arc::clone(&members.room(room).key);
+        let line = Appending {
+            room,
+            nick: &client.nick,
+            action,
+            text,
+            sender: Some(id),
+        };
+        self.append_line(ctx, line_id, line)
+    }
+
+    /// A local room line numbered `line_id` (`None`: no store), from a
+    /// client (`sender`, left out when it is relayed after its commit) or
+    /// from no client (a posted line): to the store.
+    pub(crate) fn append_line(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        line_id: Option<u64>,
+        line: Appending<'_>,
+    ) -> Appended {
+        let Some(line_id) = line_id else {
+            return Appended::RelayNow;
+        };
+        let Appending {
+            room,
+            nick,
+            action,
+            text,
+            sender,
+        } = line;
         match self.appended.get_mut(room.as_ref()) {
             Some(count) => *count += 1,
             None => {
                 self.appended.insert(room.as_ref().to_owned(), 1);
             }
         }
-        let (nick, room) = (client.nick.as_str(), Arc::clone(room));
         let line = NewLine::in_arena(&mut self.arena, line_id, room, ctx.now, action, nick, text);
         let hold = self.always && self.error.is_none();
         if hold {
@@ -207,7 +251,7 @@ impl StoreClient {
                 return Appended::Refused;
             }
             self.handed = line_id;
-            self.uncommitted.push_back((line, id));
+            self.uncommitted.push_back((line, sender));
             return Appended::Held;
         }
         if ctx.out.store(StoreRequest::Append(line)) {

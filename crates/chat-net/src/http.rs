@@ -30,11 +30,16 @@ impl Status {
     pub const OK: Status = Status(200, "OK");
     pub const SWITCHING_PROTOCOLS: Status = Status(101, "Switching Protocols");
     pub const BAD_REQUEST: Status = Status(400, "Bad Request");
+    pub const UNAUTHORIZED: Status = Status(401, "Unauthorized");
     pub const FORBIDDEN: Status = Status(403, "Forbidden");
     pub const NOT_FOUND: Status = Status(404, "Not Found");
     pub const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
+    pub const LENGTH_REQUIRED: Status = Status(411, "Length Required");
+    pub const PAYLOAD_TOO_LARGE: Status = Status(413, "Payload Too Large");
+    pub const UNSUPPORTED_MEDIA_TYPE: Status = Status(415, "Unsupported Media Type");
     pub const MISDIRECTED_REQUEST: Status = Status(421, "Misdirected Request");
     pub const UPGRADE_REQUIRED: Status = Status(426, "Upgrade Required");
+    pub const TOO_MANY_REQUESTS: Status = Status(429, "Too Many Requests");
     pub const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
     pub const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
@@ -115,10 +120,15 @@ impl HeadReader {
         }
         let room = MAX_HEAD_BYTES.saturating_sub(self.buffer.len());
         let over = data.len() > room;
-        self.buffer.extend_from_slice(&data[..data.len().min(room)]);
+        let taken = data.len().min(room);
+        self.buffer.extend_from_slice(&data[..taken]);
         match parse_head(&self.buffer) {
             Ok(Some((request, len))) => {
                 self.head_len = Some(len);
+                // The start of a body may come in the same read as the head:
+                // it is kept whole (one read is bounded by the reactor's
+                // buffer), for a [`BodyReader`] to take over.
+                self.buffer.extend_from_slice(&data[taken..]);
                 Head::Request(request)
             }
             Ok(None) if over || self.buffer.len() >= MAX_HEAD_BYTES => {
@@ -139,6 +149,86 @@ impl HeadReader {
             Some(len) if len < self.buffer.len() => self.buffer.split_off(len),
             _ => Vec::new(),
         }
+    }
+}
+
+/// How many body bytes `request` announces, or the status to refuse it
+/// with, decided from the head alone so a body too big is never read: a
+/// `Transfer-Encoding` (chunked) is refused with 411 (a length is
+/// required), a `Content-Length` that is missing (on a `POST` or `PUT`),
+/// repeated with another value or not a number with 411 or 400, and one
+/// over `max` with 413.
+pub fn body_length(request: &Request, max: usize) -> Result<usize, Status> {
+    if request.header("transfer-encoding").is_some() {
+        return Err(Status::LENGTH_REQUIRED);
+    }
+    let mut lengths = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .map(|(_, value)| {
+            std::str::from_utf8(value)
+                .ok()
+                .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                // Digits too many for a u64 are a length too large, not garbage.
+                .map(|text| text.parse::<u64>().unwrap_or(u64::MAX))
+        });
+    let Some(first) = lengths.next() else {
+        return match request.method.as_str() {
+            "POST" | "PUT" | "PATCH" => Err(Status::LENGTH_REQUIRED),
+            _ => Ok(0),
+        };
+    };
+    let Some(length) = first else {
+        return Err(Status::BAD_REQUEST);
+    };
+    if lengths.any(|other| other != Some(length)) {
+        return Err(Status::BAD_REQUEST);
+    }
+    match usize::try_from(length) {
+        Ok(length) if length <= max => Ok(length),
+        _ => Err(Status::PAYLOAD_TOO_LARGE),
+    }
+}
+
+/// Gathers a request body of a length known from its head
+/// ([`body_length`]), already checked against the bound: it never holds
+/// more than that length, and bytes past it (a pipelined request we do not
+/// serve) are dropped.
+#[derive(Debug)]
+pub struct BodyReader {
+    wanted: usize,
+    bytes: Vec<u8>,
+}
+
+impl BodyReader {
+    /// A body of `wanted` bytes, starting with `early` (what came with the
+    /// head, [`HeadReader::take_rest`]).
+    pub fn new(wanted: usize, early: &[u8]) -> BodyReader {
+        // Grown as bytes come, not reserved from the header: a head that
+        // announces a body it never sends costs no memory.
+        let mut reader = BodyReader {
+            wanted,
+            bytes: Vec::with_capacity(wanted.min(MAX_HEAD_BYTES)),
+        };
+        reader.feed(early);
+        reader
+    }
+
+    /// Adds `data`; true once the whole body is here.
+    pub fn feed(&mut self, data: &[u8]) -> bool {
+        let room = self.wanted - self.bytes.len();
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+        self.is_whole()
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.bytes.len() == self.wanted
+    }
+
+    /// The body (whole once [`BodyReader::feed`] said so).
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
     }
 }
 
@@ -343,6 +433,48 @@ mod tests {
         );
         let plain = request(HeadReader::new().feed(b"GET /ws HTTP/1.1\r\n\r\n"));
         assert_eq!(websocket_key(&plain), Err(Status::BAD_REQUEST));
+    }
+
+    #[test]
+    fn a_body_is_sized_from_the_head_alone() {
+        let head = |text: &str| request(HeadReader::new().feed(text.as_bytes()));
+        let post = |headers: &str| head(&format!("POST /hooks/x HTTP/1.1\r\n{headers}\r\n"));
+        assert_eq!(body_length(&post("Content-Length: 12\r\n"), 100), Ok(12));
+        assert_eq!(
+            body_length(&post("Content-Length: 10485760\r\n"), 65536),
+            Err(Status::PAYLOAD_TOO_LARGE)
+        );
+        assert_eq!(
+            body_length(&post("Content-Length: 99999999999999999999999\r\n"), 65536),
+            Err(Status::PAYLOAD_TOO_LARGE)
+        );
+        assert_eq!(
+            body_length(&post("Transfer-Encoding: chunked\r\n"), 100),
+            Err(Status::LENGTH_REQUIRED)
+        );
+        assert_eq!(body_length(&post(""), 100), Err(Status::LENGTH_REQUIRED));
+        assert_eq!(
+            body_length(&post("Content-Length: -1\r\n"), 100),
+            Err(Status::BAD_REQUEST)
+        );
+        assert_eq!(
+            body_length(&post("Content-Length: 1\r\nContent-Length: 2\r\n"), 100),
+            Err(Status::BAD_REQUEST)
+        );
+        assert_eq!(body_length(&head("GET / HTTP/1.1\r\n\r\n"), 100), Ok(0));
+    }
+
+    #[test]
+    fn a_body_that_came_with_its_head_is_kept_past_the_head_bound() {
+        let mut text = b"POST /hooks/x HTTP/1.1\r\nContent-Length: 20000\r\n\r\n".to_vec();
+        text.resize(text.len() + 20_000, b'a');
+        let mut reader = HeadReader::new();
+        let found = request(reader.feed(&text));
+        let length = body_length(&found, 65536).unwrap_or_else(|s| panic!("{s:?}"));
+        let mut body = BodyReader::new(length, &reader.take_rest());
+        assert!(body.is_whole());
+        assert!(body.feed(b"past the end"));
+        assert_eq!(body.take().len(), 20_000);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::store::{HistoryStore, HistorySync};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ops_config::{self, LogFormat, MetricsConfig};
-use crate::toml_location::{find_key, key_at, line_of};
+use crate::toml_location::{find_in_entry, find_key, key_at, line_of};
 
 mod accounts;
 
@@ -79,6 +79,18 @@ macro_rules! define_config {
             /// `[metrics]`: serve `/metrics` and `/health` over HTTP.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub metrics: Option<MetricsConfig>,
+            /// The longest webhook body read; a longer one is refused (413).
+            pub max_webhook_bytes: usize,
+            /// Posts per second each webhook may make, sustained.
+            pub webhook_rate: f64,
+            /// Posts a webhook may make at once after a quiet spell.
+            pub webhook_burst: u32,
+            /// `[[webhooks]]`: incoming webhooks on the web listeners.
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            pub webhooks: Vec<crate::hooks::WebhookConfig>,
+            /// `[[api_tokens]]`: bearer tokens of the HTTP API (`/api/v1/`).
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            pub api_tokens: Vec<crate::api::ApiTokenConfig>,
         }
 
         impl Default for Config {
@@ -110,6 +122,11 @@ macro_rules! define_config {
                     trusted_proxies: Vec::new(),
                     cluster: None,
                     metrics: None,
+                    max_webhook_bytes: 65536,
+                    webhook_rate: 5.0,
+                    webhook_burst: 20,
+                    webhooks: Vec::new(),
+                    api_tokens: Vec::new(),
                 }
             }
         }
@@ -184,6 +201,16 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The limits every webhook shares.
+    pub fn hook_limits(&self) -> crate::hooks::HookLimits {
+        crate::hooks::HookLimits {
+            max_bytes: self.max_webhook_bytes,
+            rate: self.webhook_rate,
+            burst: self.webhook_burst,
+            max_line_bytes: self.max_line_bytes,
+        }
+    }
+
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -236,6 +263,14 @@ impl Config {
                 .read_password_files(dir)
                 .map_err(|(key, message)| located(key, message))?;
         }
+        crate::hooks::config::resolve(path, &mut config.webhooks)
+            .and_then(|()| crate::api::config::resolve(path, &mut config.api_tokens))
+            .map_err(|e| ConfigError {
+                file: path.to_owned(),
+                line: find_in_entry(text, e.table, &e.name, e.key),
+                key: Some(e.key.to_owned()),
+                message: e.message,
+            })?;
         config
             .check()
             .map_err(|(key, message)| located(key, message))?;
@@ -317,6 +352,18 @@ impl Config {
         }
         for host in &self.web_hosts {
             crate::web::check_host_name(host).map_err(|e| ("web_hosts", e))?;
+        }
+        if !(64..=16 * 1024 * 1024).contains(&self.max_webhook_bytes) {
+            return Err((
+                "max_webhook_bytes",
+                "must be between 64 and 16777216".into(),
+            ));
+        }
+        if !(self.webhook_rate.is_finite() && self.webhook_rate > 0.0) {
+            return Err(("webhook_rate", "must be a positive number".into()));
+        }
+        if self.webhook_burst == 0 {
+            return Err(("webhook_burst", "must be at least 1".into()));
         }
         ops_config::check_log_level(&self.log_level).map_err(|e| ("log_level", e))?;
         ops_config::check_shutdown_linger(self.shutdown_linger)
@@ -432,7 +479,7 @@ mod retention {
 
 /// `password`: read as a string, never written back, and never echoed in
 /// an error (a secret typed without quotes must not end up in a log).
-mod secret {
+pub(crate) mod secret {
     use super::*;
 
     pub(super) fn serialize<S: Serializer>(
@@ -442,7 +489,7 @@ mod secret {
         serializer.serialize_none()
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<String>, D::Error> {
         struct Visitor;

@@ -10,6 +10,7 @@
 //! `server.toml`, and only this crate talks to Redis.
 
 pub mod accounts;
+pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_config;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod console_input;
 mod emitter;
 pub mod generate;
+pub mod hooks;
 pub mod http_endpoints;
 pub mod listen;
 pub mod log;
@@ -28,6 +30,7 @@ pub mod reload;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod tokens;
 mod toml_location;
 pub mod verifier;
 pub mod web;

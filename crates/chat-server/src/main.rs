@@ -278,7 +278,11 @@ fn run(args: &Args, checked: &Checked) -> Result<(), Failure> {
             &config.web_hosts,
             config.trusted_proxies.iter().map(|net| net.0).collect(),
             config.max_line_bytes,
+            chat_server::hooks::Hooks::new(&config.webhooks, config.hook_limits()),
         ));
+    }
+    if let Some(web) = &mut server.web {
+        web.api_tokens = chat_server::api::ApiTokens::new(&config.api_tokens);
     }
     server.shutdown_linger = Duration::from_secs(config.shutdown_linger);
     server.reloader = Some(Reloader::new(args.clone(), config.clone(), listener_ids));

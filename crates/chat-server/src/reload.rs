@@ -71,6 +71,11 @@ impl Reloader {
         }
     }
 
+    /// The configuration in force.
+    pub fn running(&self) -> &Config {
+        &self.running
+    }
+
     /// The file named at start, if any (nothing to read again without one).
     pub fn file(&self) -> Option<&std::path::Path> {
         self.args.config.as_deref()

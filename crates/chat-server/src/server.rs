@@ -24,6 +24,9 @@ use crate::store::StoreLink;
 use crate::verifier::Verifier;
 use crate::web::{self, WebListeners};
 
+mod api_calls;
+mod webhook_commands;
+
 /// Cluster events handled per wake; more wait for the next turn (the bridge
 /// wakes the reactor again for each one it sends).
 const EVENTS_PER_WAKE: usize = 4096;
@@ -237,7 +240,14 @@ impl Server {
         }
         crate::notify::reloading();
         match reloader.reload(&mut self.hub, net, &mut self.shutdown_linger) {
-            Ok(reloaded) => crate::log::reloaded(&reloaded),
+            Ok(reloaded) => {
+                if let Some(web) = &mut self.web {
+                    let running = reloader.running();
+                    web.hooks.replace(&running.webhooks, running.hook_limits());
+                    web.api_tokens = crate::api::ApiTokens::new(&running.api_tokens);
+                }
+                crate::log::reloaded(&reloaded)
+            }
             Err(e) => crate::log::reload_refused(&e),
         }
         crate::notify::ready();
@@ -277,10 +287,15 @@ impl Handler for Server {
         if let Some(web) = &mut self.web
             && web.is_http(conn)
         {
-            if let Some((peer, protocol)) = web.received(net, conn, data) {
-                let arrival = Arrival { peer, protocol };
-                let (hub, mut out) = self.parts(net);
-                hub.connected(&mut out, ClientId(conn.0), arrival, now());
+            match web.received(net, conn, data) {
+                Some(web::Received::Upgraded(peer, protocol)) => {
+                    let arrival = Arrival { peer, protocol };
+                    let (hub, mut out) = self.parts(net);
+                    hub.connected(&mut out, ClientId(conn.0), arrival, now());
+                }
+                Some(web::Received::Posted(post)) => self.say_posted(net, &post),
+                Some(web::Received::Api(call)) => self.api_call(net, call),
+                None => {}
             }
             return;
         }
@@ -355,6 +370,9 @@ impl Handler for Server {
             None => Vec::new(),
         };
         for event in events {
+            let Some(event) = self.store_answer(net, event) else {
+                continue;
+            };
             let (hub, mut out) = self.parts(net);
             hub.store_event(&mut out, event, now());
         }
@@ -364,6 +382,11 @@ impl Handler for Server {
         for input in inputs {
             if matches!(&input, ConsoleInput::Line(line) if line.trim() == "/reload") {
                 self.reload(net);
+                continue;
+            }
+            if let ConsoleInput::Line(line) = &input
+                && self.webhook_command(net, line)
+            {
                 continue;
             }
             let (hub, mut out) = self.parts(net);

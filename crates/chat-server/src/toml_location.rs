@@ -29,3 +29,33 @@ pub(crate) fn find_key(text: &str, key: &str) -> Option<usize> {
         .position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
         .map(|i| i + 1)
 }
+
+/// The line of `key` in the `[[table]]` entry whose `name` is `name`, or
+/// of the entry's `name` when it has no such key (a key it lacks).
+pub(crate) fn find_in_entry(text: &str, table: &str, name: &str, key: &str) -> Option<usize> {
+    let header = format!("[[{table}]]");
+    let value = |line: &str, wanted: &str| {
+        line.split_once('=')
+            .filter(|(k, _)| k.trim() == wanted)
+            .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = None;
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            start = (trimmed == header).then_some(i);
+            continue;
+        }
+        let Some(begin) = start else { continue };
+        if value(line, "name").as_deref() != Some(name) {
+            continue;
+        }
+        let end = (begin + 1..lines.len())
+            .find(|&j| lines[j].trim().starts_with('['))
+            .unwrap_or(lines.len());
+        let at = (begin + 1..end).find(|&j| value(lines[j], key).is_some());
+        return Some(at.unwrap_or(i) + 1);
+    }
+    None
+}

@@ -1,6 +1,8 @@
 //! The web listeners (`listen = [{ addr = "…", web = true }]`): the chat
 //! page on `/` (with its script and style), and its WebSocket on `/ws`,
-//! all on the reactor's thread through chat-net's HTTP layer.
+//! all on the reactor's thread through chat-net's HTTP layer; incoming
+//! webhooks on `/hooks/TOKEN` (`web/hook_requests.rs`) and the HTTP API on
+//! `/api/v1/` (`web/api_requests.rs`) too.
 //!
 //! A connection starts as HTTP, owned here. A page request is answered and
 //! closed. An upgrade to `/ws` from an allowed origin is accepted
@@ -25,9 +27,16 @@ use chat_hub::{HubConfig, IpNet};
 use chat_net::http::{self, Head, Request, Status};
 use chat_net::{ConnId, ListenerId, Net};
 
+use crate::api::{API_PATH, ApiTokens};
+use crate::hooks::Hooks;
+
+mod api_requests;
+mod hook_requests;
 mod hosts;
 mod waiting;
 
+pub use api_requests::{ApiCall, ApiWork, READ_WAIT};
+pub use hook_requests::{HOOKS_PATH, HookPost};
 pub use hosts::check_host_name;
 use waiting::Waiting;
 
@@ -153,6 +162,23 @@ pub struct WebListeners {
     /// Connections upgraded to WebSockets.
     sockets: HashSet<ConnId>,
     last_ping: Option<Instant>,
+    /// The incoming webhooks served at [`HOOKS_PATH`].
+    pub hooks: Hooks,
+    /// The HTTP API's tokens ([`API_PATH`]).
+    pub api_tokens: ApiTokens,
+    api_reads: api_requests::ApiReads,
+}
+
+/// What a web request came to, for the hub.
+#[derive(Debug)]
+pub enum Received {
+    /// A WebSocket: the address the hub should know the client by, and
+    /// the protocol it speaks.
+    Upgraded(SocketAddr, chat_hub::Protocol),
+    /// A webhook's lines to say ([`WebListeners::posted`] answers it).
+    Posted(HookPost),
+    /// An API call to carry out (answered with [`WebListeners::api_answer`]).
+    Api(ApiCall),
 }
 
 impl WebListeners {
@@ -162,6 +188,7 @@ impl WebListeners {
         hosts: &[String],
         trusted_proxies: Vec<IpNet>,
         max_message: usize,
+        hooks: Hooks,
     ) -> WebListeners {
         let lower = |list: &[String]| list.iter().map(|o| o.to_ascii_lowercase()).collect();
         WebListeners {
@@ -174,7 +201,17 @@ impl WebListeners {
             closing: HashSet::new(),
             sockets: HashSet::new(),
             last_ping: None,
+            hooks,
+            api_tokens: ApiTokens::default(),
+            api_reads: api_requests::ApiReads::default(),
         }
+    }
+
+    /// The first web listener's address (for a hook's URL).
+    pub fn first_address(&self) -> String {
+        self.listeners
+            .first()
+            .map_or_else(|| "HOST:PORT".to_owned(), |web| web.addr.to_string())
     }
 
     /// Whether `listener` is a web listener (its connections come here).
@@ -245,15 +282,18 @@ impl WebListeners {
             || (!self.closing.is_empty() && self.closing.contains(&conn))
     }
 
-    /// Bytes of a request. When it upgrades to a WebSocket, the address the
-    /// hub should know the client by is returned, with the protocol it speaks.
-    pub fn received(
-        &mut self,
-        net: &mut Net,
-        conn: ConnId,
-        data: &[u8],
-    ) -> Option<(SocketAddr, chat_hub::Protocol)> {
+    /// Bytes of a request: what it came to for the hub, once it comes to
+    /// something (a WebSocket, a hook's post, an API call).
+    pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<Received> {
         let pending = self.waiting.get_mut(conn)?;
+        if let Some(post) = &mut pending.post {
+            let api = matches!(post.to, hook_requests::PostTo::Api { .. });
+            return match (post.feed(data), api) {
+                (false, _) => None,
+                (true, false) => self.hook_body(net, conn).map(Received::Posted),
+                (true, true) => self.api_body(net, conn).map(Received::Api),
+            };
+        }
         let request = match pending.reader.feed(data) {
             Head::Partial => return None,
             Head::Request(request) => request,
@@ -264,6 +304,14 @@ impl WebListeners {
         };
         let (listener, peer) = (pending.listener, pending.peer);
         let early = pending.reader.take_rest();
+        if request.path().starts_with(HOOKS_PATH) {
+            return self
+                .hook_request(net, conn, &request, &early)
+                .map(Received::Posted);
+        }
+        if request.path().starts_with(API_PATH) {
+            return (self.api_request(net, conn, &request, &early)).map(Received::Api);
+        }
         if let Some(refused) = self.host_refusal(&request, listener.addr.ip()) {
             self.answer(net, conn, refused);
             return None;
@@ -309,7 +357,7 @@ impl WebListeners {
         };
         net.accept_websocket(conn, response, max_message, &early);
         self.sockets.insert(conn);
-        Some((client, listener.protocol))
+        Some(Received::Upgraded(client, listener.protocol))
     }
 
     /// The answer to a request whose `Host` is refused, if it is: there must
@@ -391,6 +439,7 @@ impl WebListeners {
 
     /// `conn` is gone.
     pub fn closed(&mut self, conn: ConnId) -> Closed {
+        self.api_closed(conn);
         if self.waiting.remove(conn).is_some() || self.closing.remove(&conn) {
             return Closed::Http;
         }
@@ -406,6 +455,7 @@ impl WebListeners {
         for conn in self.waiting.overdue(now, REQUEST_TIMEOUT) {
             self.drop_waiting(net, conn);
         }
+        self.api_reads_overdue(net, now);
         let last = *self.last_ping.get_or_insert(now);
         if now.duration_since(last) >= PING_EVERY {
             self.last_ping = Some(now);
@@ -485,7 +535,15 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap_or_else(|e| panic!("{p}: {e}")))
             .collect();
-        WebListeners::new(Vec::new(), &origins, &[], proxies, 100)
+        let hooks = crate::config::Config::default().hook_limits();
+        WebListeners::new(
+            Vec::new(),
+            &origins,
+            &[],
+            proxies,
+            100,
+            Hooks::new(&[], hooks),
+        )
     }
 
     #[test]

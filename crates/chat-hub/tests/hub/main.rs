@@ -17,4 +17,5 @@ mod limits;
 mod logins;
 mod moderation;
 mod nicks_and_messages;
+mod posts;
 mod rooms;

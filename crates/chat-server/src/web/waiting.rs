@@ -21,6 +21,8 @@ pub(super) struct Pending {
     pub(super) since: Instant,
     pub(super) peer: SocketAddr,
     pub(super) listener: WebListener,
+    /// A hook request whose head was taken, while its body comes.
+    pub(super) post: Option<super::hook_requests::PendingPost>,
     /// Its place in [`Waiting::arrivals`].
     arrival: u64,
 }
@@ -74,6 +76,7 @@ impl Waiting {
             since: now,
             peer,
             listener,
+            post: None,
             arrival,
         };
         if let Some(replaced) = self.conns.insert(conn, pending) {
