@@ -434,3 +434,36 @@ fn guessed_tokens_count_as_failed_logins() {
         ["-!- error: too many failed logins from your address; try again later"]
     );
 }
+
+#[test]
+fn failed_logins_to_one_account_from_many_addresses_cool_it_down() {
+    let (mut f, mut store) = with_accounts(AccountSettings::default());
+    store.accounts.insert(
+        "alice".into(),
+        ("alice".into(), "correct-horse".into(), false),
+    );
+    // Ten guessers, each from an address of its own (below its limit).
+    for n in 0..10u64 {
+        let id = 10 + n;
+        f.connect_from(id, &format!("10.0.0.{}:4000", n + 1));
+        f.out.take(id);
+        f.run(&mut store, id, "/login alice wrong-horse\n");
+        assert_eq!(
+            f.lines_for(id),
+            ["-!- error: wrong account name or password"]
+        );
+    }
+    // The account cools down for everyone, even the right password.
+    f.connect_from(30, "10.0.1.1:4000");
+    f.out.take(30);
+    f.run(&mut store, 30, "/login alice correct-horse\n");
+    assert_eq!(
+        f.lines_for(30),
+        ["-!- error: too many failed logins to this account; try again later"]
+    );
+    // Five minutes later it may be tried again.
+    f.time += chrono::Duration::seconds(301);
+    f.run(&mut store, 30, "/login alice correct-horse\n");
+    let said = f.lines_for(30).join("\n");
+    assert!(said.contains("you are logged in as alice"), "{said}");
+}
