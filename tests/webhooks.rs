@@ -281,6 +281,38 @@ fn an_operator_creates_lists_and_deletes_a_hook_on_the_console() {
 }
 
 #[test]
+fn an_operator_logged_in_as_a_client_manages_hooks_too() {
+    let config = chat_tests::operator_config();
+    let server = ServerProcess::builder()
+        .config(&config)
+        .args(&["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0,web"])
+        .start();
+    let web = server.web_addr();
+    let mut guest = server.join();
+    guest.send_line("/webhook list");
+    guest.expect_body("-!- error: operators only: log in with /oper NAME PASSWORD");
+    let mut op = server.join();
+    op.send_line("/oper root the real password");
+    op.expect_contains("you are now an operator");
+    op.send_line("/webhook create lobby builds");
+    let created = op.expect_contains("webhook builds posts in lobby: POST http://");
+    let path = created
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("http://{web}")))
+        .unwrap_or_else(|| panic!("no URL on {web} in {created:?}"))
+        .to_owned();
+    let reply = post(web, &path, "application/json", r#"{"text": "compiled"}"#);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    guest.expect_body("<builds[hook]> compiled");
+    op.send_line("/webhook list");
+    op.expect_contains("builds -> lobby (created here)");
+    op.send_line("/webhook delete builds");
+    op.expect_contains("webhook builds deleted");
+    // The token went to the operator alone: not to the log.
+    assert!(!server.report().contains(&path), "{}", server.report());
+}
+
+#[test]
 fn a_body_that_comes_in_pieces_is_read_whole() {
     let server = server("");
     let web = server.web_addr();

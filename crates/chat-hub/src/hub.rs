@@ -528,6 +528,18 @@ impl Hub {
             | Command::Resume { .. }
             | Command::Account(_) => self.account_command(out, id, command, now),
             Command::Read(target) => self.mark_read(out, id, target, now),
+            Command::Webhook(args) => {
+                if self.operators.name_of(id).is_none() {
+                    return chat.refuse(out, id, Refusal::OperatorsOnly, now);
+                }
+                let answer = out.webhook(args);
+                let answer = answer
+                    .as_deref()
+                    .unwrap_or("this server serves no webhooks");
+                answer
+                    .lines()
+                    .for_each(|line| chat.info(out, id, line, now));
+            }
             Command::HistoryWith { nick, count } => self.private_history(out, id, nick, count, now),
             Command::Oper { name, password } => self.oper(out, id, name, password, now),
             Command::Topic(None) => chat.show_topic(out, id, now),

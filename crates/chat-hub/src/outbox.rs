@@ -79,6 +79,12 @@ pub trait Outbox {
     fn account_record(&mut self, _record: AccountRecord) -> bool {
         false
     }
+    /// An operator's `/webhook` (its words after the command), carried out
+    /// by the server (it keeps the hooks); the answer to show the operator,
+    /// or `None` where the server serves no webhooks.
+    fn webhook(&mut self, _args: &str) -> Option<String> {
+        None
+    }
     /// Hands a request to the history store. `false`: it could not be
     /// taken (no store, or the bounded channel toward it is full) and is
     /// dropped (and counted).

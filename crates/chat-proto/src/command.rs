@@ -105,6 +105,9 @@ pub enum Command<'a> {
         nick: &'a str,
         count: Option<usize>,
     },
+    /// Operators: `/webhook create ROOM NAME | list | delete NAME`, its
+    /// words as typed (the server's web listeners keep the hooks).
+    Webhook(&'a str),
 }
 
 /// What an operator asks of the accounts with `/account`.
@@ -246,6 +249,10 @@ impl Command<'_> {
             "/account list|lock|unlock|delete|create",
             "operators: manage the accounts",
         ),
+        (
+            "/webhook create ROOM NAME|list|delete NAME",
+            "operators: manage incoming webhooks",
+        ),
         ("//TEXT", "say /TEXT literally"),
     ];
 }
@@ -377,6 +384,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, CommandError> {
             .map(|(name, token)| Command::Resume { name, token })
             .ok_or(CommandError::Usage("/resume NAME TOKEN")),
         "account" => parse_account(args).map(Command::Account),
+        "webhook" => Ok(Command::Webhook(args)),
         _ => Err(CommandError::Unknown(name.to_owned())),
     }
 }

@@ -112,6 +112,7 @@ struct NetOutbox<'a> {
     accounts: Option<&'a SyncSender<AccountTask>>,
     account_records: Option<&'a SyncSender<AccountRecord>>,
     store: Option<&'a StoreLink>,
+    web: Option<&'a mut WebListeners>,
     linger: Duration,
 }
 
@@ -173,6 +174,11 @@ impl Outbox for NetOutbox<'_> {
             .is_some_and(|records| records.try_send(record).is_ok())
     }
 
+    fn webhook(&mut self, args: &str) -> Option<String> {
+        let web = self.web.as_deref_mut()?;
+        Some(webhook_commands::webhook_answer(Some(web), args, true))
+    }
+
     fn store(&mut self, request: StoreRequest) -> bool {
         // Never blocks: a full channel (a stuck disk, a busy reader)
         // refuses the request, and the hub counts it.
@@ -196,6 +202,7 @@ impl Server {
             accounts: self.accounts.as_ref().map(|accounts| &accounts.tasks),
             account_records: self.account_records.as_ref(),
             store: self.store.as_ref(),
+            web: self.web.as_mut(),
             linger: self.shutdown_linger,
         };
         (&mut self.hub, out)
