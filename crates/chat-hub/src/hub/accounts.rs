@@ -38,6 +38,18 @@ impl Hub {
             return;
         };
         let (nick, peer) = (client.nick.clone(), client.peer);
+        let logged_in = self.accounts.account_of(id).map(str::to_owned);
+        match (&command, logged_in.as_deref()) {
+            (Command::Login { .. } | Command::Resume { .. }, Some(account)) => {
+                let refusal = Refusal::LoggedInAs { account };
+                return self.chat.refuse(out, id, refusal, now);
+            }
+            (Command::Password { .. } | Command::Token, None) => {
+                return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
+            }
+            _ => {}
+        }
+        let account = logged_in.unwrap_or_default();
         let request = match command {
             Command::Register(password) => {
                 if membership::reserved(&self.config, &nick).is_some() {
@@ -48,44 +60,20 @@ impl Hub {
                     password: Secret(password.to_owned()),
                 }
             }
-            Command::Login { name, password } => {
-                if let Some(account) = self.accounts.account_of(id) {
-                    let refusal = Refusal::LoggedInAs { account };
-                    return self.chat.refuse(out, id, refusal, now);
-                }
-                AccountRequest::Login {
-                    name: name.to_owned(),
-                    password: Secret(password.to_owned()),
-                }
-            }
-            Command::Password { old, new } => {
-                let Some(account) = self.accounts.account_of(id) else {
-                    return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
-                };
-                AccountRequest::SetPassword {
-                    name: account.to_owned(),
-                    old: Secret(old.to_owned()),
-                    new: Secret(new.to_owned()),
-                }
-            }
-            Command::Token => {
-                let Some(account) = self.accounts.account_of(id) else {
-                    return self.chat.refuse(out, id, Refusal::NotLoggedIn, now);
-                };
-                AccountRequest::IssueToken {
-                    name: account.to_owned(),
-                }
-            }
-            Command::Resume { name, token } => {
-                if let Some(account) = self.accounts.account_of(id) {
-                    let refusal = Refusal::LoggedInAs { account };
-                    return self.chat.refuse(out, id, refusal, now);
-                }
-                AccountRequest::TokenLogin {
-                    name: name.to_owned(),
-                    token: Secret(token.to_owned()),
-                }
-            }
+            Command::Login { name, password } => AccountRequest::Login {
+                name: name.to_owned(),
+                password: Secret(password.to_owned()),
+            },
+            Command::Password { old, new } => AccountRequest::SetPassword {
+                name: account,
+                old: Secret(old.to_owned()),
+                new: Secret(new.to_owned()),
+            },
+            Command::Token => AccountRequest::IssueToken { name: account },
+            Command::Resume { name, token } => AccountRequest::TokenLogin {
+                name: name.to_owned(),
+                token: Secret(token.to_owned()),
+            },
             Command::Logout => return self.logout(out, id, now),
             Command::Account(command) => {
                 if self.operators.name_of(id).is_none() {
