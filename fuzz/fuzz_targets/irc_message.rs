@@ -3,13 +3,14 @@
 //! `crates/chat-irc/tests/vectors/`): parsing never panics; a parsed
 //! message is written as exactly one line, which parses back to the same
 //! message; and a registration fed it never panics or writes a line
-//! holding a CR, LF or NUL before its end.
+//! holding a CR, LF or NUL before its end; nor does a SASL exchange fed it
+//! as its `AUTHENTICATE` (its payload decoded whatever the bytes).
 #![no_main]
 
 use std::borrow::Cow;
 
 use bytes::BytesMut;
-use chat_irc::{Caps, Message, Offer, Registration, Server, parse, parse_bytes};
+use chat_irc::{Caps, Message, Offer, Registration, Sasl, Server, parse, parse_bytes};
 use libfuzzer_sys::fuzz_target;
 
 /// The tags that count: the last value of each key, in key order.
@@ -62,4 +63,12 @@ fuzz_target!(|bytes: &[u8]| {
         registration.handle(&server, &message, &mut replies, |_| Ok(()));
     }
     assert!(whole_lines(&replies));
+    let mut sasl = Sasl::default();
+    let mut answers = BytesMut::new();
+    let start = parse("AUTHENTICATE PLAIN").expect("a fixed line parses");
+    sasl.handle(&start, "irc.example", "*", &mut answers);
+    for _ in 0..2 {
+        let _ = sasl.handle(&message, "irc.example", "*", &mut answers);
+    }
+    assert!(whole_lines(&answers));
 });
