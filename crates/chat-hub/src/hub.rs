@@ -4,6 +4,7 @@
 //! [`Hub::connected`], [`Hub::received`], [`Hub::read_closed`],
 //! [`Hub::disconnected`], [`Hub::tick`], [`Hub::console_line`],
 //! [`Hub::cluster_event`], [`Hub::operator_checked`], [`Hub::store_event`],
+//! [`Hub::account_reply`], [`Hub::post`] (a line from outside the chat),
 //! [`Hub::shutdown`], and
 //! [`Hub::refusal`] for the reactor's own refusals. The hub is the front
 //! door (admission, logins, flood control, timeouts), reads each line, and
