@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 
 use crate::Now;
 use crate::chat::SaidLine;
+use crate::markers::ReadAt;
 
 /// One line of a room's history, owned. The nick and the text share one
 /// buffer (one allocation per line, reused when the ring is full).
@@ -134,10 +135,24 @@ impl Ring {
         self.lines.len()
     }
 
-    /// The id of the newest line, if it has one (lines have ids only with
-    /// a history store).
-    pub(crate) fn last_id(&self) -> Option<u64> {
-        self.lines.back().and_then(|line| line.id)
+    /// The id and time (Unix ms) of the newest line, if it has an id.
+    pub(crate) fn last_read_at(&self) -> Option<ReadAt> {
+        let line = self.lines.back()?;
+        Some(ReadAt {
+            id: line.id?,
+            ms: line.time.timestamp_millis(),
+        })
+    }
+
+    /// The newest line said at or before `ms` (Unix ms), as its id and
+    /// time; `None` if the ring holds no such line (all are newer, or none
+    /// has an id): an IRC client's `MARKREAD` time, as a line.
+    pub(crate) fn newest_at_or_before(&self, ms: i64) -> Option<ReadAt> {
+        let line = (self.lines.iter().rev()).find(|line| line.time.timestamp_millis() <= ms)?;
+        Some(ReadAt {
+            id: line.id?,
+            ms: line.time.timestamp_millis(),
+        })
     }
 
     /// How many lines the ring holds newer than `id`, and whether that is
@@ -178,6 +193,7 @@ mod tests {
 
     use super::Ring;
     use crate::chat::SaidLine;
+    use crate::markers::ReadAt;
 
     /// A line said by `nick` at `said` (Unix seconds).
     fn said<'a>(nick: &'a str, text: &'a str, said: i64) -> SaidLine<'a> {

@@ -57,9 +57,14 @@ impl FileBook {
             }
             AccountRecord::Marker(marker) => {
                 tx.execute(
-                    "INSERT INTO read_markers (account_key, room, through) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (account_key, room) DO UPDATE SET through = max(through, excluded.through)",
-                    params![marker.account, marker.target, id(marker.through)],
+                    // Forward only, by id and then time (as the hub's markers).
+                    "INSERT INTO read_markers (account_key, room, through, through_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_key, room) DO UPDATE
+                     SET through = excluded.through, through_ms = excluded.through_ms
+                     WHERE excluded.through > through
+                        OR (excluded.through = through AND excluded.through_ms > through_ms)",
+                    params![marker.account, marker.target, id(marker.through), marker.ms],
                 )?;
                 Ok(0)
             }
@@ -201,7 +206,7 @@ impl AccountBook for FileBook {
     fn markers_of(&mut self, key: &str) -> Result<Vec<Marker>, String> {
         let mut select = self
             .conn
-            .prepare("SELECT room, through FROM read_markers WHERE account_key = ?1")
+            .prepare("SELECT room, through, through_ms FROM read_markers WHERE account_key = ?1")
             .map_err(words)?;
         let rows = select
             .query_map(params![key], |row| {
@@ -209,6 +214,7 @@ impl AccountBook for FileBook {
                     account: key.to_owned(),
                     target: row.get(0)?,
                     through: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    ms: row.get(2)?,
                 })
             })
             .map_err(words)?;
