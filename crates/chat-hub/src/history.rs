@@ -283,6 +283,23 @@ mod tests {
     }
 
     #[test]
+    fn a_time_is_the_newest_line_said_at_or_before_it() {
+        let mut ring = Ring::new(4);
+        for (id, at) in [(7, 10), (8, 20), (9, 30)] {
+            ring.store(&SaidLine {
+                id: Some(id),
+                ..said("al", "x", at)
+            });
+        }
+        let at = |id, ms| Some(ReadAt { id, ms });
+        assert_eq!(ring.newest_at_or_before(25_000), at(8, 20_000));
+        assert_eq!(ring.newest_at_or_before(20_000), at(8, 20_000));
+        assert_eq!(ring.newest_at_or_before(99_000), at(9, 30_000));
+        assert_eq!(ring.newest_at_or_before(9_999), None, "older than the ring");
+        assert_eq!(ring.last_read_at(), at(9, 30_000));
+    }
+
+    #[test]
     fn history_asks_for_at_most_what_is_kept() {
         assert_eq!(super::requested(None, 200), 200);
         assert_eq!(super::requested(Some(5), 200), 5);
