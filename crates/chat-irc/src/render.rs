@@ -281,7 +281,7 @@ pub fn markread(out: &mut BytesMut, server: &str, target: &str, time: Option<&st
         Some(time) => Joined::of(&["timestamp=", time]),
         None => Joined::of(&["*"]),
     };
-    let _ = write_text(out, &[], Some(server), "MARKREAD", &[target, &point]);
+    let _ = write(out, &[], Some(server), "MARKREAD", &[target, &point]);
 }
 
 /// A room's channel name: `#` and the room's name.
