@@ -206,6 +206,11 @@ impl Hub {
             return;
         };
         self.markers.load(markers);
+        // An IRC client may have joined before its markers came (the store
+        // answers after the login): told its channels' markers now.
+        for room in self.chat.members().rooms_of(client) {
+            self.irc_marker_on_join(out, client, room);
+        }
         if !mail.is_empty() {
             let count = mail.len();
             for device in self.accounts.devices_of(&key).to_vec() {
