@@ -379,6 +379,9 @@ fn web_browser_reading_on_one_page_clears_the_badge_on_another_and_a_reload_coun
     ask(&mut phone, "who alice", "who alice");
     ask(&mut phone, "focus off", "focus off");
     phone.write_line("type /join dev");
+    ask(&mut phone, "room dev", "room dev");
+    // The join replays nothing read; /history is answered after it.
+    phone.write_line("type /history 1");
     ask(&mut phone, "expect five", "seen");
     ask(&mut phone, "count unread in dev", "count 0");
 }
