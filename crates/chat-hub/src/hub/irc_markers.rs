@@ -85,7 +85,7 @@ impl Hub {
         match line {
             Some(line) => {
                 let through = Some(ReadAt { id: line.id, ms });
-                self.move_marker(out, &account, (&target.name, target.key), through, now);
+                self.move_marker(out, id, &account, (&target.name, target.key), through, now);
             }
             // Nothing to map the time to: the marker stays, and the
             // client hears where it is.

@@ -288,7 +288,7 @@ impl Hub {
             let key = conversation_key(&account, with);
             let through = self.markers.latest_private(&key);
             let target = format!("@{}", self.accounts.name_of(with).unwrap_or(with));
-            return self.move_marker(out, &nick_key(&account), (&target, key), through, now);
+            return self.move_marker(out, id, &nick_key(&account), (&target, key), through, now);
         }
         let account = nick_key(&account);
         let members = self.chat.members();
@@ -309,16 +309,18 @@ impl Hub {
         let room = members.room(room);
         let through = room.history.last_read_at();
         let (name, key) = (room.name.clone(), room.key.to_string());
-        self.move_marker(out, &account, (&name, key), through, now);
+        self.move_marker(out, id, &account, (&name, key), through, now);
     }
 
     /// Moves `account`'s marker on `target` (its name, and its key) to
-    /// `through`, and tells each of the account's connections where it is
-    /// now (further than `through` if it was already): IRC clients with
-    /// `draft/read-marker` as `MARKREAD`, the others as a notice.
+    /// `through`, as `asker` asked, and tells where it is now: each of the
+    /// account's connections if it moved, else `asker` only (it was there
+    /// or further already, which the others know). IRC clients with
+    /// `draft/read-marker` read `MARKREAD`, the others a notice.
     pub(super) fn move_marker(
         &mut self,
         out: &mut dyn Outbox,
+        asker: ClientId,
         account: &str,
         (name, key): (&str, String),
         through: Option<ReadAt>,
@@ -327,7 +329,8 @@ impl Hub {
         let Some(through) = through else {
             return; // nothing said there since the start to mark read
         };
-        if self.markers.set(account, &key, through) {
+        let moved = self.markers.set(account, &key, through);
+        if moved {
             let marker = Marker {
                 account: account.to_owned(),
                 target: key.clone(),
@@ -341,7 +344,12 @@ impl Hub {
             target: name,
             through: at.id,
         });
-        for device in self.accounts.devices_of(account).to_vec() {
+        let told = if moved {
+            self.accounts.devices_of(account).to_vec()
+        } else {
+            vec![asker]
+        };
+        for device in told {
             if self.wants_markread(device) {
                 self.irc_tell_marker(out, device, name, Some(at));
             } else {

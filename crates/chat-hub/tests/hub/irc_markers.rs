@@ -68,9 +68,10 @@ fn markread_moves_the_marker_for_every_connection_and_a_join_tells_it() {
     f.say(4, "MARKREAD #dev\r\n");
     assert_eq!(f.irc_lines(4), moved);
     assert_eq!(f.irc_lines(3), "");
-    // An older time moves nothing: each device hears where it stays.
+    // An older time moves nothing: the asker hears where it stays.
     f.say(4, "MARKREAD #dev timestamp=2026-11-03T08:05:09.000Z\r\n");
     assert_eq!(f.irc_lines(4), moved);
+    assert_eq!(f.irc_lines(3), "", "nothing moved for the other");
     // A time from the future is now: through the last line.
     f.say(3, "MARKREAD #dev timestamp=2099-01-01T00:00:00.000Z\r\n");
     let now = ":chat.local MARKREAD #dev timestamp=2026-11-03T08:05:10.500Z";
