@@ -18,6 +18,8 @@
 //! - `irssi.rs` and `weechat.rs`: the two terminal clients.
 //! - `accounts.rs`: SASL PLAIN (the Python client and irssi), `REGISTER`,
 //!   NickServ, `account-tag` and `account-notify`.
+//! - `markers.rs`: read markers (`draft/read-marker`, `MARKREAD`) across
+//!   two connections of one account and a restart.
 //!
 //! Without python3 and irctokens, irssi or weechat-headless a test says
 //! why and passes, or fails under `CHAT_TESTS_REQUIRE=1` (`.ci/run`
@@ -26,6 +28,7 @@
 mod accounts;
 mod chat;
 mod irssi;
+mod markers;
 mod queries;
 mod registration;
 mod weechat;

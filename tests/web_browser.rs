@@ -8,6 +8,9 @@
 //! after a restart joins them all again, each line still shown once. Its
 //! account form registers and logs in, and a reload or a dropped WebSocket
 //! logs in again with the login token the tab keeps (never the password).
+//! Logged in, the page reads the room it shows (`/read`): another page of
+//! the account sees that room's badge clear, and after a reload the
+//! server's unread count is the badge.
 //! Screenshots of a conversation are saved in the test output directory.
 
 use std::path::PathBuf;
@@ -320,4 +323,65 @@ fn web_browser_registers_and_a_reload_or_a_drop_logs_in_again_with_its_token() {
     ask(&mut page, "status connected", "status connected");
     ask(&mut page, "who -", "who -");
     assert_eq!(ask(&mut page, "stored", "stored"), "stored nothing");
+}
+
+#[test]
+fn web_browser_reading_on_one_page_clears_the_badge_on_another_and_a_reload_counts_from_the_server()
+{
+    let Some(script) = driver() else { return };
+    let server = server();
+    let mut laptop = browser(&script, server.web_addr());
+    laptop.write_line("register alice correct-horse-battery");
+    ask(&mut laptop, "who alice", "who alice");
+    ask(&mut laptop, "focus on", "focus on");
+    laptop.write_line("type /join dev");
+    ask(&mut laptop, "room dev", "room dev");
+    let mut phone = browser(&script, server.web_addr());
+    phone.write_line("login alice correct-horse-battery");
+    ask(&mut phone, "who alice", "who alice");
+    // The phone is not looked at, and shows lobby: dev's lines are unread.
+    ask(&mut phone, "focus off", "focus off");
+    phone.write_line("type /join dev");
+    ask(&mut phone, "room dev", "room dev");
+    phone.write_line("click-room lobby");
+    ask(&mut phone, "room lobby", "room lobby");
+    let mut carol = Client::join(server.plain_addr());
+    carol.send_line("/join dev");
+    carol.expect_contains(" joined dev");
+    carol.send_line("one");
+    carol.send_line("two");
+    ask(&mut laptop, "expect two", "seen");
+    // The laptop shows dev and is looked at: it reads dev, and the phone's
+    // badge for dev (two lines, counted as they came) clears.
+    ask(&mut phone, "badge dev 0", "badge dev 0");
+    ask(&mut laptop, "count read dev through", "count 0");
+    // The laptop goes; three lines come while nobody reads.
+    laptop.write_line("type /quit");
+    ask(&mut laptop, "status closed", "status closed");
+    for text in ["three", "four", "five"] {
+        carol.send_line(text);
+    }
+    carol.sync();
+    // Reloaded, the phone knows nothing of dev: the server says how much
+    // of it the account has not read.
+    ask(&mut phone, "reload", "reloaded");
+    ask(&mut phone, "who alice", "who alice");
+    ask(&mut phone, "focus off", "focus off");
+    phone.write_line("type /join dev");
+    ask(&mut phone, "expect 3 unread in dev since #", "seen");
+    ask(&mut phone, "badge dev 3", "badge dev 3");
+    ask(&mut phone, "expect five", "seen");
+    // Looked at, it reads dev: the badge clears.
+    ask(&mut phone, "focus on", "focus on");
+    ask(&mut phone, "badge dev 0", "badge dev 0");
+    // What it read stays read: a second reload has nothing unread in dev.
+    ask(&mut phone, "reload", "reloaded");
+    ask(&mut phone, "who alice", "who alice");
+    ask(&mut phone, "focus off", "focus off");
+    phone.write_line("type /join dev");
+    ask(&mut phone, "room dev", "room dev");
+    // The join replays nothing read; /history is answered after it.
+    phone.write_line("type /history 1");
+    ask(&mut phone, "expect five", "seen");
+    ask(&mut phone, "count unread in dev", "count 0");
 }

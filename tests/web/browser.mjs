@@ -26,6 +26,9 @@
 //   stored            -> "stored KEY=VALUE ...": the tab's sessionStorage
 //                     ("stored nothing" when empty)
 //   reload            -> "reloaded" once the reloaded page is connected
+//   focus on|off      -> "focus on|off": whether the page is looked at
+//                     (document.hasFocus as the page reads it, and a focus
+//                     or blur event), so a test decides when it reads
 //   screenshot PATH   -> "saved PATH"
 // Failures answer "error WHAT".
 
@@ -155,6 +158,12 @@ async function run(command, arg) {
       await page.reload();
       await page.waitForSelector('#status[data-state="connected"]', { timeout: TIMEOUT });
       return "reloaded";
+    case "focus":
+      await page.evaluate((on) => {
+        document.hasFocus = () => on;
+        window.dispatchEvent(new Event(on ? "focus" : "blur"));
+      }, arg === "on");
+      return "focus " + arg;
     case "screenshot":
       await page.screenshot({ path: arg });
       return "saved " + arg;

@@ -32,7 +32,7 @@ use crate::chat::SaidLine;
 use crate::clients::{Client, Clients};
 use crate::rooms::RoomId;
 
-mod tags;
+pub(crate) mod tags;
 use crate::{ClientId, Now, Outbox, Protocol};
 use tags as irc;
 

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 
 use crate::Now;
 use crate::chat::SaidLine;
+use crate::markers::ReadAt;
 
 /// One line of a room's history, owned. The nick and the text share one
 /// buffer (one allocation per line, reused when the ring is full).
@@ -134,10 +135,24 @@ impl Ring {
         self.lines.len()
     }
 
-    /// The id of the newest line, if it has one (lines have ids only with
-    /// a history store).
-    pub(crate) fn last_id(&self) -> Option<u64> {
-        self.lines.back().and_then(|line| line.id)
+    /// The id and time (Unix ms) of the newest line, if it has an id.
+    pub(crate) fn last_read_at(&self) -> Option<ReadAt> {
+        let line = self.lines.back()?;
+        Some(ReadAt {
+            id: line.id?,
+            ms: line.time.timestamp_millis(),
+        })
+    }
+
+    /// The newest line said at or before `ms` (Unix ms), as its id and
+    /// time; `None` if the ring holds no such line (all are newer, or none
+    /// has an id): an IRC client's `MARKREAD` time, as a line.
+    pub(crate) fn newest_at_or_before(&self, ms: i64) -> Option<ReadAt> {
+        let line = (self.lines.iter().rev()).find(|line| line.time.timestamp_millis() <= ms)?;
+        Some(ReadAt {
+            id: line.id?,
+            ms: line.time.timestamp_millis(),
+        })
     }
 
     /// How many lines the ring holds newer than `id`, and whether that is
@@ -178,6 +193,7 @@ mod tests {
 
     use super::Ring;
     use crate::chat::SaidLine;
+    use crate::markers::ReadAt;
 
     /// A line said by `nick` at `said` (Unix seconds).
     fn said<'a>(nick: &'a str, text: &'a str, said: i64) -> SaidLine<'a> {
@@ -264,6 +280,23 @@ mod tests {
         assert!(texts(&ring, 10, 51).is_empty());
         ring.drop_oldest();
         assert_eq!(texts(&ring, 10, 40), ["al:d", "al:e"]);
+    }
+
+    #[test]
+    fn a_time_is_the_newest_line_said_at_or_before_it() {
+        let mut ring = Ring::new(4);
+        for (id, at) in [(7, 10), (8, 20), (9, 30)] {
+            ring.store(&SaidLine {
+                id: Some(id),
+                ..said("al", "x", at)
+            });
+        }
+        let at = |id, ms| Some(ReadAt { id, ms });
+        assert_eq!(ring.newest_at_or_before(25_000), at(8, 20_000));
+        assert_eq!(ring.newest_at_or_before(20_000), at(8, 20_000));
+        assert_eq!(ring.newest_at_or_before(99_000), at(9, 30_000));
+        assert_eq!(ring.newest_at_or_before(9_999), None, "older than the ring");
+        assert_eq!(ring.last_read_at(), at(9, 30_000));
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod irc;
 mod irc_accounts;
 mod irc_history;
 mod irc_labels;
+mod irc_markers;
 mod irc_queries;
 mod lookups;
 pub(crate) mod posts;

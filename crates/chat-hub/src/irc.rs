@@ -53,6 +53,10 @@ pub(crate) fn server(config: &HubConfig, history: bool, accounts: bool) -> Serve
     if accounts {
         caps = caps.union(WITH_ACCOUNTS);
     }
+    // A marker is a line id, and lines have ids only with a history store.
+    if accounts && history {
+        caps.insert(Cap::ReadMarker);
+    }
     Server {
         name: &config.server_name,
         offer: Offer {

@@ -52,11 +52,14 @@ pub enum Cap {
     AccountNotify,
     /// `draft/account-registration`: the `REGISTER` command.
     AccountRegistration,
+    /// `draft/read-marker`: `MARKREAD`, an account's read marker shared by
+    /// its connections.
+    ReadMarker,
 }
 
 impl Cap {
     /// Every capability, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 15] = [
+    pub const ALL: [Cap; 16] = [
         Cap::CapNotify,
         Cap::MessageTags,
         Cap::ServerTime,
@@ -72,6 +75,7 @@ impl Cap {
         Cap::AccountTag,
         Cap::AccountNotify,
         Cap::AccountRegistration,
+        Cap::ReadMarker,
     ];
 
     /// The name on the wire.
@@ -92,6 +96,7 @@ impl Cap {
             Cap::AccountTag => "account-tag",
             Cap::AccountNotify => "account-notify",
             Cap::AccountRegistration => "draft/account-registration",
+            Cap::ReadMarker => "draft/read-marker",
         }
     }
 

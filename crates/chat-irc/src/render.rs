@@ -273,6 +273,17 @@ fn say(
     };
 }
 
+/// `MARKREAD <target> timestamp=<time>` from `server` (`draft/read-marker`):
+/// where the client's account stopped reading `target`; `*` for no marker.
+/// `time` is already in the spec's form (`YYYY-MM-DDThh:mm:ss.sssZ`).
+pub fn markread(out: &mut BytesMut, server: &str, target: &str, time: Option<&str>) {
+    let point = match time {
+        Some(time) => Joined::of(&["timestamp=", time]),
+        None => Joined::of(&["*"]),
+    };
+    let _ = write(out, &[], Some(server), "MARKREAD", &[target, &point]);
+}
+
 /// A room's channel name: `#` and the room's name.
 pub fn channel(room: &str) -> Joined {
     Joined::of(&["#", room])

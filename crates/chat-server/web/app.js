@@ -44,6 +44,7 @@ function takeQuiet(key) {
 function openRoom(key) {
   if (key === views.shown) return;
   views.show(key);
+  scheduleRead();
   input.focus();
   // While catching up the rooms are being joined in turn; the one shown
   // then is joined once that is done (see "caught-up").
@@ -127,9 +128,67 @@ function showLine(key, line, fresh) {
     case "renamed":
       views.renamed(notice.nick, notice.to);
       break;
+    case "unread":
+      views.setUnread(keyOf(notice.room), notice.count);
+      unreadRooms.add(keyOf(notice.room));
+      scheduleRead();
+      break;
+    case "read":
+      // Any device of the account read it (this one too): its badge goes,
+      // and the notice is not shown (it comes every few seconds).
+      views.setUnread(keyOf(notice.room), 0);
+      return;
   }
   views.append(key, line, fresh);
+  if (parsed.kind === "message" || parsed.kind === "action") {
+    const target = key !== null && views.has(key) ? key : views.shown;
+    if (target !== null) unreadRooms.add(target);
+    scheduleRead();
+  }
 }
+
+// --- Read markers: the room shown is read while the page is looked at -----
+
+// A room's /read is sent this long after its lines come (so a burst is one
+// /read), and at most once per READ_EVERY_MS per room.
+const READ_DELAY_MS = 1000;
+const READ_EVERY_MS = 2000;
+const unreadRooms = new Set(); // keys of rooms with lines come since their last /read
+const readTimers = new Map(); // key → the pending /read's timer
+const readSent = new Map(); // key → when its last /read was sent
+
+/** Whether someone is looking at the room shown: the page visible and focused. */
+function looking() {
+  return document.visibilityState === "visible" && document.hasFocus();
+}
+
+/**
+ * Sends `/read ROOM` for the room shown if it has lines not marked read,
+ * someone is looking and the page is logged in to an account (a guest has
+ * no marker): debounced, at most once per READ_EVERY_MS per room.
+ */
+function scheduleRead() {
+  const key = views.shown;
+  if (key === null || !unreadRooms.has(key) || readTimers.has(key)) return;
+  if (account.name === null || !looking()) return;
+  const since = Date.now() - (readSent.get(key) || 0);
+  const wait = Math.max(READ_DELAY_MS, READ_EVERY_MS - since);
+  readTimers.set(
+    key,
+    setTimeout(() => {
+      readTimers.delete(key);
+      // Still shown and looked at, and still a room of ours.
+      if (views.shown !== key || !views.has(key) || account.name === null || !looking()) return;
+      if (send("/read " + views.nameOf(key))) {
+        readSent.set(key, Date.now());
+        unreadRooms.delete(key);
+      }
+    }, wait),
+  );
+}
+
+window.addEventListener("focus", scheduleRead);
+document.addEventListener("visibilitychange", scheduleRead);
 
 // --- The connection ----------------------------------------------------------
 

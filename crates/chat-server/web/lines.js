@@ -79,6 +79,10 @@ export function readNotice(text) {
     return { what: "members", room: m[1], nicks: m[2].split(" ").filter((n) => n && n !== "...") };
   }
   if ((m = /^error: you are already in (\S+)$/.exec(text))) return { what: "already", room: m[1] };
+  // Read markers (an account's): how much of a room it has not read, on
+  // joining; and where its marker now is, when any of its devices read.
+  if ((m = /^(\d+) unread in (\S+) since #\d+$/.exec(text))) return { what: "unread", room: m[2], count: Number(m[1]) };
+  if ((m = /^read (\S+) through #\d+$/.exec(text))) return { what: "read", room: m[1] };
   return null;
 }
 

@@ -193,6 +193,14 @@ export class Views {
     }
   }
 
+  /** The server's count of a room's unread lines (0: read on some device). */
+  setUnread(key, count) {
+    const view = this.views.get(key);
+    if (!view) return;
+    view.unread = count;
+    this.drawBadge(view);
+  }
+
   drawBadge(view) {
     const badge = view.tab.querySelector(".badge");
     badge.textContent = view.unread > BADGE_MAX ? BADGE_MAX + "+" : String(view.unread);

@@ -177,6 +177,11 @@ pub struct Marker {
     /// The room's key, or a private conversation's (`@alice@bob`).
     pub target: String,
     pub through: u64,
+    /// When the line `through` was said (or, from IRC's `MARKREAD`, the
+    /// time the client read up to), Unix milliseconds; 0 when unknown (a
+    /// marker kept before times were). IRC clients are told markers as
+    /// times, so it is kept beside the id.
+    pub ms: i64,
 }
 
 /// What the hub asks the account store to keep (it answers nothing: the

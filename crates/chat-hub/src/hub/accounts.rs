@@ -218,14 +218,26 @@ impl Hub {
         let nick = self.chat.members().nick(client).unwrap_or(name).to_owned();
         out.console(&format!("{nick} ({peer}) logged in as {name}"));
         self.irc_account_changed(out, client, Some(name));
-        if self.irc_sasl_succeeded(out, client, name) {
-            return; // SASL's 900 and 903 said it
+        // SASL's 900 and 903 say it, or the notice does.
+        if !self.irc_sasl_succeeded(out, client, name) {
+            let notice = Notice::LoggedIn {
+                nick: &nick,
+                account: name,
+            };
+            self.chat.send(out, client, &Body::Notice(notice), now);
         }
-        let notice = Notice::LoggedIn {
-            nick: &nick,
-            account: name,
-        };
-        self.chat.send(out, client, &Body::Notice(notice), now);
+        self.ask_return(out, client, name, now);
+    }
+
+    /// Asks the store what waited for account `name`, which `client` just
+    /// logged in to: its messages and its read markers.
+    pub(super) fn ask_return(
+        &mut self,
+        out: &mut dyn Outbox,
+        client: ClientId,
+        name: &str,
+        now: Now,
+    ) {
         let back = AccountRequest::Return {
             name: name.to_owned(),
         };

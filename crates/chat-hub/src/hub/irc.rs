@@ -288,6 +288,7 @@ impl Hub {
             },
             "USER" | "PASS" => self.irc_reply(out, id, numeric::ERR_ALREADYREGISTERED, &[]),
             "CHATHISTORY" => self.irc_chathistory(out, id, msg, now),
+            "MARKREAD" => self.irc_markread(out, id, msg, now),
             _ => self.irc_query(out, id, command, msg),
         }
     }
@@ -405,6 +406,8 @@ impl Hub {
                 // Its names at once, from this node: a cluster-wide `/who`
                 // is paced, and a client joining ten channels asks ten.
                 let name = self.chat.members().room(joined).name.clone();
+                // `draft/read-marker`: the marker comes before the names end.
+                self.irc_marker_on_join(out, id, joined);
                 self.chat.who_reply(out, id, &name, Vec::new(), now);
             }
         }

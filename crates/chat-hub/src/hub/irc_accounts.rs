@@ -271,7 +271,9 @@ impl Hub {
             if self.chat.members().nick(id) != Some(account.as_str()) {
                 self.take_nick(out, id, &account, now);
             }
-            return;
+            // Logged in with SASL while registering: what waited for the
+            // account (messages, read markers) now that it is a client.
+            return self.ask_return(out, id, &account, now);
         }
         let nick = self.chat.members().nick(id).unwrap_or(asked).to_owned();
         if nick != asked {

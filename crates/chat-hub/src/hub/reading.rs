@@ -8,6 +8,7 @@ use chat_proto::{Body, Notice, Refusal, nick_key};
 use crate::accounts::{AccountRecord, Mail, Marker};
 use crate::chat::{Joined, Private};
 use crate::ctx::Ctx;
+use crate::markers::ReadAt;
 use crate::rooms::RoomId;
 use crate::store::conversation_key;
 use crate::{ClientId, ClusterEvent, Now, Outbox};
@@ -34,6 +35,7 @@ impl Hub {
                 let key = &chat.members().room(room).key;
                 self.markers.get(&nick_key(account), key)
             });
+            let marker = marker.map(|at| at.id);
             let ctx = &mut Ctx { out, config, now };
             match marker {
                 Some(since) => {
@@ -98,8 +100,11 @@ impl Hub {
             now,
         };
         if let Some(line) = self.store.append_private(ctx, from, to, text) {
-            self.markers
-                .said_privately(&conversation_key(from, to), line);
+            let at = ReadAt {
+                id: line,
+                ms: now.timestamp_millis(),
+            };
+            self.markers.said_privately(&conversation_key(from, to), at);
         }
     }
 
@@ -201,6 +206,11 @@ impl Hub {
             return;
         };
         self.markers.load(markers);
+        // An IRC client may have joined before its markers came (the store
+        // answers after the login): told its channels' markers now.
+        for room in self.chat.members().rooms_of(client) {
+            self.irc_marker_on_join(out, client, room);
+        }
         if !mail.is_empty() {
             let count = mail.len();
             for device in self.accounts.devices_of(&key).to_vec() {
@@ -229,7 +239,7 @@ impl Hub {
             return;
         };
         let room_key = &self.chat.members().room(room).key;
-        if let Some(since) = self.markers.get(&key, room_key) {
+        if let Some(since) = self.markers.get(&key, room_key).map(|at| at.id) {
             let (chat, node, config) = (&mut self.chat, &mut self.node, &self.config);
             let count = UNREAD_REPLAY_MAX.min(config.history_keep().max(1));
             let ctx = &mut Ctx { out, config, now };
@@ -246,7 +256,7 @@ impl Hub {
             return;
         };
         let room = self.chat.members().room(room);
-        let Some(since) = self.markers.get(&account, &room.key) else {
+        let Some(since) = self.markers.get(&account, &room.key).map(|at| at.id) else {
             return;
         };
         let (count, all) = room.history.count_after(since);
@@ -278,7 +288,7 @@ impl Hub {
             let key = conversation_key(&account, with);
             let through = self.markers.latest_private(&key);
             let target = format!("@{}", self.accounts.name_of(with).unwrap_or(with));
-            return self.move_marker(out, &nick_key(&account), (&target, key), through, now);
+            return self.move_marker(out, id, &nick_key(&account), (&target, key), through, now);
         }
         let account = nick_key(&account);
         let members = self.chat.members();
@@ -297,38 +307,54 @@ impl Hub {
             return self.chat.refuse(out, id, Refusal::NeedsHistoryFile, now);
         }
         let room = members.room(room);
-        let through = room.history.last_id();
+        let through = room.history.last_read_at();
         let (name, key) = (room.name.clone(), room.key.to_string());
-        self.move_marker(out, &account, (&name, key), through, now);
+        self.move_marker(out, id, &account, (&name, key), through, now);
     }
 
     /// Moves `account`'s marker on `target` (its name, and its key) to
-    /// `through`, and tells each of the account's connections.
-    fn move_marker(
+    /// `through`, as `asker` asked, and tells where it is now: each of the
+    /// account's connections if it moved, else `asker` only (it was there
+    /// or further already, which the others know). IRC clients with
+    /// `draft/read-marker` read `MARKREAD`, the others a notice.
+    pub(super) fn move_marker(
         &mut self,
         out: &mut dyn Outbox,
+        asker: ClientId,
         account: &str,
         (name, key): (&str, String),
-        through: Option<u64>,
+        through: Option<ReadAt>,
         now: Now,
     ) {
         let Some(through) = through else {
             return; // nothing said there since the start to mark read
         };
-        if self.markers.set(account, &key, through) {
+        let moved = self.markers.set(account, &key, through);
+        if moved {
             let marker = Marker {
                 account: account.to_owned(),
-                target: key,
-                through,
+                target: key.clone(),
+                through: through.id,
+                ms: through.ms,
             };
             self.keep_record(out, AccountRecord::Marker(marker));
         }
+        let at = self.markers.get(account, &key).unwrap_or(through);
         let marked = Body::Notice(Notice::MarkedRead {
             target: name,
-            through,
+            through: at.id,
         });
-        for device in self.accounts.devices_of(account).to_vec() {
-            self.chat.send(out, device, &marked, now);
+        let told = if moved {
+            self.accounts.devices_of(account).to_vec()
+        } else {
+            vec![asker]
+        };
+        for device in told {
+            if self.wants_markread(device) {
+                self.irc_tell_marker(out, device, name, Some(at));
+            } else {
+                self.chat.send(out, device, &marked, now);
+            }
         }
     }
 

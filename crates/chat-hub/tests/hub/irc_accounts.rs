@@ -19,7 +19,7 @@ const WELCOME_DETAILS: &[&str] = &[
 ];
 
 /// A hub whose store holds account `bob` (password `bob-secret`).
-fn with_bob() -> (Fixture, Store) {
+pub(crate) fn with_bob() -> (Fixture, Store) {
     let (mut f, mut store) = with_accounts(AccountSettings::default());
     let bob = ("bob".to_owned(), "bob-secret".to_owned(), false);
     store.accounts.insert("bob".into(), bob);
@@ -34,7 +34,7 @@ fn with_bob() -> (Fixture, Store) {
 impl Fixture {
     /// IRC connection `id` registers as `nick` with `caps`, its welcome
     /// taken.
-    fn irc_client(&mut self, id: u64, nick: &str, caps: &str) {
+    pub(crate) fn irc_client(&mut self, id: u64, nick: &str, caps: &str) {
         self.protocol = Protocol::Irc;
         self.connect(id);
         let req = if caps.is_empty() {
@@ -51,7 +51,7 @@ impl Fixture {
 
     /// What `id` was sent, without the welcome's numerics but 001.
     /// (002–005, the users' count and the MOTD say nothing of accounts.)
-    fn irc_lines(&mut self, id: u64) -> String {
+    pub(crate) fn irc_lines(&mut self, id: u64) -> String {
         let all = self.out.take(id);
         let kept: Vec<&str> = all
             .lines()

@@ -13,6 +13,7 @@ mod console;
 mod history;
 mod irc;
 mod irc_accounts;
+mod irc_markers;
 mod limits;
 mod logins;
 mod moderation;

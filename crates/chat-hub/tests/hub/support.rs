@@ -26,6 +26,9 @@ pub(crate) struct Recorder {
     pub(crate) verifier_full: bool,
     /// Requests to the account store, not answered yet.
     pub(crate) account_tasks: Vec<AccountTask>,
+    /// What the hub handed the account store to keep, when a test keeps
+    /// it (`None`: there is no store to take it).
+    pub(crate) records: Option<Vec<AccountRecord>>,
 }
 
 impl Outbox for Recorder {
@@ -56,6 +59,12 @@ impl Outbox for Recorder {
     fn accounts(&mut self, task: AccountTask) -> bool {
         self.account_tasks.push(task);
         true
+    }
+    fn account_record(&mut self, record: AccountRecord) -> bool {
+        self.records
+            .as_mut()
+            .map(|kept| kept.push(record))
+            .is_some()
     }
 }
 

@@ -85,7 +85,8 @@ pub struct MemoryBook(Arc<Mutex<Memory>>);
 struct Memory {
     accounts: BTreeMap<String, Record>,
     mail: HashMap<String, Vec<Mail>>,
-    markers: HashMap<String, HashMap<String, u64>>,
+    /// Account → target → (id, time in ms).
+    markers: HashMap<String, HashMap<String, (u64, i64)>>,
 }
 
 impl MemoryBook {
@@ -158,8 +159,8 @@ impl AccountBook for MemoryBook {
                     }
                     AccountRecord::Marker(marker) => {
                         let markers = m.markers.entry(marker.account.clone()).or_default();
-                        let at = markers.entry(marker.target.clone()).or_insert(0);
-                        *at = (*at).max(marker.through);
+                        let at = markers.entry(marker.target.clone()).or_insert((0, 0));
+                        *at = (*at).max((marker.through, marker.ms));
                     }
                 }
             }
@@ -175,10 +176,11 @@ impl AccountBook for MemoryBook {
         self.with(|m| {
             let markers = m.markers.get(key).into_iter().flatten();
             markers
-                .map(|(target, &through)| Marker {
+                .map(|(target, &(through, ms))| Marker {
                     account: key.to_owned(),
                     target: target.clone(),
                     through,
+                    ms,
                 })
                 .collect()
         })
@@ -229,11 +231,12 @@ mod tests {
                 time: time(),
             })
         };
-        let marker = |through| {
+        let marker = |through: u64| {
             AccountRecord::Marker(Marker {
                 account: "alice".into(),
                 target: "dev".into(),
                 through,
+                ms: 1_000 * i64::try_from(through).unwrap_or(0),
             })
         };
         let records: Vec<AccountRecord> = (0..MAIL_PER_ACCOUNT + 2).map(mail).collect();
@@ -248,6 +251,7 @@ mod tests {
         assert_eq!(book.take_mail("alice"), Ok(Vec::new()), "taken once");
         let markers = book.markers_of("alice").unwrap_or_default();
         assert_eq!(markers.iter().map(|m| m.through).collect::<Vec<_>>(), [7]);
+        assert_eq!(markers.iter().map(|m| m.ms).collect::<Vec<_>>(), [7_000]);
         assert_eq!(book.delete("alice"), Ok(true));
         assert_eq!(book.delete("alice"), Ok(false));
         assert_eq!(book.markers_of("alice"), Ok(Vec::new()));

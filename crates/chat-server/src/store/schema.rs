@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS read_markers (
     account_key TEXT    NOT NULL,
     room        TEXT    NOT NULL,
     through     INTEGER NOT NULL,
+    through_ms  INTEGER NOT NULL DEFAULT 0, -- that line's time (Unix ms), 0: unknown
     PRIMARY KEY (account_key, room)
 ) STRICT;
 ";
@@ -114,7 +115,24 @@ pub(super) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(ACCOUNTS_SCHEMA)?;
+    add_marker_times(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+}
+
+/// A file made before markers kept times has `read_markers` without
+/// `through_ms`: added, each marker's time unknown (0) until it moves.
+fn add_marker_times(conn: &Connection) -> rusqlite::Result<()> {
+    let has: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('read_markers') WHERE name = 'through_ms'",
+        [],
+        |row| row.get(0),
+    )?;
+    if has == 0 {
+        conn.execute_batch(
+            "ALTER TABLE read_markers ADD COLUMN through_ms INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 /// Records this start (at `now_ms`); the id the first new line gets: one

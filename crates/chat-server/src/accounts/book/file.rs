@@ -57,9 +57,14 @@ impl FileBook {
             }
             AccountRecord::Marker(marker) => {
                 tx.execute(
-                    "INSERT INTO read_markers (account_key, room, through) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (account_key, room) DO UPDATE SET through = max(through, excluded.through)",
-                    params![marker.account, marker.target, id(marker.through)],
+                    // Forward only, by id and then time (as the hub's markers).
+                    "INSERT INTO read_markers (account_key, room, through, through_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_key, room) DO UPDATE
+                     SET through = excluded.through, through_ms = excluded.through_ms
+                     WHERE excluded.through > through
+                        OR (excluded.through = through AND excluded.through_ms > through_ms)",
+                    params![marker.account, marker.target, id(marker.through), marker.ms],
                 )?;
                 Ok(0)
             }
@@ -201,7 +206,7 @@ impl AccountBook for FileBook {
     fn markers_of(&mut self, key: &str) -> Result<Vec<Marker>, String> {
         let mut select = self
             .conn
-            .prepare("SELECT room, through FROM read_markers WHERE account_key = ?1")
+            .prepare("SELECT room, through, through_ms FROM read_markers WHERE account_key = ?1")
             .map_err(words)?;
         let rows = select
             .query_map(params![key], |row| {
@@ -209,6 +214,7 @@ impl AccountBook for FileBook {
                     account: key.to_owned(),
                     target: row.get(0)?,
                     through: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    ms: row.get(2)?,
                 })
             })
             .map_err(words)?;
@@ -234,6 +240,48 @@ mod tests {
         assert!(made.is_ok(), "{:?}", made.err());
         let book = FileBook::open(&path).unwrap_or_else(|e| panic!("{e}"));
         super::super::tests::behaves(Box::new(book));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn markers_kept_before_times_were_get_a_time_column_and_keep_their_ids() {
+        let dir = std::env::temp_dir().join(format!("chat-markers-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("history.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        assert!(crate::store::open(&path).is_ok());
+        // The table as the previous build made it, with one marker.
+        let old = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let made = old.execute_batch(
+            "DROP TABLE read_markers;
+             CREATE TABLE read_markers (account_key TEXT NOT NULL, room TEXT NOT NULL,
+                 through INTEGER NOT NULL, PRIMARY KEY (account_key, room)) STRICT;
+             INSERT INTO read_markers VALUES ('alice', 'dev', 7);",
+        );
+        assert!(made.is_ok(), "{made:?}");
+        drop(old);
+        assert!(crate::store::open(&path).is_ok(), "opened again");
+        let mut book = FileBook::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let at = |book: &mut FileBook| {
+            let markers = book.markers_of("alice").unwrap_or_default();
+            markers
+                .iter()
+                .map(|m| (m.through, m.ms))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(&mut book), [(7, 0)], "its time unknown");
+        let marker = |through, ms| {
+            AccountRecord::Marker(Marker {
+                account: "alice".into(),
+                target: "dev".into(),
+                through,
+                ms,
+            })
+        };
+        assert_eq!(book.keep(&[marker(7, 500)]), Ok(0));
+        assert_eq!(at(&mut book), [(7, 500)], "a later time on the same line");
+        assert_eq!(book.keep(&[marker(6, 900), marker(7, 400)]), Ok(0));
+        assert_eq!(at(&mut book), [(7, 500)], "never back");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

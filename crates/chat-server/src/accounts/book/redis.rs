@@ -45,10 +45,20 @@ if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 1 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 return 0";
 
-/// Moves a marker forward only.
+/// Moves a marker forward only, by id and then time. A marker is kept as
+/// `ID:MS` (the line read through, and its time); one kept before times
+/// were is `ID`, its time 0.
 const MOVE_MARKER: &str = "
 local at = redis.call('HGET', KEYS[1], ARGV[1])
-if not at or tonumber(at) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local id, ms = tonumber(ARGV[2]), tonumber(ARGV[3])
+local was_id, was_ms = -1, -1
+if at then
+  was_id = tonumber(string.match(at, '^%d+')) or -1
+  was_ms = tonumber(string.match(at, ':(%d+)$')) or 0
+end
+if was_id < id or (was_id == id and was_ms < ms) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+end
 return 0";
 
 impl RedisBook {
@@ -179,7 +189,11 @@ impl AccountBook for RedisBook {
                     dropped += usize::from(full == 1);
                 }
                 AccountRecord::Marker(marker) => {
-                    let args = [marker.target.clone(), marker.through.to_string()];
+                    let args = [
+                        marker.target.clone(),
+                        marker.through.to_string(),
+                        marker.ms.max(0).to_string(),
+                    ];
                     let moved = eval(MOVE_MARKER, &[&keys::markers(&marker.account)], &args);
                     self.run(|con| moved.query::<i64>(con))?;
                 }
@@ -220,14 +234,19 @@ impl AccountBook for RedisBook {
     }
 
     fn markers_of(&mut self, key: &str) -> Result<Vec<Marker>, String> {
-        let read: HashMap<String, u64> =
+        let read: HashMap<String, String> =
             self.run(|con| redis::cmd("HGETALL").arg(keys::markers(key)).query(con))?;
         Ok(read
             .into_iter()
-            .map(|(target, through)| Marker {
-                account: key.to_owned(),
-                target,
-                through,
+            .filter_map(|(target, at)| {
+                // `ID:MS`, or `ID` as kept before times were.
+                let (through, ms) = at.split_once(':').unwrap_or((&at, "0"));
+                Some(Marker {
+                    account: key.to_owned(),
+                    target,
+                    through: through.parse().ok()?,
+                    ms: ms.parse().unwrap_or(0),
+                })
             })
             .collect())
     }
