@@ -82,6 +82,8 @@ pub(super) fn results(cluster: Result<Sweep, String>) -> Results {
         churns: Vec::new(),
         conns: Vec::new(),
         history_joins: Vec::new(),
+        logins: Vec::new(),
+        webhooks: Vec::new(),
         irc: None,
         tls: Some(Ok(sweep(Dialect::OursTls))),
         web: None,
