@@ -213,7 +213,14 @@ fn register(addr: SocketAddr, n: usize) -> io::Result<Vec<Account>> {
 struct Storm {
     stop: Arc<AtomicBool>,
     began: Instant,
-    threads: Vec<thread::JoinHandle<io::Result<(u64, u64, Histogram<u64>)>>>,
+    threads: Vec<thread::JoinHandle<io::Result<Tally>>>,
+}
+
+/// One client's logins: done, failed, and their latencies in ns.
+struct Tally {
+    done: u64,
+    failed: u64,
+    hist: Histogram<u64>,
 }
 
 impl Storm {
@@ -245,10 +252,10 @@ impl Storm {
         let (mut done, mut failed) = (0, 0);
         for t in self.threads {
             match t.join() {
-                Ok(Ok((d, f, h))) => {
-                    done += d;
-                    failed += f;
-                    let _ = hist.add(&h);
+                Ok(Ok(tally)) => {
+                    done += tally.done;
+                    failed += tally.failed;
+                    let _ = hist.add(&tally.hist);
                 }
                 Ok(Err(_)) | Err(_) => failed += 1,
             }
@@ -268,7 +275,7 @@ fn cycle(
     from: std::net::IpAddr,
     asked: &str,
     stop: &AtomicBool,
-) -> io::Result<(u64, u64, Histogram<u64>)> {
+) -> io::Result<Tally> {
     let mut hist = new_hist()?;
     let (mut done, mut failed) = (0, 0);
     while !stop.load(Ordering::Relaxed) {
@@ -289,7 +296,7 @@ fn cycle(
             Err(_) => failed += 1,
         }
     }
-    Ok((done, failed, hist))
+    Ok(Tally { done, failed, hist })
 }
 
 /// Failures of a smoke run: a mode not run, a login failed or none done,
