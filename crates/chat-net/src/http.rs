@@ -531,4 +531,27 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nno\n"
         );
     }
+
+    #[test]
+    fn keep_alive_is_http_1_1_s_default_and_1_0_s_exception() {
+        let ask = |text: &str| request(HeadReader::new().feed(text.as_bytes()));
+        assert!(ask("POST /h HTTP/1.1\r\n\r\n").wants_keep_alive());
+        assert!(!ask("POST /h HTTP/1.1\r\nConnection: Close\r\n\r\n").wants_keep_alive());
+        assert!(!ask("POST /h HTTP/1.0\r\n\r\n").wants_keep_alive());
+        assert!(ask("POST /h HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").wants_keep_alive());
+        let kept = response_kept_alive(Status::OK, "text/plain", &[], b"ok");
+        assert!(
+            kept.ends_with(b"Connection: keep-alive\r\n\r\nok"),
+            "{kept:?}"
+        );
+    }
+
+    #[test]
+    fn bytes_past_a_body_are_dropped_and_noticed() {
+        let mut body = BodyReader::new(2, b"o");
+        assert!(!body.overflowed());
+        assert!(body.feed(b"kPOST"));
+        assert!(body.overflowed());
+        assert_eq!(body.take(), b"ok");
+    }
 }
