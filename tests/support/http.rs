@@ -48,9 +48,8 @@ pub fn http_request(addr: SocketAddr, request: &str) -> HttpReply {
 }
 
 /// Reads one answer from `stream`: its head, then as many body bytes as
-/// its `Content-Length` says (or until the server closes, without one), so
-/// that an answer on a kept-alive connection is read without waiting for a
-/// close. `what` names the request in a panic.
+/// its `Content-Length` says on a kept-alive connection, so that it is read
+/// without waiting for a close, or to the close. `what` names the request in a panic.
 pub fn read_reply(stream: &mut TcpStream, what: &str) -> HttpReply {
     let mut bytes = Vec::new();
     let mut byte = [0u8; 1];
@@ -71,15 +70,22 @@ pub fn read_reply(stream: &mut TcpStream, what: &str) -> HttpReply {
         name.eq_ignore_ascii_case("content-length")
             .then(|| value.trim().parse::<usize>().ok())?
     });
+    let closes = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.eq_ignore_ascii_case("connection") && value.trim().eq_ignore_ascii_case("close")
+        })
+    });
     let mut body = Vec::new();
     match length {
-        Some(length) => {
+        // A kept-alive answer is read by its length; one the server closes
+        // after (a HEAD's announces a length it does not send) to its end.
+        Some(length) if !closes => {
             body.resize(length, 0);
             stream
                 .read_exact(&mut body)
                 .unwrap_or_else(|e| panic!("no whole body in the answer to {what}: {e}"));
         }
-        None => {
+        _ => {
             stream
                 .read_to_end(&mut body)
                 .unwrap_or_else(|e| panic!("no whole answer to {what}: {e}"));
