@@ -309,7 +309,7 @@ pub fn smoke_failures(all: &[Logins], config: &Config) -> Vec<String> {
     for l in all {
         let good = |r: &LoginRun| {
             r.failed == 0
-                && r.logins >= config.slots as u64
+                && r.logins > 0
                 && r.chat_alone.lost == 0
                 && r.chat_beside.lost == 0
                 && r.chat_beside.sent > 0
