@@ -3,12 +3,14 @@
 //! the document describes it, and its answers (status, and the 200's JSON
 //! fields and their types) are the documented ones; 401 without a token and
 //! 403 without the scope; posted lines reach a line client; paging by
-//! `since` reaches every line once.
+//! `since` reaches every line once; a post and a read share one kept-alive
+//! connection, and a refusal closes it.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 
-use chat_tests::{HttpReply, ServerProcess, http_request};
+use chat_tests::{HttpReply, ServerProcess, TIMEOUT, http_request, read_reply};
 use serde_json::Value;
 
 const ADMIN: &str = "admin-token-0123456789";
@@ -241,4 +243,41 @@ fn scopes_are_kept_and_posted_lines_are_read_back_a_page_at_a_time() {
         "",
     ));
     assert_eq!(found["messages"][0]["text"], "line 4", "{found}");
+}
+
+#[test]
+fn a_post_and_a_read_share_one_kept_alive_connection_until_a_refusal() {
+    let server = server();
+    let web = server.web_addr();
+    let mut nc = server.join();
+    let mut stream = TcpStream::connect(web).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut ask = |method: &str, token: &str, body: &str| {
+        let request = format!(
+            "{method} /api/v1/rooms/lobby/messages HTTP/1.1\r\nHost: {web}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .unwrap_or_else(|e| panic!("cannot send {method}: {e}"));
+        read_reply(&mut stream, method)
+    };
+    let posted = ask("POST", POSTER, r#"{"text": "kept alive"}"#);
+    assert_eq!(posted.status, 200, "{posted:?}");
+    assert!(posted.head.contains("Connection: keep-alive"), "{posted:?}");
+    nc.expect_body("<deployer[api]> kept alive");
+    let read = ask("GET", ADMIN, "");
+    assert_eq!(read.status, 200, "{read:?}");
+    assert!(read.body.contains("kept alive"), "{read:?}");
+    // A refusal closes the connection after its answer.
+    let refused = ask("GET", POSTER, "");
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.head.contains("Connection: close"), "{refused:?}");
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .unwrap_or_else(|e| panic!("the server did not close: {e}"));
+    assert!(rest.is_empty(), "{rest:?}");
 }

@@ -52,7 +52,7 @@ use std::time::Duration;
 pub use support::bins::{bin, command};
 pub use support::client::{Client, tcp_connect_from};
 pub use support::flood::flood;
-pub use support::http::{HttpReply, http_get, http_request, metric_sample};
+pub use support::http::{HttpReply, http_get, http_request, metric_sample, read_reply};
 pub use support::netns::NetLab;
 pub use support::proc::{Proc, Stream, rss_kib};
 pub use support::proxy::Proxy;

@@ -1,14 +1,15 @@
 //! Incoming webhooks over the real binary: Slack-shaped JSON and form
 //! posts to `POST /hooks/TOKEN` reach a line client (what `nc` sees), an
 //! IRC client, a WebSocket client (what the page hears) and the room's
-//! history, from `name[hook]`; every refusal
+//! history, from `name[hook]`; posts on one kept-alive connection all
+//! land, `Connection: close` and a pipelined request close it; every refusal
 //! (400, 404, 405, 411, 413, 429) is answered from what it can be told by,
 //! a 10 MiB body from its head alone; a reload brings a new hook.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use chat_tests::{HttpReply, ServerProcess, TIMEOUT, http_request};
+use chat_tests::{HttpReply, ServerProcess, TIMEOUT, http_request, read_reply};
 
 /// The hooks' tokens (server.toml takes 16 to 128 letters, digits, `-`, `_`).
 const ALERTS_TOKEN: &str = "alerts-0123456789abcdef";
@@ -333,11 +334,105 @@ fn a_body_that_comes_in_pieces_is_read_whole() {
             .unwrap_or_else(|e| panic!("{e}"));
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+    let reply = read_reply(&mut stream, "a post in pieces");
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "ok"),
+        "{reply:?}"
+    );
     nc.expect_body("<alerts[hook]> slowly but surely");
+}
+
+/// A hook post of `text` on an open connection, with `extra` headers.
+fn post_on(stream: &mut TcpStream, web: SocketAddr, text: &str, extra: &str) -> HttpReply {
+    let body = format!(r#"{{"text": "{text}"}}"#);
+    let request = format!(
+        "POST /hooks/{ALERTS_TOKEN} HTTP/1.1\r\nHost: {web}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("cannot send {text:?}: {e}"));
+    read_reply(stream, text)
+}
+
+fn connect(web: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(web).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+}
+
+/// Reads what is left on `stream`; the server closing makes it end.
+fn rest(stream: &mut TcpStream) -> String {
+    let mut rest = String::new();
+    stream
+        .read_to_string(&mut rest)
+        .unwrap_or_else(|e| panic!("the server did not close: {e}"));
+    rest
+}
+
+#[test]
+fn posts_on_one_kept_alive_connection_all_land_until_connection_close() {
+    let server = server("");
+    let web = server.web_addr();
+    let mut nc = server.join();
+    let mut stream = connect(web);
+    for (text, extra, connection) in [
+        ("first on the connection", "", "keep-alive"),
+        ("second on the same one", "", "keep-alive"),
+        ("third and last", "Connection: close\r\n", "close"),
+    ] {
+        let reply = post_on(&mut stream, web, text, extra);
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (200, "ok"),
+            "{reply:?}"
+        );
+        assert!(
+            reply
+                .head
+                .contains(&format!("\r\nConnection: {connection}\r\n")),
+            "{reply:?}"
+        );
+    }
+    nc.expect_body("<alerts[hook]> first on the connection");
+    nc.expect_body("<alerts[hook]> second on the same one");
+    nc.expect_body("<alerts[hook]> third and last");
+    // `Connection: close` was honoured: the server closed after the answer.
+    assert_eq!(rest(&mut stream), "");
+}
+
+#[test]
+fn a_pipelined_request_is_refused_by_closing_after_the_first_answer() {
+    let server = server("");
+    let web = server.web_addr();
+    let mut nc = server.join();
+    let mut stream = connect(web);
+    let one = |text: &str| {
+        let body = format!(r#"{{"text": "{text}"}}"#);
+        format!(
+            "POST /hooks/{ALERTS_TOKEN} HTTP/1.1\r\nHost: {web}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let both = one("answered") + &one("never read");
+    stream
+        .write_all(both.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reply = read_reply(&mut stream, "the first of two pipelined");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(
+        reply.head.contains("\r\nConnection: close\r\n"),
+        "{reply:?}"
+    );
+    assert_eq!(rest(&mut stream), "");
+    nc.expect_body("<alerts[hook]> answered");
+    // The server still serves, and the second was not said.
+    assert_eq!(
+        post_json(web, ALERTS_TOKEN, r#"{"text": "after"}"#).status,
+        200
+    );
+    nc.expect_body("<alerts[hook]> after");
 }

@@ -43,8 +43,10 @@ struct Args {
     no_write: bool,
     /// Run only these workloads (comma-separated: fanout, irc-fanout, kernel-cost, rtt, churn,
     /// tls-fanout, web-fanout, cluster-fanout, store-fanout, store-search, conns,
-    /// history-join); implies
-    /// --no-write, so a partial run never replaces the full figures
+    /// history-join, logins, webhooks); implies
+    /// --no-write, so a partial run never replaces the full figures. With --smoke,
+    /// `--only logins,webhooks` (or either) smokes those alone; other lists smoke all
+    /// the rest too
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = workload)]
     only: Vec<Workload>,
     /// Leave these workloads out (same names; also implies --no-write)
@@ -106,8 +108,21 @@ fn main() -> ExitCode {
 fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> ExitCode {
     match plan::smoke(opts, log) {
         Ok(failures) if failures.is_empty() => {
+            let classic = "fanout, fanout over TLS, over IRC and over WebSocket, the store's fanout alone and searched, rtt, churn, conns, joins replaying a history";
+            let beside = [Workload::Logins, Workload::Webhooks];
+            let mut ran: Vec<&str> = Vec::new();
+            if !opts.workloads.iter().all(|w| beside.contains(w)) {
+                ran.push(classic);
+            }
+            ran.extend(
+                beside
+                    .iter()
+                    .filter(|w| opts.workloads.contains(w))
+                    .map(|w| w.name()),
+            );
             println!(
-                "chat-bench smoke: passed (fanout, fanout over TLS, over IRC and over WebSocket, the store's fanout alone and searched, rtt, churn, conns, joins replaying a history: every message delivered once)"
+                "chat-bench smoke: passed ({}: every message delivered once, every login and webhook post answered)",
+                ran.join(", ")
             );
             ExitCode::SUCCESS
         }

@@ -249,6 +249,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
     if !rows.is_empty() {
         doc.put("history-join", &[("rows", &rows)]);
     }
+    beside_rows(r, &mut doc);
 
     if let Some(c) = r.conns.iter().find(|c| c.dialect == Dialect::Ours) {
         let rss = c.rss().median.max(0.0);
@@ -483,3 +484,43 @@ mod targets;
 
 #[cfg(test)]
 mod tests;
+
+/// The logins and webhooks sections: each figure beside chat's p99 with and
+/// without the load.
+fn beside_rows(r: &Results, doc: &mut Doc) {
+    let mut rows = String::new();
+    for l in &r.logins {
+        let _ = writeln!(
+            rows,
+            "| {} | {} | {} | {} / {} | {} | {} | {} |",
+            l.mode.key(),
+            l.slots,
+            l.per_s().show(0),
+            l.p50_ms().show(1),
+            l.p99_ms().show(1),
+            l.failed(),
+            l.chat_alone_p99().show(0),
+            l.chat_beside_p99().show(0)
+        );
+    }
+    if !rows.is_empty() {
+        doc.put("logins", &[("rows", &rows)]);
+    }
+    let mut rows = String::new();
+    for p in &r.webhooks {
+        let _ = writeln!(
+            rows,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            p.rate_name(),
+            p.posters,
+            p.accepted_per_s().show(0),
+            p.limited(),
+            p.other(),
+            p.chat_alone_p99().show(0),
+            p.chat_beside_p99().show(0)
+        );
+    }
+    if !rows.is_empty() {
+        doc.put("webhooks", &[("rows", &rows)]);
+    }
+}

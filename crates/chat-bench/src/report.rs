@@ -18,8 +18,10 @@ use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::history_join::HistoryJoin;
 use crate::workloads::irc_fanout::{self, IrcFanout};
 use crate::workloads::kernel::KernelCost;
+use crate::workloads::logins::Logins;
 use crate::workloads::rtt::Rtt;
 use crate::workloads::store_search::StoreSearch;
+use crate::workloads::webhooks::Posts;
 
 /// Everything a full run measured.
 #[derive(Debug)]
@@ -54,6 +56,10 @@ pub struct Results {
     /// What a delivery costs the kernel, every server, R = 100 (None: not
     /// run; Err: not measured, e.g. no perf).
     pub kernel: Option<Result<KernelCost, String>>,
+    /// Logins beside chat, by password and by token (empty: not run).
+    pub logins: Vec<Logins>,
+    /// Webhook posts beside chat, per offered rate (empty: not run).
+    pub webhooks: Vec<Posts>,
     /// The workloads that ran.
     pub workloads: Vec<Workload>,
     pub elapsed: Duration,
@@ -298,6 +304,20 @@ impl Results {
                 "lines_per_client": j.lines_per_client().json(),
                 "survived": j.runs.iter().all(|r| r.survived),
             })).collect::<Vec<_>>(),
+            "logins": self.logins.iter().map(|l| json!({
+                "mode": l.mode.key(), "at_once": l.slots,
+                "logins_per_s": l.per_s().json(), "login_p50_ms": l.p50_ms().json(),
+                "login_p99_ms": l.p99_ms().json(), "failed": l.failed(),
+                "chat_p99_us_alone": l.chat_alone_p99().json(),
+                "chat_p99_us_beside": l.chat_beside_p99().json(),
+            })).collect::<Vec<_>>(),
+            "webhooks": self.webhooks.iter().map(|p| json!({
+                "offered": p.rate_name(), "connections": p.posters,
+                "accepted_per_s": p.accepted_per_s().json(),
+                "limited_429": p.limited(), "other": p.other(),
+                "chat_p99_us_alone": p.chat_alone_p99().json(),
+                "chat_p99_us_beside": p.chat_beside_p99().json(),
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -432,6 +452,29 @@ impl Results {
                 j.target,
                 j.rate().show(0),
                 j.lines_per_client().show(1)
+            );
+        }
+        for l in &self.logins {
+            let _ = writeln!(
+                t,
+                "logins by {:<8} {} at once: /s {}  login p99 ms {}  chat p99 µs alone {} beside {}",
+                l.mode.key(),
+                l.slots,
+                l.per_s().show(0),
+                l.p99_ms().show(1),
+                l.chat_alone_p99().show(0),
+                l.chat_beside_p99().show(0)
+            );
+        }
+        for p in &self.webhooks {
+            let _ = writeln!(
+                t,
+                "webhook posts {:>7}: accepted/s {}  429s {}  chat p99 µs alone {} beside {}",
+                p.rate_name(),
+                p.accepted_per_s().show(0),
+                p.limited(),
+                p.chat_alone_p99().show(0),
+                p.chat_beside_p99().show(0)
             );
         }
         t

@@ -36,6 +36,8 @@ pub struct Server {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// For a cluster: node B's address (`addr` is node A's).
     pub remote_addr: Option<SocketAddr>,
+    /// A web listener beside the line one (hooks and the API), if asked for.
+    pub web_addr: Option<SocketAddr>,
     child: Child,
     /// Processes that serve with this one (node B and Redis), stopped with it.
     companions: Vec<Server>,
@@ -235,6 +237,19 @@ impl Server {
     pub fn start_ours_with(launch: &Launch, settings: &str) -> Result<Server, String> {
         start_ours(launch, &Variant::Settings(settings))
     }
+
+    /// Starts chat-server with the whole server.toml `config`, written as
+    /// `server-TAG.toml` beside a fresh history file `TAG.sqlite3`. With
+    /// `web`, the config has a line listener then a web one: `addr` is the
+    /// line listener's, `web_addr` the web one's.
+    pub fn start_ours_custom(
+        launch: &Launch,
+        tag: &str,
+        config: &str,
+        web: bool,
+    ) -> Result<Server, String> {
+        start_ours(launch, &Variant::Custom { tag, config, web })
+    }
 }
 
 /// Which chat-server to start.
@@ -251,6 +266,13 @@ enum Variant<'a> {
     History(&'a str),
     /// Plain, with these server.toml lines added (top-level keys).
     Settings(&'a str),
+    /// A whole server.toml, its files named by `tag`; `web`: it has a web
+    /// listener beside the line one.
+    Custom {
+        tag: &'a str,
+        config: &'a str,
+        web: bool,
+    },
     /// A cluster node named `name` on the Redis at `url`.
     Node {
         url: &'a str,
@@ -294,6 +316,7 @@ fn our_config(variant: &Variant<'_>) -> String {
             &format!("{setting}\nhistory_path = \"{}\"", history_file(setting)),
         ),
         Variant::Settings(settings) => format!("{OUR_CONFIG}{settings}"),
+        Variant::Custom { config, .. } => (*config).to_owned(),
         Variant::Tls(creds) => OUR_CONFIG.replace(
             "listen = [\"127.0.0.1:0\"]",
             &format!(
@@ -321,6 +344,7 @@ fn our_config(variant: &Variant<'_>) -> String {
 /// What the server's log says that the bench waits for.
 enum Said {
     Listening(String),
+    ListeningWeb(String),
     ClusterConnected,
 }
 
@@ -330,6 +354,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         Variant::Plain => "server.toml".to_owned(),
         Variant::History(setting) => format!("server-history-{}.toml", history_tag(setting)),
         Variant::Settings(_) => "server-settings.toml".to_owned(),
+        Variant::Custom { tag, .. } => format!("server-{tag}.toml"),
         Variant::Tls(_) => "server-tls.toml".to_owned(),
         Variant::Web => "server-web.toml".to_owned(),
         Variant::Irc => "server-irc.toml".to_owned(),
@@ -344,6 +369,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     // own (one removing another's would break its connections).
     let history = match variant {
         Variant::History(setting) => history_file(setting),
+        Variant::Custom { tag, .. } => format!("{tag}.sqlite3"),
         _ => "chat-history.sqlite3".to_owned(),
     };
     for suffix in ["", "-wal", "-shm"] {
@@ -374,7 +400,11 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
             if let Some(rest) = line.strip_prefix("listening on ") {
                 // `ADDR`, `ADDR (TLS)`, `ADDR (web)` or `ADDR (irc)`.
                 let addr = rest.split_whitespace().next().unwrap_or_default();
-                let _ = tx.send(Said::Listening(addr.to_owned()));
+                let said = match rest.ends_with("(web)") {
+                    true => Said::ListeningWeb(addr.to_owned()),
+                    false => Said::Listening(addr.to_owned()),
+                };
+                let _ = tx.send(said);
             } else if line.contains("cluster: connected to ") {
                 let _ = tx.send(Said::ClusterConnected);
             }
@@ -388,9 +418,15 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     let (mut addr, mut joined) = (None, !matches!(variant, Variant::Node { .. }));
-    while addr.is_none() || !joined {
+    // A custom config with a web listener beside the line one: each
+    // address is told apart by its `(web)`; else the first is the address.
+    let two = matches!(variant, Variant::Custom { web: true, .. });
+    let mut web_addr: Option<String> = None;
+    while addr.is_none() || !joined || (two && web_addr.is_none()) {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Said::Listening(a)) => addr = Some(a),
+            Ok(Said::Listening(a)) => addr = addr.or(Some(a)),
+            Ok(Said::ListeningWeb(a)) if two => web_addr = Some(a),
+            Ok(Said::ListeningWeb(a)) => addr = addr.or(Some(a)),
             Ok(Said::ClusterConnected) => joined = true,
             Err(_) if addr.is_none() => {
                 return fail(
@@ -411,6 +447,16 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         Ok(a) => a,
         Err(e) => return fail(child, format!("bad listen address {addr}: {e}")),
     };
+    let web_addr = match web_addr.map(|a| a.parse::<SocketAddr>()) {
+        Some(Ok(a)) if a.ip().is_loopback() => Some(a),
+        Some(_) => {
+            return fail(
+                child,
+                "the web listener is not on a loopback address".into(),
+            );
+        }
+        None => None,
+    };
     if !addr.ip().is_loopback() {
         return fail(
             child,
@@ -423,6 +469,7 @@ fn start_ours(launch: &Launch, variant: &Variant<'_>) -> Result<Server, String> 
         pid,
         tls: None,
         remote_addr: None,
+        web_addr,
         child,
         companions: Vec::new(),
     })
@@ -461,6 +508,7 @@ fn start_plain(dialect: Dialect, mut cmd: Command, port: u16) -> Result<Server, 
         pid,
         tls: None,
         remote_addr: None,
+        web_addr: None,
         child,
         companions: Vec::new(),
     })

@@ -54,9 +54,21 @@ pub struct Request {
     pub target: String,
     /// Header names as sent, values as bytes (they need not be UTF-8).
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub minor_version: u8,
 }
 
 impl Request {
+    /// Whether the client asks to keep the connection open after the answer:
+    /// HTTP/1.1 does unless it sends `Connection: close`; HTTP/1.0 only with
+    /// `Connection: keep-alive`.
+    pub fn wants_keep_alive(&self) -> bool {
+        match self.minor_version {
+            0 => self.header_has_token("connection", "keep-alive"),
+            _ => !self.header_has_token("connection", "close"),
+        }
+    }
+
     /// The target without its query string.
     pub fn path(&self) -> &str {
         self.target
@@ -199,6 +211,9 @@ pub fn body_length(request: &Request, max: usize) -> Result<usize, Status> {
 pub struct BodyReader {
     wanted: usize,
     bytes: Vec<u8>,
+    /// Bytes came past the body: a pipelined request, which a kept-alive
+    /// connection refuses by closing after this answer.
+    overflowed: bool,
 }
 
 impl BodyReader {
@@ -210,6 +225,7 @@ impl BodyReader {
         let mut reader = BodyReader {
             wanted,
             bytes: Vec::with_capacity(wanted.min(MAX_HEAD_BYTES)),
+            overflowed: false,
         };
         reader.feed(early);
         reader
@@ -218,12 +234,18 @@ impl BodyReader {
     /// Adds `data`; true once the whole body is here.
     pub fn feed(&mut self, data: &[u8]) -> bool {
         let room = self.wanted - self.bytes.len();
+        self.overflowed |= data.len() > room;
         self.bytes.extend_from_slice(&data[..data.len().min(room)]);
         self.is_whole()
     }
 
     pub fn is_whole(&self) -> bool {
         self.bytes.len() == self.wanted
+    }
+
+    /// Whether bytes came past the body (dropped; see the struct).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// The body (whole once [`BodyReader::feed`] said so).
@@ -246,7 +268,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Request, usize)>, Status> {
         Err(_) => return Err(Status::BAD_REQUEST),
     };
     // Complete means httparse filled these three.
-    let (Some(method), Some(target), Some(_version)) =
+    let (Some(method), Some(target), Some(minor_version)) =
         (request.method, request.path, request.version)
     else {
         return Err(Status::BAD_REQUEST);
@@ -260,6 +282,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Request, usize)>, Status> {
         method: method.to_owned(),
         target: target.to_owned(),
         headers,
+        minor_version,
     };
     Ok(Some((request, len)))
 }
@@ -341,10 +364,33 @@ pub fn response_with_headers(
     body: &[u8],
     length: Option<usize>,
 ) -> Bytes {
+    respond_with(status, content_type, headers, body, length, "close")
+}
+
+/// Like [`response_with_headers`] for a whole `body`, but with
+/// `Connection: keep-alive`: the connection stays open for the client's
+/// next request.
+pub fn response_kept_alive(
+    status: Status,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Bytes {
+    respond_with(status, content_type, headers, body, None, "keep-alive")
+}
+
+fn respond_with(
+    status: Status,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    length: Option<usize>,
+    connection: &str,
+) -> Bytes {
     let Status(code, reason) = status;
     let length = length.unwrap_or(body.len());
     let mut head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: close\r\n"
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: {connection}\r\n"
     );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -484,5 +530,28 @@ mod tests {
             &text[..],
             b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nno\n"
         );
+    }
+
+    #[test]
+    fn keep_alive_is_http_1_1_s_default_and_1_0_s_exception() {
+        let ask = |text: &str| request(HeadReader::new().feed(text.as_bytes()));
+        assert!(ask("POST /h HTTP/1.1\r\n\r\n").wants_keep_alive());
+        assert!(!ask("POST /h HTTP/1.1\r\nConnection: Close\r\n\r\n").wants_keep_alive());
+        assert!(!ask("POST /h HTTP/1.0\r\n\r\n").wants_keep_alive());
+        assert!(ask("POST /h HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").wants_keep_alive());
+        let kept = response_kept_alive(Status::OK, "text/plain", &[], b"ok");
+        assert!(
+            kept.ends_with(b"Connection: keep-alive\r\n\r\nok"),
+            "{kept:?}"
+        );
+    }
+
+    #[test]
+    fn bytes_past_a_body_are_dropped_and_noticed() {
+        let mut body = BodyReader::new(2, b"o");
+        assert!(!body.overflowed());
+        assert!(body.feed(b"kPOST"));
+        assert!(body.overflowed());
+        assert_eq!(body.take(), b"ok");
     }
 }

@@ -19,7 +19,7 @@
 //! listener answers to (`hosts.rs`: addresses, localhost, `web_hosts`), so
 //! a DNS-rebinding page on another site gets neither the page nor `/ws`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -33,11 +33,13 @@ use crate::hooks::Hooks;
 mod api_requests;
 mod hook_requests;
 mod hosts;
+mod keep_alive;
 mod waiting;
 
 pub use api_requests::{ApiCall, ApiWork, READ_WAIT};
 pub use hook_requests::{HOOKS_PATH, HookPost};
 pub use hosts::check_host_name;
+pub use keep_alive::MAX_REQUESTS_PER_CONN;
 use waiting::Waiting;
 
 /// The page, its script and its style, as files in `crates/chat-server/web/`.
@@ -57,7 +59,8 @@ const STYLE: &str = include_str!("../web/app.css");
 /// trusted proxy.)
 pub const MAX_PENDING: usize = 256;
 
-/// How long a connection may take to send its request.
+/// How long a connection may take to send its request (also how long a
+/// kept-alive one may stay idle between requests).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often each WebSocket is pinged.
@@ -161,6 +164,9 @@ pub struct WebListeners {
     closing: HashSet<ConnId>,
     /// Connections upgraded to WebSockets.
     sockets: HashSet<ConnId>,
+    /// Hook and API requests taken, until answered: whether each
+    /// connection may be kept alive for another (`web/keep_alive.rs`).
+    reuse: HashMap<ConnId, keep_alive::Reuse>,
     last_ping: Option<Instant>,
     /// The incoming webhooks served at [`HOOKS_PATH`].
     pub hooks: Hooks,
@@ -200,6 +206,7 @@ impl WebListeners {
             waiting: Waiting::default(),
             closing: HashSet::new(),
             sockets: HashSet::new(),
+            reuse: HashMap::new(),
             last_ping: None,
             hooks,
             api_tokens: ApiTokens::default(),
@@ -285,7 +292,11 @@ impl WebListeners {
     /// Bytes of a request: what it came to for the hub, once it comes to
     /// something (a WebSocket, a hook's post, an API call).
     pub fn received(&mut self, net: &mut Net, conn: ConnId, data: &[u8]) -> Option<Received> {
-        let pending = self.waiting.get_mut(conn)?;
+        let Some(pending) = self.waiting.get_mut(conn) else {
+            // Still HTTP but not waiting: its request is with the hub.
+            self.pipelined(conn);
+            return None;
+        };
         if let Some(post) = &mut pending.post {
             let api = matches!(post.to, hook_requests::PostTo::Api { .. });
             return match (post.feed(data), api) {
@@ -304,6 +315,10 @@ impl WebListeners {
         };
         let (listener, peer) = (pending.listener, pending.peer);
         let early = pending.reader.take_rest();
+        if request.path().starts_with(HOOKS_PATH) || request.path().starts_with(API_PATH) {
+            let reuse = keep_alive::Reuse::new(&request, peer, listener, pending.served + 1);
+            self.reuse.insert(conn, reuse);
+        }
         if request.path().starts_with(HOOKS_PATH) {
             return self
                 .hook_request(net, conn, &request, &early)
@@ -440,6 +455,7 @@ impl WebListeners {
     /// `conn` is gone.
     pub fn closed(&mut self, conn: ConnId) -> Closed {
         self.api_closed(conn);
+        self.reuse.remove(&conn);
         if self.waiting.remove(conn).is_some() || self.closing.remove(&conn) {
             return Closed::Http;
         }
@@ -478,10 +494,7 @@ fn refusal(status: Status) -> chat_net::Bytes {
 
 /// A refusal whose body says `why` after the status (nothing if empty).
 fn refusal_saying(status: Status, why: &str) -> chat_net::Bytes {
-    let body = match why {
-        "" => format!("{} {}\n", status.0, status.1),
-        why => format!("{} {}: {why}\n", status.0, status.1),
-    };
+    let body = refusal_text(status, why);
     http::response_with_headers(
         status,
         "text/plain; charset=utf-8",
@@ -489,6 +502,14 @@ fn refusal_saying(status: Status, why: &str) -> chat_net::Bytes {
         body.as_bytes(),
         None,
     )
+}
+
+/// The body of a refusal: the status, then `why` if there is one.
+fn refusal_text(status: Status, why: &str) -> String {
+    match why {
+        "" => format!("{} {}\n", status.0, status.1),
+        why => format!("{} {}: {why}\n", status.0, status.1),
+    }
 }
 
 /// The page's files, for GET and HEAD.

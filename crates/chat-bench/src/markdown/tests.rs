@@ -82,6 +82,8 @@ pub(super) fn results(cluster: Result<Sweep, String>) -> Results {
         churns: Vec::new(),
         conns: Vec::new(),
         history_joins: Vec::new(),
+        logins: Vec::new(),
+        webhooks: Vec::new(),
         irc: None,
         tls: Some(Ok(sweep(Dialect::OursTls))),
         web: None,
@@ -556,4 +558,51 @@ fn kernel_cost_without_perf_says_why() {
         r.table()
             .contains("kernel cost: not measured: perf is not installed")
     );
+}
+
+#[test]
+fn logins_and_webhooks_are_tables_beside_chat() {
+    use crate::workloads::beside::Pings;
+    use crate::workloads::logins::{LoginRun, Logins, Mode};
+    use crate::workloads::webhooks::{PostRun, Posts};
+    let pings = |p99_us: f64| Pings {
+        p50_us: 100.0,
+        p99_us,
+        sent: 2500,
+        lost: 0,
+    };
+    let login = LoginRun {
+        logins: 500,
+        failed: 0,
+        per_s: 100.0,
+        p50_ms: 900.0,
+        p99_ms: 1100.0,
+        chat_alone: pings(200.0),
+        chat_beside: pings(300.0),
+    };
+    let post = PostRun {
+        accepted_per_s: 1000.0,
+        accepted: 5000,
+        chat_alone: pings(200.0),
+        chat_beside: pings(250.0),
+        ..PostRun::default()
+    };
+    let mut r = results(Ok(sweep(Dialect::OursCluster)));
+    r.logins = vec![Logins {
+        mode: Mode::Password,
+        slots: 100,
+        runs: vec![login],
+    }];
+    r.webhooks = vec![Posts {
+        rate: Some(1000.0),
+        posters: 8,
+        runs: vec![post],
+    }];
+    let md = markdown(&r, "cargo xtask bench", None);
+    assert_filled(&md);
+    assert!(md.contains("\n## Logins beside chat\n"), "{md}");
+    assert!(md.contains("\n## Webhook posts beside chat\n"), "{md}");
+    assert!(md.contains("\n| password | 100 | 100"), "{md}");
+    assert!(md.contains("\n| 1000/s | 8 | 1000"), "{md}");
+    assert!(!md.contains("|\n\n|"), "{md}");
 }

@@ -146,3 +146,29 @@ fn one(
     lg.settle(&[], Duration::from_millis(100), Duration::from_millis(300))?;
     Ok(Some(run))
 }
+
+/// Failures of the smoke's history-join runs: a length not run, a client
+/// not welcomed, the server gone, or a client sent fewer lines than its
+/// history.
+pub fn smoke_failures(joins: &[HistoryJoin], config: &Config) -> Vec<String> {
+    let mut failures = Vec::new();
+    if joins.len() != config.histories.len() {
+        failures.push(format!(
+            "history-join: {} history lengths run, not {}",
+            joins.len(),
+            config.histories.len()
+        ));
+    }
+    for j in joins {
+        let good = |r: &JoinRun| {
+            r.clients == j.target && r.survived && r.lines_per_client >= j.lines as f64 + 1.0
+        };
+        if j.runs.len() != config.runs || !j.runs.iter().all(good) {
+            failures.push(format!(
+                "history-join {} lines: {:?} (each of {} clients welcomed and sent the history)",
+                j.lines, j.runs, j.target
+            ));
+        }
+    }
+    failures
+}

@@ -3,14 +3,17 @@
 //! its client group, and connecting many clients at a bounded rate of
 //! connections in flight.
 
+pub mod beside;
 pub mod churn;
 pub mod conns;
 pub mod fanout;
 pub mod history_join;
 pub mod irc_fanout;
 pub mod kernel;
+pub mod logins;
 pub mod rtt;
 pub mod store_search;
+pub mod webhooks;
 
 use std::io;
 use std::time::{Duration, Instant};

@@ -16,8 +16,8 @@ use chat_hub::{Posted, ReadAnswer, ReadCancel, StoredLine};
 use chat_net::http::{self, BodyReader, Request, Status};
 use chat_net::{ConnId, Net};
 
+use super::WebListeners;
 use super::hook_requests::{PendingPost, PostTo};
-use super::{SECURITY_HEADERS, WebListeners};
 use crate::api::{self, ApiError, Call};
 
 /// How long an API read may wait for the store.
@@ -112,6 +112,9 @@ impl WebListeners {
     /// `conn`'s API post body is whole.
     pub(super) fn api_body(&mut self, net: &mut Net, conn: ConnId) -> Option<ApiCall> {
         let mut post = self.waiting.get_mut(conn)?.post.take()?;
+        if post.body.overflowed() {
+            self.pipelined(conn);
+        }
         let PostTo::Api { room, sender } = post.to else {
             return None;
         };
@@ -135,18 +138,10 @@ impl WebListeners {
         })
     }
 
-    /// Answers `conn` with `status` and the JSON `body`, and closes it.
+    /// Answers `conn` with `status` and the JSON `body`: closed after it,
+    /// or kept alive for the next request (`web/keep_alive.rs`).
     pub fn api_answer(&mut self, net: &mut Net, conn: ConnId, status: Status, body: &str) {
-        self.waiting.remove(conn);
-        self.closing.insert(conn);
-        let answer = http::response_with_headers(
-            status,
-            "application/json",
-            &SECURITY_HEADERS,
-            body.as_bytes(),
-            None,
-        );
-        super::respond(net, conn, answer);
+        self.finish(net, conn, status, "application/json", body.as_bytes());
     }
 
     /// The hub said an API post's lines: their ids.

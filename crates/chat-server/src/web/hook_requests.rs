@@ -14,7 +14,7 @@ use chat_hub::Posted;
 use chat_net::http::{self, BodyReader, Request, Status};
 use chat_net::{ConnId, Net};
 
-use super::{SECURITY_HEADERS, WebListeners, refusal, refusal_saying};
+use super::{WebListeners, refusal, refusal_saying, refusal_text};
 use crate::hooks::{self, Hook, slack};
 
 /// Where hooks are served: `/hooks/TOKEN`.
@@ -110,6 +110,9 @@ impl WebListeners {
     /// refused with the reason.
     pub(super) fn hook_body(&mut self, net: &mut Net, conn: ConnId) -> Option<HookPost> {
         let mut post = self.waiting.get_mut(conn)?.post.take()?;
+        if post.body.overflowed() {
+            self.pipelined(conn);
+        }
         let body = post.body.take();
         let PostTo::Hook { hook, content_type } = post.to else {
             return None;
@@ -140,22 +143,26 @@ impl WebListeners {
             .iter()
             .any(|posted| matches!(posted, Posted::Said { .. }));
         let busy = outcomes.contains(&Posted::StoreBusy);
-        let answer = match (said, busy) {
-            (true, _) => http::response_with_headers(
-                Status::OK,
-                "text/plain; charset=utf-8",
-                &SECURITY_HEADERS,
-                b"ok",
-                None,
-            ),
-            (false, true) => refusal_saying(
-                Status::SERVICE_UNAVAILABLE,
-                "the history store is busy; try again",
-            ),
+        let (status, body) = match (said, busy) {
+            (true, _) => (Status::OK, "ok".to_owned()),
+            (false, true) => {
+                let why = "the history store is busy; try again";
+                (
+                    Status::SERVICE_UNAVAILABLE,
+                    refusal_text(Status::SERVICE_UNAVAILABLE, why),
+                )
+            }
             (false, false) => {
-                refusal_saying(Status::BAD_REQUEST, "nothing left to say once sanitized")
+                let why = "nothing left to say once sanitized";
+                (Status::BAD_REQUEST, refusal_text(Status::BAD_REQUEST, why))
             }
         };
-        super::respond(net, conn, answer);
+        self.finish(
+            net,
+            conn,
+            status,
+            "text/plain; charset=utf-8",
+            body.as_bytes(),
+        );
     }
 }

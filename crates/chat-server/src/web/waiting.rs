@@ -23,6 +23,8 @@ pub(super) struct Pending {
     pub(super) listener: WebListener,
     /// A hook request whose head was taken, while its body comes.
     pub(super) post: Option<super::hook_requests::PendingPost>,
+    /// Requests this connection was answered before, kept alive.
+    pub(super) served: u32,
     /// Its place in [`Waiting::arrivals`].
     arrival: u64,
 }
@@ -77,6 +79,7 @@ impl Waiting {
             peer,
             listener,
             post: None,
+            served: 0,
             arrival,
         };
         if let Some(replaced) = self.conns.insert(conn, pending) {
