@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod background;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_config;

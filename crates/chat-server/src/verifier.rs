@@ -34,6 +34,7 @@ pub fn spawn(wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Verifier> {
     std::thread::Builder::new()
         .name("oper-verifier".into())
         .spawn(move || {
+            crate::background::lower_priority();
             for check in checks_rx {
                 let verdict = check.verdict();
                 if verdicts_tx.send((check.client, verdict)).is_err() {

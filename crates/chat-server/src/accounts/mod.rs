@@ -67,6 +67,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("accounts".into())
         .spawn(move || {
+            crate::background::lower_priority();
             let shared = book.is_shared();
             let mut keeper = Keeper::new(book);
             loop {
