@@ -86,7 +86,7 @@ pub use accounts::{
     AccountTask, Asker, Mail, Marker, PASSWORD_BYTES, RegistrationPolicy, Secret,
 };
 pub use admission::address_key;
-pub use catchup::StreamId;
+pub use catchup::{LineId, StreamId};
 pub use chat_proto::TimestampFormat;
 pub use clients::Arrival;
 pub use cluster::{
