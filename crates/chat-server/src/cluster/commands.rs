@@ -421,7 +421,7 @@ impl CommandThread {
 }
 
 /// What [`scripts::WRITE_LINES`] did with a batch.
-enum Written {
+pub(super) enum Written {
     /// Every line is in Redis: written now, or before.
     All,
     /// Nothing written: Redis had the lines up to this sequence number
@@ -433,7 +433,7 @@ enum Written {
 /// trip: the script adds one entry per room and publishes them, then each
 /// room's stream is trimmed to the retention and set to expire a retention
 /// after this line.
-fn write_lines<'a>(
+pub(super) fn write_lines<'a>(
     con: &mut Connection,
     config: &BridgeConfig,
     lines: impl Iterator<Item = &'a (u64, RoomLine)>,

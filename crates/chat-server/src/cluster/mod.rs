@@ -63,6 +63,8 @@ mod probe;
 mod queries;
 mod requests;
 mod scripts;
+#[cfg(test)]
+mod stream_tests;
 mod subscriber;
 mod wire;
 
