@@ -112,7 +112,8 @@ pub struct BridgeConfig {
     pub target: Target,
     pub node: String,
     pub lease: Duration,
-    /// Lines each room's stream keeps (`MAXLEN ~`).
+    /// Lines each room's stream keeps: its entries (`MAXLEN ~`), each of
+    /// at least one line.
     pub history_keep: usize,
     /// How long a room's stream keeps a line (`MINID ~`) and lives after
     /// its last one (`EXPIRE`); `None`: for ever.
