@@ -253,9 +253,11 @@ fn stream_has_everything_once(master: &RedisProcess, said: &BTreeMap<String, Vec
     let entries = master
         .query(&["XRANGE", "chat:history:lobby", "-", "+"])
         .unwrap_or_else(|e| panic!("XRANGE: {e}\n{}", master.report()));
+    // An entry holds one or more lines, each with its text.
     let texts: Vec<&str> = entries
         .iter()
-        .filter_map(|item| item.split_once("\"text\":\"")?.1.split_once('"'))
+        .flat_map(|item| item.split("\"text\":\"").skip(1))
+        .filter_map(|rest| rest.split_once('"'))
         .map(|(text, _)| text)
         .collect();
     for (speaker, lines) in said {

@@ -3,20 +3,24 @@
 //! the last line this node delivered, and after the subscriber subscribes
 //! again decides what to read back from each room's stream.
 //!
-//! Every line said in a cluster is an entry of its room's Redis stream,
-//! and its pub/sub copy carries the entry's id ([`StreamId`]). Ids increase
-//! within a stream, and a room's copies are published in id order (one
-//! script adds and publishes), so "deliver only what is newer than the last
-//! id delivered" is exactly-once and in order for one subscription. After
-//! the subscription broke, lines were missed: for each room with members
-//! here the stream is read from the last id delivered (a [`Read`]), and
-//! what is heard live meanwhile waits (bounded) until the read is back. The
-//! read is asked after subscribing again, so every entry is in the read,
-//! in the waiting live lines, or both, and the ids sort out the overlap.
+//! Every line said in a cluster is in an entry of its room's Redis stream
+//! (an entry holds the lines one node's batch said in that room), and its
+//! pub/sub copy carries the entry's id ([`StreamId`]) and the line's place
+//! in the entry: together its [`LineId`]. Ids increase within a stream,
+//! and a room's copies are published in id order (one script adds and
+//! publishes), so "deliver only what is after the last line delivered" is
+//! exactly-once and in order for one subscription. After the subscription
+//! broke, lines were missed: for each room with members here the stream is
+//! read from the entry of the last line delivered, that entry included, so
+//! a read resumes inside it (a [`Read`]); what is heard live meanwhile
+//! waits (bounded) until the read is back. The read is asked after
+//! subscribing again, so every line is in the read, in the waiting live
+//! lines, or both, and the line ids sort out the overlap.
 //!
 //! A room with no line delivered since the last subscription (it has no
 //! cursor) is read from the moment of that subscription: Redis's clock then
-//! (`baseline`), every later entry having a larger id. Cursors of rooms
+//! (`baseline`, as [`LineId::through`] it), every later entry having a
+//! larger id. Cursors of rooms
 //! nobody here is in are forgotten at each subscription, for the same
 //! reason: everything since it was heard. So the map holds the local rooms
 //! and the rooms heard of since the last subscription.
@@ -61,12 +65,48 @@ impl fmt::Display for StreamId {
     }
 }
 
-/// A stream to read back: `room`'s entries after `after`, answered with
-/// `token`.
+/// Where a line sits in its room's stream: its entry's id, and its place
+/// among that entry's lines (from 0). Ordered as the lines were said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LineId {
+    pub entry: StreamId,
+    pub index: u32,
+}
+
+impl LineId {
+    pub fn new(entry: StreamId, index: u32) -> LineId {
+        LineId { entry, index }
+    }
+
+    /// After every line of `entry`, before every line of later entries.
+    pub fn through(entry: StreamId) -> LineId {
+        LineId {
+            entry,
+            index: u32::MAX,
+        }
+    }
+}
+
+/// The first line of an entry (an entry of one line, as nodes of earlier
+/// builds wrote them).
+impl From<StreamId> for LineId {
+    fn from(entry: StreamId) -> LineId {
+        LineId { entry, index: 0 }
+    }
+}
+
+impl fmt::Display for LineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.entry, self.index)
+    }
+}
+
+/// A stream to read back: `room`'s lines after `after` (so from its entry
+/// on), answered with `token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Read {
     pub(crate) room: String,
-    pub(crate) after: StreamId,
+    pub(crate) after: LineId,
     pub(crate) token: u64,
 }
 
@@ -75,14 +115,14 @@ pub(crate) struct Read {
 struct Reading {
     /// The room as named here.
     room: String,
-    /// Where the next page starts (exclusive).
-    after: StreamId,
+    /// The last line read (the next page starts at its entry).
+    after: LineId,
     /// The read in flight; answers with another token are stale.
     token: u64,
     /// `false`: the read could not be asked, or failed; ask it again.
     asked: bool,
     /// Lines heard live meanwhile, in order.
-    waiting: Vec<(StreamId, RoomLine)>,
+    waiting: Vec<(LineId, RoomLine)>,
     /// Some live lines were not kept: read the stream again afterwards.
     overflowed: bool,
 }
@@ -91,8 +131,8 @@ struct Reading {
 pub(crate) struct CatchUp {
     /// This node's name: its own lines were delivered when said.
     node: String,
-    /// Room key → the id of the last entry delivered (or passed over).
-    delivered: HashMap<String, StreamId>,
+    /// Room key → the last line delivered (or passed over).
+    delivered: HashMap<String, LineId>,
     /// Room key → node → the sequence number of its last line delivered.
     sequences: HashMap<String, HashMap<String, u64>>,
     /// Redis's clock at the last subscription; `None` before the first.
@@ -112,7 +152,7 @@ impl CatchUp {
 
     /// A line heard live; `Some`: deliver it now. `None`: a duplicate, this
     /// node's own, or waiting for its room's read.
-    pub(crate) fn live(&mut self, id: StreamId, line: RoomLine) -> Option<RoomLine> {
+    pub(crate) fn live(&mut self, id: LineId, line: RoomLine) -> Option<RoomLine> {
         let key = room_key(&line.room);
         if let Some(reading) = self.reading.get_mut(&key) {
             if reading.waiting.len() < WAITING_MAX {
@@ -154,7 +194,7 @@ impl CatchUp {
     }
 
     /// Moves `key`'s cursor to `id` if `id` is newer; `true` if it was.
-    fn advance(&mut self, key: String, id: StreamId) -> bool {
+    fn advance(&mut self, key: String, id: LineId) -> bool {
         let last = self.delivered.entry(key).or_default();
         let newer = id > *last;
         if newer {
@@ -168,7 +208,7 @@ impl CatchUp {
     /// room that may have missed lines.
     pub(crate) fn subscribed(&mut self, at: StreamId, local: &[String]) -> Vec<Read> {
         let keys: HashSet<String> = local.iter().map(|room| room_key(room)).collect();
-        let previous = self.baseline.replace(at);
+        let previous = self.baseline.replace(at).map(LineId::through);
         self.delivered.retain(|key, _| keys.contains(key));
         self.sequences.retain(|key, _| keys.contains(key));
         self.reading.retain(|key, _| keys.contains(key));
@@ -222,14 +262,16 @@ impl CatchUp {
         reads
     }
 
-    /// A read came back for `room`: `entries` oldest first (`None`: Redis
-    /// could not be read), `more` if the page was full. Returns the lines
+    /// A read came back for `room`: `entries`, its lines oldest first
+    /// (`None`: Redis could not be read; the first entry's lines up to the
+    /// last one delivered come again and are passed over), `more` if the
+    /// page was full. Returns the lines
     /// to deliver, in order, and the next read to ask if there is one.
     pub(crate) fn read(
         &mut self,
         room: &str,
         token: u64,
-        entries: Option<Vec<(StreamId, RoomLine)>>,
+        entries: Option<Vec<(LineId, RoomLine)>>,
         more: bool,
     ) -> (Vec<RoomLine>, Option<Read>) {
         let key = room_key(room);
@@ -309,8 +351,17 @@ mod tests {
     use super::*;
     use crate::cluster::RoomEvent;
 
-    fn id(ms: u64, seq: u64) -> StreamId {
+    fn sid(ms: u64, seq: u64) -> StreamId {
         StreamId { ms, seq }
+    }
+
+    /// Entry `ms`-`seq`'s first line.
+    fn id(ms: u64, seq: u64) -> LineId {
+        LineId::from(sid(ms, seq))
+    }
+
+    fn at(ms: u64) -> StreamId {
+        sid(ms, 0)
     }
 
     fn line(origin: &str, room: &str, text: &str) -> RoomLine {
@@ -333,13 +384,13 @@ mod tests {
     fn stream_ids_parse_print_and_sort_as_redis_does() {
         assert_eq!(
             StreamId::parse("1700000000000-3"),
-            Some(id(1_700_000_000_000, 3))
+            Some(sid(1_700_000_000_000, 3))
         );
-        assert_eq!(StreamId::parse("17"), Some(id(17, 0)));
+        assert_eq!(StreamId::parse("17"), Some(sid(17, 0)));
         assert_eq!(StreamId::parse("x-1"), None);
         assert_eq!(StreamId::parse("1-"), None);
-        assert_eq!(id(5, 2).to_string(), "5-2");
-        assert!(id(5, 10) > id(5, 9) && id(6, 0) > id(5, 99));
+        assert_eq!(sid(5, 2).to_string(), "5-2");
+        assert!(sid(5, 10) > sid(5, 9) && sid(6, 0) > sid(5, 99));
     }
 
     #[test]
@@ -368,21 +419,21 @@ mod tests {
     #[test]
     fn the_first_subscription_reads_nothing_back() {
         let mut catchup = CatchUp::new("a");
-        assert!(catchup.subscribed(id(100, 0), &["lobby".into()]).is_empty());
+        assert!(catchup.subscribed(at(100), &["lobby".into()]).is_empty());
         assert!(catchup.live(id(101, 0), line("b", "lobby", "x")).is_some());
     }
 
     #[test]
     fn after_a_break_each_line_is_delivered_once_in_order() {
         let mut catchup = CatchUp::new("a");
-        catchup.subscribed(id(100, 0), &["lobby".into()]);
+        catchup.subscribed(at(100), &["lobby".into()]);
         assert!(
             catchup
                 .live(id(110, 0), line("b", "lobby", "before"))
                 .is_some()
         );
         // The link broke; lines 120 and 130 were missed. Subscribed again:
-        let reads = catchup.subscribed(id(140, 0), &["lobby".into()]);
+        let reads = catchup.subscribed(at(140), &["lobby".into()]);
         assert_eq!(
             reads,
             [Read {
@@ -428,30 +479,70 @@ mod tests {
     #[test]
     fn a_room_without_a_cursor_is_read_from_the_last_subscription() {
         let mut catchup = CatchUp::new("a");
-        catchup.subscribed(id(100, 0), &[]);
+        catchup.subscribed(at(100), &[]);
         // Heard while nobody was in dev here: remembered until the next
         // subscription, then forgotten (everything since is heard).
         assert!(catchup.live(id(105, 0), line("b", "dev", "x")).is_some());
-        let reads = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        let reads = catchup.subscribed(at(200), &["lobby".into()]);
         assert_eq!(reads.len(), 1);
         assert_eq!(
             (reads[0].room.as_str(), reads[0].after),
-            ("lobby", id(100, 0))
+            ("lobby", LineId::through(at(100)))
         );
         let (deliver, _) = catchup.read("lobby", reads[0].token, Some(Vec::new()), false);
         assert!(deliver.is_empty());
-        let reads = catchup.subscribed(id(300, 0), &["lobby".into(), "dev".into()]);
+        let reads = catchup.subscribed(at(300), &["lobby".into(), "dev".into()]);
         let dev = reads.iter().find(|read| read.room == "dev");
-        assert_eq!(dev.map(|read| read.after), Some(id(200, 0)));
+        assert_eq!(dev.map(|read| read.after), Some(LineId::through(at(200))));
+    }
+
+    #[test]
+    fn a_read_resumes_inside_an_entry_of_several_lines() {
+        let mut catchup = CatchUp::new("a");
+        catchup.subscribed(at(100), &["lobby".into()]);
+        let (entry, next) = (sid(110, 0), sid(110, 1));
+        let at_line = |entry, index| LineId::new(entry, index);
+        assert!(
+            catchup
+                .live(at_line(entry, 0), line("b", "lobby", "one"))
+                .is_some()
+        );
+        assert!(
+            catchup
+                .live(at_line(entry, 1), line("b", "lobby", "two"))
+                .is_some()
+        );
+        // The link broke before the entry's third line was heard.
+        let reads = catchup.subscribed(at(200), &["lobby".into()]);
+        assert_eq!(reads[0].after, at_line(entry, 1));
+        // The read starts at that entry: its first two lines come again.
+        let page = vec![
+            (at_line(entry, 0), line("b", "lobby", "one")),
+            (at_line(entry, 1), line("b", "lobby", "two")),
+            (at_line(entry, 2), line("b", "lobby", "three")),
+            (at_line(next, 0), line("c", "lobby", "four")),
+        ];
+        let (deliver, _) = catchup.read("lobby", reads[0].token, Some(page), true);
+        assert_eq!(texts(&deliver), ["three", "four"]);
+        assert!(
+            catchup
+                .live(at_line(next, 0), line("c", "lobby", "four"))
+                .is_none()
+        );
+        assert!(
+            catchup
+                .live(at_line(entry, 2), line("b", "lobby", "three"))
+                .is_none()
+        );
     }
 
     #[test]
     fn full_pages_are_followed_and_stale_or_failed_reads_asked_again() {
         let mut catchup = CatchUp::new("a");
-        catchup.subscribed(id(100, 0), &["lobby".into()]);
-        let first = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        catchup.subscribed(at(100), &["lobby".into()]);
+        let first = catchup.subscribed(at(200), &["lobby".into()]);
         // Subscribed once more before the answer: the first read is stale.
-        let second = catchup.subscribed(id(300, 0), &["lobby".into()]);
+        let second = catchup.subscribed(at(300), &["lobby".into()]);
         let page = vec![(id(150, 0), line("b", "lobby", "stale"))];
         let (deliver, next) = catchup.read("lobby", first[0].token, Some(page), false);
         assert!(deliver.is_empty() && next.is_none());
@@ -460,7 +551,7 @@ mod tests {
         assert!(deliver.is_empty() && next.is_none());
         let again = catchup.due();
         assert_eq!(again.len(), 1);
-        assert_eq!(again[0].after, id(100, 0));
+        assert_eq!(again[0].after, LineId::through(at(100)));
         assert!(catchup.due().is_empty(), "asked once");
         let page = vec![(id(150, 0), line("b", "lobby", "p1"))];
         let (deliver, next) = catchup.read("lobby", again[0].token, Some(page), true);
@@ -472,7 +563,7 @@ mod tests {
         assert_eq!(texts(&deliver), ["p2"]);
         assert!(next.is_none() && !catchup.is_reading("lobby"));
         // A read the bridge could not take is asked again too.
-        let reads = catchup.subscribed(id(400, 0), &["lobby".into()]);
+        let reads = catchup.subscribed(at(400), &["lobby".into()]);
         catchup.not_asked(&reads[0]);
         assert_eq!(catchup.due().len(), 1);
     }
@@ -480,8 +571,8 @@ mod tests {
     #[test]
     fn too_many_waiting_lines_mean_one_more_read() {
         let mut catchup = CatchUp::new("a");
-        catchup.subscribed(id(100, 0), &["lobby".into()]);
-        let reads = catchup.subscribed(id(200, 0), &["lobby".into()]);
+        catchup.subscribed(at(100), &["lobby".into()]);
+        let reads = catchup.subscribed(at(200), &["lobby".into()]);
         let count = WAITING_MAX as u64 + 10;
         for n in 0..count {
             assert!(
@@ -521,13 +612,13 @@ mod tests {
         let mut heard_it = CatchUp::new("a");
         assert!(heard_it.live(id(10, 0), numbered("one", 1)).is_some());
         assert!(heard_it.live(id(10, 1), numbered("two", 2)).is_some());
-        let reads = heard_it.subscribed(id(20, 0), &lobby);
+        let reads = heard_it.subscribed(at(20), &lobby);
         let (lines, _) = heard_it.read("lobby", reads[0].token, Some(new_master()), false);
         assert_eq!(texts(&lines), ["three", "four"]);
 
         let mut missed_it = CatchUp::new("d");
         assert!(missed_it.live(id(10, 0), numbered("one", 1)).is_some());
-        let reads = missed_it.subscribed(id(20, 0), &lobby);
+        let reads = missed_it.subscribed(at(20), &lobby);
         let (lines, _) = missed_it.read("lobby", reads[0].token, Some(new_master()), false);
         assert_eq!(texts(&lines), ["three", "two", "four"]);
     }

@@ -10,7 +10,7 @@
 //! counted; whatever needed an answer then falls back to what this node
 //! knows (local members, local history).
 
-use crate::{ClientId, IpNet, Now, StreamId};
+use crate::{ClientId, IpNet, LineId, Now, StreamId};
 
 /// This node in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +73,12 @@ impl RoomEvent {
 pub enum ClusterRequest {
     /// Tell the other nodes, and keep it in the room's shared stream.
     Publish(RoomLine),
-    /// The entries of `room`'s stream after `after` (at most a page);
-    /// answered by [`ClusterEvent::CaughtUp`] with `token`.
+    /// The lines of `room`'s stream from `after`'s entry on (at most a
+    /// page of entries); answered by [`ClusterEvent::CaughtUp`] with
+    /// `token`.
     CatchUp {
         room: String,
-        after: StreamId,
+        after: LineId,
         token: u64,
     },
     /// Claim `nick` for this node; answered by [`ClusterEvent::Claimed`].
@@ -138,18 +139,20 @@ pub enum ClaimResult {
 /// What the cluster tells the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterEvent {
-    /// A line said on another node, heard live; `id`: its stream entry.
-    Line { id: StreamId, line: RoomLine },
+    /// A line said on another node, heard live; `id`: its stream entry and
+    /// its place in it.
+    Line { id: LineId, line: RoomLine },
     /// The subscriber subscribed (again); `at`: Redis's clock then. What
     /// was said while it was not subscribed is read back
     /// ([`ClusterRequest::CatchUp`]).
     Subscribed { at: StreamId },
-    /// The answer to a [`ClusterRequest::CatchUp`]: entries oldest first
-    /// (`None`: Redis could not be read); `more`: the page was full.
+    /// The answer to a [`ClusterRequest::CatchUp`]: the entries' lines,
+    /// oldest first (`None`: Redis could not be read); `more`: the page was
+    /// full.
     CaughtUp {
         room: String,
         token: u64,
-        entries: Option<Vec<(StreamId, RoomLine)>>,
+        entries: Option<Vec<(LineId, RoomLine)>>,
         more: bool,
     },
     /// A private message from another node for a local nick.

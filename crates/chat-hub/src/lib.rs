@@ -87,7 +87,7 @@ pub use accounts::{
     Secret,
 };
 pub use admission::address_key;
-pub use catchup::StreamId;
+pub use catchup::{LineId, StreamId};
 pub use chat_proto::TimestampFormat;
 pub use clients::Arrival;
 pub use cluster::{

@@ -11,7 +11,9 @@ use crate::catchup::Read;
 use crate::chat::{Chat, Saying};
 use crate::ctx::Ctx;
 use crate::node::Node;
-use crate::{ClientId, ClusterRequest, HubConfig, Now, Outbox, RoomEvent, RoomLine, StreamId};
+use crate::{
+    ClientId, ClusterRequest, HubConfig, LineId, Now, Outbox, RoomEvent, RoomLine, StreamId,
+};
 
 impl Node {
     /// A local room line: to the other nodes too.
@@ -123,7 +125,7 @@ impl Node {
         chat: &mut Chat,
         config: &HubConfig,
         out: &mut dyn Outbox,
-        id: StreamId,
+        id: LineId,
         line: RoomLine,
         now: Now,
     ) {
@@ -153,7 +155,7 @@ impl Node {
         ctx: &mut Ctx<'_>,
         room: &str,
         token: u64,
-        entries: Option<Vec<(StreamId, RoomLine)>>,
+        entries: Option<Vec<(LineId, RoomLine)>>,
         more: bool,
     ) {
         let (deliver, next) = self.catchup.read(room, token, entries, more);

@@ -35,7 +35,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
     f.hub.cluster_event(
         &mut out,
         ClusterEvent::Line {
-            id: StreamId { ms: 1, seq: 0 },
+            id: StreamId { ms: 1, seq: 0 }.into(),
             line: remote_line("from b", earlier),
         },
         time,
@@ -45,7 +45,7 @@ fn cluster_lines_cross_nodes_with_their_stamp() {
     f.hub.cluster_event(
         &mut out,
         ClusterEvent::Line {
-            id: StreamId { ms: 2, seq: 0 },
+            id: StreamId { ms: 2, seq: 0 }.into(),
             line: elsewhere,
         },
         time,

@@ -227,7 +227,7 @@ fn cluster_lines_missed_while_unsubscribed_are_read_back_once_and_in_order() {
         [ClusterRequest::CatchUp { room, after, token }] => {
             assert_eq!(
                 (room.as_str(), *after),
-                ("lobby", StreamId { ms: 110, seq: 0 })
+                ("lobby", StreamId { ms: 110, seq: 0 }.into())
             );
             *token
         }
@@ -236,7 +236,7 @@ fn cluster_lines_missed_while_unsubscribed_are_read_back_once_and_in_order() {
     f.heard(205, remote_line("live 1", now()));
     f.heard(210, remote_line("live 2", now()));
     assert_eq!(f.lines_for(1), Vec::<String>::new());
-    let entry = |ms, line| (StreamId { ms, seq: 0 }, line);
+    let entry = |ms, line| (StreamId { ms, seq: 0 }.into(), line);
     let mut ours = remote_line("said here, sent late", now());
     ours.origin = "a:1".into();
     f.cluster(ClusterEvent::CaughtUp {
@@ -282,7 +282,7 @@ fn cluster_lines_missed_while_unsubscribed_are_read_back_once_and_in_order() {
     assert!(
         f.out.requests.iter().any(|request| matches!(
             request,
-            ClusterRequest::CatchUp { after, .. } if *after == StreamId { ms: 220, seq: 0 }
+            ClusterRequest::CatchUp { after, .. } if *after == StreamId { ms: 220, seq: 0 }.into()
         )),
         "{:?}",
         f.out.requests

@@ -291,7 +291,7 @@ impl Fixture {
 
     /// `line` heard live from another node as stream entry `ms`-0.
     pub(crate) fn heard(&mut self, ms: u64, line: RoomLine) {
-        let id = StreamId { ms, seq: 0 };
+        let id = StreamId { ms, seq: 0 }.into();
         self.cluster(ClusterEvent::Line { id, line });
     }
 

@@ -2,8 +2,9 @@
 //! channel and runs them against Redis on a connection of its own.
 //!
 //! Room lines (and room notices) already waiting (up to [`PUBLISH_BATCH`])
-//! go out in one script ([`scripts::WRITE_LINES`]: XADD, then PUBLISH with
-//! the entry's id, per line), in order: one round trip per batch, not per
+//! go out in one script ([`scripts::WRITE_LINES`]: one XADD per room, its
+//! entry holding the room's lines of the batch, then one PUBLISH of the
+//! entries with their ids), in order: one round trip per batch, not per
 //! line (cross-node fan-out rose from 0.5M to 4M deliveries/s with batches;
 //! BENCHMARKS.md). Other requests run one at a time ([`requests::run`]).
 //!
@@ -26,7 +27,7 @@
 //! [`PING_PERIOD`](super::probe::PING_PERIOD), and connects again when the
 //! sentinels announce a new master.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -35,9 +36,9 @@ use std::time::{Duration, Instant};
 use redis::{Connection, RedisError, RedisResult};
 
 use super::acks::Acks;
+use super::entries::Entry;
 use super::link::Link;
 use super::probe::{PING_PERIOD, Probe};
-use super::wire::WireLine;
 use super::{
     BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Work, keys, millis, now_ms, requests, scripts,
 };
@@ -54,8 +55,11 @@ pub(super) const QUEUED_MAX: usize = 10_000;
 /// The fewest entries a room's stream keeps, whatever `history_lines`: a
 /// node that lost Redis reads back what it missed from the stream, so the
 /// stream must outlast an outage's worth of lines, not only a history.
-/// An outage during which a room said more loses the oldest of them on
-/// the nodes that were cut off.
+/// An entry holds at least one line, so the stream keeps at least as many
+/// lines (and at most [`PUBLISH_BATCH`] times as many, when every batch was
+/// full: the room said that many lines in as many round trips). An outage
+/// during which a room said more loses the oldest of them on the nodes
+/// that were cut off.
 pub(super) const STREAM_KEEP_MIN: usize = 1000;
 
 /// How long Redis remembers a node's last written sequence number: far
@@ -372,7 +376,14 @@ impl CommandThread {
             let count = self.queued.len().min(PUBLISH_BATCH);
             let batch = self.queued.range(..count);
             match write_lines(con, &self.config, batch) {
-                Ok(()) => self.written(count),
+                Ok(Written::All) => self.written(count),
+                Ok(Written::Through(mark)) => {
+                    // Regrouped after a reconnection: Redis has the lines up
+                    // to its mark; the rest go again (at least one was).
+                    let had = self.queued.iter().take(count);
+                    let had = had.take_while(|&&(seq, _)| seq <= mark).count();
+                    self.written(had.max(1));
+                }
                 Err(e) => return self.connection_lost(&e),
             }
         }
@@ -409,36 +420,75 @@ impl CommandThread {
     }
 }
 
-/// Writes `lines` (with their sequence numbers) in one round trip: the
-/// script adds and publishes each, then each room's stream is trimmed to
-/// the retention and set to expire a retention after this line.
-fn write_lines<'a>(
+/// What [`scripts::WRITE_LINES`] did with a batch.
+pub(super) enum Written {
+    /// Every line is in Redis: written now, or before.
+    All,
+    /// Nothing written: Redis had the lines up to this sequence number
+    /// (the batch straddled its mark).
+    Through(u64),
+}
+
+/// Writes `lines` (with their sequence numbers, in order) in one round
+/// trip: the script adds one entry per room and publishes them, then each
+/// room's stream is trimmed to the retention and set to expire a retention
+/// after this line.
+pub(super) fn write_lines<'a>(
     con: &mut Connection,
     config: &BridgeConfig,
-    lines: impl Iterator<Item = &'a (u64, RoomLine)> + Clone,
-) -> RedisResult<()> {
+    lines: impl Iterator<Item = &'a (u64, RoomLine)>,
+) -> RedisResult<Written> {
+    // The rooms in the order of their first line, each with its stream and
+    // its entry; a room's stream key is made once per batch.
+    let mut entries: Vec<(String, Entry)> = Vec::new();
+    let mut rooms: HashMap<&str, usize> = HashMap::new();
+    let (mut first, mut last) = (None, 0);
+    for (seq, line) in lines {
+        first.get_or_insert(*seq);
+        last = *seq;
+        let at = match rooms.get(line.room.as_str()) {
+            Some(&at) => at,
+            None => {
+                // The same room spelt otherwise shares its stream.
+                let stream = keys::history(&line.room);
+                let at = match entries.iter().position(|(s, _)| *s == stream) {
+                    Some(at) => at,
+                    None => {
+                        entries.push((stream, Entry::new()));
+                        entries.len() - 1
+                    }
+                };
+                rooms.insert(&line.room, at);
+                at
+            }
+        };
+        entries[at].1.push(line);
+    }
+    let Some(first) = first else {
+        return Ok(Written::All);
+    };
     let keep = config.history_keep.max(STREAM_KEEP_MIN);
     let mut script = redis::cmd("EVAL");
-    let mut streams: Vec<String> = Vec::new();
-    let count = lines.clone().count();
     script
         .arg(scripts::WRITE_LINES)
-        .arg(1 + count)
+        .arg(1 + entries.len())
         .arg(keys::written(&config.node));
-    for (_, line) in lines.clone() {
-        let stream = keys::history(&line.room);
-        script.arg(&stream);
-        if !streams.contains(&stream) {
-            streams.push(stream);
-        }
+    for (stream, _) in &entries {
+        script.arg(stream);
     }
-    script.arg(keep).arg(keys::ROOMS).arg(WRITTEN_MARK_SECONDS);
-    for (seq, line) in lines {
-        let payload = serde_json::to_string(&WireLine::from_line(line)).unwrap_or_default();
-        script.arg(seq.to_string()).arg(payload);
+    script
+        .arg(keep)
+        .arg(keys::ROOMS)
+        .arg(WRITTEN_MARK_SECONDS)
+        .arg(first)
+        .arg(last);
+    let mut streams = Vec::with_capacity(entries.len());
+    for (stream, entry) in entries {
+        script.arg(entry.finish());
+        streams.push(stream);
     }
     let mut pipe = redis::pipe();
-    pipe.add_command(script).ignore();
+    pipe.add_command(script);
     if let Some(retention) = config.history_retention {
         let oldest = now_ms().saturating_sub(millis(retention));
         let seconds = retention.as_secs().max(1);
@@ -452,5 +502,9 @@ fn write_lines<'a>(
             pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
         }
     }
-    pipe.query::<()>(con)
+    let (added,): (i64,) = pipe.query(con)?;
+    Ok(match u64::try_from(-added) {
+        Ok(mark) if added < 0 => Written::Through(mark),
+        _ => Written::All,
+    })
 }

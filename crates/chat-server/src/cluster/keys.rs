@@ -7,10 +7,12 @@
 
 use chat_proto::{nick_key, room_key};
 
-/// Pub/sub channel: every room line and room notice of the cluster, as JSON
-/// (its stream entry's id, node, room, nick, text, action or notice, time
-/// in ms and UTC offset: `wire.rs`). One channel for all rooms; each node
-/// drops the lines of rooms it has nobody in.
+/// Pub/sub channel: every room line and room notice of the cluster, one
+/// publication per batch of one node: the batch's stream entries, each with
+/// its id, `[{"id":"MS-SEQ","lines":[LINE,…]},…]` (`entries.rs`; a line is
+/// JSON: node, room, nick, text, action or notice, time in ms and UTC
+/// offset, the node's sequence number: `wire.rs`). One channel for all
+/// rooms; each node drops the lines of rooms it has nobody in.
 pub(super) const ROOMS: &str = "chat:rooms";
 
 /// Sorted set, node → the end of its lease in ms since the epoch: the live
@@ -44,13 +46,20 @@ pub(super) fn members(node: &str) -> String {
     format!("chat:members:{node}")
 }
 
-/// Stream (`XADD MAXLEN ~ keep`, `keep` being four times `history_lines`
-/// but at least 1000, so that nodes cut off can read back what they
-/// missed; then `XTRIM MINID ~ now - history_retention` and `EXPIRE
-/// history_retention`): the history of `room`, each entry a `line` field
-/// holding the room line's (or notice's) JSON. The source of truth for what
-/// was said: nodes read it back after missing lines. An abandoned room's
-/// stream expires.
+/// Stream: the history of `room`, one entry per batch of one node that
+/// said something there, its `lines` field the room's lines (and notices)
+/// of that batch as a JSON array, in order (`entries.rs`): one `XADD` per
+/// room and batch rather than per line, Redis's work per line being most
+/// of what a cross-node line cost. A line is known by the entry's id and
+/// its place in the entry. Entries of earlier builds hold one line, in a
+/// `line` field. The source of truth for what was said: nodes read it back
+/// after missing lines.
+///
+/// Trimmed by `XADD MAXLEN ~ keep`, `keep` being four times
+/// `history_lines` but at least 1000 *entries* (each of at least one
+/// line), so that nodes cut off can read back what they missed; then
+/// `XTRIM MINID ~ now - history_retention` and `EXPIRE history_retention`:
+/// an abandoned room's stream expires.
 pub(super) fn history(room: &str) -> String {
     format!("chat:history:{}", room_key(room))
 }

@@ -4,9 +4,10 @@
 //! Three threads, each with its own connection (the `redis` crate's sync API):
 //!
 //! - the *command* thread (`commands.rs`) takes [`ClusterRequest`]s from a
-//!   bounded channel and runs them (room lines: XADD + PUBLISH in one
-//!   script; nick claims, member snapshots, private messages:
-//!   `requests.rs`), answering with [`ClusterEvent`]s;
+//!   bounded channel and runs them (room lines: an XADD per room and
+//!   batch, then one PUBLISH, in one script; nick claims, member
+//!   snapshots, private messages: `requests.rs`), answering with
+//!   [`ClusterEvent`]s;
 //! - the *query* thread (`queries.rs`) runs the read-only requests (`/who`,
 //!   `/rooms`, history reads, reading a room's stream back after missed
 //!   lines) from a bounded channel of their own, so a room line never waits
@@ -38,8 +39,9 @@
 //! outage").
 //!
 //! The keys and channels are named in `keys.rs`, the Lua scripts that keep a
-//! nick on one node are in `scripts.rs`, and what crosses Redis as JSON is in
-//! `wire.rs`.
+//! nick on one node and write room lines are in `scripts.rs`, a room's stream
+//! entry (its lines of one batch) is in `entries.rs`, and what crosses Redis
+//! as JSON is in `wire.rs`.
 //!
 //! ## One channel for every room, not one per room
 //!
@@ -54,12 +56,15 @@
 
 mod acks;
 mod commands;
+mod entries;
 pub(crate) mod keys;
 mod link;
 mod probe;
 mod queries;
 mod requests;
 mod scripts;
+#[cfg(test)]
+mod stream_tests;
 mod subscriber;
 mod wire;
 
@@ -107,7 +112,8 @@ pub struct BridgeConfig {
     pub target: Target,
     pub node: String,
     pub lease: Duration,
-    /// Lines each room's stream keeps (`MAXLEN ~`).
+    /// Lines each room's stream keeps: its entries (`MAXLEN ~`), each of
+    /// at least one line.
     pub history_keep: usize,
     /// How long a room's stream keeps a line (`MINID ~`) and lives after
     /// its last one (`EXPIRE`); `None`: for ever.

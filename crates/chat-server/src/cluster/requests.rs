@@ -14,9 +14,9 @@ use std::collections::{HashMap, HashSet};
 use chat_proto::{nick_key, room_key};
 use redis::{Commands, Connection, RedisResult};
 
-use super::wire::{self, WireKick, WireLine, WirePrivate, WireSanction};
-use super::{BridgeConfig, keys, millis, now_ms, scripts};
-use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine, StreamId};
+use super::wire::{self, WireKick, WirePrivate, WireSanction};
+use super::{BridgeConfig, entries, keys, millis, now_ms, scripts};
+use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
 
 /// Runs one request against Redis; returns the events it produces.
 pub(super) fn run(
@@ -105,14 +105,16 @@ pub(super) fn run(
             }]
         }
         ClusterRequest::CatchUp { room, after, token } => {
+            // From `after`'s entry, itself included: the read may resume
+            // inside it (the hub passes over the lines it had).
             let reply: redis::streams::StreamRangeReply = con.xrange_count(
                 keys::history(&room),
-                format!("({after}"),
+                after.entry.to_string(),
                 "+",
                 CATCH_UP_PAGE,
             )?;
             let more = reply.ids.len() >= CATCH_UP_PAGE;
-            let entries = reply.ids.iter().filter_map(entry).collect();
+            let entries = reply.ids.iter().flat_map(entries::read).collect();
             vec![ClusterEvent::CaughtUp {
                 room,
                 token,
@@ -270,23 +272,23 @@ fn sync(
 }
 
 /// Entries read back per [`ClusterRequest::CatchUp`]; the hub asks for the
-/// next page when one is full.
-const CATCH_UP_PAGE: usize = 1000;
+/// next page when one is full. An entry holds up to a batch of lines
+/// (`commands::PUBLISH_BATCH`), so a page holds at most some tens of
+/// thousands.
+const CATCH_UP_PAGE: usize = 100;
 
 /// Pages of a stream read for one history: notices share the stream with
 /// the lines, so a page may hold fewer lines than asked.
-const HISTORY_PAGES: usize = 4;
+const HISTORY_PAGES: usize = 5;
 
-/// A stream entry as a room line with its id; `None` if it is not one.
-fn entry(entry: &redis::streams::StreamId) -> Option<(StreamId, RoomLine)> {
-    let id = StreamId::parse(&entry.id)?;
-    let json = entry.get::<String>("line")?;
-    let line = serde_json::from_str::<WireLine>(&json).ok()?.into_line()?;
-    Some((id, line))
-}
+/// Entries of a history's first page: an entry holds one line or many
+/// (one per line when the room is quiet, many under load), so the first
+/// page is small, the later ones as many entries as lines asked.
+const HISTORY_FIRST_PAGE: usize = 16;
 
 /// The last `count` lines said in `room` (notices left out), oldest first,
-/// none older than the retention.
+/// none older than the retention (entries are read newest first until
+/// they hold `count` lines).
 fn history(
     con: &mut Connection,
     config: &BridgeConfig,
@@ -301,18 +303,26 @@ fn history(
     };
     let mut lines: Vec<RoomLine> = Vec::new();
     let mut end = "+".to_owned();
+    let mut page = count.min(HISTORY_FIRST_PAGE);
     for _ in 0..HISTORY_PAGES {
-        let reply: redis::streams::StreamRangeReply =
-            con.xrevrange_count(keys::history(room), &end, &oldest, count)?;
-        for (id, line) in reply.ids.iter().filter_map(entry) {
-            end = format!("({id}");
-            if line.kind.is_said() && lines.len() < count {
-                lines.push(line);
-            }
-        }
-        if lines.len() >= count || reply.ids.len() < count {
+        if page == 0 {
             break;
         }
+        let reply: redis::streams::StreamRangeReply =
+            con.xrevrange_count(keys::history(room), &end, &oldest, page)?;
+        for entry in &reply.ids {
+            end = format!("({}", entry.id);
+            // Newest first, as the entries come.
+            for (_, line) in entries::read(entry).into_iter().rev() {
+                if line.kind.is_said() && lines.len() < count {
+                    lines.push(line);
+                }
+            }
+        }
+        if lines.len() >= count || reply.ids.len() < page {
+            break;
+        }
+        page = count;
     }
     lines.reverse();
     Ok(lines)

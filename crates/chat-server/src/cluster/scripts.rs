@@ -13,40 +13,40 @@ pub(super) const CLAIM: &str = "local v = redis.call('GET', KEYS[1]) \
 pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) end return 0";
 
-/// Writes a batch of room lines (and notices), each once: `XADD` to its
-/// room's stream, then one `PUBLISH` on `ARGV[2]` for the whole batch: a
-/// JSON array of the lines, each with its new entry's id put first in its
-/// JSON (`{"id":"MS-SEQ",` + the rest), so subscribers know which entries
-/// they heard. One publication per batch, not per line: a second node
-/// costs Redis one fan-out per batch. Being one script, a room's
-/// copies are in the order of their ids.
+/// Writes a batch of room lines (and notices) once: one `XADD` per room
+/// to its stream, the entry holding that room's lines of the batch
+/// (`entries.rs`), then one `PUBLISH` on `ARGV[2]` of the batch's entries,
+/// `[{"id":"MS-SEQ","lines":…},…]`, so subscribers know which entries they
+/// heard. Per room and batch, not per line: Redis's work per line was most
+/// of the hop's cost. One publication per batch: a second node costs Redis
+/// one fan-out per batch. Being one script, a room's entries are in the
+/// order of their ids.
 ///
-/// Each line carries its node's sequence number, and `KEYS[1]` holds the
-/// last one written: a line at or below it is skipped. So a batch sent
-/// again after a lost reply (it may have run) is not written twice.
+/// The batch's lines carry their node's sequence numbers, `ARGV[4]` the
+/// first and `ARGV[5]` the last, and `KEYS[1]` holds the last one written.
+/// A batch at or below it is skipped whole (sent again after a lost reply:
+/// it ran); a batch straddling it (regrouped after a reconnection or a
+/// failover) writes nothing and returns minus the mark, and the caller
+/// sends again what lies above it. A replica has a prefix of the master's
+/// scripts, so the mark splits what a new master has from what it lacks.
 ///
-/// `KEYS[1]`: the node's written mark; `KEYS[2..]`: one stream per line.
-/// `ARGV[1]`: `MAXLEN ~`; `ARGV[2]`: the channel; `ARGV[3]`: the mark's
-/// life in seconds; then per line `i` (its stream `KEYS[i]`, from 2):
-/// `ARGV[2i]` its sequence number, `ARGV[2i+1]` its JSON. Sequence numbers
-/// stay below 2^53, which Lua's numbers hold exactly; the mark is stored as
-/// the string it came as (Lua would print a large number in exponent form).
-/// Returns how many lines were added.
-pub(super) const WRITE_LINES: &str = "local mark = redis.call('GET', KEYS[1]) \
-    local written = tonumber(mark or '0') \
+/// `KEYS[1]`: the node's written mark; `KEYS[2..]`: one stream per entry.
+/// `ARGV[1]`: `MAXLEN ~` (in entries); `ARGV[2]`: the channel; `ARGV[3]`:
+/// the mark's life in seconds; `ARGV[4]`, `ARGV[5]`: the batch's first and
+/// last sequence numbers; then `ARGV[4 + i]` the lines of `KEYS[i]`'s entry
+/// (a JSON array). Sequence numbers stay below 2^53, which Lua's numbers
+/// hold exactly; the mark is stored as the string it came as (Lua would
+/// print a large number in exponent form). Returns how many entries were
+/// added (0: the batch was written before), or minus the mark.
+pub(super) const WRITE_LINES: &str = "local mark = tonumber(redis.call('GET', KEYS[1]) or '0') \
+    if mark >= tonumber(ARGV[5]) then return 0 end \
+    if mark >= tonumber(ARGV[4]) then return -mark end \
     local published = {} \
     for i = 2, #KEYS do \
-        local seq = ARGV[2 * i] \
-        if tonumber(seq) > written then \
-            local json = ARGV[2 * i + 1] \
-            local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'line', json) \
-            published[#published + 1] = '{\"id\":\"' .. id .. '\",' .. string.sub(json, 2) \
-            written = tonumber(seq) \
-            mark = seq \
-        end \
+        local lines = ARGV[4 + i] \
+        local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'lines', lines) \
+        published[i - 1] = '{\"id\":\"' .. id .. '\",\"lines\":' .. lines .. '}' \
     end \
-    if #published > 0 then \
-        redis.call('PUBLISH', ARGV[2], '[' .. table.concat(published, ',') .. ']') \
-    end \
-    if mark then redis.call('SET', KEYS[1], mark, 'EX', ARGV[3]) end \
-    return #published";
+    redis.call('PUBLISH', ARGV[2], '[' .. table.concat(published, ',') .. ']') \
+    redis.call('SET', KEYS[1], ARGV[5], 'EX', ARGV[3]) \
+    return #KEYS - 1";

@@ -24,8 +24,8 @@ use redis::{ErrorKind, RedisError, RedisResult};
 
 use super::link::Link;
 use super::probe::Probe;
-use super::wire::{OwnLines, WireKick, WireLine, WirePrivate, WireSanction};
-use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, keys, requests};
+use super::wire::{OwnLines, WireKick, WirePrivate, WireSanction};
+use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, entries, keys, requests};
 use chat_hub::{ClusterEvent, StreamId};
 
 /// A subscription this long without a message is pinged; a ping this long
@@ -79,20 +79,11 @@ pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Pr
                 let event = match msg.get_channel_name() {
                     keys::ROOMS if own_lines.published(&payload) => None,
                     keys::ROOMS => {
-                        // A batch of lines, in stream order; a node ignores
-                        // its own publications.
-                        let batch = serde_json::from_str::<Vec<WireLine>>(&payload);
-                        let lines = batch.into_iter().flatten();
-                        let events =
-                            lines
-                                .filter(|line| line.node != config.node)
-                                .filter_map(|line| {
-                                    let id = line.stream_id()?;
-                                    Some(ClusterEvent::Line {
-                                        id,
-                                        line: line.into_line()?,
-                                    })
-                                });
+                        // A batch of entries; a node ignores its own lines.
+                        let lines = entries::published(&payload, &config.node);
+                        let events = lines
+                            .into_iter()
+                            .map(|(id, line)| ClusterEvent::Line { id, line });
                         // One wake-up for the batch, not one per line.
                         if !emit.emit_all(events) {
                             return Ok(()); // the reactor is gone

@@ -1,29 +1,28 @@
-//! What crosses Redis as JSON: a room line or a room notice (kept in the
-//! room's stream and published on [`keys::ROOMS`](super::keys::ROOMS) with
-//! the entry's id, by [`scripts::WRITE_LINES`](super::scripts::WRITE_LINES)),
+//! What crosses Redis as JSON: a room line or a room notice (kept in its
+//! room's stream and published on [`keys::ROOMS`](super::keys::ROOMS), a
+//! room's lines of one batch together as one entry: `entries.rs`),
 //! a private message and a kick (published on the recipient
 //! node's channel), a ban or an unban (published on
 //! [`keys::BAN_NOTICES`](super::keys::BAN_NOTICES)); and the members of
 //! [`keys::BANS`](super::keys::BANS). Times travel as milliseconds and a
 //! UTC offset, so every node stamps a line as it was said.
 
+use std::borrow::Cow;
+
 use chrono::{FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use chat_hub::{ClusterEvent, IpNet, Now, RoomEvent, RoomLine, StreamId};
+use chat_hub::{ClusterEvent, IpNet, Now, RoomEvent, RoomLine};
 
-/// A room line or notice on the wire.
-#[derive(Serialize, Deserialize)]
-pub(super) struct WireLine {
-    /// The stream entry's id: only in the published copy, where the script
-    /// that added the entry put it first (a stream entry has its own id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    /// The node it was said on.
-    pub(super) node: String,
-    room: String,
-    nick: String,
-    text: String,
+/// A room line or notice on the wire: borrowed from its [`RoomLine`] when
+/// written (nothing copied per line), owned when read.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(super) struct WireLine<'a> {
+    /// The node it was said on. First: `OwnLines` finds it at a known place.
+    pub(super) node: Cow<'a, str>,
+    room: Cow<'a, str>,
+    nick: Cow<'a, str>,
+    text: Cow<'a, str>,
     #[serde(default)]
     action: bool,
     /// Absent for a line said; what the notice is otherwise.
@@ -41,7 +40,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// The room notices that cross nodes (`RoomEvent` but the lines said).
-#[derive(Serialize, Deserialize, Clone, Copy)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 #[serde(rename_all = "lowercase")]
 enum WireNotice {
     Joined,
@@ -110,19 +109,19 @@ fn to_time(ms: i64, offset: i32) -> Option<Now> {
 }
 
 /// Recognises, without parsing it, a publication of room lines made by
-/// one node: every line of a publication comes from the one script run of
-/// one node, and each published line begins `{"id":"ID","node":NODE,`
-/// (`scripts::WRITE_LINES` puts the id first; `node` is `WireLine`'s first
-/// field). A node hears its own publications and drops them; this saves
-/// parsing a whole batch to do so.
+/// one node: every entry of a publication comes from the one script run of
+/// one node, and the publication begins `[{"id":"ID","lines":[{"node":NODE,`
+/// (`scripts::WRITE_LINES` writes the entry's head; `node` is `WireLine`'s
+/// first field). A node hears its own publications and drops them; this
+/// saves parsing a whole batch to do so.
 pub(super) struct OwnLines {
     /// `"node":NODE,` as serde writes it.
     marker: Vec<u8>,
 }
 
 /// Bytes before the first line's `"node"`: `[{"id":"`, the longest stream
-/// id (two 20-digit numbers and a dash) and `",`.
-const NODE_FIELD_WITHIN: usize = 8 + 41 + 2;
+/// id (two 20-digit numbers and a dash) and `","lines":[{`.
+const NODE_FIELD_WITHIN: usize = 8 + 41 + 12;
 
 impl OwnLines {
     pub(super) fn new(node: &str) -> OwnLines {
@@ -142,8 +141,8 @@ impl OwnLines {
     }
 }
 
-impl WireLine {
-    pub(super) fn from_line(line: &RoomLine) -> WireLine {
+impl WireLine<'_> {
+    pub(super) fn from_line(line: &RoomLine) -> WireLine<'_> {
         let notice = match line.kind {
             RoomEvent::Message | RoomEvent::Action => None,
             RoomEvent::Joined => Some(WireNotice::Joined),
@@ -152,22 +151,16 @@ impl WireLine {
             RoomEvent::Topic => Some(WireNotice::Topic),
         };
         WireLine {
-            id: None,
-            node: line.origin.clone(),
-            room: line.room.clone(),
-            nick: line.nick.clone(),
-            text: line.text.clone(),
+            node: Cow::Borrowed(&line.origin),
+            room: Cow::Borrowed(&line.room),
+            nick: Cow::Borrowed(&line.nick),
+            text: Cow::Borrowed(&line.text),
             action: line.kind == RoomEvent::Action,
             notice,
             ms: line.time.timestamp_millis(),
             offset: line.time.offset().local_minus_utc(),
             seq: line.seq,
         }
-    }
-
-    /// The stream id the published copy carries.
-    pub(super) fn stream_id(&self) -> Option<StreamId> {
-        StreamId::parse(self.id.as_deref()?)
     }
 
     pub(super) fn into_line(self) -> Option<RoomLine> {
@@ -181,10 +174,10 @@ impl WireLine {
         };
         Some(RoomLine {
             time: to_time(self.ms, self.offset)?,
-            origin: self.node,
-            room: self.room,
-            nick: self.nick,
-            text: self.text,
+            origin: self.node.into_owned(),
+            room: self.room.into_owned(),
+            nick: self.nick.into_owned(),
+            text: self.text.into_owned(),
             kind,
             seq: self.seq,
         })
@@ -274,37 +267,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_node_recognises_its_own_publications_unparsed() {
-        let line = |node: &str| {
-            let json = serde_json::to_string(&WireLine {
-                id: None,
-                node: node.to_owned(),
-                room: "lobby".to_owned(),
-                nick: "bob".to_owned(),
-                text: "\"node\":\"a\", in the text".to_owned(),
-                action: false,
-                notice: None,
-                ms: 1,
-                offset: 0,
-                seq: 3,
-            })
-            .unwrap_or_default();
-            // As `scripts::WRITE_LINES` publishes it.
-            format!(
-                "[{{\"id\":\"18446744073709551615-18446744073709551615\",{}]",
-                &json[1..]
-            )
-        };
-        let own = OwnLines::new("a");
-        assert!(own.published(&line("a")));
-        assert!(!own.published(&line("ab")));
-        assert!(!own.published(&line("b")));
-        assert!(!OwnLines::new("b").published(&line("a")));
-        assert!(!own.published(""));
-        assert!(!own.published("[]"));
-    }
-
-    #[test]
     fn wire_lines_keep_the_original_time_and_offset() {
         let time = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:05:09.250+01:00")
             .unwrap_or_else(|e| panic!("{e}"));
@@ -323,8 +285,7 @@ mod tests {
             .and_then(WireLine::into_line);
         assert_eq!(back, Some(line.clone()));
 
-        // Notices cross too; the published copy starts with the entry's id,
-        // put there by the script (as it does: `{"id":"…",` + the rest).
+        // Notices cross too.
         for kind in [
             RoomEvent::Message,
             RoomEvent::Joined,
@@ -337,10 +298,7 @@ mod tests {
                 ..line.clone()
             };
             let json = serde_json::to_string(&WireLine::from_line(&notice)).unwrap_or_default();
-            let published = format!("{{\"id\":\"1700000000000-7\",{}", &json[1..]);
-            let wire = serde_json::from_str::<WireLine>(&published).ok();
-            let id = wire.as_ref().and_then(WireLine::stream_id);
-            assert_eq!(id, StreamId::parse("1700000000000-7"));
+            let wire = serde_json::from_str::<WireLine>(&json).ok();
             assert_eq!(wire.and_then(WireLine::into_line), Some(notice));
         }
     }

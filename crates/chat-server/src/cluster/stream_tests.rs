@@ -1,0 +1,169 @@
+//! The room streams against a real Redis: a batch written as one entry per
+//! room and published with the entries' ids, a batch sent again (whole or
+//! regrouped) written once, and history and catch-up reads over entries of
+//! several lines.
+
+use std::time::Duration;
+
+use redis::Commands;
+
+use super::commands::{Written, write_lines};
+use super::{BridgeConfig, Target, entries, keys, requests};
+use chat_hub::{ClientId, ClusterEvent, ClusterRequest, LineId, RoomEvent, RoomLine, StreamId};
+
+fn line(seq: u64, room: &str, text: &str, kind: RoomEvent) -> (u64, RoomLine) {
+    let time = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:05:09.250+01:00")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let line = RoomLine {
+        origin: "a:1".into(),
+        room: room.into(),
+        nick: "alice".into(),
+        text: text.into(),
+        kind,
+        time,
+        seq,
+    };
+    (seq, line)
+}
+
+fn said(seq: u64, room: &str, text: &str) -> (u64, RoomLine) {
+    line(seq, room, text, RoomEvent::Message)
+}
+
+fn texts<'a>(lines: impl IntoIterator<Item = &'a RoomLine>) -> Vec<&'a str> {
+    lines.into_iter().map(|line| line.text.as_str()).collect()
+}
+
+#[test]
+fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
+    let Some(redis) = chat_tests::RedisProcess::start() else {
+        return; // skipped (or failed, when required) by the harness
+    };
+    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
+    let connect = || {
+        client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut con = connect();
+    let mut listener = connect();
+    let mut pubsub = listener.as_pubsub();
+    pubsub
+        .subscribe(keys::ROOMS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = BridgeConfig {
+        target: Target::Url {
+            url: redis.url(),
+            password: None,
+        },
+        node: "a:1".into(),
+        lease: Duration::from_secs(15),
+        history_keep: 50,
+        history_retention: None,
+    };
+    let entries_in = |con: &mut redis::Connection, room: &str| -> usize {
+        con.xlen(keys::history(room))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    let batch = [
+        said(1, "lobby", "one"),
+        said(2, "dev", "two"),
+        said(3, "lobby", "three"),
+        said(4, "Lobby", "four"),
+        line(5, "dev", "", RoomEvent::Joined),
+    ];
+    let written = write_lines(&mut con, &config, batch.iter());
+    assert!(matches!(written, Ok(Written::All)));
+    assert_eq!(
+        (entries_in(&mut con, "lobby"), entries_in(&mut con, "dev")),
+        (1, 1)
+    );
+    let payload: String = pubsub
+        .get_message()
+        .and_then(|msg| msg.get_payload())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let heard = entries::published(&payload, "b:1");
+    let heard_texts = texts(heard.iter().map(|(_, line)| line));
+    assert_eq!(heard_texts, ["one", "two", "three", "four", ""]);
+    let places: Vec<u32> = heard.iter().map(|(id, _)| id.index).collect();
+    assert_eq!(places, [0, 0, 1, 2, 1]);
+
+    // Sent again after a lost reply: it ran, nothing is written.
+    let again = write_lines(&mut con, &config, batch.iter());
+    assert!(matches!(again, Ok(Written::All)));
+    // Regrouped with newer lines: Redis says what it has, the rest goes.
+    let regrouped = [
+        batch[3].clone(),
+        batch[4].clone(),
+        said(6, "lobby", "six"),
+        said(7, "lobby", "seven"),
+    ];
+    let straddled = write_lines(&mut con, &config, regrouped.iter());
+    assert!(matches!(straddled, Ok(Written::Through(5))));
+    let rest = write_lines(&mut con, &config, regrouped[2..].iter());
+    assert!(matches!(rest, Ok(Written::All)));
+    assert_eq!(
+        (entries_in(&mut con, "lobby"), entries_in(&mut con, "dev")),
+        (2, 1)
+    );
+
+    // History: entries newest first until they hold the lines asked.
+    let history = ClusterRequest::History {
+        client: ClientId(1),
+        token: 1,
+        room: "lobby".into(),
+        count: 3,
+    };
+    let events = requests::run(&mut con, &config, history).unwrap_or_else(|e| panic!("{e}"));
+    let [
+        ClusterEvent::History {
+            lines: Some(lines), ..
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(texts(lines), ["four", "six", "seven"]);
+
+    // A read back from inside the first entry starts at that entry.
+    let first = heard[0].0.entry;
+    let read = ClusterRequest::CatchUp {
+        room: "lobby".into(),
+        after: LineId::new(first, 1),
+        token: 9,
+    };
+    let events = requests::run(&mut con, &config, read).unwrap_or_else(|e| panic!("{e}"));
+    let [
+        ClusterEvent::CaughtUp {
+            entries: Some(read),
+            more: false,
+            ..
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    let lines = texts(read.iter().map(|(_, line)| line));
+    assert_eq!(lines, ["one", "three", "four", "six", "seven"]);
+    assert!(read[..3].iter().all(|(id, _)| id.entry == first));
+    assert_eq!(read[3].0.index, 0);
+    assert!(read[3].0.entry > first);
+    let after_everything = ClusterRequest::CatchUp {
+        room: "lobby".into(),
+        after: LineId::through(StreamId {
+            ms: u64::MAX,
+            seq: 0,
+        }),
+        token: 10,
+    };
+    let events =
+        requests::run(&mut con, &config, after_everything).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        &events[..],
+        [ClusterEvent::CaughtUp { entries: Some(read), .. }] if read.is_empty()
+    ));
+}
