@@ -47,8 +47,10 @@ pub enum AccountEvent {
     Known(Vec<AccountSummary>),
 }
 
-/// Tasks waiting for the thread; past this the hub answers "busy".
-pub const QUEUE: usize = 64;
+/// Tasks waiting for the thread; past this the hub answers "busy". Room
+/// for a few hundred people logging in at once (each a few small strings),
+/// since the argon2 thread, not this queue, paces them.
+pub const QUEUE: usize = 512;
 
 /// The reactor's ends of the account thread.
 pub struct AccountLink {
