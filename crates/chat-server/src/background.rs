@@ -40,6 +40,10 @@ mod tests {
         assert_eq!(lowered, libc::SCHED_IDLE);
         // SAFETY: as above.
         let here = unsafe { libc::sched_getscheduler(0) };
-        assert_eq!(here, libc::SCHED_OTHER, "only the thread that asked is lowered");
+        assert_eq!(
+            here,
+            libc::SCHED_OTHER,
+            "only the thread that asked is lowered"
+        );
     }
 }
