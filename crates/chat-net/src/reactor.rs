@@ -179,12 +179,14 @@ impl Reactor {
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
         loop {
             let timeout = self.timeout();
+            let polling = Instant::now();
             match self.poll.poll(&mut self.events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
             self.net.now = Instant::now();
+            self.pace.polled(self.net.now.duration_since(polling));
             let began = self.net.now;
             self.turn(handler);
             let spent = began.elapsed();
@@ -230,11 +232,13 @@ impl Reactor {
             if !timeout.is_zero() {
                 self.hold_timer.arm(timeout);
             }
+            let polling = Instant::now();
             match self.poll.poll(&mut self.events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => break, // the next poll reports it
             }
+            self.pace.polled(polling.elapsed());
             if self.events.is_empty() && self.net.read_ready.is_empty() {
                 if timeout.is_zero() {
                     break;

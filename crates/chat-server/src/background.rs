@@ -8,6 +8,10 @@
 //! 19 is (which cost the chat milliseconds of p99 in the logins benchmark),
 //! and still gets a sliver of the core when the reactor is saturated, so
 //! logins slow down before the chat does, and never stop.
+//!
+//! The history store's threads sit one step higher ([`behind_the_reactor`]):
+//! their work is steady rather than bursty and must keep up with the chat,
+//! so they yield to the reactor without ever waiting on other programs.
 
 /// Puts the calling thread under `SCHED_IDLE`, or at nice 19 where that is
 /// refused. Best effort: a system that refuses both leaves it as it was.
@@ -22,6 +26,32 @@ pub fn lower_priority() {
                 let tid = libc::gettid();
                 let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
             }
+        }
+    }
+}
+
+/// The nice value of [`behind_the_reactor`]'s threads.
+pub const BEHIND_THE_REACTOR_NICE: i32 = 10;
+
+/// Puts the calling thread at nice [`BEHIND_THE_REACTOR_NICE`]: for work
+/// that must keep pace with the chat over a second but not within a
+/// millisecond, such as the history store's (committing batches, indexing
+/// for `/search`, answering reads). On a core it shares with the reactor
+/// such a thread gets about a tenth of the time the reactor wants, and the
+/// rest whenever the reactor sleeps; unlike under `SCHED_IDLE`, a machine
+/// busy with other programs never starves it. Best effort.
+pub fn behind_the_reactor() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain integers; a thread id names the calling thread
+        // alone on Linux.
+        unsafe {
+            let tid = libc::gettid();
+            let _ = libc::setpriority(
+                libc::PRIO_PROCESS,
+                tid as libc::id_t,
+                BEHIND_THE_REACTOR_NICE,
+            );
         }
     }
 }
@@ -45,5 +75,21 @@ mod tests {
             libc::SCHED_OTHER,
             "only the thread that asked is lowered"
         );
+    }
+
+    #[test]
+    fn a_thread_behind_the_reactor_is_niced_alone() {
+        // SAFETY: plain integers; 0 with PRIO_PROCESS and a thread id name
+        // the calling thread on Linux.
+        let nice =
+            || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+        let lowered = std::thread::spawn(move || {
+            super::behind_the_reactor();
+            nice()
+        })
+        .join()
+        .unwrap_or(0);
+        assert_eq!(lowered, super::BEHIND_THE_REACTOR_NICE);
+        assert_eq!(nice(), 0, "only the thread that asked is lowered");
     }
 }

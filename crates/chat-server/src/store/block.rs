@@ -17,18 +17,42 @@ use std::fmt::Write as _;
 
 use chat_hub::{Now, StoredLine};
 use chrono::DateTime;
-use chrono::format::{Item, StrftimeItems};
 
-/// How a line's time is written: RFC 3339 with milliseconds.
-pub(super) struct TimeFormat(Vec<Item<'static>>);
+/// How a line's time is written: RFC 3339 with milliseconds. The lines of
+/// a batch mostly share their second, so the stamp up to the second and
+/// the zone are formatted once per second and reused: formatting with
+/// chrono per line was most of what a line cost the store's thread.
+pub(super) struct TimeFormat {
+    /// The second (Unix) and UTC offset `seconds` and `zone` were made for.
+    made_for: Option<(i64, i32)>,
+    /// `2026-11-30T17:00:01`.
+    seconds: String,
+    /// `+01:00`.
+    zone: String,
+}
 
 impl TimeFormat {
     pub(super) fn new() -> TimeFormat {
-        TimeFormat(
-            StrftimeItems::new("%Y-%m-%dT%H:%M:%S%.3f%:z")
-                .parse_to_owned()
-                .unwrap_or_default(),
-        )
+        TimeFormat {
+            made_for: None,
+            seconds: String::new(),
+            zone: String::new(),
+        }
+    }
+
+    /// Appends `time` to `out`.
+    fn write(&mut self, out: &mut String, time: Now) {
+        let key = (time.timestamp(), time.offset().local_minus_utc());
+        if self.made_for != Some(key) {
+            self.seconds.clear();
+            self.zone.clear();
+            let _ = write!(self.seconds, "{}", time.format("%Y-%m-%dT%H:%M:%S"));
+            let _ = write!(self.zone, "{}", time.format("%:z"));
+            self.made_for = Some(key);
+        }
+        out.push_str(&self.seconds);
+        let _ = write!(out, ".{:03}", time.timestamp_subsec_millis().min(999));
+        out.push_str(&self.zone);
     }
 }
 
@@ -36,20 +60,27 @@ impl TimeFormat {
 #[allow(clippy::too_many_arguments)] // a line's fields, as the row has them
 pub(super) fn push_line(
     block: &mut String,
-    format: &TimeFormat,
+    format: &mut TimeFormat,
     id: u64,
     time: Now,
     action: bool,
     nick: &str,
     text: &str,
 ) {
-    let time = time.format_with_items(format.0.iter());
     // Writing into a String cannot fail.
-    let _ = if action {
-        writeln!(block, "#{id} {time} * {nick} {text}")
+    let _ = write!(block, "#{id} ");
+    format.write(block, time);
+    if action {
+        block.push_str(" * ");
+        block.push_str(nick);
     } else {
-        writeln!(block, "#{id} {time} <{nick}> {text}")
-    };
+        block.push_str(" <");
+        block.push_str(nick);
+        block.push('>');
+    }
+    block.push(' ');
+    block.push_str(text);
+    block.push('\n');
 }
 
 /// The lines of a block of `room`, oldest first; a line that cannot be
@@ -140,24 +171,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stamps_are_what_chrono_writes_across_seconds_and_zones() {
+        let mut format = TimeFormat::new();
+        for (offset, ms) in [
+            (3600, 1_790_000_000_123),
+            (3600, 1_790_000_000_999),
+            (3600, 1_790_000_001_000),
+            (-19_800, 1_790_000_001_007),
+            (0, 1_790_000_001_007),
+            (0, 0),
+        ] {
+            let time = FixedOffset::east_opt(offset)
+                .and_then(|zone| zone.timestamp_millis_opt(ms).single())
+                .expect("a time");
+            let mut out = String::new();
+            format.write(&mut out, time);
+            let chrono = time.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
+            assert_eq!(out, chrono);
+        }
+    }
+
+    #[test]
     fn a_block_reads_back_as_written() {
         let zone = FixedOffset::east_opt(3600).expect("an offset");
         let time = zone
             .timestamp_millis_opt(1_790_000_000_123)
             .single()
             .expect("a time");
-        let format = TimeFormat::new();
+        let mut format = TimeFormat::new();
         let mut block = String::new();
         push_line(
             &mut block,
-            &format,
+            &mut format,
             41,
             time,
             false,
             "alice",
             "hello <b> #1 x",
         );
-        push_line(&mut block, &format, 42, time, true, "alice", "waves  twice");
+        push_line(
+            &mut block,
+            &mut format,
+            42,
+            time,
+            true,
+            "alice",
+            "waves  twice",
+        );
         assert_eq!(
             block,
             "#41 2026-09-21T15:13:20.123+01:00 <alice> hello <b> #1 x\n\

@@ -286,12 +286,20 @@ pub fn spawn(opened: Opened, always: bool, wake: Wake) -> std::io::Result<StoreL
     std::thread::Builder::new()
         .name("history-writer".into())
         .spawn(move || {
+            // "always" holds every line until it is committed: its commits
+            // are the delivery path, and keep the reactor's priority.
+            if !always {
+                crate::background::behind_the_reactor();
+            }
             writer.run(writes_rx);
             let _ = written_tx.send(());
         })?;
     std::thread::Builder::new()
         .name("history-reader".into())
-        .spawn(move || reader.run(reads_rx))?;
+        .spawn(move || {
+            crate::background::behind_the_reactor();
+            reader.run(reads_rx)
+        })?;
     Ok(StoreLink {
         writes,
         reads,

@@ -234,7 +234,7 @@ pub(super) fn insert<'a>(
     conn: &mut Connection,
     lines: impl IntoIterator<Item = Row<'a>>,
 ) -> rusqlite::Result<()> {
-    let format = TimeFormat::new();
+    let mut format = TimeFormat::new();
     // A batch holds few rooms: a list beats a map.
     let mut blocks: Vec<Block<'a>> = Vec::new();
     for line in lines {
@@ -255,7 +255,7 @@ pub(super) fn insert<'a>(
         let (id, time) = (line.id, line.time);
         block::push_line(
             &mut block.lines,
-            &format,
+            &mut format,
             id,
             time,
             line.action,
