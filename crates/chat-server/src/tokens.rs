@@ -37,6 +37,27 @@ impl EntryError {
     }
 }
 
+/// The name checks every `[[table]]` of named tokens shares: a name that
+/// could be a nick (it signs what the entry posts), given once in its
+/// table; `names` holds the table's names so far, lower case. `kind`
+/// names an entry in messages: `webhook`, `API token`.
+pub fn check_name(
+    table: &'static str,
+    kind: &str,
+    name: &str,
+    names: &mut std::collections::HashSet<String>,
+) -> Result<(), EntryError> {
+    if let Err(why) = chat_proto::validate_nick(name) {
+        let message = format!("{kind} name {name:?} {why}");
+        return Err(EntryError::new(table, name, ("name", message)));
+    }
+    if !names.insert(name.to_ascii_lowercase()) {
+        let message = format!("two {kind}s are called {name:?}");
+        return Err(EntryError::new(table, name, ("name", message)));
+    }
+    Ok(())
+}
+
 /// Fills `token` from `token_file` (relative to `config_file`; its first
 /// line), or checks the inline one: exactly one of the two, and a token of
 /// [`MIN_TOKEN_LEN`] to [`MAX_TOKEN_LEN`] letters, digits, `-` or `_`.

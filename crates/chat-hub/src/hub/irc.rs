@@ -9,7 +9,7 @@
 //! codes never reach a terminal client.
 
 use bytes::BytesMut;
-use chat_irc::numeric::{self, Numeric};
+use chat_irc::numeric::{self, Numeric, StandardReply, StandardReplyKind};
 use chat_irc::render::channel;
 use chat_irc::{Isupport, Message, NickRefusal, ParseError, Progress, parse_bytes};
 use chat_proto::{Command, Frame, Refusal, sanitize_text, validate_nick};
@@ -140,6 +140,29 @@ impl Hub {
 
     /// 001–005, the users, the MOTD: what an IRC client reads on
     /// registering.
+    /// `FAIL COMMAND CODE [CONTEXT...] :DESCRIPTION`: the IRCv3 standard
+    /// reply every extension uses for a request it refuses.
+    pub(super) fn irc_fail(
+        &mut self,
+        out: &mut dyn Outbox,
+        id: ClientId,
+        command: &str,
+        code: &str,
+        context: &[&str],
+        why: &str,
+    ) {
+        let mut reply = BytesMut::new();
+        let fail = StandardReply {
+            kind: StandardReplyKind::Fail,
+            command,
+            code,
+            context,
+            description: why,
+        };
+        let _ = fail.write(&mut reply, &[], &self.config.server_name);
+        self.chat.send_wire(out, id, reply.freeze());
+    }
+
     fn irc_welcome(&mut self, out: &mut dyn Outbox, id: ClientId) {
         let Some(nick) = self.chat.members().nick(id).map(str::to_owned) else {
             return;

@@ -8,7 +8,7 @@
 //! are IRC's.
 
 use bytes::BytesMut;
-use chat_irc::numeric::{self, StandardReply, StandardReplyKind};
+use chat_irc::numeric;
 use chat_irc::{Cap, Message, PlainCredentials, SaslStep};
 use chat_proto::Refusal;
 
@@ -202,8 +202,8 @@ impl Hub {
             // The store failed (its file): said in its words.
             (Asked::Register, Effect::Tell(_, lines)) => {
                 let nick = self.chat.members().nick(client).unwrap_or("*").to_owned();
-                let code = ("TEMPORARILY_UNAVAILABLE", nick.as_str());
-                self.irc_register_fail(out, client, code, &lines.join(" "));
+                let (code, why) = ("TEMPORARILY_UNAVAILABLE", lines.join(" "));
+                self.irc_fail(out, client, "REGISTER", code, &[&nick], &why);
             }
             (Asked::NickServ, Effect::LoggedIn { name, .. }) => {
                 self.logged_in(out, client, &name, now);
@@ -323,7 +323,14 @@ impl Hub {
         };
         if account != "*" && chat_proto::nick_key(account) != chat_proto::nick_key(&nick) {
             let text = "An account is named after your nick: give * or your nick";
-            return self.irc_register_fail(out, id, ("ACCOUNT_NAME_MUST_BE_NICK", account), text);
+            return self.irc_fail(
+                out,
+                id,
+                "REGISTER",
+                "ACCOUNT_NAME_MUST_BE_NICK",
+                &[account],
+                text,
+            );
         }
         if membership::reserved(&self.config, &nick).is_some() {
             return self.irc_register_failed(out, id, &Refusal::RegisterNeedsNick);
@@ -331,7 +338,14 @@ impl Hub {
         if let Some(account) = self.accounts.account_of(id) {
             let refusal = Refusal::LoggedInAs { account };
             let text = refusal.to_string();
-            return self.irc_register_fail(out, id, ("ALREADY_AUTHENTICATED", &nick), &text);
+            return self.irc_fail(
+                out,
+                id,
+                "REGISTER",
+                "ALREADY_AUTHENTICATED",
+                &[&nick],
+                &text,
+            );
         }
         let request = AccountRequest::Register {
             name: nick,
@@ -380,26 +394,7 @@ impl Hub {
             _ => "TEMPORARILY_UNAVAILABLE",
         };
         let text = refusal.to_string();
-        self.irc_register_fail(out, id, (code, &nick), &text);
-    }
-
-    fn irc_register_fail(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        (code, account): (&str, &str),
-        text: &str,
-    ) {
-        let mut reply = BytesMut::new();
-        let fail = StandardReply {
-            kind: StandardReplyKind::Fail,
-            command: "REGISTER",
-            code,
-            context: &[account],
-            description: text,
-        };
-        let _ = fail.write(&mut reply, &[], &self.config.server_name);
-        self.chat.send_wire(out, id, reply.freeze());
+        self.irc_fail(out, id, "REGISTER", code, &[&nick], &text);
     }
 
     /// Whether `nick` is the account service's, which answers here when

@@ -4,7 +4,7 @@
 //! What cannot be answered gets the spec's `FAIL CHATHISTORY …`.
 
 use bytes::BytesMut;
-use chat_irc::{Message, StandardReply, StandardReplyKind};
+use chat_irc::Message;
 use chat_proto::{Command, HistoryQuery, Point};
 use chrono::DateTime;
 
@@ -25,15 +25,31 @@ impl Hub {
             return self.irc_empty_batch(out, id, "draft/chathistory-targets", None);
         }
         let Some(target) = msg.param(1) else {
-            return self.irc_fail(out, id, "NEED_MORE_PARAMS", &[], "Missing parameters");
+            return self.irc_fail(
+                out,
+                id,
+                "CHATHISTORY",
+                "NEED_MORE_PARAMS",
+                &[],
+                "Missing parameters",
+            );
         };
         let query = match parse_query(&sub, msg) {
             Ok(query) => query,
-            Err(why) => return self.irc_fail(out, id, "INVALID_PARAMS", &[&sub], why),
+            Err(why) => {
+                return self.irc_fail(out, id, "CHATHISTORY", "INVALID_PARAMS", &[&sub], why);
+            }
         };
         if !self.store.is_on() {
             let why = "no history is kept here";
-            return self.irc_fail(out, id, "MESSAGE_ERROR", &[&sub, target], why);
+            return self.irc_fail(
+                out,
+                id,
+                "CHATHISTORY",
+                "MESSAGE_ERROR",
+                &[&sub, target],
+                why,
+            );
         }
         let Some(room) = target.strip_prefix('#') else {
             // Private conversations are not kept: an empty answer.
@@ -41,30 +57,16 @@ impl Hub {
         };
         if self.chat.members().joined_room(id, room).is_none() {
             let why = "You are not on that channel";
-            return self.irc_fail(out, id, "INVALID_TARGET", &[&sub, target], why);
+            return self.irc_fail(
+                out,
+                id,
+                "CHATHISTORY",
+                "INVALID_TARGET",
+                &[&sub, target],
+                why,
+            );
         }
         self.command(out, id, Command::HistoryOf { room, query }, now);
-    }
-
-    /// `FAIL CHATHISTORY CODE [CONTEXT...] :DESCRIPTION`.
-    fn irc_fail(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        code: &str,
-        context: &[&str],
-        why: &str,
-    ) {
-        let mut reply = BytesMut::new();
-        let fail = StandardReply {
-            kind: StandardReplyKind::Fail,
-            command: "CHATHISTORY",
-            code,
-            context,
-            description: why,
-        };
-        let _ = fail.write(&mut reply, &[], &self.config.server_name);
-        self.chat.send_wire(out, id, reply.freeze());
     }
 
     /// A batch of `kind` with nothing in it (for `target`, if given).

@@ -14,7 +14,7 @@
 //! time.
 
 use bytes::BytesMut;
-use chat_irc::numeric::{self, StandardReply, StandardReplyKind};
+use chat_irc::numeric;
 use chat_irc::{Cap, Message};
 use chat_proto::nick_key;
 
@@ -55,15 +55,15 @@ impl Hub {
         }
         let Some(asked) = msg.param(0) else {
             let why = "MARKREAD needs a target";
-            return self.irc_markread_fail(out, id, "NEED_MORE_PARAMS", &[], why);
+            return self.irc_fail(out, id, "MARKREAD", "NEED_MORE_PARAMS", &[], why);
         };
         let Some(account) = self.accounts.account_of(id).map(str::to_owned) else {
             let why = "Read markers are an account's: log in first";
-            return self.irc_markread_fail(out, id, "ACCOUNT_REQUIRED", &[asked], why);
+            return self.irc_fail(out, id, "MARKREAD", "ACCOUNT_REQUIRED", &[asked], why);
         };
         let Some(target) = self.markread_target(id, &account, asked) else {
             let why = "You are not on that channel";
-            return self.irc_markread_fail(out, id, "INVALID_PARAMS", &[asked], why);
+            return self.irc_fail(out, id, "MARKREAD", "INVALID_PARAMS", &[asked], why);
         };
         let account = nick_key(&account);
         let Some(point) = msg.param(1) else {
@@ -76,7 +76,7 @@ impl Hub {
             .map(|time| time.timestamp_millis().min(now.timestamp_millis()))
         else {
             let why = "A marker is timestamp=YYYY-MM-DDThh:mm:ss.sssZ";
-            return self.irc_markread_fail(out, id, "INVALID_PARAMS", &[asked, point], why);
+            return self.irc_fail(out, id, "MARKREAD", "INVALID_PARAMS", &[asked, point], why);
         };
         let line = match target.room {
             Some(room) => (self.chat.members().room(room).history).newest_at_or_before(ms),
@@ -153,26 +153,5 @@ impl Hub {
         let server = &self.config.server_name;
         chat_irc::render::markread(&mut line, server, &target, time.as_deref());
         self.chat.send_wire(out, id, line.freeze());
-    }
-
-    /// `FAIL MARKREAD CODE [CONTEXT...] :DESCRIPTION`.
-    fn irc_markread_fail(
-        &mut self,
-        out: &mut dyn Outbox,
-        id: ClientId,
-        code: &str,
-        context: &[&str],
-        why: &str,
-    ) {
-        let mut reply = BytesMut::new();
-        let fail = StandardReply {
-            kind: StandardReplyKind::Fail,
-            command: "MARKREAD",
-            code,
-            context,
-            description: why,
-        };
-        let _ = fail.write(&mut reply, &[], &self.config.server_name);
-        self.chat.send_wire(out, id, reply.freeze());
     }
 }

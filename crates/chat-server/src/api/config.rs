@@ -4,7 +4,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chat_proto::validate_nick;
 use serde::{Deserialize, Serialize};
 
 use crate::tokens::EntryError;
@@ -65,23 +64,7 @@ impl fmt::Debug for ApiTokenConfig {
 pub fn resolve(config_file: &Path, tokens: &mut [ApiTokenConfig]) -> Result<(), EntryError> {
     let mut names = std::collections::HashSet::new();
     for entry in tokens.iter_mut() {
-        if let Err(why) = validate_nick(&entry.name) {
-            return Err(EntryError::new(
-                "api_tokens",
-                &entry.name,
-                ("name", format!("API token name {:?} {why}", entry.name)),
-            ));
-        }
-        if !names.insert(entry.name.to_ascii_lowercase()) {
-            return Err(EntryError::new(
-                "api_tokens",
-                &entry.name,
-                (
-                    "name",
-                    format!("two API tokens are called {:?}", entry.name),
-                ),
-            ));
-        }
+        crate::tokens::check_name("api_tokens", "API token", &entry.name, &mut names)?;
         if entry.scopes.is_empty() {
             let why = format!(
                 "API token {}: needs at least one of \"post\", \"read\", \"admin\"",

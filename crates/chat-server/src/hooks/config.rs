@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use chat_proto::{validate_nick, validate_room};
+use chat_proto::validate_room;
 use serde::{Deserialize, Serialize};
 
 use crate::tokens::EntryError;
@@ -51,20 +51,7 @@ impl fmt::Debug for WebhookConfig {
 pub fn resolve(config_file: &Path, hooks: &mut [WebhookConfig]) -> Result<(), EntryError> {
     let mut names = std::collections::HashSet::new();
     for hook in hooks.iter_mut() {
-        if let Err(why) = validate_nick(&hook.name) {
-            return Err(EntryError::new(
-                "webhooks",
-                &hook.name,
-                ("name", format!("webhook name {:?} {why}", hook.name)),
-            ));
-        }
-        if !names.insert(hook.name.to_ascii_lowercase()) {
-            return Err(EntryError::new(
-                "webhooks",
-                &hook.name,
-                ("name", format!("two webhooks are called {:?}", hook.name)),
-            ));
-        }
+        crate::tokens::check_name("webhooks", "webhook", &hook.name, &mut names)?;
         if let Err(why) = validate_room(&hook.room) {
             return Err(EntryError::new(
                 "webhooks",
