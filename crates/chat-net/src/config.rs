@@ -39,10 +39,11 @@ pub struct NetConfig {
     pub gather_for: Duration,
     /// Under load, the longest a write to many connections waits after the
     /// last one: a turn that would write to at least
-    /// [`GATHER_MIN_PENDING`](crate::GATHER_MIN_PENDING) connections waits,
-    /// reading, until as long after the last such turn's writing as that
-    /// writing took, but no longer than this. At low load (no such write
-    /// lately) nothing waits. Zero: never wait. Default 1 ms.
+    /// [`GATHER_MIN_PENDING`](crate::GATHER_MIN_PENDING) connections on a
+    /// busy loop waits, reading, until up to as long after the last such
+    /// turn's writing as that writing took (`pace.rs` says how much of it),
+    /// but no longer than this. With time to spare nothing waits. Zero:
+    /// never wait. Default 1 ms.
     pub hold_for: Duration,
 }
 

@@ -30,13 +30,14 @@
 //!   `IOV_MAX`, 1024 slices per call), so many small messages produced in
 //!   one turn leave in one syscall.
 //! * **Batches that grow with load.** While at least [`GATHER_MIN_PENDING`]
-//!   connections have output waiting, a turn writes no sooner after the
-//!   last such turn's writing than that writing took (at most
-//!   [`NetConfig::hold_for`], 1 ms), and reads what arrives meanwhile and
-//!   until input stops (at most [`NetConfig::gather_for`]) before it writes
-//!   (`pace.rs`). At low load nothing waits and a turn writes at once;
-//!   under load each write carries more lines, and the kernel and the
-//!   receivers, who pay per write, per segment and per wake-up, keep up.
+//!   connections have output waiting and the loop is busy most of the
+//!   time, a turn writes no sooner after the last such turn's writing than
+//!   a share of what that writing took (at most [`NetConfig::hold_for`],
+//!   1 ms), and reads what arrives meanwhile and until input stops (at most
+//!   [`NetConfig::gather_for`]) before it writes (`pace.rs`). With time to
+//!   spare nothing waits and a turn writes at once; on a busy core each
+//!   write carries more lines, and the kernel and the receivers, who pay
+//!   per write, per segment and per wake-up, keep up.
 //! * **Register once, READABLE | WRITABLE.** mio is edge-triggered, so a socket
 //!   registered for both interests costs nothing while it stays writable, and
 //!   there is no `reregister` syscall per message. Each connection keeps a
