@@ -30,7 +30,9 @@ pub enum Dialect {
     /// "memory"`): the store off, as in every workload but the store's.
     OursMemory,
     /// chat-server with the default SQLite store (`history_store =
-    /// "sqlite"`, `history_sync = "batch"`).
+    /// "sqlite"`, `history_sync = "batch"`): its defaults, with only the
+    /// settings every chat-server of the bench gets, in the headline
+    /// fan-out sweeps and the store's workloads.
     OursSqlite,
     /// chat-server committing each line before anyone gets it
     /// (`history_sync = "always"`).

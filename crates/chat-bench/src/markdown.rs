@@ -1,7 +1,8 @@
 //! BENCHMARKS.md: the figures of one full run, opening with the targets
 //! chat-server is held to (each met or not from the run's figures,
 //! reported, or not measured in this run), with ratios against Redis and
-//! ncat, IRC's fan-out beside the line protocol's and Redis's, what a
+//! ncat of chat-server's fan-out with its history in memory only and with
+//! its defaults (the SQLite store), IRC's fan-out beside the line protocol's and Redis's, what a
 //! delivery costs the kernel, the plot, the idle-client
 //! figures, the paper projection to a million clients, the cost of TLS, of
 //! WebSocket and of a two-node cluster beside plain single-node fan-out,
@@ -94,7 +95,7 @@ fn sweep_table(doc: &mut Doc, s: &Sweep, runs: usize) {
         let _ = write!(
             rows,
             "| {} | {} | {} ({}–{}) | {:.4} | {:.3} | {} | {:.3} | {:.2} | {:.2} |",
-            p.dialect.key(),
+            server_name(s, p.dialect),
             m(p.target),
             m(d.median),
             m(d.min),
@@ -131,6 +132,20 @@ fn sweep_table(doc: &mut Doc, s: &Sweep, runs: usize) {
     );
     for (d, why) in &s.skipped {
         doc.put("sweep-skipped", &[("server", d.key()), ("why", why)]);
+    }
+}
+
+/// `d` as a sweep's table names it: where chat-server is swept both with
+/// its history in memory only and with its defaults (the SQLite store), the
+/// two say which they are; elsewhere its key.
+fn server_name(s: &Sweep, d: Dialect) -> &'static str {
+    let both = [Dialect::Ours, Dialect::OursSqlite]
+        .iter()
+        .all(|&x| s.points.iter().any(|p| p.dialect == x));
+    match d {
+        Dialect::Ours if both => "chat-server, memory only",
+        Dialect::OursSqlite if both => "chat-server, defaults (SQLite store)",
+        _ => d.key(),
     }
 }
 
@@ -174,20 +189,23 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
 
     let mut rows = String::new();
     for s in &r.sweeps {
-        let (o, rd, n) = (
+        let (o, defaults, rd, n) = (
             best(s, Dialect::Ours),
+            best(s, Dialect::OursSqlite),
             best(s, Dialect::Redis),
             best(s, Dialect::Ncat),
         );
         let _ = writeln!(
             rows,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.config.receivers,
             s.config.senders,
             o.map_or("—".into(), m),
+            defaults.map_or("—".into(), m),
             rd.map_or("—".into(), m),
             n.map_or("—".into(), m),
             ratio(o, rd),
+            ratio(defaults, rd),
             ratio(o, n)
         );
     }

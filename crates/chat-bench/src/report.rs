@@ -512,9 +512,14 @@ impl Results {
             RGBColor(200, 30, 30),
             RGBColor(30, 90, 200),
             RGBColor(20, 150, 60),
+            RGBColor(150, 60, 170),
         ];
+        // Ours with its history in memory only, the peers, and ours with its
+        // defaults (the SQLite store), swept at R = 100 and 1,000.
+        let mut plotted = crate::dialect::ALL.to_vec();
+        plotted.push(Dialect::OursSqlite);
         for s in &self.sweeps {
-            for (ci, d) in crate::dialect::ALL.iter().enumerate() {
+            for (ci, d) in plotted.iter().enumerate() {
                 let pts: Vec<(f64, f64)> = s
                     .points
                     .iter()

@@ -28,8 +28,10 @@ const CLUSTER_SHARE: f64 = 0.8;
 pub(super) fn targets(doc: &mut Doc, r: &Results) {
     doc.put("targets", &[]);
     let [r100, r1000, r10k] = &plan::FANOUT;
-    fanout(doc, r, r100, "target-fanout");
-    fanout(doc, r, r1000, "target-fanout");
+    for shape in [r100, r1000] {
+        fanout(doc, r, shape, "target-fanout");
+        fanout_defaults(doc, r, shape);
+    }
     fanout(doc, r, r10k, "target-fanout-reported");
     super::irc::targets(doc, r);
     cpu(doc, r);
@@ -65,6 +67,19 @@ fn swept(s: &Sweep, d: Dialect) -> bool {
     s.points.iter().any(|p| p.dialect == d)
 }
 
+/// The sweep of R = `receivers` if the defaults were swept in it, or why
+/// they have no figures.
+fn defaults_sweep(r: &Results, receivers: usize) -> Result<&Sweep, String> {
+    let s = sweep(r, receivers)?;
+    if swept(s, Dialect::OursSqlite) {
+        return Ok(s);
+    }
+    let skipped = s.skipped.iter().find(|(d, _)| *d == Dialect::OursSqlite);
+    Err(skipped.map_or("the defaults not swept".into(), |(_, why)| {
+        format!("the defaults skipped: {why}")
+    }))
+}
+
 /// `d`'s best sustained rate as shown: "—" when it was not swept.
 fn shown_best(s: &Sweep, d: Dialect) -> String {
     match best(s, d) {
@@ -90,13 +105,7 @@ fn fanout(doc: &mut Doc, r: &Results, shape: &Shape, section: &str) {
         best(s, Dialect::Ncat),
     );
     let gen_bound = s.best(Dialect::Ours).is_some_and(Point::generator_bound);
-    let verdict = match (ours, redis) {
-        _ if !swept(s, Dialect::Redis) => "no Redis figure",
-        (Some(o), Some(rd)) => yes(o >= OVER_REDIS * rd),
-        // Redis sustained no rate at all.
-        (Some(_), None) => yes(true),
-        (None, _) => yes(false),
-    };
+    let verdict = over_redis(s, ours, redis);
     doc.put(
         section,
         &[
@@ -112,6 +121,50 @@ fn fanout(doc: &mut Doc, r: &Results, shape: &Shape, section: &str) {
             ("ncat", &shown_best(s, Dialect::Ncat)),
             ("ours_over_ncat", &ratio(ours, ncat)),
             ("verdict", verdict),
+        ],
+    );
+}
+
+/// Whether `ours` is at least [`OVER_REDIS`] times Redis's best, `redis`.
+fn over_redis(s: &Sweep, ours: Option<f64>, redis: Option<f64>) -> &'static str {
+    match (ours, redis) {
+        _ if !swept(s, Dialect::Redis) => "no Redis figure",
+        (Some(o), Some(rd)) => yes(o >= OVER_REDIS * rd),
+        // Redis sustained no rate at all.
+        (Some(_), None) => yes(true),
+        (None, _) => yes(false),
+    }
+}
+
+/// The row after each of rows 1 and 2: chat-server with its defaults (the
+/// SQLite store) against Redis, swept alone after it in the same sweep.
+fn fanout_defaults(doc: &mut Doc, r: &Results, shape: &Shape) {
+    let section = "target-fanout-defaults";
+    let s = match defaults_sweep(r, shape.receivers) {
+        Ok(s) => s,
+        Err(why) => {
+            let (receivers, senders) = (shape.receivers.to_string(), shape.senders.to_string());
+            let vars = [("receivers", receivers.as_str()), ("senders", &senders)];
+            return doc.not_measured(section, &vars, &why);
+        }
+    };
+    let d = Dialect::OursSqlite;
+    let (ours, redis) = (best(s, d), best(s, Dialect::Redis));
+    let gen_bound = s.best(d).is_some_and(Point::generator_bound);
+    doc.put(
+        section,
+        &[
+            ("receivers", &s.config.receivers.to_string()),
+            ("senders", &s.config.senders.to_string()),
+            ("ours", &shown_best(s, d)),
+            (
+                "generator_bound",
+                if gen_bound { " (generator-bound)" } else { "" },
+            ),
+            ("redis", &shown_best(s, Dialect::Redis)),
+            ("ours_over_redis", &ratio(ours, redis)),
+            ("memory", &shown_best(s, Dialect::Ours)),
+            ("verdict", over_redis(s, ours, redis)),
         ],
     );
 }
@@ -158,25 +211,61 @@ fn cpu(doc: &mut Doc, r: &Results) {
     );
 }
 
-/// Rows 5 and 6: p99 at 2M/s, and below Redis's, at R = 100.
+/// chat-server in the p99 rows: with its history in memory only, and with
+/// its defaults (the SQLite store); the row's `server` and who the
+/// measured cell names.
+const P99_SERVERS: [(Dialect, &str, &str); 2] = [
+    (Dialect::Ours, ", history in memory only", "ours"),
+    (
+        Dialect::OursSqlite,
+        " with the defaults (SQLite store)",
+        "the defaults",
+    ),
+];
+
+/// Rows 5 and 6 (each for memory only, then for the defaults): p99 at
+/// 2M/s, and below Redis's, at R = 100.
 fn p99(doc: &mut Doc, r: &Results) {
-    let s = match sweep(r, plan::FANOUT[0].receivers) {
-        Ok(s) => s,
-        Err(why) => {
-            doc.not_measured("target-p99", &[], &why);
-            return doc.not_measured("target-p99-redis", &[], &why);
+    let receivers = plan::FANOUT[0].receivers;
+    for (d, server, _) in P99_SERVERS {
+        let vars = [("server", server)];
+        match p99_sweep(r, receivers, d) {
+            Ok(s) => p99_at(doc, s, d, server),
+            Err(why) => doc.not_measured("target-p99", &vars, &why),
         }
-    };
-    let at = s
-        .at(Dialect::Ours, P99_RATE)
-        .map(|p| p.spread(|x| x.p99_ms));
+    }
+    for (d, server, who) in P99_SERVERS {
+        let vars = [("server", server)];
+        match p99_sweep(r, receivers, d) {
+            Ok(s) => p99_redis(doc, s, d, server, who),
+            Err(why) => doc.not_measured("target-p99-redis", &vars, &why),
+        }
+    }
+}
+
+/// The sweep of R = `receivers` with `d`'s figures, or why there is none.
+fn p99_sweep(r: &Results, receivers: usize, d: Dialect) -> Result<&Sweep, String> {
+    match d {
+        Dialect::OursSqlite => defaults_sweep(r, receivers),
+        _ => sweep(r, receivers),
+    }
+}
+
+/// Row 5: `d`'s p99 at [`P99_RATE`].
+fn p99_at(doc: &mut Doc, s: &Sweep, d: Dialect, server: &str) {
+    let at = s.at(d, P99_RATE).map(|p| p.spread(|x| x.p99_ms));
     doc.put(
         "target-p99",
         &[
+            ("server", server),
             ("p99", &at.map_or("—".into(), |x| x.show(3))),
             ("verdict", yes(at.is_some_and(|x| x.median <= P99_MS))),
         ],
     );
+}
+
+/// Row 6: `d`'s p99 against Redis's at every rate both sustained.
+fn p99_redis(doc: &mut Doc, s: &Sweep, d: Dialect, server: &str, who: &str) {
     let mut worse = Vec::new();
     let mut compared = 0;
     for p in s
@@ -184,7 +273,7 @@ fn p99(doc: &mut Doc, r: &Results) {
         .iter()
         .filter(|p| p.dialect == Dialect::Redis && p.sustained())
     {
-        if let Some(o) = s.at(Dialect::Ours, p.target).filter(|o| o.sustained()) {
+        if let Some(o) = s.at(d, p.target).filter(|o| o.sustained()) {
             compared += 1;
             let (a, b) = (o.spread(|x| x.p99_ms).median, p.spread(|x| x.p99_ms).median);
             if a >= b {
@@ -205,7 +294,9 @@ fn p99(doc: &mut Doc, r: &Results) {
     doc.put(
         "target-p99-redis",
         &[
+            ("server", server),
             ("compared", &compared.to_string()),
+            ("who", who),
             ("worse", &worse),
             ("verdict", verdict),
         ],
