@@ -37,6 +37,7 @@ use redis::{Connection, RedisError, RedisResult};
 
 use super::acks::Acks;
 use super::entries::Entry;
+use super::fail_fast::FailFast;
 use super::link::Link;
 use super::probe::{PING_PERIOD, Probe};
 use super::{
@@ -502,7 +503,7 @@ pub(super) fn write_lines<'a>(
             pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
         }
     }
-    let (added,): (i64,) = pipe.query(con)?;
+    let (added,): (i64,) = pipe.query(&mut FailFast(con))?;
     Ok(match u64::try_from(-added) {
         Ok(mark) if added < 0 => Written::Through(mark),
         _ => Written::All,

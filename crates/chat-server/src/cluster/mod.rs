@@ -57,6 +57,7 @@
 mod acks;
 mod commands;
 mod entries;
+mod fail_fast;
 pub(crate) mod keys;
 mod link;
 mod probe;
@@ -68,6 +69,7 @@ mod stream_tests;
 mod subscriber;
 mod wire;
 
+pub use fail_fast::FailFast;
 pub use link::Target;
 pub use probe::Probe;
 

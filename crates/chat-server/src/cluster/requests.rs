@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use chat_proto::{nick_key, room_key};
 use redis::{Commands, Connection, RedisResult};
 
+use super::fail_fast::FailFast;
 use super::wire::{self, WireKick, WirePrivate, WireSanction};
 use super::{BridgeConfig, entries, keys, millis, now_ms, scripts};
 use chat_hub::{ClaimResult, ClusterEvent, ClusterRequest, RoomLine};
@@ -60,7 +61,7 @@ pub(super) fn run(
                 .arg(keys::members(node))
                 .arg(&nick)
                 .ignore()
-                .query::<()>(con)?;
+                .query::<()>(&mut FailFast(con))?;
             Vec::new()
         }
         ClusterRequest::Member { nick, rooms } => {
@@ -165,7 +166,7 @@ pub(super) fn run(
                     serde_json::to_string(&notice).unwrap_or_default(),
                 )
                 .ignore()
-                .query::<()>(con)?;
+                .query::<()>(&mut FailFast(con))?;
             Vec::new()
         }
         ClusterRequest::Unban { net } => {
@@ -184,7 +185,7 @@ pub(super) fn run(
                 serde_json::to_string(&notice).unwrap_or_default(),
             )
             .ignore()
-            .query::<()>(con)?;
+            .query::<()>(&mut FailFast(con))?;
             Vec::new()
         }
         ClusterRequest::Kick {
@@ -243,7 +244,7 @@ fn sync(
     let ours: Vec<i64> = if members.is_empty() {
         Vec::new()
     } else {
-        claims.query(con)?
+        claims.query(&mut FailFast(con))?
     };
     let key = keys::members(node);
     let mut list = redis::pipe();
@@ -262,7 +263,7 @@ fn sync(
         .ignore()
         .zrembyscore(keys::NODES, "-inf", now_ms())
         .ignore()
-        .query::<()>(con)?;
+        .query::<()>(&mut FailFast(con))?;
     let lost = members
         .iter()
         .zip(ours)

@@ -11,7 +11,7 @@ use redis::{Cmd, Connection, RedisResult};
 use serde::{Deserialize, Serialize};
 
 use super::{AccountBook, MAIL_PER_ACCOUNT, Record};
-use crate::cluster::{Target, keys};
+use crate::cluster::{FailFast, Target, keys};
 
 pub struct RedisBook {
     target: Target,
@@ -149,7 +149,7 @@ impl AccountBook for RedisBook {
                 .arg(keys::mail(name))
                 .cmd("DEL")
                 .arg(keys::markers(name))
-                .query(con)
+                .query(&mut FailFast(con))
         })?;
         Ok(removed == 1)
     }
@@ -157,11 +157,14 @@ impl AccountBook for RedisBook {
     fn list(&mut self) -> Result<Vec<AccountSummary>, String> {
         let names: Vec<String> =
             self.run(|con| redis::cmd("SMEMBERS").arg(keys::ACCOUNTS).query(con))?;
+        if names.is_empty() {
+            return Ok(Vec::new()); // an empty pipeline is an error
+        }
         let mut pipe = redis::pipe();
         for name in &names {
             pipe.cmd("HGETALL").arg(keys::account(name));
         }
-        let all: Vec<HashMap<String, String>> = self.run(|con| pipe.query(con))?;
+        let all: Vec<HashMap<String, String>> = self.run(|con| pipe.query(&mut FailFast(con)))?;
         let mut accounts: Vec<AccountSummary> = all
             .iter()
             .filter_map(record_of)
@@ -212,7 +215,7 @@ impl AccountBook for RedisBook {
                 .arg(-1)
                 .cmd("DEL")
                 .arg(keys::mail(key))
-                .query(con)
+                .query(&mut FailFast(con))
         })?;
         Ok(waiting
             .iter()
