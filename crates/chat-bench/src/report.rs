@@ -14,7 +14,7 @@ use crate::stats::{Spread, spread};
 use crate::sys::Machine;
 use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
-use crate::workloads::failover::{Failover, show_phases};
+use crate::workloads::failover::{self, Failover};
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::history_join::HistoryJoin;
 use crate::workloads::irc_fanout::{self, IrcFanout};
@@ -325,7 +325,7 @@ impl Results {
             "failover": match &self.failover {
                 None => Value::Null,
                 Some(Err(why)) => json!({ "skipped": why }),
-                Some(Ok(all)) => all.iter().map(failover_json).collect::<Vec<_>>().into(),
+                Some(Ok(all)) => all.iter().map(Failover::json).collect::<Vec<_>>().into(),
             },
         })
     }
@@ -486,7 +486,7 @@ impl Results {
                 p.chat_beside_p99().show(0)
             );
         }
-        failover_rows(&mut t, &self.failover);
+        failover::table_rows(&mut t, &self.failover);
         t
     }
 
@@ -644,54 +644,5 @@ fn verdict(p: &Point) -> &'static str {
         (true, true) => "sustained (generator-bound)",
         (false, true) => "NOT sustained (generator-bound)",
         (false, false) => "NOT sustained",
-    }
-}
-
-fn failover_json(f: &Failover) -> Value {
-    let c = &f.config;
-    json!({
-        "fault": f.fault.key(), "lines_per_s": c.rate,
-        "senders_per_node": c.senders, "receivers_per_node": c.receivers,
-        "promoted_ms": f.promoted().json(), "healthy_ms": f.healthy().json(),
-        "first_cross_node_line_ms": f.first_cross().json(),
-        "no_master_lines_all_in_ms": f.caught_up().json(),
-        "red_seen": f.runs.iter().map(|r| r.red).collect::<Vec<_>>(),
-        "phases": crate::workloads::failover::PHASES, "sent": f.sent(), "lost": f.lost(),
-        "duplicated": f.duplicated(), "out_of_order": f.reordered(), "runs": f.runs.len(),
-    })
-}
-
-fn failover_rows(t: &mut String, failover: &Option<Result<Vec<Failover>, String>>) {
-    match failover {
-        None => {}
-        Some(Err(why)) => {
-            let _ = writeln!(
-                t,
-                "
-failover: skipped: {why}"
-            );
-        }
-        Some(Ok(all)) => {
-            let _ = writeln!(
-                t,
-                "
-failover (ms from the fault; median (min–max))"
-            );
-            for f in all {
-                let _ = writeln!(
-                    t,
-                    "master {:<6} promoted {}  /health 200 {}  first cross-node line {}  no-master lines all in {}  sent {}  lost {}  duplicated {}  out of order {}",
-                    f.fault.key(),
-                    f.promoted().show(0),
-                    f.healthy().show(0),
-                    f.first_cross().show(0),
-                    f.caught_up().show(0),
-                    f.sent(),
-                    show_phases(f.lost()),
-                    show_phases(f.duplicated()),
-                    show_phases(f.reordered())
-                );
-            }
-        }
     }
 }

@@ -7,8 +7,8 @@
 //! replica while it still holds the nodes' connections.
 //!
 //! Measured from the fault: when the sentinels name the replica and it
-//! says it is the master (promoted); when both nodes' `/health` answers
-//! 200 again after that (healthy); the first line sent after the fault
+//! says it is the master (promoted); when both nodes are back (both
+//! subscribed on the new master, both `/health` 200); the first line sent after the fault
 //! that reached a receiver on the other node (first cross-node); and when
 //! the last line sent with no master (between the fault and the
 //! promotion) reached its last receiver (caught up). Counted over every
@@ -18,9 +18,12 @@
 
 mod flood;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 use crate::servers::{Launch, OUR_CONFIG, Server};
 use crate::stats::{Spread, spread};
@@ -40,6 +43,9 @@ pub enum Fault {
 
 /// How long a frozen master sleeps.
 pub const FREEZE: Duration = Duration::from_secs(8);
+
+/// The channel every node subscribes to on the master.
+const ROOMS: &str = "chat:rooms";
 
 /// How long anything in a run may take: the promotion, `/health`, the
 /// drain.
@@ -66,7 +72,7 @@ pub struct Config {
     pub rate: f64,
     /// Flood before the fault.
     pub before: Duration,
-    /// Flood after both nodes are healthy again.
+    /// Flood after both nodes are back.
     pub after: Duration,
     pub faults: Vec<Fault>,
     pub runs: usize,
@@ -92,6 +98,7 @@ impl Config {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailoverRun {
     pub promoted_ms: f64,
+    /// Both nodes subscribed on the new master and `/health` 200.
     pub healthy_ms: f64,
     pub first_cross_ms: f64,
     pub caught_up_ms: f64,
@@ -101,6 +108,12 @@ pub struct FailoverRun {
     /// Lines a receiver never got (a line missed by two receivers counts
     /// twice), by [`Phases`] of their sending.
     pub lost: Phases,
+    /// When the first and the last lost line were sent, in ms from the
+    /// fault (NaN: none lost).
+    pub lost_sent_ms: [f64; 2],
+    /// Lost lines whose sender and receiver were on the same node, and on
+    /// different nodes.
+    pub lost_same_cross: [u64; 2],
     /// Lines a receiver got again, by phase.
     pub duplicated: Phases,
     /// Lines a receiver got after a later one of their sender, by phase.
@@ -108,7 +121,7 @@ pub struct FailoverRun {
 }
 
 /// Counts by when the line was sent: before the fault; with no master
-/// (until the promotion); promoted but a node's `/health` not yet 200;
+/// (until the promotion); promoted but a node not yet back;
 /// after.
 pub type Phases = [u64; 4];
 
@@ -193,7 +206,7 @@ pub fn run(
             match run_once(launch, config, f.fault, i) {
                 Ok(r) => {
                     log(&format!(
-                        "failover ({}) run {i}: promoted {:.0} ms, both /health 200 {:.0} ms (503 seen {:?}), first cross-node line {:.0} ms, lines sent with no master all in {:.0} ms; {} sent, lost {}, duplicated {}, out of order {}",
+                        "failover ({}) run {i}: promoted {:.0} ms, both nodes back {:.0} ms (503 seen {:?}), first cross-node line {:.0} ms, lines sent with no master all in {:.0} ms; {} sent, lost {} (same node/cross {:?}, sent {:.0} to {:.0} ms), duplicated {}, out of order {}",
                         f.fault.key(),
                         r.promoted_ms,
                         r.healthy_ms,
@@ -202,6 +215,9 @@ pub fn run(
                         r.caught_up_ms,
                         r.sent,
                         show_phases(r.lost),
+                        r.lost_same_cross,
+                        r.lost_sent_ms[0],
+                        r.lost_sent_ms[1],
                         show_phases(r.duplicated),
                         show_phases(r.reordered)
                     ));
@@ -286,12 +302,18 @@ fn run_once(
         }
         now == [200, 200]
     };
+    let mut new = None;
     let promoted = until("a promotion", || {
         watch(&mut red);
-        (group.master_port()).is_some_and(|p| p != old && SentinelGroup::is_master(p))
+        new = group.master_port().filter(|&p| p != old);
+        new.is_some_and(SentinelGroup::is_master)
     })?;
-    let healthy = until("both nodes' /health 200 after the promotion", || {
-        watch(&mut red)
+    let new = local(new.unwrap_or_default());
+    // Back: both nodes subscribed on the new master, both healthy.
+    let both = vec![ROOMS.to_owned(), "2".to_owned()];
+    let healthy = until("both nodes on the new master, /health 200", || {
+        let on_new = sentinel::query(new, &["PUBSUB", "NUMSUB", ROOMS]);
+        watch(&mut red) && on_new.is_ok_and(|n| n == both)
     })?;
     let mut end = healthy + config.after;
     if fault == Fault::Frozen {
@@ -339,6 +361,11 @@ fn tally(
         sent: sends.iter().map(|s| s.at.len() as u64).sum(),
         ..FailoverRun::default()
     };
+    let signed_ms = |t: Instant| match t.checked_duration_since(fault_at) {
+        Some(d) => d.as_secs_f64() * 1e3,
+        None => -(fault_at - t).as_secs_f64() * 1e3,
+    };
+    let mut lost_sent = [f64::INFINITY, f64::NEG_INFINITY];
     let mut first_cross: Option<Instant> = None;
     let mut caught_up: Option<Instant> = None;
     for r in seen {
@@ -354,6 +381,9 @@ fn tally(
                 let phase = phase(left);
                 let Some(at) = arrived.get(seq).copied().flatten() else {
                     run.lost[phase] += 1;
+                    run.lost_same_cross[usize::from(sent.node != r.node)] += 1;
+                    lost_sent[0] = lost_sent[0].min(signed_ms(left));
+                    lost_sent[1] = lost_sent[1].max(signed_ms(left));
                     continue;
                 };
                 if phase > 0 && sent.node != r.node && first_cross.is_none_or(|f| at < f) {
@@ -367,6 +397,10 @@ fn tally(
     }
     run.first_cross_ms = first_cross.map_or(f64::NAN, ms);
     run.caught_up_ms = caught_up.map_or(f64::NAN, ms);
+    run.lost_sent_ms = match lost_sent[0].is_finite() {
+        true => lost_sent,
+        false => [f64::NAN; 2],
+    };
     run
 }
 
@@ -416,4 +450,64 @@ pub fn smoke_failures(all: &[Failover], config: &Config) -> Vec<String> {
         ));
     }
     failures
+}
+
+impl Failover {
+    /// As results.json has it.
+    pub fn json(&self) -> Value {
+        let f = self;
+        let c = &f.config;
+        json!({
+            "fault": f.fault.key(), "lines_per_s": c.rate,
+            "senders_per_node": c.senders, "receivers_per_node": c.receivers,
+            "promoted_ms": f.promoted().json(), "back_ms": f.healthy().json(),
+            "first_cross_node_line_ms": f.first_cross().json(),
+            "no_master_lines_all_in_ms": f.caught_up().json(),
+            "each_run": f.runs.iter().map(|r| json!({
+                "promoted_ms": r.promoted_ms, "back_ms": r.healthy_ms, "red_seen": r.red,
+                "first_cross_node_line_ms": r.first_cross_ms, "sent": r.sent,
+                "lost": r.lost, "lost_same_node_cross_node": r.lost_same_cross,
+                "lost_sent_from_to_ms": r.lost_sent_ms.map(|x| if x.is_finite() { json!(x) } else { Value::Null }),
+                "duplicated": r.duplicated, "out_of_order": r.reordered,
+            })).collect::<Vec<_>>(),
+            "phases": PHASES, "sent": f.sent(), "lost": f.lost(),
+            "duplicated": f.duplicated(), "out_of_order": f.reordered(), "runs": f.runs.len(),
+        })
+    }
+}
+
+/// The table's rows on stdout.
+pub fn table_rows(t: &mut String, failover: &Option<Result<Vec<Failover>, String>>) {
+    match failover {
+        None => {}
+        Some(Err(why)) => {
+            let _ = writeln!(
+                t,
+                "
+failover: skipped: {why}"
+            );
+        }
+        Some(Ok(all)) => {
+            let _ = writeln!(
+                t,
+                "
+failover (ms from the fault; median (min–max))"
+            );
+            for f in all {
+                let _ = writeln!(
+                    t,
+                    "master {:<6} promoted {}  /health 200 {}  first cross-node line {}  no-master lines all in {}  sent {}  lost {}  duplicated {}  out of order {}",
+                    f.fault.key(),
+                    f.promoted().show(0),
+                    f.healthy().show(0),
+                    f.first_cross().show(0),
+                    f.caught_up().show(0),
+                    f.sent(),
+                    show_phases(f.lost()),
+                    show_phases(f.duplicated()),
+                    show_phases(f.reordered())
+                );
+            }
+        }
+    }
 }
