@@ -496,7 +496,7 @@ failover (ms from the fault; median (min–max))"
             for f in all {
                 let _ = writeln!(
                     t,
-                    "master {:<6} promoted {}  /health 200 {}  first cross-node line {}  no-master lines all in {}  sent {}  lost {}  duplicated {}  out of order {}",
+                    "master {:<6} promoted {}  both nodes back {}  first cross-node line {}  no-master lines all in {}  sent {}  lost {}  duplicated {}  out of order {}",
                     f.fault.key(),
                     f.promoted().show(0),
                     f.healthy().show(0),
