@@ -260,6 +260,17 @@ fn run_once(
     i: usize,
 ) -> Result<FailoverRun, String> {
     let mut group = SentinelGroup::start(launch, &format!("failover-{}-{i}", fault.key()))?;
+    measure(launch, config, fault, &mut group)
+        .map_err(|e| format!("{e}; the sentinels' events: {}", group.events()))
+}
+
+/// One run on a started `group`.
+fn measure(
+    launch: &Launch,
+    config: &Config,
+    fault: Fault,
+    group: &mut SentinelGroup,
+) -> Result<FailoverRun, String> {
     let sentinels = group.addresses();
     let metrics = [
         sys::free_port().map_err(|e| e.to_string())?,

@@ -22,6 +22,20 @@ pub const DOWN_AFTER: Duration = Duration::from_millis(1000);
 /// The master's name in the sentinels' configuration.
 pub const MASTER_NAME: &str = "chat";
 
+/// A sentinel's log file, in its directory.
+const LOG: &str = "sentinel.log";
+
+/// What [`SentinelGroup::events`] picks from the sentinels' logs.
+const EVENTS: [&str; 7] = [
+    "tilt",
+    "+sdown",
+    "+odown",
+    "+switch-master",
+    "failover-abort",
+    "+elected-leader",
+    "+promoted-slave",
+];
+
 /// How long the group may take to start (sync, sentinels meeting).
 const START_WITHIN: Duration = Duration::from_secs(20);
 
@@ -139,6 +153,22 @@ impl SentinelGroup {
         }
     }
 
+    /// The last events each sentinel logged (switches, TILT, aborted
+    /// failovers): what a failed run shows of why.
+    pub fn events(&self) -> String {
+        let mut out = Vec::new();
+        for i in 0..self.sentinels.len() {
+            let path = self.dir.join(format!("sentinel-{i}")).join(LOG);
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let events: Vec<&str> = (text.lines())
+                .filter(|l| EVENTS.iter().any(|e| l.contains(e)))
+                .collect();
+            let last = &events[events.len().saturating_sub(6)..];
+            out.push(format!("sentinel {i}: [{}]", last.join(" | ")));
+        }
+        out.join("; ")
+    }
+
     /// Whether every process of the group but those on `gone` still runs.
     pub fn running(&mut self, gone: &[u16]) -> bool {
         (self.servers.iter_mut().chain(self.sentinels.iter_mut()))
@@ -188,11 +218,13 @@ impl SentinelGroup {
         let config = dir.join("sentinel.conf");
         let text = format!(
             "port {port}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\ndir {}\n\
+             logfile {}\n\
              sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
              sentinel down-after-milliseconds {MASTER_NAME} {}\n\
              sentinel failover-timeout {MASTER_NAME} 5000\n\
              sentinel parallel-syncs {MASTER_NAME} 1\n",
             dir.display(),
+            dir.join(LOG).display(),
             DOWN_AFTER.as_millis()
         );
         std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
