@@ -268,6 +268,7 @@ pub fn markdown(r: &Results, command: &str, notes: Option<&str>) -> String {
         doc.put("history-join", &[("rows", &rows)]);
     }
     beside_rows(r, &mut doc);
+    failover::section(r, &mut doc);
 
     if let Some(c) = r.conns.iter().find(|c| c.dialect == Dialect::Ours) {
         let rss = c.rss().median.max(0.0);
@@ -496,6 +497,7 @@ fn cluster_section(doc: &mut Doc, r: &Results) {
     }
 }
 
+mod failover;
 mod irc;
 mod search;
 mod targets;

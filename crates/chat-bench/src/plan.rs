@@ -14,7 +14,7 @@ use crate::workloads::history_join;
 use crate::workloads::irc_fanout;
 use crate::workloads::kernel::{self, KernelCost};
 use crate::workloads::store_search::{self, StoreSearch};
-use crate::workloads::{Target, churn, conns, fanout, logins, rtt, webhooks};
+use crate::workloads::{Target, churn, conns, failover, fanout, logins, rtt, webhooks};
 
 /// A workload of the full run, as `--only` and `--skip` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +57,14 @@ pub enum Workload {
     /// Webhook posts over keep-alive connections (1,000/s and as fast as
     /// answered) beside chat: posts/s and chat p99 with and without them.
     Webhooks,
+    /// A Redis Sentinel failover under a flood across two cluster nodes:
+    /// the recovery time, lines lost and duplicated.
+    Failover,
 }
 
 impl Workload {
     /// Every workload, in the order the full run takes them.
-    pub const ALL: [Workload; 14] = [
+    pub const ALL: [Workload; 15] = [
         Workload::Fanout,
         Workload::IrcFanout,
         Workload::KernelCost,
@@ -76,6 +79,7 @@ impl Workload {
         Workload::HistoryJoin,
         Workload::Logins,
         Workload::Webhooks,
+        Workload::Failover,
     ];
 
     /// Its name on the command line.
@@ -95,6 +99,7 @@ impl Workload {
             Workload::KernelCost => "kernel-cost",
             Workload::Logins => "logins",
             Workload::Webhooks => "webhooks",
+            Workload::Failover => "failover",
         }
     }
 
@@ -324,8 +329,13 @@ pub fn full(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Results, String
         }
         false => Vec::new(),
     };
+    let failover = opts.wants(Workload::Failover).then(|| {
+        let r = failover::run(&opts.launch, &failover::Config::full(opts.runs), log);
+        r.inspect_err(|e| log(&format!("failover skipped: {e}")))
+    });
     Ok(Results {
         machine: sys::machine(),
+        failover,
         logins,
         webhooks,
         runs: opts.runs,

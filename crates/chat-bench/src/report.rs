@@ -14,6 +14,7 @@ use crate::stats::{Spread, spread};
 use crate::sys::Machine;
 use crate::workloads::churn::{self, Churn};
 use crate::workloads::conns::Conns;
+use crate::workloads::failover::{self, Failover};
 use crate::workloads::fanout::{self, Comparison, Point, Sweep};
 use crate::workloads::history_join::HistoryJoin;
 use crate::workloads::irc_fanout::{self, IrcFanout};
@@ -60,6 +61,9 @@ pub struct Results {
     pub logins: Vec<Logins>,
     /// Webhook posts beside chat, per offered rate (empty: not run).
     pub webhooks: Vec<Posts>,
+    /// Sentinel failovers under a flood, per fault (None: not run; Err:
+    /// could not run, e.g. no redis-sentinel).
+    pub failover: Option<Result<Vec<Failover>, String>>,
     /// The workloads that ran.
     pub workloads: Vec<Workload>,
     pub elapsed: Duration,
@@ -318,6 +322,11 @@ impl Results {
                 "chat_p99_us_alone": p.chat_alone_p99().json(),
                 "chat_p99_us_beside": p.chat_beside_p99().json(),
             })).collect::<Vec<_>>(),
+            "failover": match &self.failover {
+                None => Value::Null,
+                Some(Err(why)) => json!({ "skipped": why }),
+                Some(Ok(all)) => all.iter().map(Failover::json).collect::<Vec<_>>().into(),
+            },
         })
     }
 
@@ -477,6 +486,7 @@ impl Results {
                 p.chat_beside_p99().show(0)
             );
         }
+        failover::table_rows(&mut t, &self.failover);
         t
     }
 

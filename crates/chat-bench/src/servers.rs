@@ -91,7 +91,7 @@ pub fn program_installed(prog: &str) -> bool {
         .is_ok()
 }
 
-fn pinned(launch: &Launch, program: &Path) -> Command {
+pub(crate) fn pinned(launch: &Launch, program: &Path) -> Command {
     let mut cmd = pinned_command(launch, program);
     // SAFETY: the hook runs in the forked child before exec and only makes
     // one async-signal-safe syscall.

@@ -4,10 +4,9 @@
 use super::{HISTORY_LINES, Options, Workload, pin, start_targets};
 use crate::dialect::Dialect;
 use crate::loadgen::Gen;
-use crate::workloads::fanout::Sweep;
 use crate::workloads::history_join;
 use crate::workloads::store_search::{self, StoreSearch};
-use crate::workloads::{churn, conns, fanout, logins, rtt, webhooks};
+use crate::workloads::{churn, conns, failover, fanout, logins, rtt, webhooks};
 
 /// The smoke run: small counts against chat-server, every count checked.
 /// Returns the failures (empty: passed).
@@ -15,10 +14,10 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
     pin(opts, log);
     let io = |e: std::io::Error| e.to_string();
     let mut lg = Gen::new().map_err(io)?;
-    // `--only logins,webhooks` (or either) runs those alone: they start
+    // `--only logins,webhooks,failover` (or any of them) runs those alone: they start
     // servers of their own and take seconds, the rest a minute.
-    let beside_only =
-        (opts.workloads.iter()).all(|w| [Workload::Logins, Workload::Webhooks].contains(w));
+    let alone = [Workload::Logins, Workload::Webhooks, Workload::Failover];
+    let beside_only = (opts.workloads.iter()).all(|w| alone.contains(w));
     let mut failures = Vec::new();
     if !beside_only {
         failures = smoke_chat(&mut lg, opts, log)?;
@@ -42,6 +41,9 @@ pub fn smoke(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Vec<String>, S
         let posts = webhooks::run(&mut lg, &opts.launch, &config, log).map_err(io)?;
         failures.extend(webhooks::smoke_failures(&posts, &config));
     }
+    if opts.wants(Workload::Failover) {
+        failures.extend(failover::smoke(&opts.launch, beside_only, log));
+    }
     Ok(failures)
 }
 
@@ -62,7 +64,7 @@ fn smoke_chat(
         secs: 0.5,
     };
     let sweep = fanout::run(lg, &mut targets, &config, log).map_err(io)?;
-    failures.extend(exact("fanout", &sweep, config.secs));
+    failures.extend(fanout::smoke_failures("fanout", &sweep, config.secs));
     // The same fan-out, briefly, over TLS: the generator's TLS clients and
     // the server's TLS listener deliver every message once.
     let mut tls_targets = start_targets(lg, &opts.launch, &[Dialect::OursTls], log)?;
@@ -72,17 +74,29 @@ fn smoke_chat(
     };
     let tls_sweep = fanout::run(lg, &mut tls_targets, &tls_config, log).map_err(io)?;
     drop(tls_targets);
-    failures.extend(exact("tls fanout", &tls_sweep, tls_config.secs));
+    failures.extend(fanout::smoke_failures(
+        "tls fanout",
+        &tls_sweep,
+        tls_config.secs,
+    ));
     // And over IRC: registration, the join, PRIVMSG in and out.
     let mut irc_targets = start_targets(lg, &opts.launch, &[Dialect::OursIrc], log)?;
     let irc_sweep = fanout::run(lg, &mut irc_targets, &tls_config, log).map_err(io)?;
     drop(irc_targets);
-    failures.extend(exact("irc fanout", &irc_sweep, tls_config.secs));
+    failures.extend(fanout::smoke_failures(
+        "irc fanout",
+        &irc_sweep,
+        tls_config.secs,
+    ));
     // And over WebSocket: the generator's frames and the web listener's.
     let mut web_targets = start_targets(lg, &opts.launch, &[Dialect::OursWeb], log)?;
     let web_sweep = fanout::run(lg, &mut web_targets, &tls_config, log).map_err(io)?;
     drop(web_targets);
-    failures.extend(exact("web fanout", &web_sweep, tls_config.secs));
+    failures.extend(fanout::smoke_failures(
+        "web fanout",
+        &web_sweep,
+        tls_config.secs,
+    ));
     // The store's fan-out alone and searched, batched and "always": every
     // room line delivered once, every searcher's searches sent and its
     // last one answered.
@@ -197,30 +211,6 @@ fn searched_exactly(s: &StoreSearch) -> Vec<String> {
                 failures.push(format!(
                     "{name} run {i}: searches sent {} (shed {}), answered {}, lines {}, last ones answered: {}",
                     q.sent, q.shed, q.answered, q.lines, run.last_answered
-                ));
-            }
-        }
-    }
-    failures
-}
-
-/// Failures of a smoke sweep: anything but every message delivered once.
-fn exact(name: &str, sweep: &Sweep, secs: f64) -> Vec<String> {
-    let mut failures = Vec::new();
-    if !sweep.skipped.is_empty() {
-        failures.push(format!("{name} skipped: {:?}", sweep.skipped));
-    }
-    if sweep.points.is_empty() {
-        failures.push(format!("{name}: nothing measured"));
-    }
-    for p in &sweep.points {
-        for (i, run) in p.runs.iter().enumerate() {
-            let expected = run.offered * secs;
-            let delivered = run.delivered_rate * secs;
-            if run.ratio != 1.0 || run.shed != 0 || run.lost_clients != 0 || expected < 1.0 {
-                failures.push(format!(
-                    "{name} run {i}: delivered {delivered:.0} of {expected:.0}, shed {}, clients lost {}",
-                    run.shed, run.lost_clients
                 ));
             }
         }

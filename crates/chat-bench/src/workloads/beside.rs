@@ -125,6 +125,12 @@ impl LineClient {
         Ok(client)
     }
 
+    /// Its two halves: the stream to write to, and the reader (with what
+    /// it has read past the last line asked for).
+    pub fn into_parts(self) -> (TcpStream, BufReader<TcpStream>) {
+        (self.stream, self.reader)
+    }
+
     pub fn send(&mut self, line: &str) -> io::Result<()> {
         self.stream.write_all(format!("{line}\n").as_bytes())
     }

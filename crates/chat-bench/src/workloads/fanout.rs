@@ -447,3 +447,27 @@ pub fn compare(sweep: &Sweep, base: Dialect, other: Dialect) -> Comparison {
         other_cpu_ns: cpu(other),
     }
 }
+
+/// Failures of a smoke sweep: anything but every message delivered once.
+pub fn smoke_failures(name: &str, sweep: &Sweep, secs: f64) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !sweep.skipped.is_empty() {
+        failures.push(format!("{name} skipped: {:?}", sweep.skipped));
+    }
+    if sweep.points.is_empty() {
+        failures.push(format!("{name}: nothing measured"));
+    }
+    for p in &sweep.points {
+        for (i, run) in p.runs.iter().enumerate() {
+            let expected = run.offered * secs;
+            let delivered = run.delivered_rate * secs;
+            if run.ratio != 1.0 || run.shed != 0 || run.lost_clients != 0 || expected < 1.0 {
+                failures.push(format!(
+                    "{name} run {i}: delivered {delivered:.0} of {expected:.0}, shed {}, clients lost {}",
+                    run.shed, run.lost_clients
+                ));
+            }
+        }
+    }
+    failures
+}

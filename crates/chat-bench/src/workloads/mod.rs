@@ -6,12 +6,14 @@
 pub mod beside;
 pub mod churn;
 pub mod conns;
+pub mod failover;
 pub mod fanout;
 pub mod history_join;
 pub mod irc_fanout;
 pub mod kernel;
 pub mod logins;
 pub mod rtt;
+pub mod sentinel;
 pub mod store_search;
 pub mod webhooks;
 
