@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 use redis::{Connection, RedisError, RedisResult};
 
 use super::acks::Acks;
-use super::entries::Entry;
 use super::link::Link;
+use super::packed::PackedEntry;
 use super::probe::{PING_PERIOD, Probe};
 use super::{
     BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Work, keys, millis, now_ms, requests, scripts,
@@ -440,7 +440,7 @@ pub(super) fn write_lines<'a>(
 ) -> RedisResult<Written> {
     // The rooms in the order of their first line, each with its stream and
     // its entry; a room's stream key is made once per batch.
-    let mut entries: Vec<(String, Entry)> = Vec::new();
+    let mut entries: Vec<(String, PackedEntry)> = Vec::new();
     let mut rooms: HashMap<&str, usize> = HashMap::new();
     let (mut first, mut last) = (None, 0);
     for (seq, line) in lines {
@@ -454,7 +454,7 @@ pub(super) fn write_lines<'a>(
                 let at = match entries.iter().position(|(s, _)| *s == stream) {
                     Some(at) => at,
                     None => {
-                        entries.push((stream, Entry::new()));
+                        entries.push((stream, PackedEntry::new(&config.node)));
                         entries.len() - 1
                     }
                 };

@@ -82,7 +82,7 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
         (entries_in(&mut con, "lobby"), entries_in(&mut con, "dev")),
         (1, 1)
     );
-    let payload: String = pubsub
+    let payload: Vec<u8> = pubsub
         .get_message()
         .and_then(|msg| msg.get_payload())
         .unwrap_or_else(|e| panic!("{e}"));
