@@ -1,5 +1,7 @@
 //! The Lua scripts: the ones that keep a nick on one node, and the one that
-//! writes room lines. Run with `EVAL`, so each is one atomic step in Redis.
+//! writes room lines. Each runs as one atomic step in Redis: with `EVAL`,
+//! and the one that writes room lines, run for every batch, by its hash
+//! (`EVALSHA`, `commands.rs`).
 
 /// Claims `KEYS[1]` for node `ARGV[1]` for `ARGV[2]` seconds, or renews our
 /// own claim: `SET key node NX EX lease`, except that a key already ours
