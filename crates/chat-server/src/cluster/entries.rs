@@ -4,12 +4,10 @@
 //! [`keys::ROOMS`](super::keys::ROOMS); here is which field or form is which,
 //! and `packed.rs` is the format.
 //!
-//! Why one entry per room per batch, not per line: Redis's share of the
-//! hop was its work per line (an `XADD`, and the script splicing each
-//! line's id into its JSON); an entry per batch makes that work per room
-//! and batch, and under load a batch carries many lines. A line is known
-//! by its entry's id and its place in the entry ([`LineId`]), so a read
-//! back can resume inside an entry.
+//! A line is known by its entry's id and its place in the entry
+//! ([`LineId`]), so a read back can resume inside an entry. Why one entry
+//! per room per batch, and why packed: ARCHITECTURE.md, "One stream entry
+//! per room per batch".
 //!
 //! This build writes an entry's lines in its `packed` field and publishes
 //! the entries as `packed.rs` describes. It still reads what earlier builds

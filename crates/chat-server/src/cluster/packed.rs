@@ -14,12 +14,8 @@
 //! line carries its room, as the hub said it: rooms spelt otherwise share
 //! a stream.
 //!
-//! Why by hand and not serde's JSON: the two bridge threads' JSON (each line
-//! serialised on one node, parsed on every other) and Redis's Lua, which
-//! hashes every byte of every string it makes, were the hop's cost
-//! (bench/notes.md, "A binary entry"). Here a line is a few length-prefixed
-//! fields copied into one buffer, and decoding borrows from the payload
-//! until [`RoomLine`]'s own strings.
+//! Why packed rather than JSON, and by hand rather than with serde:
+//! ARCHITECTURE.md, "One stream entry per room per batch".
 //!
 //! Decoding is of input from the network: it never panics, allocates only
 //! what the payload's bytes hold (each line takes at least seven), and

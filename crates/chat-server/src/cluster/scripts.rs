@@ -19,8 +19,8 @@ pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then 
 /// to its stream, the entry holding that room's lines of the batch
 /// (`entries.rs`), then one `PUBLISH` on `ARGV[2]` of the batch's entries,
 /// each as `ID LEN ENTRY` (`packed.rs`), so subscribers know which entries
-/// they heard. Per room and batch, not per line: Redis's work per line was
-/// most of the hop's cost. One publication per batch: a second node costs
+/// they heard (why per room and batch: ARCHITECTURE.md, "One stream entry
+/// per room per batch"). One publication per batch: a second node costs
 /// Redis one fan-out per batch. Being one script, a room's entries are in
 /// the order of their ids. The publication is joined by one `table.concat`
 /// of the entries as they came: Redis's Lua hashes every byte of every
