@@ -253,25 +253,20 @@ fn stream_has_everything_once(master: &RedisProcess, said: &BTreeMap<String, Vec
     let entries = master
         .query(&["XRANGE", "chat:history:lobby", "-", "+"])
         .unwrap_or_else(|e| panic!("XRANGE: {e}\n{}", master.report()));
-    // An entry holds one or more lines, each with its text.
-    let texts: Vec<&str> = entries
-        .iter()
-        .flat_map(|item| item.split("\"text\":\"").skip(1))
-        .filter_map(|rest| rest.split_once('"'))
-        .map(|(text, _)| text)
-        .collect();
+    // An entry holds one or more lines, each with its text, `NICK says N`
+    // (packed: length-prefixed, so found by its words and digits).
     for (speaker, lines) in said {
         let prefix = format!("{speaker} says ");
-        let kept: Vec<&str> = texts
+        let kept: Vec<String> = entries
             .iter()
-            .copied()
-            .filter(|t| t.starts_with(&prefix))
+            .flat_map(|item| item.split(prefix.as_str()).skip(1))
+            .map(|rest| {
+                let digits = rest.chars().take_while(char::is_ascii_digit);
+                format!("{prefix}{}", digits.collect::<String>())
+            })
             .collect();
         if kept != *lines {
-            let missing: Vec<&String> = lines
-                .iter()
-                .filter(|l| !kept.contains(&l.as_str()))
-                .collect();
+            let missing: Vec<&String> = lines.iter().filter(|l| !kept.contains(l)).collect();
             panic!(
                 "the new master's stream holds {} of {speaker}'s {} lines, not each once in order; \
                  missing: {missing:?}",

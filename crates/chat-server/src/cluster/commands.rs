@@ -28,17 +28,17 @@
 //! sentinels announce a new master.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisError, RedisResult};
+use redis::{Connection, ErrorKind, RedisError, RedisResult, ServerErrorKind};
 
 use super::acks::Acks;
-use super::entries::Entry;
 use super::fail_fast::FailFast;
 use super::link::Link;
+use super::packed::PackedEntry;
 use super::probe::{PING_PERIOD, Probe};
 use super::{
     BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, Work, keys, millis, now_ms, requests, scripts,
@@ -48,6 +48,20 @@ use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 /// Room lines sent to Redis in one pipeline: one round trip carries many
 /// lines, so a busy room is not limited to one line per round trip.
 const PUBLISH_BATCH: usize = 512;
+
+/// The SHA-1 of [`scripts::WRITE_LINES`], as `SCRIPT LOAD` answered it:
+/// the script runs by its hash (`EVALSHA`), since Redis would otherwise
+/// read and hash its text for every batch.
+static WRITE_LINES_SHA: OnceLock<String> = OnceLock::new();
+
+/// Loads [`scripts::WRITE_LINES`] into the Redis behind `con`: its hash.
+fn load_write_lines(con: &mut Connection) -> RedisResult<&'static str> {
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(scripts::WRITE_LINES)
+        .query(con)?;
+    Ok(WRITE_LINES_SHA.get_or_init(|| sha))
+}
 
 /// Room lines kept while Redis is unreachable (a few MB at most); past
 /// this, new ones are dropped and counted.
@@ -441,7 +455,7 @@ pub(super) fn write_lines<'a>(
 ) -> RedisResult<Written> {
     // The rooms in the order of their first line, each with its stream and
     // its entry; a room's stream key is made once per batch.
-    let mut entries: Vec<(String, Entry)> = Vec::new();
+    let mut entries: Vec<(String, PackedEntry)> = Vec::new();
     let mut rooms: HashMap<&str, usize> = HashMap::new();
     let (mut first, mut last) = (None, 0);
     for (seq, line) in lines {
@@ -455,7 +469,7 @@ pub(super) fn write_lines<'a>(
                 let at = match entries.iter().position(|(s, _)| *s == stream) {
                     Some(at) => at,
                     None => {
-                        entries.push((stream, Entry::new()));
+                        entries.push((stream, PackedEntry::new(&config.node)));
                         entries.len() - 1
                     }
                 };
@@ -469,9 +483,13 @@ pub(super) fn write_lines<'a>(
         return Ok(Written::All);
     };
     let keep = config.history_keep.max(STREAM_KEEP_MIN);
-    let mut script = redis::cmd("EVAL");
+    let sha = match WRITE_LINES_SHA.get() {
+        Some(sha) => sha.as_str(),
+        None => load_write_lines(con)?,
+    };
+    let mut script = redis::cmd("EVALSHA");
     script
-        .arg(scripts::WRITE_LINES)
+        .arg(sha)
         .arg(1 + entries.len())
         .arg(keys::written(&config.node));
     for (stream, _) in &entries {
@@ -503,7 +521,17 @@ pub(super) fn write_lines<'a>(
             pipe.cmd("EXPIRE").arg(stream).arg(seconds).ignore();
         }
     }
-    let (added,): (i64,) = pipe.query(&mut FailFast(con))?;
+    let added: RedisResult<(i64,)> = match pipe.query(&mut FailFast(con)) {
+        // A Redis that restarted, or a new master, has not seen it yet;
+        // nothing of the batch ran (the trims and expiries may have, which
+        // is harmless).
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            load_write_lines(con)?;
+            pipe.query(&mut FailFast(con))
+        }
+        added => added,
+    };
+    let (added,) = added?;
     Ok(match u64::try_from(-added) {
         Ok(mark) if added < 0 => Written::Through(mark),
         _ => Written::All,

@@ -1,68 +1,43 @@
 //! A room's stream entry: the lines one node's batch said in that room,
-//! written with one `XADD` ([`scripts::WRITE_LINES`](super::scripts::WRITE_LINES)).
+//! written with one `XADD` ([`scripts::WRITE_LINES`](super::scripts::WRITE_LINES)),
+//! and the publication of a batch's entries on
+//! [`keys::ROOMS`](super::keys::ROOMS); here is which field or form is which,
+//! and `packed.rs` is the format.
 //!
-//! Why one entry per room per batch, not per line: Redis's share of the
-//! hop was its work per line (an `XADD`, and the script splicing each
-//! line's id into its JSON); an entry per batch makes that work per room
-//! and batch, and under load a batch carries many lines.
+//! A line is known by its entry's id and its place in the entry
+//! ([`LineId`]), so a read back can resume inside an entry. Why one entry
+//! per room per batch, and why packed: ARCHITECTURE.md, "One stream entry
+//! per room per batch".
 //!
-//! The entry's `lines` field is a JSON array of [`WireLine`]s, in the order
-//! they were said. A line is known by its entry's id and its place in the
-//! entry ([`LineId`]), so a read back can resume inside an entry. Entries
-//! of one line in a `line` field (one [`WireLine`]), as earlier builds
-//! wrote them, are read as entries of one line.
-//!
-//! The publication on [`keys::ROOMS`](super::keys::ROOMS) is the batch's
-//! entries with their ids, `[{"id":"MS-SEQ","lines":[…]},…]`; the lines of
-//! one entry are the entry's `lines` as written, byte for byte.
+//! This build writes an entry's lines in its `packed` field and publishes
+//! the entries as `packed.rs` describes. It still reads what earlier builds
+//! wrote, so their entries stay readable in the streams (history, catch-up)
+//! and a node of the previous build may publish while the cluster is
+//! upgraded: an entry's `lines` field, a JSON array of [`WireLine`]s; an
+//! entry of one line in a `line` field (one [`WireLine`]); a publication
+//! `[{"id":"MS-SEQ","lines":[…]},…]` (it starts with `[`, which a packed
+//! publication, starting with an id, never does).
 
 use serde::Deserialize;
 
+use super::packed;
 use super::wire::WireLine;
 use chat_hub::{LineId, RoomLine, StreamId};
 
-/// The field of an entry holding its lines.
-pub(super) const LINES_FIELD: &str = "lines";
+/// The field of an entry holding its lines, packed.
+pub(super) const PACKED_FIELD: &str = "packed";
+
+/// The field of an entry holding its lines as JSON, as the previous build
+/// wrote them.
+const LINES_FIELD: &str = "lines";
 
 /// The field of an entry of one line as earlier builds wrote them.
 const LINE_FIELD: &str = "line";
 
-/// The lines of one room in one batch, encoded as they are added: one
-/// buffer per entry, nothing allocated per line.
-pub(super) struct Entry {
-    json: Vec<u8>,
-}
-
-impl Entry {
-    pub(super) fn new() -> Entry {
-        let mut json = Vec::with_capacity(256);
-        json.push(b'[');
-        Entry { json }
-    }
-
-    pub(super) fn push(&mut self, line: &RoomLine) {
-        let start = self.json.len();
-        if start > 1 {
-            self.json.push(b',');
-        }
-        if serde_json::to_writer(&mut self.json, &WireLine::from_line(line)).is_err() {
-            // Strings and numbers always serialise; should one not, the
-            // entry stays valid without it.
-            self.json.truncate(start);
-        }
-    }
-
-    /// The entry's `lines` field.
-    pub(super) fn finish(mut self) -> Vec<u8> {
-        self.json.push(b']');
-        self.json
-    }
-}
-
 /// The lines of the entry `id` whose `lines` field is `json`, each with its
 /// place; a line that does not parse keeps its place empty.
-fn decode(id: StreamId, json: &str) -> Vec<(LineId, RoomLine)> {
-    let lines = serde_json::from_str::<Vec<WireLine<'static>>>(json).unwrap_or_default();
+fn decode_json(id: StreamId, json: &[u8]) -> Vec<(LineId, RoomLine)> {
+    let lines = serde_json::from_slice::<Vec<WireLine<'static>>>(json).unwrap_or_default();
     numbered(id, lines)
 }
 
@@ -79,17 +54,20 @@ pub(super) fn read(entry: &redis::streams::StreamId) -> Vec<(LineId, RoomLine)> 
     let Some(id) = StreamId::parse(&entry.id) else {
         return Vec::new();
     };
-    if let Some(json) = entry.get::<String>(LINES_FIELD) {
-        return decode(id, &json);
+    if let Some(bytes) = entry.get::<Vec<u8>>(PACKED_FIELD) {
+        return packed::decode_entry(id, &bytes);
     }
-    let one = entry.get::<String>(LINE_FIELD);
-    let line = one.and_then(|json| serde_json::from_str::<WireLine<'static>>(&json).ok());
+    if let Some(json) = entry.get::<Vec<u8>>(LINES_FIELD) {
+        return decode_json(id, &json);
+    }
+    let one = entry.get::<Vec<u8>>(LINE_FIELD);
+    let line = one.and_then(|json| serde_json::from_slice::<WireLine<'static>>(&json).ok());
     numbered(id, line.into_iter().collect())
 }
 
-/// An entry as published.
+/// An entry as the previous build published it.
 #[derive(Deserialize)]
-struct Published {
+struct PublishedJson {
     id: String,
     lines: Vec<WireLine<'static>>,
 }
@@ -98,8 +76,11 @@ struct Published {
 /// are not `node`'s, in the order their node said them (the publication
 /// groups them by room; the node's sequence numbers give the order back),
 /// each with its id. Empty if it is not a publication of lines.
-pub(super) fn published(payload: &str, node: &str) -> Vec<(LineId, RoomLine)> {
-    let entries = serde_json::from_str::<Vec<Published>>(payload).unwrap_or_default();
+pub(super) fn published(payload: &[u8], node: &str) -> Vec<(LineId, RoomLine)> {
+    if payload.first() != Some(&b'[') {
+        return packed::decode_publication(payload, node);
+    }
+    let entries = serde_json::from_slice::<Vec<PublishedJson>>(payload).unwrap_or_default();
     let mut lines = Vec::new();
     for entry in entries {
         let Some(id) = StreamId::parse(&entry.id) else {
@@ -116,7 +97,6 @@ pub(super) fn published(payload: &str, node: &str) -> Vec<(LineId, RoomLine)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::wire::OwnLines;
     use chat_hub::RoomEvent;
     use chrono::TimeZone;
     use proptest::prelude::*;
@@ -135,21 +115,20 @@ mod tests {
         }
     }
 
-    fn encode<'a>(lines: impl IntoIterator<Item = &'a RoomLine>) -> String {
-        let mut entry = Entry::new();
-        for line in lines {
-            entry.push(line);
-        }
-        String::from_utf8(entry.finish()).unwrap_or_default()
+    /// An entry's `lines` as the previous build wrote them.
+    fn json<'a>(lines: impl IntoIterator<Item = &'a RoomLine>) -> String {
+        let wire: Vec<WireLine> = lines.into_iter().map(WireLine::from_line).collect();
+        serde_json::to_string(&wire).unwrap_or_default()
     }
 
-    /// As `scripts::WRITE_LINES` publishes a batch's entries.
-    fn publication(entries: &[(&str, &str)]) -> String {
-        let entries: Vec<String> = entries
-            .iter()
-            .map(|(id, lines)| format!("{{\"id\":\"{id}\",\"lines\":{lines}}}"))
-            .collect();
-        format!("[{}]", entries.join(","))
+    fn entry(id: &str, field: &str, value: Vec<u8>) -> redis::streams::StreamId {
+        let mut map = std::collections::HashMap::new();
+        map.insert(field.to_owned(), redis::Value::BulkString(value));
+        redis::streams::StreamId {
+            id: id.into(),
+            map,
+            ..redis::streams::StreamId::default()
+        }
     }
 
     fn id(ms: u64, seq: u64) -> StreamId {
@@ -157,27 +136,18 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_holds_a_rooms_lines_of_a_batch_as_one_json_array() {
-        let lines = [
-            line("lobby", "hi \"all\"", RoomEvent::Message, 41),
-            line("lobby", "waves", RoomEvent::Action, 42),
-            line("lobby", "", RoomEvent::Joined, 43),
-        ];
-        let json = encode(&lines);
-        insta::assert_snapshot!(json);
-        let publication = publication(&[("1700000000000-7", &json)]);
-        insta::assert_snapshot!("publication", publication);
-    }
-
-    #[test]
-    fn a_publication_gives_each_line_its_entry_and_place_in_the_order_said() {
+    fn a_publication_of_the_previous_build_is_heard_in_the_order_said() {
         let lobby = [
             line("lobby", "one", RoomEvent::Message, 1),
             line("lobby", "three", RoomEvent::Message, 3),
         ];
         let dev = [line("dev", "two", RoomEvent::Message, 2)];
-        let payload = publication(&[("5-0", &encode(&lobby)), ("5-1", &encode(&dev))]);
-        let heard = published(&payload, "b:1");
+        let payload = format!(
+            "[{{\"id\":\"5-0\",\"lines\":{}}},{{\"id\":\"5-1\",\"lines\":{}}}]",
+            json(&lobby),
+            json(&dev)
+        );
+        let heard = published(payload.as_bytes(), "b:1");
         let got: Vec<(LineId, &str)> = heard
             .iter()
             .map(|(id, line)| (*id, line.text.as_str()))
@@ -188,36 +158,42 @@ mod tests {
             (LineId::new(id(5, 0), 1), "three"),
         ];
         assert_eq!(got, expected);
-        assert!(published(&payload, "a:1").is_empty(), "a node's own");
-        assert!(published("not json", "b:1").is_empty());
-
-        let own = OwnLines::new("a:1");
-        assert!(own.published(&payload));
-        assert!(!OwnLines::new("a").published(&payload));
-        assert!(!OwnLines::new("b:1").published(&payload));
-        let longest = publication(&[("18446744073709551615-18446744073709551615", &encode(&dev))]);
-        assert!(own.published(&longest));
-        assert!(!own.published("") && !own.published("[]"));
+        assert!(
+            published(payload.as_bytes(), "a:1").is_empty(),
+            "a node's own"
+        );
+        assert!(published(b"[not json", "b:1").is_empty());
     }
 
     #[test]
     fn the_script_writes_the_field_read_back() {
-        let field = format!("'*', '{LINES_FIELD}', lines");
+        let field = format!("'*', '{PACKED_FIELD}', entry");
         assert!(crate::cluster::scripts::WRITE_LINES.contains(&field));
     }
 
     #[test]
-    fn entries_of_one_line_from_earlier_builds_are_read() {
-        let said = line("lobby", "old", RoomEvent::Message, 0);
-        let json = serde_json::to_string(&WireLine::from_line(&said)).unwrap_or_default();
-        let mut map = std::collections::HashMap::new();
-        map.insert(LINE_FIELD.to_owned(), redis::Value::BulkString(json.into()));
-        let entry = redis::streams::StreamId {
-            id: "9-2".into(),
-            map,
-            ..redis::streams::StreamId::default()
+    fn entries_of_every_build_are_read() {
+        let said = [
+            line("lobby", "new", RoomEvent::Message, 7),
+            line("lobby", "", RoomEvent::Left, 8),
+        ];
+        let mut packed = packed::PackedEntry::new("a:1");
+        said.iter().for_each(|line| packed.push(line));
+        let numbered = |ms| -> Vec<(LineId, RoomLine)> {
+            (0u32..)
+                .zip(said.iter().cloned())
+                .map(|(index, line)| (LineId::new(id(ms, 0), index), line))
+                .collect()
         };
-        assert_eq!(read(&entry), [(LineId::new(id(9, 2), 0), said)]);
+        let read_packed = read(&entry("1-0", PACKED_FIELD, packed.finish()));
+        assert_eq!(read_packed, numbered(1));
+        let read_json = read(&entry("2-0", LINES_FIELD, json(&said).into_bytes()));
+        assert_eq!(read_json, numbered(2));
+
+        let one = serde_json::to_string(&WireLine::from_line(&said[0])).unwrap_or_default();
+        let read_one = read(&entry("9-2", LINE_FIELD, one.into_bytes()));
+        assert_eq!(read_one, [(LineId::new(id(9, 2), 0), said[0].clone())]);
+        assert!(read(&entry("9-3", "other", b"x".to_vec())).is_empty());
     }
 
     fn kind() -> impl Strategy<Value = RoomEvent> {
@@ -233,7 +209,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn an_entry_decodes_to_the_lines_encoded(
+        fn an_entry_of_the_previous_build_decodes_to_its_lines(
             said in prop::collection::vec(
                 (any::<String>(), any::<String>(), kind(), 0u64..1 << 53, -86_399i32..86_400,
                  -1i64 << 44..1 << 44),
@@ -251,8 +227,7 @@ mod tests {
                     Some(RoomLine { nick, text, kind, seq, time, ..line("lobby", "", kind, 0) })
                 })
                 .collect();
-            let json = encode(&lines);
-            let back = decode(id(ms, seq), &json);
+            let back = decode_json(id(ms, seq), json(&lines).as_bytes());
             let expected: Vec<(LineId, RoomLine)> = (0u32..)
                 .zip(lines)
                 .map(|(index, line)| (LineId::new(id(ms, seq), index), line))

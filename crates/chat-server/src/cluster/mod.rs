@@ -40,8 +40,8 @@
 //!
 //! The keys and channels are named in `keys.rs`, the Lua scripts that keep a
 //! nick on one node and write room lines are in `scripts.rs`, a room's stream
-//! entry (its lines of one batch) is in `entries.rs`, and what crosses Redis
-//! as JSON is in `wire.rs`.
+//! entry (its lines of one batch) is in `entries.rs`, its binary form in
+//! `packed.rs`, and what crosses Redis as JSON is in `wire.rs`.
 //!
 //! ## One channel for every room, not one per room
 //!
@@ -60,6 +60,7 @@ mod entries;
 mod fail_fast;
 pub(crate) mod keys;
 mod link;
+pub mod packed;
 mod probe;
 mod queries;
 mod requests;

@@ -1,7 +1,7 @@
 //! The room streams against a real Redis: a batch written as one entry per
 //! room and published with the entries' ids, a batch sent again (whole or
-//! regrouped) written once, and history and catch-up reads over entries of
-//! several lines.
+//! regrouped) written once, also after Redis lost the script, and history
+//! and catch-up reads over entries of several lines.
 
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
         (entries_in(&mut con, "lobby"), entries_in(&mut con, "dev")),
         (1, 1)
     );
-    let payload: String = pubsub
+    let payload: Vec<u8> = pubsub
         .get_message()
         .and_then(|msg| msg.get_payload())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -92,6 +92,12 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
     let places: Vec<u32> = heard.iter().map(|(id, _)| id.index).collect();
     assert_eq!(places, [0, 0, 1, 2, 1]);
 
+    // A Redis that lost its scripts (restarted, or a new master) is
+    // given the script again.
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut con)
+        .unwrap_or_else(|e| panic!("{e}"));
     // Sent again after a lost reply: it ran, nothing is written.
     let again = write_lines(&mut con, &config, batch.iter());
     assert!(matches!(again, Ok(Written::All)));

@@ -24,7 +24,7 @@ use redis::{ErrorKind, RedisError, RedisResult};
 
 use super::link::Link;
 use super::probe::Probe;
-use super::wire::{OwnLines, WireKick, WirePrivate, WireSanction};
+use super::wire::{WireKick, WirePrivate, WireSanction};
 use super::{BACKOFF_MAX, BACKOFF_MIN, BridgeConfig, Emitter, entries, keys, requests};
 use chat_hub::{ClusterEvent, StreamId};
 
@@ -35,7 +35,6 @@ const QUIET: Duration = Duration::from_secs(1);
 /// Runs until the reactor is gone.
 pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Probe) {
     let node_channel = keys::node(&config.node);
-    let own_lines = OwnLines::new(&config.node);
     let mut backoff = BACKOFF_MIN;
     loop {
         let switches = link.switches();
@@ -73,30 +72,31 @@ pub(super) fn run(link: &Link, config: &BridgeConfig, emit: &Emitter, probe: &Pr
                     }
                     msg => msg?,
                 };
-                let Ok(payload) = msg.get_payload::<String>() else {
+                let channel = msg.get_channel_name();
+                if channel == keys::ROOMS {
+                    // A batch of entries, as sent (not copied); a node
+                    // ignores its own lines.
+                    let lines = entries::published(msg.get_payload_bytes(), &config.node);
+                    let events = lines
+                        .into_iter()
+                        .map(|(id, line)| ClusterEvent::Line { id, line });
+                    // One wake-up for the batch, not one per line.
+                    if !emit.emit_all(events) {
+                        return Ok(()); // the reactor is gone
+                    }
+                    continue;
+                }
+                let Ok(payload) = std::str::from_utf8(msg.get_payload_bytes()) else {
                     continue;
                 };
-                let event = match msg.get_channel_name() {
-                    keys::ROOMS if own_lines.published(&payload) => None,
-                    keys::ROOMS => {
-                        // A batch of entries; a node ignores its own lines.
-                        let lines = entries::published(&payload, &config.node);
-                        let events = lines
-                            .into_iter()
-                            .map(|(id, line)| ClusterEvent::Line { id, line });
-                        // One wake-up for the batch, not one per line.
-                        if !emit.emit_all(events) {
-                            return Ok(()); // the reactor is gone
-                        }
-                        None
-                    }
-                    keys::BAN_NOTICES => serde_json::from_str::<WireSanction>(&payload)
+                let event = match channel {
+                    keys::BAN_NOTICES => serde_json::from_str::<WireSanction>(payload)
                         .ok()
                         .and_then(|notice| notice.into_event(&config.node)),
-                    _ if probe.heard(&payload) => None,
-                    _ => match serde_json::from_str::<WireKick>(&payload) {
+                    _ if probe.heard(payload) => None,
+                    _ => match serde_json::from_str::<WireKick>(payload) {
                         Ok(kick) => Some(kick.into_event()),
-                        Err(_) => serde_json::from_str::<WirePrivate>(&payload)
+                        Err(_) => serde_json::from_str::<WirePrivate>(payload)
                             .ok()
                             .and_then(WirePrivate::into_event),
                     },

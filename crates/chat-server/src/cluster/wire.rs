@@ -1,7 +1,6 @@
-//! What crosses Redis as JSON: a room line or a room notice (kept in its
-//! room's stream and published on [`keys::ROOMS`](super::keys::ROOMS), a
-//! room's lines of one batch together as one entry: `entries.rs`),
-//! a private message and a kick (published on the recipient
+//! What crosses Redis as JSON: a room line or a room notice as the
+//! previous build wrote them (read still: `entries.rs`; this build packs
+//! them, `packed.rs`), a private message and a kick (published on the recipient
 //! node's channel), a ban or an unban (published on
 //! [`keys::BAN_NOTICES`](super::keys::BAN_NOTICES)); and the members of
 //! [`keys::BANS`](super::keys::BANS). Times travel as milliseconds and a
@@ -14,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use chat_hub::{ClusterEvent, IpNet, Now, RoomEvent, RoomLine};
 
-/// A room line or notice on the wire: borrowed from its [`RoomLine`] when
-/// written (nothing copied per line), owned when read.
+/// A room line or notice as JSON: borrowed from its [`RoomLine`] when
+/// written, owned when read.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(super) struct WireLine<'a> {
-    /// The node it was said on. First: `OwnLines` finds it at a known place.
+    /// The node it was said on.
     pub(super) node: Cow<'a, str>,
     room: Cow<'a, str>,
     nick: Cow<'a, str>,
@@ -108,40 +107,9 @@ fn to_time(ms: i64, offset: i32) -> Option<Now> {
         .single()
 }
 
-/// Recognises, without parsing it, a publication of room lines made by
-/// one node: every entry of a publication comes from the one script run of
-/// one node, and the publication begins `[{"id":"ID","lines":[{"node":NODE,`
-/// (`scripts::WRITE_LINES` writes the entry's head; `node` is `WireLine`'s
-/// first field). A node hears its own publications and drops them; this
-/// saves parsing a whole batch to do so.
-pub(super) struct OwnLines {
-    /// `"node":NODE,` as serde writes it.
-    marker: Vec<u8>,
-}
-
-/// Bytes before the first line's `"node"`: `[{"id":"`, the longest stream
-/// id (two 20-digit numbers and a dash) and `","lines":[{`.
-const NODE_FIELD_WITHIN: usize = 8 + 41 + 12;
-
-impl OwnLines {
-    pub(super) fn new(node: &str) -> OwnLines {
-        let name = serde_json::to_string(node).unwrap_or_default();
-        OwnLines {
-            marker: format!("\"node\":{name},").into_bytes(),
-        }
-    }
-
-    /// Whether `payload` (a publication on the rooms' channel) is this
-    /// node's. `false` when in doubt: the caller then parses it and drops
-    /// this node's lines one by one.
-    pub(super) fn published(&self, payload: &str) -> bool {
-        let head = &payload.as_bytes()[..payload.len().min(NODE_FIELD_WITHIN + self.marker.len())];
-        head.windows(self.marker.len())
-            .any(|w| w == self.marker.as_slice())
-    }
-}
-
 impl WireLine<'_> {
+    /// As the previous build wrote a line (this one packs them: `packed.rs`).
+    #[cfg(test)]
     pub(super) fn from_line(line: &RoomLine) -> WireLine<'_> {
         let notice = match line.kind {
             RoomEvent::Message | RoomEvent::Action => None,
