@@ -108,14 +108,28 @@ pub(super) fn run(
         ClusterRequest::CatchUp { room, after, token } => {
             // From `after`'s entry, itself included: the read may resume
             // inside it (the hub passes over the lines it had).
-            let reply: redis::streams::StreamRangeReply = con.xrange_count(
-                keys::history(&room),
-                after.entry.to_string(),
-                "+",
-                CATCH_UP_PAGE,
-            )?;
-            let more = reply.ids.len() >= CATCH_UP_PAGE;
-            let entries = reply.ids.iter().flat_map(entries::read).collect();
+            let key = keys::history(&room);
+            let mut from = after.entry.to_string();
+            let mut entries = Vec::new();
+            let more = loop {
+                let reply: redis::streams::StreamRangeReply =
+                    con.xrange_count(&key, &from, "+", CATCH_UP_PAGE)?;
+                let full = reply.ids.len() >= CATCH_UP_PAGE;
+                let mut last_read = true;
+                for entry in &reply.ids {
+                    let lines = entries::read(entry);
+                    last_read = !lines.is_empty();
+                    entries.extend(lines);
+                }
+                // The hub asks for the next page from the last line it got:
+                // a full page ending in entries that hold no line it can
+                // read (a later build's) would be asked for again forever,
+                // so the read goes on past them here.
+                match reply.ids.last() {
+                    Some(last) if full && !last_read => from = format!("({}", last.id),
+                    _ => break full,
+                }
+            };
             vec![ClusterEvent::CaughtUp {
                 room,
                 token,

@@ -1,7 +1,8 @@
 //! The room streams against a real Redis: a batch written as one entry per
 //! room and published with the entries' ids, a batch sent again (whole or
 //! regrouped) written once, also after Redis lost the script, and history
-//! and catch-up reads over entries of several lines.
+//! and catch-up reads over entries of several lines and past entries it
+//! cannot read.
 
 use std::time::Duration;
 
@@ -172,4 +173,62 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
         &events[..],
         [ClusterEvent::CaughtUp { entries: Some(read), .. }] if read.is_empty()
     ));
+}
+
+#[test]
+fn a_catch_up_reads_on_past_a_full_page_of_entries_it_cannot_read() {
+    let Some(redis) = chat_tests::RedisProcess::start() else {
+        return; // skipped (or failed, when required) by the harness
+    };
+    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = BridgeConfig {
+        target: Target::Url {
+            url: redis.url(),
+            password: None,
+        },
+        node: "a:1".into(),
+        lease: Duration::from_secs(15),
+        history_keep: 1000,
+        history_retention: None,
+    };
+    let write = |con: &mut redis::Connection, seq: u64, text: &str| {
+        let batch = [said(seq, "lobby", text)];
+        write_lines(con, &config, batch.iter()).unwrap_or_else(|e| panic!("{e}"));
+    };
+    write(&mut con, 1, "before");
+    // Entries of a later build: a field this one does not know.
+    let stream = keys::history("lobby");
+    for _ in 0..250 {
+        let _: String = con
+            .xadd(&stream, "*", &[("future", "?")])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    write(&mut con, 2, "after");
+    let first: redis::streams::StreamRangeReply = con
+        .xrange_count(&stream, "-", "+", 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = StreamId::parse(&first.ids[0].id).unwrap_or_else(|| panic!("an id"));
+    let read = ClusterRequest::CatchUp {
+        room: "lobby".into(),
+        after: LineId::new(first, 0),
+        token: 1,
+    };
+    let events = requests::run(&mut con, &config, read).unwrap_or_else(|e| panic!("{e}"));
+    let [
+        ClusterEvent::CaughtUp {
+            entries: Some(read),
+            more: false,
+            ..
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        texts(read.iter().map(|(_, line)| line)),
+        ["before", "after"]
+    );
 }
