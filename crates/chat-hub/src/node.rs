@@ -32,7 +32,7 @@ pub(crate) struct Node {
     /// `None`: a single server; nothing here is used.
     settings: Option<ClusterSettings>,
     /// Clients waiting for their history, with the token of their request
-    /// and when they began to wait.
+    /// and when they began to wait (Unix milliseconds).
     waiting: HashMap<ClientId, (u64, i64)>,
     /// The nick each client is claiming in the cluster (`/nick` waits for
     /// the claim).
@@ -127,19 +127,22 @@ impl Node {
     }
 
     /// A new history wait for `id` (replacing any older one); its token.
-    fn wait_for_history(&mut self, id: ClientId, second: i64) -> u64 {
+    fn wait_for_history(&mut self, id: ClientId, ms: i64) -> u64 {
         self.next_token += 1;
-        self.waiting.insert(id, (self.next_token, second));
+        self.waiting.insert(id, (self.next_token, ms));
         self.next_token
     }
 
-    /// Is `token` the wait `id` is in? Ends the wait either way when it is.
-    fn end_wait(&mut self, id: ClientId, token: u64) -> bool {
-        let current = self.waiting.get(&id).is_some_and(|&(t, _)| t == token);
-        if current {
-            self.waiting.remove(&id);
+    /// Is `token` the wait `id` is in? Then it ends, and when it began
+    /// (Unix milliseconds) comes back.
+    fn end_wait(&mut self, id: ClientId, token: u64) -> Option<i64> {
+        match self.waiting.get(&id) {
+            Some(&(current, since)) if current == token => {
+                self.waiting.remove(&id);
+                Some(since)
+            }
+            _ => None,
         }
-        current
     }
 
     /// `id` no longer waits (it left, or waits anew).
@@ -147,11 +150,12 @@ impl Node {
         self.waiting.remove(&id);
     }
 
-    /// Waits that lasted too long at `second`, with their tokens.
-    fn overdue(&self, second: i64) -> Vec<(ClientId, u64)> {
+    /// Waits that lasted too long at `ms` (Unix milliseconds), with their
+    /// tokens.
+    fn overdue(&self, ms: i64) -> Vec<(ClientId, u64)> {
         self.waiting
             .iter()
-            .filter(|(_, (_, since))| second - since >= HISTORY_WAIT_SECONDS)
+            .filter(|(_, (_, since))| ms - since >= HISTORY_WAIT_SECONDS * 1000)
             .map(|(&id, &(token, _))| (id, token))
             .collect()
     }
@@ -332,7 +336,7 @@ impl Node {
             // One wait at a time: what an earlier one held goes first.
             self.forget(id);
             chat.release(out, id);
-            let token = self.wait_for_history(id, now.timestamp());
+            let token = self.wait_for_history(id, now.timestamp_millis());
             let room = chat.members().room(room).name.clone();
             let request = ClusterRequest::History {
                 client: id,
@@ -493,7 +497,7 @@ impl Node {
             let members = chat.members().snapshot();
             self.ask(out, ClusterRequest::Sync { members });
         }
-        for (id, token) in self.overdue(second) {
+        for (id, token) in self.overdue(now.timestamp_millis()) {
             self.history_arrived(chat, &mut Ctx { out, config, now }, id, token, None);
         }
         self.catch_up(out);
@@ -507,9 +511,9 @@ impl Node {
         token: u64,
         lines: Option<Vec<RoomLine>>,
     ) {
-        if !self.end_wait(id, token) {
+        let Some(held_since) = self.end_wait(id, token) else {
             return; // an old request, or the client is gone
-        }
+        };
         if !chat.is_holding(id) {
             // Its held lines overflowed and went out: late history would
             // come after newer lines, so it is skipped.
@@ -518,7 +522,12 @@ impl Node {
         let since = ctx.config.history_retention.since(ctx.now.timestamp());
         match lines {
             Some(mut lines) => {
-                lines.retain(|line| line.time.timestamp() >= since);
+                // Lines said since the wait began were held for the client
+                // as they came, and go out after the history: the stream may
+                // hold them too by the time it is read.
+                lines.retain(|line| {
+                    line.time.timestamp() >= since && line.time.timestamp_millis() < held_since
+                });
                 chat.send_history_lines(ctx.out, id, &lines, ctx.now);
             }
             None => chat.send_local_history(ctx.out, id, ctx.config.history_lines, since),
@@ -660,13 +669,13 @@ mod tests {
     #[test]
     fn only_the_latest_history_wait_counts_and_old_ones_expire() {
         let mut state = node();
-        let first = state.wait_for_history(ClientId(1), 10);
-        let second = state.wait_for_history(ClientId(1), 11);
-        assert!(!state.end_wait(ClientId(1), first));
-        assert_eq!(state.overdue(13), []);
-        assert_eq!(state.overdue(14), [(ClientId(1), second)]);
-        assert!(state.end_wait(ClientId(1), second));
-        assert!(state.overdue(100).is_empty());
+        let first = state.wait_for_history(ClientId(1), 10_000);
+        let second = state.wait_for_history(ClientId(1), 11_000);
+        assert_eq!(state.end_wait(ClientId(1), first), None);
+        assert_eq!(state.overdue(13_999), []);
+        assert_eq!(state.overdue(14_000), [(ClientId(1), second)]);
+        assert_eq!(state.end_wait(ClientId(1), second), Some(11_000));
+        assert!(state.overdue(100_000).is_empty());
     }
 
     #[test]

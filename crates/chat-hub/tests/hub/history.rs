@@ -106,3 +106,26 @@ fn history_older_than_the_retention_is_never_sent() {
     });
     assert_eq!(f.lines_for(1), ["(history) <bob> recent"]);
 }
+
+#[test]
+fn a_line_said_while_the_history_is_read_comes_once_after_it() {
+    let mut f = cluster_fixture();
+    f.out.cluster_up = true;
+    f.connect(1);
+    f.out.take(1);
+    let token = f.history_token(1);
+    // Heard while the history is read: held for the client.
+    f.time += chrono::Duration::milliseconds(5);
+    f.heard(1_000, remote_line("just now", f.time));
+    // The stream, read after, holds it too.
+    let lines = vec![
+        remote_line("before", now() - chrono::Duration::seconds(1)),
+        remote_line("just now", f.time),
+    ];
+    f.event(ClusterEvent::History {
+        client: ClientId(1),
+        token,
+        lines: Some(lines),
+    });
+    assert_eq!(f.lines_for(1), ["(history) <bob> before", "<bob> just now"]);
+}
