@@ -58,3 +58,6 @@ pub(super) fn section(r: &Results, doc: &mut Doc) {
         ],
     );
 }
+
+#[cfg(test)]
+mod tests;
