@@ -101,19 +101,7 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
 
-    fn line(room: &str, text: &str, kind: RoomEvent, seq: u64) -> RoomLine {
-        let time = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:05:09.250+01:00")
-            .unwrap_or_else(|e| panic!("{e}"));
-        RoomLine {
-            origin: "a:1".into(),
-            room: room.into(),
-            nick: "alice".into(),
-            text: text.into(),
-            kind,
-            time,
-            seq,
-        }
-    }
+    use crate::cluster::test_lines::room_line as line;
 
     /// An entry's `lines` as the previous build wrote them.
     fn json<'a>(lines: impl IntoIterator<Item = &'a RoomLine>) -> String {

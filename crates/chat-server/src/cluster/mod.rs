@@ -68,6 +68,8 @@ mod scripts;
 #[cfg(test)]
 mod stream_tests;
 mod subscriber;
+#[cfg(test)]
+mod test_lines;
 mod wire;
 
 pub use fail_fast::FailFast;

@@ -9,22 +9,12 @@ use std::time::Duration;
 use redis::Commands;
 
 use super::commands::{Written, write_lines};
+use super::test_lines::room_line;
 use super::{BridgeConfig, Target, entries, keys, requests};
 use chat_hub::{ClientId, ClusterEvent, ClusterRequest, LineId, RoomEvent, RoomLine, StreamId};
 
 fn line(seq: u64, room: &str, text: &str, kind: RoomEvent) -> (u64, RoomLine) {
-    let time = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:05:09.250+01:00")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let line = RoomLine {
-        origin: "a:1".into(),
-        room: room.into(),
-        nick: "alice".into(),
-        text: text.into(),
-        kind,
-        time,
-        seq,
-    };
-    (seq, line)
+    (seq, room_line(room, text, kind, seq))
 }
 
 fn said(seq: u64, room: &str, text: &str) -> (u64, RoomLine) {
@@ -33,6 +23,43 @@ fn said(seq: u64, room: &str, text: &str) -> (u64, RoomLine) {
 
 fn texts<'a>(lines: impl IntoIterator<Item = &'a RoomLine>) -> Vec<&'a str> {
     lines.into_iter().map(|line| line.text.as_str()).collect()
+}
+
+/// Node `a:1`'s bridge to `redis`, keeping `history_keep` lines a room.
+fn bridge(redis: &chat_tests::RedisProcess, history_keep: usize) -> BridgeConfig {
+    BridgeConfig {
+        target: Target::Url {
+            url: redis.url(),
+            password: None,
+        },
+        node: "a:1".into(),
+        lease: Duration::from_secs(15),
+        history_keep,
+        history_retention: None,
+    }
+}
+
+/// `lobby`'s lines read back from `after` on, in one answer with no page
+/// left to ask for.
+fn read_back(
+    con: &mut redis::Connection,
+    config: &BridgeConfig,
+    after: LineId,
+) -> Vec<(LineId, RoomLine)> {
+    let read = ClusterRequest::CatchUp {
+        room: "lobby".into(),
+        after,
+        token: 1,
+    };
+    let mut events = requests::run(con, config, read).unwrap_or_else(|e| panic!("{e}"));
+    match events.pop() {
+        Some(ClusterEvent::CaughtUp {
+            entries: Some(read),
+            more: false,
+            ..
+        }) if events.is_empty() => read,
+        other => panic!("{events:?} {other:?}"),
+    }
 }
 
 #[test]
@@ -55,16 +82,7 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
     pubsub
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap_or_else(|e| panic!("{e}"));
-    let config = BridgeConfig {
-        target: Target::Url {
-            url: redis.url(),
-            password: None,
-        },
-        node: "a:1".into(),
-        lease: Duration::from_secs(15),
-        history_keep: 50,
-        history_retention: None,
-    };
+    let config = bridge(&redis, 50);
     let entries_in = |con: &mut redis::Connection, room: &str| -> usize {
         con.xlen(keys::history(room))
             .unwrap_or_else(|e| panic!("{e}"))
@@ -138,22 +156,7 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
 
     // A read back from inside the first entry starts at that entry.
     let first = heard[0].0.entry;
-    let read = ClusterRequest::CatchUp {
-        room: "lobby".into(),
-        after: LineId::new(first, 1),
-        token: 9,
-    };
-    let events = requests::run(&mut con, &config, read).unwrap_or_else(|e| panic!("{e}"));
-    let [
-        ClusterEvent::CaughtUp {
-            entries: Some(read),
-            more: false,
-            ..
-        },
-    ] = &events[..]
-    else {
-        panic!("{events:?}")
-    };
+    let read = read_back(&mut con, &config, LineId::new(first, 1));
     let lines = texts(read.iter().map(|(_, line)| line));
     assert_eq!(lines, ["one", "three", "four", "six", "seven"]);
     assert!(read[..3].iter().all(|(id, _)| id.entry == first));
@@ -184,16 +187,7 @@ fn a_catch_up_reads_on_past_a_full_page_of_entries_it_cannot_read() {
     let mut con = client
         .get_connection_with_timeout(Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("{e}"));
-    let config = BridgeConfig {
-        target: Target::Url {
-            url: redis.url(),
-            password: None,
-        },
-        node: "a:1".into(),
-        lease: Duration::from_secs(15),
-        history_keep: 1000,
-        history_retention: None,
-    };
+    let config = bridge(&redis, 1000);
     let write = |con: &mut redis::Connection, seq: u64, text: &str| {
         let batch = [said(seq, "lobby", text)];
         write_lines(con, &config, batch.iter()).unwrap_or_else(|e| panic!("{e}"));
@@ -211,22 +205,7 @@ fn a_catch_up_reads_on_past_a_full_page_of_entries_it_cannot_read() {
         .xrange_count(&stream, "-", "+", 1)
         .unwrap_or_else(|e| panic!("{e}"));
     let first = StreamId::parse(&first.ids[0].id).unwrap_or_else(|| panic!("an id"));
-    let read = ClusterRequest::CatchUp {
-        room: "lobby".into(),
-        after: LineId::new(first, 0),
-        token: 1,
-    };
-    let events = requests::run(&mut con, &config, read).unwrap_or_else(|e| panic!("{e}"));
-    let [
-        ClusterEvent::CaughtUp {
-            entries: Some(read),
-            more: false,
-            ..
-        },
-    ] = &events[..]
-    else {
-        panic!("{events:?}")
-    };
+    let read = read_back(&mut con, &config, LineId::new(first, 0));
     assert_eq!(
         texts(read.iter().map(|(_, line)| line)),
         ["before", "after"]
