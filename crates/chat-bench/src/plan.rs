@@ -175,12 +175,12 @@ fn pin(opts: &Options, log: &mut dyn FnMut(&str)) {
 
 /// Offered deliveries/s of the R = 100 sweeps, in millions: up to past
 /// where chat-server stops, so the grid's top never caps a figure.
-const R100_RATES: [f64; 14] = [
-    0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0,
+const R100_RATES: [f64; 16] = [
+    0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0,
 ];
 /// The cluster's sweep also steps 1M between 8M and 14M, where the two
-/// nodes' and the one node's edges lie: a 2M step there moves their ratio
-/// by 15 %.
+/// nodes' edge lies: a 2M step there moves its ratio to one node by
+/// 10–15 %.
 const CLUSTER_EDGE_RATES: [f64; 3] = [9.0, 11.0, 13.0];
 
 /// One fan-out sweep of the full run: R receivers, S senders and the

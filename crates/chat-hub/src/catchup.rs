@@ -151,10 +151,16 @@ impl CatchUp {
     }
 
     /// A line heard live; `Some`: deliver it now. `None`: a duplicate, this
-    /// node's own, or waiting for its room's read.
+    /// node's own, or waiting for its room's read. A room named in lower
+    /// case is its own key: a line heard costs no allocation here.
     pub(crate) fn live(&mut self, id: LineId, line: RoomLine) -> Option<RoomLine> {
-        let key = room_key(&line.room);
-        if let Some(reading) = self.reading.get_mut(&key) {
+        let room = line.room.strip_prefix('#').unwrap_or(&line.room);
+        let lowered = room
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| room.to_ascii_lowercase());
+        let key = lowered.as_deref().unwrap_or(room);
+        if let Some(reading) = self.reading.get_mut(key) {
             if reading.waiting.len() < WAITING_MAX {
                 reading.waiting.push((id, line));
             } else {
@@ -162,7 +168,7 @@ impl CatchUp {
             }
             return None;
         }
-        let fresh = self.advance(key.clone(), id) && self.first_time(&key, &line);
+        let fresh = self.advance(key, id) && self.first_time(key, &line);
         fresh.then_some(line)
     }
 
@@ -194,8 +200,11 @@ impl CatchUp {
     }
 
     /// Moves `key`'s cursor to `id` if `id` is newer; `true` if it was.
-    fn advance(&mut self, key: String, id: LineId) -> bool {
-        let last = self.delivered.entry(key).or_default();
+    fn advance(&mut self, key: &str, id: LineId) -> bool {
+        let Some(last) = self.delivered.get_mut(key) else {
+            self.delivered.insert(key.to_owned(), id);
+            return id > LineId::default();
+        };
         let newer = id > *last;
         if newer {
             *last = id;
@@ -286,7 +295,7 @@ impl CatchUp {
         let mut after = reading.after;
         for (id, line) in entries {
             after = after.max(id);
-            if self.advance(key.clone(), id) && self.first_time(&key, &line) {
+            if self.advance(&key, id) && self.first_time(&key, &line) {
                 deliver.push(line);
             }
         }
@@ -309,7 +318,7 @@ impl CatchUp {
         let waiting = std::mem::take(&mut reading.waiting);
         let overflowed = std::mem::take(&mut reading.overflowed);
         for (id, line) in waiting {
-            if self.advance(key.clone(), id) && self.first_time(&key, &line) {
+            if self.advance(&key, id) && self.first_time(&key, &line) {
                 deliver.push(line);
             }
         }
