@@ -45,9 +45,17 @@ use super::{
 };
 use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 
-/// Room lines sent to Redis in one pipeline: one round trip carries many
-/// lines, so a busy room is not limited to one line per round trip.
-const PUBLISH_BATCH: usize = 512;
+/// Room lines sent to Redis in one round trip, at most. A round trip
+/// carries what waited while the last one ran, so the hop keeps up with
+/// the load: on a core shared with busy reactors a round trip takes
+/// milliseconds, and a cap of 512 lines held two nodes to about 13M
+/// deliveries/s at R=100 (bench/notes.md, "The hop's batch").
+const PUBLISH_BATCH: usize = 4096;
+
+/// Lines one stream entry holds, at most: a room's lines of a bigger batch
+/// go into several entries. A stream keeps entries, not lines
+/// ([`STREAM_KEEP_MIN`]), so this bounds what it holds.
+pub(super) const ENTRY_LINES: usize = 512;
 
 /// The SHA-1 of [`scripts::WRITE_LINES`], as `SCRIPT LOAD` answered it:
 /// the script runs by its hash (`EVALSHA`), since Redis would otherwise
@@ -71,7 +79,7 @@ pub(super) const QUEUED_MAX: usize = 10_000;
 /// node that lost Redis reads back what it missed from the stream, so the
 /// stream must outlast an outage's worth of lines, not only a history.
 /// An entry holds at least one line, so the stream keeps at least as many
-/// lines (and at most [`PUBLISH_BATCH`] times as many, when every batch was
+/// lines (and at most [`ENTRY_LINES`] times as many, when every entry was
 /// full: the room said that many lines in as many round trips). An outage
 /// during which a room said more loses the oldest of them on the nodes
 /// that were cut off.
@@ -454,7 +462,8 @@ pub(super) fn write_lines<'a>(
     lines: impl Iterator<Item = &'a (u64, RoomLine)>,
 ) -> RedisResult<Written> {
     // The rooms in the order of their first line, each with its stream and
-    // its entry; a room's stream key is made once per batch.
+    // its entries (a new one when the last is full); a room's stream key is
+    // made once per batch.
     let mut entries: Vec<(String, PackedEntry)> = Vec::new();
     let mut rooms: HashMap<&str, usize> = HashMap::new();
     let (mut first, mut last) = (None, 0);
@@ -462,11 +471,19 @@ pub(super) fn write_lines<'a>(
         first.get_or_insert(*seq);
         last = *seq;
         let at = match rooms.get(line.room.as_str()) {
-            Some(&at) => at,
+            Some(&at) if entries[at].1.lines() < ENTRY_LINES => at,
+            Some(&full) => {
+                let stream = entries[full].0.clone();
+                entries.push((stream, PackedEntry::new(&config.node)));
+                rooms.insert(&line.room, entries.len() - 1);
+                entries.len() - 1
+            }
             None => {
-                // The same room spelt otherwise shares its stream.
+                // The same room spelt otherwise shares its stream (and its
+                // entry, unless that is full).
                 let stream = keys::history(&line.room);
-                let at = match entries.iter().position(|(s, _)| *s == stream) {
+                let open = entries.iter().rposition(|(s, _)| *s == stream);
+                let at = match open.filter(|&at| entries[at].1.lines() < ENTRY_LINES) {
                     Some(at) => at,
                     None => {
                         entries.push((stream, PackedEntry::new(&config.node)));

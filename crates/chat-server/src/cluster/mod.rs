@@ -87,9 +87,10 @@ use crate::emitter::Wake;
 use link::Link;
 
 /// Requests waiting for Redis, and room lines handed over but not yet
-/// written. Past this, the hub's requests are dropped (and counted) rather
-/// than queued: a slow Redis costs no memory.
-pub const REQUEST_QUEUE: usize = 4096;
+/// written (a few round trips' worth under load, about 1.5 MB). Past this,
+/// the hub's requests are dropped (and counted) rather than queued: a slow
+/// Redis costs no more memory.
+pub const REQUEST_QUEUE: usize = 16_384;
 /// Queries (`/who`, `/rooms`, history reads) waiting for Redis. Past this
 /// they are dropped and counted, and the hub answers from what it knows.
 pub const QUERY_QUEUE: usize = 1024;

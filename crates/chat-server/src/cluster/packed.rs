@@ -33,6 +33,7 @@ const VERSION: u8 = 1;
 /// added into one buffer: nothing allocated per line.
 pub struct PackedEntry {
     bytes: Vec<u8>,
+    lines: usize,
 }
 
 impl PackedEntry {
@@ -40,11 +41,17 @@ impl PackedEntry {
         let mut bytes = Vec::with_capacity(256);
         bytes.push(VERSION);
         put_str(&mut bytes, node);
-        PackedEntry { bytes }
+        PackedEntry { bytes, lines: 0 }
+    }
+
+    /// The lines pushed so far.
+    pub fn lines(&self) -> usize {
+        self.lines
     }
 
     /// Adds `line` (said on this entry's node).
     pub fn push(&mut self, line: &RoomLine) {
+        self.lines += 1;
         let bytes = &mut self.bytes;
         bytes.push(kind_byte(line.kind));
         put_varint(bytes, line.seq);

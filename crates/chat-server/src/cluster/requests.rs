@@ -287,9 +287,9 @@ fn sync(
 }
 
 /// Entries read back per [`ClusterRequest::CatchUp`]; the hub asks for the
-/// next page when one is full. An entry holds up to a batch of lines
-/// (`commands::PUBLISH_BATCH`), so a page holds at most some tens of
-/// thousands.
+/// next page when one is full. An entry holds up to
+/// [`ENTRY_LINES`](super::commands::ENTRY_LINES) lines, so a page holds at
+/// most some tens of thousands.
 const CATCH_UP_PAGE: usize = 100;
 
 /// Pages of a stream read for one history: notices share the stream with

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::Commands;
 
-use super::commands::{Written, write_lines};
+use super::commands::{ENTRY_LINES, Written, write_lines};
 use super::test_lines::room_line;
 use super::{BridgeConfig, Target, entries, keys, requests};
 use chat_hub::{ClientId, ClusterEvent, ClusterRequest, LineId, RoomEvent, RoomLine, StreamId};
@@ -210,4 +210,34 @@ fn a_catch_up_reads_on_past_a_full_page_of_entries_it_cannot_read() {
         texts(read.iter().map(|(_, line)| line)),
         ["before", "after"]
     );
+}
+
+#[test]
+fn a_room_s_lines_past_an_entry_s_worth_go_into_more_entries_in_order() {
+    let Some(redis) = chat_tests::RedisProcess::start() else {
+        return; // skipped (or failed, when required) by the harness
+    };
+    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = bridge(&redis, 1000);
+    let count = 2 * ENTRY_LINES + 76;
+    // `lobby`'s lines, with one of `dev` after each hundred, in one batch.
+    let batch: Vec<(u64, RoomLine)> = (1..=count)
+        .flat_map(|n| {
+            let seq = 2 * n as u64;
+            let dev = (n % 100 == 0).then(|| said(seq + 1, "dev", "elsewhere"));
+            std::iter::once(said(seq, "lobby", &n.to_string())).chain(dev)
+        })
+        .collect();
+    let written = write_lines(&mut con, &config, batch.iter());
+    assert!(matches!(written, Ok(Written::All)));
+    let entries: usize = con
+        .xlen(keys::history("lobby"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(entries, 3);
+    let read = read_back(&mut con, &config, LineId::default());
+    let expected: Vec<String> = (1..=count).map(|n| n.to_string()).collect();
+    assert_eq!(texts(read.iter().map(|(_, line)| line)), expected);
 }
