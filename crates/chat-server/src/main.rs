@@ -27,9 +27,6 @@ use chat_server::store::{self, HistoryStore, HistorySync};
 use chat_server::web::{WebListener, WebListeners};
 use clap::{CommandFactory, Parser};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(what) = args.generate {

@@ -3,8 +3,8 @@
 //!
 //! Room lines (and room notices) already waiting (up to [`PUBLISH_BATCH`])
 //! go out in one script ([`scripts::WRITE_LINES`]: one XADD per room, its
-//! entry holding the room's lines of the batch, then one PUBLISH of the
-//! entries with their ids), in order: one round trip per batch, not per
+//! entry holding the room's lines of the batch, up to [`ENTRY_LINES`] an
+//! entry, then one PUBLISH of the entries with their ids), in order: one round trip per batch, not per
 //! line (cross-node fan-out rose from 0.5M to 4M deliveries/s with batches;
 //! BENCHMARKS.md). Other requests run one at a time ([`requests::run`]).
 //!
@@ -49,7 +49,8 @@ use chat_hub::{ClusterEvent, ClusterRequest, RoomLine};
 /// carries what waited while the last one ran, so the hop keeps up with
 /// the load: on a core shared with busy reactors a round trip takes
 /// milliseconds, and a cap of 512 lines held two nodes to about 13M
-/// deliveries/s at R=100 (bench/notes.md, "The hop's batch").
+/// deliveries/s at R=100 (bench/notes.md, "The allocator, the grid's top and
+/// the hop's batch").
 const PUBLISH_BATCH: usize = 4096;
 
 /// Lines one stream entry holds, at most: a room's lines of a bigger batch

@@ -16,8 +16,9 @@ pub(super) const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then 
     return redis.call('DEL', KEYS[1]) end return 0";
 
 /// Writes a batch of room lines (and notices) once: one `XADD` per room
-/// to its stream, the entry holding that room's lines of the batch
-/// (`entries.rs`), then one `PUBLISH` on `ARGV[2]` of the batch's entries,
+/// to its stream, the entry holding that room's lines of the batch (or
+/// several entries, each of up to `commands::ENTRY_LINES` lines;
+/// `entries.rs`), then one `PUBLISH` on `ARGV[2]` of the batch's entries,
 /// each as `ID LEN ENTRY` (`packed.rs`), so subscribers know which entries
 /// they heard (why per room and batch: ARCHITECTURE.md, "One stream entry
 /// per room per batch"). One publication per batch: a second node costs
