@@ -245,3 +245,21 @@ fn targets_a_run_did_not_measure_say_so() {
         "{cpu}"
     );
 }
+
+#[test]
+fn twice_redis_is_read_from_the_steps_not_the_generator_s_jitter() {
+    let mut r = full_results();
+    // R=100: ours sustains the 2M step delivering a hair under it (2×
+    // Redis's 1M step by the steps, 1.9995× by the rates delivered).
+    let s = &mut r.sweeps[0];
+    s.points[2].runs[0].delivered_rate = 1.999e6;
+    s.points[2].runs[0].ratio = 0.9995;
+    let table = targets_table(&markdown(&r, "x", None)).to_owned();
+    let fan = row(&table, "fan-out R=100 ");
+    assert!(fan.contains("ours 2.00M vs Redis 1.00M: 2.00×;"), "{fan}");
+    assert_eq!(verdict_of(fan), "**met**");
+    // Below the step: not sustained, so the 1M step is ours, 1× Redis's.
+    r.sweeps[0].points[2].runs[0].ratio = 0.99;
+    let table = targets_table(&markdown(&r, "x", None)).to_owned();
+    assert_eq!(verdict_of(row(&table, "fan-out R=100 ")), "**not met**");
+}
