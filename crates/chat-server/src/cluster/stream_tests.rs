@@ -39,6 +39,14 @@ fn bridge(redis: &chat_tests::RedisProcess, history_keep: usize) -> BridgeConfig
     }
 }
 
+/// A connection of its own to `redis`.
+fn connect(redis: &chat_tests::RedisProcess) -> redis::Connection {
+    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
+    client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// `lobby`'s lines read back from `after` on, in one answer with no page
 /// left to ask for.
 fn read_back(
@@ -67,14 +75,8 @@ fn a_batch_is_one_entry_per_room_written_once_and_read_back_line_by_line() {
     let Some(redis) = chat_tests::RedisProcess::start() else {
         return; // skipped (or failed, when required) by the harness
     };
-    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
-    let connect = || {
-        client
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    let mut con = connect();
-    let mut listener = connect();
+    let mut con = connect(&redis);
+    let mut listener = connect(&redis);
     let mut pubsub = listener.as_pubsub();
     pubsub
         .subscribe(keys::ROOMS)
@@ -183,10 +185,7 @@ fn a_catch_up_reads_on_past_a_full_page_of_entries_it_cannot_read() {
     let Some(redis) = chat_tests::RedisProcess::start() else {
         return; // skipped (or failed, when required) by the harness
     };
-    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
-    let mut con = client
-        .get_connection_with_timeout(Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut con = connect(&redis);
     let config = bridge(&redis, 1000);
     let write = |con: &mut redis::Connection, seq: u64, text: &str| {
         let batch = [said(seq, "lobby", text)];
@@ -217,10 +216,7 @@ fn a_room_s_lines_past_an_entry_s_worth_go_into_more_entries_in_order() {
     let Some(redis) = chat_tests::RedisProcess::start() else {
         return; // skipped (or failed, when required) by the harness
     };
-    let client = redis::Client::open(redis.url()).unwrap_or_else(|e| panic!("{e}"));
-    let mut con = client
-        .get_connection_with_timeout(Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut con = connect(&redis);
     let config = bridge(&redis, 1000);
     let count = 2 * ENTRY_LINES + 76;
     // `lobby`'s lines, with one of `dev` after each hundred, in one batch.
