@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::Doc;
 use crate::report::Results;
-use crate::workloads::failover::{FREEZE, show_phases};
+use crate::workloads::failover::FREEZE;
 use crate::workloads::sentinel::DOWN_AFTER;
 
 /// The section, when the workload ran.
@@ -24,20 +24,9 @@ pub(super) fn section(r: &Results, doc: &mut Doc) {
     };
     let mut rows = String::new();
     for f in all {
-        let _ = writeln!(
-            rows,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            f.fault.key(),
-            f.runs.len(),
-            f.promoted().show(0),
-            f.healthy().show(0),
-            f.first_cross().show(0),
-            f.caught_up().show(0),
-            f.sent(),
-            show_phases(f.lost()),
-            show_phases(f.duplicated()),
-            show_phases(f.reordered())
-        );
+        let figures = f.figures().map(|(_, value)| value);
+        let (fault, runs) = (f.fault.key(), f.runs.len());
+        let _ = writeln!(rows, "| {fault} | {runs} | {} |", figures.join(" | "));
     }
     let m = &r.machine;
     doc.put(

@@ -65,38 +65,25 @@ fn smoke_chat(
     };
     let sweep = fanout::run(lg, &mut targets, &config, log).map_err(io)?;
     failures.extend(fanout::smoke_failures("fanout", &sweep, config.secs));
-    // The same fan-out, briefly, over TLS: the generator's TLS clients and
-    // the server's TLS listener deliver every message once.
-    let mut tls_targets = start_targets(lg, &opts.launch, &[Dialect::OursTls], log)?;
-    let tls_config = fanout::Config {
+    // The same fan-out, briefly, over each other transport: TLS (the
+    // generator's TLS clients and the server's TLS listener), IRC
+    // (registration, the join, PRIVMSG in and out) and WebSocket (the
+    // generator's frames and the web listener's): every message once.
+    let brief = fanout::Config {
         runs: 1,
         ..config.clone()
     };
-    let tls_sweep = fanout::run(lg, &mut tls_targets, &tls_config, log).map_err(io)?;
-    drop(tls_targets);
-    failures.extend(fanout::smoke_failures(
-        "tls fanout",
-        &tls_sweep,
-        tls_config.secs,
-    ));
-    // And over IRC: registration, the join, PRIVMSG in and out.
-    let mut irc_targets = start_targets(lg, &opts.launch, &[Dialect::OursIrc], log)?;
-    let irc_sweep = fanout::run(lg, &mut irc_targets, &tls_config, log).map_err(io)?;
-    drop(irc_targets);
-    failures.extend(fanout::smoke_failures(
-        "irc fanout",
-        &irc_sweep,
-        tls_config.secs,
-    ));
-    // And over WebSocket: the generator's frames and the web listener's.
-    let mut web_targets = start_targets(lg, &opts.launch, &[Dialect::OursWeb], log)?;
-    let web_sweep = fanout::run(lg, &mut web_targets, &tls_config, log).map_err(io)?;
-    drop(web_targets);
-    failures.extend(fanout::smoke_failures(
-        "web fanout",
-        &web_sweep,
-        tls_config.secs,
-    ));
+    let transports = [
+        (Dialect::OursTls, "tls fanout"),
+        (Dialect::OursIrc, "irc fanout"),
+        (Dialect::OursWeb, "web fanout"),
+    ];
+    for (dialect, name) in transports {
+        let mut targets = start_targets(lg, &opts.launch, &[dialect], log)?;
+        let sweep = fanout::run(lg, &mut targets, &brief, log).map_err(io)?;
+        drop(targets);
+        failures.extend(fanout::smoke_failures(name, &sweep, brief.secs));
+    }
     // The store's fan-out alone and searched, batched and "always": every
     // room line delivered once, every searcher's searches sent and its
     // last one answered.

@@ -174,6 +174,20 @@ impl Failover {
     pub fn reordered(&self) -> Phases {
         self.sum(|r| r.reordered)
     }
+    /// A row's figures, each with its name in the terminal's table (the
+    /// markdown table's header names them too).
+    pub fn figures(&self) -> [(&'static str, String); 8] {
+        [
+            ("promoted", self.promoted().show(0)),
+            ("both nodes back", self.healthy().show(0)),
+            ("first cross-node line", self.first_cross().show(0)),
+            ("no-master lines all in", self.caught_up().show(0)),
+            ("sent", self.sent().to_string()),
+            ("lost", show_phases(self.lost())),
+            ("duplicated", show_phases(self.duplicated())),
+            ("out of order", show_phases(self.reordered())),
+        ]
+    }
     fn sum(&self, of: impl Fn(&FailoverRun) -> Phases) -> Phases {
         let mut all = [0; 4];
         for r in &self.runs {
@@ -505,19 +519,8 @@ failover: skipped: {why}"
 failover (ms from the fault; median (min–max))"
             );
             for f in all {
-                let _ = writeln!(
-                    t,
-                    "master {:<6} promoted {}  both nodes back {}  first cross-node line {}  no-master lines all in {}  sent {}  lost {}  duplicated {}  out of order {}",
-                    f.fault.key(),
-                    f.promoted().show(0),
-                    f.healthy().show(0),
-                    f.first_cross().show(0),
-                    f.caught_up().show(0),
-                    f.sent(),
-                    show_phases(f.lost()),
-                    show_phases(f.duplicated()),
-                    show_phases(f.reordered())
-                );
+                let figures = f.figures().map(|(name, value)| format!("{name} {value}"));
+                let _ = writeln!(t, "master {:<6} {}", f.fault.key(), figures.join("  "));
             }
         }
     }
