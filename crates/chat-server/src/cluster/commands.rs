@@ -462,40 +462,38 @@ pub(super) fn write_lines<'a>(
     config: &BridgeConfig,
     lines: impl Iterator<Item = &'a (u64, RoomLine)>,
 ) -> RedisResult<Written> {
-    // The rooms in the order of their first line, each with its stream and
-    // its entries (a new one when the last is full); a room's stream key is
-    // made once per batch.
+    // The streams in the order of their first line, each with its entries;
+    // each spelling of a room names its stream (its key made once per
+    // batch), and each stream the entry taking its lines: a new one when
+    // that is full.
     let mut entries: Vec<(String, PackedEntry)> = Vec::new();
-    let mut rooms: HashMap<&str, usize> = HashMap::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut streams: HashMap<&str, usize> = HashMap::new();
     let (mut first, mut last) = (None, 0);
     for (seq, line) in lines {
         first.get_or_insert(*seq);
         last = *seq;
-        let at = match rooms.get(line.room.as_str()) {
-            Some(&at) if entries[at].1.lines() < ENTRY_LINES => at,
-            Some(&full) => {
-                let stream = entries[full].0.clone();
-                entries.push((stream, PackedEntry::new(&config.node)));
-                rooms.insert(&line.room, entries.len() - 1);
-                entries.len() - 1
-            }
+        let stream = match streams.get(line.room.as_str()) {
+            Some(&stream) => stream,
             None => {
-                // The same room spelt otherwise shares its stream (and its
-                // entry, unless that is full).
-                let stream = keys::history(&line.room);
-                let open = entries.iter().rposition(|(s, _)| *s == stream);
-                let at = match open.filter(|&at| entries[at].1.lines() < ENTRY_LINES) {
-                    Some(at) => at,
-                    None => {
-                        entries.push((stream, PackedEntry::new(&config.node)));
-                        entries.len() - 1
-                    }
-                };
-                rooms.insert(&line.room, at);
-                at
+                // The same room spelt otherwise shares its stream.
+                let key = keys::history(&line.room);
+                let known = open.iter().position(|&at| entries[at].0 == key);
+                let stream = known.unwrap_or_else(|| {
+                    entries.push((key, PackedEntry::new(&config.node)));
+                    open.push(entries.len() - 1);
+                    open.len() - 1
+                });
+                streams.insert(&line.room, stream);
+                stream
             }
         };
-        entries[at].1.push(line);
+        if entries[open[stream]].1.lines() >= ENTRY_LINES {
+            let key = entries[open[stream]].0.clone();
+            entries.push((key, PackedEntry::new(&config.node)));
+            open[stream] = entries.len() - 1;
+        }
+        entries[open[stream]].1.push(line);
     }
     let Some(first) = first else {
         return Ok(Written::All);

@@ -219,12 +219,14 @@ fn a_room_s_lines_past_an_entry_s_worth_go_into_more_entries_in_order() {
     let mut con = connect(&redis);
     let config = bridge(&redis, 1000);
     let count = 2 * ENTRY_LINES + 76;
-    // `lobby`'s lines, with one of `dev` after each hundred, in one batch.
+    // `lobby`'s lines, spelt two ways in turn, with one of `dev` after
+    // each hundred, in one batch.
     let batch: Vec<(u64, RoomLine)> = (1..=count)
         .flat_map(|n| {
             let seq = 2 * n as u64;
+            let room = if n % 2 == 0 { "Lobby" } else { "lobby" };
             let dev = (n % 100 == 0).then(|| said(seq + 1, "dev", "elsewhere"));
-            std::iter::once(said(seq, "lobby", &n.to_string())).chain(dev)
+            std::iter::once(said(seq, room, &n.to_string())).chain(dev)
         })
         .collect();
     let written = write_lines(&mut con, &config, batch.iter());
