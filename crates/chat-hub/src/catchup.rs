@@ -31,7 +31,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use chat_proto::room_key;
+use chat_proto::{room_key, room_key_of};
 
 use crate::RoomLine;
 
@@ -154,12 +154,8 @@ impl CatchUp {
     /// node's own, or waiting for its room's read. A room named in lower
     /// case is its own key: a line heard costs no allocation here.
     pub(crate) fn live(&mut self, id: LineId, line: RoomLine) -> Option<RoomLine> {
-        let room = line.room.strip_prefix('#').unwrap_or(&line.room);
-        let lowered = room
-            .bytes()
-            .any(|b| b.is_ascii_uppercase())
-            .then(|| room.to_ascii_lowercase());
-        let key = lowered.as_deref().unwrap_or(room);
+        let key = room_key_of(&line.room);
+        let key = key.as_ref();
         if let Some(reading) = self.reading.get_mut(key) {
             if reading.waiting.len() < WAITING_MAX {
                 reading.waiting.push((id, line));

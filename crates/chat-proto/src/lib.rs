@@ -43,7 +43,8 @@ pub use message::{
     encode_raw_room_line, encode_room_line, parse_line, split_message_id,
 };
 pub use names::{
-    MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, validate_nick, validate_room,
+    MAX_NICK_LEN, MAX_ROOM_LEN, NameError, nick_key, room_key, room_key_of, validate_nick,
+    validate_room,
 };
 pub use refusal::Refusal;
 pub use sanitize::sanitize_text;

@@ -9,6 +9,8 @@
 //! refusal is for every other caller (configuration, a client checking a nick
 //! before it sends one).
 
+use std::borrow::Cow;
+
 /// Longest nick, in bytes (nicks are ASCII).
 pub const MAX_NICK_LEN: usize = 24;
 /// Longest room name, in bytes (room names are ASCII).
@@ -98,7 +100,17 @@ pub fn nick_key(nick: &str) -> String {
 
 /// The form room names are compared in: `#Dev` and `dev` are the same room.
 pub fn room_key(room: &str) -> String {
-    room.strip_prefix('#').unwrap_or(room).to_ascii_lowercase()
+    room_key_of(room).into_owned()
+}
+
+/// [`room_key`], borrowed from `room` when it is already in that form (no
+/// `#`, no capital): most lines name their room so.
+pub fn room_key_of(room: &str) -> Cow<'_, str> {
+    let room = room.strip_prefix('#').unwrap_or(room);
+    match room.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(room.to_ascii_lowercase()),
+        false => Cow::Borrowed(room),
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +171,7 @@ mod tests {
         assert_eq!(validate_room("#dev"), Ok(()));
         assert_eq!(validate_room("#"), Err(NameError::Empty));
         assert_eq!(room_key("#Dev"), "dev");
+        assert!(matches!(room_key_of("#dev"), Cow::Borrowed("dev")));
+        assert!(matches!(room_key_of("Dev"), Cow::Owned(key) if key == "dev"));
     }
 }
