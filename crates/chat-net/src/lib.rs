@@ -50,9 +50,19 @@
 //!   edge-triggered poll would never report it again) and the next poll does
 //!   not sleep.
 //! * **Bounded queues.** A connection whose queue would exceed
-//!   [`NetConfig::max_queue_bytes`] is closed with
+//!   [`NetConfig::max_queue_bytes`] while its socket refuses more (a write
+//!   hit `WouldBlock`: the peer reads slower than we write) is closed with
 //!   [`CloseReason::QueueOverflow`]: one slow reader never grows memory
 //!   without bound nor slows the others.
+//! * **Behind, the loop writes before it reads.** A queue can also grow
+//!   because the loop itself is behind: one turn's input fanned out to more
+//!   than a write budget per connection. Those peers read all they are
+//!   given, so they are not closed for it (their bound is
+//!   [`BEHIND_QUEUE_FACTOR`] times the configured one); instead, while any
+//!   connection carries output past its budget, no input is read (readable
+//!   connections wait on the read-ready list) until the writes have caught
+//!   up. The senders feel it as TCP back-pressure; past its capacity the
+//!   server slows them instead of dropping its readers.
 //! * **Deferred close.** A connection closed during a turn gets
 //!   [`Handler::closed`] exactly once and leaves the slab at the end of the
 //!   turn, so a [`ConnId`] is never reused within a turn.
@@ -114,7 +124,7 @@ pub use bytes::Bytes;
 pub use config::NetConfig;
 pub use handler::{CloseReason, Handler};
 pub use ids::{ConnId, ListenerId, TimerId};
-pub use net::{Net, NetStats};
+pub use net::{BEHIND_QUEUE_FACTOR, Net, NetStats};
 pub use reactor::{GATHER_MIN_PENDING, Reactor};
 pub use rustls;
 pub use turn_time::{TURN_BUCKETS_MICROS, TurnTimes};

@@ -49,8 +49,13 @@ pub struct Net {
     /// Pending connections whose write budget ran out this turn; they rejoin
     /// `pending` once the turn's flushing is over.
     pub(crate) carry: Vec<ConnId>,
-    /// Connections whose read budget ran out: served next turn.
+    /// Connections whose read budget ran out, or whose input waits while
+    /// the loop is behind: served by a later turn.
     pub(crate) read_ready: Vec<ConnId>,
+    /// The last turn left output unwritten on connections whose sockets took
+    /// all they were given (their write budget ran out): the loop is behind
+    /// its own writes, and reads no input until they have caught up.
+    pub(crate) behind: bool,
     /// Closed this turn, `Handler::closed` not yet called.
     pub(crate) to_close: Vec<ConnId>,
     /// Closed and reported: removed from the slab at the end of the turn.
@@ -78,6 +83,25 @@ pub struct Net {
     pub(crate) drain: bool,
 }
 
+/// How many times [`NetConfig::max_queue_bytes`] a connection may hold while
+/// its socket takes everything it is given. Such a queue is long because
+/// the loop is behind its own writes, not because the peer reads slowly, and
+/// the loop reads no input until it has caught up (`Net::behind`); the
+/// factor only bounds memory should one turn's input fan out to more.
+pub const BEHIND_QUEUE_FACTOR: usize = 4;
+
+/// Whether queueing `adding` more bytes takes `conn` past its bound: the
+/// configured one once a write has hit `WouldBlock` (the peer reads slower
+/// than we write), [`BEHIND_QUEUE_FACTOR`] times it while the socket has
+/// taken all it was given.
+fn overflows(conn: &Conn, adding: usize, max_queue_bytes: usize) -> bool {
+    let bound = match conn.writable {
+        true => max_queue_bytes.saturating_mul(BEHIND_QUEUE_FACTOR),
+        false => max_queue_bytes,
+    };
+    conn.queue.len() + adding > bound
+}
+
 impl Net {
     pub(crate) fn new(config: NetConfig) -> Self {
         Self {
@@ -87,6 +111,7 @@ impl Net {
             pending: Vec::new(),
             carry: Vec::new(),
             read_ready: Vec::new(),
+            behind: false,
             to_close: Vec::new(),
             dead: Vec::new(),
             spare: Vec::new(),
@@ -109,8 +134,9 @@ impl Net {
     /// reactor next sleeps. Pass clones of one `Bytes` to broadcast without
     /// copying. A no-op for unknown, closed or closing connections, and for
     /// an empty message. If the queue would exceed
-    /// [`NetConfig::max_queue_bytes`] the connection is closed instead with
-    /// [`CloseReason::QueueOverflow`].
+    /// [`NetConfig::max_queue_bytes`] while the socket refuses more (or
+    /// [`BEHIND_QUEUE_FACTOR`] times that while it takes all it is given)
+    /// the connection is closed instead with [`CloseReason::QueueOverflow`].
     pub fn send(&mut self, conn: ConnId, msg: Bytes) {
         let Some(c) = self.conns.get_mut(conn.0) else {
             return;
@@ -121,7 +147,7 @@ impl Net {
         if c.ws.is_some() {
             return self.send_framed(conn, msg);
         }
-        if c.queue.len() + msg.len() > self.config.max_queue_bytes {
+        if overflows(c, msg.len(), self.config.max_queue_bytes) {
             self.stats.closed_overflow += 1;
             self.close_with(conn, CloseReason::QueueOverflow);
             return;
@@ -141,7 +167,7 @@ impl Net {
             return;
         };
         let frames = self.framer.frame(&msg);
-        if c.queue.len() + frames.len() > self.config.max_queue_bytes {
+        if overflows(c, frames.len(), self.config.max_queue_bytes) {
             self.stats.closed_overflow += 1;
             self.close_with(conn, CloseReason::QueueOverflow);
             return;
@@ -230,7 +256,7 @@ impl Net {
         if c.state != State::Open {
             return;
         }
-        if c.queue.len() + frame.len() > self.config.max_queue_bytes {
+        if overflows(c, frame.len(), self.config.max_queue_bytes) {
             self.stats.closed_overflow += 1;
             return self.close_with(conn, CloseReason::QueueOverflow);
         }
@@ -284,6 +310,15 @@ impl Net {
             self.pending.push(conn);
         }
         self.timers.schedule(deadline, TimerKind::Linger(conn));
+    }
+
+    /// Whether the last turn left output past a connection's write budget:
+    /// the loop is behind its own writes and reads no input this turn. A
+    /// handler with input of its own (another thread's channel) leaves it
+    /// waiting too, and takes it in [`Handler::turn_ending`](crate::Handler::turn_ending)
+    /// once this is false.
+    pub fn is_behind(&self) -> bool {
+        self.behind
     }
 
     /// Bytes queued for `conn` and not yet written (0 if unknown or closed).

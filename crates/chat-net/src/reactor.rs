@@ -224,7 +224,7 @@ impl Reactor {
         self.read_events(handler);
         // Under load, read what has arrived meanwhile before writing: each
         // write then carries more lines (pace.rs says when to write).
-        while self.net.pending.len() >= GATHER_MIN_PENDING && !self.net.stop {
+        while self.net.pending.len() >= GATHER_MIN_PENDING && !self.net.behind && !self.net.stop {
             let carried_reads = !self.net.read_ready.is_empty();
             let Some(timeout) = self.pace.wait(began, Instant::now(), carried_reads) else {
                 break;
@@ -279,12 +279,16 @@ impl Reactor {
         self.ready.clear();
 
         let carried = mem::take(&mut self.carried_reads);
-        for &id in &carried {
-            if let Some(conn) = self.net.conns.get_mut(id.0)
-                && conn.in_read_ready
-            {
-                conn.in_read_ready = false;
-                self.read_conn(handler, id);
+        if self.net.behind {
+            self.net.read_ready.extend_from_slice(&carried);
+        } else {
+            for &id in &carried {
+                if let Some(conn) = self.net.conns.get_mut(id.0)
+                    && conn.in_read_ready
+                {
+                    conn.in_read_ready = false;
+                    self.read_conn(handler, id);
+                }
             }
         }
         self.carried_reads = carried;
@@ -357,9 +361,15 @@ impl Reactor {
                 self.net.pending.push(id);
             }
         }
-        // A connection on the read-ready list is served from there.
+        // A connection on the read-ready list is served from there; while
+        // the loop is behind its writes, input waits there too.
         if r.readable && !conn.in_read_ready {
-            self.read_conn(handler, id);
+            if self.net.behind {
+                conn.in_read_ready = true;
+                self.net.read_ready.push(id);
+            } else {
+                self.read_conn(handler, id);
+            }
         }
     }
 
@@ -478,6 +488,7 @@ impl Reactor {
             }
         }
         let carry = mem::take(&mut self.net.carry);
+        self.net.behind = !carry.is_empty();
         self.net.pending.extend_from_slice(&carry);
         self.net.carry = carry;
         self.net.carry.clear();

@@ -195,6 +195,64 @@ fn queue_overflow_closes_only_the_slow_reader() {
     r.join().unwrap();
 }
 
+/// A turn that queues more than the write budget and `max_queue_bytes` for
+/// a client whose socket takes it all: the backlog is the loop's, not the
+/// client's. The client is not closed, and input that arrives meanwhile is
+/// read only once the writes have caught up.
+#[test]
+fn a_loop_behind_its_writes_keeps_its_readers_and_reads_after_writing() {
+    const TOTAL: usize = 60 << 10;
+    const CHUNK: usize = 16;
+    let config = NetConfig {
+        max_queue_bytes: 16 << 10,
+        // A message a turn: the backlog takes thousands of turns.
+        write_budget_per_turn: 4,
+        ..NetConfig::default()
+    };
+    // What the other connections had queued when a "ping" was read.
+    let (queued_tx, queued_rx) = mpsc::channel();
+    let data = Bytes::from(pattern(TOTAL, 3));
+    let behavior = Behavior::on_recv(move |net, conns, from, input| {
+        if input.starts_with(b"go") {
+            for &c in conns.iter().filter(|&&c| c != from) {
+                for at in (0..TOTAL).step_by(CHUNK) {
+                    net.send(c, data.slice(at..at + CHUNK));
+                }
+            }
+        } else if input.starts_with(b"ping") {
+            let queued: usize = conns
+                .iter()
+                .filter(|&&c| c != from)
+                .map(|&c| net.queued_bytes(c))
+                .sum();
+            queued_tx.send(queued).unwrap();
+        }
+    });
+    let mut server = Server::start(config, behavior);
+    let mut reader = connect(server.addr());
+    let reader_id = server.expect_accepted();
+    let mut starter = connect(server.addr());
+    server.expect_accepted();
+    let mut pinger = connect(server.addr());
+    server.expect_accepted();
+
+    write_all(&mut starter, b"go\n");
+    // The first bytes are out: the backlog is being written.
+    let first = read_exact_n(&mut reader, 1);
+    write_all(&mut pinger, b"ping\n");
+    let rest = read_exact_n(&mut reader, TOTAL - 1);
+    assert_eq!([first, rest].concat(), pattern(TOTAL, 3));
+
+    let queued = queued_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        queued, 0,
+        "the ping was read before the backlog was written"
+    );
+    let (stats, open) = server.query(move |net, _| (net.stats(), net.is_open(reader_id)));
+    assert_eq!(stats.closed_overflow, 0);
+    assert!(open, "a client that reads all it is sent must stay open");
+}
+
 #[test]
 fn close_after_flush_delivers_then_closes() {
     let behavior = Behavior::on_recv(|net, _, conn, data| {

@@ -71,6 +71,9 @@ pub struct Server {
     /// it was last sent.
     pub watchdog: Option<(Duration, std::time::Instant)>,
     stopping: bool,
+    /// Other nodes' lines were left in the bridge's channel because the
+    /// loop was behind its writes; taken once it has caught up.
+    cluster_waiting: bool,
 }
 
 impl Server {
@@ -95,6 +98,7 @@ impl Server {
             reloader: None,
             watchdog: None,
             stopping: false,
+            cluster_waiting: false,
         }
     }
 }
@@ -192,6 +196,18 @@ impl Outbox for NetOutbox<'_> {
 }
 
 impl Server {
+    /// Other nodes' lines and news, as many as one wake-up takes.
+    fn take_cluster_events(&mut self, net: &mut Net) {
+        let events: Vec<_> = match &self.cluster {
+            Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),
+            None => Vec::new(),
+        };
+        for event in events {
+            let (hub, mut out) = self.parts(net);
+            hub.cluster_event(&mut out, event, now());
+        }
+    }
+
     /// The hub, and an outbox over the reactor for it.
     fn parts<'a>(&'a mut self, net: &'a mut Net) -> (&'a mut Hub, NetOutbox<'a>) {
         let out = NetOutbox {
@@ -338,7 +354,11 @@ impl Handler for Server {
         hub.disconnected(&mut out, ClientId(conn.0), why, now());
     }
 
-    fn turn_ending(&mut self, _net: &mut Net) {
+    fn turn_ending(&mut self, net: &mut Net) {
+        if self.cluster_waiting && !net.is_behind() {
+            self.cluster_waiting = false;
+            self.take_cluster_events(net);
+        }
         if let Some(bridge) = &mut self.cluster {
             bridge.hand_over();
         }
@@ -364,13 +384,12 @@ impl Handler for Server {
                 AccountEvent::Known(accounts) => hub.use_accounts(accounts),
             }
         }
-        let events: Vec<_> = match &self.cluster {
-            Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),
-            None => Vec::new(),
-        };
-        for event in events {
-            let (hub, mut out) = self.parts(net);
-            hub.cluster_event(&mut out, event, now());
+        // Like a connection's input, other nodes' lines wait while the loop
+        // is behind its writes (chat-net's "behind"): the subscriber then
+        // blocks on the full channel and Redis holds the rest.
+        match net.is_behind() {
+            true => self.cluster_waiting = self.cluster.is_some(),
+            false => self.take_cluster_events(net),
         }
         let events: Vec<_> = match &self.store {
             Some(store) => store.events(EVENTS_PER_WAKE),
