@@ -56,6 +56,9 @@ pub struct Net {
     /// all they were given (their write budget ran out): the loop is behind
     /// its own writes, and reads no input until they have caught up.
     pub(crate) behind: bool,
+    /// The last turn caught up (`behind` went false): the next poll does
+    /// not sleep, so a handler's waiting input is taken at once.
+    pub(crate) caught_up: bool,
     /// Closed this turn, `Handler::closed` not yet called.
     pub(crate) to_close: Vec<ConnId>,
     /// Closed and reported: removed from the slab at the end of the turn.
@@ -112,6 +115,7 @@ impl Net {
             carry: Vec::new(),
             read_ready: Vec::new(),
             behind: false,
+            caught_up: false,
             to_close: Vec::new(),
             dead: Vec::new(),
             spare: Vec::new(),
@@ -316,7 +320,8 @@ impl Net {
     /// the loop is behind its own writes and reads no input this turn. A
     /// handler with input of its own (another thread's channel) leaves it
     /// waiting too, and takes it in [`Handler::turn_ending`](crate::Handler::turn_ending)
-    /// once this is false.
+    /// once this is false: the turn after the loop caught up follows at
+    /// once, without a wake-up.
     pub fn is_behind(&self) -> bool {
         self.behind
     }

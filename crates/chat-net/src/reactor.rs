@@ -203,11 +203,14 @@ impl Reactor {
         }
     }
 
-    /// How long poll may sleep: not at all if work is carried over,
-    /// otherwise until the next deadline.
+    /// How long poll may sleep: not at all if work is carried over or the
+    /// loop has just caught up with its writes (a handler may have left
+    /// input of its own waiting, `Net::is_behind`), otherwise until the
+    /// next deadline.
     fn timeout(&mut self) -> Option<Duration> {
         let net = &mut self.net;
         if net.stop
+            || net.caught_up
             || !net.pending.is_empty()
             || !net.read_ready.is_empty()
             || (net.accept_retry && net.accepting())
@@ -488,7 +491,9 @@ impl Reactor {
             }
         }
         let carry = mem::take(&mut self.net.carry);
+        let was_behind = self.net.behind;
         self.net.behind = !carry.is_empty();
+        self.net.caught_up = was_behind && !self.net.behind;
         self.net.pending.extend_from_slice(&carry);
         self.net.carry = carry;
         self.net.carry.clear();

@@ -253,6 +253,38 @@ fn a_loop_behind_its_writes_keeps_its_readers_and_reads_after_writing() {
     assert!(open, "a client that reads all it is sent must stay open");
 }
 
+/// A handler that leaves input of its own waiting while the loop is behind
+/// (`Net::is_behind`) gets a turn as soon as the loop has caught up, with
+/// nothing else to wake it.
+#[test]
+fn a_turn_follows_at_once_when_the_loop_catches_up() {
+    let config = NetConfig {
+        write_budget_per_turn: 4,
+        ..NetConfig::default()
+    };
+    let (caught_up_tx, caught_up_rx) = mpsc::channel();
+    let mut was_behind = false;
+    let behavior = Behavior::on_recv(|net, _, conn, _| {
+        for _ in 0..64 {
+            net.send(conn, Bytes::from_static(b"0123456789abcdef"));
+        }
+    })
+    .with_turn_ending(move |net| {
+        if was_behind && !net.is_behind() {
+            let _ = caught_up_tx.send(());
+        }
+        was_behind = net.is_behind();
+    });
+    let mut server = Server::start(config, behavior);
+    let mut c = connect(server.addr());
+    server.expect_accepted();
+    write_all(&mut c, b"go\n");
+    assert_eq!(read_exact_n(&mut c, 64 * 16).len(), 64 * 16);
+    caught_up_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no turn came after the loop caught up");
+}
+
 #[test]
 fn close_after_flush_delivers_then_closes() {
     let behavior = Behavior::on_recv(|net, _, conn, data| {

@@ -28,12 +28,14 @@ pub(crate) type Ctl = Box<dyn FnOnce(&mut Net, &Conns) + Send>;
 pub(crate) type OnRecv = Box<dyn FnMut(&mut Net, &Conns, ConnId, &[u8]) + Send>;
 pub(crate) type OnAccept = Box<dyn FnMut(&mut Net, ConnId) + Send>;
 pub(crate) type OnTimer = Box<dyn FnMut(&mut Net, &Conns, TimerId) + Send>;
+pub(crate) type OnTurnEnding = Box<dyn FnMut(&mut Net) + Send>;
 
 /// The server's behaviour; anything left `None` does nothing.
 pub(crate) struct Behavior {
     pub(crate) on_recv: OnRecv,
     pub(crate) on_accept: Option<OnAccept>,
     pub(crate) on_timer: Option<OnTimer>,
+    pub(crate) on_turn_ending: Option<OnTurnEnding>,
 }
 
 impl Behavior {
@@ -46,11 +48,17 @@ impl Behavior {
             on_recv: Box::new(f),
             on_accept: None,
             on_timer: None,
+            on_turn_ending: None,
         }
     }
 
     pub(crate) fn with_accept(mut self, f: impl FnMut(&mut Net, ConnId) + Send + 'static) -> Self {
         self.on_accept = Some(Box::new(f));
+        self
+    }
+
+    pub(crate) fn with_turn_ending(mut self, f: impl FnMut(&mut Net) + Send + 'static) -> Self {
+        self.on_turn_ending = Some(Box::new(f));
         self
     }
 
@@ -98,6 +106,12 @@ impl Handler for TestHandler {
             f(net, &self.conns);
         }
         let _ = self.events.send(Ev::Woken);
+    }
+
+    fn turn_ending(&mut self, net: &mut Net) {
+        if let Some(f) = &mut self.behavior.on_turn_ending {
+            f(net);
+        }
     }
 
     fn timer(&mut self, net: &mut Net, timer: TimerId) {
