@@ -89,7 +89,7 @@ pub struct Net {
 /// How many times [`NetConfig::max_queue_bytes`] a connection may hold while
 /// its socket takes everything it is given. Such a queue is long because
 /// the loop is behind its own writes, not because the peer reads slowly, and
-/// the loop reads no input until it has caught up (`Net::behind`); the
+/// the loop reads no input until it has caught up ([`Net::is_behind`]); the
 /// factor only bounds memory should one turn's input fan out to more.
 pub const BEHIND_QUEUE_FACTOR: usize = 4;
 
@@ -210,17 +210,18 @@ impl Net {
             return;
         };
         let mut ws = WebSocket::new(max_message, now);
-        if let Some(decoder) = ws.decoder.as_mut()
-            && !early.is_empty()
-        {
-            decoder.push(early);
-            // Decoded on the next turn, as carried-over input is.
-            if !c.in_read_ready {
-                c.in_read_ready = true;
-                self.read_ready.push(conn);
+        let early_input = match ws.decoder.as_mut() {
+            Some(decoder) if !early.is_empty() => {
+                decoder.push(early);
+                true
             }
-        }
+            _ => false,
+        };
         c.ws = Some(ws);
+        if early_input {
+            // Decoded on the next turn, as carried-over input is.
+            self.read_later(conn);
+        }
     }
 
     /// Whether `conn` is a WebSocket (see [`Net::accept_websocket`]).
@@ -324,6 +325,16 @@ impl Net {
     /// once, without a wake-up.
     pub fn is_behind(&self) -> bool {
         self.behind
+    }
+
+    /// Lists `conn` on the read-ready list (once), to be read by a later turn.
+    pub(crate) fn read_later(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(conn.0)
+            && !c.in_read_ready
+        {
+            c.in_read_ready = true;
+            self.read_ready.push(conn);
+        }
     }
 
     /// Bytes queued for `conn` and not yet written (0 if unknown or closed).

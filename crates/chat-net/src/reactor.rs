@@ -282,16 +282,12 @@ impl Reactor {
         self.ready.clear();
 
         let carried = mem::take(&mut self.carried_reads);
-        if self.net.behind {
-            self.net.read_ready.extend_from_slice(&carried);
-        } else {
-            for &id in &carried {
-                if let Some(conn) = self.net.conns.get_mut(id.0)
-                    && conn.in_read_ready
-                {
-                    conn.in_read_ready = false;
-                    self.read_conn(handler, id);
-                }
+        for &id in &carried {
+            if let Some(conn) = self.net.conns.get_mut(id.0)
+                && conn.in_read_ready
+            {
+                conn.in_read_ready = false;
+                self.read_conn(handler, id);
             }
         }
         self.carried_reads = carried;
@@ -364,21 +360,20 @@ impl Reactor {
                 self.net.pending.push(id);
             }
         }
-        // A connection on the read-ready list is served from there; while
-        // the loop is behind its writes, input waits there too.
+        // A connection on the read-ready list is served from there.
         if r.readable && !conn.in_read_ready {
-            if self.net.behind {
-                conn.in_read_ready = true;
-                self.net.read_ready.push(id);
-            } else {
-                self.read_conn(handler, id);
-            }
+            self.read_conn(handler, id);
         }
     }
 
     /// Read until `WouldBlock`, EOF, an error, or the read budget is spent
     /// (then the connection waits on the read-ready list for next turn).
+    /// While the loop is behind its writes, nothing is read: the connection
+    /// waits there at once.
     fn read_conn<H: Handler>(&mut self, handler: &mut H, id: ConnId) {
+        if self.net.behind {
+            return self.net.read_later(id);
+        }
         let mut budget = self.net.config.read_budget_per_turn.max(1);
         // A WebSocket's input decoded but not yet handed over (frames sent
         // right behind the upgrade request) goes first.
@@ -397,11 +392,7 @@ impl Reactor {
                 return;
             }
             if budget == 0 {
-                if !conn.in_read_ready {
-                    conn.in_read_ready = true;
-                    self.net.read_ready.push(id);
-                }
-                return;
+                return self.net.read_later(id);
             }
             let max = budget.min(self.scratch.len());
             self.net.stats.read_syscalls += 1;

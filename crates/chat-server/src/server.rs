@@ -27,8 +27,9 @@ use crate::web::{self, WebListeners};
 mod api_calls;
 mod webhook_commands;
 
-/// Cluster events handled per wake; more wait for the next turn (the bridge
-/// wakes the reactor again for each one it sends).
+/// Events of another thread's channel handled per wake-up (the cluster's:
+/// per turn); more wait for the next turn (the threads wake the reactor
+/// again for each one they send).
 const EVENTS_PER_WAKE: usize = 4096;
 
 /// How long a stopping server waits for queued output to drain, unless
@@ -71,9 +72,6 @@ pub struct Server {
     /// it was last sent.
     pub watchdog: Option<(Duration, std::time::Instant)>,
     stopping: bool,
-    /// Other nodes' lines were left in the bridge's channel because the
-    /// loop was behind its writes; taken once it has caught up.
-    cluster_waiting: bool,
 }
 
 impl Server {
@@ -98,7 +96,6 @@ impl Server {
             reloader: None,
             watchdog: None,
             stopping: false,
-            cluster_waiting: false,
         }
     }
 }
@@ -196,7 +193,7 @@ impl Outbox for NetOutbox<'_> {
 }
 
 impl Server {
-    /// Other nodes' lines and news, as many as one wake-up takes.
+    /// Other nodes' lines and news, as many as one turn takes.
     fn take_cluster_events(&mut self, net: &mut Net) {
         let events: Vec<_> = match &self.cluster {
             Some(bridge) => bridge.events.try_iter().take(EVENTS_PER_WAKE).collect(),
@@ -355,8 +352,11 @@ impl Handler for Server {
     }
 
     fn turn_ending(&mut self, net: &mut Net) {
-        if self.cluster_waiting && !net.is_behind() {
-            self.cluster_waiting = false;
+        // Other nodes' lines are taken here, once a turn: like a
+        // connection's input, they wait while the loop is behind its writes
+        // (chat-net's `Net::is_behind`), the subscriber then blocking on the
+        // full channel and Redis holding the rest.
+        if !net.is_behind() {
             self.take_cluster_events(net);
         }
         if let Some(bridge) = &mut self.cluster {
@@ -383,13 +383,6 @@ impl Handler for Server {
                 AccountEvent::Reply(reply) => hub.account_reply(&mut out, reply, now()),
                 AccountEvent::Known(accounts) => hub.use_accounts(accounts),
             }
-        }
-        // Like a connection's input, other nodes' lines wait while the loop
-        // is behind its writes (chat-net's "behind"): the subscriber then
-        // blocks on the full channel and Redis holds the rest.
-        match net.is_behind() {
-            true => self.cluster_waiting = self.cluster.is_some(),
-            false => self.take_cluster_events(net),
         }
         let events: Vec<_> = match &self.store {
             Some(store) => store.events(EVENTS_PER_WAKE),
